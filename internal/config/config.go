@@ -1,0 +1,211 @@
+// Package config is vipd's configuration: the YAML schema, its defaults (in
+// one place: Default), strict decoding with file:line:column errors, and
+// validation that reports every problem at once.
+//
+// config imports nothing of vipd; everything else may import it.
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is one vipd process's configuration: an agent node, or a witness
+// (Node.Witness) that votes in the election but never owns anything.
+type Config struct {
+	// Cluster names the cluster; every member must use the same name.
+	Cluster string `yaml:"cluster"`
+	// Node describes this process.
+	Node Node `yaml:"node"`
+	// Peers lists the other members (nodes and witnesses).
+	Peers []Peer `yaml:"peers"`
+	// Election selects and tunes the election backend.
+	Election Election `yaml:"election"`
+	// Health lists the checks that decide whether this node may own the address.
+	Health []Check `yaml:"health"`
+	// Resources are acquired in the listed order (after the fixed kind order of
+	// design.md) and released in reverse.
+	Resources []Resource `yaml:"resources"`
+	// LocalAddress binds the service address on this host.
+	LocalAddress LocalAddress `yaml:"local-address"`
+	// Notify runs keepalived-compatible scripts on transitions.
+	Notify Notify `yaml:"notify"`
+	// Reconcile tunes drift repair.
+	Reconcile Reconcile `yaml:"reconcile"`
+	// API configures the admin socket and metrics listener.
+	API API `yaml:"api"`
+	// AWS configures region and endpoints.
+	AWS AWS `yaml:"aws"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// Shutdown says what a clean stop (SIGTERM) does with owned resources.
+	Shutdown Shutdown `yaml:"shutdown"`
+
+	// Source is the file the config was read from ("" when not from a file).
+	Source string `yaml:"-"`
+}
+
+// Node is this process.
+type Node struct {
+	// Name is unique in the cluster.
+	Name string `yaml:"name"`
+	// Advertise is host:port where peers reach this node's cluster traffic
+	// (raft and peer RPC share it).
+	Advertise string `yaml:"advertise"`
+	// Listen is host:port to bind; defaults to Advertise.
+	Listen string `yaml:"listen"`
+	// Witness makes this process a voter that never owns resources.
+	Witness bool `yaml:"witness"`
+	// Priority orders eligible nodes; higher wins. Default 100.
+	Priority int `yaml:"priority"`
+	// DataDir holds the raft log and snapshots.
+	DataDir string `yaml:"data-dir"`
+}
+
+// Peer is another cluster member.
+type Peer struct {
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+	Witness bool   `yaml:"witness"`
+}
+
+// Election backends.
+const (
+	BackendRaft     = "raft"
+	BackendDynamoDB = "dynamodb"
+	BackendEtcd     = "etcd"
+	BackendFollow   = "follow"
+)
+
+// Election tunes the election.
+type Election struct {
+	// Backend is one of raft (default), dynamodb, etcd, follow.
+	Backend string `yaml:"backend"`
+	// Lease is how long a grant stays valid without renewal; failure
+	// detection takes about this long. Default 2s.
+	Lease time.Duration `yaml:"lease"`
+	// Preempt lets a higher-priority node take over from a healthy holder
+	// (keepalived's default); false is keepalived's nopreempt. Default false.
+	Preempt bool `yaml:"preempt"`
+}
+
+// Check is one health check. Exactly one of TCP, HTTP, Exec is set.
+type Check struct {
+	Name     string        `yaml:"name"`
+	TCP      string        `yaml:"tcp"`  // host:port that must accept a connection
+	HTTP     *HTTPCheck    `yaml:"http"` // GET whose status must be in range
+	Exec     *ExecCheck    `yaml:"exec"` // command that must exit 0
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+	// Rise consecutive successes make a failing check pass; Fall consecutive
+	// failures make a passing check fail.
+	Rise int `yaml:"rise"`
+	Fall int `yaml:"fall"`
+}
+
+// HTTPCheck is an HTTP GET health check.
+type HTTPCheck struct {
+	URL string `yaml:"url"`
+	// Status is the accepted status range, e.g. "200-299" (default) or "200".
+	Status string `yaml:"status"`
+}
+
+// ExecCheck runs a command; exit status 0 is healthy.
+type ExecCheck struct {
+	Command []string `yaml:"command"`
+}
+
+// Resource is one owned thing; exactly one field is set.
+type Resource struct {
+	OverlayRoute *OverlayRoute `yaml:"overlay-route"`
+}
+
+// OverlayRoute routes CIDRs to the owner's ENI in route tables (seeds 000 b, 002, 003).
+type OverlayRoute struct {
+	// CIDRs are the routed prefixes; `cidr:` takes one, `cidrs:` a list.
+	CIDR  netip.Prefix   `yaml:"cidr"`
+	CIDRs []netip.Prefix `yaml:"cidrs"`
+	// RouteTables is "all" (every table of the owner's VPC) or a list of ids.
+	RouteTables RouteTables `yaml:"route-tables"`
+	// DisableSourceDestCheck turns the owner's source/dest check off on acquire.
+	DisableSourceDestCheck bool `yaml:"disable-source-dest-check"`
+	// DeleteOnRelease deletes the routes on release (default: the next owner replaces them).
+	DeleteOnRelease bool `yaml:"delete-on-release"`
+}
+
+// Prefixes returns CIDR and CIDRs together.
+func (o *OverlayRoute) Prefixes() []netip.Prefix {
+	var out []netip.Prefix
+	if o.CIDR.IsValid() {
+		out = append(out, o.CIDR)
+	}
+	return append(out, o.CIDRs...)
+}
+
+// RouteTables is either all tables of the VPC or a list of ids.
+type RouteTables struct {
+	All bool
+	IDs []string
+}
+
+// LocalAddress modes.
+const (
+	InterfaceAuto = "auto" // the interface holding the instance's primary private IP
+	InterfaceNone = "none" // do not bind locally (another tool does, or the rootless demo)
+)
+
+// LocalAddress binds the service address on the owner.
+type LocalAddress struct {
+	// Interface is auto, none, or an interface name. Default auto.
+	Interface string       `yaml:"interface"`
+	CIDR      netip.Prefix `yaml:"cidr"`
+}
+
+// Notify holds keepalived-compatible notify scripts.
+type Notify struct {
+	Master  string        `yaml:"master"`
+	Backup  string        `yaml:"backup"`
+	Fault   string        `yaml:"fault"`
+	Stop    string        `yaml:"stop"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Reconcile tunes drift repair.
+type Reconcile struct {
+	// Interval between checks while primary (and stale-address cleanup while backup). Default 5s.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// API configures local interfaces of the daemon.
+type API struct {
+	// Socket is the admin unix socket path (mode 0600).
+	Socket string `yaml:"socket"`
+	// Metrics is host:port for Prometheus metrics; "" disables.
+	Metrics string `yaml:"metrics"`
+}
+
+// AWS configures the AWS clients.
+type AWS struct {
+	// Region is "auto" (from IMDS) or a region name.
+	Region string `yaml:"region"`
+	// Endpoint overrides every AWS service endpoint (vpcsim).
+	Endpoint string `yaml:"endpoint"`
+	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
+	IMDSEndpoint string `yaml:"imds-endpoint"`
+	// CallTimeout bounds each AWS call. Default 2s.
+	CallTimeout time.Duration `yaml:"call-timeout"`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `yaml:"format"` // text (default) or json
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+}
+
+// Shutdown says what SIGTERM does.
+type Shutdown struct {
+	// Release resources on a clean stop (default true); false keeps them.
+	Release *bool `yaml:"release"`
+	// Timeout bounds the release at shutdown. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
