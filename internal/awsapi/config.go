@@ -1,0 +1,101 @@
+package awsapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Options selects region, endpoints and observers for the SDK clients.
+type Options struct {
+	// Region is a region name, or "" / "auto" to read it from IMDS.
+	Region string
+	// Endpoint overrides every service's endpoint (vpcsim); "" uses AWS.
+	Endpoint string
+	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
+	IMDSEndpoint string
+	// Observer, if set, is told about every call.
+	Observer CallObserver
+	// MaxAttempts bounds retries of one call (default 4). The caller's
+	// context deadline bounds them too: retries stop once it is done.
+	MaxAttempts int
+	// MaxBackoff caps the pause between retries (default 800ms): a failover
+	// cannot wait out the SDK's default 20 s.
+	MaxBackoff time.Duration
+}
+
+// Clients are the SDK clients vipd uses, built from one aws.Config.
+type Clients struct {
+	Config aws.Config
+	EC2    *ec2.Client
+	IMDS   *imds.Client
+}
+
+// NewIMDS returns an IMDSv2 client for endpoint ("" = the SDK default, which
+// honours AWS_EC2_METADATA_SERVICE_ENDPOINT).
+func NewIMDS(endpoint string) *imds.Client {
+	return imds.New(imds.Options{
+		Endpoint: endpoint,
+		// IMDS answers in milliseconds; a slow answer means it is down.
+		HTTPClient: &http.Client{Timeout: 2 * time.Second},
+		Retryer:    retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 2 }),
+	})
+}
+
+// Load builds the clients. With Region "auto" it asks IMDS for the region,
+// through our own IMDS client so that the endpoint override is honoured
+// (config.WithEC2IMDSRegion would build its own client and ignore it).
+func Load(ctx context.Context, o Options) (*Clients, error) {
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 4
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = 800 * time.Millisecond
+	}
+	md := NewIMDS(o.IMDSEndpoint)
+	region := o.Region
+	if region == "" || region == "auto" {
+		out, err := md.GetRegion(ctx, &imds.GetRegionInput{})
+		if err != nil {
+			return nil, fmt.Errorf("read region from instance metadata: %w", err)
+		}
+		region = out.Region
+	}
+	apiOptions := []func(*middleware.Stack) error{addTokenUserAgent}
+	if o.Observer != nil {
+		apiOptions = append(apiOptions, observe(o.Observer))
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(region),
+		config.WithAPIOptions(apiOptions),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = o.MaxAttempts
+				so.MaxBackoff = o.MaxBackoff
+				// The client-side retry quota would stop retrying after a
+				// burst of throttles, exactly when a failover needs it.
+				so.RateLimiter = ratelimit.None
+			})
+		}),
+	}
+	if o.Endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(o.Endpoint))
+	}
+	if o.IMDSEndpoint != "" {
+		opts = append(opts, config.WithEC2IMDSEndpoint(o.IMDSEndpoint))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return &Clients{Config: cfg, EC2: ec2.NewFromConfig(cfg), IMDS: md}, nil
+}

@@ -1,0 +1,302 @@
+// Package overlayroute implements the overlay-route resource (seeds 000 part
+// b, 002, 003): one or more CIDRs routed, in every listed route table (or
+// every table of the owner's VPC), to the owner's primary ENI.
+//
+// Acquire reads all tables with one DescribeRouteTables, replaces (or
+// creates) only the routes that point elsewhere, in parallel, then reads
+// back until every route points at self. The number of AWS calls grows with
+// route tables × CIDRs that are wrong, never with calls per CIDR that are
+// already right. Release deletes nothing unless DeleteOnRelease is set: the
+// next owner replaces the routes, and a deleted route would black-hole the
+// address until then.
+package overlayroute
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/resource"
+)
+
+// EC2 is the part of the EC2 API this resource calls; *ec2.Client fits.
+type EC2 interface {
+	DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error)
+	CreateRoute(ctx context.Context, in *ec2.CreateRouteInput, optFns ...func(*ec2.Options)) (*ec2.CreateRouteOutput, error)
+	ReplaceRoute(ctx context.Context, in *ec2.ReplaceRouteInput, optFns ...func(*ec2.Options)) (*ec2.ReplaceRouteOutput, error)
+	DeleteRoute(ctx context.Context, in *ec2.DeleteRouteInput, optFns ...func(*ec2.Options)) (*ec2.DeleteRouteOutput, error)
+	ModifyInstanceAttribute(ctx context.Context, in *ec2.ModifyInstanceAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceAttributeOutput, error)
+}
+
+// Options tune the resource.
+type Options struct {
+	// CallTimeout bounds each AWS call (default 2s).
+	CallTimeout time.Duration
+	// Parallel bounds concurrent writes (default 8).
+	Parallel int
+}
+
+// Resource is one overlay-route resource. Its methods are called by the
+// node loop's workers one at a time; the only state kept between calls is
+// whether the source/dest check was already turned off.
+type Resource struct {
+	name      string
+	cfg       config.OverlayRoute
+	prefixes  []netip.Prefix
+	ec2       EC2
+	opts      Options
+	log       *slog.Logger
+	srcDstOff atomic.Bool
+}
+
+// New returns the resource for cfg.
+func New(cfg config.OverlayRoute, c EC2, opts Options, log *slog.Logger) *Resource {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 2 * time.Second
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 8
+	}
+	ps := cfg.Prefixes()
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.String()
+	}
+	return &Resource{
+		name:     "overlay-route " + strings.Join(names, ","),
+		cfg:      cfg,
+		prefixes: ps,
+		ec2:      c,
+		opts:     opts,
+		log:      log.With("component", "overlay-route"),
+	}
+}
+
+// Name identifies the resource in status and logs.
+func (r *Resource) Name() string { return r.name }
+
+// Kind is the resource kind as written in the config.
+func (r *Resource) Kind() string { return "overlay-route" }
+
+// route is one (table, prefix) pair and where it points now.
+type route struct {
+	table  string
+	prefix netip.Prefix
+	target string // ENI id, or "" when missing; "blackhole" and other targets as their id
+	exists bool
+}
+
+// describe reads the configured tables and returns every (table, prefix)
+// pair with its current target: one DescribeRouteTables for all of them.
+func (r *Resource) describe(ctx context.Context, self resource.Self) ([]route, error) {
+	in := &ec2.DescribeRouteTablesInput{}
+	if r.cfg.RouteTables.All {
+		in.Filters = []types.Filter{{Name: aws.String("vpc-id"), Values: []string{self.VPCID}}}
+	} else {
+		in.RouteTableIds = r.cfg.RouteTables.IDs
+	}
+	var tables []types.RouteTable
+	p := ec2.NewDescribeRouteTablesPaginator(r.ec2, in)
+	for p.HasMorePages() {
+		cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+		out, err := p.NextPage(cctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("describe route tables: %w", err)
+		}
+		tables = append(tables, out.RouteTables...)
+	}
+	if len(tables) == 0 {
+		return nil, fmt.Errorf("describe route tables: no route table found in %s", self.VPCID)
+	}
+	var routes []route
+	for _, t := range tables {
+		id := aws.ToString(t.RouteTableId)
+		for _, pfx := range r.prefixes {
+			rt := route{table: id, prefix: pfx}
+			for _, have := range t.Routes {
+				if aws.ToString(have.DestinationCidrBlock) != pfx.String() {
+					continue
+				}
+				rt.exists = true
+				rt.target = routeTarget(have)
+			}
+			routes = append(routes, rt)
+		}
+	}
+	return routes, nil
+}
+
+func routeTarget(r types.Route) string {
+	switch {
+	case r.State == types.RouteStateBlackhole:
+		return "blackhole"
+	case r.NetworkInterfaceId != nil:
+		return *r.NetworkInterfaceId
+	case r.InstanceId != nil:
+		return *r.InstanceId
+	case r.GatewayId != nil:
+		return *r.GatewayId
+	}
+	return "unknown"
+}
+
+// Check reports whether every route points at self's ENI.
+func (r *Resource) Check(ctx context.Context, self resource.Self) (resource.Status, error) {
+	routes, err := r.describe(ctx, self)
+	if err != nil {
+		return resource.Status{}, err
+	}
+	return r.status(routes, self), nil
+}
+
+func (r *Resource) status(routes []route, self resource.Self) resource.Status {
+	st := resource.Status{InSync: true}
+	for _, rt := range routes {
+		switch {
+		case !rt.exists:
+			st.Drift = append(st.Drift, fmt.Sprintf("%s %s: missing", rt.table, rt.prefix))
+		case rt.target != self.ENIID:
+			st.Drift = append(st.Drift, fmt.Sprintf("%s %s: via %s, want %s", rt.table, rt.prefix, rt.target, self.ENIID))
+		}
+	}
+	st.InSync = len(st.Drift) == 0
+	return st
+}
+
+// Acquire points every route at self's ENI. It is idempotent: routes already
+// right are not written.
+func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.Token) error {
+	if r.cfg.DisableSourceDestCheck && !r.srcDstOff.Load() {
+		err := resource.Write(ctx, tok, r.opts.CallTimeout, "disable source/dest check on "+self.InstanceID, func(ctx context.Context) error {
+			_, err := r.ec2.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
+				InstanceId:      aws.String(self.InstanceID),
+				SourceDestCheck: &types.AttributeBooleanValue{Value: aws.Bool(false)},
+			})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		r.srcDstOff.Store(true)
+	}
+	routes, err := r.describe(ctx, self)
+	if err != nil {
+		return err
+	}
+	var writes []func(context.Context) error
+	for _, rt := range routes {
+		if rt.exists && rt.target == self.ENIID {
+			continue
+		}
+		writes = append(writes, func(ctx context.Context) error { return r.point(ctx, self, tok, rt) })
+	}
+	if err := resource.Parallel(ctx, r.opts.Parallel, writes); err != nil {
+		return err
+	}
+	return r.verify(ctx, self)
+}
+
+// point makes one route target self's ENI: ReplaceRoute when it exists,
+// CreateRoute when missing, and the other one when the table changed under
+// us in between (another writer, or EC2's eventual consistency).
+func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Token, rt route) error {
+	replace := func(ctx context.Context) error {
+		_, err := r.ec2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
+			RouteTableId:         aws.String(rt.table),
+			DestinationCidrBlock: aws.String(rt.prefix.String()),
+			NetworkInterfaceId:   aws.String(self.ENIID),
+		})
+		return err
+	}
+	create := func(ctx context.Context) error {
+		_, err := r.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{
+			RouteTableId:         aws.String(rt.table),
+			DestinationCidrBlock: aws.String(rt.prefix.String()),
+			NetworkInterfaceId:   aws.String(self.ENIID),
+		})
+		return err
+	}
+	first, second := replace, create
+	firstName, secondName := "replace", "create"
+	if !rt.exists {
+		first, second = create, replace
+		firstName, secondName = "create", "replace"
+	}
+	what := fmt.Sprintf("%s route %s in %s", firstName, rt.prefix, rt.table)
+	err := resource.Write(ctx, tok, r.opts.CallTimeout, what, first)
+	if awsapi.IsCode(err, awsapi.CodeRouteNotFound) || awsapi.IsCode(err, awsapi.CodeRouteAlreadyExists) {
+		what = fmt.Sprintf("%s route %s in %s", secondName, rt.prefix, rt.table)
+		err = resource.Write(ctx, tok, r.opts.CallTimeout, what, second)
+	}
+	if err == nil {
+		r.log.Debug("route written", "route_table_id", rt.table, "vip", rt.prefix.String(), "eni_id", self.ENIID, "token", tok.N(), "op", what)
+	}
+	return err
+}
+
+// verify reads back until every route points at self, riding out EC2's
+// eventual consistency with short pauses, within ctx.
+func (r *Resource) verify(ctx context.Context, self resource.Self) error {
+	delay := 50 * time.Millisecond
+	for {
+		routes, err := r.describe(ctx, self)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		st := r.status(routes, self)
+		if st.InSync {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("verify: %s: %w", strings.Join(st.Drift, "; "), ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+// Release deletes the routes that still point at self when DeleteOnRelease
+// is set; otherwise it leaves them for the next owner to replace.
+func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.Token) error {
+	if !r.cfg.DeleteOnRelease {
+		return nil
+	}
+	routes, err := r.describe(ctx, self)
+	if err != nil {
+		return err
+	}
+	var dels []func(context.Context) error
+	for _, rt := range routes {
+		if !rt.exists || rt.target != self.ENIID {
+			continue
+		}
+		dels = append(dels, func(ctx context.Context) error {
+			what := fmt.Sprintf("delete route %s in %s", rt.prefix, rt.table)
+			err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+				_, err := r.ec2.DeleteRoute(ctx, &ec2.DeleteRouteInput{
+					RouteTableId:         aws.String(rt.table),
+					DestinationCidrBlock: aws.String(rt.prefix.String()),
+				})
+				return err
+			})
+			if awsapi.IsCode(err, awsapi.CodeRouteNotFound) {
+				return nil
+			}
+			return err
+		})
+	}
+	return resource.Parallel(ctx, r.opts.Parallel, dels)
+}

@@ -1,0 +1,74 @@
+// Package resource holds what every resource kind shares: who "self" is and
+// how a resource reports its state. Each kind lives in a subpackage
+// (overlayroute, …) and implements the Resource interface that
+// internal/node declares.
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/fence"
+)
+
+// Self is the node acquiring or releasing: its name in the cluster and its
+// instance identity from IMDS.
+type Self struct {
+	Name string
+	awsapi.Identity
+}
+
+// Status is a resource's state as last read from AWS (and the host).
+type Status struct {
+	// InSync is true when the world says "owned by self" everywhere.
+	InSync bool `json:"in_sync"`
+	// Drift lists, one line each, what differs from the wanted state.
+	Drift []string `json:"drift,omitempty"`
+}
+
+// Write runs one mutating AWS call under the fencing token: it bounds the
+// call by timeout, refuses to start unless the grant stays valid for the
+// whole call, and stamps the call's context with the token so that it rides
+// in the User-Agent. what names the write for the error.
+func Write(ctx context.Context, tok fence.Token, timeout time.Duration, what string, call func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := tok.CheckContext(ctx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := call(fence.WithToken(ctx, tok)); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// Parallel runs fns with at most limit at once and joins their errors.
+// Each fn must honour ctx.
+func Parallel(ctx context.Context, limit int, fns []func(ctx context.Context) error) error {
+	if limit < 1 {
+		limit = 1
+	}
+	sem := make(chan struct{}, limit)
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = fn(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
