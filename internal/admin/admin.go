@@ -1,0 +1,94 @@
+// Package admin is vipd's local control surface: the wire types of
+// `vipd status --json` (a contract that may gain fields but never changes or
+// drops one), the unix-socket HTTP server the daemon runs, and the client
+// the CLI uses. The client side imports nothing of the daemon.
+package admin
+
+import "time"
+
+// Status is a node's state as `vipd status --json` prints it.
+type Status struct {
+	Cluster     string           `json:"cluster"`
+	Node        string           `json:"node"`
+	Witness     bool             `json:"witness"`
+	Role        string           `json:"role"`
+	Since       time.Time        `json:"since"`
+	Holder      string           `json:"holder"`
+	Token       uint64           `json:"token"`
+	LeaseHeld   bool             `json:"lease_held"`
+	LeaseValid  string           `json:"lease_valid_for,omitempty"`
+	Quorum      bool             `json:"quorum"`
+	Healthy     bool             `json:"healthy"`
+	Maintenance bool             `json:"maintenance"`
+	InstanceID  string           `json:"instance_id,omitempty"`
+	ENIID       string           `json:"eni_id,omitempty"`
+	Health      []Check          `json:"health"`
+	Resources   []Resource       `json:"resources"`
+	Peers       []Peer           `json:"peers"`
+	Transitions []Transition     `json:"transitions"`
+	Counters    map[string]int64 `json:"counters"`
+}
+
+// Check is one health check's state.
+type Check struct {
+	Name      string `json:"name"`
+	Passing   bool   `json:"passing"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Resource is one resource's state.
+type Resource struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	State     string   `json:"state"`
+	InSync    bool     `json:"in_sync"`
+	Drift     []string `json:"drift,omitempty"`
+	LastError string   `json:"last_error,omitempty"`
+	// AcquireMS is how long the last acquire of this resource took.
+	AcquireMS float64 `json:"acquire_ms"`
+}
+
+// Peer is another cluster member as this node sees it.
+type Peer struct {
+	Name      string `json:"name"`
+	Address   string `json:"address"`
+	Witness   bool   `json:"witness"`
+	Eligible  bool   `json:"eligible"`
+	Reachable bool   `json:"reachable"`
+}
+
+// Transition is one state change with its timing.
+type Transition struct {
+	At     time.Time `json:"at"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	Token  uint64    `json:"token"`
+	// InPreviousMS is how long the node was in From.
+	InPreviousMS float64 `json:"in_previous_ms"`
+	// Steps are the resource steps an acquire or release took, in order.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is one resource's part of an acquire or release.
+type Step struct {
+	Resource   string  `json:"resource"`
+	Op         string  `json:"op"`
+	DurationMS float64 `json:"duration_ms"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// SwitchoverRequest asks for a planned move.
+type SwitchoverRequest struct {
+	To string `json:"to"`
+}
+
+// MaintenanceRequest holds or frees the node.
+type MaintenanceRequest struct {
+	On bool `json:"on"`
+}
+
+// errorBody is the JSON of a failed request.
+type errorBody struct {
+	Error string `json:"error"`
+}
