@@ -52,21 +52,27 @@ type Node struct {
 	// Advertise is host:port where peers reach this node's cluster traffic
 	// (raft and peer RPC share it).
 	Advertise string `yaml:"advertise"`
-	// Listen is host:port to bind; defaults to Advertise.
+	// Listen is host:port to bind. Default: Advertise (filled by
+	// DeriveDefaults, since it depends on another field).
 	Listen string `yaml:"listen"`
 	// Witness makes this process a voter that never owns resources.
 	Witness bool `yaml:"witness"`
-	// Priority orders eligible nodes; higher wins. Default 100.
+	// Priority orders eligible nodes; higher wins. 1 to 255 as in keepalived.
+	// Default 100.
 	Priority int `yaml:"priority"`
-	// DataDir holds the raft log and snapshots.
+	// DataDir holds the raft log and snapshots. Default /var/lib/vipd/<cluster>
+	// (filled by DeriveDefaults).
 	DataDir string `yaml:"data-dir"`
 }
 
 // Peer is another cluster member.
 type Peer struct {
-	Name    string `yaml:"name"`
+	// Name is the peer's node.name; unique in the cluster.
+	Name string `yaml:"name"`
+	// Address is the peer's node.advertise (host:port).
 	Address string `yaml:"address"`
-	Witness bool   `yaml:"witness"`
+	// Witness marks a peer that votes but never owns resources.
+	Witness bool `yaml:"witness"`
 }
 
 // Election backends.
@@ -79,7 +85,8 @@ const (
 
 // Election tunes the election.
 type Election struct {
-	// Backend is one of raft (default), dynamodb, etcd, follow.
+	// Backend is one of raft, dynamodb, etcd, follow; this build implements
+	// raft only and Validate rejects the others. Default raft.
 	Backend string `yaml:"backend"`
 	// Lease is how long a grant stays valid without renewal; failure
 	// detection takes about this long. Default 2s.
@@ -89,16 +96,25 @@ type Election struct {
 	Preempt bool `yaml:"preempt"`
 }
 
-// Check is one health check. Exactly one of TCP, HTTP, Exec is set.
+// Check is one health check. Exactly one of TCP, HTTP, Exec is set. The
+// defaults of a check's fields come from DefaultCheck, applied to every
+// element of the health list before it is decoded.
 type Check struct {
-	Name     string        `yaml:"name"`
-	TCP      string        `yaml:"tcp"`  // host:port that must accept a connection
-	HTTP     *HTTPCheck    `yaml:"http"` // GET whose status must be in range
-	Exec     *ExecCheck    `yaml:"exec"` // command that must exit 0
+	// Name identifies the check in logs, status and metrics; unique among the
+	// checks. Default: derived from the probe ("tcp 127.0.0.1:5432",
+	// "http http://...", "exec /path") by DeriveDefaults.
+	Name string     `yaml:"name"`
+	TCP  string     `yaml:"tcp"`  // host:port that must accept a connection
+	HTTP *HTTPCheck `yaml:"http"` // GET whose status must be in range
+	Exec *ExecCheck `yaml:"exec"` // command that must exit 0
+	// Interval between the starts of two probes. Default 1s.
 	Interval time.Duration `yaml:"interval"`
-	Timeout  time.Duration `yaml:"timeout"`
+	// Timeout bounds one probe; at most Interval. Default 1s.
+	Timeout time.Duration `yaml:"timeout"`
 	// Rise consecutive successes make a failing check pass; Fall consecutive
-	// failures make a passing check fail.
+	// failures make a passing check fail. A check starts failing, so a node
+	// is eligible only after Rise successes. Defaults 2 and 2.
+	// Fall × Interval must stay within FailoverBudget.
 	Rise int `yaml:"rise"`
 	Fall int `yaml:"fall"`
 }
@@ -107,11 +123,14 @@ type Check struct {
 type HTTPCheck struct {
 	URL string `yaml:"url"`
 	// Status is the accepted status range, e.g. "200-299" (default) or "200".
+	// Redirects are not followed: a 3xx is judged as it is.
 	Status string `yaml:"status"`
 }
 
 // ExecCheck runs a command; exit status 0 is healthy.
 type ExecCheck struct {
+	// Command is the argv; Command[0] is looked up in PATH when it has no
+	// slash. No shell is involved: write [/bin/sh, -c, "..."] for one.
 	Command []string `yaml:"command"`
 }
 
@@ -129,7 +148,8 @@ type OverlayRoute struct {
 	RouteTables RouteTables `yaml:"route-tables"`
 	// DisableSourceDestCheck turns the owner's source/dest check off on acquire.
 	DisableSourceDestCheck bool `yaml:"disable-source-dest-check"`
-	// DeleteOnRelease deletes the routes on release (default: the next owner replaces them).
+	// DeleteOnRelease deletes the routes on release. Default false: the next
+	// owner replaces them, so a release never leaves the CIDR unrouted.
 	DeleteOnRelease bool `yaml:"delete-on-release"`
 }
 
@@ -142,7 +162,9 @@ func (o *OverlayRoute) Prefixes() []netip.Prefix {
 	return append(out, o.CIDRs...)
 }
 
-// RouteTables is either all tables of the VPC or a list of ids.
+// RouteTables is either all tables of the VPC or a list of ids. In YAML it
+// is the scalar `all` or a list of `rtb-` ids; it has no default, so every
+// overlay-route says which tables it owns.
 type RouteTables struct {
 	All bool
 	IDs []string
@@ -157,40 +179,50 @@ const (
 // LocalAddress binds the service address on the owner.
 type LocalAddress struct {
 	// Interface is auto, none, or an interface name. Default auto.
-	Interface string       `yaml:"interface"`
-	CIDR      netip.Prefix `yaml:"cidr"`
+	Interface string `yaml:"interface"`
+	// CIDR is the address and prefix length to add (`ip addr add`); its
+	// address must be routed by one of the overlay-route resources. Required
+	// unless Interface is none or there are no overlay-route resources.
+	CIDR netip.Prefix `yaml:"cidr"`
 }
 
-// Notify holds keepalived-compatible notify scripts.
+// Notify holds keepalived-compatible notify scripts (absolute paths; ""
+// runs nothing for that kind).
 type Notify struct {
-	Master  string        `yaml:"master"`
-	Backup  string        `yaml:"backup"`
-	Fault   string        `yaml:"fault"`
-	Stop    string        `yaml:"stop"`
+	Master string `yaml:"master"`
+	Backup string `yaml:"backup"`
+	Fault  string `yaml:"fault"`
+	Stop   string `yaml:"stop"`
+	// Timeout bounds each script run; its process group is killed after it.
+	// Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Reconcile tunes drift repair.
 type Reconcile struct {
-	// Interval between checks while primary (and stale-address cleanup while backup). Default 5s.
+	// Interval between checks while primary (and stale-address cleanup while
+	// backup). At least 1s. Default 5s.
 	Interval time.Duration `yaml:"interval"`
 }
 
 // API configures local interfaces of the daemon.
 type API struct {
-	// Socket is the admin unix socket path (mode 0600).
+	// Socket is the admin unix socket path (mode 0600). Default
+	// /run/vipd/vipd.sock.
 	Socket string `yaml:"socket"`
-	// Metrics is host:port for Prometheus metrics; "" disables.
+	// Metrics is host:port for Prometheus metrics; "" (the default) disables.
 	Metrics string `yaml:"metrics"`
 }
 
 // AWS configures the AWS clients.
 type AWS struct {
-	// Region is "auto" (from IMDS) or a region name.
+	// Region is "auto" (from IMDS) or a region name. Default auto.
 	Region string `yaml:"region"`
-	// Endpoint overrides every AWS service endpoint (vpcsim).
+	// Endpoint overrides every AWS service endpoint (vpcsim). Default "":
+	// the SDK's endpoints.
 	Endpoint string `yaml:"endpoint"`
 	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
+	// Default "": the SDK's.
 	IMDSEndpoint string `yaml:"imds-endpoint"`
 	// CallTimeout bounds each AWS call. Default 2s.
 	CallTimeout time.Duration `yaml:"call-timeout"`
@@ -202,10 +234,26 @@ type Log struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 }
 
+// Log formats and levels.
+const (
+	LogText  = "text"
+	LogJSON  = "json"
+	LogDebug = "debug"
+	LogInfo  = "info"
+	LogWarn  = "warn"
+	LogError = "error"
+)
+
 // Shutdown says what SIGTERM does.
 type Shutdown struct {
 	// Release resources on a clean stop (default true); false keeps them.
+	// A pointer so that an explicit false differs from unset in hand-built
+	// configs; read it with ReleaseOnStop.
 	Release *bool `yaml:"release"`
 	// Timeout bounds the release at shutdown. Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
 }
+
+// ReleaseOnStop reports whether a clean stop releases resources: Release,
+// or true when it is unset.
+func (s Shutdown) ReleaseOnStop() bool { return s.Release == nil || *s.Release }

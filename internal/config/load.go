@@ -1,0 +1,104 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxFileSize bounds what Load reads; a vipd config is a few kilobytes.
+const maxFileSize = 1 << 20
+
+// Load reads and parses the configuration file at path; see Parse. Errors
+// name path as given.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("read config %s: larger than %d bytes", path, maxFileSize)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes one YAML document over Default, fills derived defaults and
+// validates the result. source names the input in errors ("" for none).
+//
+// Decoding is strict: unknown and duplicate keys, values of the wrong type,
+// durations without a unit and malformed CIDRs are errors. Every problem is
+// reported, each as an *Error with file:line:column and YAML path, joined
+// with errors.Join. Validation runs only when decoding succeeded, because a
+// value that failed to decode would make the cross-field rules report
+// follow-on problems that are not real.
+func Parse(data []byte, source string) (*Config, error) {
+	idx := newIndex(source)
+	root, err := parseYAML(data, source)
+	if err != nil {
+		return nil, err
+	}
+	c := Default()
+	c.Source = source
+	d := &decoder{idx: idx}
+	d.decode(root, reflect.ValueOf(c).Elem(), "", 0)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	c.DeriveDefaults()
+	if err := c.validate(idx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// yamlLine matches the position yaml puts in its syntax errors.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML returns the content of the single document in data.
+func parseYAML(data []byte, source string) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{Source: source, Msg: "empty configuration"}
+		}
+		return nil, syntaxError(err, source)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, syntaxError(err, source)
+		}
+		return nil, &Error{Source: source, Line: extra.Line, Column: extra.Column,
+			Msg: "more than one YAML document; a config file holds one"}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, &Error{Source: source, Msg: "empty configuration"}
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return nil, &Error{Source: source, Line: root.Line, Column: root.Column, Msg: "empty configuration"}
+	}
+	return root, nil
+}
+
+func syntaxError(err error, source string) error {
+	e := &Error{Source: source, Msg: err.Error()}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
+	}
+	return e
+}
