@@ -1,0 +1,212 @@
+package route53
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// changeResourceRecordSets validates a batch as a whole and applies it all
+// or nothing. Problems with the request's shape are InvalidInput; problems
+// of the batch against the zone are collected and returned together as one
+// InvalidChangeBatch, as Route 53 does.
+func (s *Service) changeResourceRecordSets(id string, req *changeResourceRecordSetsRequest) (any, error) {
+	changes := req.ChangeBatch.Changes
+	if len(changes) == 0 {
+		return nil, invalidInput("1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	ops := make([]op, 0, len(changes))
+	for i, c := range changes {
+		o, err := parseChange(i+1, c)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o)
+	}
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	z, ok := s.byID[id]
+	if !ok {
+		return nil, noSuchHostedZone(id)
+	}
+	s.advanceLocked(now)
+	if s.opts.RejectWhilePending && len(z.pending) > 0 {
+		return nil, errorf(http.StatusBadRequest, "PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request.")
+	}
+	if msgs := z.check(ops); len(msgs) > 0 {
+		return nil, errorf(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", strings.Join(msgs, ", "))
+	}
+	applyOps(z.records, ops)
+	c := s.submitLocked(z, req.ChangeBatch.Comment, ops, now)
+	return &changeResourceRecordSetsResponse{Xmlns: xmlns, ChangeInfo: c.wire()}, nil
+}
+
+// parseChange checks one change on its own: action, type, the TTL and
+// records every non-alias set needs, and the record values.
+func parseChange(n int, c wireChange) (op, error) {
+	rs := c.ResourceRecordSet
+	switch c.Action {
+	case "CREATE", "UPSERT", "DELETE":
+	default:
+		return op{}, invalidInput("1 validation error detected: Value '%s' at 'changeBatch.changes.%d.member.action' failed to satisfy constraint: Member must satisfy enum value set: [CREATE, DELETE, UPSERT]", c.Action, n)
+	}
+	if !validTypes[rs.Type] {
+		return op{}, invalidInput("1 validation error detected: Value '%s' at 'changeBatch.changes.%d.member.resourceRecordSet.type' failed to satisfy constraint: Member must satisfy enum value set: [SOA, A, TXT, NS, CNAME, MX, NAPTR, PTR, SRV, SPF, AAAA, CAA, DS, TLSA, SSHFP, SVCB, HTTPS]", rs.Type, n)
+	}
+	if rs.SetIdentifier != "" || rs.Weight != nil || rs.Region != "" || rs.Failover != "" || rs.MultiValue != nil || rs.AliasTarget != nil || rs.HealthCheckID != "" || rs.TrafficPolicy != "" {
+		return op{}, invalidInput("Invalid request: vpcsim models simple routing only; alias targets, set identifiers, routing policies and health checks are not supported")
+	}
+	if _, ok := dns.IsDomainName(rs.Name); !ok || rs.Name == "" {
+		return op{}, invalidInput("Invalid request: %s is not a valid DNS name", rs.Name)
+	}
+	name := canonicalName(rs.Name)
+	if rs.TTL == nil || rs.ResourceRecords == nil {
+		return op{}, invalidInput("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=null]", c.Action, name, rs.Type)
+	}
+	if len(rs.ResourceRecords.Records) == 0 {
+		return op{}, invalidInput("1 validation error detected: Value '[]' at 'changeBatch.changes.%d.member.resourceRecordSet.resourceRecords' failed to satisfy constraint: Member must have length greater than or equal to 1", n)
+	}
+	if *rs.TTL < 0 || *rs.TTL > 2147483647 {
+		return op{}, invalidInput("1 validation error detected: Value '%d' at 'changeBatch.changes.%d.member.resourceRecordSet.tTL' failed to satisfy constraint: Member must have value between 0 and 2147483647", *rs.TTL, n)
+	}
+	set := &rrset{name: name, typ: rs.Type, ttl: *rs.TTL}
+	for _, r := range rs.ResourceRecords.Records {
+		set.values = append(set.values, r.Value)
+	}
+	return op{action: c.Action, set: set}, nil
+}
+
+// valueProblems returns AWS's messages for record values it would reject.
+func valueProblems(set *rrset) []string {
+	var msgs []string
+	bad := func(code, why, v string) {
+		msgs = append(msgs, fmt.Sprintf("Invalid Resource Record: 'FATAL problem: %s (%s) encountered with '%s''", code, why, v))
+	}
+	seen := map[string]bool{}
+	for _, v := range set.values {
+		if seen[v] {
+			msgs = append(msgs, fmt.Sprintf("Duplicate Resource Record: '%s'", v))
+		}
+		seen[v] = true
+		switch set.typ {
+		case "A":
+			if a, err := netip.ParseAddr(v); err != nil || !a.Is4() {
+				bad("ARRDATAIllegalIPv4Address", "Value is not a valid IPv4 address", v)
+			}
+			continue
+		case "AAAA":
+			if a, err := netip.ParseAddr(v); err != nil || !a.Is6() || a.Is4In6() {
+				bad("AAAARRDATAIllegalIPv6Address", "Value is not a valid IPv6 address", v)
+			}
+			continue
+		case "TXT", "SPF":
+			if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+				bad("InvalidCharacterString", "Value should be enclosed in quotation marks", v)
+				continue
+			}
+		case "CNAME":
+			if _, ok := dns.IsDomainName(v); !ok || v == "" {
+				bad("DomainLabelEmpty", "Domain label is empty", v)
+				continue
+			}
+		}
+		// Every other type, and the remaining syntax of the above, is
+		// checked by parsing the record as a zone-file line.
+		if _, err := dns.NewRR(fmt.Sprintf("%s %d IN %s %s", set.name, set.ttl, set.typ, v)); err != nil {
+			bad("InvalidRDATA", err.Error(), v)
+		}
+	}
+	if set.typ == "CNAME" && len(set.values) > 1 {
+		msgs = append(msgs, fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted because it contains more than one value", set.name))
+	}
+	return msgs
+}
+
+// check runs the batch against a copy of the zone in order and returns
+// every problem; a batch may, for instance, DELETE a set and CREATE it
+// again.
+func (z *zone) check(ops []op) []string {
+	var msgs []string
+	m := maps.Clone(z.records)
+	for _, o := range ops {
+		set := o.set
+		k := rrKey{set.name, set.typ}
+		desc := fmt.Sprintf("[name='%s', type='%s']", set.name, set.typ)
+		if set.name != z.name && !strings.HasSuffix(set.name, "."+z.name) {
+			msgs = append(msgs, fmt.Sprintf("RRSet with DNS name %s is not permitted in zone %s", set.name, z.name))
+			continue
+		}
+		if o.action != "DELETE" {
+			if p := valueProblems(set); len(p) > 0 {
+				msgs = append(msgs, p...)
+				continue
+			}
+		}
+		cur, exists := m[k]
+		switch o.action {
+		case "CREATE":
+			if exists {
+				msgs = append(msgs, "Tried to create resource record set "+desc+" but it already exists")
+				continue
+			}
+		case "DELETE":
+			if !exists {
+				msgs = append(msgs, "Tried to delete resource record set "+desc+" but it was not found")
+				continue
+			}
+			if cur.ttl != set.ttl || !sameValues(cur.values, set.values) {
+				msgs = append(msgs, "Tried to delete resource record set "+desc+" but the values provided do not match the current values")
+				continue
+			}
+			if set.name == z.name && set.typ == "SOA" {
+				msgs = append(msgs, "A HostedZone must contain exactly one SOA record.")
+				continue
+			}
+			if set.name == z.name && set.typ == "NS" {
+				msgs = append(msgs, "A HostedZone must contain at least one NS record for the zone itself.")
+				continue
+			}
+			delete(m, k)
+			continue
+		}
+		if set.typ == "CNAME" && set.name == z.name {
+			msgs = append(msgs, fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted at apex in zone %s", set.name, z.name))
+			continue
+		}
+		if conflict := cnameConflict(m, set); conflict != "" {
+			msgs = append(msgs, conflict+" in zone "+z.name)
+			continue
+		}
+		m[k] = set
+	}
+	return msgs
+}
+
+// cnameConflict enforces that a name with a CNAME has no other records.
+func cnameConflict(m map[rrKey]*rrset, set *rrset) string {
+	for k := range m {
+		if k.name != set.name || k.typ == set.typ {
+			continue
+		}
+		if set.typ == "CNAME" {
+			return fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted as it conflicts with other records with the same DNS name", set.name)
+		}
+		if k.typ == "CNAME" {
+			return fmt.Sprintf("RRSet of type %s with DNS name %s is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists", set.typ, set.name)
+		}
+	}
+	return ""
+}
+
+func sameValues(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

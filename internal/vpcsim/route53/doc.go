@@ -1,0 +1,68 @@
+// Package route53 simulates Amazon Route 53 for vpcsim: the REST-XML API
+// (version 2013-04-01) that the AWS SDK for Go v2 and the AWS CLI speak, and a
+// DNS server (UDP and TCP, github.com/miekg/dns) that answers from the hosted
+// zones the way a VPC resolver would. It exists so that vipd's dnsrecord
+// resource and the seed 004 failover recipe (UPSERT an A record, poll
+// get-change until INSYNC, resolve the name) run unchanged against a
+// simulator. Only vpcsim, its tests and vpcsim-based tests import it.
+//
+// # Models
+//
+//   - CreateHostedZone (public, or private with one VPC association),
+//     GetHostedZone, ListHostedZones (marker paging), ListHostedZonesByName
+//     (DNS name / hosted zone ID paging, names ordered with labels reversed as
+//     AWS does).
+//   - ChangeResourceRecordSets with CREATE, UPSERT and DELETE. A batch is
+//     validated as a whole against the zone and applied all or nothing; every
+//     problem is reported in one InvalidChangeBatch error with AWS's message
+//     texts (duplicate CREATE, DELETE of a missing record or with other values,
+//     names outside the zone, CNAME conflicts and CNAME at the apex, removing
+//     the apex SOA or NS, bad A/AAAA/TXT/CNAME values).
+//   - ListResourceRecordSets in AWS's order (name with labels reversed, then
+//     type) with StartRecordName/StartRecordType paging.
+//   - GetChange: a change is PENDING and becomes INSYNC once
+//     Options.PropagationDelay has passed. AWS documents that changes
+//     "generally propagate to all Route 53 name servers within 60 seconds"
+//     (AWSPropagationDelay); seed 004 observed about 20 s. The API reflects a
+//     change at once, as AWS's does; the DNS server only once it is INSYNC.
+//   - Route 53's account-wide limit of five API requests per second
+//     (AWSRequestsPerSecond), answered with Throttling and HTTP 400 as AWS
+//     does, when Options.RequestsPerSecond is set; and, when
+//     Options.RejectWhilePending is set, PriorRequestNotComplete for a change
+//     to a zone whose previous change is still PENDING.
+//   - Errors in Route 53's XML shape (ErrorResponse/Error/Type, Code, Message
+//     and RequestId), with the codes the SDK models: NoSuchHostedZone,
+//     NoSuchChange, InvalidInput, InvalidChangeBatch, HostedZoneAlreadyExists,
+//     InvalidDomainName, Throttling, PriorRequestNotComplete.
+//
+// # DNS server
+//
+// ListenDNS serves one resolver view on a loopback port: every zone, or with
+// DNSOptions.VPCID the public zones plus the private zones associated with
+// that VPC. Where a private and a public zone share a name, the private one
+// answers, as the Route 53 Resolver does inside an associated VPC. Answers
+// carry the TTL as set; CNAMEs are followed within the served zones; a name
+// with no records of the asked type gets NODATA and a missing name NXDOMAIN,
+// both with the zone's SOA in the authority section and its TTL capped at
+// the SOA minimum (RFC 2308), as a resolver relays them. Names outside every
+// zone are REFUSED: the simulator never recurses to the internet.
+//
+// # Simplifies
+//
+//   - Identifiers (Z…, C…) are random; name servers in delegation sets and
+//     the apex NS/SOA records are fixed awsdns-style names.
+//   - A private zone has exactly the VPC it was created with
+//     (AssociateVPCWithHostedZone is not modeled) and the VPC ID is not
+//     checked against EC2 unless Options.VPCExists is set.
+//   - Requests are not authenticated; the vpcsim server in front of this
+//     handler checks credentials.
+//   - Record names are lowercased; escapes such as \052 are not produced.
+//
+// # Omits
+//
+// Alias records, routing policies (weighted, latency, failover,
+// geolocation, multivalue: any SetIdentifier is rejected with InvalidInput),
+// health checks, DNSSEC, traffic policies, query logging, delegation sets,
+// tags, DeleteHostedZone, wildcard matching in the DNS server, and the
+// per-zone and per-record-set quotas.
+package route53
