@@ -1,0 +1,105 @@
+// Package vpcsim simulates the part of one AWS account that vipd moves
+// addresses in: EC2's Query API (VPCs, subnets, route tables, instances,
+// network interfaces), one IMDSv2 endpoint per instance, and a JSON control
+// endpoint for tests. It speaks the real wire protocols, so the AWS SDK for
+// Go v2 and the AWS CLI work against it unchanged with an endpoint override.
+//
+// vpcsim exists so that vipd's failover is tested end to end, with the real
+// SDK, without an AWS account: tests start one with vpcsimtest.NewServer,
+// `vipd demo` embeds one, cmd/vpcsim runs one standalone. Only tests, the
+// demo, the fabric and cmd/vpcsim import it; vipd's production code never
+// does.
+//
+// # State and concurrency
+//
+// One struct (state) owns the account and is guarded by Server.mu. Every
+// action locks it once, reads or mutates, and unlocks before any I/O
+// (responses are encoded after the lock is released). After a successful
+// mutation Server.Changes receives a hint. The call history has its own
+// lock. Faults that delay or hold a call wait outside the lock.
+//
+// # Wire protocol
+//
+// Requests are form-encoded (POST body or GET query) with Action= and
+// Version=; lists are flattened (RouteTableId.1, Filter.1.Name,
+// Filter.1.Value.1) as the SDK's ec2query serializer and botocore send them.
+// Responses are <ActionResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+// with <requestId> first; lists are <fooSet><item>..</item></fooSet> and are
+// written even when empty, as EC2 does. Errors are
+// <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response>
+// with HTTP 400 for client errors, 401 AuthFailure (EC2 answers 401 for an
+// unknown key, not 403), 403 UnauthorizedOperation, 412 DryRunOperation,
+// 500 InternalError and 503 RequestLimitExceeded/Unavailable. Pagination is
+// not modelled: MaxResults and NextToken are ignored and every match is
+// returned in one page.
+//
+// # Callers and IAM
+//
+// The caller is identified by the access key ID in the SigV4 Authorization
+// header (or X-Amz-Credential when presigned). The configured admin key may
+// do anything. Each instance with a role gets credentials from its IMDS whose
+// access key identifies the instance; a call signed with them must carry the
+// matching session token (else AuthFailure) and is checked against the
+// role's Allow statements: action patterns with * and ?, matched without
+// case as IAM does, and resource ARN patterns. As in AWS, Describe actions
+// support no resource-level permissions: their resource is "*", so only a
+// statement whose resources match "*" allows them. CreateRoute, ReplaceRoute
+// and DeleteRoute are evaluated on the route table's ARN, ModifyInstanceAttribute
+// on the instance's. There are no Deny statements or conditions. Signatures
+// are not verified (simplification): a wrong secret is not detected.
+// UnauthorizedOperation messages carry an "Encoded authorization failure
+// message" that is base64url JSON rather than AWS's encrypted blob.
+// DryRun=true answers DryRunOperation (412) after authorization, or
+// UnauthorizedOperation, and never runs the action.
+//
+// # Semantics chosen after AWS
+//
+//   - Every route table has its VPC's local route (origin CreateRouteTable,
+//     gateway "local"), which cannot be replaced or deleted
+//     (InvalidParameterValue). A table declared main: true is the VPC's main
+//     table; a VPC without one gets an empty main table.
+//   - CreateRoute takes exactly one target (MissingParameter without,
+//     InvalidParameterCombination with several). InstanceId resolves to the
+//     instance's network interface; an instance with several interfaces is
+//     refused with InvalidInstanceID "There are multiple interfaces attached
+//     to instance ..." as AWS words it. Routes report NetworkInterfaceId and,
+//     while the interface is attached, InstanceId and InstanceOwnerId,
+//     whichever target created them. A route's state is blackhole while its
+//     interface is detached or its instance is not running.
+//   - Destinations must be canonical IPv4 CIDR blocks (10.0.0.5/24 is
+//     InvalidParameterValue "... This is not a valid CIDR block.");
+//     an existing destination, the local one included, is RouteAlreadyExists.
+//     A gateway target for a destination inside the VPC CIDR is refused.
+//   - ReplaceRoute of a missing destination answers InvalidParameterValue
+//     "There is no route defined for '...' in the route table. Use
+//     CreateRoute instead."; DeleteRoute of one answers InvalidRoute.NotFound.
+//   - Unknown IDs answer Invalid<Kind>ID.NotFound ("The routeTable ID
+//     'rtb-..' does not exist"), IDs without the right prefix
+//     Invalid<Kind>ID.Malformed, unknown filter names InvalidParameterValue.
+//   - Filters: several filters AND, several values OR, values may use * and
+//     ?; a filter on a list member (association.main, route.*,
+//     addresses.private-ip-address) matches if any member matches, so
+//     association.main=false selects every table with an explicit subnet
+//     association, as in AWS.
+//   - ModifyInstanceAttribute SourceDestCheck sets the primary interface's
+//     flag; an instance with several interfaces is refused with
+//     InvalidInstanceID, as AWS does for interface-level attributes.
+//   - The first four addresses and the last of every subnet are reserved.
+//
+// # IMDS
+//
+// Each instance's metadata service listens on its own 127.0.0.1 port.
+// IMDSv2 is enforced (401 without a valid token) unless the world sets
+// imds-v1; token TTLs must be 1..21600 s and a token PUT with
+// X-Forwarded-For is refused (403). It serves instance-id, placement,
+// mac, local-ipv4, network/interfaces/macs/<mac>/..., iam/info,
+// iam/security-credentials/<role> and dynamic/instance-identity/document
+// from the current state. While an instance is stopped or its IMDS is set
+// down, connections are dropped without an answer.
+//
+// # Omitted
+//
+// IPv6, prefix lists, gateways other than as opaque route targets, security
+// groups, NACLs, pagination, signature verification, eventual consistency.
+// Phase 2 of issue 3 adds latency, throttling and the remaining actions.
+package vpcsim

@@ -1,0 +1,786 @@
+package vpcsim
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+const awsTime = "2006-01-02T15:04:05.000Z"
+
+type xGroup struct {
+	GroupID   string `xml:"groupId"`
+	GroupName string `xml:"groupName"`
+}
+
+type xInstanceState struct {
+	Code int    `xml:"code"`
+	Name string `xml:"name"`
+}
+
+// stateCodes are EC2's instance state codes (the low byte of State.Code).
+var stateCodes = map[string]int{"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+
+type xPlacement struct {
+	AvailabilityZone string `xml:"availabilityZone"`
+	GroupName        string `xml:"groupName"`
+	Tenancy          string `xml:"tenancy"`
+}
+
+type xProfile struct {
+	Arn string `xml:"arn"`
+	ID  string `xml:"id"`
+}
+
+type xInstance struct {
+	InstanceID         string            `xml:"instanceId"`
+	ImageID            string            `xml:"imageId"`
+	State              xInstanceState    `xml:"instanceState"`
+	PrivateDNSName     string            `xml:"privateDnsName"`
+	DNSName            string            `xml:"dnsName"`
+	Reason             string            `xml:"reason"`
+	AmiLaunchIndex     int               `xml:"amiLaunchIndex"`
+	InstanceType       string            `xml:"instanceType"`
+	LaunchTime         string            `xml:"launchTime"`
+	Placement          xPlacement        `xml:"placement"`
+	Monitoring         xAssocState       `xml:"monitoring"`
+	SubnetID           string            `xml:"subnetId"`
+	VpcID              string            `xml:"vpcId"`
+	PrivateIPAddress   string            `xml:"privateIpAddress"`
+	SourceDestCheck    bool              `xml:"sourceDestCheck"`
+	Groups             set[xGroup]       `xml:"groupSet"`
+	Architecture       string            `xml:"architecture"`
+	RootDeviceType     string            `xml:"rootDeviceType"`
+	RootDeviceName     string            `xml:"rootDeviceName"`
+	BlockDevices       set[xGroup]       `xml:"blockDeviceMapping"`
+	VirtualizationType string            `xml:"virtualizationType"`
+	Tags               set[xTag]         `xml:"tagSet"`
+	Hypervisor         string            `xml:"hypervisor"`
+	NetworkInterfaces  set[xInstanceENI] `xml:"networkInterfaceSet"`
+	IamInstanceProfile *xProfile         `xml:"iamInstanceProfile,omitempty"`
+	EbsOptimized       bool              `xml:"ebsOptimized"`
+	EnaSupport         bool              `xml:"enaSupport"`
+}
+
+type xAttachment struct {
+	AttachmentID        string `xml:"attachmentId"`
+	InstanceID          string `xml:"instanceId,omitempty"`
+	InstanceOwnerID     string `xml:"instanceOwnerId,omitempty"`
+	DeviceIndex         int    `xml:"deviceIndex"`
+	NetworkCardIndex    int    `xml:"networkCardIndex"`
+	Status              string `xml:"status"`
+	AttachTime          string `xml:"attachTime"`
+	DeleteOnTermination bool   `xml:"deleteOnTermination"`
+}
+
+type xPrivateIP struct {
+	PrivateIPAddress string `xml:"privateIpAddress"`
+	PrivateDNSName   string `xml:"privateDnsName,omitempty"`
+	Primary          bool   `xml:"primary"`
+}
+
+type xInstanceENI struct {
+	NetworkInterfaceID string          `xml:"networkInterfaceId"`
+	SubnetID           string          `xml:"subnetId"`
+	VpcID              string          `xml:"vpcId"`
+	Description        string          `xml:"description"`
+	OwnerID            string          `xml:"ownerId"`
+	Status             string          `xml:"status"`
+	MacAddress         string          `xml:"macAddress"`
+	PrivateIPAddress   string          `xml:"privateIpAddress"`
+	PrivateDNSName     string          `xml:"privateDnsName"`
+	SourceDestCheck    bool            `xml:"sourceDestCheck"`
+	Groups             set[xGroup]     `xml:"groupSet"`
+	Attachment         xAttachment     `xml:"attachment"`
+	PrivateIPAddresses set[xPrivateIP] `xml:"privateIpAddressesSet"`
+	InterfaceType      string          `xml:"interfaceType"`
+}
+
+type xReservation struct {
+	ReservationID string         `xml:"reservationId"`
+	OwnerID       string         `xml:"ownerId"`
+	Groups        set[xGroup]    `xml:"groupSet"`
+	Instances     set[xInstance] `xml:"instancesSet"`
+}
+
+type describeInstancesResp struct {
+	ec2Resp
+	Reservations set[xReservation] `xml:"reservationSet"`
+}
+
+var instanceFilters = []string{
+	"instance-id", "private-ip-address", "network-interface.network-interface-id", "network-interface.addresses.private-ip-address",
+	"network-interface.subnet-id", "network-interface.vpc-id", "network-interface.mac-address",
+	"instance-state-name", "instance-state-code", "subnet-id", "vpc-id", "availability-zone", "instance-type",
+	"owner-id", "reservation-id", "iam-instance-profile.arn", "private-dns-name", "source-dest-check",
+}
+
+func (st *state) privateDNS(a netip.Addr) string {
+	name := "ip-" + strings.ReplaceAll(a.String(), ".", "-")
+	if st.region == "us-east-1" {
+		return name + ".ec2.internal"
+	}
+	return name + "." + st.region + ".compute.internal"
+}
+
+func reservationID(instanceID string) string {
+	return fmt.Sprintf("r-%017x", fnv64("r/"+instanceID)&0xfffffffffffffff)
+}
+
+func (st *state) profileARN(roleName string) string {
+	return "arn:aws:iam::" + st.account + ":instance-profile/" + roleName
+}
+
+func (st *state) xInstance(in *instance) xInstance {
+	x := xInstance{
+		InstanceID:         in.id,
+		ImageID:            "ami-0a1b2c3d4e5f60718",
+		State:              xInstanceState{Code: stateCodes[in.state], Name: in.state},
+		InstanceType:       in.instanceType,
+		LaunchTime:         in.launch.Format(awsTime),
+		Placement:          xPlacement{Tenancy: "default"},
+		Monitoring:         xAssocState{State: "disabled"},
+		Groups:             set[xGroup]{Items: []xGroup{}},
+		BlockDevices:       set[xGroup]{Items: []xGroup{}},
+		Architecture:       "x86_64",
+		RootDeviceType:     "ebs",
+		RootDeviceName:     "/dev/xvda",
+		VirtualizationType: "hvm",
+		Hypervisor:         "xen",
+		Tags:               tagSet(in.tags),
+		NetworkInterfaces:  set[xInstanceENI]{Items: []xInstanceENI{}},
+		EnaSupport:         true,
+	}
+	if in.state == "stopped" {
+		x.Reason = "User initiated"
+	}
+	if in.role != "" {
+		x.IamInstanceProfile = &xProfile{Arn: st.profileARN(in.role), ID: "AIPA" + strings.ToUpper(fmt.Sprintf("%016x", fnv64(in.role)))}
+	}
+	if p := st.primaryENI(in); p != nil {
+		x.SubnetID, x.VpcID = p.subnet, p.vpc
+		x.Placement.AvailabilityZone = p.az
+		x.PrivateIPAddress = p.ip.String()
+		x.PrivateDNSName = st.privateDNS(p.ip)
+		x.SourceDestCheck = p.sdc
+	}
+	for _, id := range in.enis {
+		e := st.eni(id)
+		if e == nil || e.attach == nil {
+			continue
+		}
+		x.NetworkInterfaces.Items = append(x.NetworkInterfaces.Items, xInstanceENI{
+			NetworkInterfaceID: e.id,
+			SubnetID:           e.subnet,
+			VpcID:              e.vpc,
+			Description:        e.description,
+			OwnerID:            st.account,
+			Status:             "in-use",
+			MacAddress:         e.mac,
+			PrivateIPAddress:   e.ip.String(),
+			PrivateDNSName:     st.privateDNS(e.ip),
+			SourceDestCheck:    e.sdc,
+			Groups:             set[xGroup]{Items: []xGroup{}},
+			Attachment:         st.xAttachment(e, false),
+			PrivateIPAddresses: st.xPrivateIPs(e),
+			InterfaceType:      "interface",
+		})
+	}
+	return x
+}
+
+func (st *state) xAttachment(e *eni, withInstance bool) xAttachment {
+	a := xAttachment{
+		AttachmentID:        e.attach.id,
+		DeviceIndex:         e.attach.index,
+		Status:              e.attach.status,
+		AttachTime:          e.attach.time.Format(awsTime),
+		DeleteOnTermination: e.attach.primary,
+	}
+	if withInstance {
+		a.InstanceID = e.attach.instance
+		a.InstanceOwnerID = st.account
+	}
+	return a
+}
+
+func (st *state) xPrivateIPs(e *eni) set[xPrivateIP] {
+	out := set[xPrivateIP]{Items: []xPrivateIP{{PrivateIPAddress: e.ip.String(), PrivateDNSName: st.privateDNS(e.ip), Primary: true}}}
+	for _, a := range e.secondary {
+		out.Items = append(out.Items, xPrivateIP{PrivateIPAddress: a.String(), PrivateDNSName: st.privateDNS(a)})
+	}
+	return out
+}
+
+func instanceAttr(x xInstance, name string) []string {
+	var out []string
+	switch name {
+	case "instance-id":
+		return []string{x.InstanceID}
+	case "private-ip-address":
+		return []string{x.PrivateIPAddress}
+	case "private-dns-name":
+		return []string{x.PrivateDNSName}
+	case "instance-state-name":
+		return []string{x.State.Name}
+	case "instance-state-code":
+		return []string{strconv.Itoa(x.State.Code)}
+	case "subnet-id":
+		return []string{x.SubnetID}
+	case "vpc-id":
+		return []string{x.VpcID}
+	case "availability-zone":
+		return []string{x.Placement.AvailabilityZone}
+	case "instance-type":
+		return []string{x.InstanceType}
+	case "source-dest-check":
+		return []string{boolStr(x.SourceDestCheck)}
+	case "iam-instance-profile.arn":
+		if x.IamInstanceProfile != nil {
+			return []string{x.IamInstanceProfile.Arn}
+		}
+		return nil
+	}
+	for _, n := range x.NetworkInterfaces.Items {
+		switch name {
+		case "network-interface.network-interface-id":
+			out = append(out, n.NetworkInterfaceID)
+		case "network-interface.subnet-id":
+			out = append(out, n.SubnetID)
+		case "network-interface.vpc-id":
+			out = append(out, n.VpcID)
+		case "network-interface.mac-address":
+			out = append(out, n.MacAddress)
+		case "network-interface.addresses.private-ip-address":
+			for _, a := range n.PrivateIPAddresses.Items {
+				out = append(out, a.PrivateIPAddress)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) describeInstances(r *request) (any, error) {
+	ids := r.list("InstanceId")
+	fs, err := r.filters(instanceFilters...)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	var missing []string
+	for _, id := range ids {
+		if st.instance(id) == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFound("InvalidInstanceID.NotFound", "instance", missing...)
+	}
+	out := &describeInstancesResp{Reservations: set[xReservation]{Items: []xReservation{}}}
+	for _, in := range st.insts {
+		if len(ids) > 0 && !slices.Contains(ids, in.id) {
+			continue
+		}
+		x := st.xInstance(in)
+		rid := reservationID(in.id)
+		ok := match(fs, in.tags, func(name string) []string {
+			switch name {
+			case "owner-id":
+				return []string{st.account}
+			case "reservation-id":
+				return []string{rid}
+			}
+			return instanceAttr(x, name)
+		})
+		if !ok {
+			continue
+		}
+		out.Reservations.Items = append(out.Reservations.Items, xReservation{
+			ReservationID: rid,
+			OwnerID:       st.account,
+			Groups:        set[xGroup]{Items: []xGroup{}},
+			Instances:     itemsOf(x),
+		})
+	}
+	return out, nil
+}
+
+type xValue struct {
+	Value string `xml:"value"`
+}
+
+type describeInstanceAttributeResp struct {
+	ec2Resp
+	InstanceID            string       `xml:"instanceId"`
+	SourceDestCheck       *xValue      `xml:"sourceDestCheck,omitempty"`
+	InstanceType          *xValue      `xml:"instanceType,omitempty"`
+	DisableAPITermination *xValue      `xml:"disableApiTermination,omitempty"`
+	DisableAPIStop        *xValue      `xml:"disableApiStop,omitempty"`
+	Groups                *set[xGroup] `xml:"groupSet,omitempty"`
+}
+
+func (st *state) lookupInstance(r *request) (*instance, error) {
+	id, err := r.required("InstanceId", "instanceId")
+	if err != nil {
+		return nil, err
+	}
+	if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
+		return nil, err
+	}
+	in := st.instance(id)
+	if in == nil {
+		return nil, notFound("InvalidInstanceID.NotFound", "instance", id)
+	}
+	return in, nil
+}
+
+func (s *Server) describeInstanceAttribute(r *request) (any, error) {
+	attr, err := r.required("Attribute", "attribute")
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, err := s.st.lookupInstance(r)
+	if err != nil {
+		return nil, err
+	}
+	out := &describeInstanceAttributeResp{InstanceID: in.id}
+	switch attr {
+	case "sourceDestCheck":
+		sdc := true
+		if p := s.st.primaryENI(in); p != nil {
+			sdc = p.sdc
+		}
+		out.SourceDestCheck = &xValue{boolStr(sdc)}
+	case "instanceType":
+		out.InstanceType = &xValue{in.instanceType}
+	case "disableApiTermination":
+		out.DisableAPITermination = &xValue{"false"}
+	case "disableApiStop":
+		out.DisableAPIStop = &xValue{"false"}
+	case "groupSet":
+		out.Groups = &set[xGroup]{Items: []xGroup{}}
+	default:
+		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim models sourceDestCheck, instanceType, disableApiTermination, disableApiStop and groupSet.", attr)
+	}
+	return out, nil
+}
+
+// modifyInstanceAttribute models SourceDestCheck only, given either as
+// SourceDestCheck.Value (SDK, CLI --[no-]source-dest-check) or as
+// Attribute=sourceDestCheck&Value=... The attribute belongs to the primary
+// interface; like AWS, an instance with several interfaces is refused and
+// the interface must be modified instead.
+func (s *Server) modifyInstanceAttribute(r *request) (any, error) {
+	v, present, err := r.boolean("SourceDestCheck.Value")
+	if err != nil {
+		return nil, err
+	}
+	if !present {
+		switch attr := r.get("Attribute"); attr {
+		case "sourceDestCheck":
+			v, present, err = r.boolean("Value")
+			if err != nil {
+				return nil, err
+			}
+			if !present {
+				return nil, missingParam("value")
+			}
+		case "":
+			return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "No attributes specified.")
+		default:
+			return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim modifies sourceDestCheck only.", attr)
+		}
+	}
+	if err := s.mutate(func(st *state) error {
+		in, err := st.lookupInstance(r)
+		if err != nil {
+			return err
+		}
+		if len(in.enis) > 1 {
+			return errorf(http.StatusBadRequest, "InvalidInstanceID",
+				"There are multiple interfaces attached to instance '%s'. Please specify an interface ID for the operation instead.", in.id)
+		}
+		p := st.primaryENI(in)
+		if p == nil {
+			return errorf(http.StatusBadRequest, "InvalidInstanceID", "Instance '%s' has no network interface", in.id)
+		}
+		p.sdc = v
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+type xENI struct {
+	NetworkInterfaceID string          `xml:"networkInterfaceId"`
+	SubnetID           string          `xml:"subnetId"`
+	VpcID              string          `xml:"vpcId"`
+	AvailabilityZone   string          `xml:"availabilityZone"`
+	Description        string          `xml:"description"`
+	OwnerID            string          `xml:"ownerId"`
+	RequesterManaged   bool            `xml:"requesterManaged"`
+	Status             string          `xml:"status"`
+	MacAddress         string          `xml:"macAddress"`
+	PrivateIPAddress   string          `xml:"privateIpAddress"`
+	PrivateDNSName     string          `xml:"privateDnsName"`
+	SourceDestCheck    bool            `xml:"sourceDestCheck"`
+	Groups             set[xGroup]     `xml:"groupSet"`
+	Attachment         *xAttachment    `xml:"attachment,omitempty"`
+	PrivateIPAddresses set[xPrivateIP] `xml:"privateIpAddressesSet"`
+	IPv6Addresses      set[xGroup]     `xml:"ipv6AddressesSet"`
+	InterfaceType      string          `xml:"interfaceType"`
+	Tags               set[xTag]       `xml:"tagSet"`
+}
+
+type describeNetworkInterfacesResp struct {
+	ec2Resp
+	NetworkInterfaces set[xENI] `xml:"networkInterfaceSet"`
+}
+
+var eniFilters = []string{
+	"network-interface-id", "addresses.private-ip-address", "private-ip-address", "addresses.primary",
+	"attachment.instance-id", "attachment.instance-owner-id", "attachment.attachment-id", "attachment.device-index", "attachment.status",
+	"subnet-id", "vpc-id", "status", "availability-zone", "mac-address", "source-dest-check", "description", "owner-id",
+	"interface-type", "private-dns-name", "requester-managed",
+}
+
+// eniStatus derives the interface status from its attachment: attaching and
+// detaching are reported as the attachment's transitional states.
+func eniStatus(e *eni) string {
+	if e.attach == nil {
+		return "available"
+	}
+	switch e.attach.status {
+	case "attaching":
+		return "attaching"
+	case "detaching":
+		return "detaching"
+	}
+	return "in-use"
+}
+
+func (st *state) xENI(e *eni) xENI {
+	x := xENI{
+		NetworkInterfaceID: e.id,
+		SubnetID:           e.subnet,
+		VpcID:              e.vpc,
+		AvailabilityZone:   e.az,
+		Description:        e.description,
+		OwnerID:            st.account,
+		Status:             eniStatus(e),
+		MacAddress:         e.mac,
+		PrivateIPAddress:   e.ip.String(),
+		PrivateDNSName:     st.privateDNS(e.ip),
+		SourceDestCheck:    e.sdc,
+		Groups:             set[xGroup]{Items: []xGroup{}},
+		PrivateIPAddresses: st.xPrivateIPs(e),
+		IPv6Addresses:      set[xGroup]{Items: []xGroup{}},
+		InterfaceType:      "interface",
+		Tags:               tagSet(e.tags),
+	}
+	if e.attach != nil {
+		a := st.xAttachment(e, true)
+		x.Attachment = &a
+	}
+	return x
+}
+
+func eniAttr(x xENI, name string) []string {
+	switch name {
+	case "network-interface-id":
+		return []string{x.NetworkInterfaceID}
+	case "private-ip-address":
+		return []string{x.PrivateIPAddress}
+	case "addresses.private-ip-address":
+		var out []string
+		for _, a := range x.PrivateIPAddresses.Items {
+			out = append(out, a.PrivateIPAddress)
+		}
+		return out
+	case "addresses.primary":
+		var out []string
+		for _, a := range x.PrivateIPAddresses.Items {
+			out = append(out, boolStr(a.Primary))
+		}
+		return out
+	case "subnet-id":
+		return []string{x.SubnetID}
+	case "vpc-id":
+		return []string{x.VpcID}
+	case "status":
+		return []string{x.Status}
+	case "availability-zone":
+		return []string{x.AvailabilityZone}
+	case "mac-address":
+		return []string{x.MacAddress}
+	case "source-dest-check":
+		return []string{boolStr(x.SourceDestCheck)}
+	case "description":
+		return []string{x.Description}
+	case "owner-id":
+		return []string{x.OwnerID}
+	case "interface-type":
+		return []string{x.InterfaceType}
+	case "private-dns-name":
+		return []string{x.PrivateDNSName}
+	case "requester-managed":
+		return []string{boolStr(x.RequesterManaged)}
+	}
+	if x.Attachment == nil {
+		return nil
+	}
+	switch name {
+	case "attachment.instance-id":
+		return []string{x.Attachment.InstanceID}
+	case "attachment.instance-owner-id":
+		return []string{x.Attachment.InstanceOwnerID}
+	case "attachment.attachment-id":
+		return []string{x.Attachment.AttachmentID}
+	case "attachment.device-index":
+		return []string{strconv.Itoa(x.Attachment.DeviceIndex)}
+	case "attachment.status":
+		return []string{x.Attachment.Status}
+	}
+	return nil
+}
+
+func (s *Server) describeNetworkInterfaces(r *request) (any, error) {
+	ids := r.list("NetworkInterfaceId")
+	fs, err := r.filters(eniFilters...)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := malformed("InvalidNetworkInterfaceID.Malformed", "eni", id); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	var missing []string
+	for _, id := range ids {
+		if st.eni(id) == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFound("InvalidNetworkInterfaceID.NotFound", "networkInterface", missing...)
+	}
+	out := &describeNetworkInterfacesResp{NetworkInterfaces: set[xENI]{Items: []xENI{}}}
+	for _, e := range st.enis {
+		if len(ids) > 0 && !slices.Contains(ids, e.id) {
+			continue
+		}
+		x := st.xENI(e)
+		if match(fs, e.tags, func(name string) []string { return eniAttr(x, name) }) {
+			out.NetworkInterfaces.Items = append(out.NetworkInterfaces.Items, x)
+		}
+	}
+	return out, nil
+}
+
+type xCidrAssoc struct {
+	AssociationID string      `xml:"associationId"`
+	CidrBlock     string      `xml:"cidrBlock"`
+	State         xAssocState `xml:"cidrBlockState"`
+}
+
+type xVpc struct {
+	VpcID           string          `xml:"vpcId"`
+	OwnerID         string          `xml:"ownerId"`
+	State           string          `xml:"state"`
+	CidrBlock       string          `xml:"cidrBlock"`
+	CidrAssocs      set[xCidrAssoc] `xml:"cidrBlockAssociationSet"`
+	DhcpOptionsID   string          `xml:"dhcpOptionsId"`
+	InstanceTenancy string          `xml:"instanceTenancy"`
+	IsDefault       bool            `xml:"isDefault"`
+	Tags            set[xTag]       `xml:"tagSet"`
+}
+
+type describeVpcsResp struct {
+	ec2Resp
+	Vpcs set[xVpc] `xml:"vpcSet"`
+}
+
+var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "owner-id", "dhcp-options-id"}
+
+func (s *Server) describeVpcs(r *request) (any, error) {
+	ids := r.list("VpcId")
+	fs, err := r.filters(vpcFilters...)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	var missing []string
+	for _, id := range ids {
+		if st.vpc(id) == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFound("InvalidVpcID.NotFound", "vpc", missing...)
+	}
+	out := &describeVpcsResp{Vpcs: set[xVpc]{Items: []xVpc{}}}
+	for _, v := range st.vpcs {
+		if len(ids) > 0 && !slices.Contains(ids, v.id) {
+			continue
+		}
+		x := xVpc{
+			VpcID:           v.id,
+			OwnerID:         st.account,
+			State:           "available",
+			CidrBlock:       v.cidr.String(),
+			CidrAssocs:      itemsOf(xCidrAssoc{AssociationID: fmt.Sprintf("vpc-cidr-assoc-%017x", fnv64(v.id)&0xfffffffffffffff), CidrBlock: v.cidr.String(), State: xAssocState{"associated"}}),
+			DhcpOptionsID:   fmt.Sprintf("dopt-%017x", fnv64(st.account)&0xfffffffffffffff),
+			InstanceTenancy: "default",
+			Tags:            tagSet(v.tags),
+		}
+		ok := match(fs, v.tags, func(name string) []string {
+			switch name {
+			case "vpc-id":
+				return []string{x.VpcID}
+			case "cidr", "cidr-block-association.cidr-block":
+				return []string{x.CidrBlock}
+			case "state":
+				return []string{x.State}
+			case "is-default":
+				return []string{boolStr(x.IsDefault)}
+			case "owner-id":
+				return []string{x.OwnerID}
+			case "dhcp-options-id":
+				return []string{x.DhcpOptionsID}
+			}
+			return nil
+		})
+		if ok {
+			out.Vpcs.Items = append(out.Vpcs.Items, x)
+		}
+	}
+	return out, nil
+}
+
+type xSubnet struct {
+	SubnetID                string    `xml:"subnetId"`
+	SubnetArn               string    `xml:"subnetArn"`
+	State                   string    `xml:"state"`
+	VpcID                   string    `xml:"vpcId"`
+	OwnerID                 string    `xml:"ownerId"`
+	CidrBlock               string    `xml:"cidrBlock"`
+	AvailableIPAddressCount int       `xml:"availableIpAddressCount"`
+	AvailabilityZone        string    `xml:"availabilityZone"`
+	AvailabilityZoneID      string    `xml:"availabilityZoneId"`
+	DefaultForAz            bool      `xml:"defaultForAz"`
+	MapPublicIPOnLaunch     bool      `xml:"mapPublicIpOnLaunch"`
+	Tags                    set[xTag] `xml:"tagSet"`
+}
+
+type describeSubnetsResp struct {
+	ec2Resp
+	Subnets set[xSubnet] `xml:"subnetSet"`
+}
+
+var subnetFilters = []string{"subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock", "availability-zone", "availability-zone-id", "state", "default-for-az", "owner-id"}
+
+// azID maps us-east-1c to an ID in AWS's shape (use1-az3). Real zone IDs
+// differ per account; vpcsim keeps them stable instead.
+func azID(az string) string {
+	if az == "" {
+		return ""
+	}
+	region := az[:len(az)-1]
+	parts := strings.Split(region, "-")
+	short := ""
+	for i, p := range parts {
+		if i == len(parts)-1 {
+			short += p
+		} else {
+			short += p[:1]
+		}
+	}
+	return fmt.Sprintf("%s-az%d", short, int(az[len(az)-1]-'a')+1)
+}
+
+func (s *Server) describeSubnets(r *request) (any, error) {
+	ids := r.list("SubnetId")
+	fs, err := r.filters(subnetFilters...)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	var missing []string
+	for _, id := range ids {
+		if st.subnet(id) == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFound("InvalidSubnetID.NotFound", "subnet", missing...)
+	}
+	out := &describeSubnetsResp{Subnets: set[xSubnet]{Items: []xSubnet{}}}
+	for _, sn := range st.subnets {
+		if len(ids) > 0 && !slices.Contains(ids, sn.id) {
+			continue
+		}
+		used := 0
+		for _, e := range st.enis {
+			if e.subnet == sn.id {
+				used += 1 + len(e.secondary)
+			}
+		}
+		x := xSubnet{
+			SubnetID:                sn.id,
+			SubnetArn:               st.arn("subnet", sn.id),
+			State:                   "available",
+			VpcID:                   sn.vpc,
+			OwnerID:                 st.account,
+			CidrBlock:               sn.cidr.String(),
+			AvailableIPAddressCount: 1<<(32-sn.cidr.Bits()) - 5 - used,
+			AvailabilityZone:        sn.az,
+			AvailabilityZoneID:      azID(sn.az),
+			Tags:                    tagSet(sn.tags),
+		}
+		ok := match(fs, sn.tags, func(name string) []string {
+			switch name {
+			case "subnet-id":
+				return []string{x.SubnetID}
+			case "vpc-id":
+				return []string{x.VpcID}
+			case "cidr", "cidr-block", "cidrBlock":
+				return []string{x.CidrBlock}
+			case "availability-zone":
+				return []string{x.AvailabilityZone}
+			case "availability-zone-id":
+				return []string{x.AvailabilityZoneID}
+			case "state":
+				return []string{x.State}
+			case "default-for-az":
+				return []string{boolStr(x.DefaultForAz)}
+			case "owner-id":
+				return []string{x.OwnerID}
+			}
+			return nil
+		})
+		if ok {
+			out.Subnets.Items = append(out.Subnets.Items, x)
+		}
+	}
+	return out, nil
+}

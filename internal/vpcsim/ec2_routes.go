@@ -1,0 +1,394 @@
+package vpcsim
+
+import (
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+type xRouteTable struct {
+	RouteTableID    string      `xml:"routeTableId"`
+	Associations    set[xAssoc] `xml:"associationSet"`
+	PropagatingVgws set[xVgw]   `xml:"propagatingVgwSet"`
+	Routes          set[xRoute] `xml:"routeSet"`
+	Tags            set[xTag]   `xml:"tagSet"`
+	VpcID           string      `xml:"vpcId"`
+	OwnerID         string      `xml:"ownerId"`
+}
+
+type xVgw struct {
+	GatewayID string `xml:"gatewayId"`
+}
+
+type xAssoc struct {
+	Main          bool        `xml:"main"`
+	AssociationID string      `xml:"routeTableAssociationId"`
+	RouteTableID  string      `xml:"routeTableId"`
+	SubnetID      string      `xml:"subnetId,omitempty"`
+	State         xAssocState `xml:"associationState"`
+}
+
+type xAssocState struct {
+	State string `xml:"state"`
+}
+
+type xRoute struct {
+	DestinationCidrBlock string `xml:"destinationCidrBlock"`
+	GatewayID            string `xml:"gatewayId,omitempty"`
+	InstanceID           string `xml:"instanceId,omitempty"`
+	InstanceOwnerID      string `xml:"instanceOwnerId,omitempty"`
+	NetworkInterfaceID   string `xml:"networkInterfaceId,omitempty"`
+	Origin               string `xml:"origin"`
+	State                string `xml:"state"`
+}
+
+type describeRouteTablesResp struct {
+	ec2Resp
+	RouteTables set[xRouteTable] `xml:"routeTableSet"`
+}
+
+var routeTableFilters = []string{
+	"vpc-id", "route-table-id", "owner-id",
+	"association.subnet-id", "association.main", "association.route-table-association-id", "association.route-table-id",
+	"route.destination-cidr-block", "route.network-interface-id", "route.instance-id", "route.gateway-id",
+	"route.state", "route.origin",
+}
+
+func (s *Server) describeRouteTables(r *request) (any, error) {
+	ids := r.list("RouteTableId")
+	fs, err := r.filters(routeTableFilters...)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	var missing []string
+	for _, id := range ids {
+		if st.table(id) == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFound("InvalidRouteTableID.NotFound", "routeTable", missing...)
+	}
+	out := &describeRouteTablesResp{RouteTables: set[xRouteTable]{Items: []xRouteTable{}}}
+	for _, t := range st.tables {
+		if len(ids) > 0 && !slices.Contains(ids, t.id) {
+			continue
+		}
+		x := st.xRouteTable(t)
+		if !match(fs, t.tags, func(name string) []string { return routeTableAttr(x, name) }) {
+			continue
+		}
+		out.RouteTables.Items = append(out.RouteTables.Items, x)
+	}
+	return out, nil
+}
+
+func routeTableAttr(x xRouteTable, name string) []string {
+	var out []string
+	switch name {
+	case "vpc-id":
+		return []string{x.VpcID}
+	case "route-table-id":
+		return []string{x.RouteTableID}
+	case "owner-id":
+		return []string{x.OwnerID}
+	}
+	if sub, ok := strings.CutPrefix(name, "association."); ok {
+		for _, a := range x.Associations.Items {
+			switch sub {
+			case "subnet-id":
+				if a.SubnetID != "" {
+					out = append(out, a.SubnetID)
+				}
+			case "main":
+				out = append(out, boolStr(a.Main))
+			case "route-table-association-id":
+				out = append(out, a.AssociationID)
+			case "route-table-id":
+				out = append(out, a.RouteTableID)
+			}
+		}
+		return out
+	}
+	if sub, ok := strings.CutPrefix(name, "route."); ok {
+		for _, rt := range x.Routes.Items {
+			v := ""
+			switch sub {
+			case "destination-cidr-block":
+				v = rt.DestinationCidrBlock
+			case "network-interface-id":
+				v = rt.NetworkInterfaceID
+			case "instance-id":
+				v = rt.InstanceID
+			case "gateway-id":
+				v = rt.GatewayID
+			case "state":
+				v = rt.State
+			case "origin":
+				v = rt.Origin
+			}
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+func (st *state) xRouteTable(t *routeTable) xRouteTable {
+	x := xRouteTable{
+		RouteTableID:    t.id,
+		VpcID:           t.vpc,
+		OwnerID:         st.account,
+		Tags:            tagSet(t.tags),
+		Associations:    set[xAssoc]{Items: []xAssoc{}},
+		PropagatingVgws: set[xVgw]{Items: []xVgw{}},
+	}
+	if t.main {
+		x.Associations.Items = append(x.Associations.Items, xAssoc{Main: true, AssociationID: t.mainID, RouteTableID: t.id, State: xAssocState{"associated"}})
+	}
+	for _, a := range t.assocs {
+		x.Associations.Items = append(x.Associations.Items, xAssoc{AssociationID: a.id, RouteTableID: t.id, SubnetID: a.subnet, State: xAssocState{"associated"}})
+	}
+	for _, r := range t.routes {
+		x.Routes.Items = append(x.Routes.Items, st.xRoute(r))
+	}
+	return x
+}
+
+// xRoute reports a route as EC2 does: a route to an interface attached to
+// an instance also names the instance and its owner, whichever of
+// InstanceId or NetworkInterfaceId created it.
+func (st *state) xRoute(r *route) xRoute {
+	x := xRoute{DestinationCidrBlock: r.dst.String(), Origin: r.origin, State: st.routeState(r)}
+	switch {
+	case r.local:
+		x.GatewayID = "local"
+	case r.gateway != "":
+		x.GatewayID = r.gateway
+	default:
+		x.NetworkInterfaceID = r.eni
+		if e := st.eni(r.eni); e != nil && e.attach != nil {
+			x.InstanceID = e.attach.instance
+			x.InstanceOwnerID = st.account
+		}
+	}
+	return x
+}
+
+// parseDestination accepts an IPv4 CIDR block in canonical form, as EC2
+// does (10.0.0.5/24 is refused, not silently masked).
+func parseDestination(r *request) (netip.Prefix, error) {
+	v := r.get("DestinationCidrBlock")
+	if v == "" {
+		if r.get("DestinationIpv6CidrBlock") != "" || r.get("DestinationPrefixListId") != "" {
+			return netip.Prefix{}, invalidParam("vpcsim models IPv4 destinations only (DestinationCidrBlock)")
+		}
+		return netip.Prefix{}, missingParam("destinationCidrBlock")
+	}
+	p, err := netip.ParsePrefix(v)
+	if err != nil || !p.Addr().Is4() || p != p.Masked() {
+		return netip.Prefix{}, invalidParam("Value (%s) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.", v)
+	}
+	return p, nil
+}
+
+// unmodeledTargets are route targets vpcsim does not simulate.
+var unmodeledTargets = []string{"NatGatewayId", "VpcPeeringConnectionId", "TransitGatewayId", "LocalGatewayId",
+	"CarrierGatewayId", "EgressOnlyInternetGatewayId", "VpcEndpointId", "CoreNetworkArn", "OdbNetworkArn"}
+
+// routeTarget resolves the request's single target into a route (without
+// destination). Call with s.mu held.
+func (st *state) routeTarget(r *request, t *routeTable) (*route, error) {
+	var given []string
+	for _, k := range append([]string{"GatewayId", "NetworkInterfaceId", "InstanceId"}, unmodeledTargets...) {
+		if r.get(k) != "" {
+			given = append(given, k)
+		}
+	}
+	if len(given) == 0 {
+		return nil, errorf(http.StatusBadRequest, "MissingParameter",
+			"The request must contain exactly one of gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, instanceId, transitGatewayId, localGatewayId, carrierGatewayId, egressOnlyInternetGatewayId, vpcEndpointId or coreNetworkArn")
+	}
+	if len(given) > 1 {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination",
+			"The parameters %s cannot be specified together; a route has exactly one target", strings.Join(given, ", "))
+	}
+	rt := &route{origin: "CreateRoute"}
+	switch k := given[0]; k {
+	case "GatewayId":
+		rt.gateway = r.get(k)
+		if rt.gateway == "local" {
+			return nil, invalidParam("vpcsim does not model restoring a local target (LocalTarget)")
+		}
+	case "NetworkInterfaceId":
+		id := r.get(k)
+		if err := malformed("InvalidNetworkInterfaceID.Malformed", "eni", id); err != nil {
+			return nil, err
+		}
+		e := st.eni(id)
+		if e == nil {
+			return nil, notFound("InvalidNetworkInterfaceID.NotFound", "networkInterface", id)
+		}
+		if e.vpc != t.vpc {
+			return nil, invalidParam("route table %s and network interface %s belong to different networks", t.id, id)
+		}
+		rt.eni = id
+	case "InstanceId":
+		id := r.get(k)
+		if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
+			return nil, err
+		}
+		in := st.instance(id)
+		if in == nil {
+			return nil, notFound("InvalidInstanceID.NotFound", "instance", id)
+		}
+		// AWS resolves an instance target to its interface and refuses an
+		// instance with several (NAT instances are single-homed).
+		if len(in.enis) > 1 {
+			return nil, errorf(http.StatusBadRequest, "InvalidInstanceID",
+				"There are multiple interfaces attached to instance '%s'. Please specify an interface ID for the operation instead.", id)
+		}
+		e := st.primaryENI(in)
+		if e == nil {
+			return nil, errorf(http.StatusBadRequest, "InvalidInstanceID", "Instance '%s' has no network interface", id)
+		}
+		if e.vpc != t.vpc {
+			return nil, invalidParam("route table %s and instance %s belong to different networks", t.id, id)
+		}
+		rt.eni = e.id
+	default:
+		return nil, invalidParam("vpcsim does not model %s route targets", k)
+	}
+	return rt, nil
+}
+
+// lookupTable validates RouteTableId and finds the table; s.mu held.
+func (st *state) lookupTable(r *request) (*routeTable, error) {
+	id, err := r.required("RouteTableId", "routeTableId")
+	if err != nil {
+		return nil, err
+	}
+	if err := malformed("InvalidRouteTableId.Malformed", "rtb", id); err != nil {
+		return nil, err
+	}
+	t := st.table(id)
+	if t == nil {
+		return nil, notFound("InvalidRouteTableID.NotFound", "routeTable", id)
+	}
+	return t, nil
+}
+
+func (t *routeTable) find(dst netip.Prefix) int {
+	return slices.IndexFunc(t.routes, func(r *route) bool { return r.dst == dst })
+}
+
+func (t *routeTable) local() *route {
+	for _, r := range t.routes {
+		if r.local {
+			return r
+		}
+	}
+	return nil
+}
+
+func (s *Server) createRoute(r *request) (any, error) {
+	dst, err := parseDestination(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mutate(func(st *state) error {
+		t, err := st.lookupTable(r)
+		if err != nil {
+			return err
+		}
+		rt, err := st.routeTarget(r, t)
+		if err != nil {
+			return err
+		}
+		if t.find(dst) >= 0 {
+			return errorf(http.StatusBadRequest, "RouteAlreadyExists", "The route identified by %s already exists.", dst)
+		}
+		if l := t.local(); rt.gateway != "" && l != nil && l.dst.Overlaps(dst) && dst.Bits() >= l.dst.Bits() {
+			return invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
+		}
+		rt.dst = dst
+		t.routes = append(t.routes, rt)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+func (s *Server) replaceRoute(r *request) (any, error) {
+	dst, err := parseDestination(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mutate(func(st *state) error {
+		t, err := st.lookupTable(r)
+		if err != nil {
+			return err
+		}
+		rt, err := st.routeTarget(r, t)
+		if err != nil {
+			return err
+		}
+		i := t.find(dst)
+		if i < 0 {
+			return invalidParam("There is no route defined for '%s' in the route table. Use CreateRoute instead.", dst)
+		}
+		if t.routes[i].local {
+			return invalidParam("cannot replace local route %s in route table %s", dst, t.id)
+		}
+		rt.dst = dst
+		rt.origin = t.routes[i].origin
+		t.routes[i] = rt
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+func (s *Server) deleteRoute(r *request) (any, error) {
+	dst, err := parseDestination(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mutate(func(st *state) error {
+		t, err := st.lookupTable(r)
+		if err != nil {
+			return err
+		}
+		i := t.find(dst)
+		if i < 0 {
+			return errorf(http.StatusBadRequest, "InvalidRoute.NotFound", "no route with destination-cidr-block %s in route table %s", dst, t.id)
+		}
+		if t.routes[i].local {
+			return invalidParam("cannot remove local route %s in route table %s", dst, t.id)
+		}
+		t.routes = slices.Delete(t.routes, i, i+1)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+// mutate runs fn on the state with the lock held and signals Changes when
+// fn succeeds. fn must not block.
+func (s *Server) mutate(fn func(st *state) error) error {
+	s.mu.Lock()
+	err := fn(s.st)
+	s.mu.Unlock()
+	if err == nil {
+		s.signal()
+	}
+	return err
+}

@@ -1,0 +1,104 @@
+package vpcsim
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// filter is one Filter.N of a Describe call.
+type filter struct {
+	name   string
+	values []string
+}
+
+// filters reads Filter.N.Name and Filter.N.Value.M and checks the names
+// against those the resource supports ("tag:" matches any tag:Key). EC2
+// answers an unknown filter name with InvalidParameterValue.
+func (r *request) filters(known ...string) ([]filter, error) {
+	var idx []int
+	for k := range r.form {
+		rest, ok := strings.CutPrefix(k, "Filter.")
+		if !ok {
+			continue
+		}
+		n, tail, _ := strings.Cut(rest, ".")
+		i, err := strconv.Atoi(n)
+		if err != nil || tail != "Name" {
+			continue
+		}
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	out := make([]filter, 0, len(idx))
+	for _, i := range idx {
+		p := "Filter." + strconv.Itoa(i)
+		name := r.get(p + ".Name")
+		if name == "" {
+			return nil, invalidParam("The filter 'null' is invalid")
+		}
+		if !knownFilter(name, known) {
+			return nil, invalidParam("The filter '%s' is invalid", name)
+		}
+		out = append(out, filter{name: name, values: r.list(p + ".Value")})
+	}
+	return out, nil
+}
+
+func knownFilter(name string, known []string) bool {
+	if strings.HasPrefix(name, "tag:") || name == "tag-key" || name == "tag-value" {
+		return true
+	}
+	for _, k := range known {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
+// match reports whether an object passes every filter (filters AND, values
+// OR, each value a pattern with * and ?). attr returns the object's values
+// for a filter name: several when the name reaches into a list, so that
+// association.main=false matches a table with any non-main association, as
+// EC2 matches each attribute independently.
+func match(fs []filter, tags map[string]string, attr func(name string) []string) bool {
+	for _, f := range fs {
+		var have []string
+		switch {
+		case strings.HasPrefix(f.name, "tag:"):
+			v, ok := tags[strings.TrimPrefix(f.name, "tag:")]
+			if !ok {
+				return false
+			}
+			have = []string{v}
+		case f.name == "tag-key":
+			for k := range tags {
+				have = append(have, k)
+			}
+		case f.name == "tag-value":
+			for _, v := range tags {
+				have = append(have, v)
+			}
+		default:
+			have = attr(f.name)
+		}
+		if !anyMatch(f.values, have) {
+			return false
+		}
+	}
+	return true
+}
+
+func anyMatch(patterns, have []string) bool {
+	for _, p := range patterns {
+		for _, h := range have {
+			if glob(p, h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func boolStr(b bool) string { return strconv.FormatBool(b) }

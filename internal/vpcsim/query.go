@@ -1,0 +1,340 @@
+package vpcsim
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ec2Namespace is the XML namespace of EC2 API version 2016-11-15, the
+// version every current SDK and the AWS CLI send.
+const ec2Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
+
+// apiError is an EC2 error response.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func invalidParam(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, "InvalidParameterValue", format, args...)
+}
+
+func missingParam(name string) *apiError {
+	return errorf(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter %s", name)
+}
+
+// notFound words the NotFound errors as EC2 does: "The routeTable ID
+// 'rtb-1' does not exist", "The instance IDs 'i-1, i-2' do not exist".
+func notFound(code, noun string, ids ...string) *apiError {
+	if len(ids) == 1 {
+		return errorf(http.StatusBadRequest, code, "The %s ID '%s' does not exist", noun, ids[0])
+	}
+	return errorf(http.StatusBadRequest, code, "The %s IDs '%s' do not exist", noun, strings.Join(ids, ", "))
+}
+
+// malformed checks an ID's prefix, answering e.g. InvalidInstanceID.Malformed.
+func malformed(code, prefix, id string) *apiError {
+	if strings.HasPrefix(id, prefix+"-") && len(id) > len(prefix)+1 {
+		return nil
+	}
+	return errorf(http.StatusBadRequest, code, "Invalid id: \"%s\" (expecting \"%s-...\")", id, prefix)
+}
+
+// request is one parsed EC2 Query call.
+type request struct {
+	action string
+	form   url.Values
+	caller caller
+	id     string
+}
+
+func (r *request) get(name string) string { return r.form.Get(name) }
+
+func (r *request) required(name, wire string) (string, error) {
+	v := r.form.Get(name)
+	if v == "" {
+		return "", missingParam(wire)
+	}
+	return v, nil
+}
+
+// list returns Name.1, Name.2, ... in index order (the EC2 protocol's
+// flattened lists; the SDK and the CLI number from 1).
+func (r *request) list(name string) []string {
+	type iv struct {
+		i int
+		v string
+	}
+	var out []iv
+	for k, vs := range r.form {
+		rest, ok := strings.CutPrefix(k, name+".")
+		if !ok || len(vs) == 0 {
+			continue
+		}
+		i, err := strconv.Atoi(rest)
+		if err != nil {
+			continue
+		}
+		out = append(out, iv{i, vs[0]})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].i < out[b].i })
+	vals := make([]string, len(out))
+	for i, x := range out {
+		vals[i] = x.v
+	}
+	return vals
+}
+
+func (r *request) boolean(name string) (value, present bool, err error) {
+	v := r.form.Get(name)
+	if v == "" {
+		return false, false, nil
+	}
+	b, perr := strconv.ParseBool(v)
+	if perr != nil {
+		return false, true, invalidParam("Value (%s) for parameter %s is invalid. Expected a boolean.", v, name)
+	}
+	return b, true, nil
+}
+
+// actionSpec describes one EC2 action.
+type actionSpec struct {
+	run func(s *Server, r *request) (any, error)
+	// resource names the ARN that IAM evaluates for the call; nil means
+	// "*", as for every Describe action (they support no resource-level
+	// permissions).
+	resource func(st *state, r *request) string
+}
+
+var actions = map[string]actionSpec{
+	"DescribeRouteTables":       {run: (*Server).describeRouteTables},
+	"CreateRoute":               {run: (*Server).createRoute, resource: tableARN},
+	"ReplaceRoute":              {run: (*Server).replaceRoute, resource: tableARN},
+	"DeleteRoute":               {run: (*Server).deleteRoute, resource: tableARN},
+	"DescribeInstances":         {run: (*Server).describeInstances},
+	"DescribeInstanceAttribute": {run: (*Server).describeInstanceAttribute},
+	"ModifyInstanceAttribute":   {run: (*Server).modifyInstanceAttribute, resource: instanceARN},
+	"DescribeNetworkInterfaces": {run: (*Server).describeNetworkInterfaces},
+	"DescribeVpcs":              {run: (*Server).describeVpcs},
+	"DescribeSubnets":           {run: (*Server).describeSubnets},
+}
+
+func tableARN(st *state, r *request) string    { return st.arn("route-table", r.get("RouteTableId")) }
+func instanceARN(st *state, r *request) string { return st.arn("instance", r.get("InstanceId")) }
+
+// ec2Resp carries the requestId every EC2 response starts with.
+type ec2Resp struct {
+	RequestID string `xml:"requestId"`
+}
+
+func (e *ec2Resp) setRequestID(id string) { e.RequestID = id }
+
+type returnResp struct {
+	ec2Resp
+	Return bool `xml:"return"`
+}
+
+// set is an EC2 list: <fooSet><item>...</item></fooSet>. It is always
+// written, empty or not, as EC2 does.
+type set[T any] struct {
+	Items []T `xml:"item"`
+}
+
+func itemsOf[T any](items ...T) set[T] { return set[T]{Items: items} }
+
+type xTag struct {
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
+}
+
+func tagSet(tags map[string]string) set[xTag] {
+	out := set[xTag]{Items: make([]xTag, 0, len(tags))}
+	for _, k := range slices.Sorted(mapsKeys(tags)) {
+		out.Items = append(out.Items, xTag{Key: k, Value: tags[k]})
+	}
+	return out
+}
+
+func mapsKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+var fenceRE = regexp.MustCompile(`vipd-token/(\d+)`)
+
+// fenceToken reads the fencing token vipd appends to its User-Agent.
+func fenceToken(ua string) uint64 {
+	m := fenceRE.FindStringSubmatch(ua)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(m[1], 10, 64)
+	return n
+}
+
+// serveEC2 handles one EC2 Query call: authenticate, apply faults,
+// authorize, honour DryRun, run the action, answer XML, record the call.
+func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
+	start := time.Now()
+	req := &request{id: newRequestID()}
+	hr.Body = http.MaxBytesReader(w, hr.Body, 1<<20)
+	perr := hr.ParseForm()
+	req.form = hr.Form
+	req.action = req.form.Get("Action")
+	call := Call{
+		Time:   start.UTC(),
+		Action: req.action,
+		Params: paramsOf(req.form),
+		Token:  fenceToken(hr.UserAgent()),
+	}
+
+	resp, cut, err := s.handleEC2(hr, req, perr)
+	call.Caller = req.caller.name()
+	if cut {
+		call.Code = "ConnectionCut"
+		s.hijackClose(w)
+	} else {
+		call.Status, call.Code = s.writeEC2(w, req, resp, err)
+	}
+	call.Latency = Duration(time.Since(start))
+	s.log.Debug("ec2 call", "op", call.Action, "caller", call.Caller, "aws_code", call.Code, "duration", time.Duration(call.Latency), "token", call.Token)
+	s.hist.add(call)
+}
+
+func (s *Server) handleEC2(hr *http.Request, req *request, perr error) (resp any, cut bool, err error) {
+	c, aerr := s.authenticate(hr, req.form)
+	req.caller = c
+	if aerr != nil {
+		return nil, false, aerr
+	}
+	if perr != nil {
+		return nil, false, errorf(http.StatusBadRequest, "InvalidParameterValue", "could not parse the request: %v", perr)
+	}
+	if f := s.takeFault(req.action, c.name()); f != nil {
+		if cut, ferr := s.applyFault(hr.Context(), f); cut || ferr != nil {
+			return nil, cut, ferr
+		}
+	}
+	spec, ok := actions[req.action]
+	if !ok {
+		if req.action == "" {
+			return nil, false, errorf(http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action")
+		}
+		return nil, false, errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", req.action)
+	}
+	if err := s.authorize(req, spec); err != nil {
+		return nil, false, err
+	}
+	if dry, _, _ := req.boolean("DryRun"); dry {
+		return nil, false, errorf(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+	}
+	resp, err = spec.run(s, req)
+	return resp, false, err
+}
+
+// writeEC2 answers the response or error and reports status and code.
+func (s *Server) writeEC2(w http.ResponseWriter, req *request, resp any, err error) (int, string) {
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = errorf(http.StatusInternalServerError, "InternalError", "An internal error has occurred")
+			s.log.Error("action failed", "op", req.action, "err", err)
+		}
+		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+		w.WriteHeader(ae.Status)
+		body := struct {
+			XMLName   xml.Name `xml:"Response"`
+			Code      string   `xml:"Errors>Error>Code"`
+			Message   string   `xml:"Errors>Error>Message"`
+			RequestID string   `xml:"RequestID"`
+		}{Code: ae.Code, Message: ae.Message, RequestID: req.id}
+		w.Write([]byte(xml.Header))
+		xml.NewEncoder(w).Encode(body)
+		return ae.Status, ae.Code
+	}
+	if r, ok := resp.(interface{ setRequestID(string) }); ok {
+		r.setRequestID(req.id)
+	}
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(xml.Header))
+	enc := xml.NewEncoder(w)
+	start := xml.StartElement{
+		Name: xml.Name{Local: req.action + "Response"},
+		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: ec2Namespace}},
+	}
+	if err := enc.EncodeElement(resp, start); err != nil {
+		s.log.Error("encode response failed", "op", req.action, "err", err)
+	}
+	return http.StatusOK, ""
+}
+
+// hijackClose drops the connection without an answer, as a client cut off
+// from the endpoint sees it.
+func (s *Server) hijackClose(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "", http.StatusServiceUnavailable)
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	conn.Close()
+}
+
+func paramsOf(form url.Values) map[string]string {
+	out := make(map[string]string, len(form))
+	for k, v := range form {
+		if k == "Action" || k == "Version" || len(v) == 0 {
+			continue
+		}
+		out[k] = v[0]
+	}
+	return out
+}
+
+func newRequestID() string {
+	h := randomHex(32)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// wait blocks for d unless ctx ends or the server closes.
+func (s *Server) wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return errors.New("server closed")
+	}
+}

@@ -1,0 +1,360 @@
+package vpcsim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options tunes a Server. The zero value is usable.
+type Options struct {
+	// AdminAccessKeyID is the access key that may do anything; default
+	// "vpcsim-admin". Its secret is AdminSecretAccessKey (default
+	// "vpcsim-admin-secret").
+	AdminAccessKeyID     string
+	AdminSecretAccessKey string
+	// Logger receives one debug line per call; default discards.
+	Logger *slog.Logger
+	// HistoryLimit bounds the call history; oldest calls are dropped first.
+	// Default 100000.
+	HistoryLimit int
+	// MaxHang bounds a "hang" fault without its own timeout; default 5m.
+	MaxHang time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.AdminAccessKeyID == "" {
+		o.AdminAccessKeyID = "vpcsim-admin"
+	}
+	if o.AdminSecretAccessKey == "" {
+		o.AdminSecretAccessKey = "vpcsim-admin-secret"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = 100000
+	}
+	if o.MaxHang <= 0 {
+		o.MaxHang = 5 * time.Minute
+	}
+	return o
+}
+
+// Server is one simulated AWS account in one region: the EC2 Query API and
+// the control endpoint on one listener, and an IMDS listener per instance.
+// All methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	ids  idGen
+	salt string // makes instance credentials unguessable yet stable across resets
+
+	mu       sync.Mutex
+	world    *World // the world reset returns to
+	st       *state
+	faults   []*fault
+	faultSeq int64
+	tokens   map[string]imdsToken // IMDS session tokens
+	imdsLn   map[string]net.Listener
+	imdsAddr map[string]string // listener address → instance ID
+	started  bool
+	closed   bool
+
+	hist history
+
+	changes chan struct{}
+	done    chan struct{} // closed by Close: releases hung requests
+
+	ln      net.Listener
+	url     string
+	apiSrv  *http.Server
+	imdsSrv *http.Server
+	wg      sync.WaitGroup
+}
+
+// New checks w and returns a server that has not started listening.
+func New(w *World, opts Options) (*Server, error) {
+	if w == nil {
+		w = &World{}
+	}
+	ids := newIDGen()
+	st, err := buildState(w, ids)
+	if err != nil {
+		return nil, fmt.Errorf("new vpcsim: %w", err)
+	}
+	opts = opts.withDefaults()
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger.With("component", "vpcsim"),
+		ids:      ids,
+		salt:     randomHex(32),
+		world:    w,
+		st:       st,
+		tokens:   map[string]imdsToken{},
+		imdsLn:   map[string]net.Listener{},
+		imdsAddr: map[string]string{},
+		hist:     history{limit: opts.HistoryLimit},
+		changes:  make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+	return s, nil
+}
+
+// Start listens on addr (host:port; port 0 picks one) for the EC2 API and
+// the /_sim/ control endpoint, and on 127.0.0.1:0 for each instance's IMDS.
+// It returns once every listener is bound; ctx bounds only that. Serving
+// continues until Close.
+func (s *Server) Start(ctx context.Context, addr string) error {
+	s.mu.Lock()
+	if s.started || s.closed {
+		s.mu.Unlock()
+		return errors.New("start vpcsim: already started or closed")
+	}
+	s.started = true
+	s.mu.Unlock()
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("start vpcsim: %w", err)
+	}
+	s.ln = ln
+	s.url = "http://" + ln.Addr().String()
+
+	mux := http.NewServeMux()
+	s.routeControl(mux)
+	mux.HandleFunc("/", s.serveEC2)
+	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.imdsSrv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveIMDS),
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, imdsAddrKey{}, c.LocalAddr().String())
+		},
+	}
+	s.wg.Go(func() { s.serve(s.apiSrv, ln) })
+	if err := s.syncIMDS(ctx); err != nil {
+		s.Close()
+		return fmt.Errorf("start vpcsim: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		s.log.Error("serve failed", "addr", ln.Addr().String(), "err", err)
+	}
+}
+
+// syncIMDS opens an IMDS listener for every instance that lacks one and
+// closes those of instances that no longer exist. Listening happens outside
+// the lock.
+func (s *Server) syncIMDS(ctx context.Context) error {
+	s.mu.Lock()
+	var want []string
+	for _, in := range s.st.insts {
+		if _, ok := s.imdsLn[in.id]; !ok {
+			want = append(want, in.id)
+		}
+	}
+	var stale []net.Listener
+	for id, ln := range s.imdsLn {
+		if s.st.instance(id) == nil {
+			stale = append(stale, ln)
+			delete(s.imdsLn, id)
+			delete(s.imdsAddr, ln.Addr().String())
+		}
+	}
+	s.mu.Unlock()
+
+	for _, ln := range stale {
+		ln.Close()
+	}
+	var lc net.ListenConfig
+	for _, id := range want {
+		ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("listen imds for %s: %w", id, err)
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			ln.Close()
+			return errors.New("server closed")
+		}
+		s.imdsLn[id] = ln
+		s.imdsAddr[ln.Addr().String()] = id
+		s.mu.Unlock()
+		s.wg.Go(func() { s.serve(s.imdsSrv, ln) })
+	}
+	return nil
+}
+
+// URL returns the EC2 endpoint, http://host:port, once started.
+func (s *Server) URL() string { return s.url }
+
+// IMDSURL returns the base URL of an instance's metadata service
+// (http://127.0.0.1:port, the SDK's imds Endpoint), or "" when the instance
+// does not exist or the server has not started.
+func (s *Server) IMDSURL(instanceID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ln, ok := s.imdsLn[instanceID]
+	if !ok {
+		return ""
+	}
+	return "http://" + ln.Addr().String()
+}
+
+// AdminKey returns the admin credentials (access key ID and secret).
+func (s *Server) AdminKey() (accessKeyID, secretAccessKey string) {
+	return s.opts.AdminAccessKeyID, s.opts.AdminSecretAccessKey
+}
+
+// Region returns the simulated region.
+func (s *Server) Region() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.region
+}
+
+// Changes returns a channel that receives a value after state mutations.
+// It is a hint with one slot: several mutations may collapse into one value,
+// so a receiver re-reads what it needs (Resolve) instead of counting.
+func (s *Server) Changes() <-chan struct{} { return s.changes }
+
+func (s *Server) signal() {
+	select {
+	case s.changes <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops all listeners, releases requests held by hang faults and
+// waits for in-flight requests to finish (at most 10 s, then it cuts them).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	lns := make([]net.Listener, 0, len(s.imdsLn))
+	for _, ln := range s.imdsLn {
+		lns = append(lns, ln)
+	}
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	for _, srv := range []*http.Server{s.apiSrv, s.imdsSrv} {
+		if srv == nil {
+			continue
+		}
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err, srv.Close())
+		}
+	}
+	for _, ln := range lns {
+		ln.Close() // listeners that Serve has not taken over yet
+	}
+	s.wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close vpcsim: %w", err)
+	}
+	return nil
+}
+
+// Resolve answers the data-plane question of the fabric: which instance
+// receives a packet sent from a subnet to dst. It takes the most specific
+// route of the subnet's route table (its explicit association or the VPC's
+// main table); a local route delivers to the interface holding dst as a
+// primary or secondary address, any other route to its target interface's
+// instance. As in AWS, an instance whose interface has source/destination
+// checking on drops traffic for addresses it does not hold, and a stopped
+// instance receives nothing.
+func (s *Server) Resolve(fromSubnetID string, dst netip.Addr) (instanceID string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	sn := st.subnet(fromSubnetID)
+	if sn == nil {
+		return "", fmt.Errorf("resolve %s from %s: subnet: %w", dst, fromSubnetID, ErrNotFound)
+	}
+	t := st.tableFor(sn)
+	if t == nil {
+		return "", fmt.Errorf("resolve %s from %s: %w", dst, fromSubnetID, ErrNoRoute)
+	}
+	var best *route
+	for _, r := range t.routes {
+		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+			best = r
+		}
+	}
+	if best == nil {
+		return "", fmt.Errorf("resolve %s from %s in %s: %w", dst, fromSubnetID, t.id, ErrNoRoute)
+	}
+	var e *eni
+	switch {
+	case best.local:
+		e = st.ownerOf(sn.vpc, dst)
+		if e == nil {
+			return "", fmt.Errorf("resolve %s from %s: no interface holds the address: %w", dst, fromSubnetID, ErrNoRoute)
+		}
+	case best.gateway != "":
+		return "", fmt.Errorf("resolve %s from %s: route %s leaves through %s: %w", dst, fromSubnetID, best.dst, best.gateway, ErrNoRoute)
+	default:
+		e = st.eni(best.eni)
+	}
+	if e == nil || e.attach == nil || e.attach.status != "attached" {
+		return "", fmt.Errorf("resolve %s from %s: route %s in %s: %w", dst, fromSubnetID, best.dst, t.id, ErrBlackhole)
+	}
+	in := st.instance(e.attach.instance)
+	if in == nil {
+		return "", fmt.Errorf("resolve %s from %s: instance %s: %w", dst, fromSubnetID, e.attach.instance, ErrBlackhole)
+	}
+	if in.state != "running" {
+		return "", fmt.Errorf("resolve %s from %s: instance %s is %s: %w", dst, fromSubnetID, in.id, in.state, ErrBlackhole)
+	}
+	if e.sdc && e.ip != dst && !slices.Contains(e.secondary, dst) {
+		return "", fmt.Errorf("resolve %s from %s: interface %s of %s: %w", dst, fromSubnetID, e.id, in.id, ErrSourceDestCheck)
+	}
+	return in.id, nil
+}
+
+var (
+	// ErrNotFound reports an unknown subnet or instance.
+	ErrNotFound = errors.New("not found")
+	// ErrNoRoute reports that no route (or no interface) takes the packet.
+	ErrNoRoute = errors.New("no route to destination")
+	// ErrBlackhole reports a route whose target cannot take traffic.
+	ErrBlackhole = errors.New("route target is a blackhole")
+	// ErrSourceDestCheck reports a packet dropped because the receiving
+	// interface checks that it is the packet's destination.
+	ErrSourceDestCheck = errors.New("dropped by source/destination check")
+)
+
+// credentialsFor derives an instance's role credentials. They identify the
+// instance (the access key ID maps back to it) and survive world reloads.
+func (s *Server) credentialsFor(instanceID string) (accessKeyID, secret, token string) {
+	h := sha256.Sum256([]byte(s.salt + "/" + instanceID))
+	hx := strings.ToUpper(hex.EncodeToString(h[:]))
+	accessKeyID = "ASIA" + hx[:16]
+	secret = hex.EncodeToString(h[8:28])
+	t := sha256.Sum256([]byte("token/" + s.salt + "/" + instanceID))
+	token = "IQoJb3JpZ2luX2VjE" + hex.EncodeToString(t[:])
+	return accessKeyID, secret, token
+}

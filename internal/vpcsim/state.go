@@ -1,0 +1,642 @@
+package vpcsim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// state is the simulated account. It is owned by Server and only touched
+// with Server.mu held; nothing here does I/O.
+type state struct {
+	region  string
+	account string
+	imdsV1  bool
+
+	vpcs     []*vpc
+	subnets  []*subnet
+	tables   []*routeTable
+	insts    []*instance
+	enis     []*eni
+	roles    map[string]*role
+	byID     map[string]any // every object above by its ID
+	launched time.Time
+}
+
+type vpc struct {
+	id   string
+	cidr netip.Prefix
+	tags map[string]string
+}
+
+type subnet struct {
+	id   string
+	vpc  string
+	cidr netip.Prefix
+	az   string
+	tags map[string]string
+}
+
+type routeTable struct {
+	id     string
+	vpc    string
+	main   bool
+	mainID string // association ID of the main association
+	assocs []assoc
+	routes []*route // routes[0] is the local route
+	tags   map[string]string
+}
+
+type assoc struct {
+	id     string
+	subnet string
+}
+
+type route struct {
+	dst     netip.Prefix
+	local   bool
+	eni     string // target network interface
+	gateway string // opaque gateway target
+	origin  string
+}
+
+type instance struct {
+	id           string
+	state        string
+	role         string
+	instanceType string
+	subnet       string
+	enis         []string // attached interfaces; enis[0] is the primary one
+	tags         map[string]string
+	launch       time.Time
+	imdsDown     bool
+}
+
+type eni struct {
+	id          string
+	subnet      string
+	vpc         string
+	az          string
+	mac         string
+	ip          netip.Addr
+	secondary   []netip.Addr
+	sdc         bool // source/dest check
+	description string
+	attach      *attachment
+	tags        map[string]string
+}
+
+type attachment struct {
+	id       string
+	instance string
+	index    int
+	status   string
+	time     time.Time
+	primary  bool // deleteOnTermination semantics: the instance's own ENI
+}
+
+type role struct {
+	name  string
+	stmts []Statement
+}
+
+// idGen makes AWS-shaped IDs: a prefix and 17 lowercase hex digits.
+type idGen struct{}
+
+func newIDGen() idGen { return idGen{} }
+
+func (idGen) next(prefix string) string {
+	var b [9]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("vpcsim: read random: %v", err)) // crypto/rand never fails on Linux
+	}
+	return prefix + "-" + hex.EncodeToString(b[:])[:17]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, (n+1)/2)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("vpcsim: read random: %v", err))
+	}
+	return hex.EncodeToString(b)[:n]
+}
+
+// macFor derives a locally administered unicast MAC from an ENI ID, so a
+// world reloaded without MACs keeps them stable.
+func macFor(id string) string {
+	h := fnv64(id)
+	return fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", byte(h>>32), byte(h>>24), byte(h>>16), byte(h>>8), byte(h))
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// buildState checks w and turns it into a state. All problems are reported.
+func buildState(w *World, ids idGen) (*state, error) {
+	b := &builder{w: w, ids: ids, names: map[string]map[string]string{}}
+	st := b.build()
+	if len(b.errs) > 0 {
+		return nil, errors.Join(b.errs...)
+	}
+	return st, nil
+}
+
+type builder struct {
+	w     *World
+	ids   idGen
+	st    *state
+	names map[string]map[string]string // kind → name → id
+	errs  []error
+}
+
+func (b *builder) errf(path, format string, args ...any) {
+	b.errs = append(b.errs, fmt.Errorf("%s: %s", b.w.where(path), fmt.Sprintf(format, args...)))
+}
+
+// id validates a given ID or generates one.
+func (b *builder) id(path, given, prefix string) string {
+	if given == "" {
+		return b.ids.next(prefix)
+	}
+	if !strings.HasPrefix(given, prefix+"-") || len(given) <= len(prefix)+1 {
+		b.errf(path+".id", "id %q must start with %q", given, prefix+"-")
+	}
+	if _, dup := b.st.byID[given]; dup {
+		b.errf(path+".id", "duplicate id %q", given)
+	}
+	return given
+}
+
+func (b *builder) name(kind, path, name, id string) {
+	if name == "" {
+		return
+	}
+	if b.names[kind] == nil {
+		b.names[kind] = map[string]string{}
+	}
+	if _, dup := b.names[kind][name]; dup {
+		b.errf(path+".name", "duplicate %s name %q", kind, name)
+		return
+	}
+	b.names[kind][name] = id
+}
+
+// ref resolves a reference by ID or name; "" when unknown (error recorded).
+func (b *builder) ref(kind, path, ref string) string {
+	if ref == "" {
+		b.errf(path, "missing %s", kind)
+		return ""
+	}
+	if _, ok := b.st.byID[ref]; ok {
+		return ref
+	}
+	if id, ok := b.names[kind][ref]; ok {
+		return id
+	}
+	b.errf(path, "unknown %s %q", kind, ref)
+	return ""
+}
+
+func withName(tags map[string]string, name string) map[string]string {
+	out := maps.Clone(tags)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if name != "" {
+		if _, set := out["Name"]; !set {
+			out["Name"] = name
+		}
+	}
+	return out
+}
+
+func (b *builder) build() *state {
+	w := b.w
+	st := &state{
+		region:   w.Region,
+		account:  w.AccountID,
+		imdsV1:   w.IMDSv1,
+		roles:    map[string]*role{},
+		byID:     map[string]any{},
+		launched: time.Now().UTC().Truncate(time.Second),
+	}
+	b.st = st
+	if st.region == "" {
+		st.region = "us-east-1"
+	}
+	if st.account == "" {
+		st.account = "123456789012"
+	}
+	if len(st.account) != 12 || strings.Trim(st.account, "0123456789") != "" {
+		b.errf("account-id", "account id %q is not 12 digits", st.account)
+	}
+
+	for i, r := range w.Roles {
+		path := fmt.Sprintf("roles[%d]", i)
+		if r.Name == "" {
+			b.errf(path, "missing name")
+			continue
+		}
+		if _, dup := st.roles[r.Name]; dup {
+			b.errf(path+".name", "duplicate role %q", r.Name)
+			continue
+		}
+		stmts := slices.Clone(r.Statements)
+		if len(r.Actions) > 0 {
+			stmts = append(stmts, Statement{Actions: r.Actions, Resources: r.Resources})
+		} else if len(r.Resources) > 0 {
+			b.errf(path+".resources", "resources without actions")
+		}
+		for j, s := range stmts {
+			if len(s.Actions) == 0 {
+				b.errf(fmt.Sprintf("%s.statements[%d]", path, j), "statement without actions")
+			}
+		}
+		st.roles[r.Name] = &role{name: r.Name, stmts: stmts}
+	}
+
+	for i, v := range w.VPCs {
+		path := fmt.Sprintf("vpcs[%d]", i)
+		id := b.id(path, v.ID, "vpc")
+		p, err := netip.ParsePrefix(v.CIDR)
+		if err != nil || p != p.Masked() || !p.Addr().Is4() || p.Bits() < 16 || p.Bits() > 28 {
+			b.errf(path+".cidr", "cidr %q is not an IPv4 block between /16 and /28", v.CIDR)
+		}
+		x := &vpc{id: id, cidr: p, tags: withName(v.Tags, v.Name)}
+		st.vpcs = append(st.vpcs, x)
+		st.byID[id] = x
+		b.name("vpc", path, v.Name, id)
+	}
+
+	for i, s := range w.Subnets {
+		path := fmt.Sprintf("subnets[%d]", i)
+		id := b.id(path, s.ID, "subnet")
+		vid := b.ref("vpc", path+".vpc", s.VPC)
+		p, err := netip.ParsePrefix(s.CIDR)
+		if err != nil || p != p.Masked() || !p.Addr().Is4() || p.Bits() > 28 {
+			b.errf(path+".cidr", "cidr %q is not an IPv4 block of at most /28", s.CIDR)
+		} else if v, ok := st.byID[vid].(*vpc); ok {
+			if !v.cidr.Contains(p.Addr()) || p.Bits() < v.cidr.Bits() {
+				b.errf(path+".cidr", "cidr %s is not inside vpc cidr %s", p, v.cidr)
+			}
+			for _, o := range st.subnets {
+				if o.vpc == vid && o.cidr.Overlaps(p) {
+					b.errf(path+".cidr", "cidr %s overlaps subnet %s (%s)", p, o.id, o.cidr)
+				}
+			}
+		}
+		az := s.AZ
+		if len(az) == 1 {
+			az = st.region + az
+		}
+		if az == "" || !strings.HasPrefix(az, st.region) || len(az) != len(st.region)+1 {
+			b.errf(path+".az", "availability zone %q is not a zone of %s (give a letter or a full name)", s.AZ, st.region)
+		}
+		x := &subnet{id: id, vpc: vid, cidr: p, az: az, tags: withName(s.Tags, s.Name)}
+		st.subnets = append(st.subnets, x)
+		st.byID[id] = x
+		b.name("subnet", path, s.Name, id)
+	}
+
+	for i, in := range w.Instances {
+		path := fmt.Sprintf("instances[%d]", i)
+		id := b.id(path, in.ID, "i")
+		x := &instance{
+			id:           id,
+			state:        in.State,
+			role:         in.Role,
+			instanceType: in.InstanceType,
+			tags:         withName(in.Tags, in.Name),
+			launch:       st.launched,
+		}
+		switch x.state {
+		case "":
+			x.state = "running"
+		case "running", "stopped":
+		default:
+			b.errf(path+".state", "state %q is not running or stopped", in.State)
+		}
+		if x.instanceType == "" {
+			x.instanceType = "t3.micro"
+		}
+		if x.role != "" && st.roles[x.role] == nil {
+			b.errf(path+".role", "unknown role %q", x.role)
+		}
+		st.insts = append(st.insts, x)
+		st.byID[id] = x
+		b.name("instance", path, in.Name, id)
+		e := b.eni(path, in.ENI, in.Subnet, in.PrivateIP, in.SecondaryIPs, in.SourceDestCheck, in.MAC, "Primary network interface", nil, path+".eni-id")
+		if e == nil {
+			continue
+		}
+		x.subnet = e.subnet
+		e.attach = &attachment{id: b.ids.next("eni-attach"), instance: id, index: 0, status: "attached", time: st.launched, primary: true}
+		x.enis = []string{e.id}
+	}
+
+	for i, n := range w.NetworkInterfaces {
+		path := fmt.Sprintf("network-interfaces[%d]", i)
+		e := b.eni(path, n.ID, n.Subnet, n.PrivateIP, n.SecondaryIPs, n.SourceDestCheck, n.MAC, n.Description, n.Tags, path+".id")
+		if e == nil {
+			continue
+		}
+		b.name("network-interface", path, n.Name, e.id)
+		if n.Name != "" {
+			e.tags = withName(e.tags, n.Name)
+		}
+		if n.Instance == "" {
+			if n.DeviceIndex != 0 {
+				b.errf(path+".device-index", "device-index without instance")
+			}
+			continue
+		}
+		iid := b.ref("instance", path+".instance", n.Instance)
+		x, ok := st.byID[iid].(*instance)
+		if !ok {
+			continue
+		}
+		if n.DeviceIndex < 1 {
+			b.errf(path+".device-index", "device-index must be at least 1 (0 is the instance's primary interface)")
+		}
+		for _, other := range x.enis {
+			if o := st.byID[other].(*eni); o.attach.index == n.DeviceIndex {
+				b.errf(path+".device-index", "instance %s already has an interface at device index %d", iid, n.DeviceIndex)
+			}
+		}
+		if len(x.enis) > 0 {
+			if p := st.byID[x.enis[0]].(*eni); p.az != e.az {
+				b.errf(path+".subnet", "interface in %s cannot attach to instance %s in %s", e.az, iid, p.az)
+			}
+		}
+		e.attach = &attachment{id: b.ids.next("eni-attach"), instance: iid, index: n.DeviceIndex, status: "attached", time: st.launched}
+		x.enis = append(x.enis, e.id)
+	}
+
+	mains := map[string]string{} // vpc → main table
+	associated := map[string]string{}
+	for i, t := range w.RouteTables {
+		path := fmt.Sprintf("route-tables[%d]", i)
+		id := b.id(path, t.ID, "rtb")
+		vid := b.ref("vpc", path+".vpc", t.VPC)
+		x := &routeTable{id: id, vpc: vid, main: t.Main, tags: withName(t.Tags, t.Name)}
+		st.tables = append(st.tables, x)
+		st.byID[id] = x
+		b.name("route-table", path, t.Name, id)
+		v, ok := st.byID[vid].(*vpc)
+		if !ok {
+			continue
+		}
+		x.routes = []*route{{dst: v.cidr, local: true, origin: "CreateRouteTable"}}
+		if t.Main {
+			if other, dup := mains[vid]; dup {
+				b.errf(path+".main", "vpc %s already has main route table %s", vid, other)
+			}
+			mains[vid] = id
+			x.mainID = b.ids.next("rtbassoc")
+		}
+		for j, sref := range t.Subnets {
+			spath := fmt.Sprintf("%s.subnets[%d]", path, j)
+			sid := b.ref("subnet", spath, sref)
+			s, ok := st.byID[sid].(*subnet)
+			if !ok {
+				continue
+			}
+			if s.vpc != vid {
+				b.errf(spath, "subnet %s is in %s, not in the table's vpc %s", sid, s.vpc, vid)
+				continue
+			}
+			if other, dup := associated[sid]; dup {
+				b.errf(spath, "subnet %s is already associated with %s", sid, other)
+				continue
+			}
+			associated[sid] = id
+			x.assocs = append(x.assocs, assoc{id: b.ids.next("rtbassoc"), subnet: sid})
+		}
+		for j, r := range t.Routes {
+			rpath := fmt.Sprintf("%s.routes[%d]", path, j)
+			p, err := netip.ParsePrefix(r.Destination)
+			if err != nil || p != p.Masked() || !p.Addr().Is4() {
+				b.errf(rpath+".destination", "destination %q is not an IPv4 CIDR block", r.Destination)
+				continue
+			}
+			if slices.ContainsFunc(x.routes, func(o *route) bool { return o.dst == p }) {
+				b.errf(rpath+".destination", "duplicate route %s", p)
+				continue
+			}
+			rt := &route{dst: p, origin: "CreateRoute"}
+			targets := 0
+			if r.Gateway != "" {
+				targets++
+				rt.gateway = r.Gateway
+			}
+			if r.NetworkInterface != "" {
+				targets++
+				rt.eni = b.ref("network-interface", rpath+".network-interface", r.NetworkInterface)
+			}
+			if r.Instance != "" {
+				targets++
+				iid := b.ref("instance", rpath+".instance", r.Instance)
+				if in, ok := st.byID[iid].(*instance); ok {
+					if len(in.enis) != 1 {
+						b.errf(rpath+".instance", "instance %s has %d network interfaces; name one", iid, len(in.enis))
+					} else {
+						rt.eni = in.enis[0]
+					}
+				}
+			}
+			if targets != 1 {
+				b.errf(rpath, "route needs exactly one of network-interface, instance, gateway")
+				continue
+			}
+			if e, ok := st.byID[rt.eni].(*eni); ok && e.vpc != vid {
+				b.errf(rpath, "interface %s is in %s, not in the table's vpc %s", e.id, e.vpc, vid)
+			}
+			x.routes = append(x.routes, rt)
+		}
+	}
+	for _, v := range st.vpcs {
+		if _, ok := mains[v.id]; ok {
+			continue
+		}
+		id := b.ids.next("rtb")
+		x := &routeTable{id: id, vpc: v.id, main: true, mainID: b.ids.next("rtbassoc"), tags: map[string]string{},
+			routes: []*route{{dst: v.cidr, local: true, origin: "CreateRouteTable"}}}
+		st.tables = append(st.tables, x)
+		st.byID[id] = x
+	}
+	return st
+}
+
+// eni builds and registers a network interface.
+func (b *builder) eni(path, id, subnetRef, ip string, secondary []string, sdc *bool, mac, desc string, tags map[string]string, idPath string) *eni {
+	st := b.st
+	if id == "" {
+		id = b.ids.next("eni")
+	} else if !strings.HasPrefix(id, "eni-") {
+		b.errf(idPath, "id %q must start with \"eni-\"", id)
+	} else if _, dup := st.byID[id]; dup {
+		b.errf(idPath, "duplicate id %q", id)
+	}
+	sid := b.ref("subnet", path+".subnet", subnetRef)
+	s, ok := st.byID[sid].(*subnet)
+	if !ok {
+		return nil
+	}
+	e := &eni{id: id, subnet: sid, vpc: s.vpc, az: s.az, sdc: true, description: desc, tags: maps.Clone(tags)}
+	if e.tags == nil {
+		e.tags = map[string]string{}
+	}
+	if sdc != nil {
+		e.sdc = *sdc
+	}
+	e.mac = strings.ToLower(mac)
+	if e.mac == "" {
+		e.mac = macFor(id)
+	}
+	if ip == "" {
+		a, ok := st.freeIP(s)
+		if !ok {
+			b.errf(path+".subnet", "subnet %s has no free address", sid)
+			return nil
+		}
+		e.ip = a
+	} else if a, err := b.addr(path+".private-ip", ip, s); err == nil {
+		e.ip = a
+	}
+	st.enis = append(st.enis, e) // registered before secondaries so owner checks see it
+	st.byID[id] = e
+	for j, sec := range secondary {
+		if a, err := b.addr(fmt.Sprintf("%s.secondary-ips[%d]", path, j), sec, s); err == nil {
+			e.secondary = append(e.secondary, a)
+		}
+	}
+	return e
+}
+
+func (b *builder) addr(path, ip string, s *subnet) (netip.Addr, error) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is4() {
+		b.errf(path, "%q is not an IPv4 address", ip)
+		return netip.Addr{}, errors.New("bad address")
+	}
+	if err := reservedOrOutside(a, s); err != nil {
+		b.errf(path, "%v", err)
+		return netip.Addr{}, err
+	}
+	if owner := b.st.ownerOf(s.vpc, a); owner != nil {
+		b.errf(path, "address %s is already used by %s", a, owner.id)
+		return netip.Addr{}, errors.New("in use")
+	}
+	return a, nil
+}
+
+// reservedOrOutside applies AWS's rule that the first four and the last
+// address of every subnet are reserved.
+func reservedOrOutside(a netip.Addr, s *subnet) error {
+	if !s.cidr.Contains(a) {
+		return fmt.Errorf("address %s is not in subnet %s (%s)", a, s.id, s.cidr)
+	}
+	first := s.cidr.Addr()
+	off := a.As4()
+	base := first.As4()
+	n := (uint32(off[0])<<24 | uint32(off[1])<<16 | uint32(off[2])<<8 | uint32(off[3])) -
+		(uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3]))
+	size := uint32(1) << (32 - s.cidr.Bits())
+	if n < 4 || n == size-1 {
+		return fmt.Errorf("address %s is reserved by AWS in subnet %s (%s)", a, s.id, s.cidr)
+	}
+	return nil
+}
+
+// ownerOf returns the interface in vpcID holding a (primary or secondary).
+func (st *state) ownerOf(vpcID string, a netip.Addr) *eni {
+	for _, e := range st.enis {
+		if e.vpc != vpcID {
+			continue
+		}
+		if e.ip == a || slices.Contains(e.secondary, a) {
+			return e
+		}
+	}
+	return nil
+}
+
+// freeIP returns the lowest unreserved, unused address of s.
+func (st *state) freeIP(s *subnet) (netip.Addr, bool) {
+	a := s.cidr.Addr()
+	for range 4 {
+		a = a.Next()
+	}
+	for ; s.cidr.Contains(a); a = a.Next() {
+		if reservedOrOutside(a, s) != nil {
+			continue
+		}
+		if st.ownerOf(s.vpc, a) == nil {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func (st *state) vpc(id string) *vpc           { x, _ := st.byID[id].(*vpc); return x }
+func (st *state) subnet(id string) *subnet     { x, _ := st.byID[id].(*subnet); return x }
+func (st *state) table(id string) *routeTable  { x, _ := st.byID[id].(*routeTable); return x }
+func (st *state) instance(id string) *instance { x, _ := st.byID[id].(*instance); return x }
+func (st *state) eni(id string) *eni           { x, _ := st.byID[id].(*eni); return x }
+func (st *state) primaryENI(in *instance) *eni { return st.eni(firstOr(in.enis, "")) }
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
+}
+
+// tableFor returns the route table governing a subnet: its explicit
+// association, or else its VPC's main table.
+func (st *state) tableFor(s *subnet) *routeTable {
+	var main *routeTable
+	for _, t := range st.tables {
+		for _, a := range t.assocs {
+			if a.subnet == s.id {
+				return t
+			}
+		}
+		if t.main && t.vpc == s.vpc {
+			main = t
+		}
+	}
+	return main
+}
+
+// routeState is "active" when the target can take traffic and "blackhole"
+// when the target interface is detached or its instance is not running, as
+// AWS reports routes to terminated or stopped NAT instances.
+func (st *state) routeState(r *route) string {
+	if r.local || r.gateway != "" {
+		return "active"
+	}
+	e := st.eni(r.eni)
+	if e == nil || e.attach == nil || e.attach.status != "attached" {
+		return "blackhole"
+	}
+	if in := st.instance(e.attach.instance); in == nil || in.state != "running" {
+		return "blackhole"
+	}
+	return "active"
+}
+
+func (st *state) arn(kind, id string) string {
+	return fmt.Sprintf("arn:aws:ec2:%s:%s:%s/%s", st.region, st.account, kind, id)
+}

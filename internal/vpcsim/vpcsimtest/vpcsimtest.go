@@ -1,0 +1,97 @@
+// Package vpcsimtest starts a vpcsim server per test, as httptest does for
+// HTTP servers, and builds AWS SDK configurations pointed at it: as the
+// admin, or as a simulated instance whose credentials come from that
+// instance's IMDS.
+//
+// Only tests import vpcsimtest.
+package vpcsimtest
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+)
+
+// NewServer starts a server for w on 127.0.0.1:0 (and an IMDS listener per
+// instance) and closes it when the test ends. Latency and throttling are
+// off.
+func NewServer(t testing.TB, w *vpcsim.World) *vpcsim.Server {
+	t.Helper()
+	s, err := vpcsim.New(w, vpcsim.Options{
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatalf("vpcsimtest: %v", err)
+	}
+	if err := s.Start(t.Context(), "127.0.0.1:0"); err != nil {
+		t.Fatalf("vpcsimtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("vpcsimtest: %v", err)
+		}
+	})
+	return s
+}
+
+// ParseWorld parses a world file given inline, failing the test on error.
+func ParseWorld(t testing.TB, yaml string) *vpcsim.World {
+	t.Helper()
+	w, err := vpcsim.ParseWorld([]byte(yaml), t.Name()+".yaml")
+	if err != nil {
+		t.Fatalf("vpcsimtest: %v", err)
+	}
+	return w
+}
+
+// AdminConfig returns an SDK configuration that signs with the server's
+// admin key and sends every call to the server. Shared config files and the
+// real IMDS are never consulted.
+func AdminConfig(t testing.TB, s *vpcsim.Server, optFns ...func(*config.LoadOptions) error) aws.Config {
+	t.Helper()
+	ak, sk := s.AdminKey()
+	return load(t, s, append([]func(*config.LoadOptions) error{
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ak, sk, "")),
+		config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
+	}, optFns...))
+}
+
+// InstanceConfig returns an SDK configuration for code running on the
+// instance: credentials come from the EC2 role provider reading the
+// instance's simulated IMDS, and calls go to the server.
+func InstanceConfig(t testing.TB, s *vpcsim.Server, instanceID string, optFns ...func(*config.LoadOptions) error) aws.Config {
+	t.Helper()
+	url := s.IMDSURL(instanceID)
+	if url == "" {
+		t.Fatalf("vpcsimtest: instance %s has no IMDS endpoint", instanceID)
+	}
+	provider := ec2rolecreds.New(func(o *ec2rolecreds.Options) {
+		o.Client = imds.New(imds.Options{Endpoint: url})
+	})
+	return load(t, s, append([]func(*config.LoadOptions) error{
+		config.WithCredentialsProvider(aws.NewCredentialsCache(provider)),
+		config.WithEC2IMDSEndpoint(url),
+	}, optFns...))
+}
+
+func load(t testing.TB, s *vpcsim.Server, opts []func(*config.LoadOptions) error) aws.Config {
+	t.Helper()
+	base := []func(*config.LoadOptions) error{
+		config.WithRegion(s.Region()),
+		config.WithBaseEndpoint(s.URL()),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	}
+	cfg, err := config.LoadDefaultConfig(t.Context(), append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("vpcsimtest: load AWS config: %v", err)
+	}
+	return cfg
+}

@@ -1,0 +1,254 @@
+package vpcsim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// World is the content of a world file: the account, network and instances a
+// Server starts from (and returns to on reset). References between objects
+// (a subnet's VPC, an instance's subnet, a route's target) name either the
+// referenced object's ID or its Name.
+//
+// A World is plain data: the Server copies it and never changes it.
+type World struct {
+	// Region is the simulated region; default us-east-1.
+	Region string `yaml:"region" json:"region,omitempty"`
+	// AccountID owns every resource; default 123456789012.
+	AccountID string `yaml:"account-id" json:"account_id,omitempty"`
+	// IMDSv1 allows metadata GETs without a session token (IMDSv1). Off by
+	// default, as on instances launched with HttpTokens=required.
+	IMDSv1 bool `yaml:"imds-v1" json:"imds_v1,omitempty"`
+
+	VPCs              []VPC              `yaml:"vpcs" json:"vpcs,omitempty"`
+	Subnets           []Subnet           `yaml:"subnets" json:"subnets,omitempty"`
+	RouteTables       []RouteTable       `yaml:"route-tables" json:"route_tables,omitempty"`
+	Instances         []Instance         `yaml:"instances" json:"instances,omitempty"`
+	NetworkInterfaces []NetworkInterface `yaml:"network-interfaces" json:"network_interfaces,omitempty"`
+	Roles             []Role             `yaml:"roles" json:"roles,omitempty"`
+
+	// Source names where the world was read from, for error messages.
+	Source string `yaml:"-" json:"-"`
+
+	// pos maps a YAML path (instances[1].subnet) to "file:line:column".
+	pos func(path string) string
+}
+
+// VPC is a virtual network. Every VPC gets a main route table (declared in
+// RouteTables with main: true, or created empty) holding its local route.
+type VPC struct {
+	ID   string            `yaml:"id" json:"id,omitempty"`
+	Name string            `yaml:"name" json:"name,omitempty"`
+	CIDR string            `yaml:"cidr" json:"cidr"`
+	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
+}
+
+// Subnet lies in one VPC and one availability zone.
+type Subnet struct {
+	ID   string `yaml:"id" json:"id,omitempty"`
+	Name string `yaml:"name" json:"name,omitempty"`
+	VPC  string `yaml:"vpc" json:"vpc"`
+	CIDR string `yaml:"cidr" json:"cidr"`
+	// AZ is the zone name (us-east-1a) or just its letter (a).
+	AZ   string            `yaml:"az" json:"az"`
+	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
+}
+
+// RouteTable belongs to a VPC. Its local route (the VPC CIDR) is implicit.
+type RouteTable struct {
+	ID   string `yaml:"id" json:"id,omitempty"`
+	Name string `yaml:"name" json:"name,omitempty"`
+	VPC  string `yaml:"vpc" json:"vpc"`
+	// Main makes this the VPC's main table, used by subnets without an
+	// explicit association.
+	Main bool `yaml:"main" json:"main,omitempty"`
+	// Subnets are explicitly associated with this table.
+	Subnets []string          `yaml:"subnets" json:"subnets,omitempty"`
+	Routes  []Route           `yaml:"routes" json:"routes,omitempty"`
+	Tags    map[string]string `yaml:"tags" json:"tags,omitempty"`
+}
+
+// Route is a non-local route. Exactly one target is set.
+type Route struct {
+	Destination      string `yaml:"destination" json:"destination"`
+	NetworkInterface string `yaml:"network-interface" json:"network_interface,omitempty"`
+	// Instance targets the instance's only network interface.
+	Instance string `yaml:"instance" json:"instance,omitempty"`
+	// Gateway is an opaque gateway ID (igw-..., vgw-...) that vpcsim does not
+	// model further; traffic to it leaves the simulated network.
+	Gateway string `yaml:"gateway" json:"gateway,omitempty"`
+}
+
+// Instance is an EC2 instance with its primary network interface (device
+// index 0), which is described by the ENI fields here.
+type Instance struct {
+	ID   string `yaml:"id" json:"id,omitempty"`
+	Name string `yaml:"name" json:"name,omitempty"`
+	// Subnet holds the primary network interface.
+	Subnet string `yaml:"subnet" json:"subnet"`
+	// PrivateIP is the primary interface's primary address; default: the
+	// first free address of the subnet after the 4 AWS reserves.
+	PrivateIP    string   `yaml:"private-ip" json:"private_ip,omitempty"`
+	SecondaryIPs []string `yaml:"secondary-ips" json:"secondary_ips,omitempty"`
+	// SourceDestCheck of the primary interface; default true as in AWS.
+	SourceDestCheck *bool `yaml:"source-dest-check" json:"source_dest_check,omitempty"`
+	// State is running (default) or stopped.
+	State string `yaml:"state" json:"state,omitempty"`
+	// Role names the instance profile's role; empty means no credentials.
+	Role string `yaml:"role" json:"role,omitempty"`
+	// InstanceType is reported as is; default t3.micro.
+	InstanceType string `yaml:"instance-type" json:"instance_type,omitempty"`
+	// ENI and MAC identify the primary interface; generated when empty.
+	ENI  string            `yaml:"eni-id" json:"eni_id,omitempty"`
+	MAC  string            `yaml:"mac" json:"mac,omitempty"`
+	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
+}
+
+// NetworkInterface is an ENI other than an instance's primary one, either
+// available or attached to an instance at DeviceIndex (≥ 1).
+type NetworkInterface struct {
+	ID              string            `yaml:"id" json:"id,omitempty"`
+	Name            string            `yaml:"name" json:"name,omitempty"`
+	Subnet          string            `yaml:"subnet" json:"subnet"`
+	PrivateIP       string            `yaml:"private-ip" json:"private_ip,omitempty"`
+	SecondaryIPs    []string          `yaml:"secondary-ips" json:"secondary_ips,omitempty"`
+	SourceDestCheck *bool             `yaml:"source-dest-check" json:"source_dest_check,omitempty"`
+	MAC             string            `yaml:"mac" json:"mac,omitempty"`
+	Description     string            `yaml:"description" json:"description,omitempty"`
+	Instance        string            `yaml:"instance" json:"instance,omitempty"`
+	DeviceIndex     int               `yaml:"device-index" json:"device_index,omitempty"`
+	Tags            map[string]string `yaml:"tags" json:"tags,omitempty"`
+}
+
+// Role is an IAM role attached to instances. Its policy allows what its
+// statements list and nothing else (no deny statements, no conditions).
+// Actions and Resources at the role level form one more statement.
+type Role struct {
+	Name       string      `yaml:"name" json:"name"`
+	Actions    []string    `yaml:"actions" json:"actions,omitempty"`
+	Resources  []string    `yaml:"resources" json:"resources,omitempty"`
+	Statements []Statement `yaml:"statements" json:"statements,omitempty"`
+}
+
+// Statement allows Actions ("ec2:ReplaceRoute", wildcards * and ?) on
+// Resources (ARN patterns; empty means "*").
+type Statement struct {
+	Actions   []string `yaml:"actions" json:"actions"`
+	Resources []string `yaml:"resources" json:"resources,omitempty"`
+}
+
+// LoadWorld reads and validates the world file at path.
+func LoadWorld(path string) (*World, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load world: %w", err)
+	}
+	return ParseWorld(data, path)
+}
+
+// ParseWorld decodes a world file strictly (unknown keys, wrong types and
+// duplicate keys are errors) and validates it; name prefixes error positions.
+// Every problem found is reported, each as "name:line:column: path: problem".
+func ParseWorld(data []byte, name string) (*World, error) {
+	if name == "" {
+		name = "world"
+	}
+	var w World
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&w); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse world %s: %w", name, yamlErr(name, err))
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("parse world %s: %w", name, err)
+	}
+	w.Source = name
+	w.pos = func(path string) string {
+		n := lookupNode(&root, path)
+		if n == nil {
+			return name
+		}
+		return fmt.Sprintf("%s:%d:%d", name, n.Line, n.Column)
+	}
+	if _, err := buildState(&w, newIDGen()); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// yamlErr prefixes yaml.v3's "line N: ..." messages with the file name.
+func yamlErr(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]error, 0, len(te.Errors))
+		for _, m := range te.Errors {
+			msgs = append(msgs, fmt.Errorf("%s:%s", name, strings.TrimPrefix(m, "line ")))
+		}
+		return errors.Join(msgs...)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// lookupNode follows a path such as "instances[2].subnet" or
+// "route-tables[0].routes[1]" through a decoded document.
+func lookupNode(root *yaml.Node, path string) *yaml.Node {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, part := range strings.Split(path, ".") {
+		if part == "" {
+			continue
+		}
+		key, rest, _ := strings.Cut(part, "[")
+		if key != "" {
+			next := mapValue(n, key)
+			if next == nil {
+				return n
+			}
+			n = next
+		}
+		for rest != "" {
+			idx, after, _ := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(idx)
+			if err != nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return n
+			}
+			n = n.Content[i]
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return n
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// where formats the position of path for a semantic error.
+func (w *World) where(path string) string {
+	if w.pos != nil {
+		return w.pos(path) + ": " + path
+	}
+	src := w.Source
+	if src == "" {
+		src = "world"
+	}
+	return src + ": " + path
+}
