@@ -384,3 +384,44 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("Load(missing) = %q, want it to start with %q", err, "read config: ")
 	}
 }
+
+// TestRouteTablesYAML covers RouteTables decoded and encoded by the yaml
+// package directly, as a caller embedding it in its own type would.
+func TestRouteTablesYAML(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    RouteTables
+		wantErr string
+	}{
+		{in: "all", want: RouteTables{All: true}},
+		{in: "[rtb-0a1b2c3d, rtb-0123456789abcdef0]", want: RouteTables{IDs: []string{"rtb-0a1b2c3d", "rtb-0123456789abcdef0"}}},
+		{in: "none", wantErr: `want "all" or a list of route table ids, got the string "none"`},
+		{in: "[[rtb-0a1b2c3d]]", wantErr: "1:2: want a route table id, got a list"},
+		{in: "{a: b}", wantErr: `1:1: want "all" or a list of route table ids, got a mapping`},
+	}
+	for _, tt := range tests {
+		var got RouteTables
+		err := yaml.Unmarshal([]byte(tt.in), &got)
+		if tt.wantErr != "" {
+			if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) {
+				t.Errorf("Unmarshal(%q) = %v, want an error ending %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Unmarshal(%q): %v", tt.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Unmarshal(%q) mismatch (-want +got):\n%s", tt.in, diff)
+		}
+		out, err := yaml.Marshal(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back RouteTables
+		if err := yaml.Unmarshal(out, &back); err != nil || !cmp.Equal(got, back) {
+			t.Errorf("Marshal(%+v) = %q, which reads back as %+v, %v", got, out, back, err)
+		}
+	}
+}

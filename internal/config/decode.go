@@ -21,7 +21,6 @@ import (
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
 	prefixType      = reflect.TypeFor[netip.Prefix]()
-	addrType        = reflect.TypeFor[netip.Addr]()
 	routeTablesType = reflect.TypeFor[RouteTables]()
 	checkType       = reflect.TypeFor[Check]()
 )
@@ -88,9 +87,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		return
 	case prefixType:
 		d.decodePrefix(n, v, path)
-		return
-	case addrType:
-		d.decodeAddr(n, v, path)
 		return
 	case routeTablesType:
 		rt, err := decodeRouteTables(n)
@@ -266,18 +262,6 @@ func (d *decoder) decodePrefix(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.Set(reflect.ValueOf(p))
-}
-
-func (d *decoder) decodeAddr(n *yaml.Node, v reflect.Value, path string) {
-	if !d.want(n, path, yaml.ScalarNode, "an IP address") {
-		return
-	}
-	a, err := netip.ParseAddr(n.Value)
-	if err != nil {
-		d.errorAt(n, path, "%q is not an IP address", n.Value)
-		return
-	}
-	v.Set(reflect.ValueOf(a))
 }
 
 // routeTablesAll is the scalar form of RouteTables.

@@ -30,12 +30,6 @@ func encodeValue(v reflect.Value) *yaml.Node {
 			return nil
 		}
 		return scalar(p.String())
-	case addrType:
-		a := v.Interface().(netip.Addr)
-		if !a.IsValid() {
-			return nil
-		}
-		return scalar(a.String())
 	case routeTablesType:
 		return encodeRouteTables(v.Interface().(RouteTables))
 	}
