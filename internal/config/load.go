@@ -94,11 +94,27 @@ func parseYAML(data []byte, source string) (*yaml.Node, error) {
 	return root, nil
 }
 
+// parserProblems are the messages of yaml's parser (parserc.go), as
+// opposed to its scanner. yaml reports a parser error's line 0-based (a
+// scanner error's 1-based), so these need one added.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found undefined tag handle":             true,
+}
+
 func syntaxError(err error, source string) error {
 	e := &Error{Source: source, Msg: err.Error()}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = m[2]
+		if parserProblems[e.Msg] {
+			e.Line++
+		}
 	}
 	return e
 }
