@@ -50,6 +50,8 @@ type Fault struct {
 	// Duration limits the fault to this long after injection; 0 means until
 	// cleared.
 	Duration Duration `json:"duration,omitempty"`
+	// Held is how many calls a FaultHang holds right now (read-only).
+	Held int `json:"held,omitempty"`
 }
 
 type fault struct {
@@ -106,6 +108,7 @@ func (s *Server) InjectFault(f Fault) (int64, error) {
 	defer s.mu.Unlock()
 	s.faultSeq++
 	f.ID = s.faultSeq
+	f.Held = 0
 	x := &fault{Fault: f, cleared: make(chan struct{})}
 	if f.Duration > 0 {
 		x.expires = time.Now().Add(time.Duration(f.Duration))
@@ -202,6 +205,14 @@ func (s *Server) applyFault(ctx context.Context, f *fault) (cut bool, err error)
 		}
 		t := time.NewTimer(timeout)
 		defer t.Stop()
+		s.mu.Lock()
+		f.Held++
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			f.Held--
+			s.mu.Unlock()
+		}()
 		select {
 		case <-f.cleared:
 		case <-t.C:
