@@ -1,0 +1,76 @@
+// Package raft is vipd's default election backend: an embedded
+// hashicorp/raft cluster of the vipd nodes plus optional witnesses (members
+// that vote but never hold). It implements election.Lease; only
+// internal/node, cmd/vipd and tests import it.
+//
+// # What is replicated
+//
+// The raft log holds three kinds of entry (fsm.go): Grant{holder} — the
+// fencing token of a grant is the log index of its entry, so tokens strictly
+// increase across leaders and restarts; Release{holder, token}, written when
+// a holder gives a grant up on purpose; and Eligible{node, eligible,
+// priority}, so that whichever node leads knows every node's wish to hold.
+// The FSM only records; the election loop (loop.go) acts.
+//
+// # Who holds
+//
+// The holder is the raft leader, provided it is eligible (not a witness, and
+// its last SetEligible said yes). A new leader commits a Grant and holds only
+// once it is committed. A leader that may not hold transfers leadership
+// (LeadershipTransferToServer) to the best eligible peer — highest priority,
+// then name — at most once per heartbeat timeout, so a cluster without
+// an eligible node does not spin. Followers forward their eligibility and
+// switchover requests to the leader over a small peer RPC that shares the
+// raft port (mux.go, rpc.go).
+//
+// # Why a holder's grant cannot overlap the next one
+//
+// Timings derive from Lease (default 2 s): HeartbeatTimeout = Lease,
+// ElectionTimeout = Lease, LeaderLeaseTimeout = 0.9 × Lease. A holder renews
+// its grant every Lease/4 by committing a raft barrier entry; when the
+// barrier (or the grant itself) submitted at time S commits, the grant is
+// valid until S + 0.8 × HeartbeatTimeout. The argument:
+//
+//  1. The barrier entry is created after S and committed, so a quorum Q1
+//     (the holder and at least one follower) stored it. Each follower in Q1
+//     received it after S and set its raft "last contact" then.
+//  2. Any new leader needs the votes of a quorum Q2, which intersects Q1.
+//     A follower in Q1 neither starts an election (its heartbeat timer
+//     requires last contact older than HeartbeatTimeout) nor grants a vote
+//     (raft rejects votes while a leader is known, and the leader is
+//     forgotten only on that same timeout) before S + HeartbeatTimeout.
+//     The exception is a vote flagged as a leadership transfer, which only
+//     the leader itself starts — and a holder stops holding before it
+//     transfers.
+//  3. If the intersection is the holder itself, it votes for another only
+//     after stepping down, which raft does when no quorum answered it for
+//     LeaderLeaseTimeout; its last answer came after S, so that is after
+//     S + 0.9 × Lease, beyond the grant's validity.
+//  4. A new holder holds only after its own Grant commits, after its
+//     election. So the old grant ends (S + 0.8 × HeartbeatTimeout) before
+//     the new one starts (after S + HeartbeatTimeout). The 0.2 × HeartbeatTimeout
+//     margin absorbs clock-rate differences between hosts and scheduling delay.
+//
+// raft's VerifyLeader is not used for renewal: it can count a heartbeat
+// that was sent before the verification began (replication.go notifyAll),
+// which breaks step 1. A barrier cannot be committed by an entry sent
+// earlier than itself.
+//
+// When the validity passes without a renewal, the holder stops holding at
+// once (Status, Changes, Valid), whatever raft believes; it grants itself a
+// new token if it is still leader once a quorum answers again.
+//
+// Startup quarantine: a process does not start raft until HeartbeatTimeout
+// has passed since New. Step 2 relies on a voter remembering its leader; a
+// voter that restarted has forgotten it and would vote at once, possibly
+// for a new leader while the old holder still believes its grant valid. The
+// old process's last contact happened before this process started, so after
+// the quarantine the timeout of step 2 has run out anyway.
+//
+// # Transport
+//
+// Production uses hashicorp/raft's NetworkTransport over a StreamLayer that
+// shares the listener with the peer RPC: the first byte of each connection
+// routes it (mux.go). Tests use raft's in-memory transport (Config.Transport)
+// and an in-memory Network for the peer RPC.
+package raft

@@ -1,0 +1,475 @@
+package raft
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	hraft "github.com/hashicorp/raft"
+
+	"github.com/vipd/vipd/internal/election"
+)
+
+// request is sent to the loop by SetEligible (eligibility) and by the
+// transfer RPC handler; the loop answers on reply (buffered).
+type request struct {
+	eligibility bool
+	transferTo  string
+	from        string
+	reply       chan error
+}
+
+// opResult is the outcome of one raft operation the loop started.
+type opResult struct {
+	kind  string
+	start time.Time
+	token uint64 // renew: the grant renewed; grant: the new token
+	err   error
+	req   *request // transfer: the request to answer
+}
+
+const reasonShutdown = "shutdown"
+
+const (
+	kindGrant    = "grant"
+	kindRenew    = "renew"
+	kindTransfer = "transfer"
+)
+
+// loop is the one goroutine that owns this member's grant: whether it holds,
+// with which token, until when. It never blocks on raft: each raft
+// operation runs in a worker goroutine (at most one at a time) that reports
+// on ops, so that an expiring grant is dropped on time even while raft
+// hangs.
+type loop struct {
+	l   *Lease
+	r   *hraft.Raft
+	obs <-chan hraft.Observation
+
+	held       bool
+	token      uint64
+	validUntil time.Time
+	renewStart time.Time // start of the last renewal attempt
+
+	ops     chan opResult
+	busy    bool
+	workers sync.WaitGroup
+	pending *request
+
+	grantAfter    time.Time // no grant attempt before
+	transferAfter time.Time // no automatic transfer before
+	failing       map[string]bool
+	quorum        bool
+}
+
+func newLoop(l *Lease, r *hraft.Raft, obs <-chan hraft.Observation) *loop {
+	return &loop{l: l, r: r, obs: obs, ops: make(chan opResult, 1), failing: map[string]bool{}}
+}
+
+func (lp *loop) run(ctx context.Context) {
+	tick := time.NewTicker(lp.l.t.renew)
+	defer tick.Stop()
+	expiry := time.NewTimer(time.Hour)
+	defer expiry.Stop()
+	for {
+		lp.step()
+		lp.publish()
+		// While holding, wake for the next renewal and at expiry.
+		var expired <-chan time.Time
+		if lp.held {
+			next := lp.validUntil
+			if r := lp.renewStart.Add(lp.l.t.renew); !lp.busy && r.Before(next) {
+				next = r
+			}
+			expiry.Reset(time.Until(next))
+			expired = expiry.C
+		}
+		select {
+		case <-ctx.Done():
+			lp.shutdown()
+			return
+		case <-lp.r.LeaderCh():
+		case o := <-lp.obs:
+			lp.observe(o)
+		case <-lp.l.loopPoke:
+		case <-tick.C:
+		case <-expired:
+		case res := <-lp.ops:
+			lp.busy = false
+			lp.finish(res)
+		case req := <-lp.l.reqs:
+			lp.request(req)
+		}
+	}
+}
+
+// wait returns once every worker has reported.
+func (lp *loop) wait() { lp.workers.Wait() }
+
+func (lp *loop) observe(o hraft.Observation) {
+	switch d := o.Data.(type) {
+	case hraft.FailedHeartbeatObservation:
+		lp.failing[string(d.PeerID)] = true
+	case hraft.ResumedHeartbeatObservation:
+		delete(lp.failing, string(d.PeerID))
+	case hraft.LeaderObservation:
+		if string(d.LeaderID) != lp.l.cfg.Self {
+			clear(lp.failing)
+		}
+	}
+}
+
+// step drops an expired or lost grant and, when this member leads and no
+// operation is in flight, starts the next one. It is level-triggered: it
+// looks at the state, not at what woke the loop.
+func (lp *loop) step() {
+	now := time.Now()
+	if lp.held && !now.Before(lp.validUntil) {
+		lp.drop("not confirmed by a quorum in time")
+	}
+	if lp.r.State() != hraft.Leader {
+		if lp.held {
+			lp.drop("raft leadership lost")
+		}
+		if lp.pending != nil {
+			lp.pending.reply <- errNotLeader
+			lp.pending = nil
+		}
+		return
+	}
+	if lp.busy {
+		return
+	}
+	if req := lp.pending; req != nil {
+		lp.pending = nil
+		lp.startTransferRequest(req)
+		return
+	}
+	self := lp.l.cfg.Self
+	eligible, priority := lp.l.desire()
+	st := lp.l.fsm.state()
+	switch {
+	case lp.held && !eligible:
+		lp.drop("ineligible")
+		lp.startHandOff(lp.best(st, self, false), "holder ineligible", nil)
+	case lp.held && lp.l.cfg.Preempt && !now.Before(lp.transferAfter):
+		if b := lp.best(st, self, true); b != "" && st.Nodes[b].Priority > priority {
+			lp.transferAfter = now.Add(lp.l.t.transferEvery)
+			lp.drop("preempted by " + b)
+			lp.startHandOff(b, "preempt", nil)
+			return
+		}
+		fallthrough
+	case lp.held:
+		if now.Sub(lp.renewStart) >= lp.l.t.renew {
+			lp.startRenew()
+		}
+	case eligible:
+		if !now.Before(lp.grantAfter) {
+			lp.startGrant()
+		}
+	default:
+		// A leader that may not hold hands leadership to one that may.
+		if b := lp.best(st, self, false); b != "" && !now.Before(lp.transferAfter) {
+			lp.transferAfter = now.Add(lp.l.t.transferEvery)
+			lp.startHandOff(b, "leader ineligible", nil)
+		}
+	}
+}
+
+// best returns the eligible member other than except that should hold:
+// reachable first, then highest priority, then lowest name. With
+// reachableOnly it ignores members whose heartbeats fail. "" when none.
+func (lp *loop) best(st fsmState, except string, reachableOnly bool) string {
+	type cand struct {
+		name      string
+		priority  int
+		reachable bool
+	}
+	var cs []cand
+	consider := func(name string, eligible bool, priority int, reachable bool) {
+		if name == except || !eligible || reachableOnly && !reachable {
+			return
+		}
+		cs = append(cs, cand{name, priority, reachable})
+	}
+	for _, p := range lp.l.cfg.Peers {
+		rec := st.Nodes[p.Name]
+		consider(p.Name, rec.Eligible && !p.Witness, rec.Priority, !lp.failing[p.Name])
+	}
+	eligible, priority := lp.l.desire()
+	consider(lp.l.cfg.Self, eligible, priority, true)
+	if len(cs) == 0 {
+		return ""
+	}
+	return slices.MinFunc(cs, func(a, b cand) int {
+		if a.reachable != b.reachable {
+			if a.reachable {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(b.priority, a.priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name, b.name)
+	}).name
+}
+
+func (lp *loop) drop(reason string) {
+	lp.l.log.Info("lease lost", "token", lp.token, "reason", reason)
+	lp.held = false
+	lp.validUntil = time.Time{}
+}
+
+func (lp *loop) work(kind string, req *request, f func(start time.Time) opResult) {
+	lp.busy = true
+	start := time.Now()
+	lp.workers.Go(func() {
+		res := f(start)
+		res.kind, res.start, res.req = kind, start, req
+		lp.ops <- res
+	})
+}
+
+func (lp *loop) startGrant() {
+	c := command{Op: opGrant, Node: lp.l.cfg.Self}
+	lp.work(kindGrant, nil, func(time.Time) opResult {
+		f := lp.r.Apply(c.encode(), lp.l.t.apply)
+		if err := f.Error(); err != nil {
+			return opResult{err: err}
+		}
+		return opResult{token: f.Index()}
+	})
+}
+
+func (lp *loop) startRenew() {
+	token := lp.token
+	lp.renewStart = time.Now()
+	lp.work(kindRenew, nil, func(time.Time) opResult {
+		return opResult{token: token, err: lp.r.Barrier(lp.l.t.apply).Error()}
+	})
+}
+
+// startHandOff releases the grant the loop just dropped (if any) in the log
+// and transfers leadership to to (if any).
+func (lp *loop) startHandOff(to, reason string, req *request) {
+	token := lp.token
+	self := lp.l.cfg.Self
+	if to != "" {
+		lp.l.log.Info("lease transfer", "from", self, "to", to, "reason", reason, "token", token)
+	}
+	addr := lp.address(to)
+	lp.work(kindTransfer, req, func(time.Time) opResult {
+		if token != 0 {
+			// Best effort: followers learn at once that nobody holds.
+			c := command{Op: opRelease, Node: self, Token: token}
+			_ = lp.r.Apply(c.encode(), lp.l.t.apply).Error()
+		}
+		switch {
+		case to != "":
+			return opResult{err: lp.r.LeadershipTransferToServer(hraft.ServerID(to), addr).Error()}
+		case reason == reasonShutdown:
+			// No eligible peer is known: hand leadership to any
+			// member rather than make the cluster wait for a
+			// timeout; a new leader that may not hold passes it on.
+			return opResult{err: lp.r.LeadershipTransfer().Error()}
+		}
+		return opResult{}
+	})
+	lp.token = 0
+}
+
+func (lp *loop) address(name string) hraft.ServerAddress {
+	if p, ok := lp.l.peers[name]; ok {
+		return hraft.ServerAddress(p.Address)
+	}
+	return hraft.ServerAddress(lp.l.cfg.Advertise)
+}
+
+// finish applies the result of an operation.
+func (lp *loop) finish(res opResult) {
+	now := time.Now()
+	switch res.kind {
+	case kindGrant:
+		until := res.start.Add(lp.l.t.valid)
+		switch {
+		case res.err != nil:
+			lp.l.log.Debug("grant not committed", "err", res.err)
+			lp.grantAfter = now.Add(lp.l.t.renew)
+		case lp.r.State() != hraft.Leader || !now.Before(until):
+			lp.l.log.Debug("grant committed too late", "token", res.token)
+			lp.grantAfter = now.Add(lp.l.t.renew)
+		default:
+			if e, _ := lp.l.desire(); !e {
+				// Became ineligible while the grant was in flight:
+				// release it unused and hand over.
+				lp.token = res.token
+				lp.startHandOff(lp.best(lp.l.fsm.state(), lp.l.cfg.Self, false), "holder ineligible", nil)
+				return
+			}
+			lp.held, lp.token, lp.validUntil, lp.renewStart = true, res.token, until, res.start
+			lp.l.log.Info("lease granted", "token", res.token)
+		}
+	case kindRenew:
+		if res.err != nil {
+			lp.l.log.Debug("grant not renewed", "token", res.token, "err", res.err)
+			return
+		}
+		if lp.held && lp.token == res.token {
+			lp.validUntil = res.start.Add(lp.l.t.valid)
+		}
+	case kindTransfer:
+		if res.err != nil {
+			lp.l.log.Warn("lease transfer failed", "err", res.err)
+		}
+		if res.req != nil {
+			res.req.reply <- res.err
+		}
+	}
+}
+
+// request handles SetEligible (whose local effect step applies) and
+// transfer requests from Transfer and the peer RPC.
+func (lp *loop) request(req request) {
+	if req.eligibility {
+		lp.step()
+		req.reply <- nil
+		return
+	}
+	if lp.r.State() != hraft.Leader {
+		req.reply <- errNotLeader
+		return
+	}
+	if lp.pending != nil {
+		lp.pending.reply <- errors.New("superseded by a newer transfer request")
+	}
+	lp.pending = &req
+}
+
+// startTransferRequest validates a transfer request against the replicated
+// eligibility records and starts it.
+func (lp *loop) startTransferRequest(req *request) {
+	self := lp.l.cfg.Self
+	st := lp.l.fsm.state()
+	eligible, _ := lp.l.desire()
+	to := req.transferTo
+	if to == "" {
+		except := ""
+		if lp.held {
+			except = self
+		}
+		if to = lp.best(st, except, false); to == "" {
+			req.reply <- fmt.Errorf("no other eligible node: %w", election.ErrNotEligible)
+			return
+		}
+	} else {
+		p, known := lp.l.peers[to]
+		switch {
+		case !known && to != self:
+			req.reply <- fmt.Errorf("node %s: %w", to, election.ErrUnknownNode)
+			return
+		case to == self && !eligible, known && (p.Witness || !st.Nodes[to].Eligible):
+			req.reply <- fmt.Errorf("node %s: %w", to, election.ErrNotEligible)
+			return
+		}
+	}
+	if to == self {
+		// This leader may hold: grant now if it does not already.
+		lp.grantAfter = time.Time{}
+		req.reply <- nil
+		return
+	}
+	reason := "switchover requested by " + req.from
+	if lp.held {
+		lp.drop("transfer to " + to)
+	}
+	lp.startHandOff(to, reason, req)
+}
+
+// shutdown gives a held grant up: it is dropped at once, then released in
+// the log and leadership transferred to the best eligible peer, each
+// bounded by raft's timeouts.
+func (lp *loop) shutdown() {
+	if lp.pending != nil {
+		lp.pending.reply <- errStopped
+		lp.pending = nil
+	}
+	wasHeld := lp.held
+	if lp.held {
+		lp.drop("shutdown")
+		lp.publish()
+	}
+	if lp.busy {
+		t := time.NewTimer(lp.l.t.election + lp.l.t.apply)
+		defer t.Stop()
+		select {
+		case res := <-lp.ops:
+			lp.busy = false
+			if res.req != nil {
+				res.req.reply <- errStopped
+			}
+		case <-t.C:
+			return
+		}
+	}
+	if !wasHeld || lp.r.State() != hraft.Leader {
+		return
+	}
+	lp.startHandOff(lp.best(lp.l.fsm.state(), lp.l.cfg.Self, false), reasonShutdown, nil)
+	t := time.NewTimer(2*lp.l.t.election + lp.l.t.apply)
+	defer t.Stop()
+	select {
+	case res := <-lp.ops:
+		lp.busy = false
+		if res.err != nil {
+			lp.l.log.Warn("lease hand-off at shutdown failed", "err", res.err)
+		}
+	case <-t.C:
+		// raft's shutdown ends the operation; wait collects the worker.
+	}
+}
+
+// publish computes the status from the loop's state and raft's view.
+func (lp *loop) publish() {
+	l := lp.l
+	st := election.Status{Self: l.cfg.Self, Held: lp.held}
+	leaderAddr, leaderID := lp.r.LeaderWithID()
+	isLeader := lp.r.State() == hraft.Leader
+	fs := l.fsm.state()
+	switch {
+	case lp.held:
+		st.Holder, st.Token, st.ValidUntil = l.cfg.Self, lp.token, lp.validUntil
+	case !isLeader && leaderAddr != "" && fs.Grant.Holder == string(leaderID) && !fs.Grant.Released:
+		st.Holder, st.Token = fs.Grant.Holder, fs.Grant.Token
+	}
+	lastContact := lp.r.LastContact()
+	contact := !lastContact.IsZero() && time.Since(lastContact) < l.t.heartbeat
+	if isLeader {
+		st.Quorum = true
+	} else {
+		st.Quorum = leaderAddr != "" && contact
+	}
+	for _, p := range l.cfg.Peers {
+		ps := election.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness, Eligible: fs.Nodes[p.Name].Eligible}
+		if isLeader {
+			ps.Reachable = !lp.failing[p.Name]
+		} else {
+			ps.Reachable = string(leaderID) == p.Name && contact
+		}
+		st.Peers = append(st.Peers, ps)
+	}
+	if st.Quorum != lp.quorum {
+		if st.Quorum {
+			l.log.Info("quorum regained", "leader", string(leaderID))
+		} else {
+			l.log.Warn("quorum lost", "held", lp.held)
+		}
+		lp.quorum = st.Quorum
+	}
+	l.publish(st)
+}

@@ -1,0 +1,97 @@
+package raft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+)
+
+// memNet is an in-memory Network for the peer RPC, partitionable like raft's
+// in-memory transport.
+type memNet struct {
+	mu        sync.Mutex
+	listeners map[string]*memListener
+	isolated  map[string]bool
+}
+
+func newMemNet() *memNet {
+	return &memNet{listeners: map[string]*memListener{}, isolated: map[string]bool{}}
+}
+
+// endpoint returns the Network as seen from the member at address self.
+func (n *memNet) endpoint(self string) Network { return memEndpoint{n: n, self: self} }
+
+func (n *memNet) isolate(addr string, cut bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.isolated[addr] = cut
+}
+
+type memEndpoint struct {
+	n    *memNet
+	self string
+}
+
+func (e memEndpoint) Listen(addr string) (net.Listener, error) {
+	e.n.mu.Lock()
+	defer e.n.mu.Unlock()
+	if _, ok := e.n.listeners[addr]; ok {
+		return nil, fmt.Errorf("listen %s: address in use", addr)
+	}
+	l := &memListener{n: e.n, addr: addr, ch: make(chan net.Conn), closed: make(chan struct{})}
+	e.n.listeners[addr] = l
+	return l, nil
+}
+
+func (e memEndpoint) DialContext(ctx context.Context, addr string) (net.Conn, error) {
+	e.n.mu.Lock()
+	l := e.n.listeners[addr]
+	cut := e.n.isolated[addr] || e.n.isolated[e.self]
+	e.n.mu.Unlock()
+	if l == nil || cut {
+		return nil, fmt.Errorf("dial %s from %s: connection refused", addr, e.self)
+	}
+	client, server := net.Pipe()
+	select {
+	case l.ch <- server:
+		return client, nil
+	case <-l.closed:
+	case <-ctx.Done():
+	}
+	client.Close()
+	server.Close()
+	return nil, fmt.Errorf("dial %s from %s: connection refused", addr, e.self)
+}
+
+type memListener struct {
+	n      *memNet
+	addr   string
+	ch     chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *memListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.closed:
+		return nil, errors.New("listener closed")
+	}
+}
+
+func (l *memListener) Close() error {
+	l.once.Do(func() {
+		close(l.closed)
+		l.n.mu.Lock()
+		if l.n.listeners[l.addr] == l {
+			delete(l.n.listeners, l.addr)
+		}
+		l.n.mu.Unlock()
+	})
+	return nil
+}
+
+func (l *memListener) Addr() net.Addr { return clusterAddr(l.addr) }

@@ -1,0 +1,210 @@
+package raft
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/vipd/vipd/internal/election"
+)
+
+// The peer RPC carries what only the raft leader can do to it from any node:
+// record a node's eligibility and move the lease. One request per
+// connection, each a 4-byte big-endian length and a JSON document, both ways.
+//
+// Requests and responses only grow (new optional fields), so nodes of
+// adjacent versions understand each other.
+
+const (
+	rpcEligible = "eligible"
+	rpcTransfer = "transfer"
+)
+
+// maxFrame bounds a request or response; real ones are under 200 bytes.
+const maxFrame = 64 << 10
+
+type rpcRequest struct {
+	Op string `json:"op"`
+	// From is the sending node, for logs.
+	From string `json:"from"`
+	// Node, Eligible and Priority describe a node for rpcEligible.
+	Node     string `json:"node,omitempty"`
+	Eligible bool   `json:"eligible,omitempty"`
+	Priority int    `json:"priority,omitempty"`
+	// To is the target of rpcTransfer ("" means the best other node).
+	To string `json:"to,omitempty"`
+}
+
+// Response codes name the sentinel errors that cross the wire.
+const (
+	codeNotLeader   = "not_leader"
+	codeUnknownNode = "unknown_node"
+	codeNotEligible = "not_eligible"
+	codeError       = "error"
+)
+
+type rpcResponse struct {
+	Code  string `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// errNotLeader reports that the node asked is not (or no longer) the raft
+// leader; the caller looks the leader up again and retries.
+var errNotLeader = errors.New("not the raft leader")
+
+func responseFor(err error) rpcResponse {
+	switch {
+	case err == nil:
+		return rpcResponse{}
+	case errors.Is(err, errNotLeader):
+		return rpcResponse{Code: codeNotLeader, Error: err.Error()}
+	case errors.Is(err, election.ErrUnknownNode):
+		return rpcResponse{Code: codeUnknownNode, Error: err.Error()}
+	case errors.Is(err, election.ErrNotEligible):
+		return rpcResponse{Code: codeNotEligible, Error: err.Error()}
+	default:
+		return rpcResponse{Code: codeError, Error: err.Error()}
+	}
+}
+
+// remoteError carries a peer's error text and, through Unwrap, the sentinel
+// its code names.
+type remoteError struct {
+	peer string
+	msg  string
+	is   error
+}
+
+func (e *remoteError) Error() string { return e.peer + ": " + e.msg }
+func (e *remoteError) Unwrap() error { return e.is }
+
+func (r rpcResponse) err(peer string) error {
+	var is error
+	switch r.Code {
+	case "":
+		return nil
+	case codeNotLeader:
+		is = errNotLeader
+	case codeUnknownNode:
+		is = election.ErrUnknownNode
+	case codeNotEligible:
+		is = election.ErrNotEligible
+	}
+	return &remoteError{peer: peer, msg: r.Error, is: is}
+}
+
+func writeFrame(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(buf, uint32(len(b)))
+	copy(buf[4:], b)
+	_, err = w.Write(buf)
+	return err
+}
+
+func readFrame(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return fmt.Errorf("frame of %d bytes exceeds %d", n, maxFrame)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// call sends req to the peer RPC at address and waits for the answer, within
+// ctx's deadline or timeout, whichever is sooner.
+func call(ctx context.Context, network Network, address string, timeout time.Duration, req rpcRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := dialKind(ctx, network, address, connRPC)
+	if err != nil {
+		return fmt.Errorf("peer rpc %s: %w", req.Op, err)
+	}
+	defer c.Close()
+	dl, _ := ctx.Deadline()
+	_ = c.SetDeadline(dl)
+	// Closing the connection ends the I/O below when ctx is cancelled
+	// before the deadline.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := writeFrame(c, req); err != nil {
+		return fmt.Errorf("peer rpc %s to %s: send: %w", req.Op, address, err)
+	}
+	var resp rpcResponse
+	if err := readFrame(c, &resp); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("peer rpc %s to %s: receive: %w", req.Op, address, err)
+	}
+	if err := resp.err(address); err != nil {
+		return fmt.Errorf("peer rpc %s: %w", req.Op, err)
+	}
+	return nil
+}
+
+// rpcServer answers the peer RPC connections the mux routes to it, one
+// goroutine per connection, at most maxPendingConns at once.
+type rpcServer struct {
+	conns   <-chan net.Conn
+	timeout time.Duration
+	handle  func(ctx context.Context, req rpcRequest) error
+}
+
+// serve runs until ctx is done and returns after every handler returned.
+func (s *rpcServer) serve(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, maxPendingConns)
+	for {
+		var c net.Conn
+		select {
+		case <-ctx.Done():
+			return
+		case c = <-s.conns:
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			c.Close()
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s.serveConn(ctx, c)
+		}()
+	}
+}
+
+func (s *rpcServer) serveConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	dl, _ := ctx.Deadline()
+	_ = c.SetDeadline(dl)
+	var req rpcRequest
+	if err := readFrame(c, &req); err != nil {
+		return
+	}
+	_ = writeFrame(c, responseFor(s.handle(ctx, req)))
+}
