@@ -95,9 +95,8 @@ type NetworkInterfaceState struct {
 
 // Snapshot returns a copy of the current state.
 func (s *Server) Snapshot() State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	out := State{Region: st.region, AccountID: st.account,
 		VPCs: []VPCState{}, Subnets: []SubnetState{}, RouteTables: []RouteTableState{}, Instances: []InstanceState{}, NetworkInterfaces: []NetworkInterfaceState{}}
 	for _, v := range st.vpcs {

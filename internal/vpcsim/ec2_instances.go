@@ -274,9 +274,8 @@ func (s *Server) describeInstances(r *request) (any, error) {
 			return nil, err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	var missing []string
 	for _, id := range ids {
 		if st.instance(id) == nil {
@@ -349,9 +348,9 @@ func (s *Server) describeInstanceAttribute(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in, err := s.st.lookupInstance(r)
+	st := s.lockState()
+	defer s.unlockState()
+	in, err := st.lookupInstance(r)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +358,7 @@ func (s *Server) describeInstanceAttribute(r *request) (any, error) {
 	switch attr {
 	case "sourceDestCheck":
 		sdc := true
-		if p := s.st.primaryENI(in); p != nil {
+		if p := st.primaryENI(in); p != nil {
 			sdc = p.sdc
 		}
 		out.SourceDestCheck = &xValue{boolStr(sdc)}
@@ -568,9 +567,8 @@ func (s *Server) describeNetworkInterfaces(r *request) (any, error) {
 			return nil, err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	var missing []string
 	for _, id := range ids {
 		if st.eni(id) == nil {
@@ -624,9 +622,8 @@ func (s *Server) describeVpcs(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	var missing []string
 	for _, id := range ids {
 		if st.vpc(id) == nil {
@@ -722,9 +719,8 @@ func (s *Server) describeSubnets(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	var missing []string
 	for _, id := range ids {
 		if st.subnet(id) == nil {

@@ -61,9 +61,8 @@ func (s *Server) describeRouteTables(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	var missing []string
 	for _, id := range ids {
 		if st.table(id) == nil {
@@ -384,11 +383,12 @@ func (s *Server) deleteRoute(r *request) (any, error) {
 // mutate runs fn on the state with the lock held and signals Changes when
 // fn succeeds. fn must not block.
 func (s *Server) mutate(fn func(st *state) error) error {
-	s.mu.Lock()
-	err := fn(s.st)
-	s.mu.Unlock()
+	st := s.lockState()
+	err := fn(st)
 	if err == nil {
-		s.signal()
+		s.advanced = true // signal the change
 	}
+	s.unlockState()
+	s.poke()
 	return err
 }

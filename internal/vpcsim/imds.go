@@ -30,11 +30,11 @@ func (s *Server) serveIMDS(w http.ResponseWriter, hr *http.Request) {
 	addr, _ := hr.Context().Value(imdsAddrKey{}).(string)
 	now := time.Now()
 
-	s.mu.Lock()
+	st := s.lockState()
 	id := s.imdsAddr[addr]
-	in := s.st.instance(id)
+	in := st.instance(id)
 	down := in == nil || in.imdsDown || in.state != "running"
-	s.mu.Unlock()
+	s.unlockState()
 	if down {
 		// An unreachable metadata service: the client sees the connection
 		// drop, as when the instance is stopped or IMDS is disabled.
@@ -108,9 +108,8 @@ func (s *Server) imdsToken(w http.ResponseWriter, hr *http.Request, id string, n
 // metadata answers one metadata path for an instance from current state,
 // so after an ENI moves the interface listing follows.
 func (s *Server) metadata(id, path string, now time.Time) (body, ctype string, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	in := st.instance(id)
 	if in == nil {
 		return "", "", false

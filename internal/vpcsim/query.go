@@ -244,6 +244,16 @@ func (s *Server) handleEC2(hr *http.Request, req *request, perr error) (resp any
 		}
 		return nil, false, errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", req.action)
 	}
+	if s.opts.Throttle && !s.throttle.take(req.action, unfiltered(req.form), time.Now()) {
+		return nil, false, errorf(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+	}
+	d := s.opts.Timing.Mutate
+	if isDescribe(req.action) {
+		d = s.opts.Timing.Describe
+	}
+	if err := s.wait(hr.Context(), d.Sample()); err != nil {
+		return nil, false, errorf(http.StatusServiceUnavailable, "Unavailable", "The request was interrupted.")
+	}
 	if err := s.authorize(req, spec); err != nil {
 		return nil, false, err
 	}
@@ -304,6 +314,17 @@ func (s *Server) hijackClose(w http.ResponseWriter) {
 		return
 	}
 	conn.Close()
+}
+
+// unfiltered reports a Describe call without filters, IDs or pagination,
+// which EC2 throttles from a smaller bucket.
+func unfiltered(form url.Values) bool {
+	for k := range form {
+		if k == "MaxResults" || k == "NextToken" || strings.Contains(k, ".") {
+			return false
+		}
+	}
+	return true
 }
 
 func paramsOf(form url.Values) map[string]string {

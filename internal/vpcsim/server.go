@@ -30,6 +30,12 @@ type Options struct {
 	HistoryLimit int
 	// MaxHang bounds a "hang" fault without its own timeout; default 5m.
 	MaxHang time.Duration
+	// Timing delays answers and asynchronous transitions; the zero value
+	// answers at once (see TimingProfile).
+	Timing Timing
+	// Throttle enables EC2's per-action token buckets (RequestLimitExceeded,
+	// HTTP 503) with AWS's published sizes; off by default.
+	Throttle bool
 }
 
 func (o Options) withDefaults() Options {
@@ -70,10 +76,13 @@ type Server struct {
 	imdsAddr map[string]string // listener address → instance ID
 	started  bool
 	closed   bool
+	advanced bool // transitions applied under the current lock: signal on unlock
 
-	hist history
+	hist     history
+	throttle throttler
 
 	changes chan struct{}
+	wake    chan struct{} // pokes the transition loop after a mutation
 	done    chan struct{} // closed by Close: releases hung requests
 
 	ln      net.Listener
@@ -106,6 +115,7 @@ func New(w *World, opts Options) (*Server, error) {
 		imdsAddr: map[string]string{},
 		hist:     history{limit: opts.HistoryLimit},
 		changes:  make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
 	return s, nil
@@ -144,6 +154,7 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		},
 	}
 	s.wg.Go(func() { s.serve(s.apiSrv, ln) })
+	s.wg.Go(s.runTransitions)
 	if err := s.syncIMDS(ctx); err != nil {
 		s.Close()
 		return fmt.Errorf("start vpcsim: %w", err)
@@ -234,6 +245,59 @@ func (s *Server) Region() string {
 // so a receiver re-reads what it needs (Resolve) instead of counting.
 func (s *Server) Changes() <-chan struct{} { return s.changes }
 
+// lockState locks the state and applies the transitions that are due, so
+// every reader sees attachments and instance states as of now.
+func (s *Server) lockState() *state {
+	s.mu.Lock()
+	if s.st.advance(time.Now()) {
+		s.advanced = true
+	}
+	return s.st
+}
+
+// unlockState unlocks and signals Changes if the state changed meanwhile.
+func (s *Server) unlockState() {
+	changed := s.advanced
+	s.advanced = false
+	s.mu.Unlock()
+	if changed {
+		s.signal()
+	}
+}
+
+// poke wakes the transition loop to look at newly scheduled transitions.
+func (s *Server) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runTransitions completes asynchronous transitions (attaching, stopping,
+// ...) when they are due, even if nobody calls, so that Changes fires in
+// time for the fabric. It is the server's only background goroutine besides
+// the listeners and ends when the server closes.
+func (s *Server) runTransitions() {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		st := s.lockState()
+		next := st.nextTransition()
+		s.unlockState()
+		d := time.Hour
+		if !next.IsZero() {
+			d = max(time.Until(next), 0)
+		}
+		t.Reset(d)
+		select {
+		case <-t.C:
+		case <-s.wake:
+		case <-s.done:
+			return
+		}
+	}
+}
+
 func (s *Server) signal() {
 	select {
 	case s.changes <- struct{}{}:
@@ -287,9 +351,8 @@ func (s *Server) Close() error {
 // checking on drops traffic for addresses it does not hold, and a stopped
 // instance receives nothing.
 func (s *Server) Resolve(fromSubnetID string, dst netip.Addr) (instanceID string, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.st
+	st := s.lockState()
+	defer s.unlockState()
 	sn := st.subnet(fromSubnetID)
 	if sn == nil {
 		return "", fmt.Errorf("resolve %s from %s: subnet: %w", dst, fromSubnetID, ErrNotFound)

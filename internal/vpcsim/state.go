@@ -27,6 +27,52 @@ type state struct {
 	roles    map[string]*role
 	byID     map[string]any // every object above by its ID
 	launched time.Time
+
+	pending []transition // asynchronous transitions, in no particular order
+}
+
+// transition is a state change that completes at a time, such as an
+// attachment going from attaching to attached. apply re-checks that the
+// object is still in the state the transition started from.
+type transition struct {
+	at    time.Time
+	apply func(st *state)
+}
+
+// schedule adds a transition due after d.
+func (st *state) schedule(d time.Duration, apply func(st *state)) {
+	st.pending = append(st.pending, transition{at: time.Now().Add(d), apply: apply})
+}
+
+// advance applies every transition due by now and reports whether any was.
+func (st *state) advance(now time.Time) bool {
+	if len(st.pending) == 0 {
+		return false
+	}
+	var due []transition
+	st.pending = slices.DeleteFunc(st.pending, func(t transition) bool {
+		if t.at.After(now) {
+			return false
+		}
+		due = append(due, t)
+		return true
+	})
+	slices.SortFunc(due, func(a, b transition) int { return a.at.Compare(b.at) })
+	for _, t := range due {
+		t.apply(st)
+	}
+	return len(due) > 0
+}
+
+// nextTransition returns when the next transition is due (zero if none).
+func (st *state) nextTransition() time.Time {
+	var next time.Time
+	for _, t := range st.pending {
+		if next.IsZero() || t.at.Before(next) {
+			next = t.at
+		}
+	}
+	return next
 }
 
 type vpc struct {

@@ -24,9 +24,17 @@ import (
 // off.
 func NewServer(t testing.TB, w *vpcsim.World) *vpcsim.Server {
 	t.Helper()
-	s, err := vpcsim.New(w, vpcsim.Options{
-		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	return NewServerOptions(t, w, vpcsim.Options{})
+}
+
+// NewServerOptions is NewServer with options (timing, throttling); a nil
+// Logger logs warnings to the test's output.
+func NewServerOptions(t testing.TB, w *vpcsim.World, opts vpcsim.Options) *vpcsim.Server {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s, err := vpcsim.New(w, opts)
 	if err != nil {
 		t.Fatalf("vpcsimtest: %v", err)
 	}

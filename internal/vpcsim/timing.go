@@ -1,0 +1,140 @@
+package vpcsim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Dist is a long-tailed duration: log-normal around Median with shape
+// Sigma (0 makes it constant), capped at Max (0: no cap). The zero Dist is
+// "instant".
+type Dist struct {
+	Median time.Duration `json:"median"`
+	Sigma  float64       `json:"sigma"`
+	Max    time.Duration `json:"max"`
+}
+
+// Sample draws one duration.
+func (d Dist) Sample() time.Duration {
+	if d.Median <= 0 {
+		return 0
+	}
+	v := time.Duration(float64(d.Median) * math.Exp(d.Sigma*rand.NormFloat64()))
+	if d.Max > 0 && v > d.Max {
+		v = d.Max
+	}
+	return v
+}
+
+// Timing says how long the simulated AWS takes: to answer API calls, and
+// to complete the asynchronous transitions that follow some of them. The
+// zero Timing answers at once and completes every transition before the
+// next call is served, which suits unit tests.
+type Timing struct {
+	// Describe and Mutate delay answers to read-only and mutating calls.
+	Describe Dist `json:"describe"`
+	Mutate   Dist `json:"mutate"`
+	// Transitions of network interfaces, volumes and instances.
+	ENIAttach     Dist `json:"eni_attach"`
+	ENIDetach     Dist `json:"eni_detach"`
+	VolumeAttach  Dist `json:"volume_attach"`
+	VolumeDetach  Dist `json:"volume_detach"`
+	InstanceStop  Dist `json:"instance_stop"`
+	InstanceStart Dist `json:"instance_start"`
+}
+
+// TimingProfile returns a named timing profile: "none" (the zero Timing)
+// or "realistic", which models what failover code meets on AWS: Describe
+// calls around 50 ms and mutating calls around 120 ms with tails to half
+// a second and more, ENI attach about 2 s and detach about 3 s, volume
+// attach about 3 s and detach about 5 s, a stop about 20 s (Force cuts it
+// short, see StopInstances) and a start about 15 s, all long-tailed. The
+// numbers are orders of magnitude from public reports, not measurements.
+func TimingProfile(name string) (Timing, error) {
+	switch name {
+	case "", "none":
+		return Timing{}, nil
+	case "realistic":
+		return Timing{
+			Describe:      Dist{Median: 50 * time.Millisecond, Sigma: 0.5, Max: 2 * time.Second},
+			Mutate:        Dist{Median: 120 * time.Millisecond, Sigma: 0.6, Max: 3 * time.Second},
+			ENIAttach:     Dist{Median: 2 * time.Second, Sigma: 0.4, Max: 15 * time.Second},
+			ENIDetach:     Dist{Median: 3 * time.Second, Sigma: 0.5, Max: 30 * time.Second},
+			VolumeAttach:  Dist{Median: 3 * time.Second, Sigma: 0.4, Max: 30 * time.Second},
+			VolumeDetach:  Dist{Median: 5 * time.Second, Sigma: 0.5, Max: 60 * time.Second},
+			InstanceStop:  Dist{Median: 20 * time.Second, Sigma: 0.4, Max: 120 * time.Second},
+			InstanceStart: Dist{Median: 15 * time.Second, Sigma: 0.3, Max: 60 * time.Second},
+		}, nil
+	}
+	return Timing{}, fmt.Errorf("timing profile %q is not none or realistic", name)
+}
+
+// throttle category of an action, after "Request throttling for the Amazon
+// EC2 API" (EC2 API reference): each action has its own token bucket per
+// account and region, sized by category.
+type bucketSize struct {
+	capacity float64
+	refill   float64 // tokens per second
+}
+
+var (
+	describeBucket   = bucketSize{100, 20}
+	unfilteredBucket = bucketSize{50, 10}
+	mutateBucket     = bucketSize{50, 5}
+	// AssignPrivateIpAddresses and friends form their own category.
+	ipBucket = bucketSize{100, 5}
+)
+
+func bucketFor(action string, unfiltered bool) (key string, size bucketSize) {
+	switch {
+	case action == "AssignPrivateIpAddresses" || action == "UnassignPrivateIpAddresses":
+		return action, ipBucket
+	case isDescribe(action) && unfiltered:
+		// Unfiltered, unpaginated Describe calls draw from a smaller bucket.
+		return action + "/unfiltered", unfilteredBucket
+	case isDescribe(action):
+		return action, describeBucket
+	}
+	return action, mutateBucket
+}
+
+func isDescribe(action string) bool {
+	return len(action) > 8 && action[:8] == "Describe"
+}
+
+// throttler holds one token bucket per action (and category).
+type throttler struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take removes a token from the action's bucket, refilling it for the time
+// passed; false means the call is throttled.
+func (t *throttler) take(action string, unfiltered bool, now time.Time) bool {
+	key, size := bucketFor(action, unfiltered)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.buckets == nil {
+		t.buckets = map[string]*bucket{}
+	}
+	b, ok := t.buckets[key]
+	if !ok {
+		b = &bucket{tokens: size.capacity, last: now}
+		t.buckets[key] = b
+	}
+	b.tokens = min(size.capacity, b.tokens+now.Sub(b.last).Seconds()*size.refill)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

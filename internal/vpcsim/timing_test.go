@@ -1,0 +1,80 @@
+package vpcsim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+func TestThrottlingUsesMutatingBucket(t *testing.T) {
+	srv := vpcsimtest.NewServerOptions(t, loadTestWorld(t), vpcsim.Options{Throttle: true})
+	c := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1)))
+	ctx := t.Context()
+	throttledAt := 0
+	for i := 1; i <= 60 && throttledAt == 0; i++ {
+		_, err := c.DeleteRoute(ctx, &awsec2.DeleteRouteInput{RouteTableId: aws.String(rtbA), DestinationCidrBlock: aws.String(vip)})
+		switch got := code(t, err); got {
+		case "InvalidRoute.NotFound":
+		case "RequestLimitExceeded":
+			throttledAt = i
+			if httpStatus(err) != 503 {
+				t.Errorf("throttled call: HTTP %d, want 503", httpStatus(err))
+			}
+		default:
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	// The bucket holds 50 and refills 5 per second: the 51st call (or one
+	// soon after, if the loop was slow) is throttled.
+	if throttledAt < 51 || throttledAt > 60 {
+		t.Errorf("first throttled call = %d, want 51..60", throttledAt)
+	}
+	// Describe calls have their own bucket and still pass.
+	if _, err := c.DescribeRouteTables(ctx, &awsec2.DescribeRouteTablesInput{}); err != nil {
+		t.Errorf("describe after mutating calls were throttled: %v", err)
+	}
+}
+
+func TestLatencyModel(t *testing.T) {
+	timing := vpcsim.Timing{Describe: vpcsim.Dist{Median: 80 * time.Millisecond}}
+	srv := vpcsimtest.NewServerOptions(t, loadTestWorld(t), vpcsim.Options{Timing: timing})
+	c := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+	start := time.Now()
+	if _, err := c.DescribeVpcs(t.Context(), &awsec2.DescribeVpcsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 80*time.Millisecond {
+		t.Errorf("describe took %s, want at least 80ms", d)
+	}
+	start = time.Now()
+	if _, err := c.DeleteRoute(t.Context(), &awsec2.DeleteRouteInput{RouteTableId: aws.String(rtbB), DestinationCidrBlock: aws.String(vip)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("mutating call took %s with no mutate latency configured", d)
+	}
+}
+
+func TestTimingProfiles(t *testing.T) {
+	if _, err := vpcsim.TimingProfile("sluggish"); err == nil {
+		t.Error("unknown profile accepted")
+	}
+	r, err := vpcsim.TimingProfile("realistic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if d := r.Mutate.Sample(); d <= 0 || d > r.Mutate.Max {
+			t.Fatalf("sample %s outside (0, %s]", d, r.Mutate.Max)
+		}
+	}
+	if d := (vpcsim.Dist{}).Sample(); d != 0 {
+		t.Errorf("zero Dist sampled %s", d)
+	}
+}
