@@ -1,0 +1,51 @@
+// Package dynamodb simulates the subset of Amazon DynamoDB that vipd's
+// dynamodb lease uses, speaking the JSON 1.0 protocol (POST with
+// X-Amz-Target: DynamoDB_20120810.<Operation>, content type
+// application/x-amz-json-1.0) so that the AWS SDK for Go v2 and the AWS CLI
+// work against it unchanged. Only vpcsim, its tests and vpcsim-based tests
+// import it.
+//
+// # Models
+//
+//   - CreateTable (hash or hash and range key of type S, N or B; PROVISIONED
+//     or PAY_PER_REQUEST), DescribeTable, DeleteTable, ListTables.
+//   - PutItem, GetItem (ConsistentRead, ProjectionExpression), UpdateItem
+//     and DeleteItem, with ConditionExpression, UpdateExpression,
+//     ExpressionAttributeNames and ExpressionAttributeValues, ReturnValues
+//     (ALL_OLD, ALL_NEW, UPDATED_OLD, UPDATED_NEW) and
+//     ReturnValuesOnConditionCheckFailure.
+//   - Condition expressions: comparisons (= <> < <= > >=), BETWEEN, IN,
+//     AND, OR, NOT, parentheses, attribute_exists, attribute_not_exists,
+//     attribute_type, begins_with, contains and size, over nested document
+//     paths (a.b[2].c). Update expressions: SET (with a + b, a - b,
+//     if_not_exists and list_append), REMOVE, ADD (numbers and sets) and
+//     DELETE (sets). Names on DynamoDB's reserved-word list must be written
+//     as #placeholders, as on AWS.
+//   - Attribute values S, N, B, BOOL, NULL, M, L, SS, NS, BS. Numbers are
+//     exact decimals of up to 38 digits, compared numerically and returned
+//     normalized ("1.50" reads back as "1.5"), as DynamoDB does.
+//   - Errors with DynamoDB's __type and wording: ValidationException (bad
+//     expressions, undefined or unused placeholders, key mismatches),
+//     ConditionalCheckFailedException, ResourceNotFoundException,
+//     ResourceInUseException, SerializationException. Responses carry
+//     X-Amz-Crc32, which the SDK verifies.
+//
+// # Simplifies
+//
+//   - Every read is strongly consistent: the tables live behind one mutex.
+//   - Tables are ACTIVE at once (no CREATING phase) and gone at once after
+//     DeleteTable, which still reports DELETING.
+//   - UPDATED_OLD and UPDATED_NEW return whole top-level attributes when a
+//     nested path was updated.
+//   - Item sizes (400 KB limit, TableSizeBytes) are approximations.
+//   - Throughput is recorded, never enforced; no throttling.
+//   - Requests are not authenticated; the vpcsim server in front checks
+//     credentials.
+//
+// # Omits
+//
+// Query, Scan, batch and transactional operations, PartiQL, secondary
+// indexes (rejected), streams, TTL, backups, global tables, tags, the
+// legacy Expected/AttributeUpdates/AttributesToGet parameters (rejected)
+// and consumed-capacity reporting.
+package dynamodb

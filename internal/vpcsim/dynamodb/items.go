@@ -1,0 +1,460 @@
+package dynamodb
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// maxItemSize is DynamoDB's item size limit, 400 KB.
+const maxItemSize = 400 * 1024
+
+// placeholders are a request's ExpressionAttributeNames and
+// ExpressionAttributeValues with the set of those its expressions used.
+type placeholders struct {
+	names  map[string]string
+	values map[string]value
+	used   map[string]bool
+	exprs  int
+}
+
+func newPlaceholders(names map[string]string, values map[string]value) *placeholders {
+	return &placeholders{names: names, values: values, used: map[string]bool{}}
+}
+
+func (p *placeholders) condition(src *string) (*cond, error) {
+	if src == nil {
+		return nil, nil
+	}
+	p.exprs++
+	return parseCondition(*src, p.names, p.values, p.used)
+}
+
+// check applies DynamoDB's rules on placeholders once every expression of
+// the request is parsed.
+func (p *placeholders) check() error {
+	if p.names != nil && len(p.names) == 0 {
+		return validation("ExpressionAttributeNames must not be empty")
+	}
+	if p.values != nil && len(p.values) == 0 {
+		return validation("ExpressionAttributeValues must not be empty")
+	}
+	if p.exprs == 0 {
+		if p.names != nil {
+			return validation("ExpressionAttributeNames can only be specified when using expressions")
+		}
+		if p.values != nil {
+			return validation("ExpressionAttributeValues can only be specified when using expressions")
+		}
+	}
+	if unused := p.unused(p.names); unused != "" {
+		return validation("Value provided in ExpressionAttributeNames unused in expressions: keys: {" + unused + "}")
+	}
+	if unused := p.unused(p.values); unused != "" {
+		return validation("Value provided in ExpressionAttributeValues unused in expressions: keys: {" + unused + "}")
+	}
+	return nil
+}
+
+func (p *placeholders) unused(m any) string {
+	var keys []string
+	switch m := m.(type) {
+	case map[string]string:
+		for k := range m {
+			if !p.used[k] {
+				keys = append(keys, k)
+			}
+		}
+	case map[string]value:
+		for k := range m {
+			if !p.used[k] {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ", ")
+}
+
+// legacy are the pre-expression parameters vpcsim does not model.
+type legacy struct {
+	Expected            json.RawMessage `json:"Expected"`
+	AttributeUpdates    json.RawMessage `json:"AttributeUpdates"`
+	ConditionalOperator json.RawMessage `json:"ConditionalOperator"`
+	AttributesToGet     json.RawMessage `json:"AttributesToGet"`
+}
+
+func (l legacy) check() error {
+	for name, v := range map[string]json.RawMessage{"Expected": l.Expected, "AttributeUpdates": l.AttributeUpdates, "ConditionalOperator": l.ConditionalOperator, "AttributesToGet": l.AttributesToGet} {
+		if len(v) > 0 && string(v) != "null" {
+			return validation("vpcsim models expressions only; the legacy parameter " + name + " is not supported")
+		}
+	}
+	return nil
+}
+
+type putItemRequest struct {
+	legacy
+	TableName                           string            `json:"TableName"`
+	Item                                map[string]value  `json:"Item"`
+	ConditionExpression                 *string           `json:"ConditionExpression"`
+	ExpressionAttributeNames            map[string]string `json:"ExpressionAttributeNames"`
+	ExpressionAttributeValues           map[string]value  `json:"ExpressionAttributeValues"`
+	ReturnValues                        string            `json:"ReturnValues"`
+	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
+}
+
+type getItemRequest struct {
+	legacy
+	TableName                string            `json:"TableName"`
+	Key                      map[string]value  `json:"Key"`
+	ConsistentRead           bool              `json:"ConsistentRead"`
+	ProjectionExpression     *string           `json:"ProjectionExpression"`
+	ExpressionAttributeNames map[string]string `json:"ExpressionAttributeNames"`
+}
+
+type updateItemRequest struct {
+	legacy
+	TableName                           string            `json:"TableName"`
+	Key                                 map[string]value  `json:"Key"`
+	UpdateExpression                    *string           `json:"UpdateExpression"`
+	ConditionExpression                 *string           `json:"ConditionExpression"`
+	ExpressionAttributeNames            map[string]string `json:"ExpressionAttributeNames"`
+	ExpressionAttributeValues           map[string]value  `json:"ExpressionAttributeValues"`
+	ReturnValues                        string            `json:"ReturnValues"`
+	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
+}
+
+type deleteItemRequest struct {
+	legacy
+	TableName                           string            `json:"TableName"`
+	Key                                 map[string]value  `json:"Key"`
+	ConditionExpression                 *string           `json:"ConditionExpression"`
+	ExpressionAttributeNames            map[string]string `json:"ExpressionAttributeNames"`
+	ExpressionAttributeValues           map[string]value  `json:"ExpressionAttributeValues"`
+	ReturnValues                        string            `json:"ReturnValues"`
+	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
+}
+
+// conditionFailed is ConditionalCheckFailedException, carrying the item
+// when ReturnValuesOnConditionCheckFailure is ALL_OLD.
+type conditionFailed struct {
+	apiError
+	item item
+}
+
+func checkReturnValues(rv string, allowed ...string) error {
+	if rv == "" || slices.Contains(allowed, rv) {
+		return nil
+	}
+	return validation("Return values set to invalid value")
+}
+
+func checkOnFailure(rv string) error {
+	if rv == "" || rv == "NONE" || rv == "ALL_OLD" {
+		return nil
+	}
+	return validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", rv))
+}
+
+func (s *Service) tableLocked(name string) (*table, error) {
+	if err := validTableName(name); err != nil {
+		return nil, err
+	}
+	t, ok := s.tables[name]
+	if !ok {
+		return nil, &apiError{"ResourceNotFoundException", "Requested resource not found"}
+	}
+	return t, nil
+}
+
+// itemKey validates a full item's key attributes and returns its key.
+func (t *table) itemKey(it item) (string, error) {
+	defs := []keyDef{t.hashKey}
+	if t.rangeKey != nil {
+		defs = append(defs, *t.rangeKey)
+	}
+	vals := make([]value, 0, len(defs))
+	for _, d := range defs {
+		v, ok := it[d.name]
+		if !ok {
+			return "", validation("One or more parameter values were invalid: Missing the key " + d.name + " in the item")
+		}
+		if v.kind != d.kind {
+			return "", validation(fmt.Sprintf("One or more parameter values were invalid: Type mismatch for key %s expected: %s actual: %s", d.name, d.kind, v.kind))
+		}
+		if v.s == "" && v.kind != kindN {
+			return "", validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: " + d.name)
+		}
+		vals = append(vals, v)
+	}
+	return keyString(vals...), nil
+}
+
+// key validates a Key parameter, which must name exactly the key
+// attributes.
+func (t *table) key(k map[string]value) (string, error) {
+	n := 1
+	if t.rangeKey != nil {
+		n = 2
+	}
+	mismatch := validation("The provided key element does not match the schema")
+	if len(k) != n {
+		return "", mismatch
+	}
+	ks, err := t.itemKey(k)
+	if err != nil {
+		if strings.Contains(err.Error(), "empty string") {
+			return "", err
+		}
+		return "", mismatch
+	}
+	return ks, nil
+}
+
+func (s *Service) putItem(req *putItemRequest) (any, error) {
+	if err := req.legacy.check(); err != nil {
+		return nil, err
+	}
+	if err := checkReturnValues(req.ReturnValues, "NONE", "ALL_OLD"); err != nil {
+		return nil, err
+	}
+	if err := checkOnFailure(req.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	c, err := ph.condition(req.ConditionExpression)
+	if err != nil {
+		return nil, err
+	}
+	if err := ph.check(); err != nil {
+		return nil, err
+	}
+	if itemSize(req.Item) > maxItemSize {
+		return nil, validation("Item size has exceeded the maximum allowed size")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tableLocked(req.TableName)
+	if err != nil {
+		return nil, err
+	}
+	k, err := t.itemKey(req.Item)
+	if err != nil {
+		return nil, err
+	}
+	old := t.items[k]
+	if c != nil && !c.eval(old) {
+		return nil, failed(old, req.ReturnValuesOnConditionCheckFailure)
+	}
+	t.items[k] = cloneItem(req.Item)
+	if req.ReturnValues == "ALL_OLD" && old != nil {
+		return map[string]any{"Attributes": old}, nil
+	}
+	return map[string]any{}, nil
+}
+
+func failed(old item, onFailure string) error {
+	e := &conditionFailed{apiError: apiError{"ConditionalCheckFailedException", "The conditional request failed"}}
+	if onFailure == "ALL_OLD" {
+		e.item = cloneItem(old)
+	}
+	return e
+}
+
+func (s *Service) getItem(req *getItemRequest) (any, error) {
+	if err := req.legacy.check(); err != nil {
+		return nil, err
+	}
+	ph := newPlaceholders(req.ExpressionAttributeNames, nil)
+	var proj []docPath
+	if req.ProjectionExpression != nil {
+		ph.exprs++
+		var err error
+		if proj, err = parseProjection(*req.ProjectionExpression, req.ExpressionAttributeNames, ph.used); err != nil {
+			return nil, err
+		}
+	}
+	if err := ph.check(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tableLocked(req.TableName)
+	if err != nil {
+		return nil, err
+	}
+	k, err := t.key(req.Key)
+	if err != nil {
+		return nil, err
+	}
+	// Every read is strongly consistent: ConsistentRead changes nothing.
+	it, ok := t.items[k]
+	if !ok {
+		return map[string]any{}, nil
+	}
+	if proj != nil {
+		return map[string]any{"Item": project(it, proj)}, nil
+	}
+	return map[string]any{"Item": cloneItem(it)}, nil
+}
+
+func (s *Service) updateItem(req *updateItemRequest) (any, error) {
+	if err := req.legacy.check(); err != nil {
+		return nil, err
+	}
+	if err := checkReturnValues(req.ReturnValues, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
+		return nil, err
+	}
+	if err := checkOnFailure(req.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	u := &update{}
+	if req.UpdateExpression != nil {
+		ph.exprs++
+		var err error
+		if u, err = parseUpdate(*req.UpdateExpression, ph.names, ph.values, ph.used); err != nil {
+			return nil, err
+		}
+	}
+	c, err := ph.condition(req.ConditionExpression)
+	if err != nil {
+		return nil, err
+	}
+	if err := ph.check(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tableLocked(req.TableName)
+	if err != nil {
+		return nil, err
+	}
+	k, err := t.key(req.Key)
+	if err != nil {
+		return nil, err
+	}
+	old := t.items[k]
+	if c != nil && !c.eval(old) {
+		return nil, failed(old, req.ReturnValuesOnConditionCheckFailure)
+	}
+	keys := []string{t.hashKey.name}
+	if t.rangeKey != nil {
+		keys = append(keys, t.rangeKey.name)
+	}
+	next, touched, err := u.apply(old, keys)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range req.Key {
+		next[name] = v
+	}
+	if itemSize(next) > maxItemSize {
+		return nil, validation("Item size to update has exceeded the maximum allowed size")
+	}
+	t.items[k] = next
+	var attrs item
+	switch req.ReturnValues {
+	case "ALL_OLD":
+		attrs = cloneItem(old)
+	case "ALL_NEW":
+		attrs = cloneItem(next)
+	case "UPDATED_OLD", "UPDATED_NEW":
+		// Whole top-level attributes are returned for nested updates; AWS
+		// returns only the nested part.
+		src := old
+		if req.ReturnValues == "UPDATED_NEW" {
+			src = next
+		}
+		attrs = item{}
+		for _, n := range touched {
+			if v, ok := src[n]; ok {
+				attrs[n] = v.clone()
+			}
+		}
+	}
+	if len(attrs) > 0 {
+		return map[string]any{"Attributes": attrs}, nil
+	}
+	return map[string]any{}, nil
+}
+
+func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
+	if err := req.legacy.check(); err != nil {
+		return nil, err
+	}
+	if err := checkReturnValues(req.ReturnValues, "NONE", "ALL_OLD"); err != nil {
+		return nil, err
+	}
+	if err := checkOnFailure(req.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	c, err := ph.condition(req.ConditionExpression)
+	if err != nil {
+		return nil, err
+	}
+	if err := ph.check(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tableLocked(req.TableName)
+	if err != nil {
+		return nil, err
+	}
+	k, err := t.key(req.Key)
+	if err != nil {
+		return nil, err
+	}
+	old := t.items[k]
+	if c != nil && !c.eval(old) {
+		return nil, failed(old, req.ReturnValuesOnConditionCheckFailure)
+	}
+	delete(t.items, k)
+	if req.ReturnValues == "ALL_OLD" && old != nil {
+		return map[string]any{"Attributes": old}, nil
+	}
+	return map[string]any{}, nil
+}
+
+// itemSize approximates DynamoDB's item size: attribute names plus values
+// (UTF-8 bytes for strings, about one byte per two digits for numbers, one
+// byte for BOOL and NULL, three bytes of overhead per map or list element).
+func itemSize(it item) int {
+	n := 0
+	for k, v := range it {
+		n += len(k) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v value) int {
+	switch v.kind {
+	case kindS, kindB:
+		return len(v.s)
+	case kindN:
+		return (len(v.s)+1)/2 + 1
+	case kindBOOL, kindNULL:
+		return 1
+	case kindM:
+		n := 3
+		for k, e := range v.m {
+			n += len(k) + valueSize(e) + 1
+		}
+		return n
+	case kindL:
+		n := 3
+		for _, e := range v.l {
+			n += valueSize(e) + 1
+		}
+		return n
+	}
+	n := 0
+	for _, e := range v.set {
+		n += len(e)
+	}
+	return n
+}

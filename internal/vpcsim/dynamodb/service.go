@@ -1,0 +1,406 @@
+package dynamodb
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options tunes a Service. The zero value is usable.
+type Options struct {
+	// Region and AccountID appear in table ARNs; defaults us-east-1 and
+	// 123456789012.
+	Region    string
+	AccountID string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives one debug line per failed call; default discards.
+	Logger *slog.Logger
+}
+
+// Service is the simulated DynamoDB of one account and region. All methods
+// are safe for concurrent use; every table lives behind one mutex, so every
+// read is strongly consistent.
+type Service struct {
+	opts Options
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	tables map[string]*table
+}
+
+// New returns a Service without tables.
+func New(opts Options) *Service {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{opts: opts, log: opts.Logger.With("component", "dynamodb"), tables: map[string]*table{}}
+}
+
+// apiError is a DynamoDB error: its __type shape name and message, always
+// HTTP 400 except InternalServerError.
+type apiError struct {
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func validation(msg string) *apiError { return &apiError{"ValidationException", msg} }
+
+const targetPrefix = "DynamoDB_20120810."
+
+// maxBody bounds a request; DynamoDB's largest, a 400 KB item with its
+// expressions, is far below it.
+const maxBody = 16 << 20
+
+// Handler returns the JSON 1.0 API: POST / with X-Amz-Target
+// DynamoDB_20120810.<Operation>. It can be mounted beside other services;
+// the target header tells DynamoDB requests apart.
+func (s *Service) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	w.Header().Set("X-Amzn-Requestid", reqID)
+	out, err := s.dispatch(r)
+	status := http.StatusOK
+	if err != nil {
+		var ae *apiError
+		var cf *conditionFailed
+		switch {
+		case errors.As(err, &cf):
+			ae = &cf.apiError
+		case errors.As(err, &ae):
+		default:
+			ae = &apiError{"SerializationException", err.Error()}
+		}
+		s.log.Debug("dynamodb error", "op", r.Header.Get("X-Amz-Target"), "aws_code", ae.code)
+		status = http.StatusBadRequest
+		if ae.code == "InternalServerError" {
+			status = http.StatusInternalServerError
+		}
+		body := map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + ae.code, "message": ae.message}
+		if cf != nil && cf.item != nil {
+			body["Item"] = cf.item
+		}
+		out = body
+	}
+	b, merr := json.Marshal(out)
+	if merr != nil {
+		// Only our own response types get here.
+		panic(merr)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	// The SDK verifies this checksum when present, as AWS always sends it.
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func newRequestID() string {
+	b := make([]byte, 26)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func (s *Service) dispatch(r *http.Request) (any, error) {
+	if r.Method != http.MethodPost {
+		return nil, &apiError{"UnknownOperationException", "Only POST is supported"}
+	}
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if !ok {
+		return nil, &apiError{"UnknownOperationException", ""}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		return nil, &apiError{"SerializationException", "read request: " + err.Error()}
+	}
+	switch op {
+	case "CreateTable":
+		return call(body, s.createTable)
+	case "DescribeTable":
+		return call(body, s.describeTable)
+	case "DeleteTable":
+		return call(body, s.deleteTable)
+	case "ListTables":
+		return call(body, s.listTables)
+	case "PutItem":
+		return call(body, s.putItem)
+	case "GetItem":
+		return call(body, s.getItem)
+	case "UpdateItem":
+		return call(body, s.updateItem)
+	case "DeleteItem":
+		return call(body, s.deleteItem)
+	}
+	return nil, &apiError{"UnknownOperationException", ""}
+}
+
+// call decodes a request document and runs fn on it. A value that fails
+// DynamoDB's checks while decoding is a ValidationException; JSON that does
+// not fit the shape is a SerializationException.
+func call[Req any](body []byte, fn func(*Req) (any, error)) (any, error) {
+	var req Req
+	if err := json.Unmarshal(body, &req); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return nil, ae
+		}
+		return nil, &apiError{"SerializationException", err.Error()}
+	}
+	return fn(&req)
+}
+
+// Tables.
+
+type table struct {
+	name     string
+	id       string
+	created  time.Time
+	hashKey  keyDef
+	rangeKey *keyDef
+	attrDefs []attrDef
+	billing  string
+	rcu, wcu int64
+	items    map[string]item
+	deleted  bool
+}
+
+type keyDef struct {
+	name string
+	kind kind
+}
+
+type attrDef struct {
+	AttributeName string `json:"AttributeName"`
+	AttributeType kind   `json:"AttributeType"`
+}
+
+type keySchemaElem struct {
+	AttributeName string `json:"AttributeName"`
+	KeyType       string `json:"KeyType"`
+}
+
+type throughput struct {
+	ReadCapacityUnits  *int64 `json:"ReadCapacityUnits,omitempty"`
+	WriteCapacityUnits *int64 `json:"WriteCapacityUnits,omitempty"`
+}
+
+type createTableRequest struct {
+	TableName              string          `json:"TableName"`
+	AttributeDefinitions   []attrDef       `json:"AttributeDefinitions"`
+	KeySchema              []keySchemaElem `json:"KeySchema"`
+	BillingMode            string          `json:"BillingMode"`
+	ProvisionedThroughput  *throughput     `json:"ProvisionedThroughput"`
+	GlobalSecondaryIndexes json.RawMessage `json:"GlobalSecondaryIndexes"`
+	LocalSecondaryIndexes  json.RawMessage `json:"LocalSecondaryIndexes"`
+}
+
+type tableNameRequest struct {
+	TableName string `json:"TableName"`
+}
+
+func validTableName(n string) error {
+	if len(n) < 3 || len(n) > 255 {
+		return validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3", n))
+	}
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", n))
+		}
+	}
+	return nil
+}
+
+func notFound(name string) *apiError {
+	return &apiError{"ResourceNotFoundException", "Requested resource not found: Table: " + name + " not found"}
+}
+
+func (s *Service) createTable(req *createTableRequest) (any, error) {
+	if err := validTableName(req.TableName); err != nil {
+		return nil, err
+	}
+	if len(req.GlobalSecondaryIndexes) > 0 && string(req.GlobalSecondaryIndexes) != "null" ||
+		len(req.LocalSecondaryIndexes) > 0 && string(req.LocalSecondaryIndexes) != "null" {
+		return nil, validation("vpcsim does not model secondary indexes")
+	}
+	t := &table{name: req.TableName, id: newTableID(), created: s.opts.Now(), items: map[string]item{}}
+	if len(req.KeySchema) == 0 || len(req.KeySchema) > 2 {
+		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%v' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2", req.KeySchema))
+	}
+	if len(req.KeySchema) != len(req.AttributeDefinitions) {
+		return nil, validation("One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+	}
+	defs := map[string]kind{}
+	for _, d := range req.AttributeDefinitions {
+		if d.AttributeType != kindS && d.AttributeType != kindN && d.AttributeType != kindB {
+			return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'attributeDefinitions.1.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]", d.AttributeType))
+		}
+		defs[d.AttributeName] = d.AttributeType
+	}
+	for i, k := range req.KeySchema {
+		kt, ok := defs[k.AttributeName]
+		if !ok {
+			return nil, validation("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [" + k.AttributeName + "], AttributeDefinitions: " + attrNames(req.AttributeDefinitions))
+		}
+		switch {
+		case i == 0 && k.KeyType == "HASH":
+			t.hashKey = keyDef{k.AttributeName, kt}
+		case i == 1 && k.KeyType == "RANGE":
+			t.rangeKey = &keyDef{k.AttributeName, kt}
+		default:
+			return nil, validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+		}
+	}
+	t.attrDefs = req.AttributeDefinitions
+	t.billing = req.BillingMode
+	switch t.billing {
+	case "", "PROVISIONED":
+		t.billing = "PROVISIONED"
+		if req.ProvisionedThroughput == nil || req.ProvisionedThroughput.ReadCapacityUnits == nil || req.ProvisionedThroughput.WriteCapacityUnits == nil {
+			return nil, validation("One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+		}
+		t.rcu, t.wcu = *req.ProvisionedThroughput.ReadCapacityUnits, *req.ProvisionedThroughput.WriteCapacityUnits
+		if t.rcu < 1 || t.wcu < 1 {
+			return nil, validation("One or more parameter values were invalid: Provisioned throughput values must be at least 1")
+		}
+	case "PAY_PER_REQUEST":
+		if req.ProvisionedThroughput != nil {
+			return nil, validation("One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+		}
+	default:
+		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]", t.billing))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tables[t.name]; ok {
+		return nil, &apiError{"ResourceInUseException", "Table already exists: " + t.name}
+	}
+	s.tables[t.name] = t
+	return map[string]any{"TableDescription": s.describeLocked(t, "ACTIVE")}, nil
+}
+
+func attrNames(defs []attrDef) string {
+	names := make([]string, len(defs))
+	for i, d := range defs {
+		names[i] = d.AttributeName
+	}
+	return "[" + strings.Join(names, ", ") + "]"
+}
+
+func newTableID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// describeLocked builds a TableDescription. Tables are ACTIVE as soon as
+// they exist: the CREATING phase is not modeled.
+func (s *Service) describeLocked(t *table, status string) map[string]any {
+	ks := []keySchemaElem{{t.hashKey.name, "HASH"}}
+	if t.rangeKey != nil {
+		ks = append(ks, keySchemaElem{t.rangeKey.name, "RANGE"})
+	}
+	size := 0
+	for _, it := range t.items {
+		size += itemSize(it)
+	}
+	d := map[string]any{
+		"TableName":                 t.name,
+		"TableId":                   t.id,
+		"TableArn":                  fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", s.opts.Region, s.opts.AccountID, t.name),
+		"TableStatus":               status,
+		"KeySchema":                 ks,
+		"AttributeDefinitions":      t.attrDefs,
+		"CreationDateTime":          float64(t.created.UnixMilli()) / 1000,
+		"ItemCount":                 len(t.items),
+		"TableSizeBytes":            size,
+		"DeletionProtectionEnabled": false,
+		"ProvisionedThroughput": map[string]any{
+			"NumberOfDecreasesToday": 0, "ReadCapacityUnits": t.rcu, "WriteCapacityUnits": t.wcu,
+		},
+	}
+	if t.billing == "PAY_PER_REQUEST" {
+		d["BillingModeSummary"] = map[string]any{"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": float64(t.created.UnixMilli()) / 1000}
+	}
+	return d
+}
+
+func (s *Service) describeTable(req *tableNameRequest) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tables[req.TableName]
+	if !ok {
+		return nil, notFound(req.TableName)
+	}
+	return map[string]any{"Table": s.describeLocked(t, "ACTIVE")}, nil
+}
+
+func (s *Service) deleteTable(req *tableNameRequest) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tables[req.TableName]
+	if !ok {
+		return nil, notFound(req.TableName)
+	}
+	delete(s.tables, req.TableName)
+	return map[string]any{"TableDescription": s.describeLocked(t, "DELETING")}, nil
+}
+
+type listTablesRequest struct {
+	ExclusiveStartTableName string `json:"ExclusiveStartTableName"`
+	Limit                   int    `json:"Limit"`
+}
+
+func (s *Service) listTables(req *listTablesRequest) (any, error) {
+	limit := req.Limit
+	if limit <= 0 || limit > 100 {
+		limit = 100
+	}
+	s.mu.Lock()
+	names := make([]string, 0, len(s.tables))
+	for n := range s.tables {
+		names = append(names, n)
+	}
+	s.mu.Unlock()
+	slices.Sort(names)
+	out := map[string]any{}
+	page := []string{}
+	for _, n := range names {
+		if n <= req.ExclusiveStartTableName {
+			continue
+		}
+		if len(page) == limit {
+			out["LastEvaluatedTableName"] = page[len(page)-1]
+			break
+		}
+		page = append(page, n)
+	}
+	out["TableNames"] = page
+	return out, nil
+}
