@@ -112,7 +112,9 @@ func TestSeed004CLI(t *testing.T) {
 	if err := os.WriteFile(file, []byte(seed004ChangeBatch), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var changed struct{ ChangeInfo struct{ Id, Status, Comment string } }
+	var changed struct {
+		ChangeInfo struct{ Id, Status, Comment string }
+	}
 	if err := json.Unmarshal(aws("route53", "change-resource-record-sets", "--hosted-zone-id", zoneID, "--change-batch", "file://"+file), &changed); err != nil {
 		t.Fatal(err)
 	}
