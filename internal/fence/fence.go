@@ -59,6 +59,42 @@ func (t Token) Check(margin time.Duration) error {
 	return nil
 }
 
+// Until returns the instant until which the grant stays valid, or an error
+// wrapping ErrStale when it is no longer held.
+func (t Token) Until() (time.Time, error) {
+	if t.valid == nil || t.n == 0 {
+		return time.Time{}, fmt.Errorf("token %d: %w", t.n, ErrStale)
+	}
+	until, ok := t.valid(t.n)
+	if !ok {
+		return time.Time{}, fmt.Errorf("token %d: grant lost: %w", t.n, ErrStale)
+	}
+	return until, nil
+}
+
+// MinWrite is the shortest time a grant must still be valid for a write to
+// start under it: below it no AWS call can complete.
+const MinWrite = 50 * time.Millisecond
+
+// Bound returns ctx limited to at most timeout and to the grant's validity,
+// so that a write started under it cannot outlive the grant. It fails with
+// ErrStale when less than MinWrite of validity is left.
+func (t Token) Bound(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc, error) {
+	until, err := t.Until()
+	if err != nil {
+		return nil, nil, err
+	}
+	dl := time.Now().Add(timeout)
+	if until.Before(dl) {
+		dl = until
+	}
+	if left := time.Until(dl); left < MinWrite {
+		return nil, nil, fmt.Errorf("token %d: valid for %s, below the %s a write needs: %w", t.n, left.Round(time.Millisecond), MinWrite, ErrStale)
+	}
+	ctx, cancel := context.WithDeadline(ctx, dl)
+	return WithToken(ctx, t), cancel, nil
+}
+
 // CheckContext is Check with the margin taken from ctx's deadline. A context
 // without a deadline is refused: every write must be bounded.
 func (t Token) CheckContext(ctx context.Context) error {

@@ -31,16 +31,17 @@ type Status struct {
 }
 
 // Write runs one mutating AWS call under the fencing token: it bounds the
-// call by timeout, refuses to start unless the grant stays valid for the
-// whole call, and stamps the call's context with the token so that it rides
-// in the User-Agent. what names the write for the error.
+// call by timeout and by the grant's validity (fence.Token.Bound), so that
+// the call, retries included, cannot outlive the grant, and stamps the
+// call's context with the token so that it rides in the User-Agent. what
+// names the write for the error.
 func Write(ctx context.Context, tok fence.Token, timeout time.Duration, what string, call func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := tok.CheckContext(ctx); err != nil {
+	ctx, cancel, err := tok.Bound(ctx, timeout)
+	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := call(fence.WithToken(ctx, tok)); err != nil {
+	defer cancel()
+	if err := call(ctx); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil

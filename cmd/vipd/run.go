@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/election"
+	electionraft "github.com/vipd/vipd/internal/election/raft"
+	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/node"
+	"github.com/vipd/vipd/internal/osnet"
+	"github.com/vipd/vipd/internal/resource"
+	"github.com/vipd/vipd/internal/resource/overlayroute"
+)
+
+func goVersion() string { return runtime.Version() }
+
+func newRunCmd() *cobra.Command {
+	var path string
+	var validate bool
+	cmd := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Run the daemon (a node, or a witness)",
+		Long: `Run vipd as configured: join the cluster's election, run the health checks,
+and while this node holds the lease keep every resource pointing at it —
+route table entries via the EC2 API (ReplaceRoute/CreateRoute, and
+ModifyInstanceAttribute for the source/dest check) and the local address via
+netlink (needs CAP_NET_ADMIN unless local-address.interface is none).
+
+A witness (node.witness: true) only votes; it needs no AWS access.
+
+--validate checks the configuration and exits: 0 when valid, 1 with every
+problem listed with its file:line:column otherwise.`,
+		Example: "  vipd run --config /etc/vipd/vipd.yaml\n  vipd run --config vipd.yaml --validate",
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path == "" {
+				return usageError{errors.New("run: --config is required")}
+			}
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			if validate {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", path)
+				return nil
+			}
+			return runDaemon(cmd.Context(), cfg, cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
+	cmd.Flags().BoolVar(&validate, "validate", false, "only check the configuration")
+	return cmd
+}
+
+func newLogger(cfg config.Log, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// runDaemon wires the node from cfg and runs it until ctx is done.
+func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]byte) (int, error) }) error {
+	log := newLogger(cfg.Log, logw).With("cluster", cfg.Cluster)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := node.NewMetrics(reg)
+
+	lease, err := newLease(cfg, log)
+	if err != nil {
+		return err
+	}
+	ncfg := node.Config{
+		Cluster:           cfg.Cluster,
+		Self:              resource.Self{Name: cfg.Node.Name},
+		Witness:           cfg.Node.Witness,
+		Priority:          cfg.Node.Priority,
+		ReconcileInterval: cfg.Reconcile.Interval,
+		ReleaseOnStop:     cfg.Shutdown.ReleaseOnStop(),
+		StopTimeout:       cfg.Shutdown.Timeout,
+		HookTimeout:       cfg.Notify.Timeout,
+	}
+	deps := node.Deps{Lease: lease, Metrics: metrics, Log: log,
+		Hooks: hooks.New(cfg.Notify, cfg.Cluster, log)}
+
+	if !cfg.Node.Witness {
+		start := time.Now()
+		ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		clients, err := awsapi.Load(ictx, awsapi.Options{
+			Region: cfg.AWS.Region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
+			Observer: metrics.ObserveAWS,
+		})
+		if err != nil {
+			cancel()
+			return err
+		}
+		id, err := awsapi.ReadIdentity(ictx, clients.IMDS)
+		cancel()
+		if err != nil {
+			return err
+		}
+		log.Info("instance identity read", "instance_id", id.InstanceID, "eni_id", id.ENIID,
+			"reason", id.VPCID+" "+id.AZ, "duration", time.Since(start).Round(time.Millisecond))
+		ncfg.Self.Identity = id
+		for _, r := range cfg.Resources {
+			switch {
+			case r.OverlayRoute != nil:
+				deps.Resources = append(deps.Resources, overlayroute.New(*r.OverlayRoute, clients.EC2,
+					overlayroute.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
+			}
+		}
+		if cfg.LocalAddress.CIDR.IsValid() {
+			deps.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
+		}
+		mon, err := health.NewMonitor(cfg.Health, log)
+		if err != nil {
+			return err
+		}
+		deps.Health = mon
+	}
+	n := node.New(ncfg, deps)
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sctx, stopServers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServers()
+	if cfg.API.Socket != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.API.Socket), 0o755); err != nil {
+			return fmt.Errorf("create admin socket directory: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := admin.Serve(sctx, cfg.API.Socket, n, log); err != nil {
+				log.Error("admin socket failed", "err", err)
+			}
+		}()
+	}
+	if cfg.API.Metrics != "" {
+		ln, err := net.Listen("tcp", cfg.API.Metrics)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.API.Metrics, err)
+		}
+		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		wg.Add(2)
+		go func() { defer wg.Done(); _ = srv.Serve(ln) }()
+		go func() {
+			defer wg.Done()
+			<-sctx.Done()
+			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(c)
+		}()
+	}
+	log.Info("vipd started", "node", cfg.Node.Name, "reason", "config "+cfg.Source)
+	err = n.Run(ctx)
+	stopServers()
+	return err
+}
+
+// newLease builds the configured election backend.
+func newLease(cfg *config.Config, log *slog.Logger) (election.Lease, error) {
+	switch cfg.Election.Backend {
+	case config.BackendRaft, "":
+		peers := make([]electionraft.Peer, 0, len(cfg.Peers))
+		for _, p := range cfg.Peers {
+			peers = append(peers, electionraft.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness})
+		}
+		return electionraft.New(electionraft.Config{
+			Self:      cfg.Node.Name,
+			Advertise: cfg.Node.Advertise,
+			Bind:      cfg.Node.Listen,
+			Peers:     peers,
+			Witness:   cfg.Node.Witness,
+			Priority:  cfg.Node.Priority,
+			Preempt:   cfg.Election.Preempt,
+			Lease:     cfg.Election.Lease,
+			DataDir:   cfg.Node.DataDir,
+		}, log)
+	default:
+		return nil, fmt.Errorf("election backend %q is not available in this build", cfg.Election.Backend)
+	}
+}

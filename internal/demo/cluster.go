@@ -1,0 +1,422 @@
+package demo
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/fabric"
+)
+
+// The demo world's fixed names (world.yaml).
+const (
+	appSubnet   = "subnet-0d000000000000004"
+	servicePort = 5432
+)
+
+var vip = netip.MustParseAddr("192.168.100.10")
+
+// member is one vipd process of the demo cluster, with its service.
+type member struct {
+	name       string
+	instanceID string
+	witness    bool
+	raftAddr   string
+	dir        string
+	socket     string
+	config     string
+
+	proc    *exec.Cmd
+	procErr chan error
+	svc     *exec.Cmd
+	svcAddr netip.AddrPort
+	svcErr  chan error
+}
+
+// Cluster is everything the demo started; Close undoes all of it. Its
+// methods are called from one goroutine (the demo, or a test).
+type Cluster struct {
+	o          Options
+	dir        string
+	srv        *vpcsim.Server
+	fab        *fabric.Fabric
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
+	members    []*member // a, b, witness
+	client     *client
+	clientAddr netip.AddrPort
+	progress   *progress
+	// seq is the newest vpcsim call sequence number seen.
+	seq uint64
+}
+
+func (c *Cluster) nodes() []*member { return c.members[:2] }
+
+func (c *Cluster) member(instanceID string) *member {
+	for _, m := range c.members {
+		if m.instanceID == instanceID {
+			return m
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) other(m *member) *member {
+	if m == c.members[0] {
+		return c.members[1]
+	}
+	return c.members[0]
+}
+
+// start brings the demo up: simulator, fabric, services, nodes, witness,
+// client; it returns once a node is primary and the client is served.
+func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
+	if o.Exe == "" {
+		if o.Exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find the vipd binary to start nodes with: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "vipd-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("create demo directory: %w", err)
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	c := &Cluster{o: o, dir: dir, stop: stop, progress: newProgress(o.Err)}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	began := time.Now()
+	c.progress.say("starting vpcsim (latency %s) in %s", o.Latency, dir)
+
+	w, err := vpcsim.ParseWorld(worldYAML, "demo world")
+	if err != nil {
+		return nil, err
+	}
+	sopts := vpcsim.Options{Logger: slog.New(slog.DiscardHandler)}
+	if c.srv, err = vpcsim.New(w, sopts); err != nil {
+		return nil, err
+	}
+	if err := c.srv.Start(bg, "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	c.fab = fabric.New(c.srv, c.srv.Changes(), slog.New(slog.DiscardHandler))
+	if c.clientAddr, err = c.fab.Expose(netip.AddrPortFrom(vip, servicePort), appSubnet); err != nil {
+		return nil, err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		_ = c.fab.Run(bg)
+	}()
+
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	c.members = []*member{
+		{name: "a", instanceID: "i-0a000000000000001"},
+		{name: "b", instanceID: "i-0b000000000000002"},
+		{name: "witness", instanceID: "i-0c000000000000003", witness: true},
+	}
+	for i, m := range c.members {
+		m.raftAddr = ports[i]
+		m.dir = filepath.Join(dir, m.name)
+		m.socket = filepath.Join(m.dir, "vipd.sock")
+		m.config = filepath.Join(m.dir, "vipd.yaml")
+		if err := os.MkdirAll(m.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", m.dir, err)
+		}
+	}
+	for _, m := range c.nodes() {
+		if err := c.startService(m); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range c.members {
+		if err := os.WriteFile(m.config, []byte(c.nodeConfig(m)), 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", m.config, err)
+		}
+		if err := c.startNode(m); err != nil {
+			return nil, err
+		}
+	}
+	c.client = newClient(c.clientAddr)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.client.run(bg)
+	}()
+	c.progress.say("started vpcsim, fabric, witness and nodes a and b; waiting for the first primary")
+	var p *member
+	err = c.progress.wait(ctx, 30*time.Second, "waiting for a primary", func() bool {
+		p = c.primary()
+		return p != nil && c.client.servedBy(p.name, began)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("no node became primary: %w (logs in %s)", err, dir)
+	}
+	c.progress.say("node %s is primary after %s; the client is served through the fabric at %s → %s:%d",
+		p.name, time.Since(began).Round(time.Millisecond), c.clientAddr, vip, servicePort)
+	return c, nil
+}
+
+// primary returns the member the VIP is routed to, per vpcsim.
+func (c *Cluster) primary() *member {
+	id, err := c.srv.Resolve(appSubnet, vip)
+	if err != nil {
+		return nil
+	}
+	return c.member(id)
+}
+
+func (c *Cluster) nodeConfig(m *member) string {
+	var b strings.Builder
+	lease, interval := "2s", "500ms"
+	if c.o.Tuned {
+		lease, interval = "600ms", "200ms"
+	}
+	fmt.Fprintf(&b, "cluster: demo\nnode: {name: %s, advertise: %q, witness: %v, data-dir: %q}\npeers:\n",
+		m.name, m.raftAddr, m.witness, filepath.Join(m.dir, "data"))
+	for _, p := range c.members {
+		if p != m {
+			fmt.Fprintf(&b, "  - {name: %s, address: %q, witness: %v}\n", p.name, p.raftAddr, p.witness)
+		}
+	}
+	fmt.Fprintf(&b, "election: {lease: %s}\napi: {socket: %q}\nlog: {format: text, level: info}\n", lease, m.socket)
+	if m.witness {
+		return b.String()
+	}
+	fmt.Fprintf(&b, `health:
+  - {name: service, tcp: %q, interval: %s, timeout: %s, rise: 2, fall: 2}
+resources:
+  - overlay-route: {cidr: %s/32, route-tables: all, disable-source-dest-check: true}
+local-address: {interface: none, cidr: %s/32}
+aws: {region: %s, endpoint: %q, imds-endpoint: %q}
+`, m.svcAddr.String(), interval, interval, vip, vip, c.srv.Region(), c.srv.URL(), c.srv.IMDSURL(m.instanceID))
+	return b.String()
+}
+
+// env is the environment of a node process: nothing of ours, the AWS SDK
+// pointed at vpcsim, and no credentials so that the node uses its
+// instance role from (simulated) IMDS, as it would on EC2.
+func (c *Cluster) env(m *member) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir, "AWS_ENDPOINT_URL=" + c.srv.URL(),
+		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
+	if m.witness {
+		return append(env, "AWS_EC2_METADATA_DISABLED=true")
+	}
+	return append(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+c.srv.IMDSURL(m.instanceID))
+}
+
+func (c *Cluster) startNode(m *member) error {
+	logf, err := os.OpenFile(filepath.Join(m.dir, "vipd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open node %s log: %w", m.name, err)
+	}
+	cmd := exec.Command(c.o.Exe, "run", "--config", m.config)
+	cmd.Env = c.env(m)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start node %s: %w", m.name, err)
+	}
+	m.proc, m.procErr = cmd, make(chan error, 1)
+	go func() { m.procErr <- cmd.Wait(); logf.Close() }()
+	return nil
+}
+
+// startService starts the node's service (vipd demo service) and binds it
+// in the fabric as the instance's port 5432.
+func (c *Cluster) startService(m *member) error {
+	cmd := exec.Command(c.o.Exe, "demo", "service", "--name", m.name)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	cmd.SysProcAttr = childAttr()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start service of node %s: %w", m.name, err)
+	}
+	m.svc, m.svcErr = cmd, make(chan error, 1)
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(out).ReadString('\n')
+		line <- strings.TrimSpace(s)
+		_, _ = io.Copy(io.Discard, out)
+		m.svcErr <- cmd.Wait()
+	}()
+	select {
+	case s := <-line:
+		ap, err := netip.ParseAddrPort(strings.TrimPrefix(s, "listening "))
+		if err != nil {
+			return fmt.Errorf("service of node %s: unexpected first line %q", m.name, s)
+		}
+		m.svcAddr = ap
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("service of node %s did not start within 10s", m.name)
+	}
+	c.fab.Bind(m.instanceID, servicePort, m.svcAddr)
+	return nil
+}
+
+// kill SIGKILLs p and waits for it to be reaped.
+func kill(p *exec.Cmd, done chan error) {
+	if p == nil || p.Process == nil {
+		return
+	}
+	_ = p.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+func (c *Cluster) killNode(m *member) { kill(m.proc, m.procErr); m.proc = nil }
+
+func (c *Cluster) killService(m *member) {
+	c.fab.Unbind(m.instanceID, servicePort)
+	kill(m.svc, m.svcErr)
+	m.svc = nil
+}
+
+// status asks a member's daemon for its status.
+func (c *Cluster) status(ctx context.Context, m *member) (admin.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return admin.NewClient(m.socket).Status(ctx)
+}
+
+// close stops everything the demo started, child processes first (SIGTERM,
+// then SIGKILL after a grace period), and removes the working directory.
+func (c *Cluster) Close() {
+	var wg sync.WaitGroup
+	for _, m := range c.members {
+		for _, p := range []struct {
+			cmd  *exec.Cmd
+			done chan error
+		}{{m.proc, m.procErr}, {m.svc, m.svcErr}} {
+			if p.cmd == nil || p.cmd.Process == nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = p.cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-p.done:
+				case <-time.After(3 * time.Second):
+					_ = p.cmd.Process.Signal(syscall.SIGKILL)
+					<-p.done
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	c.stop()
+	c.wg.Wait()
+	if c.srv != nil {
+		_ = c.srv.Close()
+	}
+	if c.o.KeepDir {
+		fmt.Fprintf(c.o.Err, "kept %s\n", c.dir)
+		return
+	}
+	_ = os.RemoveAll(c.dir)
+}
+
+var errTimeout = errors.New("timed out")
+
+// The exported methods below let end-to-end tests drive the demo cluster.
+
+// Sim returns the in-process simulator.
+func (c *Cluster) Sim() *vpcsim.Server { return c.srv }
+
+// Primary returns the name of the node the VIP is routed to ("" if none).
+func (c *Cluster) Primary() string {
+	if m := c.primary(); m != nil {
+		return m.name
+	}
+	return ""
+}
+
+// Nodes returns the names of the two nodes and the witness.
+func (c *Cluster) Nodes() []string {
+	var out []string
+	for _, m := range c.members {
+		out = append(out, m.name)
+	}
+	return out
+}
+
+func (c *Cluster) byName(name string) *member {
+	for _, m := range c.members {
+		if m.name == name {
+			return m
+		}
+	}
+	panic("demo: no member " + name)
+}
+
+// InstanceID returns a member's simulated instance.
+func (c *Cluster) InstanceID(name string) string { return c.byName(name).instanceID }
+
+// Kill SIGKILLs a member's vipd process (and, for a node, its service).
+func (c *Cluster) Kill(name string) {
+	m := c.byName(name)
+	if m.svc != nil {
+		c.killService(m)
+	}
+	c.killNode(m)
+}
+
+// StopService kills a node's service so that its health check fails.
+func (c *Cluster) StopService(name string) { c.killService(c.byName(name)) }
+
+// Restore restarts what Kill or StopService stopped and waits until the
+// member is back (a node as a healthy backup).
+func (c *Cluster) Restore(ctx context.Context, name string) error {
+	m := c.byName(name)
+	if m.witness {
+		if m.proc == nil {
+			return c.startNode(m)
+		}
+		return nil
+	}
+	c.restore(ctx, m)
+	st, err := c.status(ctx, m)
+	if err != nil {
+		return err
+	}
+	if st.Role != "backup" && st.Role != "primary" {
+		return fmt.Errorf("node %s is %s after restore", name, st.Role)
+	}
+	return nil
+}
+
+// Status asks a member's daemon for its status.
+func (c *Cluster) Status(ctx context.Context, name string) (admin.Status, error) {
+	return c.status(ctx, c.byName(name))
+}
+
+// Socket returns a member's admin socket.
+func (c *Cluster) Socket(name string) string { return c.byName(name).socket }
+
+// ServedSince reports whether node answered the client after t.
+func (c *Cluster) ServedSince(node string, t time.Time) bool { return c.client.servedBy(node, t) }
+
+// Served returns how many client attempts each node answered.
+func (c *Cluster) Served() map[string]int { return c.client.nodesServed() }

@@ -1,0 +1,10 @@
+package demo
+
+import "syscall"
+
+// childAttr puts a child in its own process group, so that a Ctrl-C in the
+// terminal reaches only the demo, which then stops the children itself, and
+// asks the kernel to kill the child if the demo dies without cleaning up.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}

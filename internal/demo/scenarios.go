@@ -1,0 +1,206 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/vpcsim"
+)
+
+// failoverTimeout bounds how long a scenario waits for the client to be
+// served by the other node.
+const failoverTimeout = 30 * time.Second
+
+// runScenario breaks the current primary as the scenario says, measures
+// the failover, then restores the broken node as a backup.
+func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round {
+	r := Round{Scenario: name, Round: round}
+	p := c.primary()
+	if p == nil {
+		r.Error = "no primary before the fault"
+		return r
+	}
+	q := c.other(p)
+	r.From, r.To = p.name, q.name
+	if !c.o.JSON {
+		fmt.Fprintf(c.o.Out, "\n▶ %s, round %d: node %s is primary; breaking it\n", name, round, p.name)
+	}
+	seq := c.lastCallSeq()
+	var t0 time.Time
+	switch name {
+	case ScenarioKill:
+		t0 = time.Now()
+		c.killService(p) // the host dies with its service
+		c.killNode(p)
+		c.line(0, "SIGKILL node %s (vipd and its service)", p.name)
+	case ScenarioUnhealthy:
+		t0 = time.Now()
+		c.killService(p)
+		c.line(0, "node %s's service stops answering its health check", p.name)
+	case ScenarioSwitchover:
+		t0 = time.Now()
+		go func() {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_ = admin.NewClient(p.socket).Switchover(sctx, q.name)
+		}()
+		c.line(0, "vipd switchover --to %s", q.name)
+	case ScenarioAPIFaults:
+		ids, err := c.injectAPIFaults()
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		defer func() {
+			for _, id := range ids {
+				c.srv.ClearFaults(id)
+			}
+		}()
+		t0 = time.Now()
+		c.killService(p)
+		c.killNode(p)
+		c.line(0, "EC2 answers RequestLimitExceeded ×3 and InternalError ×2; SIGKILL node %s", p.name)
+	}
+
+	var routed time.Time
+	err := c.progress.wait(ctx, failoverTimeout, "waiting for node "+q.name+" to serve the client", func() bool {
+		if routed.IsZero() && c.primary() == q {
+			routed = time.Now()
+		}
+		return c.client.servedBy(q.name, t0)
+	})
+	if err != nil {
+		r.Error = err.Error()
+		c.restore(ctx, p)
+		return r
+	}
+	served, _ := c.client.firstServed(q.name, t0)
+	if routed.IsZero() || routed.After(served.at) {
+		routed = served.at
+	}
+	r.FailoverMS = ms(served.at.Sub(t0))
+	r.RoutedMS = ms(routed.Sub(t0))
+	r.ClientErrors = c.client.errorsBetween(t0, served.at)
+	r.AWSCalls, r.AWSWrites = c.countCalls(seq, t0, served.at)
+
+	if st, err := c.status(ctx, q); err == nil {
+		r.Token = st.Token
+		if acq, steps := acquireAfter(st, t0); !acq.IsZero() {
+			r.DetectionMS = ms(acq.Sub(t0))
+			r.AcquireMS = steps
+			c.line(acq.Sub(t0), "node %s starts acquiring (%s, token %d)", q.name, "lease granted", st.Token)
+		}
+	}
+	c.line(routed.Sub(t0), "route tables point at node %s (read from vpcsim; acquire took %.0f ms, %d EC2 calls, %d writes)",
+		q.name, r.AcquireMS, r.AWSCalls, r.AWSWrites)
+	c.line(served.at.Sub(t0), "client served by node %s (%d failed attempts before)", q.name, r.ClientErrors)
+	c.restore(ctx, p)
+	return r
+}
+
+// acquireAfter finds, in a node's transitions, when it started acquiring
+// after t0 and how long its acquire steps took.
+func acquireAfter(st admin.Status, t0 time.Time) (time.Time, float64) {
+	var at time.Time
+	var steps float64
+	for _, t := range st.Transitions {
+		if !t.At.After(t0) {
+			continue
+		}
+		if t.To == "acquiring" && at.IsZero() {
+			at = t.At
+		}
+		if t.To == "primary" && !at.IsZero() {
+			for _, s := range t.Steps {
+				steps += s.DurationMS
+			}
+			break
+		}
+	}
+	return at, steps
+}
+
+// restore brings a broken node back as a healthy backup: service, then the
+// daemon if it was killed; it waits until the node reports backup.
+func (c *Cluster) restore(ctx context.Context, m *member) {
+	if m.svc == nil {
+		if err := c.startService(m); err != nil {
+			c.progress.say("restart service of node %s: %v", m.name, err)
+			return
+		}
+	}
+	if m.proc == nil {
+		// The config names the service's address, which changed.
+		if err := writeFile(m.config, c.nodeConfig(m)); err != nil {
+			c.progress.say("%v", err)
+			return
+		}
+		if err := c.startNode(m); err != nil {
+			c.progress.say("restart node %s: %v", m.name, err)
+			return
+		}
+	}
+	err := c.progress.wait(ctx, 30*time.Second, "waiting for node "+m.name+" to rejoin as backup", func() bool {
+		st, err := c.status(ctx, m)
+		return err == nil && st.Role == "backup" && st.Healthy
+	})
+	if err != nil {
+		c.progress.say("node %s did not rejoin: %v", m.name, err)
+		return
+	}
+	if !c.o.JSON {
+		fmt.Fprintf(c.o.Out, "  node %s is back as backup\n", m.name)
+	}
+}
+
+// line prints one timeline entry at offset d from the fault.
+func (c *Cluster) line(d time.Duration, format string, args ...any) {
+	if c.o.JSON {
+		return
+	}
+	fmt.Fprintf(c.o.Out, "  %+8.0f ms  %s\n", ms(d), fmt.Sprintf(format, args...))
+}
+
+// injectAPIFaults makes EC2 answer the next three ReplaceRoute calls with
+// RequestLimitExceeded (HTTP 503, as EC2 throttles) and the next two
+// DescribeRouteTables with InternalError (HTTP 500).
+func (c *Cluster) injectAPIFaults() ([]int64, error) {
+	var ids []int64
+	for _, f := range []vpcsim.Fault{
+		{Action: "ReplaceRoute", Kind: vpcsim.FaultError, Code: "RequestLimitExceeded", Status: 503, Message: "Request limit exceeded.", Count: 3},
+		{Action: "DescribeRouteTables", Kind: vpcsim.FaultError, Code: "InternalError", Status: 500, Message: "An internal error has occurred.", Count: 2},
+	} {
+		id, err := c.srv.InjectFault(f)
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (c *Cluster) lastCallSeq() uint64 {
+	calls := c.srv.Calls(c.seq)
+	if len(calls) > 0 {
+		c.seq = calls[len(calls)-1].Seq
+	}
+	return c.seq
+}
+
+// countCalls counts the EC2 calls vpcsim served after seq within [from, to],
+// and the mutating ones among them.
+func (c *Cluster) countCalls(seq uint64, from, to time.Time) (calls, writes int) {
+	for _, call := range c.srv.Calls(seq) {
+		if call.Time.Before(from) || call.Time.After(to) {
+			continue
+		}
+		calls++
+		if !strings.HasPrefix(call.Action, "Describe") {
+			writes++
+		}
+	}
+	return calls, writes
+}

@@ -1,0 +1,222 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/election"
+	"github.com/vipd/vipd/internal/hooks"
+)
+
+// Node runs one vipd node. Create it with New and call Run once.
+type Node struct {
+	cfg Config
+	d   Deps
+	log *slog.Logger
+
+	reqs    chan request
+	results chan result
+	hookq   chan hooks.Event
+	// done is closed when the loop has returned, so late workers never
+	// block on results.
+	done chan struct{}
+}
+
+// report hands a worker's result to the loop, or drops it once the loop
+// has returned.
+func (n *Node) report(r result) {
+	select {
+	case n.results <- r:
+	case <-n.done:
+	}
+}
+
+// request is an operator request handled by the loop; reply gets exactly
+// one value.
+type request struct {
+	status      bool
+	maintenance *bool
+	reply       chan response
+}
+
+type response struct {
+	status admin.Status
+	err    error
+}
+
+// result is what a worker reports back to the loop.
+type result struct {
+	kind     opKind
+	token    uint64
+	steps    []admin.Step
+	err      error
+	drift    map[string][]string // reconcile: resource name → drift lines
+	inSync   map[string]bool
+	checkErr map[string]string
+	eligible *bool // eligibility push finished
+}
+
+type opKind string
+
+const (
+	opAcquire   opKind = "acquire"
+	opRepair    opKind = "repair"
+	opRelease   opKind = "release"
+	opReconcile opKind = "reconcile"
+	opCleanup   opKind = "cleanup" // backup removes a stale local address
+	opEligible  opKind = "eligible"
+)
+
+// New returns a node. It starts nothing until Run.
+func New(cfg Config, d Deps) *Node {
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 10 * time.Second
+	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = 5 * time.Second
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	if cfg.History <= 0 {
+		cfg.History = 32
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Node{
+		cfg:     cfg,
+		d:       d,
+		log:     d.Log.With("component", "node", "node", cfg.Self.Name),
+		reqs:    make(chan request),
+		results: make(chan result, 8),
+		hookq:   make(chan hooks.Event, 16),
+		done:    make(chan struct{}),
+	}
+}
+
+// Status returns the node's status. It waits for the loop, bounded by ctx.
+func (n *Node) Status(ctx context.Context) (admin.Status, error) {
+	r, err := n.ask(ctx, request{status: true})
+	return r.status, err
+}
+
+// Maintenance holds the node out of ownership (on) or lets it back in.
+// A primary put in maintenance hands the lease to an eligible peer.
+func (n *Node) Maintenance(ctx context.Context, on bool) error {
+	_, err := n.ask(ctx, request{maintenance: &on})
+	return err
+}
+
+// Switchover asks the cluster to move the lease to node to ("" = any other
+// eligible node) and waits until it moved. It may be called on any node.
+func (n *Node) Switchover(ctx context.Context, to string) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	if err := n.d.Lease.Transfer(ctx, to); err != nil {
+		return fmt.Errorf("switchover to %q: %w", to, err)
+	}
+	return nil
+}
+
+func (n *Node) ask(ctx context.Context, r request) (response, error) {
+	r.reply = make(chan response, 1)
+	select {
+	case n.reqs <- r:
+	case <-ctx.Done():
+		return response{}, ctx.Err()
+	}
+	select {
+	case resp := <-r.reply:
+		return resp, resp.err
+	case <-ctx.Done():
+		return response{}, ctx.Err()
+	}
+}
+
+// Run runs the election, health checks, hook runner and the node loop until
+// ctx is done. On the way out it releases (or keeps, per config) what it
+// owns, runs the stop hook, then leaves the election; it returns after every
+// goroutine it started has exited.
+func (n *Node) Run(ctx context.Context) error {
+	// The lease outlives ctx: a clean stop releases while still holding a
+	// valid grant, and only then gives the grant up.
+	leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLease()
+	hookCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHooks()
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := n.d.Lease.Run(leaseCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("election: %w", err)
+		}
+	}()
+	if n.d.Health != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.d.Health.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("health checks: %w", err)
+			}
+		}()
+	}
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		n.runHooks(hookCtx)
+	}()
+
+	l := newLoop(n)
+	err := l.run(ctx, errc)
+	close(n.done)
+
+	// Let queued hooks (stop, backup) run, bounded by their timeout.
+	close(n.hookq)
+	select {
+	case <-hooksDone:
+	case <-time.After(n.cfg.HookTimeout + time.Second):
+		stopHooks()
+		<-hooksDone
+	}
+	stopLease()
+	wg.Wait()
+	return err
+}
+
+// runHooks runs notify hooks one at a time, in order, until hookq closes.
+func (n *Node) runHooks(ctx context.Context) {
+	for ev := range n.hookq {
+		if n.d.Hooks == nil {
+			continue
+		}
+		if err := n.d.Hooks.Notify(ctx, ev); err != nil {
+			n.log.Warn("notify hook failed", "to", string(ev.State), "err", err)
+			n.d.Metrics.hookFailed(string(ev.State))
+		}
+	}
+}
+
+// enqueueHook queues ev without blocking the loop; a full queue drops it.
+func (n *Node) enqueueHook(ev hooks.Event) {
+	select {
+	case n.hookq <- ev:
+	default:
+		n.log.Warn("notify hook dropped: queue full", "to", string(ev.State))
+		n.d.Metrics.hookFailed(string(ev.State))
+	}
+}
+
+// leaseStatus is a convenience for the loop and workers.
+func (n *Node) leaseStatus() election.Status { return n.d.Lease.Status() }

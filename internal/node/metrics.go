@@ -1,0 +1,124 @@
+package node
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vipd/vipd/internal/awsapi"
+)
+
+// Metrics are the node's Prometheus metrics. Labels are bounded: states,
+// resource kinds, AWS operation names and error codes, hook states.
+type Metrics struct {
+	state        *prometheus.GaugeVec
+	token        prometheus.Gauge
+	transitions  *prometheus.CounterVec
+	acquire      *prometheus.HistogramVec
+	repairs      *prometheus.CounterVec
+	hookFailures *prometheus.CounterVec
+	awsCalls     *prometheus.CounterVec
+	awsDuration  *prometheus.HistogramVec
+	throttles    *prometheus.CounterVec
+}
+
+var allStates = []State{StateInit, StateBackup, StateAcquiring, StatePrimary, StateReleasing, StateFault, StateMaintenance, StateWitness, StateStopped}
+
+// NewMetrics registers the node's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vipd_state", Help: "1 for the node's current state, 0 for the others.",
+		}, []string{"state"}),
+		token: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vipd_lease_token", Help: "Fencing token of the newest grant this node knows.",
+		}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_transitions_total", Help: "State transitions by from, to and reason.",
+		}, []string{"from", "to", "reason"}),
+		acquire: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vipd_acquire_duration_seconds", Help: "Time to acquire one resource, read-back included.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"kind"}),
+		repairs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_drift_repairs_total", Help: "Drift found and repaired while primary, by resource kind.",
+		}, []string{"kind"}),
+		hookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_hook_failures_total", Help: "Notify scripts that failed or timed out, by state.",
+		}, []string{"state"}),
+		awsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_aws_calls_total", Help: "AWS API calls by service, operation and outcome code (ok when none).",
+		}, []string{"service", "op", "code"}),
+		awsDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vipd_aws_call_duration_seconds", Help: "AWS API call latency, retries included.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"service", "op"}),
+		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_aws_throttles_total", Help: "AWS calls that ended throttled after retries.",
+		}, []string{"service", "op"}),
+	}
+	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.hookFailures, m.awsCalls, m.awsDuration, m.throttles)
+	return m
+}
+
+func (m *Metrics) setState(s State) {
+	if m == nil {
+		return
+	}
+	for _, st := range allStates {
+		v := 0.0
+		if st == s {
+			v = 1
+		}
+		m.state.WithLabelValues(string(st)).Set(v)
+	}
+}
+
+func (m *Metrics) transition(from, to State, reason string) {
+	if m != nil {
+		m.transitions.WithLabelValues(string(from), string(to), reason).Inc()
+	}
+}
+
+func (m *Metrics) setToken(t uint64) {
+	if m != nil {
+		m.token.Set(float64(t))
+	}
+}
+
+func (m *Metrics) acquired(kind string, d time.Duration) {
+	if m != nil {
+		m.acquire.WithLabelValues(kind).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) repaired(kind string) {
+	if m != nil {
+		m.repairs.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *Metrics) hookFailed(state string) {
+	if m != nil {
+		m.hookFailures.WithLabelValues(state).Inc()
+	}
+}
+
+// ObserveAWS is an awsapi.CallObserver that counts calls, latency and throttles.
+func (m *Metrics) ObserveAWS(service, op string, d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	code := "ok"
+	if err != nil {
+		code = awsapi.Code(err)
+		if code == "" {
+			code = "transport"
+		}
+	}
+	m.awsCalls.WithLabelValues(service, op, code).Inc()
+	m.awsDuration.WithLabelValues(service, op).Observe(d.Seconds())
+	if code == awsapi.CodeRequestLimitExceeded || code == "Throttling" {
+		m.throttles.WithLabelValues(service, op).Inc()
+	}
+}

@@ -1,0 +1,100 @@
+// Package node is the node loop: the one goroutine that owns a node's state
+// (backup, acquiring, primary, releasing, fault, maintenance), reacts to the
+// election, health and operator requests, and orders the resources: acquire
+// in order, release in reverse, each step bounded and fenced. Work that
+// blocks (AWS calls, netlink, hooks, lease RPCs) runs in worker goroutines
+// that report back by message; the loop itself never blocks on I/O.
+//
+// Imported by cmd/vipd and the demo.
+package node
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/vipd/vipd/internal/election"
+	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/resource"
+)
+
+// State is a node's role.
+type State string
+
+// The node states of design.md.
+const (
+	StateInit        State = "init"
+	StateBackup      State = "backup"
+	StateAcquiring   State = "acquiring"
+	StatePrimary     State = "primary"
+	StateReleasing   State = "releasing"
+	StateFault       State = "fault"
+	StateMaintenance State = "maintenance"
+	StateWitness     State = "witness"
+	StateStopped     State = "stopped"
+)
+
+// Resource is one owned thing as the loop drives it. Acquire and Release are
+// idempotent; Check reads the world without changing it.
+type Resource interface {
+	Name() string
+	Kind() string
+	Acquire(ctx context.Context, self resource.Self, tok fence.Token) error
+	Release(ctx context.Context, self resource.Self, tok fence.Token) error
+	Check(ctx context.Context, self resource.Self) (resource.Status, error)
+}
+
+// Health is the node's health as the loop reads it; *health.Monitor fits.
+type Health interface {
+	Run(ctx context.Context) error
+	Healthy() bool
+	Changes() <-chan struct{}
+	Status() []health.CheckStatus
+}
+
+// Binder binds the service address locally; osnet's binders fit.
+type Binder interface {
+	Bind(ctx context.Context) error
+	Unbind(ctx context.Context) error
+	Bound(ctx context.Context) (bool, error)
+	String() string
+}
+
+// Notifier runs notify hooks; *hooks.Runner fits.
+type Notifier interface {
+	Notify(ctx context.Context, ev hooks.Event) error
+}
+
+// Config is what the loop needs besides its collaborators.
+type Config struct {
+	Cluster  string
+	Self     resource.Self
+	Witness  bool
+	Priority int
+	// StepTimeout bounds one resource's acquire or release (default 10s).
+	StepTimeout time.Duration
+	// ReconcileInterval is the drift-check period (default 5s).
+	ReconcileInterval time.Duration
+	// ReleaseOnStop releases resources on a clean stop.
+	ReleaseOnStop bool
+	// StopTimeout bounds the release at stop (default 10s).
+	StopTimeout time.Duration
+	// HookTimeout bounds each notify script (the runner enforces it; the
+	// loop uses it to bound its wait at stop).
+	HookTimeout time.Duration
+	// History is how many transitions status keeps (default 32).
+	History int
+}
+
+// Deps are the node's collaborators.
+type Deps struct {
+	Lease     election.Lease
+	Health    Health
+	Resources []Resource
+	Local     Binder // nil: no local address
+	Hooks     Notifier
+	Metrics   *Metrics
+	Log       *slog.Logger
+}

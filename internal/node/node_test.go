@@ -1,0 +1,352 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/vipd/vipd/internal/election"
+	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/resource"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeLease is a Lease whose grant the test controls.
+type fakeLease struct {
+	mu       sync.Mutex
+	st       election.Status
+	eligible bool
+	changes  chan struct{}
+	transfer []string
+}
+
+func newFakeLease() *fakeLease {
+	return &fakeLease{st: election.Status{Self: "a", Quorum: true}, changes: make(chan struct{}, 1)}
+}
+
+func (f *fakeLease) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (f *fakeLease) Status() election.Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+func (f *fakeLease) Changes() <-chan struct{} { return f.changes }
+func (f *fakeLease) SetEligible(_ context.Context, e bool, _ int) error {
+	f.mu.Lock()
+	f.eligible = e
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeLease) Transfer(_ context.Context, to string) error {
+	f.mu.Lock()
+	f.transfer = append(f.transfer, to)
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeLease) Valid(tok uint64) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.st.Held || f.st.Token != tok {
+		return time.Time{}, false
+	}
+	return f.st.ValidUntil, true
+}
+func (f *fakeLease) grant(token uint64) {
+	f.mu.Lock()
+	f.st.Held, f.st.Token, f.st.Holder, f.st.ValidUntil = true, token, "a", time.Now().Add(time.Hour)
+	f.mu.Unlock()
+	f.signal()
+}
+func (f *fakeLease) revoke(holder string, token uint64) {
+	f.mu.Lock()
+	f.st.Held, f.st.Token, f.st.Holder = false, token, holder
+	f.mu.Unlock()
+	f.signal()
+}
+func (f *fakeLease) isEligible() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eligible
+}
+func (f *fakeLease) signal() {
+	select {
+	case f.changes <- struct{}{}:
+	default:
+	}
+}
+
+// fakeHealth is a health monitor the test flips.
+type fakeHealth struct {
+	mu      sync.Mutex
+	ok      bool
+	changes chan struct{}
+}
+
+func (h *fakeHealth) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (h *fakeHealth) Healthy() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ok
+}
+func (h *fakeHealth) Changes() <-chan struct{}     { return h.changes }
+func (h *fakeHealth) Status() []health.CheckStatus { return nil }
+func (h *fakeHealth) set(ok bool) {
+	h.mu.Lock()
+	h.ok = ok
+	h.mu.Unlock()
+	select {
+	case h.changes <- struct{}{}:
+	default:
+	}
+}
+
+// fakeResource records the calls made to it, in order across resources.
+type fakeResource struct {
+	name  string
+	log   *callLog
+	mu    sync.Mutex
+	fail  error
+	drift bool
+}
+
+func (r *fakeResource) set(fail error, drift bool) {
+	r.mu.Lock()
+	r.fail, r.drift = fail, drift
+	r.mu.Unlock()
+}
+
+func (r *fakeResource) get() (error, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fail, r.drift
+}
+
+type callLog struct {
+	mu    sync.Mutex
+	calls []string
+	toks  []uint64
+}
+
+func (l *callLog) add(s string, tok uint64) {
+	l.mu.Lock()
+	l.calls = append(l.calls, s)
+	l.toks = append(l.toks, tok)
+	l.mu.Unlock()
+}
+
+func (l *callLog) snapshot() ([]string, []uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.calls...), append([]uint64(nil), l.toks...)
+}
+
+func (r *fakeResource) Name() string { return r.name }
+func (r *fakeResource) Kind() string { return "fake" }
+func (r *fakeResource) Acquire(ctx context.Context, _ resource.Self, tok fence.Token) error {
+	if err := tok.Check(0); err != nil {
+		return err
+	}
+	r.log.add("acquire "+r.name, tok.N())
+	fail, _ := r.get()
+	return fail
+}
+func (r *fakeResource) Release(ctx context.Context, _ resource.Self, tok fence.Token) error {
+	r.log.add("release "+r.name, tok.N())
+	return nil
+}
+func (r *fakeResource) Check(ctx context.Context, _ resource.Self) (resource.Status, error) {
+	if _, drift := r.get(); drift {
+		return resource.Status{Drift: []string{"moved"}}, nil
+	}
+	return resource.Status{InSync: true}, nil
+}
+
+type harness struct {
+	t      *testing.T
+	n      *Node
+	lease  *fakeLease
+	health *fakeHealth
+	log    *callLog
+	res    []*fakeResource
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func start(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
+	var rs []Resource
+	for _, name := range []string{"first", "second"} {
+		r := &fakeResource{name: name, log: h.log}
+		h.res = append(h.res, r)
+		rs = append(rs, r)
+	}
+	cfg.Self.Name = "a"
+	h.n = New(cfg, Deps{Lease: h.lease, Health: h.health, Resources: rs})
+	ctx, cancel := context.WithCancel(t.Context())
+	h.cancel = cancel
+	h.done = make(chan error, 1)
+	go func() { h.done <- h.n.Run(ctx) }()
+	t.Cleanup(func() { h.stop() })
+	return h
+}
+
+func (h *harness) stop() error {
+	h.cancel()
+	select {
+	case err := <-h.done:
+		h.done <- err
+		return err
+	case <-time.After(5 * time.Second):
+		h.t.Fatal("node did not stop within 5s")
+		return nil
+	}
+}
+
+func (h *harness) waitRole(want State) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(h.t.Context(), time.Second)
+		st, err := h.n.Status(ctx)
+		cancel()
+		if err == nil && st.Role == string(want) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st, _ := h.n.Status(h.t.Context())
+	h.t.Fatalf("role: got %q, want %q", st.Role, want)
+}
+
+func TestGrantAcquiresInOrderAndLossReleasesInReverse(t *testing.T) {
+	h := start(t, Config{})
+	h.waitRole(StateBackup)
+	h.lease.grant(7)
+	h.waitRole(StatePrimary)
+	h.lease.revoke("b", 8)
+	h.waitRole(StateBackup)
+	calls, toks := h.log.snapshot()
+	want := []string{"acquire first", "acquire second", "release second", "release first"}
+	if len(calls) != len(want) {
+		t.Fatalf("calls: got %v, want %v", calls, want)
+	}
+	for i := range want {
+		if calls[i] != want[i] || toks[i] != 7 {
+			t.Fatalf("call %d: got %q with token %d, want %q with token 7", i, calls[i], toks[i], want[i])
+		}
+	}
+}
+
+func TestUnhealthyNodeDoesNotAcquireAndReportsIneligible(t *testing.T) {
+	h := start(t, Config{})
+	h.health.set(false)
+	h.waitRole(StateFault)
+	h.lease.grant(3)
+	h.waitRole(StateFault)
+	if calls, _ := h.log.snapshot(); len(calls) != 0 {
+		t.Fatalf("an unhealthy node acquired: %v", calls)
+	}
+	if h.lease.isEligible() {
+		t.Fatal("unhealthy node reported itself eligible")
+	}
+	h.health.set(true)
+	h.waitRole(StatePrimary)
+}
+
+func TestHealthLossWhilePrimaryReleases(t *testing.T) {
+	h := start(t, Config{})
+	h.lease.grant(4)
+	h.waitRole(StatePrimary)
+	h.health.set(false)
+	h.waitRole(StateFault)
+	calls, _ := h.log.snapshot()
+	if calls[len(calls)-1] != "release first" {
+		t.Fatalf("calls: got %v, want the release last", calls)
+	}
+}
+
+func TestMaintenanceHoldsNodeOut(t *testing.T) {
+	h := start(t, Config{})
+	if err := h.n.Maintenance(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	h.lease.grant(5)
+	h.waitRole(StateMaintenance)
+	if err := h.n.Maintenance(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRole(StatePrimary)
+}
+
+func TestDriftIsRepairedUnderTheSameToken(t *testing.T) {
+	h := start(t, Config{ReconcileInterval: 20 * time.Millisecond})
+	h.lease.grant(9)
+	h.waitRole(StatePrimary)
+	deadline := time.Now().Add(5 * time.Second)
+	h.res[1].set(nil, true)
+	for time.Now().Before(deadline) {
+		st, _ := h.n.Status(t.Context())
+		if st.Counters["drift_repairs"] > 0 {
+			_, toks := h.log.snapshot()
+			for _, tok := range toks {
+				if tok != 9 {
+					t.Fatalf("repair used token %d, want 9", tok)
+				}
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("drift was not repaired")
+}
+
+func TestAcquireFailureRetriesAndStepsAside(t *testing.T) {
+	h := start(t, Config{})
+	h.res[0].set(errors.New("ec2 unreachable"), false)
+	h.waitRole(StateBackup)
+	for !h.lease.isEligible() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.lease.grant(2)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && h.lease.isEligible() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if h.lease.isEligible() {
+		t.Fatal("node kept claiming eligibility after repeated acquire failures")
+	}
+	calls, _ := h.log.snapshot()
+	if n := count(calls, "acquire first"); n < maxAcquireFailures {
+		t.Fatalf("acquire attempts: got %d, want %d", n, maxAcquireFailures)
+	}
+}
+
+func TestStopReleasesUnderTheValidGrant(t *testing.T) {
+	h := start(t, Config{ReleaseOnStop: true})
+	h.lease.grant(11)
+	h.waitRole(StatePrimary)
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := h.log.snapshot()
+	if calls[len(calls)-1] != "release first" {
+		t.Fatalf("calls: got %v, want a release at stop", calls)
+	}
+}
+
+func count(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
