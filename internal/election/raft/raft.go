@@ -440,7 +440,8 @@ func (l *Lease) handle(ctx context.Context, req rpcRequest) error {
 		}
 		c := command{Op: opEligible, Node: req.Node, Eligible: req.Eligible, Priority: req.Priority}
 		if err := waitFuture(ctx, r.Apply(c.encode(), l.t.apply)); err != nil {
-			if errors.Is(err, hraft.ErrNotLeader) || errors.Is(err, hraft.ErrLeadershipLost) {
+			if errors.Is(err, hraft.ErrNotLeader) || errors.Is(err, hraft.ErrLeadershipLost) ||
+				errors.Is(err, hraft.ErrLeadershipTransferInProgress) {
 				err = errors.Join(errNotLeader, err)
 			}
 			return fmt.Errorf("record eligibility of %s: %w", req.Node, err)
