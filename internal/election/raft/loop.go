@@ -301,7 +301,9 @@ func (lp *loop) finish(res opResult) {
 		case res.err != nil:
 			lp.l.log.Debug("grant not committed", "err", res.err)
 			lp.grantAfter = now.Add(lp.l.t.renew)
-		case lp.r.State() != hraft.Leader || !now.Before(until):
+		case lp.r.State() != hraft.Leader || !now.Before(until) || lp.l.fsm.state().Grant.Token != res.token:
+			// Leadership moved on, the grant took longer than its
+			// validity, or a newer grant exists: tokens must only grow.
 			lp.l.log.Debug("grant committed too late", "token", res.token)
 			lp.grantAfter = now.Add(lp.l.t.renew)
 		default:
