@@ -5,16 +5,18 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 )
 
 // hclogger feeds hashicorp/raft's logs into vipd's slog logger.
 //
-// raft is chatty: with a peer down it logs a failed heartbeat at Error several
-// times a second. vipd logs what an operator needs (grant gained and lost,
-// quorum lost) itself, so raft's Trace to Warn go to Debug and its Error to
-// Info.
+// raft is chatty: with a peer down it logs failed heartbeats and appends at
+// Error several times a second, and every election at Warn. vipd logs what
+// an operator needs (grant gained and lost, quorum lost) itself, so raft's
+// Trace to Warn and its errors about unreachable peers go to Debug; its
+// other errors (storage, snapshots) go to Warn.
 type hclogger struct {
 	base *slog.Logger // vipd's logger, narrowed to component=raft
 	l    *slog.Logger // base, narrowed to this logger's name
@@ -31,8 +33,8 @@ func newHCLogger(l *slog.Logger) *hclogger {
 
 func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	lvl := slog.LevelDebug
-	if level >= hclog.Error {
-		lvl = slog.LevelInfo
+	if level >= hclog.Error && !peerNoise(msg) {
+		lvl = slog.LevelWarn
 	}
 	ctx := context.Background()
 	if !h.l.Enabled(ctx, lvl) {
@@ -42,6 +44,21 @@ func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	all = append(all, h.args...)
 	all = append(all, args...)
 	h.l.Log(ctx, lvl, msg, all...)
+}
+
+// peerNoise reports whether a raft error message is about a peer that
+// cannot be reached, which vipd reports as reachability and quorum instead.
+func peerNoise(msg string) bool {
+	for _, p := range []string{
+		"failed to heartbeat", "failed to appendEntries", "failed to pipeline",
+		"failed to make requestVote", "failed to contact", "failed to make TimeoutNow",
+		"failed to send", "failed to decode incoming command", "failed to flush response",
+	} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *hclogger) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
@@ -54,7 +71,7 @@ func (h *hclogger) IsTrace() bool { return false }
 func (h *hclogger) IsDebug() bool { return h.l.Enabled(context.Background(), slog.LevelDebug) }
 func (h *hclogger) IsInfo() bool  { return h.IsDebug() }
 func (h *hclogger) IsWarn() bool  { return h.IsDebug() }
-func (h *hclogger) IsError() bool { return h.l.Enabled(context.Background(), slog.LevelInfo) }
+func (h *hclogger) IsError() bool { return h.l.Enabled(context.Background(), slog.LevelWarn) }
 
 func (h *hclogger) ImpliedArgs() []any { return h.args }
 

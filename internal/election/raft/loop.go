@@ -63,7 +63,11 @@ type loop struct {
 	grantAfter    time.Time // no grant attempt before
 	transferAfter time.Time // no automatic transfer before
 	failing       map[string]bool
-	quorum        bool
+
+	// Quorum logging (logQuorum).
+	hadQuorum  bool
+	lossLogged bool
+	lostSince  time.Time
 }
 
 func newLoop(l *Lease, r *hraft.Raft, obs <-chan hraft.Observation) *loop {
@@ -465,13 +469,26 @@ func (lp *loop) publish() {
 		}
 		st.Peers = append(st.Peers, ps)
 	}
-	if st.Quorum != lp.quorum {
-		if st.Quorum {
-			l.log.Info("quorum regained", "leader", string(leaderID))
-		} else {
-			l.log.Warn("quorum lost", "held", lp.held)
-		}
-		lp.quorum = st.Quorum
-	}
+	lp.logQuorum(st.Quorum, string(leaderID))
 	l.publish(st)
+}
+
+// logQuorum logs a loss of quorum once it lasted half a heartbeat timeout,
+// so that the leaderless instant of every planned transfer stays quiet,
+// and the return of a quorum whose loss was logged.
+func (lp *loop) logQuorum(quorum bool, leader string) {
+	now := time.Now()
+	switch {
+	case quorum:
+		if lp.lossLogged {
+			lp.l.log.Info("quorum regained", "leader", leader, "duration", now.Sub(lp.lostSince).Round(time.Millisecond))
+		}
+		lp.hadQuorum, lp.lossLogged, lp.lostSince = true, false, time.Time{}
+	case !lp.hadQuorum || lp.lossLogged:
+	case lp.lostSince.IsZero():
+		lp.lostSince = now
+	case now.Sub(lp.lostSince) >= lp.l.t.heartbeat/2:
+		lp.l.log.Warn("quorum lost", "held", lp.held)
+		lp.lossLogged = true
+	}
 }
