@@ -401,3 +401,29 @@ func TestRestartedMemberRejoins(t *testing.T) {
 		t.Errorf("token after restarting the cluster = %d, want > %d", h.Token, last.Token)
 	}
 }
+
+func TestQuarantineDelaysRaftAndASingleMemberHolds(t *testing.T) {
+	c := newCluster(t, false, spec{name: "solo", priority: 1})
+	l := c.lease("solo")
+	var started time.Time
+	waitFor(t, 5*testLease, "raft starting", func() bool {
+		if l.raft.Load() != nil {
+			started = time.Now()
+			return true
+		}
+		return false
+	})
+	if quarantine := started.Sub(l.created); quarantine < l.t.heartbeat {
+		t.Errorf("raft started %s after New, want at least the heartbeat timeout %s", quarantine, l.t.heartbeat)
+	}
+	c.setEligible("solo", true, 1)
+	if h := c.holder(5 * testLease); h.Self != "solo" {
+		t.Errorf("holder = %s, want solo", h.Self)
+	}
+	if err := l.SetEligible(t.Context(), false, 1); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Status(); st.Held {
+		t.Error("single member still holds after SetEligible(false)")
+	}
+}
