@@ -21,6 +21,29 @@ type State struct {
 	RouteTables       []RouteTableState       `json:"route_tables"`
 	Instances         []InstanceState         `json:"instances"`
 	NetworkInterfaces []NetworkInterfaceState `json:"network_interfaces"`
+	ElasticIPs        []ElasticIPState        `json:"elastic_ips"`
+	Volumes           []VolumeState           `json:"volumes"`
+}
+
+// ElasticIPState is one Elastic IP and its association, if any.
+type ElasticIPState struct {
+	ID               string `json:"id"`
+	PublicIP         string `json:"public_ip"`
+	AssociationID    string `json:"association_id,omitempty"`
+	NetworkInterface string `json:"network_interface,omitempty"`
+	PrivateIP        string `json:"private_ip,omitempty"`
+	Instance         string `json:"instance,omitempty"`
+}
+
+// VolumeState is one EBS volume and its attachment, if any.
+type VolumeState struct {
+	ID               string `json:"id"`
+	AZ               string `json:"az"`
+	Size             int    `json:"size"`
+	State            string `json:"state"`
+	Instance         string `json:"instance,omitempty"`
+	Device           string `json:"device,omitempty"`
+	AttachmentStatus string `json:"attachment_status,omitempty"`
 }
 
 // VPCState is one VPC.
@@ -142,6 +165,19 @@ func (s *Server) Snapshot() State {
 			x.Instance, x.DeviceIndex, x.AttachmentStatus = e.attach.instance, e.attach.index, e.attach.status
 		}
 		out.NetworkInterfaces = append(out.NetworkInterfaces, x)
+	}
+	out.ElasticIPs, out.Volumes = []ElasticIPState{}, []VolumeState{}
+	for _, e := range st.eips {
+		a := st.xAddress(e)
+		out.ElasticIPs = append(out.ElasticIPs, ElasticIPState{ID: e.id, PublicIP: a.PublicIP, AssociationID: a.AssociationID,
+			NetworkInterface: a.NetworkInterfaceID, PrivateIP: a.PrivateIPAddress, Instance: a.InstanceID})
+	}
+	for _, v := range st.vols {
+		x := VolumeState{ID: v.id, AZ: v.az, Size: v.size, State: v.state}
+		if v.attach != nil {
+			x.Instance, x.Device, x.AttachmentStatus = v.attach.instance, v.attach.device, v.attach.status
+		}
+		out.Volumes = append(out.Volumes, x)
 	}
 	return out
 }

@@ -85,6 +85,53 @@
 //     flag; an instance with several interfaces is refused with
 //     InvalidInstanceID, as AWS does for interface-level attributes.
 //   - The first four addresses and the last of every subnet are reserved.
+//   - StopInstances moves running → stopping → stopped (Force shortens the
+//     wait to a quarter: no OS shutdown), StartInstances stopped → pending →
+//     running; starting a stopping instance is IncorrectInstanceState. While
+//     not running an instance receives no traffic and its IMDS is silent.
+//   - Network interfaces: AttachNetworkInterface starts an attachment in
+//     state attaching, DetachNetworkInterface one in detaching (Force halves
+//     the wait); the interface's own status is in-use for as long as an
+//     attachment exists, so seed 000's loop waiting for in-use to end works.
+//     An attached interface answers InvalidNetworkInterface.InUse
+//     ("Interface: [eni-..] in use."), a different zone
+//     InvalidParameterCombination, a taken device index InvalidParameterValue
+//     ("Instance '..' already has an interface attached at device index
+//     '1'."), device index 0 cannot be detached (OperationNotPermitted).
+//   - AssignPrivateIpAddresses without AllowReassignment refuses an address
+//     held by another interface with InvalidIPAddress.InUse (the code
+//     CreateNetworkInterface uses; AWS's wording for this call is not
+//     documented); with it the address moves, and an Elastic IP associated
+//     with it moves along. Another interface's primary address never moves.
+//   - Elastic IPs come from 203.0.113.0/24 and 198.51.100.0/24 (RFC 5737).
+//     AssociateAddress with an instance that has several interfaces is
+//     InvalidInstanceID; with an associated address and no
+//     AllowReassociation Resource.AlreadyAssociated; a private address that
+//     already has an Elastic IP loses it. Releasing an associated address is
+//     InvalidIPAddress.InUse. Resolve delivers an Elastic IP's traffic to the
+//     instance its interface is attached to.
+//   - Volumes: CreateVolume answers creating, then available; AttachVolume
+//     in another zone is InvalidVolume.ZoneMismatch, of an attached volume
+//     VolumeInUse, at a taken device InvalidParameterValue; attach and detach
+//     pass through attaching and detaching.
+//   - Route tables: a subnet has at most one explicit association
+//     (Resource.AlreadyAssociated); the main association cannot be
+//     disassociated, only moved with ReplaceRouteTableAssociation; a table
+//     that is main or associated cannot be deleted (DependencyViolation).
+//   - DescribeAvailabilityZones lists zones a to f of the region with
+//     stable zone IDs (use1-az1 ...); real zone IDs are shuffled per account.
+//
+// # Timing and throttling
+//
+// Options.Timing delays answers (Describe and mutating calls separately)
+// and the asynchronous transitions above; each is a capped log-normal
+// distribution, and TimingProfile("realistic") gives the demo's values. The
+// zero Timing answers at once and completes transitions before the next call
+// is served. Options.Throttle enables EC2's token bucket per action: 100
+// burst / 20 per s for Describe calls, 50 / 10 for Describe calls without
+// filters, IDs or pagination, 50 / 5 for mutating calls, 100 / 5 for private
+// IP assignment; an empty bucket answers RequestLimitExceeded (503), which
+// the SDK's retryer treats as throttling.
 //
 // # IMDS
 //
@@ -100,6 +147,6 @@
 // # Omitted
 //
 // IPv6, prefix lists, gateways other than as opaque route targets, security
-// groups, NACLs, pagination, signature verification, eventual consistency.
-// Phase 2 of issue 3 adds latency, throttling and the remaining actions.
+// groups, NACLs, pagination, signature verification, eventual consistency,
+// RunInstances/TerminateInstances and building VPCs over the API (issue 13).
 package vpcsim

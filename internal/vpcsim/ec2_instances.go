@@ -50,12 +50,13 @@ type xInstance struct {
 	SubnetID           string            `xml:"subnetId"`
 	VpcID              string            `xml:"vpcId"`
 	PrivateIPAddress   string            `xml:"privateIpAddress"`
+	PublicIPAddress    string            `xml:"ipAddress,omitempty"`
 	SourceDestCheck    bool              `xml:"sourceDestCheck"`
 	Groups             set[xGroup]       `xml:"groupSet"`
 	Architecture       string            `xml:"architecture"`
 	RootDeviceType     string            `xml:"rootDeviceType"`
 	RootDeviceName     string            `xml:"rootDeviceName"`
-	BlockDevices       set[xGroup]       `xml:"blockDeviceMapping"`
+	BlockDevices       set[xBlockDevice] `xml:"blockDeviceMapping"`
 	VirtualizationType string            `xml:"virtualizationType"`
 	Tags               set[xTag]         `xml:"tagSet"`
 	Hypervisor         string            `xml:"hypervisor"`
@@ -63,6 +64,40 @@ type xInstance struct {
 	IamInstanceProfile *xProfile         `xml:"iamInstanceProfile,omitempty"`
 	EbsOptimized       bool              `xml:"ebsOptimized"`
 	EnaSupport         bool              `xml:"enaSupport"`
+}
+
+type xBlockDevice struct {
+	DeviceName string    `xml:"deviceName"`
+	EBS        xEBSBlock `xml:"ebs"`
+}
+
+type xEBSBlock struct {
+	VolumeID            string `xml:"volumeId"`
+	Status              string `xml:"status"`
+	AttachTime          string `xml:"attachTime"`
+	DeleteOnTermination bool   `xml:"deleteOnTermination"`
+}
+
+// xENIAssoc is the public side of an interface address: its Elastic IP.
+type xENIAssoc struct {
+	PublicIP      string `xml:"publicIp"`
+	PublicDNSName string `xml:"publicDnsName"`
+	IPOwnerID     string `xml:"ipOwnerId"`
+	AllocationID  string `xml:"allocationId,omitempty"`
+	AssociationID string `xml:"associationId,omitempty"`
+}
+
+func (st *state) xAssoc(eniID string, a netip.Addr, withIDs bool) *xENIAssoc {
+	x := st.eipOn(eniID, a)
+	if x == nil {
+		return nil
+	}
+	out := &xENIAssoc{PublicIP: x.ip.String(), IPOwnerID: st.account,
+		PublicDNSName: "ec2-" + strings.ReplaceAll(x.ip.String(), ".", "-") + ".compute-1.amazonaws.com"}
+	if withIDs {
+		out.AllocationID, out.AssociationID = x.id, x.assocID
+	}
+	return out
 }
 
 type xAttachment struct {
@@ -77,9 +112,10 @@ type xAttachment struct {
 }
 
 type xPrivateIP struct {
-	PrivateIPAddress string `xml:"privateIpAddress"`
-	PrivateDNSName   string `xml:"privateDnsName,omitempty"`
-	Primary          bool   `xml:"primary"`
+	PrivateIPAddress string     `xml:"privateIpAddress"`
+	PrivateDNSName   string     `xml:"privateDnsName,omitempty"`
+	Primary          bool       `xml:"primary"`
+	Association      *xENIAssoc `xml:"association,omitempty"`
 }
 
 type xInstanceENI struct {
@@ -95,6 +131,7 @@ type xInstanceENI struct {
 	SourceDestCheck    bool            `xml:"sourceDestCheck"`
 	Groups             set[xGroup]     `xml:"groupSet"`
 	Attachment         xAttachment     `xml:"attachment"`
+	Association        *xENIAssoc      `xml:"association,omitempty"`
 	PrivateIPAddresses set[xPrivateIP] `xml:"privateIpAddressesSet"`
 	InterfaceType      string          `xml:"interfaceType"`
 }
@@ -112,6 +149,7 @@ type describeInstancesResp struct {
 }
 
 var instanceFilters = []string{
+	"ip-address", "block-device-mapping.volume-id", "block-device-mapping.device-name",
 	"instance-id", "private-ip-address", "network-interface.network-interface-id", "network-interface.addresses.private-ip-address",
 	"network-interface.subnet-id", "network-interface.vpc-id", "network-interface.mac-address",
 	"instance-state-name", "instance-state-code", "subnet-id", "vpc-id", "availability-zone", "instance-type",
@@ -144,7 +182,7 @@ func (st *state) xInstance(in *instance) xInstance {
 		Placement:          xPlacement{Tenancy: "default"},
 		Monitoring:         xAssocState{State: "disabled"},
 		Groups:             set[xGroup]{Items: []xGroup{}},
-		BlockDevices:       set[xGroup]{Items: []xGroup{}},
+		BlockDevices:       set[xBlockDevice]{Items: []xBlockDevice{}},
 		Architecture:       "x86_64",
 		RootDeviceType:     "ebs",
 		RootDeviceName:     "/dev/xvda",
@@ -166,6 +204,15 @@ func (st *state) xInstance(in *instance) xInstance {
 		x.PrivateIPAddress = p.ip.String()
 		x.PrivateDNSName = st.privateDNS(p.ip)
 		x.SourceDestCheck = p.sdc
+		if a := st.xAssoc(p.id, p.ip, false); a != nil {
+			x.PublicIPAddress = a.PublicIP
+		}
+	}
+	for _, v := range st.vols {
+		if v.attach != nil && v.attach.instance == in.id {
+			x.BlockDevices.Items = append(x.BlockDevices.Items, xBlockDevice{DeviceName: v.attach.device,
+				EBS: xEBSBlock{VolumeID: v.id, Status: v.attach.status, AttachTime: v.attach.time.Format(awsTime)}})
+		}
 	}
 	for _, id := range in.enis {
 		e := st.eni(id)
@@ -185,6 +232,7 @@ func (st *state) xInstance(in *instance) xInstance {
 			SourceDestCheck:    e.sdc,
 			Groups:             set[xGroup]{Items: []xGroup{}},
 			Attachment:         st.xAttachment(e, false),
+			Association:        st.xAssoc(e.id, e.ip, false),
 			PrivateIPAddresses: st.xPrivateIPs(e),
 			InterfaceType:      "interface",
 		})
@@ -208,9 +256,9 @@ func (st *state) xAttachment(e *eni, withInstance bool) xAttachment {
 }
 
 func (st *state) xPrivateIPs(e *eni) set[xPrivateIP] {
-	out := set[xPrivateIP]{Items: []xPrivateIP{{PrivateIPAddress: e.ip.String(), PrivateDNSName: st.privateDNS(e.ip), Primary: true}}}
+	out := set[xPrivateIP]{Items: []xPrivateIP{{PrivateIPAddress: e.ip.String(), PrivateDNSName: st.privateDNS(e.ip), Primary: true, Association: st.xAssoc(e.id, e.ip, true)}}}
 	for _, a := range e.secondary {
-		out.Items = append(out.Items, xPrivateIP{PrivateIPAddress: a.String(), PrivateDNSName: st.privateDNS(a)})
+		out.Items = append(out.Items, xPrivateIP{PrivateIPAddress: a.String(), PrivateDNSName: st.privateDNS(a), Association: st.xAssoc(e.id, a, true)})
 	}
 	return out
 }
@@ -238,6 +286,20 @@ func instanceAttr(x xInstance, name string) []string {
 		return []string{x.InstanceType}
 	case "source-dest-check":
 		return []string{boolStr(x.SourceDestCheck)}
+	case "ip-address":
+		if x.PublicIPAddress == "" {
+			return nil
+		}
+		return []string{x.PublicIPAddress}
+	case "block-device-mapping.volume-id", "block-device-mapping.device-name":
+		for _, b := range x.BlockDevices.Items {
+			if name == "block-device-mapping.volume-id" {
+				out = append(out, b.EBS.VolumeID)
+			} else {
+				out = append(out, b.DeviceName)
+			}
+		}
+		return out
 	case "iam-instance-profile.arn":
 		if x.IamInstanceProfile != nil {
 			return []string{x.IamInstanceProfile.Arn}
@@ -438,6 +500,7 @@ type xENI struct {
 	SourceDestCheck    bool            `xml:"sourceDestCheck"`
 	Groups             set[xGroup]     `xml:"groupSet"`
 	Attachment         *xAttachment    `xml:"attachment,omitempty"`
+	Association        *xENIAssoc      `xml:"association,omitempty"`
 	PrivateIPAddresses set[xPrivateIP] `xml:"privateIpAddressesSet"`
 	IPv6Addresses      set[xGroup]     `xml:"ipv6AddressesSet"`
 	InterfaceType      string          `xml:"interfaceType"`
@@ -454,19 +517,15 @@ var eniFilters = []string{
 	"attachment.instance-id", "attachment.instance-owner-id", "attachment.attachment-id", "attachment.device-index", "attachment.status",
 	"subnet-id", "vpc-id", "status", "availability-zone", "mac-address", "source-dest-check", "description", "owner-id",
 	"interface-type", "private-dns-name", "requester-managed",
+	"association.public-ip", "association.allocation-id", "association.association-id",
 }
 
-// eniStatus derives the interface status from its attachment: attaching and
-// detaching are reported as the attachment's transitional states.
+// eniStatus is in-use while an attachment exists, whatever its own status
+// (attaching, attached, detaching), and available otherwise: scripts such
+// as seed 000's wait for "in-use" to end after a detach.
 func eniStatus(e *eni) string {
 	if e.attach == nil {
 		return "available"
-	}
-	switch e.attach.status {
-	case "attaching":
-		return "attaching"
-	case "detaching":
-		return "detaching"
 	}
 	return "in-use"
 }
@@ -489,6 +548,7 @@ func (st *state) xENI(e *eni) xENI {
 		IPv6Addresses:      set[xGroup]{Items: []xGroup{}},
 		InterfaceType:      "interface",
 		Tags:               tagSet(e.tags),
+		Association:        st.xAssoc(e.id, e.ip, true),
 	}
 	if e.attach != nil {
 		a := st.xAttachment(e, true)
@@ -537,6 +597,16 @@ func eniAttr(x xENI, name string) []string {
 		return []string{x.PrivateDNSName}
 	case "requester-managed":
 		return []string{boolStr(x.RequesterManaged)}
+	case "association.public-ip", "association.allocation-id", "association.association-id":
+		var out []string
+		for _, a := range x.PrivateIPAddresses.Items {
+			if a.Association == nil {
+				continue
+			}
+			out = append(out, map[string]string{"association.public-ip": a.Association.PublicIP,
+				"association.allocation-id": a.Association.AllocationID, "association.association-id": a.Association.AssociationID}[name])
+		}
+		return out
 	}
 	if x.Attachment == nil {
 		return nil
@@ -694,19 +764,23 @@ type describeSubnetsResp struct {
 
 var subnetFilters = []string{"subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock", "availability-zone", "availability-zone-id", "state", "default-for-az", "owner-id"}
 
-// azID maps us-east-1c to an ID in AWS's shape (use1-az3). Real zone IDs
-// differ per account; vpcsim keeps them stable instead.
+// azID maps us-east-1c to an ID in AWS's shape (use1-az3, apne1-az1).
+// Real zone IDs are shuffled per account; vpcsim keeps them stable.
 func azID(az string) string {
 	if az == "" {
 		return ""
 	}
-	region := az[:len(az)-1]
-	parts := strings.Split(region, "-")
+	parts := strings.Split(az[:len(az)-1], "-")
+	dirs := map[string]string{"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+		"northeast": "ne", "southeast": "se", "northwest": "nw", "southwest": "sw"}
 	short := ""
 	for i, p := range parts {
-		if i == len(parts)-1 {
+		switch d, ok := dirs[p]; {
+		case i == 0 || i == len(parts)-1:
 			short += p
-		} else {
+		case ok:
+			short += d
+		default:
 			short += p[:1]
 		}
 	}

@@ -392,3 +392,177 @@ func (s *Server) mutate(fn func(st *state) error) error {
 	s.poke()
 	return err
 }
+
+type createRouteTableResp struct {
+	ec2Resp
+	RouteTable xRouteTable `xml:"routeTable"`
+}
+
+func (s *Server) createRouteTable(r *request) (any, error) {
+	vid, err := r.required("VpcId", "vpcId")
+	if err != nil {
+		return nil, err
+	}
+	out := &createRouteTableResp{}
+	err = s.mutate(func(st *state) error {
+		v := st.vpc(vid)
+		if v == nil {
+			return notFound("InvalidVpcID.NotFound", "vpc", vid)
+		}
+		t := &routeTable{id: s.ids.next("rtb"), vpc: vid, tags: tagSpecs(r, "route-table"),
+			routes: []*route{{dst: v.cidr, local: true, origin: "CreateRouteTable"}}}
+		st.tables = append(st.tables, t)
+		st.byID[t.id] = t
+		out.RouteTable = st.xRouteTable(t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Server) deleteRouteTable(r *request) (any, error) {
+	err := s.mutate(func(st *state) error {
+		t, err := st.lookupTable(r)
+		if err != nil {
+			return err
+		}
+		if t.main || len(t.assocs) > 0 {
+			return errorf(http.StatusBadRequest, "DependencyViolation", "The routeTable '%s' has dependencies and cannot be deleted.", t.id)
+		}
+		st.tables = slices.DeleteFunc(st.tables, func(x *routeTable) bool { return x == t })
+		delete(st.byID, t.id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+type associateRouteTableResp struct {
+	ec2Resp
+	AssociationID string      `xml:"associationId"`
+	State         xAssocState `xml:"associationState"`
+}
+
+// associateRouteTable associates a subnet explicitly. A subnet has at most
+// one explicit association: another one is Resource.AlreadyAssociated
+// (ReplaceRouteTableAssociation moves it).
+func (s *Server) associateRouteTable(r *request) (any, error) {
+	sid, err := r.required("SubnetId", "subnetId")
+	if err != nil {
+		return nil, err
+	}
+	out := &associateRouteTableResp{State: xAssocState{"associated"}}
+	err = s.mutate(func(st *state) error {
+		t, err := st.lookupTable(r)
+		if err != nil {
+			return err
+		}
+		sn := st.subnet(sid)
+		if sn == nil {
+			return notFound("InvalidSubnetID.NotFound", "subnet", sid)
+		}
+		if sn.vpc != t.vpc {
+			return invalidParam("route table %s and subnet %s belong to different networks", t.id, sid)
+		}
+		for _, o := range st.tables {
+			for _, a := range o.assocs {
+				if a.subnet == sid {
+					return errorf(http.StatusBadRequest, "Resource.AlreadyAssociated", "the specified association for route table %s conflicts with an existing association", t.id)
+				}
+			}
+		}
+		a := assoc{id: s.ids.next("rtbassoc"), subnet: sid}
+		t.assocs = append(t.assocs, a)
+		out.AssociationID = a.id
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// findAssoc finds a table association (explicit or main) by ID.
+func (st *state) findAssoc(id string) (t *routeTable, i int, main bool) {
+	for _, t := range st.tables {
+		if t.main && t.mainID == id {
+			return t, -1, true
+		}
+		for i, a := range t.assocs {
+			if a.id == id {
+				return t, i, false
+			}
+		}
+	}
+	return nil, -1, false
+}
+
+func (s *Server) disassociateRouteTable(r *request) (any, error) {
+	id, err := r.required("AssociationId", "associationId")
+	if err != nil {
+		return nil, err
+	}
+	err = s.mutate(func(st *state) error {
+		t, i, main := st.findAssoc(id)
+		switch {
+		case t == nil:
+			return notFound("InvalidAssociationID.NotFound", "association", id)
+		case main:
+			return invalidParam("cannot disassociate the main route table association %s", id)
+		}
+		t.assocs = slices.Delete(t.assocs, i, i+1)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+type replaceAssocResp struct {
+	ec2Resp
+	NewAssociationID string      `xml:"newAssociationId"`
+	State            xAssocState `xml:"associationState"`
+}
+
+// replaceRouteTableAssociation points an association at another table of
+// the same VPC; replacing the main association makes that table main.
+func (s *Server) replaceRouteTableAssociation(r *request) (any, error) {
+	id, err := r.required("AssociationId", "associationId")
+	if err != nil {
+		return nil, err
+	}
+	out := &replaceAssocResp{State: xAssocState{"associated"}}
+	err = s.mutate(func(st *state) error {
+		to, err := st.lookupTable(r)
+		if err != nil {
+			return err
+		}
+		from, i, main := st.findAssoc(id)
+		if from == nil {
+			return notFound("InvalidAssociationID.NotFound", "association", id)
+		}
+		if from.vpc != to.vpc {
+			return invalidParam("route table %s and association %s belong to different networks", to.id, id)
+		}
+		newID := s.ids.next("rtbassoc")
+		if main {
+			from.main, from.mainID = false, ""
+			to.main, to.mainID = true, newID
+		} else {
+			a := from.assocs[i]
+			from.assocs = slices.Delete(from.assocs, i, i+1)
+			to.assocs = append(to.assocs, assoc{id: newID, subnet: a.subnet})
+		}
+		out.NewAssociationID = newID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

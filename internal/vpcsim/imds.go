@@ -227,7 +227,7 @@ func (s *Server) metadata(id, path string, now time.Time) (body, ctype string, o
 	if macs == "" {
 		var l []string
 		for _, eid := range in.enis {
-			if e := st.eni(eid); e != nil {
+			if e := st.eni(eid); e != nil && e.attach != nil && e.attach.status == "attached" {
 				l = append(l, e.mac+"/")
 			}
 		}

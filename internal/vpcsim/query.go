@@ -134,10 +134,86 @@ var actions = map[string]actionSpec{
 	"DescribeNetworkInterfaces": {run: (*Server).describeNetworkInterfaces},
 	"DescribeVpcs":              {run: (*Server).describeVpcs},
 	"DescribeSubnets":           {run: (*Server).describeSubnets},
+
+	"StopInstances":             {run: (*Server).stopInstances, resource: firstInstanceARN},
+	"StartInstances":            {run: (*Server).startInstances, resource: firstInstanceARN},
+	"CreateTags":                {run: (*Server).createTags, resource: taggedARN},
+	"DeleteTags":                {run: (*Server).deleteTags, resource: taggedARN},
+	"DescribeTags":              {run: (*Server).describeTags},
+	"DescribeAvailabilityZones": {run: (*Server).describeAvailabilityZones},
+
+	"CreateNetworkInterface":          {run: (*Server).createNetworkInterface, resource: paramARN("subnet", "SubnetId")},
+	"DeleteNetworkInterface":          {run: (*Server).deleteNetworkInterface, resource: eniARN},
+	"AttachNetworkInterface":          {run: (*Server).attachNetworkInterface, resource: instanceARN},
+	"DetachNetworkInterface":          {run: (*Server).detachNetworkInterface, resource: attachmentInstanceARN},
+	"ModifyNetworkInterfaceAttribute": {run: (*Server).modifyNetworkInterfaceAttribute, resource: eniARN},
+	"AssignPrivateIpAddresses":        {run: (*Server).assignPrivateIpAddresses, resource: eniARN},
+	"UnassignPrivateIpAddresses":      {run: (*Server).unassignPrivateIpAddresses, resource: eniARN},
+
+	"AllocateAddress":     {run: (*Server).allocateAddress},
+	"AssociateAddress":    {run: (*Server).associateAddress, resource: eipARN},
+	"DisassociateAddress": {run: (*Server).disassociateAddress, resource: eipARN},
+	"ReleaseAddress":      {run: (*Server).releaseAddress, resource: eipARN},
+	"DescribeAddresses":   {run: (*Server).describeAddresses},
+
+	"CreateVolume":    {run: (*Server).createVolume},
+	"AttachVolume":    {run: (*Server).attachVolume, resource: paramARN("volume", "VolumeId")},
+	"DetachVolume":    {run: (*Server).detachVolume, resource: paramARN("volume", "VolumeId")},
+	"DeleteVolume":    {run: (*Server).deleteVolume, resource: paramARN("volume", "VolumeId")},
+	"DescribeVolumes": {run: (*Server).describeVolumes},
+
+	"CreateRouteTable":             {run: (*Server).createRouteTable, resource: paramARN("vpc", "VpcId")},
+	"DeleteRouteTable":             {run: (*Server).deleteRouteTable, resource: tableARN},
+	"AssociateRouteTable":          {run: (*Server).associateRouteTable, resource: tableARN},
+	"DisassociateRouteTable":       {run: (*Server).disassociateRouteTable},
+	"ReplaceRouteTableAssociation": {run: (*Server).replaceRouteTableAssociation, resource: tableARN},
 }
 
+// The resource functions name the ARN IAM evaluates for an action; where
+// AWS evaluates several (AttachNetworkInterface: instance and interface),
+// vpcsim picks the first its documentation lists.
 func tableARN(st *state, r *request) string    { return st.arn("route-table", r.get("RouteTableId")) }
 func instanceARN(st *state, r *request) string { return st.arn("instance", r.get("InstanceId")) }
+func eniARN(st *state, r *request) string {
+	return st.arn("network-interface", r.get("NetworkInterfaceId"))
+}
+
+func firstInstanceARN(st *state, r *request) string {
+	return st.arn("instance", firstOr(r.list("InstanceId"), ""))
+}
+
+func paramARN(kind, param string) func(*state, *request) string {
+	return func(st *state, r *request) string { return st.arn(kind, r.get(param)) }
+}
+
+func eipARN(st *state, r *request) string {
+	id := r.get("AllocationId")
+	if id == "" {
+		for _, x := range st.eips {
+			if x.assocID == r.get("AssociationId") || x.ip.String() == r.get("PublicIp") {
+				id = x.id
+			}
+		}
+	}
+	return st.arn("elastic-ip", id)
+}
+
+func attachmentInstanceARN(st *state, r *request) string {
+	for _, e := range st.enis {
+		if e.attach != nil && e.attach.id == r.get("AttachmentId") {
+			return st.arn("instance", e.attach.instance)
+		}
+	}
+	return "*"
+}
+
+func taggedARN(st *state, r *request) string {
+	id := firstOr(r.list("ResourceId"), "")
+	if _, kind, ok := st.taggable(id); ok {
+		return st.arn(kind, id)
+	}
+	return "*"
+}
 
 // ec2Resp carries the requestId every EC2 response starts with.
 type ec2Resp struct {

@@ -357,6 +357,22 @@ func (s *Server) Resolve(fromSubnetID string, dst netip.Addr) (instanceID string
 	if sn == nil {
 		return "", fmt.Errorf("resolve %s from %s: subnet: %w", dst, fromSubnetID, ErrNotFound)
 	}
+	// An Elastic IP is reached from anywhere: its traffic is translated to
+	// the private address it is associated with.
+	if x := st.eipByIP(dst); x != nil {
+		if x.eni == "" {
+			return "", fmt.Errorf("resolve %s: elastic ip %s is not associated: %w", dst, x.id, ErrNoRoute)
+		}
+		e := st.eni(x.eni)
+		if e == nil || e.attach == nil || e.attach.status != "attached" {
+			return "", fmt.Errorf("resolve %s: interface %s of elastic ip %s is not attached: %w", dst, x.eni, x.id, ErrBlackhole)
+		}
+		in := st.instance(e.attach.instance)
+		if in == nil || in.state != "running" {
+			return "", fmt.Errorf("resolve %s: instance %s is not running: %w", dst, e.attach.instance, ErrBlackhole)
+		}
+		return in.id, nil
+	}
 	t := st.tableFor(sn)
 	if t == nil {
 		return "", fmt.Errorf("resolve %s from %s: %w", dst, fromSubnetID, ErrNoRoute)

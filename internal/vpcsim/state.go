@@ -24,6 +24,8 @@ type state struct {
 	tables   []*routeTable
 	insts    []*instance
 	enis     []*eni
+	eips     []*eip
+	vols     []*volume
 	roles    map[string]*role
 	byID     map[string]any // every object above by its ID
 	launched time.Time
@@ -145,6 +147,33 @@ type attachment struct {
 	status   string
 	time     time.Time
 	primary  bool // deleteOnTermination semantics: the instance's own ENI
+}
+
+type eip struct {
+	id        string // eipalloc-...
+	ip        netip.Addr
+	assocID   string // eipassoc-... while associated
+	eni       string
+	privateIP netip.Addr
+	tags      map[string]string
+}
+
+type volume struct {
+	id      string
+	az      string
+	size    int
+	vtype   string
+	state   string // creating, available, in-use
+	created time.Time
+	attach  *volAttach
+	tags    map[string]string
+}
+
+type volAttach struct {
+	instance string
+	device   string
+	status   string // attaching, attached, detaching
+	time     time.Time
 }
 
 type role struct {
@@ -430,6 +459,104 @@ func (b *builder) build() *state {
 		x.enis = append(x.enis, e.id)
 	}
 
+	for i, x := range w.ElasticIPs {
+		path := fmt.Sprintf("elastic-ips[%d]", i)
+		id := b.id(path, x.ID, "eipalloc")
+		e := &eip{id: id, tags: withName(x.Tags, x.Name)}
+		if x.PublicIP == "" {
+			e.ip = st.nextPublicIP()
+		} else if a, err := netip.ParseAddr(x.PublicIP); err != nil || !a.Is4() {
+			b.errf(path+".public-ip", "%q is not an IPv4 address", x.PublicIP)
+		} else if st.eipByIP(a) != nil {
+			b.errf(path+".public-ip", "public ip %s is allocated twice", a)
+		} else {
+			e.ip = a
+		}
+		st.eips = append(st.eips, e)
+		st.byID[id] = e
+		b.name("elastic-ip", path, x.Name, id)
+		var target *eni
+		switch {
+		case x.NetworkInterface != "" && x.Instance != "":
+			b.errf(path, "give network-interface or instance, not both")
+		case x.NetworkInterface != "":
+			target = st.eni(b.ref("network-interface", path+".network-interface", x.NetworkInterface))
+		case x.Instance != "":
+			if in := st.instance(b.ref("instance", path+".instance", x.Instance)); in != nil {
+				if len(in.enis) != 1 {
+					b.errf(path+".instance", "instance %s has %d network interfaces; name one", in.id, len(in.enis))
+				} else {
+					target = st.eni(in.enis[0])
+				}
+			}
+		case x.PrivateIP != "":
+			b.errf(path+".private-ip", "private-ip without network-interface or instance")
+		}
+		if target == nil {
+			continue
+		}
+		priv := target.ip
+		if x.PrivateIP != "" {
+			a, err := netip.ParseAddr(x.PrivateIP)
+			if err != nil || (a != target.ip && !slices.Contains(target.secondary, a)) {
+				b.errf(path+".private-ip", "%q is not an address of %s", x.PrivateIP, target.id)
+				continue
+			}
+			priv = a
+		}
+		if other := st.eipOn(target.id, priv); other != nil {
+			b.errf(path, "%s of %s already has elastic ip %s", priv, target.id, other.id)
+			continue
+		}
+		e.eni, e.privateIP, e.assocID = target.id, priv, b.ids.next("eipassoc")
+	}
+
+	for i, x := range w.Volumes {
+		path := fmt.Sprintf("volumes[%d]", i)
+		id := b.id(path, x.ID, "vol")
+		v := &volume{id: id, size: x.Size, vtype: x.Type, state: "available", created: st.launched, tags: withName(x.Tags, x.Name)}
+		if v.size == 0 {
+			v.size = 8
+		}
+		if v.vtype == "" {
+			v.vtype = "gp3"
+		}
+		v.az = x.AZ
+		if len(v.az) == 1 {
+			v.az = st.region + v.az
+		}
+		if !strings.HasPrefix(v.az, st.region) || len(v.az) != len(st.region)+1 {
+			b.errf(path+".az", "availability zone %q is not a zone of %s", x.AZ, st.region)
+		}
+		st.vols = append(st.vols, v)
+		st.byID[id] = v
+		b.name("volume", path, x.Name, id)
+		if x.Instance == "" {
+			if x.Device != "" {
+				b.errf(path+".device", "device without instance")
+			}
+			continue
+		}
+		in := st.instance(b.ref("instance", path+".instance", x.Instance))
+		if in == nil {
+			continue
+		}
+		if p := st.primaryENI(in); p != nil && p.az != v.az {
+			b.errf(path+".az", "volume in %s cannot attach to instance %s in %s", v.az, in.id, p.az)
+		}
+		dev := x.Device
+		if dev == "" {
+			b.errf(path+".device", "missing device (for example /dev/sdf)")
+		}
+		for _, o := range st.vols {
+			if o != v && o.attach != nil && o.attach.instance == in.id && o.attach.device == dev {
+				b.errf(path+".device", "instance %s already has %s at %s", in.id, o.id, dev)
+			}
+		}
+		v.state = "in-use"
+		v.attach = &volAttach{instance: in.id, device: dev, status: "attached", time: st.launched}
+	}
+
 	mains := map[string]string{} // vpc → main table
 	associated := map[string]string{}
 	for i, t := range w.RouteTables {
@@ -636,10 +763,44 @@ func (st *state) freeIP(s *subnet) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// nextPublicIP hands out addresses from the documentation ranges
+// (RFC 5737), so a simulated Elastic IP never collides with a real one.
+func (st *state) nextPublicIP() netip.Addr {
+	for _, base := range []string{"203.0.113.10", "198.51.100.10"} {
+		for a := netip.MustParseAddr(base); a.As4()[3] < 250; a = a.Next() {
+			if st.eipByIP(a) == nil {
+				return a
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+func (st *state) eipByIP(a netip.Addr) *eip {
+	for _, e := range st.eips {
+		if e.ip == a {
+			return e
+		}
+	}
+	return nil
+}
+
+// eipOn returns the Elastic IP associated with a private address of an ENI.
+func (st *state) eipOn(eniID string, priv netip.Addr) *eip {
+	for _, e := range st.eips {
+		if e.eni == eniID && e.privateIP == priv {
+			return e
+		}
+	}
+	return nil
+}
+
 func (st *state) vpc(id string) *vpc           { x, _ := st.byID[id].(*vpc); return x }
 func (st *state) subnet(id string) *subnet     { x, _ := st.byID[id].(*subnet); return x }
 func (st *state) table(id string) *routeTable  { x, _ := st.byID[id].(*routeTable); return x }
 func (st *state) instance(id string) *instance { x, _ := st.byID[id].(*instance); return x }
+func (st *state) eip(id string) *eip           { x, _ := st.byID[id].(*eip); return x }
+func (st *state) volume(id string) *volume     { x, _ := st.byID[id].(*volume); return x }
 func (st *state) eni(id string) *eni           { x, _ := st.byID[id].(*eni); return x }
 func (st *state) primaryENI(in *instance) *eni { return st.eni(firstOr(in.enis, "")) }
 func firstOr(s []string, def string) string {

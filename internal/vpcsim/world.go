@@ -32,6 +32,8 @@ type World struct {
 	RouteTables       []RouteTable       `yaml:"route-tables" json:"route_tables,omitempty"`
 	Instances         []Instance         `yaml:"instances" json:"instances,omitempty"`
 	NetworkInterfaces []NetworkInterface `yaml:"network-interfaces" json:"network_interfaces,omitempty"`
+	ElasticIPs        []ElasticIP        `yaml:"elastic-ips" json:"elastic_ips,omitempty"`
+	Volumes           []Volume           `yaml:"volumes" json:"volumes,omitempty"`
 	Roles             []Role             `yaml:"roles" json:"roles,omitempty"`
 
 	// Source names where the world was read from, for error messages.
@@ -125,6 +127,32 @@ type NetworkInterface struct {
 	Instance        string            `yaml:"instance" json:"instance,omitempty"`
 	DeviceIndex     int               `yaml:"device-index" json:"device_index,omitempty"`
 	Tags            map[string]string `yaml:"tags" json:"tags,omitempty"`
+}
+
+// ElasticIP is an allocated Elastic IP address, optionally associated with
+// a network interface (or an instance's only one) and one of its private
+// addresses (default: the primary).
+type ElasticIP struct {
+	ID               string            `yaml:"id" json:"id,omitempty"`
+	Name             string            `yaml:"name" json:"name,omitempty"`
+	PublicIP         string            `yaml:"public-ip" json:"public_ip,omitempty"`
+	NetworkInterface string            `yaml:"network-interface" json:"network_interface,omitempty"`
+	Instance         string            `yaml:"instance" json:"instance,omitempty"`
+	PrivateIP        string            `yaml:"private-ip" json:"private_ip,omitempty"`
+	Tags             map[string]string `yaml:"tags" json:"tags,omitempty"`
+}
+
+// Volume is an EBS volume in one zone, optionally attached to an instance
+// at Device.
+type Volume struct {
+	ID       string            `yaml:"id" json:"id,omitempty"`
+	Name     string            `yaml:"name" json:"name,omitempty"`
+	AZ       string            `yaml:"az" json:"az"`
+	Size     int               `yaml:"size" json:"size,omitempty"`
+	Type     string            `yaml:"type" json:"type,omitempty"`
+	Instance string            `yaml:"instance" json:"instance,omitempty"`
+	Device   string            `yaml:"device" json:"device,omitempty"`
+	Tags     map[string]string `yaml:"tags" json:"tags,omitempty"`
 }
 
 // Role is an IAM role attached to instances. Its policy allows what its

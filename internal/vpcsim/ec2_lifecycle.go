@@ -1,0 +1,368 @@
+package vpcsim
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type xStateChange struct {
+	InstanceID    string         `xml:"instanceId"`
+	CurrentState  xInstanceState `xml:"currentState"`
+	PreviousState xInstanceState `xml:"previousState"`
+}
+
+type instancesChangeResp struct {
+	ec2Resp
+	Instances set[xStateChange] `xml:"instancesSet"`
+}
+
+func stateOf(name string) xInstanceState { return xInstanceState{Code: stateCodes[name], Name: name} }
+
+// lookupInstances validates InstanceId.N and returns the instances in
+// request order; s.mu held.
+func (st *state) lookupInstances(r *request) ([]*instance, error) {
+	ids := r.list("InstanceId")
+	if len(ids) == 0 {
+		return nil, missingParam("instanceId")
+	}
+	var out []*instance
+	var missing []string
+	for _, id := range ids {
+		if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
+			return nil, err
+		}
+		in := st.instance(id)
+		if in == nil {
+			missing = append(missing, id)
+			continue
+		}
+		out = append(out, in)
+	}
+	if len(missing) > 0 {
+		return nil, notFound("InvalidInstanceID.NotFound", "instance", missing...)
+	}
+	return out, nil
+}
+
+// stopInstances moves running instances to stopping, then stopped after
+// Timing.InstanceStop; Force (as fence_aws uses it to fence a node) cuts
+// the wait to a quarter, since the OS is not asked to shut down. Stopping
+// a stopping or stopped instance is not an error, as in AWS.
+func (s *Server) stopInstances(r *request) (any, error) {
+	force, _, err := r.boolean("Force")
+	if err != nil {
+		return nil, err
+	}
+	out := &instancesChangeResp{}
+	err = s.mutate(func(st *state) error {
+		ins, err := st.lookupInstances(r)
+		if err != nil {
+			return err
+		}
+		for _, in := range ins {
+			if in.state == "pending" {
+				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be stopped.", in.id)
+			}
+		}
+		for _, in := range ins {
+			prev := in.state
+			if in.state == "running" {
+				in.state = "stopping"
+				d := s.opts.Timing.InstanceStop.Sample()
+				if force {
+					d /= 4
+				}
+				st.schedule(d, func(st *state) {
+					if in.state == "stopping" {
+						in.state = "stopped"
+					}
+				})
+			}
+			out.Instances.Items = append(out.Instances.Items, xStateChange{InstanceID: in.id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// startInstances moves stopped instances to pending, then running after
+// Timing.InstanceStart. A stopping instance cannot be started yet.
+func (s *Server) startInstances(r *request) (any, error) {
+	out := &instancesChangeResp{}
+	err := s.mutate(func(st *state) error {
+		ins, err := st.lookupInstances(r)
+		if err != nil {
+			return err
+		}
+		for _, in := range ins {
+			if in.state == "stopping" {
+				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be started.", in.id)
+			}
+		}
+		for _, in := range ins {
+			prev := in.state
+			if in.state == "stopped" {
+				in.state = "pending"
+				st.schedule(s.opts.Timing.InstanceStart.Sample(), func(st *state) {
+					if in.state == "pending" {
+						in.state = "running"
+						in.launch = time.Now().UTC().Truncate(time.Second)
+					}
+				})
+			}
+			out.Instances.Items = append(out.Instances.Items, xStateChange{InstanceID: in.id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// taggable returns the tags and resource type of any object by ID.
+func (st *state) taggable(id string) (tags map[string]string, kind string, ok bool) {
+	switch x := st.byID[id].(type) {
+	case *vpc:
+		return x.tags, "vpc", true
+	case *subnet:
+		return x.tags, "subnet", true
+	case *routeTable:
+		return x.tags, "route-table", true
+	case *instance:
+		return x.tags, "instance", true
+	case *eni:
+		return x.tags, "network-interface", true
+	case *eip:
+		return x.tags, "elastic-ip", true
+	case *volume:
+		return x.tags, "volume", true
+	}
+	return nil, "", false
+}
+
+// notFoundByPrefix answers the NotFound error of the ID's kind.
+func notFoundByPrefix(id string) *apiError {
+	kinds := []struct{ prefix, code, noun string }{
+		{"i-", "InvalidInstanceID.NotFound", "instance"},
+		{"eni-", "InvalidNetworkInterfaceID.NotFound", "networkInterface"},
+		{"rtb-", "InvalidRouteTableID.NotFound", "routeTable"},
+		{"subnet-", "InvalidSubnetID.NotFound", "subnet"},
+		{"vpc-", "InvalidVpcID.NotFound", "vpc"},
+		{"vol-", "InvalidVolume.NotFound", "volume"},
+		{"eipalloc-", "InvalidAllocationID.NotFound", "allocation"},
+	}
+	for _, k := range kinds {
+		if strings.HasPrefix(id, k.prefix) {
+			return notFound(k.code, k.noun, id)
+		}
+	}
+	return errorf(http.StatusBadRequest, "InvalidID", "The ID '%s' is not valid", id)
+}
+
+// tagParams reads Tag.N.Key / Tag.N.Value (N from 1, as sent); ok is
+// false when no tag is given.
+func tagParams(r *request) (tags [][2]string, ok bool) {
+	for i := 1; r.form.Has("Tag." + strconv.Itoa(i) + ".Key"); i++ {
+		p := "Tag." + strconv.Itoa(i)
+		tags = append(tags, [2]string{r.get(p + ".Key"), r.get(p + ".Value")})
+	}
+	return tags, len(tags) > 0
+}
+
+// hasTagValue reports whether Tag.N.Value was sent for the N-th tag.
+func hasTagValue(r *request, n int) bool { return r.form.Has("Tag." + strconv.Itoa(n+1) + ".Value") }
+
+func (s *Server) createTags(r *request) (any, error) {
+	ids := r.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, missingParam("resourceIdSet")
+	}
+	tags, ok := tagParams(r)
+	if !ok {
+		return nil, missingParam("tagSet")
+	}
+	for _, kv := range tags {
+		if kv[0] == "" || strings.HasPrefix(strings.ToLower(kv[0]), "aws:") {
+			return nil, invalidParam("Tag keys must not be empty and must not start with aws:")
+		}
+	}
+	err := s.mutate(func(st *state) error {
+		for _, id := range ids {
+			if _, _, ok := st.taggable(id); !ok {
+				return notFoundByPrefix(id)
+			}
+		}
+		for _, id := range ids {
+			m, _, _ := st.taggable(id)
+			for _, kv := range tags {
+				m[kv[0]] = kv[1]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+func (s *Server) deleteTags(r *request) (any, error) {
+	ids := r.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, missingParam("resourceIdSet")
+	}
+	tags, some := tagParams(r)
+	err := s.mutate(func(st *state) error {
+		for _, id := range ids {
+			if _, _, ok := st.taggable(id); !ok {
+				return notFoundByPrefix(id)
+			}
+		}
+		for _, id := range ids {
+			m, _, _ := st.taggable(id)
+			if !some {
+				clear(m) // no Tag.N: every tag goes, as in AWS
+				continue
+			}
+			for n, kv := range tags {
+				// A value, when given, must match for the tag to go.
+				if v, ok := m[kv[0]]; ok && (!hasTagValue(r, n) || kv[1] == v) {
+					delete(m, kv[0])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+type xTagDesc struct {
+	ResourceID   string `xml:"resourceId"`
+	ResourceType string `xml:"resourceType"`
+	Key          string `xml:"key"`
+	Value        string `xml:"value"`
+}
+
+type describeTagsResp struct {
+	ec2Resp
+	Tags set[xTagDesc] `xml:"tagSet"`
+}
+
+func (s *Server) describeTags(r *request) (any, error) {
+	fs, err := r.filters("resource-id", "resource-type", "key", "value")
+	if err != nil {
+		return nil, err
+	}
+	st := s.lockState()
+	defer s.unlockState()
+	out := &describeTagsResp{Tags: set[xTagDesc]{Items: []xTagDesc{}}}
+	var ids []string
+	for id := range st.byID {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		tags, kind, ok := st.taggable(id)
+		if !ok {
+			continue
+		}
+		for _, k := range slices.Sorted(mapsKeys(tags)) {
+			x := xTagDesc{ResourceID: id, ResourceType: kind, Key: k, Value: tags[k]}
+			ok := match(fs, nil, func(name string) []string {
+				switch name {
+				case "resource-id":
+					return []string{x.ResourceID}
+				case "resource-type":
+					return []string{x.ResourceType}
+				case "key":
+					return []string{x.Key}
+				case "value":
+					return []string{x.Value}
+				}
+				return nil
+			})
+			if ok {
+				out.Tags.Items = append(out.Tags.Items, x)
+			}
+		}
+	}
+	return out, nil
+}
+
+type xZone struct {
+	ZoneName           string    `xml:"zoneName"`
+	ZoneID             string    `xml:"zoneId"`
+	ZoneState          string    `xml:"zoneState"`
+	RegionName         string    `xml:"regionName"`
+	GroupName          string    `xml:"groupName"`
+	NetworkBorderGroup string    `xml:"networkBorderGroup"`
+	OptInStatus        string    `xml:"optInStatus"`
+	ZoneType           string    `xml:"zoneType"`
+	Messages           set[xTag] `xml:"messageSet"`
+}
+
+type describeZonesResp struct {
+	ec2Resp
+	Zones set[xZone] `xml:"availabilityZoneInfo"`
+}
+
+// describeAvailabilityZones lists zones a to f of the region (us-east-1 has
+// six; other regions fewer, but a simulator may offer more than it uses).
+func (s *Server) describeAvailabilityZones(r *request) (any, error) {
+	names := r.list("ZoneName")
+	zoneIDs := r.list("ZoneId")
+	fs, err := r.filters("zone-name", "zone-id", "state", "region-name", "zone-type", "group-name", "opt-in-status")
+	if err != nil {
+		return nil, err
+	}
+	st := s.lockState()
+	region := st.region
+	s.unlockState()
+	out := &describeZonesResp{Zones: set[xZone]{Items: []xZone{}}}
+	for _, l := range "abcdef" {
+		z := region + string(l)
+		x := xZone{ZoneName: z, ZoneID: azID(z), ZoneState: "available", RegionName: region, GroupName: region,
+			NetworkBorderGroup: region, OptInStatus: "opt-in-not-required", ZoneType: "availability-zone", Messages: set[xTag]{Items: []xTag{}}}
+		if len(names) > 0 && !slices.Contains(names, x.ZoneName) || len(zoneIDs) > 0 && !slices.Contains(zoneIDs, x.ZoneID) {
+			continue
+		}
+		ok := match(fs, nil, func(name string) []string {
+			switch name {
+			case "zone-name":
+				return []string{x.ZoneName}
+			case "zone-id":
+				return []string{x.ZoneID}
+			case "state":
+				return []string{x.ZoneState}
+			case "region-name":
+				return []string{x.RegionName}
+			case "zone-type":
+				return []string{x.ZoneType}
+			case "group-name":
+				return []string{x.GroupName}
+			case "opt-in-status":
+				return []string{x.OptInStatus}
+			}
+			return nil
+		})
+		if ok {
+			out.Zones.Items = append(out.Zones.Items, x)
+		}
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(out.Zones.Items, func(z xZone) bool { return z.ZoneName == n }) {
+			return nil, invalidParam("The zone '%s' does not exist.", n)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,289 @@
+package vpcsim
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type xVolAttachment struct {
+	VolumeID            string `xml:"volumeId"`
+	InstanceID          string `xml:"instanceId"`
+	Device              string `xml:"device"`
+	Status              string `xml:"status"`
+	AttachTime          string `xml:"attachTime"`
+	DeleteOnTermination bool   `xml:"deleteOnTermination"`
+}
+
+type xVolume struct {
+	VolumeID           string              `xml:"volumeId"`
+	Size               int                 `xml:"size"`
+	SnapshotID         string              `xml:"snapshotId"`
+	AvailabilityZone   string              `xml:"availabilityZone"`
+	Status             string              `xml:"status"`
+	CreateTime         string              `xml:"createTime"`
+	Attachments        set[xVolAttachment] `xml:"attachmentSet"`
+	VolumeType         string              `xml:"volumeType"`
+	Iops               int                 `xml:"iops"`
+	Encrypted          bool                `xml:"encrypted"`
+	MultiAttachEnabled bool                `xml:"multiAttachEnabled"`
+	Tags               set[xTag]           `xml:"tagSet"`
+}
+
+func (v *volume) xAttachment() xVolAttachment {
+	return xVolAttachment{VolumeID: v.id, InstanceID: v.attach.instance, Device: v.attach.device, Status: v.attach.status, AttachTime: v.attach.time.Format(awsTime)}
+}
+
+func (v *volume) x() xVolume {
+	x := xVolume{VolumeID: v.id, Size: v.size, AvailabilityZone: v.az, Status: v.state, CreateTime: v.created.Format(awsTime),
+		Attachments: set[xVolAttachment]{Items: []xVolAttachment{}}, VolumeType: v.vtype, Iops: 3000, Tags: tagSet(v.tags)}
+	if v.attach != nil {
+		x.Attachments.Items = append(x.Attachments.Items, v.xAttachment())
+	}
+	return x
+}
+
+type createVolumeResp struct {
+	ec2Resp
+	xVolume
+}
+
+// createVolume creates a volume that is "creating" until the next
+// transition (one Timing.VolumeAttach sample), then "available".
+func (s *Server) createVolume(r *request) (any, error) {
+	az, err := r.required("AvailabilityZone", "availabilityZone")
+	if err != nil {
+		return nil, err
+	}
+	size := 8
+	if v := r.get("Size"); v != "" {
+		if size, err = strconv.Atoi(v); err != nil || size < 1 || size > 65536 {
+			return nil, invalidParam("Value (%s) for parameter size is invalid.", v)
+		}
+	} else if r.get("SnapshotId") == "" {
+		return nil, missingParam("size")
+	}
+	vtype := r.get("VolumeType")
+	if vtype == "" {
+		vtype = "gp2"
+	}
+	out := &createVolumeResp{}
+	err = s.mutate(func(st *state) error {
+		if !strings.HasPrefix(az, st.region) || len(az) != len(st.region)+1 || !strings.Contains("abcdef", az[len(az)-1:]) {
+			return invalidParam("Invalid availability zone: [%s]", az)
+		}
+		v := &volume{id: s.ids.next("vol"), az: az, size: size, vtype: vtype, state: "creating", created: time.Now().UTC(), tags: tagSpecs(r, "volume")}
+		st.vols = append(st.vols, v)
+		st.byID[v.id] = v
+		st.schedule(s.opts.Timing.VolumeAttach.Sample(), func(*state) {
+			if v.state == "creating" {
+				v.state = "available"
+			}
+		})
+		out.xVolume = v.x()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (st *state) lookupVolume(r *request) (*volume, error) {
+	id, err := r.required("VolumeId", "volumeId")
+	if err != nil {
+		return nil, err
+	}
+	if err := malformed("InvalidVolumeID.Malformed", "vol", id); err != nil {
+		return nil, err
+	}
+	v := st.volume(id)
+	if v == nil {
+		return nil, errorf(http.StatusBadRequest, "InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
+	}
+	return v, nil
+}
+
+type volAttachResp struct {
+	ec2Resp
+	xVolAttachment
+}
+
+// attachVolume starts attaching (attaching → attached after
+// Timing.VolumeAttach). A volume in use answers VolumeInUse, one in another
+// zone InvalidVolume.ZoneMismatch, a taken device InvalidParameterValue.
+func (s *Server) attachVolume(r *request) (any, error) {
+	dev, err := r.required("Device", "device")
+	if err != nil {
+		return nil, err
+	}
+	out := &volAttachResp{}
+	err = s.mutate(func(st *state) error {
+		v, err := st.lookupVolume(r)
+		if err != nil {
+			return err
+		}
+		in, err := st.lookupInstance(r)
+		if err != nil {
+			return err
+		}
+		if v.attach != nil {
+			return errorf(http.StatusBadRequest, "VolumeInUse", "%s is already attached to an instance", v.id)
+		}
+		if v.state != "available" {
+			return errorf(http.StatusBadRequest, "IncorrectState", "%s is not 'available'.", v.id)
+		}
+		if p := st.primaryENI(in); p != nil && p.az != v.az {
+			return errorf(http.StatusBadRequest, "InvalidVolume.ZoneMismatch", "The volume '%s' is not in the same availability zone as instance '%s'", v.id, in.id)
+		}
+		if in.state != "running" && in.state != "stopped" {
+			return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a valid state for this operation.", in.id)
+		}
+		for _, o := range st.vols {
+			if o.attach != nil && o.attach.instance == in.id && o.attach.device == dev {
+				return invalidParam("Attachment point %s is already in use", dev)
+			}
+		}
+		a := &volAttach{instance: in.id, device: dev, status: "attaching", time: time.Now().UTC()}
+		v.attach, v.state = a, "in-use"
+		st.schedule(s.opts.Timing.VolumeAttach.Sample(), func(*state) {
+			if v.attach == a && a.status == "attaching" {
+				a.status = "attached"
+			}
+		})
+		out.xVolAttachment = v.xAttachment()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// detachVolume starts detaching (detaching → available after
+// Timing.VolumeDetach, halved with Force). InstanceId and Device, when
+// given, must match the attachment.
+func (s *Server) detachVolume(r *request) (any, error) {
+	force, _, err := r.boolean("Force")
+	if err != nil {
+		return nil, err
+	}
+	out := &volAttachResp{}
+	err = s.mutate(func(st *state) error {
+		v, err := st.lookupVolume(r)
+		if err != nil {
+			return err
+		}
+		a := v.attach
+		if a == nil {
+			return errorf(http.StatusBadRequest, "IncorrectState", "Volume '%s' is in the 'available' state.", v.id)
+		}
+		if id := r.get("InstanceId"); id != "" && id != a.instance {
+			return errorf(http.StatusBadRequest, "InvalidAttachment.NotFound", "Volume '%s' is not attached to instance '%s'.", v.id, id)
+		}
+		if dev := r.get("Device"); dev != "" && dev != a.device {
+			return errorf(http.StatusBadRequest, "InvalidAttachment.NotFound", "Volume '%s' is not attached at '%s'.", v.id, dev)
+		}
+		if a.status == "detaching" && !force {
+			out.xVolAttachment = v.xAttachment()
+			return nil
+		}
+		a.status = "detaching"
+		d := s.opts.Timing.VolumeDetach.Sample()
+		if force {
+			d /= 2
+		}
+		st.schedule(d, func(*state) {
+			if v.attach == a {
+				v.attach, v.state = nil, "available"
+			}
+		})
+		out.xVolAttachment = v.xAttachment()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Server) deleteVolume(r *request) (any, error) {
+	err := s.mutate(func(st *state) error {
+		v, err := st.lookupVolume(r)
+		if err != nil {
+			return err
+		}
+		if v.attach != nil {
+			return errorf(http.StatusBadRequest, "VolumeInUse", "Volume %s is currently attached to %s", v.id, v.attach.instance)
+		}
+		st.vols = slices.DeleteFunc(st.vols, func(x *volume) bool { return x == v })
+		delete(st.byID, v.id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+type describeVolumesResp struct {
+	ec2Resp
+	Volumes set[xVolume] `xml:"volumeSet"`
+}
+
+func (s *Server) describeVolumes(r *request) (any, error) {
+	ids := r.list("VolumeId")
+	fs, err := r.filters("volume-id", "attachment.instance-id", "attachment.status", "attachment.device",
+		"availability-zone", "status", "size", "volume-type", "encrypted")
+	if err != nil {
+		return nil, err
+	}
+	st := s.lockState()
+	defer s.unlockState()
+	for _, id := range ids {
+		if st.volume(id) == nil {
+			return nil, errorf(http.StatusBadRequest, "InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
+		}
+	}
+	out := &describeVolumesResp{Volumes: set[xVolume]{Items: []xVolume{}}}
+	for _, v := range st.vols {
+		if len(ids) > 0 && !slices.Contains(ids, v.id) {
+			continue
+		}
+		x := v.x()
+		ok := match(fs, v.tags, func(name string) []string {
+			switch name {
+			case "volume-id":
+				return []string{x.VolumeID}
+			case "availability-zone":
+				return []string{x.AvailabilityZone}
+			case "status":
+				return []string{x.Status}
+			case "size":
+				return []string{strconv.Itoa(x.Size)}
+			case "volume-type":
+				return []string{x.VolumeType}
+			case "encrypted":
+				return []string{boolStr(x.Encrypted)}
+			}
+			if v.attach == nil {
+				return nil
+			}
+			switch name {
+			case "attachment.instance-id":
+				return []string{v.attach.instance}
+			case "attachment.status":
+				return []string{v.attach.status}
+			case "attachment.device":
+				return []string{v.attach.device}
+			}
+			return nil
+		})
+		if ok {
+			out.Volumes.Items = append(out.Volumes.Items, x)
+		}
+	}
+	return out, nil
+}
