@@ -61,7 +61,7 @@ every process and file is cleaned up on exit, Ctrl-C included.`,
 
 // newDemoServiceCmd is the demo's per-node service, started by the demo.
 func newDemoServiceCmd() *cobra.Command {
-	var name string
+	var name, listen string
 	cmd := &cobra.Command{
 		Use:    "service --name NODE",
 		Short:  "The demo's tiny service (started by vipd demo)",
@@ -71,9 +71,10 @@ func newDemoServiceCmd() *cobra.Command {
 			if name == "" {
 				return usageError{fmt.Errorf("demo service: --name is required")}
 			}
-			return demo.Serve(cmd.Context(), name, os.Stdout)
+			return demo.Serve(cmd.Context(), name, listen, os.Stdout)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "name to answer with")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "loopback address to listen on")
 	return cmd
 }

@@ -113,12 +113,12 @@ func (c *client) nodesServed() map[string]int {
 	return m
 }
 
-// Serve is the demo's service: it listens on a loopback port, prints
-// "listening ADDR" on out, and answers every connection with name and a
-// newline, until ctx is done. `vipd demo service` runs it.
-func Serve(ctx context.Context, name string, out *os.File) error {
+// Serve is the demo's service: it listens on addr (a loopback address),
+// prints "listening ADDR" on out, and answers every connection with name
+// and a newline, until ctx is done. `vipd demo service` runs it.
+func Serve(ctx context.Context, name, addr string, out *os.File) error {
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

@@ -244,7 +244,13 @@ func (c *Cluster) startNode(m *member) error {
 // startService starts the node's service (vipd demo service) and binds it
 // in the fabric as the instance's port 5432.
 func (c *Cluster) startService(m *member) error {
-	cmd := exec.Command(c.o.Exe, "demo", "service", "--name", m.name)
+	// A restarted service takes its old address: the node's health check
+	// and the fabric point at it.
+	listen := "127.0.0.1:0"
+	if m.svcAddr.IsValid() {
+		listen = m.svcAddr.String()
+	}
+	cmd := exec.Command(c.o.Exe, "demo", "service", "--name", m.name, "--listen", listen)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	cmd.SysProcAttr = childAttr()
 	out, err := cmd.StdoutPipe()
