@@ -36,7 +36,9 @@ func (s *Service) changeResourceRecordSets(id string, req *changeResourceRecordS
 		return nil, noSuchHostedZone(id)
 	}
 	s.advanceLocked(now)
-	if s.opts.RejectWhilePending && len(z.pending) > 0 {
+	// Only record changes count: AWS accepts record changes while the
+	// zone's own creation is still PENDING.
+	if s.opts.RejectWhilePending && slices.ContainsFunc(z.pending, func(c *change) bool { return len(c.ops) > 0 }) {
 		return nil, errorf(http.StatusBadRequest, "PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request.")
 	}
 	if msgs := z.check(ops); len(msgs) > 0 {

@@ -3,6 +3,7 @@ package route53_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +18,10 @@ import (
 )
 
 // awsCLI returns a function running the AWS CLI against endpoint, isolated
-// from the user's configuration and from the instance metadata service.
-// It skips the test when the CLI is missing, unless CI=true.
-func awsCLI(t *testing.T, endpoint string) func(args ...string) []byte {
+// from the user's configuration and from the instance metadata service; it
+// returns stdout, or stderr and the error when the CLI fails. It skips the
+// test when the CLI is missing, unless CI=true.
+func awsCLI(t *testing.T, endpoint string) func(args ...string) ([]byte, error) {
 	t.Helper()
 	bin, err := exec.LookPath("aws")
 	if err != nil {
@@ -43,22 +45,18 @@ func awsCLI(t *testing.T, endpoint string) func(args ...string) []byte {
 	if v := os.Getenv("PYENV_ROOT"); v != "" {
 		env = append(env, "PYENV_ROOT="+v) // pyenv shims need it to find the CLI
 	}
-	return func(args ...string) []byte {
-		t.Helper()
+	return func(args ...string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, append(args, "--endpoint-url", endpoint, "--output", "json")...)
 		cmd.Env = env
 		cmd.WaitDelay = 5 * time.Second
 		out, err := cmd.Output()
-		if err != nil {
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.Stderr, err
 		}
-		return out
+		return out, err
 	}
 }
 
@@ -92,7 +90,15 @@ func TestSeed004CLI(t *testing.T) {
 	clk := newClock()
 	svc := route53.New(route53.Options{PropagationDelay: 20 * time.Second, Now: clk.Now})
 	_, url := start(t, svc)
-	aws := awsCLI(t, url)
+	cli := awsCLI(t, url)
+	aws := func(args ...string) []byte {
+		t.Helper()
+		out, err := cli(args...)
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
 	addr := listenDNS(t, svc, route53.DNSOptions{VPCID: "vpc-0a1b2c3d"})
 
 	aws("route53", "create-hosted-zone", "--name", "myvpc.mycompany.com", "--caller-reference", "seed004",
@@ -142,6 +148,18 @@ func TestSeed004CLI(t *testing.T) {
 			t.Fatal("get-change never reported INSYNC")
 		}
 		clk.Add(5 * time.Second)
+	}
+
+	// The same batch with CREATE fails as on AWS, and the CLI shows Route
+	// 53's error code and message.
+	dup := filepath.Join(t.TempDir(), "create.json")
+	if err := os.WriteFile(dup, []byte(strings.Replace(seed004ChangeBatch, "UPSERT", "CREATE", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cli("route53", "change-resource-record-sets", "--hosted-zone-id", zoneID, "--change-batch", "file://"+dup)
+	wantErr := "An error occurred (InvalidChangeBatch) when calling the ChangeResourceRecordSets operation: [Tried to create resource record set [name='myservice.myvpc.mycompany.com.', type='A'] but it already exists]"
+	if err == nil || !strings.Contains(string(stderr), wantErr) {
+		t.Errorf("duplicate CREATE: err %v, stderr %q; want %q", err, stderr, wantErr)
 	}
 
 	var sets struct {

@@ -9,7 +9,8 @@
 // # Models
 //
 //   - CreateHostedZone (public, or private with one VPC association),
-//     GetHostedZone, ListHostedZones (marker paging), ListHostedZonesByName
+//     DeleteHostedZone (HostedZoneNotEmpty while it holds records beyond
+//     the apex SOA and NS), GetHostedZone, ListHostedZones (marker paging), ListHostedZonesByName
 //     (DNS name / hosted zone ID paging, names ordered with labels reversed as
 //     AWS does).
 //   - ChangeResourceRecordSets with CREATE, UPSERT and DELETE. A batch is
@@ -33,7 +34,8 @@
 //   - Errors in Route 53's XML shape (ErrorResponse/Error/Type, Code, Message
 //     and RequestId), with the codes the SDK models: NoSuchHostedZone,
 //     NoSuchChange, InvalidInput, InvalidChangeBatch, HostedZoneAlreadyExists,
-//     InvalidDomainName, Throttling, PriorRequestNotComplete.
+//     HostedZoneNotEmpty, InvalidVPCId, InvalidDomainName, Throttling,
+//     PriorRequestNotComplete.
 //
 // # DNS server
 //
@@ -63,6 +65,6 @@
 // Alias records, routing policies (weighted, latency, failover,
 // geolocation, multivalue: any SetIdentifier is rejected with InvalidInput),
 // health checks, DNSSEC, traffic policies, query logging, delegation sets,
-// tags, DeleteHostedZone, wildcard matching in the DNS server, and the
+// tags, wildcard matching in the DNS server, and the
 // per-zone and per-record-set quotas.
 package route53

@@ -95,6 +95,8 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) (any, error) {
 		return s.listHostedZonesByName(r)
 	case len(parts) == 2 && parts[0] == "hostedzone" && r.Method == http.MethodGet:
 		return s.getHostedZone(zoneID(parts[1]))
+	case len(parts) == 2 && parts[0] == "hostedzone" && r.Method == http.MethodDelete:
+		return s.deleteHostedZone(zoneID(parts[1]))
 	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && r.Method == http.MethodPost:
 		var req changeResourceRecordSetsRequest
 		if err := decode(r, &req); err != nil {
@@ -451,4 +453,28 @@ func (s *Service) submitLocked(z *zone, comment string, ops []op, now time.Time)
 	z.pending = append(z.pending, c)
 	s.changes[c.id] = c
 	return c
+}
+
+func (s *Service) deleteHostedZone(id string) (any, error) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	z, ok := s.byID[id]
+	if !ok {
+		return nil, noSuchHostedZone(id)
+	}
+	for k := range z.records {
+		if k.name != z.name || k.typ != "SOA" && k.typ != "NS" {
+			return nil, errorf(http.StatusBadRequest, "HostedZoneNotEmpty", "The specified hosted zone contains non-required resource record sets and so cannot be deleted.")
+		}
+	}
+	s.zones = slices.DeleteFunc(s.zones, func(o *zone) bool { return o == z })
+	delete(s.byID, id)
+	delete(s.callers, z.callerRef)
+	// The deletion is its own change; it has nothing to apply to DNS, which
+	// stops answering for the zone at once.
+	c := &change{id: newID("C"), submitted: now, insyncAt: now.Add(s.opts.PropagationDelay)}
+	s.changes[c.id] = c
+	s.deletions = append(s.deletions, c)
+	return &deleteHostedZoneResponse{Xmlns: xmlns, ChangeInfo: c.wire()}, nil
 }

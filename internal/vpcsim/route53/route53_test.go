@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+	"github.com/miekg/dns"
 	"go.uber.org/goleak"
 
 	"github.com/vipd/vipd/internal/vpcsim/route53"
@@ -528,13 +529,12 @@ func TestPriorRequestNotComplete(t *testing.T) {
 	clk := newClock()
 	c, _ := start(t, route53.New(route53.Options{PropagationDelay: 10 * time.Second, RejectWhilePending: true, Now: clk.Now}))
 	id := *createZone(t, c, "example.com", "vpc-1").Id
-	clk.Add(10 * time.Second)
 	up := func(ip string) error {
 		_, err := changeBatch(t, c, id, change(types.ChangeActionUpsert, rrset("a.example.com.", types.RRTypeA, 10, ip)))
 		return err
 	}
 	if err := up("10.0.0.1"); err != nil {
-		t.Fatal(err)
+		t.Fatalf("first change while the zone's creation is PENDING: %v", err)
 	}
 	err := up("10.0.0.2")
 	var prnc *types.PriorRequestNotComplete
@@ -547,5 +547,37 @@ func TestPriorRequestNotComplete(t *testing.T) {
 	}
 	if got := listAll(t, c, id); !slices.Equal(got, []string{"a.example.com. A 10s 10.0.0.2"}) {
 		t.Errorf("records = %v", got)
+	}
+}
+
+func TestDeleteHostedZone(t *testing.T) {
+	svc := route53.New(route53.Options{})
+	c, _ := start(t, svc)
+	addr := listenDNS(t, svc, route53.DNSOptions{})
+	id := *createZone(t, c, "gone.example", "vpc-1").Id
+	if _, err := changeBatch(t, c, id, change(types.ChangeActionCreate, rrset("a.gone.example", types.RRTypeA, 60, "10.0.0.1"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.DeleteHostedZone(t.Context(), &awsroute53.DeleteHostedZoneInput{Id: aws.String(id)})
+	var notEmpty *types.HostedZoneNotEmpty
+	if !errors.As(err, &notEmpty) {
+		t.Fatalf("deleting a zone with records: %v, want HostedZoneNotEmpty", err)
+	}
+	if _, err := changeBatch(t, c, id, change(types.ChangeActionDelete, rrset("a.gone.example", types.RRTypeA, 60, "10.0.0.1"))); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.DeleteHostedZone(t.Context(), &awsroute53.DeleteHostedZoneInput{Id: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetChange(t.Context(), &awsroute53.GetChangeInput{Id: out.ChangeInfo.Id})
+	if err != nil || got.ChangeInfo.Status != types.ChangeStatusInsync {
+		t.Errorf("GetChange(deletion) = %+v, %v; want INSYNC", got, err)
+	}
+	if _, err := c.GetHostedZone(t.Context(), &awsroute53.GetHostedZoneInput{Id: aws.String(id)}); err == nil {
+		t.Error("the zone is still there")
+	}
+	if a := query(t, addr, "udp", "a.gone.example", dns.TypeA); a.Rcode != "REFUSED" {
+		t.Errorf("DNS after deletion: %+v, want REFUSED", a)
 	}
 }

@@ -52,7 +52,10 @@ type Service struct {
 	byID    map[string]*zone
 	callers map[string]string // caller reference → zone ID
 	changes map[string]*change
-	bucket  bucket
+	// deletions are DeleteHostedZone changes, PENDING for the propagation
+	// delay like any other.
+	deletions []*change
+	bucket    bucket
 }
 
 // New returns a Service with no hosted zones.
@@ -142,6 +145,10 @@ type op struct {
 // advanceLocked applies to each zone's DNS view the changes whose
 // propagation delay has passed, in submission order, and marks them INSYNC.
 func (s *Service) advanceLocked(now time.Time) {
+	for len(s.deletions) > 0 && !now.Before(s.deletions[0].insyncAt) {
+		s.deletions[0].insync = true
+		s.deletions = s.deletions[1:]
+	}
 	for _, z := range s.zones {
 		for len(z.pending) > 0 && !now.Before(z.pending[0].insyncAt) {
 			c := z.pending[0]

@@ -136,6 +136,12 @@ type changeResourceRecordSetsResponse struct {
 	ChangeInfo wireChangeInfo `xml:"ChangeInfo"`
 }
 
+type deleteHostedZoneResponse struct {
+	XMLName    xml.Name       `xml:"DeleteHostedZoneResponse"`
+	Xmlns      string         `xml:"xmlns,attr"`
+	ChangeInfo wireChangeInfo `xml:"ChangeInfo"`
+}
+
 type getChangeResponse struct {
 	XMLName    xml.Name       `xml:"GetChangeResponse"`
 	Xmlns      string         `xml:"xmlns,attr"`
