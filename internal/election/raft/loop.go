@@ -34,6 +34,9 @@ type opResult struct {
 
 const reasonShutdown = "shutdown"
 
+// errUnreachable refuses a transfer to a member the leader cannot reach.
+var errUnreachable = errors.New("unreachable from the raft leader")
+
 const (
 	kindGrant    = "grant"
 	kindRenew    = "renew"
@@ -383,6 +386,12 @@ func (lp *loop) startTransferRequest(req *request) {
 			req.reply <- fmt.Errorf("node %s: %w", to, election.ErrNotEligible)
 			return
 		}
+	}
+	if lp.failing[to] {
+		// Dropping the grant for a hand-off bound to fail would only
+		// cost a new token.
+		req.reply <- fmt.Errorf("node %s: %w", to, errUnreachable)
+		return
 	}
 	if to == self {
 		// This leader may hold: grant now if it does not already.

@@ -383,13 +383,15 @@ func (l *Lease) Transfer(ctx context.Context, to string) error {
 var errStopped = errors.New("election stopped")
 
 // requestTransfer asks the raft leader to move the lease, retrying while
-// leadership is unknown or moving.
+// leadership is unknown or moving or the leader cannot be reached. The
+// leader's answer is final: retrying a hand-off that failed (an unreachable
+// target) would make the holder drop and regain its grant again and again.
 func (l *Lease) requestTransfer(ctx context.Context, to string) error {
 	retry := time.NewTicker(l.t.heartbeat / 10)
 	defer retry.Stop()
 	for {
 		err := l.askLeader(ctx, rpcRequest{Op: rpcTransfer, From: l.cfg.Self, To: to})
-		if err == nil || !errors.Is(err, errNotLeader) && ctx.Err() == nil && isFinal(err) {
+		if err == nil || !errors.Is(err, errNotLeader) && isAnswer(err) {
 			return err
 		}
 		select {
@@ -402,10 +404,19 @@ func (l *Lease) requestTransfer(ctx context.Context, to string) error {
 	}
 }
 
-// isFinal reports whether a transfer error is an answer rather than a
-// failure to ask.
-func isFinal(err error) bool {
-	return errors.Is(err, election.ErrUnknownNode) || errors.Is(err, election.ErrNotEligible)
+// answerError is the leader's own answer to a request it served locally,
+// as remoteError is one received over the peer RPC.
+type answerError struct{ err error }
+
+func (e *answerError) Error() string { return e.err.Error() }
+func (e *answerError) Unwrap() error { return e.err }
+
+// isAnswer reports whether err is the leader's answer rather than a failure
+// to ask it.
+func isAnswer(err error) bool {
+	var re *remoteError
+	var ae *answerError
+	return errors.As(err, &re) || errors.As(err, &ae)
 }
 
 // askLeader runs req on the raft leader: in the loop when this member leads,
@@ -417,7 +428,10 @@ func (l *Lease) askLeader(ctx context.Context, req rpcRequest) error {
 		return errNotLeader
 	}
 	if r.State() == hraft.Leader {
-		return l.handle(ctx, req)
+		if err := l.handle(ctx, req); err != nil {
+			return &answerError{err}
+		}
+		return nil
 	}
 	addr, id := r.LeaderWithID()
 	if addr == "" || string(id) == l.cfg.Self {

@@ -427,3 +427,27 @@ func TestQuarantineDelaysRaftAndASingleMemberHolds(t *testing.T) {
 		t.Error("single member still holds after SetEligible(false)")
 	}
 }
+
+func TestTransferToAnUnreachableNodeKeepsTheGrant(t *testing.T) {
+	c := newCluster(t, false)
+	c.eligibleAB()
+	h := c.holder(10 * testLease)
+	other := otherNode(h.Self)
+	c.stop(other)
+	waitFor(t, 5*testLease, "the holder seeing "+other+" unreachable", func() bool {
+		for _, p := range c.lease(h.Self).Status().Peers {
+			if p.Name == other {
+				return !p.Reachable
+			}
+		}
+		return false
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if err := c.lease("w").Transfer(ctx, other); err == nil || ctx.Err() != nil {
+		t.Errorf("Transfer(%q) to a stopped node = %v; want a prompt error", other, err)
+	}
+	if st := c.lease(h.Self).Status(); !st.Held || st.Token != h.Token {
+		t.Errorf("holder %s after the refused transfer: Held %v token %d; want true, %d", h.Self, st.Held, st.Token, h.Token)
+	}
+}
