@@ -1,0 +1,221 @@
+package vpcsim_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+// awsCLI runs the AWS CLI (v1) against srv as the admin, never reading the
+// user's AWS configuration or the real IMDS.
+type awsCLI struct {
+	srv *vpcsim.Server
+	env []string
+}
+
+func newAWSCLI(t *testing.T, srv *vpcsim.Server) *awsCLI {
+	t.Helper()
+	if _, err := exec.LookPath("aws"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the AWS CLI is required in CI (pip install awscli): ", err)
+		}
+		t.Skip("aws CLI not installed: ", err)
+	}
+	ak, sk := srv.AdminKey()
+	home := t.TempDir()
+	return &awsCLI{srv: srv, env: []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"AWS_ACCESS_KEY_ID=" + ak,
+		"AWS_SECRET_ACCESS_KEY=" + sk,
+		"AWS_DEFAULT_REGION=" + srv.Region(),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + home + "/config",
+		"AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
+		"AWS_PAGER=",
+		"AWS_MAX_ATTEMPTS=1",
+	}}
+}
+
+// run runs `aws --endpoint-url URL ec2 args...` and returns stdout, stderr
+// and whether it exited 0.
+func (c *awsCLI) run(t *testing.T, args ...string) (stdout, stderr string, ok bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", c.srv.URL(), "ec2"}, args...)...)
+	cmd.Env = c.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err == nil
+}
+
+// must runs and fails the test on a non-zero exit.
+func (c *awsCLI) must(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errs, ok := c.run(t, args...)
+	if !ok {
+		t.Fatalf("aws ec2 %s: %s", strings.Join(args, " "), errs)
+	}
+	return out
+}
+
+func (c *awsCLI) json(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out := c.must(t, append(args, "--output", "json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("aws ec2 %s: decode %q: %v", strings.Join(args, " "), out, err)
+	}
+}
+
+// TestSeedCommandsWithAWSCLI runs the seed documents' own AWS CLI commands
+// unchanged (IDs filled in) against vpcsim: seed 000 part b (overlay route
+// and source/dest check) and part a (moving an ENI), seed 001 (volume,
+// secondary IP), seed 002's delete-then-create loop over the VPC's route
+// tables and seed 003's replace-route.
+func TestSeedCommandsWithAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI about 25 times")
+	}
+	srv := vpcsimtest.NewServer(t, loadTestWorld(t))
+	cli := newAWSCLI(t, srv)
+
+	t.Run("seed 000 part b: overlay route", func(t *testing.T) {
+		cli.must(t, "create-route", "--route-table-id", rtbA, "--destination-cidr-block", vip, "--instance-id", nodeA)
+		cli.must(t, "replace-route", "--route-table-id", rtbA, "--destination-cidr-block", vip, "--instance-id", nodeB)
+		var out struct {
+			RouteTables []struct {
+				Routes []struct {
+					DestinationCidrBlock, InstanceId, NetworkInterfaceId, State, Origin string
+				}
+			}
+		}
+		cli.json(t, &out, "describe-route-tables", "--route-table-ids", rtbA)
+		var found bool
+		for _, r := range out.RouteTables[0].Routes {
+			if r.DestinationCidrBlock == vip {
+				found = true
+				if r.InstanceId != nodeB || r.NetworkInterfaceId != eniB || r.State != "active" || r.Origin != "CreateRoute" {
+					t.Errorf("route after replace-route = %+v", r)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("describe-route-tables lacks %s: %+v", vip, out)
+		}
+		cli.must(t, "delete-route", "--route-table-id", rtbA, "--destination-cidr-block", vip)
+		if _, errs, ok := cli.run(t, "delete-route", "--route-table-id", rtbA, "--destination-cidr-block", vip); ok || !strings.Contains(errs, "InvalidRoute.NotFound") {
+			t.Errorf("second delete-route: ok=%v %s, want InvalidRoute.NotFound", ok, errs)
+		}
+		cli.must(t, "modify-instance-attribute", "--instance-id", nodeB, "--no-source-dest-check")
+		var attr struct{ SourceDestCheck struct{ Value bool } }
+		cli.json(t, &attr, "describe-instance-attribute", "--instance-id", nodeB, "--attribute", "sourceDestCheck")
+		if attr.SourceDestCheck.Value {
+			t.Error("source/dest check still on after --no-source-dest-check")
+		}
+		if _, errs, ok := cli.run(t, "create-route", "--route-table-id", rtbA, "--destination-cidr-block", vip, "--instance-id", nodeA, "--dry-run"); ok || !strings.Contains(errs, "DryRunOperation") {
+			t.Errorf("--dry-run: ok=%v %s", ok, errs)
+		}
+	})
+
+	t.Run("seed 000 part a: move an ENI", func(t *testing.T) {
+		// The seed reads the attachment ID from the text output's
+		// ATTACHMENT line ($3) and polls the interface status ($10 of the
+		// NETWORKINTERFACES line) until it leaves in-use.
+		if _, errs, ok := cli.run(t, "attach-network-interface", "--instance-id", nodeB, "--network-interface-id", eniSpare, "--device-index", "1"); !ok {
+			t.Fatalf("attach: %s", errs)
+		}
+		text := cli.must(t, "describe-network-interfaces", "--network-interface-ids", eniSpare, "--output", "text")
+		var attachment string
+		for _, line := range strings.Split(text, "\n") {
+			if f := strings.Split(line, "\t"); f[0] == "ATTACHMENT" {
+				for _, x := range f {
+					if strings.HasPrefix(x, "eni-attach-") {
+						attachment = x
+					}
+				}
+			}
+		}
+		if attachment == "" {
+			t.Fatalf("no attachment in text output:\n%s", text)
+		}
+		cli.must(t, "detach-network-interface", "--attachment-id", attachment, "--force")
+		var ni struct{ NetworkInterfaces []struct{ Status string } }
+		cli.json(t, &ni, "describe-network-interfaces", "--network-interface-ids", eniSpare)
+		if ni.NetworkInterfaces[0].Status != "available" {
+			t.Errorf("status after forced detach (zero timing) = %s, want available", ni.NetworkInterfaces[0].Status)
+		}
+		cli.must(t, "attach-network-interface", "--instance-id", nodeB, "--network-interface-id", eniSpare, "--device-index", "1")
+		if _, errs, ok := cli.run(t, "attach-network-interface", "--instance-id", nodeA, "--network-interface-id", eniSpare, "--device-index", "2"); ok || !strings.Contains(errs, "InvalidNetworkInterface.InUse") {
+			t.Errorf("attach twice: ok=%v %s", ok, errs)
+		}
+	})
+
+	t.Run("seed 001: volume and secondary address", func(t *testing.T) {
+		var vol struct{ VolumeId, State, AvailabilityZone string }
+		cli.json(t, &vol, "create-volume", "--size", "10", "--availability-zone", "us-east-1a", "--volume-type", "gp2")
+		if !strings.HasPrefix(vol.VolumeId, "vol-") || vol.AvailabilityZone != "us-east-1a" {
+			t.Fatalf("create-volume = %+v", vol)
+		}
+		cli.must(t, "attach-volume", "--volume-id", vol.VolumeId, "--instance-id", nodeA, "--device", "/dev/sdg")
+		cli.must(t, "detach-volume", "--volume-id", vol.VolumeId, "--force")
+		cli.must(t, "assign-private-ip-addresses", "--network-interface-id", eniA, "--private-ip-addresses", "10.0.1.50")
+		cli.must(t, "assign-private-ip-addresses", "--network-interface-id", eniMulti2, "--private-ip-addresses", "10.0.1.50", "--allow-reassignment")
+		var ni struct {
+			NetworkInterfaces []struct{ NetworkInterfaceId string }
+		}
+		cli.json(t, &ni, "describe-network-interfaces", "--filters", "Name=addresses.private-ip-address,Values=10.0.1.50")
+		if len(ni.NetworkInterfaces) != 1 || ni.NetworkInterfaces[0].NetworkInterfaceId != eniMulti2 {
+			t.Errorf("holders of 10.0.1.50 = %+v, want only %s", ni, eniMulti2)
+		}
+	})
+
+	t.Run("seed 002: delete then create in every table of the VPC", func(t *testing.T) {
+		var tables struct {
+			RouteTables []struct{ RouteTableId string }
+		}
+		cli.json(t, &tables, "describe-route-tables", "--filters", "Name=vpc-id,Values="+vpcDemo)
+		if len(tables.RouteTables) != 3 {
+			t.Fatalf("tables of %s = %+v", vpcDemo, tables)
+		}
+		for _, rt := range tables.RouteTables {
+			if _, errs, ok := cli.run(t, "delete-route", "--destination-cidr-block", vip, "--route-table-id", rt.RouteTableId); !ok && !strings.Contains(errs, "InvalidRoute.NotFound") {
+				t.Fatalf("delete-route in %s: %s", rt.RouteTableId, errs)
+			}
+			cli.must(t, "create-route", "--destination-cidr-block", vip, "--network-interface-id", eniA, "--route-table-id", rt.RouteTableId)
+		}
+		st := srv.Snapshot()
+		for _, rt := range []string{rtbMain, rtbA, rtbB} {
+			if r := findRoute(st, rt, vip); r == nil || r.NetworkInterfaceID != eniA {
+				t.Errorf("%s routes %s to %+v, want %s", rt, vip, r, eniA)
+			}
+		}
+	})
+
+	t.Run("seed 003: replace-route to the new primary", func(t *testing.T) {
+		cli.must(t, "replace-route", "--route-table-id", rtbB, "--destination-cidr-block", vip, "--instance-id", witness)
+		if r := findRoute(srv.Snapshot(), rtbB, vip); r == nil || r.InstanceID != witness {
+			t.Errorf("route after replace-route = %+v", r)
+		}
+		// node-b holds the ENI that part a moved to it: it has two now.
+		if _, errs, ok := cli.run(t, "replace-route", "--route-table-id", rtbB, "--destination-cidr-block", vip, "--instance-id", nodeB); ok || !strings.Contains(errs, "InvalidInstanceID") {
+			t.Errorf("replace-route to a dual-homed instance: ok=%v %s", ok, errs)
+		}
+	})
+
+	// Every call was made as the admin and recorded.
+	for _, c := range srv.Calls(0) {
+		if c.Caller != "admin" {
+			t.Errorf("call %d by %q, want admin", c.Seq, c.Caller)
+		}
+	}
+}
