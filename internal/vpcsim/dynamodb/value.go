@@ -178,6 +178,12 @@ func setString(v *value) string {
 // maxNumberDigits is DynamoDB's precision: 38 significant digits.
 const maxNumberDigits = 38
 
+// DynamoDB numbers range over magnitudes from 1E-130 to below 1E+126.
+var (
+	minMagnitude, _ = new(big.Rat).SetString("1e-130")
+	maxMagnitude, _ = new(big.Rat).SetString("1e126")
+)
+
 // canonicalNumber parses a DynamoDB number and returns it the way DynamoDB
 // stores and returns it: no exponent, no leading or trailing zeros
 // ("1.50" → "1.5", "1E2" → "100", "-0" → "0").
@@ -185,6 +191,14 @@ func canonicalNumber(s string) (string, error) {
 	r, ok := parseNumber(s)
 	if !ok {
 		return "", validation("The parameter cannot be converted to a numeric value: " + s)
+	}
+	if abs := new(big.Rat).Abs(r); abs.Sign() != 0 {
+		if abs.Cmp(minMagnitude) < 0 {
+			return "", validation("Number underflow. Attempting to store a number with magnitude smaller than supported range")
+		}
+		if abs.Cmp(maxMagnitude) >= 0 {
+			return "", validation("Number overflow. Attempting to store a number with magnitude larger than supported range")
+		}
 	}
 	out := formatNumber(r)
 	digits := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(out), "0")
