@@ -359,6 +359,19 @@ func TestUpdateExpressions(t *testing.T) {
 			},
 		},
 		{
+			name: "REMOVE of list elements uses the indexes before the update",
+			expr: "REMOVE l[0], l[2]",
+			rv:   types.ReturnValueUpdatedNew,
+			want: av{"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("y")}}},
+		},
+		{
+			name: "SET appends past the end of a list",
+			expr: "SET l[1] = :y, l[7] = :end",
+			vals: av{":y": s("y"), ":end": s("end")},
+			rv:   types.ReturnValueUpdatedNew,
+			want: av{"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("y"), s("y"), s("end")}}},
+		},
+		{
 			name: "ADD to a number and to a missing attribute, UPDATED_OLD",
 			expr: "ADD cnt :five, fresh :five",
 			vals: av{":five": n("5")},
@@ -373,7 +386,7 @@ func TestUpdateExpressions(t *testing.T) {
 			want: av{
 				"id": s("k"), "cnt": n("14"), "fresh": n("5"), "alt": s("d"),
 				"m": &types.AttributeValueMemberM{Value: av{"a": n("1"), "b": n("2")}},
-				"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("z"), s("y"), s("end"), s("w")}},
+				"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("y"), s("y"), s("end"), s("w")}},
 			},
 		},
 		{

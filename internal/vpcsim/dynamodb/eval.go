@@ -343,7 +343,11 @@ func (u *update) apply(old item, keys []string) (item, []string, error) {
 		}
 		names = append(names, s.path[0].name)
 	}
-	for _, p := range u.remove {
+	// DynamoDB removes list elements by their indexes before the update,
+	// so "REMOVE l[0], l[1]" drops the first two: go from the back.
+	removes := slices.Clone(u.remove)
+	slices.SortStableFunc(removes, comparePaths)
+	for _, p := range removes {
 		if err := touched(p); err != nil {
 			return nil, nil, err
 		}
@@ -391,6 +395,27 @@ func (u *update) apply(old item, keys []string) (item, []string, error) {
 	}
 	slices.Sort(names)
 	return next, slices.Compact(names), nil
+}
+
+// comparePaths orders paths element by element: list indexes descending,
+// before map keys, which sort ascending.
+func comparePaths(a, b docPath) int {
+	for i := range min(len(a), len(b)) {
+		x, y := a[i], b[i]
+		switch {
+		case x == y:
+			continue
+		case x.isIdx && y.isIdx:
+			return y.index - x.index
+		case x.isIdx:
+			return -1
+		case y.isIdx:
+			return 1
+		default:
+			return strings.Compare(x.name, y.name)
+		}
+	}
+	return len(a) - len(b)
 }
 
 func sameSetElem(k kind, a, b string) bool {
