@@ -48,7 +48,9 @@ const (
 	vip       = "192.168.100.10/32"
 )
 
-func loadTestWorld(t *testing.T) *vpcsim.World {
+func loadTestWorld(t *testing.T) *vpcsim.World { return loadWorldB(t) }
+
+func loadWorldB(t testing.TB) *vpcsim.World {
 	t.Helper()
 	w, err := vpcsim.LoadWorld("testdata/world.yaml")
 	if err != nil {
