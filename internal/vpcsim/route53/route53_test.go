@@ -581,3 +581,22 @@ func TestDeleteHostedZone(t *testing.T) {
 		t.Errorf("DNS after deletion: %+v, want REFUSED", a)
 	}
 }
+
+// TestSDKRetriesAbsorbThrottling checks that the SDK's standard retryer
+// treats vpcsim's Throttling as AWS's, backing off until the burst passes.
+func TestSDKRetriesAbsorbThrottling(t *testing.T) {
+	srv := httptest.NewServer(route53.New(route53.Options{RequestsPerSecond: route53.AWSRequestsPerSecond}).Handler())
+	t.Cleanup(srv.Close)
+	cfg := aws.Config{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("x", "x", ""),
+		HTTPClient:       srv.Client(),
+		RetryMaxAttempts: 10,
+	}
+	c := awsroute53.NewFromConfig(cfg, func(o *awsroute53.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	for i := range 12 {
+		if _, err := c.ListHostedZones(t.Context(), &awsroute53.ListHostedZonesInput{}); err != nil {
+			t.Fatalf("call %d: %v; the standard retryer should absorb Throttling", i+1, err)
+		}
+	}
+}
