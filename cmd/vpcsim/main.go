@@ -42,6 +42,8 @@ func newRootCmd() *cobra.Command {
 		adminKey  string
 		adminSec  string
 		verbose   bool
+		timing    string
+		throttle  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "vpcsim --world FILE [--listen HOST:PORT]",
@@ -54,9 +56,13 @@ calls signed with them are checked against the role's allow list. The admin key
 may do anything. /_sim/ on the same address resets, loads worlds, injects
 faults and returns the call history (JSON).
 
+By default calls take realistic, long-tailed time and ENI, volume and instance
+transitions take seconds (--timing none answers at once); --throttle adds EC2's
+per-action request limits.
+
 It prints the EC2 endpoint and each instance's IMDS endpoint on stdout and runs
 until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
-		Example: `  vpcsim --world examples/world.yaml --listen 127.0.0.1:4566
+		Example: `  vpcsim --world examples/world.yaml --listen 127.0.0.1:4566 --timing none
   AWS_ACCESS_KEY_ID=vpcsim-admin AWS_SECRET_ACCESS_KEY=vpcsim-admin-secret \
   AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     aws --endpoint-url http://127.0.0.1:4566 ec2 describe-route-tables`,
@@ -73,9 +79,14 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 			if verbose {
 				level = slog.LevelDebug
 			}
+			tm, err := vpcsim.TimingProfile(timing)
+			if err != nil {
+				return usageError{err}
+			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			return run(cmd.Context(), cmd.OutOrStdout(), log, worldPath, listen, vpcsim.Options{
 				AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSec, Logger: log,
+				Timing: tm, Throttle: throttle,
 			})
 		},
 	}
@@ -86,6 +97,8 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 	f.StringVar(&adminKey, "admin-access-key", "vpcsim-admin", "access key ID that may do anything")
 	f.StringVar(&adminSec, "admin-secret-key", "vpcsim-admin-secret", "secret access key of the admin key")
 	f.BoolVar(&verbose, "verbose", false, "log every API call on stderr")
+	f.StringVar(&timing, "timing", "realistic", "latency and transition timing: none or realistic")
+	f.BoolVar(&throttle, "throttle", false, "throttle per action with EC2's token buckets (RequestLimitExceeded)")
 	return cmd
 }
 

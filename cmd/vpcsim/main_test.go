@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is written by the command and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServesUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errOut syncBuffer
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"--world", "../../examples/world.yaml", "--listen", "127.0.0.1:0", "--timing", "none"})
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "imds i-0d0000000000000d1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoints printed; stdout %q stderr %q", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	url := strings.Fields(strings.SplitN(out.String(), "\n", 2)[0])[1]
+	resp, err := http.Get(url + "/_sim/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /_sim/state: %s", resp.Status)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after cancel: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("vpcsim did not stop after its context was cancelled")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"--world", "x.yaml", "--timing", "slow"}, {"--no-such-flag"}} {
+		cmd := newRootCmd()
+		cmd.SetArgs(args)
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		err := cmd.ExecuteContext(t.Context())
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("args %q: err %v, want a usage error (exit 2)", args, err)
+		}
+	}
+}
