@@ -13,6 +13,11 @@ import (
 // use 0 and the demo a few seconds.
 const AWSPropagationDelay = 60 * time.Second
 
+// DemoPropagationDelay is short enough for `vipd demo` to show DNS
+// converging after the routes have moved, yet long enough to be seen; seed
+// 004 observed about 20 s on AWS.
+const DemoPropagationDelay = 3 * time.Second
+
 // AWSRequestsPerSecond is Route 53's documented API limit: five requests per
 // second per AWS account, beyond which it answers Throttling.
 const AWSRequestsPerSecond = 5
