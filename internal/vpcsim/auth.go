@@ -42,37 +42,64 @@ func accessKeyOf(hr *http.Request, form url.Values) string {
 	return strings.TrimSpace(key)
 }
 
-// authenticate maps the request's access key to a caller. The signature
-// itself is not verified (see the package doc); an instance key must come
-// with that instance's session token.
-func (s *Server) authenticate(hr *http.Request, form url.Values) (caller, error) {
+func authFailure() *apiError {
+	return errorf(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+}
+
+// authenticate maps the request's access key to a caller and verifies the
+// SigV4 signature with that key's secret (unless SkipSignatureCheck); an
+// instance key must come with that instance's session token. EC2 answers
+// every such failure with AuthFailure (401).
+func (s *Server) authenticate(hr *http.Request, form url.Values, body []byte) (caller, error) {
 	key := accessKeyOf(hr, form)
 	if key == "" {
-		return caller{}, errorf(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+		return caller{}, authFailure()
 	}
 	if key == s.opts.AdminAccessKeyID {
+		if err := s.checkSignature(hr, body, s.opts.AdminSecretAccessKey); err != nil {
+			return caller{}, err
+		}
 		return caller{admin: true}, nil
 	}
 	token := hr.Header.Get("X-Amz-Security-Token")
 	if token == "" {
 		token = form.Get("X-Amz-Security-Token")
 	}
+	// Find the instance under the lock; hash outside it.
+	type cand struct{ id, role string }
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var cands []cand
 	for _, in := range s.st.insts {
-		if in.role == "" {
-			continue
+		if in.role != "" {
+			cands = append(cands, cand{in.id, in.role})
 		}
-		ak, _, tok := s.credentialsFor(in.id)
+	}
+	s.mu.Unlock()
+	for _, in := range cands {
+		ak, secret, tok := s.credentialsFor(in.id)
 		if ak != key {
 			continue
 		}
 		if tok != token {
-			return caller{}, errorf(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+			return caller{}, authFailure()
+		}
+		if err := s.checkSignature(hr, body, secret); err != nil {
+			return caller{}, err
 		}
 		return caller{instance: in.id, role: in.role}, nil
 	}
-	return caller{}, errorf(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+	return caller{}, authFailure()
+}
+
+func (s *Server) checkSignature(hr *http.Request, body []byte, secret string) error {
+	if s.opts.SkipSignatureCheck {
+		return nil
+	}
+	if err := verifySigV4(hr, body, secret); err != nil {
+		s.log.Debug("signature rejected", "reason", err.Error())
+		return authFailure()
+	}
+	return nil
 }
 
 // authorize evaluates the caller's role policy for ec2:<Action> on the

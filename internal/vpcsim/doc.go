@@ -45,8 +45,11 @@
 // support no resource-level permissions: their resource is "*", so only a
 // statement whose resources match "*" allows them. CreateRoute, ReplaceRoute
 // and DeleteRoute are evaluated on the route table's ARN, ModifyInstanceAttribute
-// on the instance's. There are no Deny statements or conditions. Signatures
-// are not verified (simplification): a wrong secret is not detected.
+// on the instance's, other calls on their main resource. There are no Deny
+// statements or conditions. SigV4 signatures are verified against the
+// key's secret (a wrong secret or an altered body is AuthFailure, as EC2
+// answers) unless Options.SkipSignatureCheck; request age and presigned
+// URLs are not checked.
 // UnauthorizedOperation messages carry an "Encoded authorization failure
 // message" that is base64url JSON rather than AWS's encrypted blob.
 // DryRun=true answers DryRunOperation (412) after authorization, or
@@ -147,6 +150,6 @@
 // # Omitted
 //
 // IPv6, prefix lists, gateways other than as opaque route targets, security
-// groups, NACLs, pagination, signature verification, eventual consistency,
+// groups, NACLs, pagination, eventual consistency,
 // RunInstances/TerminateInstances and building VPCs over the API (issue 13).
 package vpcsim

@@ -1,8 +1,10 @@
 package vpcsim_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -647,6 +649,25 @@ func TestAuthorization(t *testing.T) {
 			t.Errorf("code %q, want UnauthorizedOperation", got)
 		}
 	})
+	t.Run("wrong secret fails authentication", func(t *testing.T) {
+		ak, _ := e.srv.AdminKey()
+		cfg := vpcsimtest.AdminConfig(t, e.srv, config.WithRetryMaxAttempts(1))
+		cfg.Credentials = aws.NewCredentialsCache(staticCreds{ak, "not-the-secret"})
+		_, err := awsec2.NewFromConfig(cfg).DescribeVpcs(ctx, &awsec2.DescribeVpcsInput{})
+		if got := code(t, err); got != "AuthFailure" {
+			t.Fatalf("code %q, want AuthFailure", got)
+		}
+	})
+	t.Run("tampered body fails authentication", func(t *testing.T) {
+		cfg := vpcsimtest.AdminConfig(t, e.srv, config.WithRetryMaxAttempts(1))
+		c := awsec2.NewFromConfig(cfg, func(o *awsec2.Options) {
+			o.HTTPClient = tamper{http.DefaultClient}
+		})
+		_, err := c.DescribeVpcs(ctx, &awsec2.DescribeVpcsInput{})
+		if got := code(t, err); got != "AuthFailure" {
+			t.Fatalf("code %q, want AuthFailure", got)
+		}
+	})
 	t.Run("unknown access key fails authentication", func(t *testing.T) {
 		cfg := vpcsimtest.AdminConfig(t, e.srv, config.WithRetryMaxAttempts(1))
 		cfg.Credentials = aws.NewCredentialsCache(staticCreds{"AKIAUNKNOWN", "secret"})
@@ -658,6 +679,21 @@ func TestAuthorization(t *testing.T) {
 			t.Errorf("HTTP %d, want 401 as EC2 answers", got)
 		}
 	})
+}
+
+// tamper changes the signed body after signing.
+type tamper struct{ c *http.Client }
+
+func (t tamper) Do(r *http.Request) (*http.Response, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.Replace(b, []byte("DescribeVpcs"), []byte("DescribeVpcz"), 1)
+	b = append(b, []byte("&DryRun=true")...)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	return t.c.Do(r)
 }
 
 type staticCreds struct{ ak, sk string }

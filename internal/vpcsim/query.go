@@ -1,10 +1,12 @@
 package vpcsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -275,8 +277,12 @@ func fenceToken(ua string) uint64 {
 func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
 	req := &request{id: newRequestID()}
-	hr.Body = http.MaxBytesReader(w, hr.Body, 1<<20)
-	perr := hr.ParseForm()
+	// The body is kept to check the signature's payload hash.
+	body, perr := io.ReadAll(http.MaxBytesReader(w, hr.Body, 1<<20))
+	hr.Body = io.NopCloser(bytes.NewReader(body))
+	if perr == nil {
+		perr = hr.ParseForm()
+	}
 	req.form = hr.Form
 	req.action = req.form.Get("Action")
 	call := Call{
@@ -286,7 +292,7 @@ func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
 		Token:  fenceToken(hr.UserAgent()),
 	}
 
-	resp, cut, err := s.handleEC2(hr, req, perr)
+	resp, cut, err := s.handleEC2(hr, req, body, perr)
 	call.Caller = req.caller.name()
 	if cut {
 		call.Code = "ConnectionCut"
@@ -299,8 +305,8 @@ func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
 	s.hist.add(call)
 }
 
-func (s *Server) handleEC2(hr *http.Request, req *request, perr error) (resp any, cut bool, err error) {
-	c, aerr := s.authenticate(hr, req.form)
+func (s *Server) handleEC2(hr *http.Request, req *request, body []byte, perr error) (resp any, cut bool, err error) {
+	c, aerr := s.authenticate(hr, req.form, body)
 	req.caller = c
 	if aerr != nil {
 		return nil, false, aerr

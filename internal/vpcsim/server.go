@@ -33,6 +33,9 @@ type Options struct {
 	// Timing delays answers and asynchronous transitions; the zero value
 	// answers at once (see TimingProfile).
 	Timing Timing
+	// SkipSignatureCheck accepts any SigV4 signature, checking only that
+	// the access key is known; by default signatures are verified.
+	SkipSignatureCheck bool
 	// Throttle enables EC2's per-action token buckets (RequestLimitExceeded,
 	// HTTP 503) with AWS's published sizes; off by default.
 	Throttle bool
