@@ -238,7 +238,8 @@ type span struct {
 }
 
 func newHistory(lease time.Duration) *history {
-	return &history{valid: lease * 8 / 10, grants: map[uint64]*span{}, held: map[string]uint64{}}
+	cfg := Config{Lease: lease}
+	return &history{valid: cfg.timings().valid, grants: map[uint64]*span{}, held: map[string]uint64{}}
 }
 
 func (h *history) record(st election.Status) {

@@ -25,9 +25,11 @@
 //
 // # Why a holder's grant cannot overlap the next one
 //
-// Timings derive from Lease (default 2 s): HeartbeatTimeout = Lease,
-// ElectionTimeout = Lease, LeaderLeaseTimeout = 0.9 × Lease. A holder renews
-// its grant every Lease/4 by committing a raft barrier entry; when the
+// Timings derive from Lease (default 2 s): HeartbeatTimeout = 0.45 × Lease,
+// ElectionTimeout = HeartbeatTimeout, LeaderLeaseTimeout = 0.9 ×
+// HeartbeatTimeout; a dead holder is thus replaced within about one Lease.
+// A holder renews its grant every HeartbeatTimeout/4 by committing a raft
+// barrier entry; when the
 // barrier (or the grant itself) submitted at time S commits, the grant is
 // valid until S + 0.8 × HeartbeatTimeout. The argument:
 //
@@ -45,7 +47,7 @@
 //  3. If the intersection is the holder itself, it votes for another only
 //     after stepping down, which raft does when no quorum answered it for
 //     LeaderLeaseTimeout; its last answer came after S, so that is after
-//     S + 0.9 × Lease, beyond the grant's validity.
+//     S + 0.9 × HeartbeatTimeout, beyond the grant's validity.
 //  4. A new holder holds only after its own Grant commits, after its
 //     election. So the old grant ends (S + 0.8 × HeartbeatTimeout) before
 //     the new one starts (after S + HeartbeatTimeout). The 0.2 × HeartbeatTimeout

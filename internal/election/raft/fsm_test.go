@@ -119,13 +119,13 @@ func TestConfigValidate(t *testing.T) {
 		},
 		{
 			name:   "a leader lease at the validity margin is refused",
-			mutate: func(c *Config) { c.LeaderLeaseTimeout = c.Lease * 8 / 10 },
-			want:   "leader lease timeout 1.6s: must lie strictly between 1.6s (0.8 × heartbeat timeout) and heartbeat timeout 2s",
+			mutate: func(c *Config) { c.LeaderLeaseTimeout = c.Lease * 9 / 20 * 8 / 10 },
+			want:   "leader lease timeout 720ms: must lie strictly between 720ms (0.8 × heartbeat timeout) and heartbeat timeout 900ms",
 		},
 		{
 			name:   "an election timeout below the heartbeat timeout is refused",
-			mutate: func(c *Config) { c.ElectionTimeout = time.Second },
-			want:   "election timeout 1s: below heartbeat timeout 2s",
+			mutate: func(c *Config) { c.ElectionTimeout = 500 * time.Millisecond },
+			want:   "election timeout 500ms: below heartbeat timeout 900ms",
 		},
 		{
 			name:   "missing names and paths are all reported",

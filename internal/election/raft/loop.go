@@ -162,7 +162,7 @@ func (lp *loop) step() {
 	switch {
 	case lp.held && !eligible:
 		lp.drop("ineligible")
-		lp.startHandOff(lp.best(st, self, false), "holder ineligible", nil)
+		lp.startProbedHandOff(lp.ranked(st, self, false), "holder ineligible")
 	case lp.held && lp.l.cfg.Preempt && !now.Before(lp.transferAfter):
 		if b := lp.best(st, self, true); b != "" && st.Nodes[b].Priority > priority {
 			lp.transferAfter = now.Add(lp.l.t.transferEvery)
@@ -181,9 +181,9 @@ func (lp *loop) step() {
 		}
 	default:
 		// A leader that may not hold hands leadership to one that may.
-		if b := lp.best(st, self, false); b != "" && !now.Before(lp.transferAfter) {
+		if cs := lp.ranked(st, self, false); len(cs) > 0 && !now.Before(lp.transferAfter) {
 			lp.transferAfter = now.Add(lp.l.t.transferEvery)
-			lp.startHandOff(b, "leader ineligible", nil)
+			lp.startProbedHandOff(cs, "leader ineligible")
 		}
 	}
 }
@@ -192,6 +192,15 @@ func (lp *loop) step() {
 // reachable first, then highest priority, then lowest name. With
 // reachableOnly it ignores members whose heartbeats fail. "" when none.
 func (lp *loop) best(st fsmState, except string, reachableOnly bool) string {
+	if cs := lp.ranked(st, except, reachableOnly); len(cs) > 0 {
+		return cs[0]
+	}
+	return ""
+}
+
+// ranked returns the eligible members other than except in the order best
+// prefers them.
+func (lp *loop) ranked(st fsmState, except string, reachableOnly bool) []string {
 	type cand struct {
 		name      string
 		priority  int
@@ -210,10 +219,7 @@ func (lp *loop) best(st fsmState, except string, reachableOnly bool) string {
 	}
 	eligible, priority := lp.l.desire()
 	consider(lp.l.cfg.Self, eligible, priority, true)
-	if len(cs) == 0 {
-		return ""
-	}
-	return slices.MinFunc(cs, func(a, b cand) int {
+	slices.SortFunc(cs, func(a, b cand) int {
 		if a.reachable != b.reachable {
 			if a.reachable {
 				return -1
@@ -224,7 +230,12 @@ func (lp *loop) best(st fsmState, except string, reachableOnly bool) string {
 			return c
 		}
 		return cmp.Compare(a.name, b.name)
-	}).name
+	})
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.name
+	}
+	return out
 }
 
 func (lp *loop) drop(reason string) {
@@ -285,6 +296,46 @@ func (lp *loop) startHandOff(to, reason string, req *request) {
 			// member rather than make the cluster wait for a
 			// timeout; a new leader that may not hold passes it on.
 			return opResult{err: lp.r.LeadershipTransfer().Error()}
+		}
+		return opResult{}
+	})
+	lp.token = 0
+}
+
+// startProbedHandOff hands leadership to the first of cands that answers a
+// peer RPC ping. A newly elected leader (often the witness, right after the
+// holder died) has no heartbeat history yet, so the dead former holder
+// still looks eligible and reachable; a transfer to it would only time out
+// after ElectionTimeout. A ping answers in a round trip, or fails at once
+// on a refused connection, or after a quarter heartbeat timeout.
+func (lp *loop) startProbedHandOff(cands []string, reason string) {
+	token := lp.token
+	self := lp.l.cfg.Self
+	timeout := max(lp.l.t.heartbeat/4, 50*time.Millisecond)
+	lp.work(kindTransfer, nil, func(time.Time) opResult {
+		if token != 0 {
+			// Best effort: followers learn at once that nobody holds.
+			c := command{Op: opRelease, Node: self, Token: token}
+			_ = lp.r.Apply(c.encode(), lp.l.t.apply).Error()
+		}
+		var errs []error
+		for _, to := range cands {
+			if to == self {
+				continue
+			}
+			addr := lp.address(to)
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			err := call(ctx, lp.l.cfg.Network, string(addr), timeout, rpcRequest{Op: rpcPing, From: self})
+			cancel()
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			lp.l.log.Info("lease transfer", "from", self, "to", to, "reason", reason, "token", token)
+			return opResult{err: lp.r.LeadershipTransferToServer(hraft.ServerID(to), addr).Error()}
+		}
+		if len(errs) > 0 {
+			lp.l.log.Debug("no eligible peer answered", "reason", reason, "err", errors.Join(errs...))
 		}
 		return opResult{}
 	})

@@ -44,12 +44,13 @@ type Config struct {
 	// The raft leader's setting decides.
 	Preempt bool
 	// Lease scales every timing (default DefaultLease): a dead holder is
-	// replaced within about two leases, and a grant stays valid for at most
-	// 0.8 × HeartbeatTimeout after its last quorum confirmation.
+	// detected within about one Lease (0.8 × Lease in the median), and a
+	// grant stays valid for at most 0.8 × HeartbeatTimeout after its last
+	// quorum confirmation.
 	Lease time.Duration
 	// HeartbeatTimeout, ElectionTimeout and LeaderLeaseTimeout override
-	// raft's timings, derived from Lease when zero: Lease, Lease and
-	// 0.9 × Lease. LeaderLeaseTimeout must lie strictly between
+	// raft's timings, derived from Lease when zero: 0.45 × Lease,
+	// HeartbeatTimeout and 0.9 × HeartbeatTimeout. LeaderLeaseTimeout must lie strictly between
 	// 0.8 × HeartbeatTimeout and HeartbeatTimeout (see the package doc).
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
@@ -93,7 +94,11 @@ func (c *Config) timings() timings {
 		leaderLease: c.LeaderLeaseTimeout,
 	}
 	if t.heartbeat == 0 {
-		t.heartbeat = lease
+		// raft's follower timer fires at a random point in [HT, 2·HT]
+		// and a new leader needs the second-to-last voter's timer too,
+		// so detection takes about 1.7·HT in the median and 2·HT at
+		// most: 0.45·Lease keeps the worst case within the Lease.
+		t.heartbeat = lease * 9 / 20
 	}
 	if t.election == 0 {
 		t.election = t.heartbeat
@@ -102,7 +107,7 @@ func (c *Config) timings() timings {
 		t.leaderLease = t.heartbeat * 9 / 10
 	}
 	t.valid = t.heartbeat * 8 / 10
-	t.renew = lease / 4
+	t.renew = t.heartbeat / 4
 	t.apply = t.heartbeat / 2
 	t.transferEvery = t.heartbeat
 	return t
@@ -443,6 +448,9 @@ func (l *Lease) askLeader(ctx context.Context, req rpcRequest) error {
 // handle serves a peer RPC request (or a local one, from askLeader) on the
 // raft leader.
 func (l *Lease) handle(ctx context.Context, req rpcRequest) error {
+	if req.Op == rpcPing {
+		return nil
+	}
 	r := l.raft.Load()
 	if r == nil || r.State() != hraft.Leader {
 		return errNotLeader

@@ -24,6 +24,8 @@ import (
 const (
 	rpcEligible = "eligible"
 	rpcTransfer = "transfer"
+	// rpcPing proves that a member's process answers; any member does.
+	rpcPing = "ping"
 )
 
 // maxFrame bounds a request or response; real ones are under 200 bytes.
