@@ -28,7 +28,6 @@ import (
 	"github.com/vipd/vipd/internal/node"
 	"github.com/vipd/vipd/internal/osnet"
 	"github.com/vipd/vipd/internal/resource"
-	"github.com/vipd/vipd/internal/resource/overlayroute"
 )
 
 func goVersion() string { return runtime.Version() }
@@ -124,12 +123,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		log.Info("instance identity read", "instance_id", id.InstanceID, "eni_id", id.ENIID,
 			"reason", id.VPCID+" "+id.AZ, "duration", time.Since(start).Round(time.Millisecond))
 		ncfg.Self.Identity = id
-		for _, r := range cfg.Resources {
-			switch {
-			case r.OverlayRoute != nil:
-				deps.Resources = append(deps.Resources, overlayroute.New(*r.OverlayRoute, clients.EC2,
-					overlayroute.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
-			}
+		if deps.Resources, err = buildResources(cfg, clients, log); err != nil {
+			return err
 		}
 		if cfg.LocalAddress.CIDR.IsValid() {
 			deps.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
