@@ -360,8 +360,9 @@ func (b *builder) build() *state {
 		id := b.id(path, s.ID, "subnet")
 		vid := b.ref("vpc", path+".vpc", s.VPC)
 		p, err := netip.ParsePrefix(s.CIDR)
-		if err != nil || p != p.Masked() || !p.Addr().Is4() || p.Bits() > 28 {
-			b.errf(path+".cidr", "cidr %q is not an IPv4 block of at most /28", s.CIDR)
+		if err != nil || p != p.Masked() || !p.Addr().Is4() || p.Bits() > 28 || p.Bits() < 16 {
+			b.errf(path+".cidr", "cidr %q is not an IPv4 block between /16 and /28", s.CIDR)
+			p = netip.Prefix{}
 		} else if v, ok := st.byID[vid].(*vpc); ok {
 			if !v.cidr.Contains(p.Addr()) || p.Bits() < v.cidr.Bits() {
 				b.errf(path+".cidr", "cidr %s is not inside vpc cidr %s", p, v.cidr)
@@ -664,8 +665,8 @@ func (b *builder) eni(path, id, subnetRef, ip string, secondary []string, sdc *b
 	}
 	sid := b.ref("subnet", path+".subnet", subnetRef)
 	s, ok := st.byID[sid].(*subnet)
-	if !ok {
-		return nil
+	if !ok || !s.cidr.IsValid() || s.cidr.Bits() < 16 {
+		return nil // the subnet's own error is reported
 	}
 	e := &eni{id: id, subnet: sid, vpc: s.vpc, az: s.az, sdc: true, description: desc, tags: maps.Clone(tags)}
 	if e.tags == nil {
