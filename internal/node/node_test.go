@@ -341,6 +341,55 @@ func TestStopReleasesUnderTheValidGrant(t *testing.T) {
 	}
 }
 
+// binder is a local address the test can remove behind the node's back.
+type binder struct {
+	mu    sync.Mutex
+	bound bool
+}
+
+func (b *binder) Bind(context.Context) error   { b.set(true); return nil }
+func (b *binder) Unbind(context.Context) error { b.set(false); return nil }
+func (b *binder) Bound(context.Context) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bound, nil
+}
+func (b *binder) String() string { return "192.168.100.10/32 on test0" }
+func (b *binder) set(v bool) {
+	b.mu.Lock()
+	b.bound = v
+	b.mu.Unlock()
+}
+
+// A lost local address is drift like any other; repairing it once
+// dereferenced a resource entry that does not exist for the address and
+// crashed the daemon (found by test/e2e's drift test).
+func TestLostLocalAddressIsRebound(t *testing.T) {
+	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
+	b := &binder{}
+	h.n = New(Config{ReconcileInterval: 20 * time.Millisecond, Self: resource.Self{Name: "a"}},
+		Deps{Lease: h.lease, Health: h.health, Local: b})
+	ctx, cancel := context.WithCancel(t.Context())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.n.Run(ctx) }()
+	t.Cleanup(func() { h.stop() })
+	h.lease.grant(3)
+	h.waitRole(StatePrimary)
+	b.set(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		st, err := h.n.Status(t.Context())
+		if err == nil && st.Counters["drift_repairs"] > 0 {
+			if ok, _ := b.Bound(t.Context()); !ok {
+				t.Fatal("repair counted but the address is not bound")
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("lost local address was not rebound")
+}
+
 func count(s []string, v string) int {
 	n := 0
 	for _, x := range s {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/vipd/vipd/internal/admin"
@@ -39,6 +41,9 @@ type loop struct {
 	acquireFailures int
 	cooldownUntil   time.Time
 	retryAt         time.Time
+
+	// drifted names what the running repair found out of place.
+	drifted []string
 
 	resources map[string]*admin.Resource
 	history   []admin.Transition
@@ -355,9 +360,14 @@ func (l *loop) handle(r result) {
 		l.acquireFailures = 0
 		if r.kind == opRepair {
 			l.counters["drift_repairs"]++
-			for _, s := range r.steps {
-				n.d.Metrics.repaired(l.resources[s.Resource].Kind)
+			for _, name := range l.drifted {
+				kind := name // the local address is its own kind
+				if rs := l.resources[name]; rs != nil {
+					kind = rs.Kind
+				}
+				n.d.Metrics.repaired(kind)
 			}
+			l.drifted = nil
 			l.transition(StatePrimary, "drift repaired", r.steps)
 			return
 		}
@@ -378,6 +388,7 @@ func (l *loop) handle(r result) {
 		}
 		if r.kind == opReconcile && len(r.drift) > 0 && l.state == StatePrimary && l.op == "" {
 			n.log.Warn("drift found; repairing", "token", l.token, "reason", fmt.Sprint(r.drift))
+			l.drifted = slices.Sorted(maps.Keys(r.drift))
 			l.startAcquire(l.token, "drift")
 		}
 	}
