@@ -70,7 +70,9 @@
 //     whichever target created them. A route's state is blackhole while its
 //     interface is detached or its instance is not running.
 //   - Destinations must be canonical IPv4 CIDR blocks (10.0.0.5/24 is
-//     InvalidParameterValue "... This is not a valid CIDR block.");
+//     InvalidParameterValue "... This is not a valid CIDR block.", the
+//     wording EC2 and moto use for malformed blocks; that EC2 also refuses
+//     host bits is believed, not confirmed — moto masks them);
 //     an existing destination, the local one included, is RouteAlreadyExists.
 //     A gateway target for a destination inside the VPC CIDR is refused.
 //   - ReplaceRoute of a missing destination answers InvalidParameterValue
@@ -146,6 +148,12 @@
 // iam/security-credentials/<role> and dynamic/instance-identity/document
 // from the current state. While an instance is stopped or its IMDS is set
 // down, connections are dropped without an answer.
+//
+// # Checked against
+//
+// The AWS CLI runs the seeds' commands unchanged (cli_test.go), and a
+// differential test (moto_test.go) runs one call sequence against moto in
+// server mode and vpcsim, listing each intended difference with its reason.
 //
 // # Omitted
 //
