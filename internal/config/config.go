@@ -137,6 +137,11 @@ type ExecCheck struct {
 // Resource is one owned thing; exactly one field is set.
 type Resource struct {
 	OverlayRoute *OverlayRoute `yaml:"overlay-route"`
+	SecondaryIP  *SecondaryIP  `yaml:"secondary-ip"`
+	ElasticIP    *ElasticIP    `yaml:"elastic-ip"`
+	ENI          *ENI          `yaml:"eni"`
+	Route53      *Route53      `yaml:"route53"`
+	EBSVolume    *EBSVolume    `yaml:"ebs-volume"`
 }
 
 // OverlayRoute routes CIDRs to the owner's ENI in route tables (seeds 000 b, 002, 003).

@@ -270,8 +270,8 @@ func (v *validator) resources(c *Config) {
 	cidrs := map[netip.Prefix]string{}
 	for i, r := range c.Resources {
 		path := indexPath("resources", i)
+		v.resource(path, &r)
 		if r.OverlayRoute == nil {
-			v.errorf(path, "empty resource; want one of overlay-route")
 			continue
 		}
 		v.overlayRoute(path+".overlay-route", r.OverlayRoute, cidrs)
@@ -361,6 +361,9 @@ func (v *validator) localAddress(c *Config) {
 		if o.Contains(l.CIDR.Addr()) {
 			return
 		}
+	}
+	if secondaryIPHas(c, l.CIDR.Addr()) {
+		return
 	}
 	v.errorf("local-address.cidr", "%s is not routed by any overlay-route resource (%s); traffic for it would not reach this node", l.CIDR, prefixList(overlays))
 }

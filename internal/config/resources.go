@@ -1,0 +1,197 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Resource kind names as written in the config (and reported by each
+// resource's Kind). KindOrder is design.md's fixed acquire order.
+const (
+	KindEBSVolume    = "ebs-volume"
+	KindENI          = "eni"
+	KindSecondaryIP  = "secondary-ip"
+	KindElasticIP    = "elastic-ip"
+	KindOverlayRoute = "overlay-route"
+	KindRoute53      = "route53"
+)
+
+// KindOrder is the order in which the node acquires resource kinds
+// (design.md: ebs-volume → eni → secondary-ip/elastic-ip → overlay-route →
+// local address → route53); release runs in reverse. Resources of one kind
+// keep their config order.
+var KindOrder = []string{KindEBSVolume, KindENI, KindSecondaryIP, KindElasticIP, KindOverlayRoute, KindRoute53}
+
+// Kind returns the kind of the field that is set, or "" when none is.
+func (r *Resource) Kind() string {
+	switch {
+	case r.EBSVolume != nil:
+		return KindEBSVolume
+	case r.ENI != nil:
+		return KindENI
+	case r.SecondaryIP != nil:
+		return KindSecondaryIP
+	case r.ElasticIP != nil:
+		return KindElasticIP
+	case r.OverlayRoute != nil:
+		return KindOverlayRoute
+	case r.Route53 != nil:
+		return KindRoute53
+	}
+	return ""
+}
+
+// kinds counts the fields that are set.
+func (r *Resource) kinds() int {
+	n := 0
+	for _, set := range []bool{r.EBSVolume != nil, r.ENI != nil, r.SecondaryIP != nil, r.ElasticIP != nil, r.OverlayRoute != nil, r.Route53 != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// SecondaryIP assigns secondary private addresses to the owner's ENI with
+// AllowReassignment (seed 001, comments of seed 000).
+type SecondaryIP struct {
+	// Addresses are IPv4 addresses in the subnet of the owner's ENI, all
+	// assigned in one AssignPrivateIpAddresses call.
+	Addresses []string `yaml:"addresses"`
+	// DeviceIndex picks the owner's ENI by its device index; 0 (the
+	// default) is the primary interface.
+	DeviceIndex int `yaml:"device-index"`
+	// KeepOnRelease leaves the addresses assigned on release; by default
+	// they are unassigned when they are still on the owner's ENI.
+	KeepOnRelease bool `yaml:"keep-on-release"`
+}
+
+// Addrs returns Addresses parsed; Validate has checked them, so invalid
+// entries are skipped.
+func (s *SecondaryIP) Addrs() []netip.Addr {
+	var out []netip.Addr
+	for _, a := range s.Addresses {
+		if ip, err := netip.ParseAddr(a); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// ElasticIP associates an Elastic IP with the owner (seed 003): with its
+// instance, or with its ENI at DeviceIndex and PrivateIP.
+type ElasticIP struct {
+	// AllocationID names the address (eipalloc-...).
+	AllocationID string `yaml:"allocation-id"`
+	// PrivateIP, when set, associates with that private address of the
+	// owner's ENI at DeviceIndex (for example a secondary-ip address);
+	// otherwise with the instance (its primary private address).
+	PrivateIP string `yaml:"private-ip"`
+	// DeviceIndex picks the owner's ENI when PrivateIP is set; default 0.
+	DeviceIndex int `yaml:"device-index"`
+	// KeepOnRelease leaves the address associated on release; by default it
+	// is disassociated when it is still associated with the owner.
+	KeepOnRelease bool `yaml:"keep-on-release"`
+}
+
+// PrivateAddr returns PrivateIP parsed, or the zero Addr.
+func (e *ElasticIP) PrivateAddr() netip.Addr {
+	a, _ := netip.ParseAddr(e.PrivateIP)
+	return a
+}
+
+// Host modes of resources that change the host (eni, ebs-volume).
+const (
+	HostAuto = "auto" // change the host (netlink, mount); needs root
+	HostNone = "none" // leave the host alone: tests, the rootless demo, or another tool does it
+)
+
+// ENI moves a whole network interface to the owner (seed 000 part a) and
+// sets up policy routing so that replies leave by it.
+type ENI struct {
+	// ID names the interface (eni-...); or PrivateIP finds it by its
+	// primary private address. Exactly one is set.
+	ID        string `yaml:"id"`
+	PrivateIP string `yaml:"private-ip"`
+	// DeviceIndex is where it is attached on the owner; at least 1 (0 is
+	// the primary interface). 0 in the file means the default, 1.
+	DeviceIndex int `yaml:"device-index"`
+	// DetachTimeout bounds a normal detach from the previous owner before
+	// it is forced; a dead previous owner is force-detached at once.
+	// 0 means the default, 10s.
+	DetachTimeout time.Duration `yaml:"detach-timeout"`
+	// AttachTimeout bounds the wait for the attachment and the kernel
+	// interface. 0 means the default, 30s.
+	AttachTimeout time.Duration `yaml:"attach-timeout"`
+	// Host is auto (policy routing with netlink, as seed 000's ifup
+	// script) or none; "" means auto.
+	Host string `yaml:"host"`
+	// PolicyRouting tunes the host side.
+	PolicyRouting PolicyRouting `yaml:"policy-routing"`
+}
+
+// PolicyRouting is seed 000's `ip rule from <subnet> table N priority P`
+// and `ip route add default via <router> dev ethX table N`.
+type PolicyRouting struct {
+	// Table is the routing table number; 0 means the default, 100 (the
+	// seed's "100 MYHA").
+	Table int `yaml:"table"`
+	// TableName is the table's name in /etc/iproute2/rt_tables, for logs
+	// and docs only; netlink uses the number.
+	TableName string `yaml:"table-name"`
+	// Priority of the rule; 0 means the default, 100 as in the seed.
+	Priority int `yaml:"priority"`
+}
+
+// Route53 address sources.
+const (
+	AddressPrivate = "private" // the owner's primary private IPv4
+	AddressPublic  = "public"  // the Elastic IP associated with the owner's instance
+)
+
+// Route53 UPSERTs a record to the owner's address (seed 004).
+type Route53 struct {
+	// HostedZoneID is the zone (Z...).
+	HostedZoneID string `yaml:"hosted-zone-id"`
+	// Name is the record name (db.example.internal).
+	Name string `yaml:"name"`
+	// Type is A (default) or AAAA.
+	Type string `yaml:"type"`
+	// TTL of the record, in whole seconds; 0 means the default, 60s (seed
+	// 004 used 10s for a fast failover).
+	TTL time.Duration `yaml:"ttl"`
+	// Address is private (default), public, or a literal address.
+	Address string `yaml:"address"`
+	// WaitInsync waits, after the change, until Route 53 reports INSYNC,
+	// at most InsyncTimeout (0: the default, 120s).
+	WaitInsync    bool          `yaml:"wait-insync"`
+	InsyncTimeout time.Duration `yaml:"insync-timeout"`
+}
+
+// EBSVolume moves an EBS volume to the owner and mounts it (seed 001).
+type EBSVolume struct {
+	// VolumeID names the volume (vol-...).
+	VolumeID string `yaml:"volume-id"`
+	// Device is the attachment's device name given to AttachVolume; default
+	// /dev/sdf.
+	Device string `yaml:"device"`
+	// BlockDevice is where the kernel shows it; "" finds it by the volume
+	// id serial under /dev/disk/by-id (Nitro NVMe) or Device.
+	BlockDevice string `yaml:"block-device"`
+	// MountPoint is the absolute path to mount on; "" attaches only.
+	MountPoint string `yaml:"mount-point"`
+	// FSType is the file system type for mount (default ext4).
+	FSType string `yaml:"fs-type"`
+	// Options are mount options (noatime, ...).
+	Options []string `yaml:"options"`
+	// Fsck runs `fsck -a` on the device before mounting.
+	Fsck bool `yaml:"fsck"`
+	// DetachTimeout bounds a normal detach before it is forced; 0 means
+	// the default, 20s.
+	DetachTimeout time.Duration `yaml:"detach-timeout"`
+	// AttachTimeout bounds the wait for attached and the block device; 0
+	// means the default, 60s.
+	AttachTimeout time.Duration `yaml:"attach-timeout"`
+	// Host is auto (wait for the device, fsck, mount) or none; "" is auto.
+	Host string `yaml:"host"`
+}
