@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/preflight"
+)
+
+// errCheckFailed is returned when a check blocks a failover; the results
+// already said which, so main prints only this line.
+var errCheckFailed = errors.New("check: a failover would not work on this host (see ✗ above)")
+
+func newCheckCmd() *cobra.Command {
+	var path string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "check --config FILE",
+		Short: "Preflight: prove this host can take the address over",
+		Long: `Check everything a failover will need, on the host that will run vipd, and
+print one line per check: ✓ pass, ! warning, ✗ blocks a failover (with the
+fix under it), - not applicable.
+
+  config          the configuration is valid
+  imds            IMDSv2 answers: which instance, zone and VPC this is
+  credentials     AWS credentials are found, and from where
+  route-table     every named table exists in this instance's VPC (or the
+                  VPC has tables, for route-tables: all)
+  source/dest     the instance's source/dest check is off, or vipd turns it off
+  permission      IAM allows every write vipd makes (CreateRoute, ReplaceRoute,
+                  DeleteRoute, ModifyInstanceAttribute), proven with DryRun:
+                  nothing is changed
+  peer, witness   every member's cluster port accepts a TCP connection
+  local interface the interface the address is bound on exists
+
+A witness is checked for its configuration and its peers only.
+
+Exit status 0 when nothing blocks a failover, 1 otherwise, 2 on usage errors.`,
+		Example: "  vipd check --config /etc/vipd/vipd.yaml",
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path == "" {
+				return usageError{errors.New("check: --config is required")}
+			}
+			out := cmd.OutOrStdout()
+			cfg, err := config.Load(path)
+			if err != nil {
+				_ = preflight.Write(out, []preflight.Result{{Check: "config", Status: preflight.Fail,
+					Detail: err.Error(), Fix: "correct the configuration (vipd run --config " + path + " --validate)"}})
+				return errCheckFailed
+			}
+			rs := preflight.Run(cmd.Context(), cfg, checkDeps(cfg, timeout))
+			if err := preflight.Write(out, rs); err != nil {
+				return fmt.Errorf("check: write results: %w", err)
+			}
+			if preflight.Blocking(rs) {
+				return errCheckFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "bound on each check")
+	return cmd
+}
+
+// checkDeps connects the checks to the configured IMDS and AWS endpoints.
+func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
+	return preflight.Deps{
+		IMDS: awsapi.NewIMDS(cfg.AWS.IMDSEndpoint),
+		Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
+			c, err := awsapi.Load(ctx, awsapi.Options{
+				Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
+				// A preflight reports what it sees; it does not wait out
+				// throttling as a failover must.
+				MaxAttempts: 2,
+			})
+			if err != nil {
+				return preflight.AWS{}, err
+			}
+			return preflight.AWS{EC2: c.EC2, Credentials: c.Config.Credentials}, nil
+		},
+		Timeout: timeout,
+	}
+}

@@ -1,0 +1,338 @@
+package preflight_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/preflight"
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+// world has two VPCs; node-a in vpc-a may write routes in vpc-a's tables
+// only when its role says so. Each test states the role it needs.
+const worldFmt = `
+vpcs:
+  - {id: vpc-0a000000000000001, cidr: 10.0.0.0/16}
+  - {id: vpc-0b000000000000002, cidr: 10.1.0.0/16}
+subnets:
+  - {id: subnet-0a000000000000001, vpc: vpc-0a000000000000001, cidr: 10.0.1.0/24, az: a}
+  - {id: subnet-0b000000000000002, vpc: vpc-0b000000000000002, cidr: 10.1.1.0/24, az: b}
+route-tables:
+  - {id: rtb-0a000000000000001, vpc: vpc-0a000000000000001, subnets: [subnet-0a000000000000001]}
+  - {id: rtb-0a000000000000002, vpc: vpc-0a000000000000001, main: true}
+  - {id: rtb-0b000000000000002, vpc: vpc-0b000000000000002, main: true}
+  - {id: rtb-0b000000000000001, vpc: vpc-0b000000000000002, subnets: [subnet-0b000000000000002]}
+roles:
+  - name: vipd
+    statements:
+%s
+instances:
+  - {id: i-0a000000000000001, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: vipd, source-dest-check: %v}
+`
+
+const fullRole = `
+      - {actions: [ec2:DescribeRouteTables, ec2:DescribeInstances]}
+      - actions: [ec2:CreateRoute, ec2:ReplaceRoute, ec2:DeleteRoute]
+        resources: ["arn:aws:ec2:*:*:route-table/rtb-0a*"]
+      - actions: [ec2:ModifyInstanceAttribute]
+        resources: ["arn:aws:ec2:*:*:instance/i-0a000000000000001"]`
+
+const instance = "i-0a000000000000001"
+
+// isolate keeps the SDK's credential chain to the simulated instance
+// profile: no keys, profiles or files from the environment running the test.
+func isolate(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
+		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+type env struct {
+	srv  *vpcsim.Server
+	deps preflight.Deps
+}
+
+func newEnv(t *testing.T, role string, srcDst bool) env {
+	isolate(t)
+	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(worldFmt, role, srcDst)))
+	imdsURL := srv.IMDSURL(instance)
+	return env{srv: srv, deps: preflight.Deps{
+		IMDS: awsapi.NewIMDS(imdsURL),
+		Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
+			c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+			if err != nil {
+				return preflight.AWS{}, err
+			}
+			return preflight.AWS{EC2: c.EC2, Credentials: c.Config.Credentials}, nil
+		},
+		Interfaces: func() ([]preflight.Interface, error) {
+			return []preflight.Interface{
+				{Name: "lo", Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}},
+				{Name: "ens5", Addrs: []netip.Addr{netip.MustParseAddr("10.0.1.10")}},
+			}, nil
+		},
+	}}
+}
+
+func parse(t *testing.T, body string) *config.Config {
+	t.Helper()
+	head := fmt.Sprintf("cluster: c\nnode: {name: a, advertise: 127.0.0.1:7946, data-dir: /tmp/x}\n"+
+		"peers:\n  - {name: b, address: %q}\n  - {name: w, address: %q, witness: true}\n", listen(t), listen(t))
+	cfg, err := config.Parse([]byte(head+body), "vipd.yaml")
+	if err != nil {
+		t.Fatalf("parse config: %v", err)
+	}
+	return cfg
+}
+
+// outcome is a result reduced to what the tests decide on.
+type outcome struct {
+	Check  string
+	Status preflight.Status
+}
+
+func outcomes(rs []preflight.Result) []outcome {
+	out := make([]outcome, len(rs))
+	for i, r := range rs {
+		out[i] = outcome{r.Check, r.Status}
+	}
+	return out
+}
+
+// awsOutcomes leaves out the peer checks, which TestPeers covers; parse's
+// peers listen, so they pass.
+func awsOutcomes(rs []preflight.Result) []outcome {
+	var out []outcome
+	for _, o := range outcomes(rs) {
+		if o.Check == "peer b" || o.Check == "witness w" {
+			if o.Status != preflight.Pass {
+				panic(fmt.Sprintf("%s: %v, want pass", o.Check, o.Status))
+			}
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func TestRun(t *testing.T) {
+	overlay := func(tables string, extra string) string {
+		return "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: " + tables + extra + "}\n" +
+			"local-address: {interface: auto, cidr: 192.168.100.10/32}\n"
+	}
+	named := "[rtb-0a000000000000001, rtb-0a000000000000002]"
+	tests := []struct {
+		name   string
+		role   string
+		srcDst bool
+		config string
+		want   []outcome
+	}{
+		{
+			name: "all allowed", role: fullRole, srcDst: true,
+			config: overlay(named, ", disable-source-dest-check: true, delete-on-release: true"),
+			want: []outcome{
+				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
+				{"route-table rtb-0a000000000000001", preflight.Pass}, {"route-table rtb-0a000000000000002", preflight.Pass},
+				{"source/dest check", preflight.Pass},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:DeleteRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000002", preflight.Pass},
+				{"permission ec2:CreateRoute rtb-0a000000000000002", preflight.Pass},
+				{"permission ec2:DeleteRoute rtb-0a000000000000002", preflight.Pass},
+				{"permission ec2:ModifyInstanceAttribute i-0a000000000000001", preflight.Pass},
+				{"local interface", preflight.Pass},
+			},
+		},
+		{
+			name: "all tables of the VPC", role: fullRole, srcDst: false,
+			config: overlay("all", ""),
+			want: []outcome{
+				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
+				{"route-tables all of vpc-0a000000000000001", preflight.Pass},
+				{"source/dest check", preflight.Pass},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000002", preflight.Pass},
+				{"permission ec2:CreateRoute rtb-0a000000000000002", preflight.Pass},
+				{"local interface", preflight.Pass},
+			},
+		},
+		{
+			name: "missing permission",
+			role: `
+      - {actions: ["ec2:Describe*"]}
+      - actions: [ec2:CreateRoute]
+        resources: ["arn:aws:ec2:*:*:route-table/*"]`,
+			srcDst: true,
+			config: overlay("[rtb-0a000000000000001]", ", disable-source-dest-check: true"),
+			want: []outcome{
+				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
+				{"route-table rtb-0a000000000000001", preflight.Pass},
+				{"source/dest check", preflight.Pass},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Fail},
+				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:ModifyInstanceAttribute i-0a000000000000001", preflight.Fail},
+				{"local interface", preflight.Pass},
+			},
+		},
+		{
+			name: "no describe permission",
+			role: `
+      - actions: [ec2:CreateRoute, ec2:ReplaceRoute]`,
+			config: overlay("all", ""),
+			want: []outcome{
+				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
+				{"route-tables all of vpc-0a000000000000001", preflight.Fail},
+				{"source/dest check", preflight.Fail},
+				{"local interface", preflight.Pass},
+			},
+		},
+		{
+			name: "table in another VPC and a missing table", role: fullRole,
+			config: overlay("[rtb-0a000000000000001, rtb-0b000000000000001, rtb-0deadbeef00000000]", ""),
+			want: []outcome{
+				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
+				{"route-table rtb-0a000000000000001", preflight.Pass},
+				{"route-table rtb-0b000000000000001", preflight.Fail},
+				{"route-table rtb-0deadbeef00000000", preflight.Fail},
+				{"source/dest check", preflight.Pass},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
+				{"local interface", preflight.Pass},
+			},
+		},
+		{
+			name: "source/dest check on and left on", role: fullRole, srcDst: true,
+			config: "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}\nlocal-address: {interface: eth9, cidr: 192.168.100.10/32}\n",
+			want: []outcome{
+				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
+				{"route-tables all of vpc-0a000000000000001", preflight.Pass},
+				{"source/dest check", preflight.Fail},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
+				{"permission ec2:ReplaceRoute rtb-0a000000000000002", preflight.Pass},
+				{"permission ec2:CreateRoute rtb-0a000000000000002", preflight.Pass},
+				{"local interface", preflight.Fail},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.role, tt.srcDst)
+			rs := preflight.Run(t.Context(), parse(t, tt.config), e.deps)
+			if diff := cmp.Diff(tt.want, awsOutcomes(rs)); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s\n%s", diff, written(t, rs))
+			}
+			wantBlocking := false
+			for _, o := range tt.want {
+				wantBlocking = wantBlocking || o.Status == preflight.Fail
+			}
+			if got := preflight.Blocking(rs); got != wantBlocking {
+				t.Errorf("Blocking = %v, want %v", got, wantBlocking)
+			}
+		})
+	}
+}
+
+// TestMessages pins what an operator reads for the failures the checks are
+// for: the missing action named, the other VPC named, the fix given.
+func TestMessages(t *testing.T) {
+	e := newEnv(t, `
+      - {actions: ["ec2:Describe*"]}
+      - actions: [ec2:CreateRoute]`, true)
+	cfg := parse(t, "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: [rtb-0a000000000000001, rtb-0b000000000000001]}\nlocal-address: {interface: none}\n")
+	out := written(t, preflight.Run(t.Context(), cfg, e.deps))
+	for _, want := range []string{
+		"✓ imds: IMDSv2: instance i-0a000000000000001 in us-east-1a (us-east-1), vpc-0a000000000000001",
+		"✓ credentials: found, from the instance profile (EC2RoleProvider)",
+		"✗ route-table rtb-0b000000000000001: is in vpc-0b000000000000002, but this instance is in vpc-0a000000000000001",
+		"✗ permission ec2:ReplaceRoute rtb-0a000000000000001: missing: the instance's role does not allow ec2:ReplaceRoute on rtb-0a000000000000001",
+		"    fix: add ec2:ReplaceRoute on arn:aws:ec2:us-east-1:*:route-table/rtb-0a000000000000001 to the role",
+		"✗ source/dest check: on for i-0a000000000000001",
+		"- local interface: no local address to bind",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestIMDSDown(t *testing.T) {
+	e := newEnv(t, fullRole, false)
+	if err := e.srv.SetIMDS(instance, false); err != nil {
+		t.Fatal(err)
+	}
+	e.deps.Timeout = 500 * time.Millisecond
+	cfg := parse(t, "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}\nlocal-address: {interface: auto, cidr: 192.168.100.10/32}\n")
+	rs := preflight.Run(t.Context(), cfg, e.deps)
+	want := []outcome{{"config", preflight.Pass}, {"imds", preflight.Fail}, {"credentials", preflight.Fail}, {"local interface", preflight.Fail}}
+	if diff := cmp.Diff(want, awsOutcomes(rs)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s\n%s", diff, written(t, rs))
+	}
+}
+
+// TestPeers checks a witness: no AWS at all, a listening peer passes and a
+// refusing one warns (vipd not started there yet).
+func TestPeers(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`cluster: c
+node: {name: w, advertise: 127.0.0.1:7946, witness: true, data-dir: /tmp/x}
+peers:
+  - {name: a, address: %q}
+  - {name: b, address: %q}
+`, listen(t), closedAddr)), "w.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := preflight.Run(t.Context(), cfg, preflight.Deps{})
+	want := []outcome{{"config", preflight.Pass}, {"peer a", preflight.Pass}, {"peer b", preflight.Warn}}
+	if diff := cmp.Diff(want, outcomes(rs)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s\n%s", diff, written(t, rs))
+	}
+	if preflight.Blocking(rs) {
+		t.Errorf("Blocking = true for a warning only")
+	}
+}
+
+func written(t *testing.T, rs []preflight.Result) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := preflight.Write(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// listen opens a listener on loopback for the test and returns its address.
+func listen(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
