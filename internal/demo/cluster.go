@@ -107,7 +107,13 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	sopts := vpcsim.Options{Logger: slog.New(slog.DiscardHandler)}
+	timing, err := vpcsim.TimingProfile(o.Latency)
+	if err != nil {
+		return nil, err
+	}
+	// The realistic profile throttles as EC2 does too: a failover must
+	// absorb RequestLimitExceeded, not only survive without it.
+	sopts := vpcsim.Options{Logger: slog.New(slog.DiscardHandler), Timing: timing, Throttle: o.Latency == "realistic"}
 	if c.srv, err = vpcsim.New(w, sopts); err != nil {
 		return nil, err
 	}

@@ -86,7 +86,15 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 	r.ClientErrors = c.client.errorsBetween(t0, served.at)
 	r.AWSCalls, r.AWSWrites = c.countCalls(seq, t0, served.at)
 
-	if st, err := c.status(ctx, q); err == nil {
+	// The client can be served before the new primary has finished its
+	// read-back; wait for its primary transition to report the timings.
+	var st admin.Status
+	_ = c.progress.wait(ctx, 10*time.Second, "waiting for node "+q.name+" to report primary", func() bool {
+		var err error
+		st, err = c.status(ctx, q)
+		return err == nil && primaryAfter(st, t0)
+	})
+	{
 		r.Token = st.Token
 		if acq, steps := acquireAfter(st, t0); !acq.IsZero() {
 			r.DetectionMS = ms(acq.Sub(t0))
@@ -99,6 +107,16 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 	c.line(served.at.Sub(t0), "client served by node %s (%d failed attempts before)", q.name, r.ClientErrors)
 	c.restore(ctx, p)
 	return r
+}
+
+// primaryAfter reports whether a node became primary after t0.
+func primaryAfter(st admin.Status, t0 time.Time) bool {
+	for _, t := range st.Transitions {
+		if t.At.After(t0) && t.To == "primary" {
+			return true
+		}
+	}
+	return false
 }
 
 // acquireAfter finds, in a node's transitions, when it started acquiring
