@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -38,6 +39,8 @@ type Clients struct {
 	Config aws.Config
 	EC2    *ec2.Client
 	IMDS   *imds.Client
+	// Route53 is built lazily by the SDK; creating it makes no call.
+	Route53 *route53.Client
 }
 
 // NewIMDS returns an IMDSv2 client for endpoint ("" = the SDK default, which
@@ -97,5 +100,5 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return &Clients{Config: cfg, EC2: ec2.NewFromConfig(cfg), IMDS: md}, nil
+	return &Clients{Config: cfg, EC2: ec2.NewFromConfig(cfg), IMDS: md, Route53: route53.NewFromConfig(cfg)}, nil
 }
