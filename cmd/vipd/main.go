@@ -60,6 +60,7 @@ Run "vipd demo" to watch a failover on a simulated VPC, without AWS or root.`,
 		newVersionCmd(),
 		newDemoCmd(),
 		newCheckCmd(),
+		newIAMPolicyCmd(),
 	)
 	return root
 }

@@ -155,6 +155,8 @@ type runner struct {
 	out []Result
 	id  awsapi.Identity
 	ec2 EC2
+	// tables memoizes the route table checks by name.
+	tables map[string][]string
 }
 
 func (r *runner) add(res Result) { r.out = append(r.out, res) }
@@ -215,11 +217,7 @@ func (r *runner) aws(ctx context.Context) {
 	r.add(Result{Check: "credentials", Status: Pass, Detail: "found, from " + credentialSource(creds.Source)})
 	r.ec2 = c.EC2
 
-	for i, res := range r.cfg.Resources {
-		if res.OverlayRoute != nil {
-			r.overlayRoute(ctx, i, res.OverlayRoute)
-		}
-	}
+	r.overlayRoutes(ctx)
 }
 
 // credentialSource names the SDK provider that found the credentials.
@@ -244,39 +242,61 @@ func (r *runner) call(ctx context.Context, f func(ctx context.Context) error) er
 	return f(ctx)
 }
 
-// overlayRoute checks the route tables of one overlay-route resource, the
-// source/dest check, and the permission for every write vipd makes for it.
-func (r *runner) overlayRoute(ctx context.Context, i int, o *config.OverlayRoute) {
-	tables := r.routeTables(ctx, i, o)
-	r.sourceDestCheck(ctx, o)
-	prefixes := o.Prefixes()
-	if len(prefixes) == 0 {
+// overlayRoutes checks the route tables of the overlay-route resources,
+// the source/dest check, and the permission for every write vipd makes for
+// them, each table and action once however many resources share it.
+func (r *runner) overlayRoutes(ctx context.Context) {
+	type write struct {
+		table  string
+		prefix string
+		delete bool
+	}
+	var writes []write
+	seen := map[string]int{} // table -> index in writes
+	some, srcDst := false, false
+	for i, res := range r.cfg.Resources {
+		o := res.OverlayRoute
+		if o == nil || len(o.Prefixes()) == 0 {
+			continue
+		}
+		some = true
+		srcDst = srcDst || o.DisableSourceDestCheck
+		for _, t := range r.routeTables(ctx, i, o) {
+			if j, ok := seen[t]; ok {
+				writes[j].delete = writes[j].delete || o.DeleteOnRelease
+				continue
+			}
+			seen[t] = len(writes)
+			// One prefix proves the permission: IAM decides on the
+			// table, not the destination.
+			writes = append(writes, write{table: t, prefix: o.Prefixes()[0].String(), delete: o.DeleteOnRelease})
+		}
+	}
+	if !some {
 		return
 	}
-	// One prefix proves the permission: IAM decides on the table, not the
-	// destination.
-	dst := aws.String(prefixes[0].String())
-	for _, t := range tables {
-		t := t
-		r.dryRun(ctx, "ec2:ReplaceRoute", t, func(ctx context.Context) error {
+	r.sourceDestCheck(ctx, srcDst)
+	for _, w := range writes {
+		t, dst := aws.String(w.table), aws.String(w.prefix)
+		r.dryRun(ctx, "ec2:ReplaceRoute", w.table, func(ctx context.Context) error {
 			_, err := r.ec2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{DryRun: aws.Bool(true),
-				RouteTableId: aws.String(t), DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(r.id.ENIID)})
+				RouteTableId: t, DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(r.id.ENIID)})
 			return err
 		})
-		r.dryRun(ctx, "ec2:CreateRoute", t, func(ctx context.Context) error {
+		r.dryRun(ctx, "ec2:CreateRoute", w.table, func(ctx context.Context) error {
 			_, err := r.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{DryRun: aws.Bool(true),
-				RouteTableId: aws.String(t), DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(r.id.ENIID)})
+				RouteTableId: t, DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(r.id.ENIID)})
 			return err
 		})
-		if o.DeleteOnRelease {
-			r.dryRun(ctx, "ec2:DeleteRoute", t, func(ctx context.Context) error {
+		if w.delete {
+			r.dryRun(ctx, "ec2:DeleteRoute", w.table, func(ctx context.Context) error {
 				_, err := r.ec2.DeleteRoute(ctx, &ec2.DeleteRouteInput{DryRun: aws.Bool(true),
-					RouteTableId: aws.String(t), DestinationCidrBlock: dst})
+					RouteTableId: t, DestinationCidrBlock: dst})
 				return err
 			})
 		}
 	}
-	if o.DisableSourceDestCheck {
+	if srcDst {
 		r.dryRun(ctx, "ec2:ModifyInstanceAttribute", r.id.InstanceID, func(ctx context.Context) error {
 			_, err := r.ec2.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{DryRun: aws.Bool(true),
 				InstanceId: aws.String(r.id.InstanceID), SourceDestCheck: &types.AttributeBooleanValue{Value: aws.Bool(false)}})
@@ -287,61 +307,78 @@ func (r *runner) overlayRoute(ctx context.Context, i int, o *config.OverlayRoute
 
 // routeTables checks that every named table exists in the instance's VPC
 // (or that the VPC has tables, for `all`) and returns the ids usable for
-// the permission checks.
+// the permission checks. A table (or `all`) named by several resources is
+// checked once.
 func (r *runner) routeTables(ctx context.Context, i int, o *config.OverlayRoute) []string {
 	where := fmt.Sprintf("resources[%d].overlay-route.route-tables", i)
 	if o.RouteTables.All {
-		var tables []types.RouteTable
-		err := r.call(ctx, func(ctx context.Context) error {
-			out, err := r.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-				Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{r.id.VPCID}}}})
-			if err == nil {
-				tables = out.RouteTables
+		return r.memo("route-tables all of "+r.id.VPCID, func(check string) []string {
+			var tables []types.RouteTable
+			err := r.call(ctx, func(ctx context.Context) error {
+				out, err := r.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+					Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{r.id.VPCID}}}})
+				if err == nil {
+					tables = out.RouteTables
+				}
+				return err
+			})
+			switch {
+			case err != nil:
+				r.describeFailed(check, "ec2:DescribeRouteTables", err)
+				return nil
+			case len(tables) == 0:
+				r.fail(check, "no route table found in "+r.id.VPCID, "create the route tables, or name them in "+where)
+				return nil
 			}
-			return err
+			ids := make([]string, len(tables))
+			for j, t := range tables {
+				ids[j] = aws.ToString(t.RouteTableId)
+			}
+			r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%d table(s): %s", len(ids), strings.Join(ids, ", "))})
+			return ids
 		})
-		check := "route-tables all of " + r.id.VPCID
-		switch {
-		case err != nil:
-			r.describeFailed(check, "ec2:DescribeRouteTables", err)
-			return nil
-		case len(tables) == 0:
-			r.fail(check, "no route table found in "+r.id.VPCID, "create the route tables, or name them in "+where)
-			return nil
-		}
-		ids := make([]string, len(tables))
-		for j, t := range tables {
-			ids[j] = aws.ToString(t.RouteTableId)
-		}
-		r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%d table(s): %s", len(ids), strings.Join(ids, ", "))})
-		return ids
 	}
 	var ok []string
 	for _, id := range o.RouteTables.IDs {
-		check := "route-table " + id
-		var tables []types.RouteTable
-		err := r.call(ctx, func(ctx context.Context) error {
-			out, err := r.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{id}})
-			if err == nil {
-				tables = out.RouteTables
+		ok = append(ok, r.memo("route-table "+id, func(check string) []string {
+			var tables []types.RouteTable
+			err := r.call(ctx, func(ctx context.Context) error {
+				out, err := r.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{id}})
+				if err == nil {
+					tables = out.RouteTables
+				}
+				return err
+			})
+			switch {
+			case awsapi.IsCode(err, awsapi.CodeRouteTableNotFound) || (err == nil && len(tables) == 0):
+				r.fail(check, "does not exist in "+r.id.Region,
+					"correct the id in "+where+" (aws ec2 describe-route-tables --filters Name=vpc-id,Values="+r.id.VPCID+" lists this VPC's)")
+			case err != nil:
+				r.describeFailed(check, "ec2:DescribeRouteTables", err)
+			case aws.ToString(tables[0].VpcId) != r.id.VPCID:
+				r.fail(check, fmt.Sprintf("is in %s, but this instance is in %s", aws.ToString(tables[0].VpcId), r.id.VPCID),
+					"name only tables of "+r.id.VPCID+" in "+where+": a route to this instance's ENI cannot be created in another VPC")
+			default:
+				r.add(Result{Check: check, Status: Pass, Detail: "exists in " + r.id.VPCID})
+				return []string{id}
 			}
-			return err
-		})
-		switch {
-		case awsapi.IsCode(err, awsapi.CodeRouteTableNotFound) || (err == nil && len(tables) == 0):
-			r.fail(check, "does not exist in "+r.id.Region,
-				"correct the id in "+where+" (aws ec2 describe-route-tables --filters Name=vpc-id,Values="+r.id.VPCID+" lists this VPC's)")
-		case err != nil:
-			r.describeFailed(check, "ec2:DescribeRouteTables", err)
-		case aws.ToString(tables[0].VpcId) != r.id.VPCID:
-			r.fail(check, fmt.Sprintf("is in %s, but this instance is in %s", aws.ToString(tables[0].VpcId), r.id.VPCID),
-				"name only tables of "+r.id.VPCID+" in "+where+": a route to this instance's ENI cannot be created in another VPC")
-		default:
-			r.add(Result{Check: check, Status: Pass, Detail: "exists in " + r.id.VPCID})
-			ok = append(ok, id)
-		}
+			return nil
+		})...)
 	}
 	return ok
+}
+
+// memo runs the check once and returns its first answer ever after.
+func (r *runner) memo(check string, f func(check string) []string) []string {
+	if ids, ok := r.tables[check]; ok {
+		return ids
+	}
+	if r.tables == nil {
+		r.tables = map[string][]string{}
+	}
+	ids := f(check)
+	r.tables[check] = ids
+	return ids
 }
 
 // describeFailed reports a failed Describe call: a missing permission
@@ -357,7 +394,7 @@ func (r *runner) describeFailed(check, action string, err error) {
 
 // sourceDestCheck reports the instance's source/dest check: on, traffic to
 // an overlay address (not the instance's own) is dropped by EC2.
-func (r *runner) sourceDestCheck(ctx context.Context, o *config.OverlayRoute) {
+func (r *runner) sourceDestCheck(ctx context.Context, disable bool) {
 	const check = "source/dest check"
 	var inst *types.Instance
 	err := r.call(ctx, func(ctx context.Context) error {
@@ -381,7 +418,7 @@ func (r *runner) sourceDestCheck(ctx context.Context, o *config.OverlayRoute) {
 		r.fail(check, "instance "+r.id.InstanceID+" not found by DescribeInstances", "check that the credentials belong to this instance's account")
 	case inst.SourceDestCheck == nil || !*inst.SourceDestCheck:
 		r.add(Result{Check: check, Status: Pass, Detail: "off on " + r.id.InstanceID})
-	case o.DisableSourceDestCheck:
+	case disable:
 		r.add(Result{Check: check, Status: Pass, Detail: "on for " + r.id.InstanceID + "; vipd turns it off when it takes the address (disable-source-dest-check)"})
 	default:
 		r.fail(check, "on for "+r.id.InstanceID+": EC2 drops traffic to the overlay address",

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/iampolicy"
+)
+
+func newIAMPolicyCmd() *cobra.Command {
+	var path string
+	var o iampolicy.Options
+	cmd := &cobra.Command{
+		Use:   "iam-policy --config FILE",
+		Short: "Print the least-privilege IAM policy for a configuration",
+		Long: `Print the IAM policy (JSON) that a node with this configuration needs, to
+attach to the nodes' instance role:
+
+  ec2:DescribeRouteTables, ec2:DescribeInstances  on "*" (EC2 supports no
+        resource-level permissions for Describe calls)
+  ec2:CreateRoute, ec2:ReplaceRoute               on the configured route tables
+  ec2:DeleteRoute                                 on the tables of overlay-routes
+                                                  with delete-on-release
+  ec2:ModifyInstanceAttribute                     on the nodes' instances, when
+                                                  disable-source-dest-check is set
+
+Without --region and --account the ARNs match any ("*"); route tables are still
+scoped by id. For route-tables: all, --vpc limits the route writes to that VPC's
+tables (condition key ec2:Vpc). Without --instance, ModifyInstanceAttribute is
+allowed on every instance of the account: pass the nodes' instance ids.
+
+A witness needs no policy: it makes no AWS calls.`,
+		Example: `  vipd iam-policy --config /etc/vipd/vipd.yaml --region us-east-1 \
+      --account 123456789012 --instance i-0a1b2c3d4e5f60001,i-0a1b2c3d4e5f60002 \
+      > vipd-policy.json
+  aws iam put-role-policy --role-name vipd --policy-name vipd \
+      --policy-document file://vipd-policy.json`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path == "" {
+				return usageError{errors.New("iam-policy: --config is required")}
+			}
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			p, err := iampolicy.For(cfg, o)
+			if err != nil {
+				return fmt.Errorf("iam-policy: %w", err)
+			}
+			b, err := p.JSON()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
+	cmd.Flags().StringVar(&o.Partition, "partition", "aws", "ARN partition (aws, aws-cn, aws-us-gov)")
+	cmd.Flags().StringVar(&o.Region, "region", "", "region of the resources (default any)")
+	cmd.Flags().StringVar(&o.Account, "account", "", "AWS account id of the resources (default any)")
+	cmd.Flags().StringSliceVar(&o.Instances, "instance", nil, "instance ids of the nodes (repeat or comma-separate)")
+	cmd.Flags().StringVar(&o.VPC, "vpc", "", "VPC id, to scope route-tables: all")
+	return cmd
+}

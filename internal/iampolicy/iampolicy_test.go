@@ -1,0 +1,105 @@
+package iampolicy_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/iampolicy"
+)
+
+const head = `cluster: c
+node: {name: a, advertise: 10.0.1.10:7946}
+peers:
+  - {name: b, address: 10.0.2.10:7946}
+  - {name: w, address: 10.0.3.10:7946, witness: true}
+local-address: {interface: none}
+`
+
+var describe = iampolicy.Statement{Sid: "VipdDescribe", Effect: "Allow",
+	Action: []string{"ec2:DescribeInstances", "ec2:DescribeRouteTables"}, Resource: []string{"*"}}
+
+func TestFor(t *testing.T) {
+	tests := []struct {
+		name      string
+		resources string
+		opts      iampolicy.Options
+		want      []iampolicy.Statement
+	}{
+		{
+			name:      "named tables, scoped to their ARNs",
+			resources: "  - overlay-route: {cidr: 192.168.1.1/32, route-tables: [rtb-0b000000000000002, rtb-0a000000000000001]}\n",
+			opts:      iampolicy.Options{Region: "eu-west-1", Account: "123456789012"},
+			want: []iampolicy.Statement{describe, {Sid: "VipdRouteWrite", Effect: "Allow",
+				Action: []string{"ec2:CreateRoute", "ec2:ReplaceRoute"},
+				Resource: []string{
+					"arn:aws:ec2:eu-west-1:123456789012:route-table/rtb-0a000000000000001",
+					"arn:aws:ec2:eu-west-1:123456789012:route-table/rtb-0b000000000000002",
+				}}},
+		},
+		{
+			name: "delete on release and source/dest check, instances named",
+			resources: "  - overlay-route: {cidr: 192.168.1.1/32, route-tables: [rtb-0a000000000000001], delete-on-release: true, disable-source-dest-check: true}\n" +
+				"  - overlay-route: {cidr: 192.168.2.1/32, route-tables: [rtb-0a000000000000001, rtb-0c000000000000003]}\n",
+			opts: iampolicy.Options{Instances: []string{"i-0b", "i-0a"}},
+			want: []iampolicy.Statement{describe,
+				{Sid: "VipdRouteWrite", Effect: "Allow", Action: []string{"ec2:CreateRoute", "ec2:ReplaceRoute"},
+					Resource: []string{"arn:aws:ec2:*:*:route-table/rtb-0a000000000000001", "arn:aws:ec2:*:*:route-table/rtb-0c000000000000003"}},
+				{Sid: "VipdRouteDelete", Effect: "Allow", Action: []string{"ec2:DeleteRoute"},
+					Resource: []string{"arn:aws:ec2:*:*:route-table/rtb-0a000000000000001"}},
+				{Sid: "VipdSourceDestCheck", Effect: "Allow", Action: []string{"ec2:ModifyInstanceAttribute"},
+					Resource: []string{"arn:aws:ec2:*:*:instance/i-0a", "arn:aws:ec2:*:*:instance/i-0b"}},
+			},
+		},
+		{
+			name:      "all tables, limited to the VPC by condition",
+			resources: "  - overlay-route: {cidr: 192.168.1.1/32, route-tables: all, disable-source-dest-check: true}\n",
+			opts:      iampolicy.Options{Partition: "aws-cn", Region: "cn-north-1", Account: "123456789012", VPC: "vpc-0a"},
+			want: []iampolicy.Statement{describe,
+				{Sid: "VipdRouteWrite", Effect: "Allow", Action: []string{"ec2:CreateRoute", "ec2:ReplaceRoute"},
+					Resource:  []string{"arn:aws-cn:ec2:cn-north-1:123456789012:route-table/*"},
+					Condition: map[string]map[string]string{"ArnEquals": {"ec2:Vpc": "arn:aws-cn:ec2:cn-north-1:123456789012:vpc/vpc-0a"}}},
+				{Sid: "VipdSourceDestCheck", Effect: "Allow", Action: []string{"ec2:ModifyInstanceAttribute"},
+					Resource: []string{"arn:aws-cn:ec2:cn-north-1:123456789012:instance/*"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(head+"resources:\n"+tt.resources), "c.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := iampolicy.For(cfg, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Version != "2012-10-17" {
+				t.Errorf("Version = %q", p.Version)
+			}
+			if diff := cmp.Diff(tt.want, p.Statement); diff != "" {
+				t.Errorf("statements (-want +got):\n%s", diff)
+			}
+			if _, err := p.JSON(); err != nil {
+				t.Errorf("JSON: %v", err)
+			}
+		})
+	}
+}
+
+func TestWitness(t *testing.T) {
+	cfg, err := config.Parse([]byte(`cluster: c
+node: {name: w, advertise: 10.0.3.10:7946, witness: true}
+peers:
+  - {name: a, address: 10.0.1.10:7946}
+  - {name: b, address: 10.0.2.10:7946}
+`), "w.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iampolicy.For(cfg, iampolicy.Options{}); !errors.Is(err, iampolicy.ErrWitness) {
+		t.Errorf("For(witness) = %v, want ErrWitness", err)
+	}
+}
