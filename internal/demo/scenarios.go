@@ -42,10 +42,16 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 		c.line(0, "node %s's service stops answering its health check", p.name)
 	case ScenarioSwitchover:
 		t0 = time.Now()
+		swErr := make(chan error, 1)
 		go func() {
 			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			_ = admin.NewClient(p.socket).Switchover(sctx, q.name)
+			swErr <- admin.NewClient(p.socket).Switchover(sctx, q.name)
+		}()
+		defer func() {
+			if err := <-swErr; err != nil {
+				c.progress.say("vipd switchover --to %s: %v", q.name, err)
+			}
 		}()
 		c.line(0, "vipd switchover --to %s", q.name)
 	case ScenarioAPIFaults:
@@ -161,9 +167,24 @@ func (c *Cluster) restore(ctx context.Context, m *member) {
 			return
 		}
 	}
+	// Back means: a healthy backup, and eligible in the primary's view
+	// (the cluster records eligibility through the raft leader, a moment
+	// after the node decides it).
 	err := c.progress.wait(ctx, 30*time.Second, "waiting for node "+m.name+" to rejoin as backup", func() bool {
 		st, err := c.status(ctx, m)
-		return err == nil && st.Role == "backup" && st.Healthy
+		if err != nil || st.Role != "backup" || !st.Healthy {
+			return false
+		}
+		ost, err := c.status(ctx, c.other(m))
+		if err != nil {
+			return false
+		}
+		for _, p := range ost.Peers {
+			if p.Name == m.name {
+				return p.Eligible
+			}
+		}
+		return false
 	})
 	if err != nil {
 		c.progress.say("node %s did not rejoin: %v", m.name, err)
