@@ -1,0 +1,246 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Controller is the configuration of `vipd controller` and of the vipd
+// Lambda function: the agentless mode of seed 003, in which one vipd outside
+// the candidate instances checks them and moves the cloud-side resources to
+// a healthy one. It is a separate top-level schema from Config (an agent's):
+// a controller has no node identity, peers, local address or host-side
+// resources, but candidates, an owner record and a DynamoDB lease.
+type Controller struct {
+	// Cluster names the group; it keys the lease item and appears in logs
+	// and notify scripts.
+	Cluster string `yaml:"cluster"`
+	// Name is this controller's name in the lease ("" means the host name,
+	// filled by the command; the Lambda function uses its own name).
+	Name string `yaml:"name"`
+	// Candidates are the instances the service address may live on.
+	Candidates Candidates `yaml:"candidates"`
+	// Preempt moves the address back to a more preferred candidate once it
+	// is healthy again; false (the default) leaves it on a healthy owner.
+	Preempt bool `yaml:"preempt"`
+	// Interval is the period of a controller pass: instance states are read
+	// (one DescribeInstanceStatus) and the owner decided. Health checks run
+	// on their own intervals. Default 1s.
+	Interval time.Duration `yaml:"interval"`
+	// Health lists the checks run from the controller against each
+	// candidate; "{address}" in tcp, http.url and exec.command is replaced
+	// by the candidate's check address (its private IP unless the candidate
+	// sets check-address). A candidate is healthy when all pass.
+	Health []Check `yaml:"health"`
+	// Resources are the cloud-side resources moved to the owner:
+	// overlay-route, secondary-ip, elastic-ip, route53 (not eni or
+	// ebs-volume, which need the host).
+	Resources []Resource `yaml:"resources"`
+	// OwnerParameter records the owner in SSM Parameter Store.
+	OwnerParameter OwnerParameter `yaml:"owner-parameter"`
+	// Lease is the DynamoDB lease the controllers share: only its holder acts.
+	Lease ControllerLease `yaml:"lease"`
+	// Reconcile tunes drift repair of the owner's resources.
+	Reconcile Reconcile `yaml:"reconcile"`
+	// Notify runs keepalived-compatible scripts when the owner changes.
+	Notify Notify `yaml:"notify"`
+	// API configures the admin socket and metrics listener.
+	API API `yaml:"api"`
+	// AWS configures region and endpoints.
+	AWS ControllerAWS `yaml:"aws"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// Lambda tunes the Lambda entry point.
+	Lambda Lambda `yaml:"lambda"`
+
+	// Source is the file the config was read from ("" when not from a file).
+	Source string `yaml:"-"`
+}
+
+// Candidates is a list of instances (in preference order) or a tag filter.
+type Candidates struct {
+	// Instances are listed in preference order (the first is preferred).
+	Instances []Candidate `yaml:"instances"`
+	// Tags select running candidates with DescribeInstances (every tag must
+	// match); they are preferred in instance id order.
+	Tags []Tag `yaml:"tags"`
+}
+
+// Candidate is one instance.
+type Candidate struct {
+	// ID is the instance id (i-...).
+	ID string `yaml:"id"`
+	// CheckAddress replaces "{address}" in the health checks instead of the
+	// instance's private IP: a host, or host:port, through which the
+	// controller reaches the candidate (a NAT, a tunnel, a test fabric).
+	CheckAddress string `yaml:"check-address"`
+}
+
+// Tag is one tag filter.
+type Tag struct {
+	Key   string `yaml:"key"`
+	Value string `yaml:"value"`
+}
+
+// Owner parameter types.
+const (
+	ParameterString       = "String"
+	ParameterSecureString = "SecureString"
+)
+
+// OwnerParameter is the SSM parameter that names the owner (seed 003's
+// MasterDB_VIP). Its value is "<instance-id> <token>"; each move writes a
+// new version, conditional on the token it records not being lower than the
+// one already there.
+type OwnerParameter struct {
+	// Name of the parameter; required.
+	Name string `yaml:"name"`
+	// Type is String (default) or SecureString.
+	Type string `yaml:"type"`
+}
+
+// ControllerLease is the DynamoDB lease shared by the controllers.
+type ControllerLease struct {
+	// Table is the DynamoDB table (hash key a string attribute); required.
+	Table string `yaml:"table"`
+	// KeyAttribute is the table's hash key attribute. Default id.
+	KeyAttribute string `yaml:"key-attribute"`
+	// Key is the lease item's key. Default: the cluster name.
+	Key string `yaml:"key"`
+	// Duration is how long a grant lasts without renewal. Default 10s.
+	Duration time.Duration `yaml:"duration"`
+	// Renew is the renewal (and waiting read) period. Default Duration/4.
+	Renew time.Duration `yaml:"renew"`
+}
+
+// ControllerAWS configures the AWS clients of a controller.
+type ControllerAWS struct {
+	// Region is "auto" (from IMDS, on EC2) or a region name. Default auto;
+	// the Lambda function uses AWS_REGION.
+	Region string `yaml:"region"`
+	// Endpoint overrides every AWS service endpoint (vpcsim). Default "".
+	Endpoint string `yaml:"endpoint"`
+	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
+	IMDSEndpoint string `yaml:"imds-endpoint"`
+	// SSMEndpoint and DynamoDBEndpoint override Endpoint for those
+	// services. Default "": Endpoint.
+	SSMEndpoint      string `yaml:"ssm-endpoint"`
+	DynamoDBEndpoint string `yaml:"dynamodb-endpoint"`
+	// CallTimeout bounds each AWS call. Default 2s.
+	CallTimeout time.Duration `yaml:"call-timeout"`
+}
+
+// Lambda tunes one invocation of the Lambda function.
+type Lambda struct {
+	// RunTime is how long one invocation keeps checking; keep it just
+	// under the schedule period (EventBridge fires at most once a minute)
+	// and under the function timeout. Default 50s.
+	RunTime time.Duration `yaml:"run-time"`
+	// StopBefore is how long before the invocation's deadline it stops
+	// acting and releases the lease, whatever RunTime says. Default 5s.
+	StopBefore time.Duration `yaml:"stop-before"`
+}
+
+// AddressPlaceholder is replaced in controller health checks by a
+// candidate's check address.
+const AddressPlaceholder = "{address}"
+
+// DefaultController returns the controller configuration every file is
+// decoded over: the one place its defaults are defined.
+func DefaultController() *Controller {
+	return &Controller{
+		Interval:       time.Second,
+		OwnerParameter: OwnerParameter{Type: ParameterString},
+		Lease: ControllerLease{
+			KeyAttribute: "id",
+			Duration:     10 * time.Second,
+		},
+		Reconcile: Reconcile{Interval: 5 * time.Second},
+		Notify:    Notify{Timeout: 10 * time.Second},
+		API:       API{Socket: "/run/vipd/controller.sock"},
+		AWS:       ControllerAWS{Region: "auto", CallTimeout: 2 * time.Second},
+		Log:       Log{Format: LogText, Level: LogInfo},
+		Lambda:    Lambda{RunTime: 50 * time.Second, StopBefore: 5 * time.Second},
+	}
+}
+
+// DeriveDefaults fills the defaults that depend on other fields: the lease
+// key (the cluster), its renewal period (a quarter of its duration), check
+// names and HTTP status ranges. It never overwrites a field that is set.
+func (c *Controller) DeriveDefaults() {
+	if c.Lease.Key == "" {
+		c.Lease.Key = c.Cluster
+	}
+	if c.Lease.Renew == 0 {
+		c.Lease.Renew = c.Lease.Duration / 4
+	}
+	tmp := Config{Health: c.Health}
+	tmp.DeriveDefaults()
+}
+
+// LoadController reads and parses the controller configuration at path;
+// see ParseController.
+func LoadController(path string) (*Controller, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("read config %s: larger than %d bytes", path, maxFileSize)
+	}
+	return ParseController(data, path)
+}
+
+// ParseController decodes one YAML document over DefaultController, fills
+// derived defaults and validates the result, as strictly as Parse: every
+// problem is an *Error with file:line:column and YAML path.
+func ParseController(data []byte, source string) (*Controller, error) {
+	idx := newIndex(source)
+	root, err := parseYAML(data, source)
+	if err != nil {
+		return nil, err
+	}
+	c := DefaultController()
+	c.Source = source
+	d := &decoder{idx: idx}
+	d.decode(root, reflect.ValueOf(c).Elem(), "", 0)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	c.DeriveDefaults()
+	if err := c.validate(idx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ExpandCheck returns c with AddressPlaceholder replaced by address in its
+// probe: tcp, http.url and each exec argument.
+func ExpandCheck(c Check, address string) Check {
+	r := strings.NewReplacer(AddressPlaceholder, address)
+	out := c
+	out.TCP = r.Replace(c.TCP)
+	if c.HTTP != nil {
+		h := *c.HTTP
+		h.URL = r.Replace(h.URL)
+		out.HTTP = &h
+	}
+	if c.Exec != nil {
+		argv := make([]string, len(c.Exec.Command))
+		for i, a := range c.Exec.Command {
+			argv[i] = r.Replace(a)
+		}
+		out.Exec = &ExecCheck{Command: argv}
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const controllerYAML = `cluster: orders-db
+candidates:
+  instances:
+    - {id: i-0a000000000000001}
+    - {id: i-0b000000000000002, check-address: "127.0.0.1:5000"}
+health:
+  - {tcp: "{address}:5432", interval: 500ms, timeout: 500ms}
+resources:
+  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}
+owner-parameter: {name: MasterDB_VIP}
+lease: {table: vipd-leases}
+aws: {region: us-east-1}
+`
+
+func TestParseControllerDefaults(t *testing.T) {
+	c, err := ParseController([]byte(controllerYAML), "ctl.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ControllerLease{Table: "vipd-leases", KeyAttribute: "id", Key: "orders-db", Duration: 10 * time.Second, Renew: 2500 * time.Millisecond}
+	if diff := cmp.Diff(want, c.Lease); diff != "" {
+		t.Errorf("lease (-want +got):\n%s", diff)
+	}
+	if c.Health[0].Name != "tcp {address}:5432" || c.Health[0].Rise != 2 {
+		t.Errorf("check defaults: %+v", c.Health[0])
+	}
+	if got := ExpandCheck(c.Health[0], "10.0.1.10").TCP; got != "10.0.1.10:5432" {
+		t.Errorf("expanded tcp %q", got)
+	}
+	if c.OwnerParameter.Type != ParameterString || c.Interval != time.Second {
+		t.Errorf("owner-parameter %+v interval %s", c.OwnerParameter, c.Interval)
+	}
+}
+
+func TestParseControllerErrors(t *testing.T) {
+	tests := []struct {
+		name, edit, want string
+	}{
+		{"a host-side resource is refused", "resources:\n  - eni: {id: eni-0a000000000000001}\n", "resources[0].eni: eni changes the host"},
+		{"one candidate cannot fail over", "candidates: {instances: [{id: i-0a000000000000001}]}\n", "one candidate cannot fail over"},
+		{"a typo in the owner type gets a hint", "owner-parameter: {name: X, type: Strin}\n", `did you mean "String"`},
+		{"renew must be well below the lease", "lease: {table: vipd-leases, duration: 1s, renew: 900ms}\n", "more than half the lease duration"},
+		{"unknown keys are refused", "candidate: {}\n", `unknown key (did you mean "candidates"?)`},
+		{"instances and tags exclude each other", "candidates: {instances: [{id: i-0a000000000000001}, {id: i-0b000000000000002}], tags: [{key: a, value: b}]}\n", "both instances and tags"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Replace the top-level key the edit sets, keep the rest.
+			key := tt.edit[:strings.Index(tt.edit, ":")]
+			var kept []string
+			skip := false
+			for _, line := range strings.Split(controllerYAML, "\n") {
+				if strings.HasPrefix(line, key+":") {
+					skip = true
+					continue
+				}
+				if skip && strings.HasPrefix(line, " ") {
+					continue
+				}
+				skip = false
+				kept = append(kept, line)
+			}
+			_, err := ParseController([]byte(strings.Join(kept, "\n")+tt.edit), "ctl.yaml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
