@@ -170,7 +170,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		}()
 	}
 	log.Info("vipd started", "node", cfg.Node.Name, "reason", "config "+cfg.Source)
+	stopNotify := notifySystemd(ctx, n, log)
 	err = n.Run(ctx)
+	stopNotify()
 	stopServers()
 	return err
 }
