@@ -417,3 +417,16 @@ func TestExampleWorldLoads(t *testing.T) {
 		t.Errorf("client reaches %q, %v; want node-a", got, err)
 	}
 }
+
+// TestManyCallsOnOneConnection is the regression test for the smithy-go /
+// net/http request-body race that vpcsimtest.BodyRaceFix works around:
+// without it, a few percent of calls on a reused loopback connection failed
+// with "use of closed network connection" while reading the answer.
+func TestManyCallsOnOneConnection(t *testing.T) {
+	e := newEnv(t)
+	for i := range 200 {
+		if _, err := e.ec2.DescribeInstances(t.Context(), &awsec2.DescribeInstancesInput{}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+}

@@ -346,41 +346,48 @@ func (s *Server) handleEC2(hr *http.Request, req *request, body []byte, perr err
 	return resp, false, err
 }
 
-// writeEC2 answers the response or error and reports status and code.
+// writeEC2 answers the response or error and reports status and code. The
+// XML is built in memory first so the answer carries a Content-Length.
 func (s *Server) writeEC2(w http.ResponseWriter, req *request, resp any, err error) (int, string) {
+	status, code := http.StatusOK, ""
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
 			ae = errorf(http.StatusInternalServerError, "InternalError", "An internal error has occurred")
 			s.log.Error("action failed", "op", req.action, "err", err)
 		}
-		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-		w.WriteHeader(ae.Status)
+		status, code = ae.Status, ae.Code
 		body := struct {
 			XMLName   xml.Name `xml:"Response"`
 			Code      string   `xml:"Errors>Error>Code"`
 			Message   string   `xml:"Errors>Error>Message"`
 			RequestID string   `xml:"RequestID"`
 		}{Code: ae.Code, Message: ae.Message, RequestID: req.id}
-		w.Write([]byte(xml.Header))
-		xml.NewEncoder(w).Encode(body)
-		return ae.Status, ae.Code
+		if err := enc.Encode(body); err != nil {
+			s.log.Error("encode error failed", "op", req.action, "err", err)
+		}
+	} else {
+		if r, ok := resp.(interface{ setRequestID(string) }); ok {
+			r.setRequestID(req.id)
+		}
+		start := xml.StartElement{
+			Name: xml.Name{Local: req.action + "Response"},
+			Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: ec2Namespace}},
+		}
+		if err := enc.EncodeElement(resp, start); err != nil {
+			s.log.Error("encode response failed", "op", req.action, "err", err)
+		}
 	}
-	if r, ok := resp.(interface{ setRequestID(string) }); ok {
-		r.setRequestID(req.id)
-	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	w.Write([]byte(xml.Header))
-	enc := xml.NewEncoder(w)
-	start := xml.StartElement{
-		Name: xml.Name{Local: req.action + "Response"},
-		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: ec2Namespace}},
-	}
-	if err := enc.EncodeElement(resp, start); err != nil {
-		s.log.Error("encode response failed", "op", req.action, "err", err)
-	}
-	return http.StatusOK, ""
+	h := w.Header()
+	h.Set("Content-Type", "text/xml;charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("X-Amzn-RequestId", req.id)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+	return status, code
 }
 
 // hijackClose drops the connection without an answer, as a client cut off

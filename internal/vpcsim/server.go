@@ -331,7 +331,9 @@ func (s *Server) Close() error {
 		if srv == nil {
 			continue
 		}
-		if err := srv.Shutdown(ctx); err != nil {
+		// Listeners of removed instances were closed already (syncIMDS);
+		// Shutdown reports that, which is not a failure.
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err, srv.Close())
 		}
 	}

@@ -7,7 +7,9 @@
 package vpcsimtest
 
 import (
+	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,5 +103,30 @@ func load(t testing.TB, s *vpcsim.Server, opts []func(*config.LoadOptions) error
 	if err != nil {
 		t.Fatalf("vpcsimtest: load AWS config: %v", err)
 	}
+	cfg.HTTPClient = BodyRaceFix(cfg.HTTPClient)
 	return cfg
 }
+
+// BodyRaceFix wraps an SDK HTTP client to avoid a race between the SDK and
+// net/http that a fast server exposes: smithy-go closes the request body as
+// soon as the response headers arrive, and its closed body's WriteTo answers
+// io.EOF as an error; if net/http is still checking the body for extra
+// bytes (io.Copy to io.Discard, which uses WriteTo), it takes that for a
+// failed write and closes the connection, so reading the response fails
+// with "use of closed network connection". AWS answers too slowly for this
+// to happen; vpcsim on loopback answers within microseconds. Hiding WriteTo
+// makes the closed body read as a plain EOF.
+func BodyRaceFix(c aws.HTTPClient) aws.HTTPClient { return bodyRaceFix{c} }
+
+type bodyRaceFix struct{ c aws.HTTPClient }
+
+func (f bodyRaceFix) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = readCloserOnly{r.Body}
+	}
+	return f.c.Do(r)
+}
+
+// readCloserOnly exposes only Read and Close of its body.
+type readCloserOnly struct{ io.ReadCloser }
