@@ -24,6 +24,10 @@ type Options struct {
 	Endpoint string
 	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
 	IMDSEndpoint string
+	// Credentials replaces the SDK's default credential chain (env,
+	// shared files, instance role via IMDS); tests pass a simulated
+	// instance's role provider.
+	Credentials aws.CredentialsProvider
 	// Observer, if set, is told about every call.
 	Observer CallObserver
 	// MaxAttempts bounds retries of one call (default 4). The caller's
@@ -95,6 +99,9 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 	}
 	if o.IMDSEndpoint != "" {
 		opts = append(opts, config.WithEC2IMDSEndpoint(o.IMDSEndpoint))
+	}
+	if o.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(o.Credentials))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

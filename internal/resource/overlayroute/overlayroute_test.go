@@ -1,0 +1,299 @@
+package overlayroute
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"go.uber.org/goleak"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/resource"
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const world = `
+region: us-east-1
+vpcs: [{id: vpc-0a0000000000000a1, cidr: 10.0.0.0/16}]
+subnets:
+  - {id: subnet-0a00000000000001a, vpc: vpc-0a0000000000000a1, cidr: 10.0.1.0/24, az: us-east-1a}
+  - {id: subnet-0b00000000000002b, vpc: vpc-0a0000000000000a1, cidr: 10.0.2.0/24, az: us-east-1b}
+route-tables:
+  - {id: rtb-0000000000000000a, vpc: vpc-0a0000000000000a1, main: true}
+  - {id: rtb-0000000000000000b, vpc: vpc-0a0000000000000a1, subnets: [subnet-0b00000000000002b]}
+roles:
+  - name: node
+    actions: [ec2:DescribeRouteTables, ec2:CreateRoute, ec2:ReplaceRoute, ec2:DeleteRoute, ec2:ModifyInstanceAttribute]
+instances:
+  - {id: i-0a000000000000001, subnet: subnet-0a00000000000001a, private-ip: 10.0.1.10, role: node}
+  - {id: i-0b000000000000002, subnet: subnet-0b00000000000002b, private-ip: 10.0.2.10, role: node}
+`
+
+var vip = netip.MustParsePrefix("192.168.100.10/32")
+
+type env struct {
+	srv  *vpcsim.Server
+	a, b resource.Self
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world))
+	e := &env{srv: srv}
+	for _, p := range []struct {
+		self *resource.Self
+		name string
+		id   string
+	}{{&e.a, "a", "i-0a000000000000001"}, {&e.b, "b", "i-0b000000000000002"}} {
+		id, err := awsapi.ReadIdentity(t.Context(), awsapi.NewIMDS(srv.IMDSURL(p.id)))
+		if err != nil {
+			t.Fatalf("read identity of %s: %v", p.id, err)
+		}
+		*p.self = resource.Self{Name: p.name, Identity: id}
+	}
+	return e
+}
+
+// client returns the EC2 client an instance's vipd would use: built by
+// awsapi.Load (with the fencing-token middleware), signing with the
+// instance's role credentials from its simulated IMDS.
+func (e *env) client(t *testing.T, id string) *ec2.Client {
+	t.Helper()
+	imdsURL := e.srv.IMDSURL(id)
+	creds := aws.NewCredentialsCache(ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = awsapi.NewIMDS(imdsURL) }))
+	c, err := awsapi.Load(t.Context(), awsapi.Options{Region: e.srv.Region(), Endpoint: e.srv.URL(), IMDSEndpoint: imdsURL, Credentials: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.EC2
+}
+
+// valid is a grant that stays valid for a minute.
+func valid(n uint64) fence.Token {
+	return fence.New(n, func(tok uint64) (time.Time, bool) { return time.Now().Add(time.Minute), tok == n })
+}
+
+// targets reads, as admin, where each table sends the VIP.
+func (e *env) targets(t *testing.T) map[string]string {
+	t.Helper()
+	c := ec2.NewFromConfig(vpcsimtest.AdminConfig(t, e.srv))
+	out, err := c.DescribeRouteTables(t.Context(), &ec2.DescribeRouteTablesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, rt := range out.RouteTables {
+		got[aws.ToString(rt.RouteTableId)] = ""
+		for _, r := range rt.Routes {
+			if aws.ToString(r.DestinationCidrBlock) == vip.String() {
+				got[aws.ToString(rt.RouteTableId)] = aws.ToString(r.NetworkInterfaceId)
+			}
+		}
+	}
+	return got
+}
+
+// writes returns the mutating calls vpcsim served after seq, and their tokens.
+func (e *env) writes(seq uint64) ([]string, []uint64, uint64) {
+	var acts []string
+	var toks []uint64
+	calls := e.srv.Calls(seq)
+	for _, c := range calls {
+		if !strings.HasPrefix(c.Action, "Describe") {
+			acts = append(acts, c.Action)
+			toks = append(toks, c.Token)
+		}
+	}
+	if len(calls) > 0 {
+		seq = calls[len(calls)-1].Seq
+	}
+	return acts, toks, seq
+}
+
+func newRes(t *testing.T, e *env, id string, cfg config.OverlayRoute) *Resource {
+	return New(cfg, e.client(t, id), Options{}, slog.New(slog.DiscardHandler))
+}
+
+func TestAcquireRoutesEveryTableAndIsIdempotent(t *testing.T) {
+	e := setup(t)
+	cfg := config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true}
+	r := newRes(t, e, e.a.InstanceID, cfg)
+	if err := r.Acquire(t.Context(), e.a, valid(5)); err != nil {
+		t.Fatal(err)
+	}
+	for table, eni := range e.targets(t) {
+		if eni != e.a.ENIID {
+			t.Errorf("%s: VIP via %q, want %s", table, eni, e.a.ENIID)
+		}
+	}
+	acts, toks, seq := e.writes(0)
+	slices.Sort(acts)
+	if want := []string{"CreateRoute", "CreateRoute", "ModifyInstanceAttribute"}; !slices.Equal(acts, want) {
+		t.Errorf("writes: got %v, want %v", acts, want)
+	}
+	for _, tok := range toks {
+		if tok != 5 {
+			t.Errorf("a write carried token %d, want 5 (tokens: %v)", tok, toks)
+		}
+	}
+	// Again: nothing to write.
+	if err := r.Acquire(t.Context(), e.a, valid(5)); err != nil {
+		t.Fatal(err)
+	}
+	if acts, _, _ := e.writes(seq); len(acts) != 0 {
+		t.Errorf("second acquire wrote %v, want nothing", acts)
+	}
+	st, err := r.Check(t.Context(), e.a)
+	if err != nil || !st.InSync {
+		t.Errorf("check after acquire: %+v, %v; want in sync", st, err)
+	}
+}
+
+func TestAcquireReplacesRoutesOfThePreviousOwner(t *testing.T) {
+	e := setup(t)
+	cfg := config.OverlayRoute{CIDRs: []netip.Prefix{vip, netip.MustParsePrefix("192.168.100.0/28")}, RouteTables: config.RouteTables{All: true}}
+	if err := newRes(t, e, e.a.InstanceID, cfg).Acquire(t.Context(), e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, seq := e.writes(0)
+	rb := newRes(t, e, e.b.InstanceID, cfg)
+	st, err := rb.Check(t.Context(), e.b)
+	if err != nil || st.InSync || len(st.Drift) != 4 {
+		t.Fatalf("check on b before acquire: %+v, %v; want 4 drifted routes", st, err)
+	}
+	if err := rb.Acquire(t.Context(), e.b, valid(2)); err != nil {
+		t.Fatal(err)
+	}
+	acts, toks, _ := e.writes(seq)
+	if len(acts) != 4 || slices.ContainsFunc(acts, func(a string) bool { return a != "ReplaceRoute" }) {
+		t.Errorf("writes: got %v, want 4 ReplaceRoute (2 tables × 2 CIDRs)", acts)
+	}
+	if slices.ContainsFunc(toks, func(t uint64) bool { return t != 2 }) {
+		t.Errorf("tokens: %v, want all 2", toks)
+	}
+	for table, eni := range e.targets(t) {
+		if eni != e.b.ENIID {
+			t.Errorf("%s: VIP via %q, want %s", table, eni, e.b.ENIID)
+		}
+	}
+}
+
+func TestStaleTokenWritesNothing(t *testing.T) {
+	e := setup(t)
+	r := newRes(t, e, e.a.InstanceID, config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{All: true}})
+	lost := fence.New(7, func(uint64) (time.Time, bool) { return time.Time{}, false })
+	err := r.Acquire(t.Context(), e.a, lost)
+	if !errors.Is(err, fence.ErrStale) {
+		t.Fatalf("acquire with a lost grant: %v, want ErrStale", err)
+	}
+	// A grant about to end is as good as lost.
+	ending := fence.New(8, func(uint64) (time.Time, bool) { return time.Now().Add(time.Millisecond), true })
+	if err := r.Acquire(t.Context(), e.a, ending); !errors.Is(err, fence.ErrStale) {
+		t.Fatalf("acquire with a grant ending now: %v, want ErrStale", err)
+	}
+	if acts, _, _ := e.writes(0); len(acts) != 0 {
+		t.Errorf("stale grants wrote %v", acts)
+	}
+}
+
+func TestListedTablesAndMissingTable(t *testing.T) {
+	e := setup(t)
+	r := newRes(t, e, e.a.InstanceID, config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{IDs: []string{"rtb-0000000000000000b"}}})
+	if err := r.Acquire(t.Context(), e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.targets(t)
+	if got["rtb-0000000000000000b"] != e.a.ENIID || got["rtb-0000000000000000a"] != "" {
+		t.Errorf("targets: %v, want only rtb-…b via %s", got, e.a.ENIID)
+	}
+	missing := newRes(t, e, e.a.InstanceID, config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{IDs: []string{"rtb-0000000000000000f"}}})
+	err := missing.Acquire(t.Context(), e.a, valid(1))
+	if !awsapi.IsCode(err, awsapi.CodeRouteTableNotFound) {
+		t.Fatalf("acquire with a missing table: %v, want %s", err, awsapi.CodeRouteTableNotFound)
+	}
+}
+
+func TestReleaseDeletesOnlyOwnRoutesWhenAsked(t *testing.T) {
+	e := setup(t)
+	keep := config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{All: true}}
+	if err := newRes(t, e, e.a.InstanceID, keep).Acquire(t.Context(), e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	// Default: release leaves the routes for the next owner.
+	if err := newRes(t, e, e.a.InstanceID, keep).Release(t.Context(), e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.targets(t); got["rtb-0000000000000000a"] != e.a.ENIID {
+		t.Fatalf("default release removed routes: %v", got)
+	}
+	del := keep
+	del.DeleteOnRelease = true
+	// b does not own the routes: its release must not delete a's.
+	if err := newRes(t, e, e.b.InstanceID, del).Release(t.Context(), e.b, valid(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.targets(t); got["rtb-0000000000000000a"] != e.a.ENIID {
+		t.Fatalf("a non-owner's release removed routes: %v", got)
+	}
+	if err := newRes(t, e, e.a.InstanceID, del).Release(t.Context(), e.a, valid(3)); err != nil {
+		t.Fatal(err)
+	}
+	for table, eni := range e.targets(t) {
+		if eni != "" {
+			t.Errorf("%s: VIP still via %s after delete-on-release", table, eni)
+		}
+	}
+}
+
+func TestCheckIsOneDescribeForManyCIDRs(t *testing.T) {
+	e := setup(t)
+	var ps []netip.Prefix
+	for i := range 20 {
+		ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, 100, byte(10 + i)}), 32))
+	}
+	r := newRes(t, e, e.a.InstanceID, config.OverlayRoute{CIDRs: ps, RouteTables: config.RouteTables{All: true}})
+	if err := r.Acquire(t.Context(), e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, seq := e.writes(0)
+	if _, err := r.Check(t.Context(), e.a); err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.srv.Calls(seq); len(calls) != 1 || calls[0].Action != "DescribeRouteTables" {
+		t.Errorf("check made %d calls, want one DescribeRouteTables", len(calls))
+	}
+}
+
+func TestUnauthorizedWriteKeepsAWSCode(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, strings.Replace(world, "ec2:ReplaceRoute, ", "", 1)))
+	e := &env{srv: srv}
+	id, err := awsapi.ReadIdentity(t.Context(), awsapi.NewIMDS(srv.IMDSURL("i-0a000000000000001")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.a = resource.Self{Name: "a", Identity: id}
+	// Someone else's route exists, so a must replace it.
+	admin := ec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+	if _, err := admin.CreateRoute(t.Context(), &ec2.CreateRouteInput{RouteTableId: aws.String("rtb-0000000000000000a"),
+		DestinationCidrBlock: aws.String(vip.String()), InstanceId: aws.String("i-0b000000000000002")}); err != nil {
+		t.Fatal(err)
+	}
+	r := New(config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{IDs: []string{"rtb-0000000000000000a"}}},
+		e.client(t, id.InstanceID), Options{}, slog.New(slog.DiscardHandler))
+	err = r.Acquire(t.Context(), e.a, valid(1))
+	if !awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation) || !strings.Contains(err.Error(), "replace route 192.168.100.10/32 in rtb-0000000000000000a") {
+		t.Fatalf("acquire without ec2:ReplaceRoute: %v, want UnauthorizedOperation naming the write", err)
+	}
+}
