@@ -1,0 +1,440 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/netns"
+)
+
+//go:embed world.yaml
+var worldYAML []byte
+
+// The world's fixed names (world.yaml).
+const (
+	ServicePort = 5432
+	raftPort    = 7000
+	// ClientInstance is the instance whose namespace the client runs in.
+	ClientInstance = "i-0d000000000000004"
+)
+
+// VIP is the service address: an overlay /32 outside the VPC (seeds 000
+// part b, 002), routed in every route table.
+var VIP = netip.MustParseAddr("192.168.100.10")
+
+// Options configures a cluster.
+type Options struct {
+	// VipdBin is the vipd binary to run; required.
+	VipdBin string
+	// Dir holds configs, data and logs; default a new temporary directory,
+	// removed by Close unless Keep.
+	Dir  string
+	Keep bool
+	// Lease is the election lease; default 1s.
+	Lease time.Duration
+	// Log receives the harness's own progress; default discards.
+	Log *slog.Logger
+}
+
+// Member is one vipd process of the cluster: node "a", node "b" or the
+// "witness", each in its instance's namespace.
+type Member struct {
+	Name       string
+	InstanceID string
+	ENI        string
+	Addr       netip.Addr
+	Witness    bool
+
+	dir, socket, config, logPath string
+
+	mu     sync.Mutex
+	proc   *exec.Cmd
+	done   chan struct{} // closed when proc has been reaped
+	killed bool          // the harness killed it on purpose
+	exits  []Exit
+	svc    net.Listener
+	svcWG  sync.WaitGroup
+}
+
+// Exit is one end of a member's process.
+type Exit struct {
+	At     time.Time
+	Killed bool // by the harness (kill -9 or Close)
+	Err    string
+}
+
+// Cluster is vpcsim, the netns fabric, two vipd nodes and a witness, and a
+// client namespace. Close undoes all of it.
+type Cluster struct {
+	o       Options
+	log     *slog.Logger
+	Dir     string
+	Srv     *vpcsim.Server
+	Fab     *netns.Fabric
+	Members []*Member // a, b, witness
+	stop    context.CancelFunc
+	fabDone chan struct{}
+}
+
+// Start brings the cluster up and returns once a node holds the lease and
+// the client reaches it through the VIP.
+func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
+	if o.VipdBin == "" {
+		return nil, errors.New("start chaos cluster: no vipd binary")
+	}
+	if o.Lease <= 0 {
+		o.Lease = time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cluster{o: o, log: o.Log, Dir: o.Dir, fabDone: make(chan struct{})}
+	if c.Dir == "" {
+		if c.Dir, err = os.MkdirTemp("", "vipd-chaos-"); err != nil {
+			return nil, fmt.Errorf("create chaos directory: %w", err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	if removed, err := netns.Sweep(ctx); err != nil {
+		c.log.Warn("sweep leftover namespaces", "err", err)
+	} else if len(removed) > 0 {
+		c.log.Info("removed leftover namespaces", "op", strings.Join(removed, " "))
+	}
+	w, err := vpcsim.ParseWorld(worldYAML, "chaos world")
+	if err != nil {
+		return nil, err
+	}
+	if c.Srv, err = vpcsim.New(w, vpcsim.Options{}); err != nil {
+		return nil, err
+	}
+	if err := c.Srv.Start(ctx, "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	if c.Fab, err = netns.New(c.Srv, netns.Options{Log: c.log, Resync: time.Second}); err != nil {
+		return nil, err
+	}
+	bg, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	go func() { defer close(c.fabDone); _ = c.Fab.Run(bg) }()
+
+	st := c.Srv.Snapshot()
+	for _, spec := range []struct {
+		name, inst string
+		witness    bool
+	}{{"a", "i-0a000000000000001", false}, {"b", "i-0b000000000000002", false}, {"witness", "i-0c000000000000003", true}} {
+		m := &Member{Name: spec.name, InstanceID: spec.inst, Witness: spec.witness, dir: filepath.Join(c.Dir, spec.name)}
+		for _, in := range st.Instances {
+			if in.ID == spec.inst {
+				m.Addr = netip.MustParseAddr(in.PrivateIP)
+				m.ENI = in.ENIs[0]
+			}
+		}
+		m.socket = filepath.Join(m.dir, "vipd.sock")
+		m.config = filepath.Join(m.dir, "vipd.yaml")
+		m.logPath = filepath.Join(m.dir, "vipd.log")
+		if err := os.MkdirAll(m.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", m.dir, err)
+		}
+		c.Members = append(c.Members, m)
+	}
+	for _, m := range c.Members {
+		if err := os.WriteFile(m.config, []byte(c.config(m)), 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", m.config, err)
+		}
+		if !m.Witness {
+			if err := c.startService(m); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.Restart(m.Name); err != nil {
+			return nil, err
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if h := c.Holder(ctx); h != "" {
+			if got, err := c.Reach(ctx); err == nil && got == h {
+				return c, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("start chaos cluster: no node served the VIP within 30s (logs in %s)", c.Dir)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// config is a member's vipd.yaml: raft among the three members' primary
+// addresses, the overlay route, the VIP bound for real (interface auto,
+// netlink), and AWS reached through the fabric's in-namespace proxies.
+func (c *Cluster) config(m *Member) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster: chaos\nnode: {name: %s, advertise: \"%s:%d\", witness: %v, data-dir: %q}\npeers:\n",
+		m.Name, m.Addr, raftPort, m.Witness, filepath.Join(m.dir, "data"))
+	for _, p := range c.Members {
+		if p != m {
+			fmt.Fprintf(&b, "  - {name: %s, address: \"%s:%d\", witness: %v}\n", p.Name, p.Addr, raftPort, p.Witness)
+		}
+	}
+	fmt.Fprintf(&b, "election: {lease: %s}\napi: {socket: %q}\nlog: {format: json, level: info}\n", c.o.Lease, m.socket)
+	if m.Witness {
+		return b.String()
+	}
+	fmt.Fprintf(&b, `health:
+  - {name: service, tcp: "127.0.0.1:%d", interval: 200ms, timeout: 200ms, rise: 2, fall: 2}
+resources:
+  - overlay-route: {cidr: %s/32, route-tables: all, disable-source-dest-check: true}
+local-address: {interface: auto, cidr: %s/32}
+reconcile: {interval: 1s}
+aws: {region: %s, endpoint: "http://%s", imds-endpoint: "http://%s", call-timeout: 1s}
+`, ServicePort, VIP, VIP, c.Srv.Region(), netns.APIAddr, netns.IMDSAddr)
+	return b.String()
+}
+
+// env gives a member nothing of the harness's environment: the SDK finds
+// vpcsim and IMDS only through the namespace's proxies, and credentials
+// only from (simulated) IMDS, as on EC2.
+func (c *Cluster) env(m *Member) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir,
+		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
+	if m.Witness {
+		return append(env, "AWS_EC2_METADATA_DISABLED=true")
+	}
+	return append(env, "AWS_ENDPOINT_URL=http://"+netns.APIAddr, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+netns.IMDSAddr)
+}
+
+// Member returns the member with that name (nil if none).
+func (c *Cluster) Member(name string) *Member {
+	for _, m := range c.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Nodes returns the two non-witness members.
+func (c *Cluster) Nodes() []*Member { return c.Members[:2] }
+
+// Restart starts a member's vipd if it is not running.
+func (c *Cluster) Restart(name string) error {
+	m := c.Member(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc != nil {
+		return nil
+	}
+	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", m.logPath, err)
+	}
+	cmd := exec.Command(c.o.VipdBin, "run", "--config", m.config)
+	cmd.Env = c.env(m)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group, and killed with the harness if that dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := c.Fab.Exec(m.InstanceID, cmd); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	done := make(chan struct{})
+	m.proc, m.done, m.killed = cmd, done, false
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		m.mu.Lock()
+		e := Exit{At: time.Now(), Killed: m.killed}
+		if err != nil {
+			e.Err = err.Error()
+		}
+		m.exits = append(m.exits, e)
+		m.proc = nil
+		m.mu.Unlock()
+		close(done)
+	}()
+	return nil
+}
+
+// Kill SIGKILLs a member's vipd and returns once it is reaped, with the
+// time it was seen dead.
+func (c *Cluster) Kill(name string) time.Time {
+	m := c.Member(name)
+	m.mu.Lock()
+	p, done := m.proc, m.done
+	if p != nil {
+		m.killed = true
+		_ = p.Process.Signal(syscall.SIGKILL)
+	}
+	m.mu.Unlock()
+	if p == nil {
+		return time.Now()
+	}
+	<-done
+	return time.Now()
+}
+
+// Running reports whether a member's vipd is running.
+func (m *Member) Running() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.proc != nil
+}
+
+// Exits returns the ends of the member's processes so far.
+func (m *Member) Exits() []Exit {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Exit(nil), m.exits...)
+}
+
+// LogPath is the member's vipd log (JSON lines).
+func (m *Member) LogPath() string { return m.logPath }
+
+// Status asks a member's daemon for its status.
+func (m *Member) Status(ctx context.Context) (admin.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	return admin.NewClient(m.socket).Status(ctx)
+}
+
+// startService opens the node's service inside its namespace: it answers
+// every connection with the node's name. The node's health check probes
+// it on 127.0.0.1, the client through the VIP.
+func (c *Cluster) startService(m *Member) error {
+	ln, err := c.Fab.Listen(m.InstanceID, fmt.Sprintf("0.0.0.0:%d", ServicePort))
+	if err != nil {
+		return err
+	}
+	m.svc = ln
+	m.svcWG.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(conn, m.Name+"\n")
+			conn.Close()
+		}
+	})
+	return nil
+}
+
+// Holder returns the node that reports holding the lease, "" if none or
+// more than one does.
+func (c *Cluster) Holder(ctx context.Context) string {
+	var h []string
+	for _, m := range c.Nodes() {
+		if st, err := m.Status(ctx); err == nil && st.LeaseHeld && st.Role == "primary" {
+			h = append(h, m.Name)
+		}
+	}
+	if len(h) != 1 {
+		return ""
+	}
+	return h[0]
+}
+
+// Reach connects from the client namespace to the VIP's service and
+// returns the name of the node that answered.
+func (c *Cluster) Reach(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+	defer cancel()
+	conn, err := c.Fab.Dial(ctx, ClientInstance, "tcp", netip.AddrPortFrom(VIP, ServicePort).String())
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(400 * time.Millisecond))
+	s, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("read from %s: %w", VIP, err)
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// Bound reports whether the VIP is bound on a member's eth0.
+func (c *Cluster) Bound(m *Member) (bool, error) {
+	var bound bool
+	err := c.Fab.Do(m.InstanceID, func() error {
+		l, err := netlink.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if a.IP.Equal(VIP.AsSlice()) {
+				bound = true
+			}
+		}
+		return nil
+	})
+	return bound, err
+}
+
+// RouteTargets returns, per route table, the ENI the VIP is routed to, as
+// vpcsim says.
+func (c *Cluster) RouteTargets() map[string]string {
+	out := map[string]string{}
+	for _, t := range c.Srv.Snapshot().RouteTables {
+		out[t.ID] = ""
+		for _, r := range t.Routes {
+			if r.Destination == VIP.String()+"/32" {
+				out[t.ID] = r.NetworkInterfaceID
+			}
+		}
+	}
+	return out
+}
+
+// Close stops every process, the fabric (deleting its namespaces) and
+// vpcsim, and removes the directory unless Options.Keep.
+func (c *Cluster) Close() {
+	for _, m := range c.Members {
+		c.Kill(m.Name)
+		if m.svc != nil {
+			m.svc.Close()
+			m.svcWG.Wait()
+		}
+	}
+	if c.stop != nil {
+		c.stop()
+		<-c.fabDone
+	} else if c.Fab != nil {
+		_ = c.Fab.Close()
+	}
+	if c.Srv != nil {
+		_ = c.Srv.Close()
+	}
+	if !c.o.Keep {
+		_ = os.RemoveAll(c.Dir)
+	}
+}

@@ -1,0 +1,123 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/chaos"
+	"github.com/vipd/vipd/internal/vpcsim/netns"
+)
+
+// needRoot skips a netns test unless it runs as root; under CI=true (CI
+// runs as root) it fails instead, so the tests cannot silently vanish.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("the netns tests need root")
+	}
+	t.Skip("the netns tests need root")
+}
+
+// startNetns starts two vipd nodes and a witness, each inside its
+// instance's network namespace, binding the VIP with netlink for real.
+func startNetns(t *testing.T) *chaos.Cluster {
+	t.Helper()
+	needRoot(t)
+	bin := vipdBin(t)
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := chaos.Start(t.Context(), chaos.Options{VipdBin: bin, Log: log, Keep: os.Getenv("VIPD_E2E_KEEP") != ""})
+	if err != nil {
+		t.Fatalf("start netns cluster: %v", err)
+	}
+	prefix := c.Fab.Prefix()
+	t.Cleanup(func() {
+		c.Close()
+		if left, _ := netns.Namespaces(prefix); len(left) > 0 {
+			t.Errorf("namespaces left behind: %v", left)
+		}
+	})
+	return c
+}
+
+// waitServed polls until the client, in its own namespace, reaches node
+// through the VIP, and returns how long that took.
+func waitServed(t *testing.T, c *chaos.Cluster, node string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var got string
+	var err error
+	for time.Since(start) < within {
+		if got, err = c.Reach(t.Context()); err == nil && got == node {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("client reached %q (err %v) for %s, want node %s", got, err, within, node)
+	return 0
+}
+
+// TestNetnsKillPrimary: real packets from the client namespace reach the
+// VIP on the primary; after kill -9 of the primary they reach the other
+// node, whose vipd moved the route (via the in-namespace EC2 endpoint) and
+// bound the VIP on its eth0 with netlink.
+func TestNetnsKillPrimary(t *testing.T) {
+	c := startNetns(t)
+	p := c.Holder(t.Context())
+	if p == "" {
+		t.Fatal("no holder after start")
+	}
+	waitServed(t, c, p, 5*time.Second)
+	if bound, err := c.Bound(c.Member(p)); err != nil || !bound {
+		t.Fatalf("VIP bound on %s's eth0: %v (%v)", p, bound, err)
+	}
+	q := other(p)
+	killed := c.Kill(p)
+	waitServed(t, c, q, 30*time.Second)
+	t.Logf("client served by %s %s after kill -9 of %s", q, time.Since(killed).Round(time.Millisecond), p)
+	if bound, err := c.Bound(c.Member(q)); err != nil || !bound {
+		t.Fatalf("VIP bound on %s's eth0: %v (%v)", q, bound, err)
+	}
+	for table, eni := range c.RouteTargets() {
+		if eni != c.Member(q).ENI {
+			t.Errorf("route table %s sends the VIP to %q, want %s's %s", table, eni, q, c.Member(q).ENI)
+		}
+	}
+
+	// The restarted node comes back as a backup, removes the VIP that the
+	// kill left on its eth0 (reconcile, 1s) and takes nothing back.
+	if err := c.Restart(p); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := c.Member(p).Status(t.Context())
+		if err == nil && st.Role == "backup" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted %s: status %+v, err %v; want backup", p, st.Role, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got, err := c.Reach(t.Context()); err != nil || got != q {
+		t.Fatalf("after %s came back the client reached %q (%v), want %s", p, got, err, q)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		bound, err := c.Bound(c.Member(p))
+		if err == nil && !bound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("VIP still bound on the backup %s after 5s (%v)", p, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
