@@ -28,6 +28,10 @@ type Status struct {
 	InSync bool `json:"in_sync"`
 	// Drift lists, one line each, what differs from the wanted state.
 	Drift []string `json:"drift,omitempty"`
+	// Detail is one line of kind-specific facts worth showing next to the
+	// state (route53: the last change id, its status and how long it took
+	// to reach INSYNC); "" when there is nothing to add.
+	Detail string `json:"detail,omitempty"`
 }
 
 // Write runs one mutating AWS call under the fencing token: it bounds the
