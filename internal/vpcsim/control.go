@@ -295,6 +295,15 @@ func (s *Server) routeControl(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, s.Snapshot())
 	})
+	mux.HandleFunc("GET /_sim/world", func(w http.ResponseWriter, r *http.Request) {
+		b, err := MarshalWorld(s.World())
+		if err != nil {
+			writeJSONError(w, http.StatusInternalServerError, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(b)
+	})
 	mux.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, r *http.Request) {
 		since, err := parseUintParam(r, "since")
 		if err != nil {

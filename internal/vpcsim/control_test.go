@@ -430,3 +430,42 @@ func TestManyCallsOnOneConnection(t *testing.T) {
 		}
 	}
 }
+
+func TestWorldDumpRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	if _, err := e.ec2.CreateRoute(ctx, &awsec2.CreateRouteInput{RouteTableId: aws.String(rtbA), DestinationCidrBlock: aws.String(vip), NetworkInterfaceId: aws.String(eniA)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.AttachNetworkInterface(ctx, &awsec2.AttachNetworkInterfaceInput{NetworkInterfaceId: aws.String(eniSpare), InstanceId: aws.String(nodeB), DeviceIndex: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.AssignPrivateIpAddresses(ctx, &awsec2.AssignPrivateIpAddressesInput{NetworkInterfaceId: aws.String(eniSpare), PrivateIpAddresses: []string{"10.0.2.100"}, AllowReassignment: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.SetInstanceState(witness, "stopped"); err != nil {
+		t.Fatal(err)
+	}
+	dump, err := simclient.New(e.srv.URL(), nil).World(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := vpcsim.ParseWorld(dump, "dump.yaml")
+	if err != nil {
+		t.Fatalf("dump does not parse: %v\n%s", err, dump)
+	}
+	again := vpcsimtest.NewServer(t, w)
+	// IMDS ports and association IDs are not part of a world.
+	strip := func(st vpcsim.State) vpcsim.State {
+		for i := range st.Instances {
+			st.Instances[i].IMDSURL = ""
+		}
+		for i := range st.ElasticIPs {
+			st.ElasticIPs[i].AssociationID = ""
+		}
+		return st
+	}
+	if diff := cmp.Diff(strip(e.srv.Snapshot()), strip(again.Snapshot())); diff != "" {
+		t.Errorf("state after dump and reload (-before +after):\n%s", diff)
+	}
+}

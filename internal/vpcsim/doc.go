@@ -149,6 +149,12 @@
 // from the current state. While an instance is stopped or its IMDS is set
 // down, connections are dropped without an answer.
 //
+// # Snapshots
+//
+// Server.World (GET /_sim/world) writes the current state as a world file
+// with the same IDs, MACs and addresses; loading it gives the same state
+// except association IDs, which are generated again.
+//
 // # Checked against
 //
 // The AWS CLI runs the seeds' commands unchanged (cli_test.go), and a

@@ -20,24 +20,24 @@ import (
 // A World is plain data: the Server copies it and never changes it.
 type World struct {
 	// Region is the simulated region; default us-east-1.
-	Region string `yaml:"region" json:"region,omitempty"`
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
 	// AccountID owns every resource; default 123456789012.
-	AccountID string `yaml:"account-id" json:"account_id,omitempty"`
+	AccountID string `yaml:"account-id,omitempty" json:"account_id,omitempty"`
 	// IMDSv1 allows metadata GETs without a session token (IMDSv1). Off by
 	// default, as on instances launched with HttpTokens=required.
-	IMDSv1 bool `yaml:"imds-v1" json:"imds_v1,omitempty"`
+	IMDSv1 bool `yaml:"imds-v1,omitempty" json:"imds_v1,omitempty"`
 
-	VPCs              []VPC              `yaml:"vpcs" json:"vpcs,omitempty"`
-	Subnets           []Subnet           `yaml:"subnets" json:"subnets,omitempty"`
-	RouteTables       []RouteTable       `yaml:"route-tables" json:"route_tables,omitempty"`
-	Instances         []Instance         `yaml:"instances" json:"instances,omitempty"`
-	NetworkInterfaces []NetworkInterface `yaml:"network-interfaces" json:"network_interfaces,omitempty"`
-	ElasticIPs        []ElasticIP        `yaml:"elastic-ips" json:"elastic_ips,omitempty"`
-	Volumes           []Volume           `yaml:"volumes" json:"volumes,omitempty"`
-	Roles             []Role             `yaml:"roles" json:"roles,omitempty"`
+	VPCs              []VPC              `yaml:"vpcs,omitempty" json:"vpcs,omitempty"`
+	Subnets           []Subnet           `yaml:"subnets,omitempty" json:"subnets,omitempty"`
+	RouteTables       []RouteTable       `yaml:"route-tables,omitempty" json:"route_tables,omitempty"`
+	Instances         []Instance         `yaml:"instances,omitempty" json:"instances,omitempty"`
+	NetworkInterfaces []NetworkInterface `yaml:"network-interfaces,omitempty" json:"network_interfaces,omitempty"`
+	ElasticIPs        []ElasticIP        `yaml:"elastic-ips,omitempty" json:"elastic_ips,omitempty"`
+	Volumes           []Volume           `yaml:"volumes,omitempty" json:"volumes,omitempty"`
+	Roles             []Role             `yaml:"roles,omitempty" json:"roles,omitempty"`
 
 	// Source names where the world was read from, for error messages.
-	Source string `yaml:"-" json:"-"`
+	Source string `yaml:"-,omitempty" json:"-"`
 
 	// pos maps a YAML path (instances[1].subnet) to "file:line:column".
 	pos func(path string) string
@@ -46,130 +46,130 @@ type World struct {
 // VPC is a virtual network. Every VPC gets a main route table (declared in
 // RouteTables with main: true, or created empty) holding its local route.
 type VPC struct {
-	ID   string            `yaml:"id" json:"id,omitempty"`
-	Name string            `yaml:"name" json:"name,omitempty"`
-	CIDR string            `yaml:"cidr" json:"cidr"`
-	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
+	ID   string            `yaml:"id,omitempty" json:"id,omitempty"`
+	Name string            `yaml:"name,omitempty" json:"name,omitempty"`
+	CIDR string            `yaml:"cidr,omitempty" json:"cidr"`
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // Subnet lies in one VPC and one availability zone.
 type Subnet struct {
-	ID   string `yaml:"id" json:"id,omitempty"`
-	Name string `yaml:"name" json:"name,omitempty"`
-	VPC  string `yaml:"vpc" json:"vpc"`
-	CIDR string `yaml:"cidr" json:"cidr"`
+	ID   string `yaml:"id,omitempty" json:"id,omitempty"`
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	VPC  string `yaml:"vpc,omitempty" json:"vpc"`
+	CIDR string `yaml:"cidr,omitempty" json:"cidr"`
 	// AZ is the zone name (us-east-1a) or just its letter (a).
-	AZ   string            `yaml:"az" json:"az"`
-	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
+	AZ   string            `yaml:"az,omitempty" json:"az"`
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // RouteTable belongs to a VPC. Its local route (the VPC CIDR) is implicit.
 type RouteTable struct {
-	ID   string `yaml:"id" json:"id,omitempty"`
-	Name string `yaml:"name" json:"name,omitempty"`
-	VPC  string `yaml:"vpc" json:"vpc"`
+	ID   string `yaml:"id,omitempty" json:"id,omitempty"`
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	VPC  string `yaml:"vpc,omitempty" json:"vpc"`
 	// Main makes this the VPC's main table, used by subnets without an
 	// explicit association.
-	Main bool `yaml:"main" json:"main,omitempty"`
+	Main bool `yaml:"main,omitempty" json:"main,omitempty"`
 	// Subnets are explicitly associated with this table.
-	Subnets []string          `yaml:"subnets" json:"subnets,omitempty"`
-	Routes  []Route           `yaml:"routes" json:"routes,omitempty"`
-	Tags    map[string]string `yaml:"tags" json:"tags,omitempty"`
+	Subnets []string          `yaml:"subnets,omitempty" json:"subnets,omitempty"`
+	Routes  []Route           `yaml:"routes,omitempty" json:"routes,omitempty"`
+	Tags    map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // Route is a non-local route. Exactly one target is set.
 type Route struct {
-	Destination      string `yaml:"destination" json:"destination"`
-	NetworkInterface string `yaml:"network-interface" json:"network_interface,omitempty"`
+	Destination      string `yaml:"destination,omitempty" json:"destination"`
+	NetworkInterface string `yaml:"network-interface,omitempty" json:"network_interface,omitempty"`
 	// Instance targets the instance's only network interface.
-	Instance string `yaml:"instance" json:"instance,omitempty"`
+	Instance string `yaml:"instance,omitempty" json:"instance,omitempty"`
 	// Gateway is an opaque gateway ID (igw-..., vgw-...) that vpcsim does not
 	// model further; traffic to it leaves the simulated network.
-	Gateway string `yaml:"gateway" json:"gateway,omitempty"`
+	Gateway string `yaml:"gateway,omitempty" json:"gateway,omitempty"`
 }
 
 // Instance is an EC2 instance with its primary network interface (device
 // index 0), which is described by the ENI fields here.
 type Instance struct {
-	ID   string `yaml:"id" json:"id,omitempty"`
-	Name string `yaml:"name" json:"name,omitempty"`
+	ID   string `yaml:"id,omitempty" json:"id,omitempty"`
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// Subnet holds the primary network interface.
-	Subnet string `yaml:"subnet" json:"subnet"`
+	Subnet string `yaml:"subnet,omitempty" json:"subnet"`
 	// PrivateIP is the primary interface's primary address; default: the
 	// first free address of the subnet after the 4 AWS reserves.
-	PrivateIP    string   `yaml:"private-ip" json:"private_ip,omitempty"`
-	SecondaryIPs []string `yaml:"secondary-ips" json:"secondary_ips,omitempty"`
+	PrivateIP    string   `yaml:"private-ip,omitempty" json:"private_ip,omitempty"`
+	SecondaryIPs []string `yaml:"secondary-ips,omitempty" json:"secondary_ips,omitempty"`
 	// SourceDestCheck of the primary interface; default true as in AWS.
-	SourceDestCheck *bool `yaml:"source-dest-check" json:"source_dest_check,omitempty"`
+	SourceDestCheck *bool `yaml:"source-dest-check,omitempty" json:"source_dest_check,omitempty"`
 	// State is running (default) or stopped.
-	State string `yaml:"state" json:"state,omitempty"`
+	State string `yaml:"state,omitempty" json:"state,omitempty"`
 	// Role names the instance profile's role; empty means no credentials.
-	Role string `yaml:"role" json:"role,omitempty"`
+	Role string `yaml:"role,omitempty" json:"role,omitempty"`
 	// InstanceType is reported as is; default t3.micro.
-	InstanceType string `yaml:"instance-type" json:"instance_type,omitempty"`
+	InstanceType string `yaml:"instance-type,omitempty" json:"instance_type,omitempty"`
 	// ENI and MAC identify the primary interface; generated when empty.
-	ENI  string            `yaml:"eni-id" json:"eni_id,omitempty"`
-	MAC  string            `yaml:"mac" json:"mac,omitempty"`
-	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
+	ENI  string            `yaml:"eni-id,omitempty" json:"eni_id,omitempty"`
+	MAC  string            `yaml:"mac,omitempty" json:"mac,omitempty"`
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // NetworkInterface is an ENI other than an instance's primary one, either
 // available or attached to an instance at DeviceIndex (≥ 1).
 type NetworkInterface struct {
-	ID              string            `yaml:"id" json:"id,omitempty"`
-	Name            string            `yaml:"name" json:"name,omitempty"`
-	Subnet          string            `yaml:"subnet" json:"subnet"`
-	PrivateIP       string            `yaml:"private-ip" json:"private_ip,omitempty"`
-	SecondaryIPs    []string          `yaml:"secondary-ips" json:"secondary_ips,omitempty"`
-	SourceDestCheck *bool             `yaml:"source-dest-check" json:"source_dest_check,omitempty"`
-	MAC             string            `yaml:"mac" json:"mac,omitempty"`
-	Description     string            `yaml:"description" json:"description,omitempty"`
-	Instance        string            `yaml:"instance" json:"instance,omitempty"`
-	DeviceIndex     int               `yaml:"device-index" json:"device_index,omitempty"`
-	Tags            map[string]string `yaml:"tags" json:"tags,omitempty"`
+	ID              string            `yaml:"id,omitempty" json:"id,omitempty"`
+	Name            string            `yaml:"name,omitempty" json:"name,omitempty"`
+	Subnet          string            `yaml:"subnet,omitempty" json:"subnet"`
+	PrivateIP       string            `yaml:"private-ip,omitempty" json:"private_ip,omitempty"`
+	SecondaryIPs    []string          `yaml:"secondary-ips,omitempty" json:"secondary_ips,omitempty"`
+	SourceDestCheck *bool             `yaml:"source-dest-check,omitempty" json:"source_dest_check,omitempty"`
+	MAC             string            `yaml:"mac,omitempty" json:"mac,omitempty"`
+	Description     string            `yaml:"description,omitempty" json:"description,omitempty"`
+	Instance        string            `yaml:"instance,omitempty" json:"instance,omitempty"`
+	DeviceIndex     int               `yaml:"device-index,omitempty" json:"device_index,omitempty"`
+	Tags            map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // ElasticIP is an allocated Elastic IP address, optionally associated with
 // a network interface (or an instance's only one) and one of its private
 // addresses (default: the primary).
 type ElasticIP struct {
-	ID               string            `yaml:"id" json:"id,omitempty"`
-	Name             string            `yaml:"name" json:"name,omitempty"`
-	PublicIP         string            `yaml:"public-ip" json:"public_ip,omitempty"`
-	NetworkInterface string            `yaml:"network-interface" json:"network_interface,omitempty"`
-	Instance         string            `yaml:"instance" json:"instance,omitempty"`
-	PrivateIP        string            `yaml:"private-ip" json:"private_ip,omitempty"`
-	Tags             map[string]string `yaml:"tags" json:"tags,omitempty"`
+	ID               string            `yaml:"id,omitempty" json:"id,omitempty"`
+	Name             string            `yaml:"name,omitempty" json:"name,omitempty"`
+	PublicIP         string            `yaml:"public-ip,omitempty" json:"public_ip,omitempty"`
+	NetworkInterface string            `yaml:"network-interface,omitempty" json:"network_interface,omitempty"`
+	Instance         string            `yaml:"instance,omitempty" json:"instance,omitempty"`
+	PrivateIP        string            `yaml:"private-ip,omitempty" json:"private_ip,omitempty"`
+	Tags             map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // Volume is an EBS volume in one zone, optionally attached to an instance
 // at Device.
 type Volume struct {
-	ID       string            `yaml:"id" json:"id,omitempty"`
-	Name     string            `yaml:"name" json:"name,omitempty"`
-	AZ       string            `yaml:"az" json:"az"`
-	Size     int               `yaml:"size" json:"size,omitempty"`
-	Type     string            `yaml:"type" json:"type,omitempty"`
-	Instance string            `yaml:"instance" json:"instance,omitempty"`
-	Device   string            `yaml:"device" json:"device,omitempty"`
-	Tags     map[string]string `yaml:"tags" json:"tags,omitempty"`
+	ID       string            `yaml:"id,omitempty" json:"id,omitempty"`
+	Name     string            `yaml:"name,omitempty" json:"name,omitempty"`
+	AZ       string            `yaml:"az,omitempty" json:"az"`
+	Size     int               `yaml:"size,omitempty" json:"size,omitempty"`
+	Type     string            `yaml:"type,omitempty" json:"type,omitempty"`
+	Instance string            `yaml:"instance,omitempty" json:"instance,omitempty"`
+	Device   string            `yaml:"device,omitempty" json:"device,omitempty"`
+	Tags     map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // Role is an IAM role attached to instances. Its policy allows what its
 // statements list and nothing else (no deny statements, no conditions).
 // Actions and Resources at the role level form one more statement.
 type Role struct {
-	Name       string      `yaml:"name" json:"name"`
-	Actions    []string    `yaml:"actions" json:"actions,omitempty"`
-	Resources  []string    `yaml:"resources" json:"resources,omitempty"`
-	Statements []Statement `yaml:"statements" json:"statements,omitempty"`
+	Name       string      `yaml:"name,omitempty" json:"name"`
+	Actions    []string    `yaml:"actions,omitempty" json:"actions,omitempty"`
+	Resources  []string    `yaml:"resources,omitempty" json:"resources,omitempty"`
+	Statements []Statement `yaml:"statements,omitempty" json:"statements,omitempty"`
 }
 
 // Statement allows Actions ("ec2:ReplaceRoute", wildcards * and ?) on
 // Resources (ARN patterns; empty means "*").
 type Statement struct {
-	Actions   []string `yaml:"actions" json:"actions"`
-	Resources []string `yaml:"resources" json:"resources,omitempty"`
+	Actions   []string `yaml:"actions,omitempty" json:"actions"`
+	Resources []string `yaml:"resources,omitempty" json:"resources,omitempty"`
 }
 
 // LoadWorld reads and validates the world file at path.

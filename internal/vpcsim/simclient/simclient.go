@@ -56,6 +56,28 @@ func (c *Client) LoadWorld(ctx context.Context, yaml []byte, name string) (vpcsi
 	return st, err
 }
 
+// World returns the server's current state as a world file (YAML) that
+// LoadWorld or vpcsim --world accept.
+func (c *Client) World(ctx context.Context) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/_sim/world", nil)
+	if err != nil {
+		return nil, fmt.Errorf("get world: %w", err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("get world: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("get world: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("get world: %s: %s", resp.Status, b)
+	}
+	return b, nil
+}
+
 // Calls returns the calls recorded after sequence number since.
 func (c *Client) Calls(ctx context.Context, since uint64) ([]vpcsim.Call, error) {
 	var calls []vpcsim.Call
