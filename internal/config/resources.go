@@ -120,8 +120,8 @@ type ENI struct {
 	// it is forced; a dead previous owner is force-detached at once.
 	// 0 means the default, 10s.
 	DetachTimeout time.Duration `yaml:"detach-timeout"`
-	// AttachTimeout bounds the wait for the attachment and the kernel
-	// interface. 0 means the default, 30s.
+	// AttachTimeout bounds the wait for a forced detach to finish, for the
+	// attachment, and for the kernel interface. 0 means the default, 30s.
 	AttachTimeout time.Duration `yaml:"attach-timeout"`
 	// Host is auto (policy routing with netlink, as seed 000's ifup
 	// script) or none; "" means auto.
