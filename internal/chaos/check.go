@@ -1,0 +1,292 @@
+package chaos
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+)
+
+// DriftBound is how far apart two processes' timestamps of one instant may
+// be. All members run on one host and log CLOCK_REALTIME from one kernel,
+// so clocks do not drift apart; what remains is the time between a lease
+// change in memory and the timestamp of its log line (one goroutine step;
+// "lease granted" is logged just after the grant is held, "lease lost"
+// just before it is dropped, when the validity ran out slightly before
+// that) and the harness noticing a killed process. On separate hosts this
+// bound would be the clock-rate difference over one lease, which raft's
+// 0.2 × HeartbeatTimeout margin absorbs (internal/election/raft/doc.go).
+const DriftBound = 25 * time.Millisecond
+
+// Violation is one broken invariant.
+type Violation struct {
+	At     time.Time
+	Rule   string
+	Detail string
+}
+
+// Grant is one node's hold of one fencing token, from its own log.
+type Grant struct {
+	Node       string
+	Token      uint64
+	Start, End time.Time
+	EndWhy     string
+}
+
+// writeActions are the EC2 calls that change state; only they are fenced.
+func isWrite(action string) bool {
+	for _, p := range []string{"Create", "Replace", "Delete", "Modify", "Assign", "Unassign", "Attach", "Detach", "Associate", "Disassociate"} {
+		if strings.HasPrefix(action, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Grants rebuilds each node's lease holds from its log: a hold starts at
+// "lease granted" and ends at the first of "lease lost", the process's
+// death (a killed process acts no more), a restart, or the end of the run.
+func Grants(h *History) []Grant {
+	byNode := map[string][]LogEvent{}
+	for _, l := range h.Logs {
+		byNode[l.Node] = append(byNode[l.Node], l)
+	}
+	var out []Grant
+	for node, logs := range byNode {
+		type ev struct {
+			at    time.Time
+			kind  string
+			token uint64
+			why   string
+		}
+		var evs []ev
+		for _, l := range logs {
+			evs = append(evs, ev{l.At, l.Msg, l.Token, l.Why})
+		}
+		for _, x := range h.Exits[node] {
+			evs = append(evs, ev{at: x.At, kind: "exit", why: "process ended"})
+		}
+		slices.SortStableFunc(evs, func(a, b ev) int { return a.at.Compare(b.at) })
+		var open *Grant
+		end := func(at time.Time, why string) {
+			if open != nil {
+				open.End, open.EndWhy = at, why
+				out = append(out, *open)
+				open = nil
+			}
+		}
+		for _, e := range evs {
+			switch e.kind {
+			case "lease granted":
+				end(e.at, "granted again")
+				open = &Grant{Node: node, Token: e.token, Start: e.at}
+			case "lease lost":
+				if open != nil && open.Token == e.token {
+					end(e.at, "lost: "+e.why)
+				}
+			case "exit":
+				end(e.at, e.why)
+			case "election started":
+				end(e.at, "restarted")
+			}
+		}
+		end(h.End, "run ended")
+	}
+	slices.SortFunc(out, func(a, b Grant) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// Check applies the invariants to a history.
+func Check(h *History, converge time.Duration) []Violation {
+	var vs []Violation
+	grants := Grants(h)
+
+	// 1. Never two holders: holds of different nodes must not overlap by
+	// more than the drift bound; tokens grow with every grant.
+	for i, g := range grants {
+		for _, o := range grants[i+1:] {
+			if o.Node == g.Node {
+				continue
+			}
+			if overlap := earliest(g.End, o.End).Sub(latest(g.Start, o.Start)); overlap > DriftBound {
+				vs = append(vs, Violation{At: o.Start, Rule: "two-holders",
+					Detail: fmt.Sprintf("%s held token %d [%s, %s] while %s held token %d [%s, %s]: overlap %s",
+						g.Node, g.Token, clock(h, g.Start), clock(h, g.End), o.Node, o.Token, clock(h, o.Start), clock(h, o.End), overlap)})
+			}
+		}
+	}
+	var last uint64
+	for _, g := range grants {
+		if g.Token <= last {
+			vs = append(vs, Violation{At: g.Start, Rule: "token-order",
+				Detail: fmt.Sprintf("%s was granted token %d after token %d", g.Node, g.Token, last)})
+		}
+		last = max(last, g.Token)
+	}
+	// Every status answer that says "held" must fall inside a hold from
+	// the log; otherwise the holds above are incomplete.
+	for _, p := range h.Polls {
+		if !p.OK || !p.Held {
+			continue
+		}
+		if !slices.ContainsFunc(grants, func(g Grant) bool {
+			return g.Node == p.Node && g.Token == p.Token && !p.Resp.Before(g.Start.Add(-DriftBound)) && !p.Req.After(g.End.Add(DriftBound))
+		}) {
+			vs = append(vs, Violation{At: p.Req, Rule: "unlogged-hold",
+				Detail: fmt.Sprintf("%s reported holding token %d between %s and %s, outside any logged grant", p.Node, p.Token, clock(h, p.Req), clock(h, p.Resp))})
+		}
+	}
+
+	// 2. No write under a token lower than one already written took effect
+	// after it (vpcsim's log is in completion order).
+	var maxTok uint64
+	var maxCall vpcsim.Call
+	for _, c := range h.Calls {
+		if !isWrite(c.Action) || c.Code != "" || c.Status != 200 || c.Token == 0 {
+			continue
+		}
+		if c.Token < maxTok {
+			vs = append(vs, Violation{At: c.Time, Rule: "stale-write",
+				Detail: fmt.Sprintf("%s by %s with token %d took effect (call %d) after %s by %s with token %d (call %d)",
+					c.Action, c.Caller, c.Token, c.Seq, maxCall.Action, maxCall.Caller, maxTok, maxCall.Seq)})
+		}
+		if c.Token > maxTok {
+			maxTok, maxCall = c.Token, c
+		}
+	}
+
+	// 3. The world converges to the holder once the faults stop.
+	if h.ConvergedAt.IsZero() {
+		vs = append(vs, Violation{At: h.FaultsEnd, Rule: "no-convergence",
+			Detail: fmt.Sprintf("routes, local addresses and client traffic did not agree on one holder within %s of the faults ending", converge)})
+	}
+
+	// 4. No process ended unless the harness killed it.
+	for node, exits := range h.Exits {
+		for _, x := range exits {
+			if !x.Killed {
+				vs = append(vs, Violation{At: x.At, Rule: "crash", Detail: fmt.Sprintf("%s exited by itself: %s", node, x.Err)})
+			}
+		}
+	}
+	slices.SortStableFunc(vs, func(a, b Violation) int { return a.At.Compare(b.At) })
+	return vs
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func clock(h *History, t time.Time) string {
+	return fmt.Sprintf("+%.3fs", t.Sub(h.Start).Seconds())
+}
+
+// Timeline renders the history as readable lines, relative to the start:
+// faults, lease grants and losses, process ends, every successful AWS
+// write with caller and token, changes in who the client reached, and the
+// violations.
+func Timeline(h *History, vs []Violation, names map[string]string) string {
+	type line struct {
+		at  time.Time
+		src string
+		msg string
+	}
+	var ls []line
+	for _, f := range h.Faults {
+		state := "on"
+		if !f.On {
+			state = "off"
+		}
+		msg := f.Step.String() + " " + state
+		if f.Err != "" {
+			msg += " (error: " + f.Err + ")"
+		}
+		ls = append(ls, line{f.At, "fault", msg})
+	}
+	for _, l := range h.Logs {
+		msg := l.Msg
+		if l.Token != 0 {
+			msg += fmt.Sprintf(" token=%d", l.Token)
+		}
+		if l.Why != "" {
+			msg += " (" + l.Why + ")"
+		}
+		ls = append(ls, line{l.At, l.Node, msg})
+	}
+	for node, xs := range h.Exits {
+		for _, x := range xs {
+			how := "killed"
+			if !x.Killed {
+				how = "CRASHED: " + x.Err
+			}
+			ls = append(ls, line{x.At, node, "process ended, " + how})
+		}
+	}
+	for _, c := range h.Calls {
+		if !isWrite(c.Action) {
+			continue
+		}
+		who := c.Caller
+		if n, ok := names[who]; ok {
+			who = n
+		}
+		res := "ok"
+		if c.Code != "" {
+			res = c.Code
+		}
+		ls = append(ls, line{c.Time, "aws", fmt.Sprintf("%s by %s token=%d %s", c.Action, who, c.Token, res)})
+	}
+	prev := "?"
+	for _, r := range h.Reaches {
+		cur := r.Node
+		if cur == "" {
+			cur = "unreachable"
+		}
+		if cur != prev {
+			ls = append(ls, line{r.At, "client", "reaches " + cur})
+			prev = cur
+		}
+	}
+	prevRole := map[string]string{}
+	for _, p := range h.Polls {
+		role := "no answer"
+		if p.OK {
+			role = p.Role
+			if p.Held {
+				role += fmt.Sprintf(" holding %d", p.Token)
+			}
+		}
+		if prevRole[p.Node] != role {
+			ls = append(ls, line{p.Resp, p.Node, "status: " + role})
+			prevRole[p.Node] = role
+		}
+	}
+	if !h.FaultsEnd.IsZero() {
+		ls = append(ls, line{h.FaultsEnd, "harness", "faults stopped; everything healed and restarted"})
+	}
+	if !h.ConvergedAt.IsZero() {
+		ls = append(ls, line{h.ConvergedAt, "harness", "converged on " + h.Holder})
+	}
+	for _, v := range vs {
+		ls = append(ls, line{v.At, "VIOLATION", v.Rule + ": " + v.Detail})
+	}
+	slices.SortStableFunc(ls, func(a, b line) int { return cmp.Compare(a.at.UnixNano(), b.at.UnixNano()) })
+	var b strings.Builder
+	for _, l := range ls {
+		fmt.Fprintf(&b, "%9s  %-9s %s\n", clock(h, l.at), l.src, l.msg)
+	}
+	return b.String()
+}

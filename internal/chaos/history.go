@@ -1,0 +1,166 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+)
+
+// Poll is one `vipd status` answer (or failure) of a node.
+type Poll struct {
+	Node      string
+	Req, Resp time.Time // the answer was computed between the two
+	OK        bool
+	Role      string
+	Held      bool
+	Token     uint64
+	ValidFor  time.Duration
+}
+
+// Reach is one client attempt through the VIP.
+type Reach struct {
+	At   time.Time
+	Node string // who answered; "" on error
+	Err  string
+}
+
+// FaultEvent is a fault injected (On) or undone.
+type FaultEvent struct {
+	At   time.Time
+	Step Step
+	On   bool
+	Err  string
+}
+
+// LogEvent is one lease line of a node's own log.
+type LogEvent struct {
+	At    time.Time
+	Node  string
+	Msg   string // "lease granted", "lease lost", "election started"
+	Token uint64
+	Why   string
+}
+
+// History is everything a run observed, for the checker and the timeline.
+type History struct {
+	Start, FaultsEnd, End time.Time
+
+	mu      sync.Mutex
+	Polls   []Poll
+	Reaches []Reach
+	Faults  []FaultEvent
+	Logs    []LogEvent
+	Exits   map[string][]Exit
+	Calls   []vpcsim.Call
+	// ConvergedAt is when the world first matched the holder after the
+	// faults stopped (zero if it never did); Holder is that node.
+	ConvergedAt time.Time
+	Holder      string
+}
+
+func (h *History) addPoll(p Poll) {
+	h.mu.Lock()
+	h.Polls = append(h.Polls, p)
+	h.mu.Unlock()
+}
+
+func (h *History) addReach(r Reach) {
+	h.mu.Lock()
+	h.Reaches = append(h.Reaches, r)
+	h.mu.Unlock()
+}
+
+func (h *History) addFault(f FaultEvent) {
+	h.mu.Lock()
+	h.Faults = append(h.Faults, f)
+	h.mu.Unlock()
+}
+
+// record polls every node's status and sends a client request through the
+// VIP, every interval, until ctx is done.
+func record(ctx context.Context, c *Cluster, h *History, interval time.Duration) {
+	var wg sync.WaitGroup
+	for _, m := range c.Nodes() {
+		wg.Go(func() {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				req := time.Now()
+				st, err := m.Status(ctx)
+				p := Poll{Node: m.Name, Req: req, Resp: time.Now(), OK: err == nil}
+				if err == nil {
+					p.Role, p.Held, p.Token = st.Role, st.LeaseHeld, st.Token
+					p.ValidFor, _ = time.ParseDuration(st.LeaseValid)
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				h.addPoll(p)
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			node, err := c.Reach(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			r := Reach{At: time.Now(), Node: node}
+			if err != nil {
+				r.Err = err.Error()
+			}
+			h.addReach(r)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	wg.Wait()
+}
+
+// readLog extracts the lease lines of a node's JSON log. Lines that are
+// not JSON (a panic's stack, say) are skipped; they show in the log file.
+func readLog(node, path string) ([]LogEvent, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s log: %w", node, err)
+	}
+	defer f.Close()
+	var out []LogEvent
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Time   time.Time `json:"time"`
+			Msg    string    `json:"msg"`
+			Token  uint64    `json:"token"`
+			Reason string    `json:"reason"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		switch l.Msg {
+		case "lease granted", "lease lost", "election started":
+			out = append(out, LogEvent{At: l.Time, Node: node, Msg: l.Msg, Token: l.Token, Why: l.Reason})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("read %s log: %w", node, err)
+	}
+	return out, nil
+}

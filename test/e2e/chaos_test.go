@@ -1,0 +1,101 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/chaos"
+)
+
+// envInt reads a non-negative integer from the environment.
+func envInt(t *testing.T, name string, def uint64) uint64 {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, s, err)
+	}
+	return n
+}
+
+// TestChaos runs randomized fault schedules against two nodes and a
+// witness on the netns fabric and checks every history (internal/chaos).
+//
+//	CHAOS_SEEDS=N   run N schedules (default 2; `make chaos SEEDS=N`)
+//	CHAOS_SEED=S    replay exactly seed S (`make chaos SEED=S`)
+//	CHAOS_BASE=B    first seed of the N (default: random, printed)
+//	CHAOS_LENGTH=D  how long each schedule injects faults (default 10s)
+func TestChaos(t *testing.T) {
+	needRoot(t)
+	bin := vipdBin(t)
+	length := 10 * time.Second
+	if s := os.Getenv("CHAOS_LENGTH"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("CHAOS_LENGTH: %v", err)
+		}
+		length = d
+	}
+	var seeds []uint64
+	if s := os.Getenv("CHAOS_SEED"); s != "" {
+		seeds = append(seeds, envInt(t, "CHAOS_SEED", 0))
+	} else {
+		n := envInt(t, "CHAOS_SEEDS", 2)
+		base := envInt(t, "CHAOS_BASE", rand.Uint64N(1_000_000))
+		t.Logf("seeds %d..%d (CHAOS_BASE=%d)", base, base+n-1, base)
+		for i := range n {
+			seeds = append(seeds, base+i)
+		}
+	}
+	faults := map[chaos.Kind]int{}
+	var runs, violations int
+	var conv []time.Duration
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			keep := os.Getenv("VIPD_E2E_KEEP") != ""
+			rep, err := chaos.Run(t.Context(), chaos.RunOptions{Cluster: chaos.Options{VipdBin: bin, Log: log, Keep: keep},
+				Seed: seed, Length: length})
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			runs++
+			for k, n := range rep.Faults {
+				faults[k] += n
+			}
+			violations += len(rep.Violations)
+			if rep.ConvergedIn > 0 {
+				conv = append(conv, rep.ConvergedIn)
+			}
+			t.Log(rep.Summary())
+			if rep.Failed() || os.Getenv("CHAOS_VERBOSE") != "" {
+				out := t.Logf
+				if rep.Failed() {
+					out = t.Errorf
+				}
+				out("seed %d\n%s\ntimeline:\n%s", seed, rep.Schedule, rep.Timeline)
+			}
+		})
+	}
+	var kinds []string
+	for _, k := range chaos.Kinds {
+		kinds = append(kinds, fmt.Sprintf("%s=%d", k, faults[k]))
+	}
+	var worst time.Duration
+	for _, d := range conv {
+		worst = max(worst, d)
+	}
+	t.Logf("chaos: %d schedules, faults %s, %d violations, slowest convergence %s",
+		runs, strings.Join(kinds, " "), violations, worst.Round(time.Millisecond))
+}
