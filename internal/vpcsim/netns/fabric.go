@@ -247,7 +247,7 @@ func (f *Fabric) ensureRouter(ctx context.Context, vpcID string) error {
 	if err != nil {
 		return err
 	}
-	if err := sysctlIn(ctx, ns, "net.ipv4.ip_forward", "1"); err != nil {
+	if err := sysctlIn(ns, "net.ipv4.ip_forward", "1"); err != nil {
 		return err
 	}
 	f.routers[vpcID] = &router{vpc: vpcID, ns: ns, subnets: map[string]*subnetPort{}, tables: map[string]int{}, rules: map[string]int{}}

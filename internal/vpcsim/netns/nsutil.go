@@ -95,9 +95,16 @@ func ipCmd(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// sysctlIn sets a sysctl inside a namespace.
-func sysctlIn(ctx context.Context, ns, key, value string) error {
-	return ipCmd(ctx, "netns", "exec", ns, "sysctl", "-qw", key+"="+value)
+// sysctlIn sets a sysctl inside a namespace. /proc/sys/net resolves to
+// the network namespace of the thread that opens it, so no sysctl(8) is
+// needed.
+func sysctlIn(ns, key, value string) error {
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	err := inNamespace(ns, func() error { return os.WriteFile(path, []byte(value), 0o644) })
+	if err != nil {
+		return fmt.Errorf("set %s in %s: %w", key, ns, err)
+	}
+	return nil
 }
 
 // namePrefix is the per-run prefix of everything the fabric creates:
