@@ -80,11 +80,12 @@ func (c *awsCLI) json(t *testing.T, v any, args ...string) {
 // TestSeedCommandsWithAWSCLI runs the seed documents' own AWS CLI commands
 // unchanged (IDs filled in) against vpcsim: seed 000 part b (overlay route
 // and source/dest check) and part a (moving an ENI), seed 001 (volume,
-// secondary IP), seed 002's delete-then-create loop over the VPC's route
-// tables and seed 003's replace-route.
+// secondary IP, run-instances --count 2), seed 002's delete-then-create
+// loop over the VPC's route tables, seed 003's replace-route and seed 004's
+// modify-vpc-attribute.
 func TestSeedCommandsWithAWSCLI(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the AWS CLI about 25 times")
+		t.Skip("runs the AWS CLI about 30 times")
 	}
 	srv := vpcsimtest.NewServer(t, loadTestWorld(t))
 	cli := newAWSCLI(t, srv)
@@ -209,6 +210,25 @@ func TestSeedCommandsWithAWSCLI(t *testing.T) {
 		// node-b holds the ENI that part a moved to it: it has two now.
 		if _, errs, ok := cli.run(t, "replace-route", "--route-table-id", rtbB, "--destination-cidr-block", vip, "--instance-id", nodeB); ok || !strings.Contains(errs, "InvalidInstanceID") {
 			t.Errorf("replace-route to a dual-homed instance: ok=%v %s", ok, errs)
+		}
+	})
+
+	t.Run("seed 001: run-instances --count 2", func(t *testing.T) {
+		var out struct{ Instances []struct{ InstanceId, InstanceType, SubnetId string } }
+		cli.json(t, &out, "run-instances", "--image-id", "ami-164cd77e", "--key-name", "us-east1-jdunn", "--security-groups", "internal-icmp,ssh-only",
+			"--instance-type", "t1.micro", "--subnet-id", subnetW, "--iam-instance-profile", "Name=vipd-node", "--count", "2")
+		if len(out.Instances) != 2 || out.Instances[0].InstanceType != "t1.micro" || out.Instances[1].SubnetId != subnetW {
+			t.Errorf("run-instances = %+v", out)
+		}
+	})
+
+	t.Run("seed 004: DNS attributes of the VPC", func(t *testing.T) {
+		cli.must(t, "modify-vpc-attribute", "--vpc-id", vpcDemo, "--enable-dns-support")
+		cli.must(t, "modify-vpc-attribute", "--vpc-id", vpcDemo, "--enable-dns-hostnames")
+		var attr struct{ EnableDnsHostnames struct{ Value bool } }
+		cli.json(t, &attr, "describe-vpc-attribute", "--vpc-id", vpcDemo, "--attribute", "enableDnsHostnames")
+		if !attr.EnableDnsHostnames.Value {
+			t.Error("enableDnsHostnames still off")
 		}
 	})
 

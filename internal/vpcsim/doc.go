@@ -123,6 +123,22 @@
 //     (Resource.AlreadyAssociated); the main association cannot be
 //     disassociated, only moved with ReplaceRouteTableAssociation; a table
 //     that is main or associated cannot be deleted (DependencyViolation).
+//   - Building over the API (issue 13): CreateVpc (/16 to /28, else
+//     InvalidVpc.Range) creates the VPC's main route table with its local
+//     route; CreateSubnet refuses blocks outside the VPC
+//     (InvalidSubnet.Range) or overlapping another (InvalidSubnet.Conflict)
+//     and defaults to the region's first zone; DeleteVpc and DeleteSubnet
+//     refuse while something depends on them (DependencyViolation).
+//     ModifyVpcAttribute takes exactly one of enableDnsSupport (default on)
+//     and enableDnsHostnames (default off). RunInstances accepts any ami-
+//     image, needs a subnet (there is no default VPC: VPCIdNotSpecified),
+//     gives each instance a primary interface, the role named by
+//     IamInstanceProfile and an IMDS endpoint before answering, and passes
+//     pending → running; TerminateInstances passes shutting-down →
+//     terminated, deletes primary interfaces, detaches the rest and keeps
+//     the instance visible. DescribeImages answers a built-in list of three
+//     images; DescribeInstanceStatus reports passing checks for running
+//     instances.
 //   - DescribeAvailabilityZones lists zones a to f of the region with
 //     stable zone IDs (use1-az1 ...); real zone IDs are shuffled per account.
 //
@@ -164,6 +180,6 @@
 // # Omitted
 //
 // IPv6, prefix lists, gateways other than as opaque route targets, security
-// groups, NACLs, pagination, eventual consistency,
-// RunInstances/TerminateInstances and building VPCs over the API (issue 13).
+// groups, NACLs, pagination, eventual consistency, default VPCs and
+// moto's reset endpoint (issue 13).
 package vpcsim

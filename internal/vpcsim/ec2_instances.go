@@ -708,16 +708,7 @@ func (s *Server) describeVpcs(r *request) (any, error) {
 		if len(ids) > 0 && !slices.Contains(ids, v.id) {
 			continue
 		}
-		x := xVpc{
-			VpcID:           v.id,
-			OwnerID:         st.account,
-			State:           "available",
-			CidrBlock:       v.cidr.String(),
-			CidrAssocs:      itemsOf(xCidrAssoc{AssociationID: fmt.Sprintf("vpc-cidr-assoc-%017x", fnv64(v.id)&0xfffffffffffffff), CidrBlock: v.cidr.String(), State: xAssocState{"associated"}}),
-			DhcpOptionsID:   fmt.Sprintf("dopt-%017x", fnv64(st.account)&0xfffffffffffffff),
-			InstanceTenancy: "default",
-			Tags:            tagSet(v.tags),
-		}
+		x := st.xVpc(v)
 		ok := match(fs, v.tags, func(name string) []string {
 			switch name {
 			case "vpc-id":
@@ -809,24 +800,7 @@ func (s *Server) describeSubnets(r *request) (any, error) {
 		if len(ids) > 0 && !slices.Contains(ids, sn.id) {
 			continue
 		}
-		used := 0
-		for _, e := range st.enis {
-			if e.subnet == sn.id {
-				used += 1 + len(e.secondary)
-			}
-		}
-		x := xSubnet{
-			SubnetID:                sn.id,
-			SubnetArn:               st.arn("subnet", sn.id),
-			State:                   "available",
-			VpcID:                   sn.vpc,
-			OwnerID:                 st.account,
-			CidrBlock:               sn.cidr.String(),
-			AvailableIPAddressCount: 1<<(32-sn.cidr.Bits()) - 5 - used,
-			AvailabilityZone:        sn.az,
-			AvailabilityZoneID:      azID(sn.az),
-			Tags:                    tagSet(sn.tags),
-		}
+		x := st.xSubnet(sn)
 		ok := match(fs, sn.tags, func(name string) []string {
 			switch name {
 			case "subnet-id":

@@ -164,6 +164,17 @@ var actions = map[string]actionSpec{
 	"DeleteVolume":    {run: (*Server).deleteVolume, resource: paramARN("volume", "VolumeId")},
 	"DescribeVolumes": {run: (*Server).describeVolumes},
 
+	"CreateVpc":              {run: (*Server).createVpc},
+	"DeleteVpc":              {run: (*Server).deleteVpc, resource: paramARN("vpc", "VpcId")},
+	"ModifyVpcAttribute":     {run: (*Server).modifyVpcAttribute, resource: paramARN("vpc", "VpcId")},
+	"DescribeVpcAttribute":   {run: (*Server).describeVpcAttribute},
+	"CreateSubnet":           {run: (*Server).createSubnet, resource: paramARN("vpc", "VpcId")},
+	"DeleteSubnet":           {run: (*Server).deleteSubnet, resource: paramARN("subnet", "SubnetId")},
+	"RunInstances":           {run: (*Server).runInstances, resource: paramARN("subnet", "SubnetId")},
+	"TerminateInstances":     {run: (*Server).terminateInstances, resource: firstInstanceARN},
+	"DescribeInstanceStatus": {run: (*Server).describeInstanceStatus},
+	"DescribeImages":         {run: (*Server).describeImages},
+
 	"CreateRouteTable":             {run: (*Server).createRouteTable, resource: paramARN("vpc", "VpcId")},
 	"DeleteRouteTable":             {run: (*Server).deleteRouteTable, resource: tableARN},
 	"AssociateRouteTable":          {run: (*Server).associateRouteTable, resource: tableARN},
@@ -343,6 +354,13 @@ func (s *Server) handleEC2(hr *http.Request, req *request, body []byte, perr err
 		return nil, false, errorf(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 	}
 	resp, err = spec.run(s, req)
+	if err == nil && req.action == "RunInstances" {
+		// Each new instance gets its IMDS endpoint before the caller hears
+		// of it; listening is I/O, so it happens here, outside the lock.
+		if err := s.syncIMDS(hr.Context()); err != nil {
+			s.log.Error("open imds for launched instances failed", "err", err)
+		}
+	}
 	return resp, false, err
 }
 

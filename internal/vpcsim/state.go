@@ -78,9 +78,11 @@ func (st *state) nextTransition() time.Time {
 }
 
 type vpc struct {
-	id   string
-	cidr netip.Prefix
-	tags map[string]string
+	id           string
+	cidr         netip.Prefix
+	tags         map[string]string
+	dnsSupport   bool // enableDnsSupport, on by default
+	dnsHostnames bool // enableDnsHostnames, off by default outside default VPCs
 }
 
 type subnet struct {
@@ -349,7 +351,7 @@ func (b *builder) build() *state {
 		if err != nil || p != p.Masked() || !p.Addr().Is4() || p.Bits() < 16 || p.Bits() > 28 {
 			b.errf(path+".cidr", "cidr %q is not an IPv4 block between /16 and /28", v.CIDR)
 		}
-		x := &vpc{id: id, cidr: p, tags: withName(v.Tags, v.Name)}
+		x := &vpc{id: id, cidr: p, tags: withName(v.Tags, v.Name), dnsSupport: true}
 		st.vpcs = append(st.vpcs, x)
 		st.byID[id] = x
 		b.name("vpc", path, v.Name, id)

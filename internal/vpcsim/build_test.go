@@ -1,0 +1,136 @@
+package vpcsim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+// TestBuildWorldOverAPI provisions a VPC the way the seeds do, on an
+// empty simulator: create-vpc, create-subnet, modify-vpc-attribute (seed
+// 004), run-instances --count 2 with an instance profile (seed 001), then
+// tears it down.
+func TestBuildWorldOverAPI(t *testing.T) {
+	w := vpcsimtest.ParseWorld(t, "roles: [{name: ha, actions: [\"ec2:Describe*\"]}]\n")
+	step := vpcsim.Dist{Median: 200 * time.Millisecond}
+	srv := vpcsimtest.NewServerOptions(t, w, vpcsim.Options{Timing: vpcsim.Timing{InstanceStart: step, InstanceStop: step}})
+	e := env{srv: srv, ec2: awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1)))}
+	ctx := t.Context()
+
+	if _, err := e.ec2.CreateVpc(ctx, &awsec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/8")}); code(t, err) != "InvalidVpc.Range" {
+		t.Errorf("create /8 vpc: %v, want InvalidVpc.Range", err)
+	}
+	v, err := e.ec2.CreateVpc(ctx, &awsec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpcID := aws.ToString(v.Vpc.VpcId)
+	mains, err := e.ec2.DescribeRouteTables(ctx, &awsec2.DescribeRouteTablesInput{Filters: []types.Filter{filter("vpc-id", vpcID), filter("association.main", "true")}})
+	if err != nil || len(mains.RouteTables) != 1 || aws.ToString(mains.RouteTables[0].Routes[0].GatewayId) != "local" {
+		t.Fatalf("main route table of the new vpc: %+v, %v", mains, err)
+	}
+
+	for _, attr := range []*awsec2.ModifyVpcAttributeInput{
+		{VpcId: &vpcID, EnableDnsSupport: &types.AttributeBooleanValue{Value: aws.Bool(true)}},
+		{VpcId: &vpcID, EnableDnsHostnames: &types.AttributeBooleanValue{Value: aws.Bool(true)}},
+	} {
+		if _, err := e.ec2.ModifyVpcAttribute(ctx, attr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, err := e.ec2.DescribeVpcAttribute(ctx, &awsec2.DescribeVpcAttributeInput{VpcId: &vpcID, Attribute: types.VpcAttributeNameEnableDnsHostnames})
+	if err != nil || !aws.ToBool(da.EnableDnsHostnames.Value) {
+		t.Errorf("enableDnsHostnames after modify: %+v, %v", da, err)
+	}
+	_, err = e.ec2.ModifyVpcAttribute(ctx, &awsec2.ModifyVpcAttributeInput{VpcId: &vpcID,
+		EnableDnsSupport: &types.AttributeBooleanValue{Value: aws.Bool(true)}, EnableDnsHostnames: &types.AttributeBooleanValue{Value: aws.Bool(true)}})
+	if code(t, err) != "InvalidParameterCombination" {
+		t.Errorf("two attributes at once: %v", err)
+	}
+
+	sub := func(cidr string) (string, error) {
+		out, err := e.ec2.CreateSubnet(ctx, &awsec2.CreateSubnetInput{VpcId: &vpcID, CidrBlock: aws.String(cidr), AvailabilityZone: aws.String("us-east-1a")})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.Subnet.SubnetId), nil
+	}
+	subnetID, err := sub("10.0.1.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub("10.1.0.0/24"); code(t, err) != "InvalidSubnet.Range" {
+		t.Errorf("subnet outside the vpc: %v", err)
+	}
+	if _, err := sub("10.0.1.128/25"); code(t, err) != "InvalidSubnet.Conflict" {
+		t.Errorf("overlapping subnet: %v", err)
+	}
+
+	run := func(in *awsec2.RunInstancesInput) (*awsec2.RunInstancesOutput, error) {
+		return e.ec2.RunInstances(ctx, in)
+	}
+	if _, err := run(&awsec2.RunInstancesInput{ImageId: aws.String("ami-164cd77e"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}); code(t, err) != "VPCIdNotSpecified" {
+		t.Errorf("run without subnet: %v, want VPCIdNotSpecified", err)
+	}
+	if _, err := run(&awsec2.RunInstancesInput{ImageId: aws.String("ami-164cd77e"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: &subnetID,
+		IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("nope")}}); code(t, err) != "InvalidParameterValue" {
+		t.Errorf("run with unknown profile: %v", err)
+	}
+	out, err := run(&awsec2.RunInstancesInput{ImageId: aws.String("ami-164cd77e"), MinCount: aws.Int32(2), MaxCount: aws.Int32(2), SubnetId: &subnetID,
+		InstanceType: types.InstanceTypeT1Micro, IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("ha")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Instances) != 2 || out.Instances[0].State.Name != types.InstanceStateNamePending {
+		t.Fatalf("run-instances answered %+v", out.Instances)
+	}
+	ids := []string{aws.ToString(out.Instances[0].InstanceId), aws.ToString(out.Instances[1].InstanceId)}
+	for _, id := range ids {
+		if srv.IMDSURL(id) == "" {
+			t.Errorf("launched instance %s has no IMDS endpoint", id)
+		}
+	}
+	waitFor(t, "instances running", func() bool {
+		st, err := e.ec2.DescribeInstanceStatus(ctx, &awsec2.DescribeInstanceStatusInput{InstanceIds: ids})
+		return err == nil && len(st.InstanceStatuses) == 2
+	})
+	if got := metadata(t, imdsClient(srv.IMDSURL(ids[1])), "instance-id"); got != ids[1] {
+		t.Errorf("IMDS of %s says %s", ids[1], got)
+	}
+	// The launched instance's role credentials work.
+	if _, err := instanceClient(t, srv, ids[0]).DescribeInstances(ctx, &awsec2.DescribeInstancesInput{}); err != nil {
+		t.Errorf("call with the launched instance's credentials: %v", err)
+	}
+
+	images, err := e.ec2.DescribeImages(ctx, &awsec2.DescribeImagesInput{})
+	if err != nil || len(images.Images) == 0 {
+		t.Errorf("describe images: %+v, %v", images, err)
+	}
+	if _, err := e.ec2.DescribeImages(ctx, &awsec2.DescribeImagesInput{ImageIds: []string{"ami-164cd77e"}}); code(t, err) != "InvalidAMIID.NotFound" {
+		t.Errorf("describe an image outside the built-in list: %v", err)
+	}
+
+	if _, err := e.ec2.DeleteSubnet(ctx, &awsec2.DeleteSubnetInput{SubnetId: &subnetID}); code(t, err) != "DependencyViolation" {
+		t.Errorf("delete a subnet with instances: %v", err)
+	}
+	term, err := e.ec2.TerminateInstances(ctx, &awsec2.TerminateInstancesInput{InstanceIds: ids})
+	if err != nil || term.TerminatingInstances[0].CurrentState.Name != types.InstanceStateNameShuttingDown {
+		t.Fatalf("terminate: %+v, %v", term, err)
+	}
+	waitFor(t, "instances terminated", func() bool {
+		return e.instanceState(t, ids[0]) == types.InstanceStateNameTerminated && e.instanceState(t, ids[1]) == types.InstanceStateNameTerminated
+	})
+	if _, err := e.ec2.DeleteSubnet(ctx, &awsec2.DeleteSubnetInput{SubnetId: &subnetID}); err != nil {
+		t.Errorf("delete the emptied subnet: %v", err)
+	}
+	if _, err := e.ec2.DeleteVpc(ctx, &awsec2.DeleteVpcInput{VpcId: &vpcID}); err != nil {
+		t.Errorf("delete the emptied vpc: %v", err)
+	}
+}

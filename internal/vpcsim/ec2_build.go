@@ -1,0 +1,610 @@
+package vpcsim
+
+import (
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file builds a world over the API, as the seeds provision one with
+// the AWS CLI (issue 13): VPCs, subnets, instances.
+
+type createVpcResp struct {
+	ec2Resp
+	Vpc xVpc `xml:"vpc"`
+}
+
+func (st *state) xVpc(v *vpc) xVpc {
+	return xVpc{
+		VpcID:           v.id,
+		OwnerID:         st.account,
+		State:           "available",
+		CidrBlock:       v.cidr.String(),
+		CidrAssocs:      itemsOf(xCidrAssoc{AssociationID: "vpc-cidr-assoc-" + v.id[4:], CidrBlock: v.cidr.String(), State: xAssocState{"associated"}}),
+		DhcpOptionsID:   "dopt-" + strconv.FormatUint(fnv64(st.account)&0xfffffffffffffff, 16),
+		InstanceTenancy: "default",
+		Tags:            tagSet(v.tags),
+	}
+}
+
+// createVpc creates a VPC with its main route table (holding the local
+// route), as AWS does. The block must be /16 to /28 (InvalidVpc.Range).
+func (s *Server) createVpc(r *request) (any, error) {
+	c, err := r.required("CidrBlock", "cidrBlock")
+	if err != nil {
+		return nil, err
+	}
+	p, perr := netip.ParsePrefix(c)
+	if perr != nil || !p.Addr().Is4() || p != p.Masked() {
+		return nil, invalidParam("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", c)
+	}
+	if p.Bits() < 16 || p.Bits() > 28 {
+		return nil, errorf(http.StatusBadRequest, "InvalidVpc.Range", "The CIDR '%s' is invalid.", c)
+	}
+	out := &createVpcResp{}
+	err = s.mutate(func(st *state) error {
+		v := &vpc{id: s.ids.next("vpc"), cidr: p, tags: tagSpecs(r, "vpc"), dnsSupport: true}
+		st.vpcs = append(st.vpcs, v)
+		st.byID[v.id] = v
+		t := &routeTable{id: s.ids.next("rtb"), vpc: v.id, main: true, mainID: s.ids.next("rtbassoc"), tags: map[string]string{},
+			routes: []*route{{dst: p, local: true, origin: "CreateRouteTable"}}}
+		st.tables = append(st.tables, t)
+		st.byID[t.id] = t
+		out.Vpc = st.xVpc(v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (st *state) lookupVpc(r *request) (*vpc, error) {
+	id, err := r.required("VpcId", "vpcId")
+	if err != nil {
+		return nil, err
+	}
+	v := st.vpc(id)
+	if v == nil {
+		return nil, notFound("InvalidVpcID.NotFound", "vpc", id)
+	}
+	return v, nil
+}
+
+// deleteVpc removes an empty VPC and its main route table; subnets, other
+// route tables or interfaces are DependencyViolation.
+func (s *Server) deleteVpc(r *request) (any, error) {
+	err := s.mutate(func(st *state) error {
+		v, err := st.lookupVpc(r)
+		if err != nil {
+			return err
+		}
+		busy := slices.ContainsFunc(st.subnets, func(x *subnet) bool { return x.vpc == v.id }) ||
+			slices.ContainsFunc(st.tables, func(t *routeTable) bool { return t.vpc == v.id && !t.main }) ||
+			slices.ContainsFunc(st.enis, func(e *eni) bool { return e.vpc == v.id })
+		if busy {
+			return errorf(http.StatusBadRequest, "DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted.", v.id)
+		}
+		st.tables = slices.DeleteFunc(st.tables, func(t *routeTable) bool {
+			if t.vpc == v.id {
+				delete(st.byID, t.id)
+				return true
+			}
+			return false
+		})
+		st.vpcs = slices.DeleteFunc(st.vpcs, func(x *vpc) bool { return x == v })
+		delete(st.byID, v.id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+type xBoolValue struct {
+	Value bool `xml:"value"`
+}
+
+type vpcAttributeResp struct {
+	ec2Resp
+	VpcID              string      `xml:"vpcId"`
+	EnableDNSSupport   *xBoolValue `xml:"enableDnsSupport,omitempty"`
+	EnableDNSHostnames *xBoolValue `xml:"enableDnsHostnames,omitempty"`
+}
+
+// modifyVpcAttribute sets enableDnsSupport or enableDnsHostnames, one per
+// call as EC2 requires (seed 004 calls it twice).
+func (s *Server) modifyVpcAttribute(r *request) (any, error) {
+	sup, supSet, err := r.boolean("EnableDnsSupport.Value")
+	if err != nil {
+		return nil, err
+	}
+	host, hostSet, err := r.boolean("EnableDnsHostnames.Value")
+	if err != nil {
+		return nil, err
+	}
+	if supSet == hostSet {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Exactly one of enableDnsSupport and enableDnsHostnames must be specified.")
+	}
+	err = s.mutate(func(st *state) error {
+		v, err := st.lookupVpc(r)
+		if err != nil {
+			return err
+		}
+		if supSet {
+			v.dnsSupport = sup
+		} else {
+			v.dnsHostnames = host
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+func (s *Server) describeVpcAttribute(r *request) (any, error) {
+	attr, err := r.required("Attribute", "attribute")
+	if err != nil {
+		return nil, err
+	}
+	st := s.lockState()
+	defer s.unlockState()
+	v, err := st.lookupVpc(r)
+	if err != nil {
+		return nil, err
+	}
+	out := &vpcAttributeResp{VpcID: v.id}
+	switch attr {
+	case "enableDnsSupport":
+		out.EnableDNSSupport = &xBoolValue{v.dnsSupport}
+	case "enableDnsHostnames":
+		out.EnableDNSHostnames = &xBoolValue{v.dnsHostnames}
+	default:
+		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim models enableDnsSupport and enableDnsHostnames.", attr)
+	}
+	return out, nil
+}
+
+type createSubnetResp struct {
+	ec2Resp
+	Subnet xSubnet `xml:"subnet"`
+}
+
+func (st *state) xSubnet(sn *subnet) xSubnet {
+	used := 0
+	for _, e := range st.enis {
+		if e.subnet == sn.id {
+			used += 1 + len(e.secondary)
+		}
+	}
+	return xSubnet{
+		SubnetID:                sn.id,
+		SubnetArn:               st.arn("subnet", sn.id),
+		State:                   "available",
+		VpcID:                   sn.vpc,
+		OwnerID:                 st.account,
+		CidrBlock:               sn.cidr.String(),
+		AvailableIPAddressCount: 1<<(32-sn.cidr.Bits()) - 5 - used,
+		AvailabilityZone:        sn.az,
+		AvailabilityZoneID:      azID(sn.az),
+		Tags:                    tagSet(sn.tags),
+	}
+}
+
+// createSubnet adds a subnet inside its VPC's block (InvalidSubnet.Range)
+// that overlaps no other (InvalidSubnet.Conflict), in AvailabilityZone or
+// the region's first zone.
+func (s *Server) createSubnet(r *request) (any, error) {
+	c, err := r.required("CidrBlock", "cidrBlock")
+	if err != nil {
+		return nil, err
+	}
+	p, perr := netip.ParsePrefix(c)
+	if perr != nil || !p.Addr().Is4() || p != p.Masked() {
+		return nil, invalidParam("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", c)
+	}
+	out := &createSubnetResp{}
+	err = s.mutate(func(st *state) error {
+		v, err := st.lookupVpc(r)
+		if err != nil {
+			return err
+		}
+		if !v.cidr.Contains(p.Addr()) || p.Bits() < v.cidr.Bits() || p.Bits() > 28 {
+			return errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The CIDR '%s' is invalid.", c)
+		}
+		for _, o := range st.subnets {
+			if o.vpc == v.id && o.cidr.Overlaps(p) {
+				return errorf(http.StatusBadRequest, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet", c)
+			}
+		}
+		az := r.get("AvailabilityZone")
+		if az == "" {
+			az = st.region + "a"
+			if id := r.get("AvailabilityZoneId"); id != "" {
+				az = ""
+				for _, l := range "abcdef" {
+					if azID(st.region+string(l)) == id {
+						az = st.region + string(l)
+					}
+				}
+			}
+		}
+		if !strings.HasPrefix(az, st.region) || len(az) != len(st.region)+1 || !strings.Contains("abcdef", az[len(az)-1:]) {
+			return invalidParam("Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %sa to %sf.", az, st.region, st.region)
+		}
+		sn := &subnet{id: s.ids.next("subnet"), vpc: v.id, cidr: p, az: az, tags: tagSpecs(r, "subnet")}
+		st.subnets = append(st.subnets, sn)
+		st.byID[sn.id] = sn
+		out.Subnet = st.xSubnet(sn)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Server) deleteSubnet(r *request) (any, error) {
+	id, err := r.required("SubnetId", "subnetId")
+	if err != nil {
+		return nil, err
+	}
+	err = s.mutate(func(st *state) error {
+		sn := st.subnet(id)
+		if sn == nil {
+			return notFound("InvalidSubnetID.NotFound", "subnet", id)
+		}
+		if slices.ContainsFunc(st.enis, func(e *eni) bool { return e.subnet == id }) {
+			return errorf(http.StatusBadRequest, "DependencyViolation", "The subnet '%s' has dependencies and cannot be deleted.", id)
+		}
+		for _, t := range st.tables {
+			t.assocs = slices.DeleteFunc(t.assocs, func(a assoc) bool { return a.subnet == id })
+		}
+		st.subnets = slices.DeleteFunc(st.subnets, func(x *subnet) bool { return x == sn })
+		delete(st.byID, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+type runInstancesResp struct {
+	ec2Resp
+	ReservationID string         `xml:"reservationId"`
+	OwnerID       string         `xml:"ownerId"`
+	Groups        set[xGroup]    `xml:"groupSet"`
+	Instances     set[xInstance] `xml:"instancesSet"`
+}
+
+// runInstances launches MaxCount instances (at least MinCount, else
+// InsufficientFreeAddressesInSubnet) in SubnetId or in
+// NetworkInterface.1.SubnetId, each with a primary interface, the role of
+// IamInstanceProfile.Name (or .Arn) and its own IMDS endpoint; they pass
+// through pending to running after Timing.InstanceStart. Any ami- image is
+// accepted. Without a subnet the call fails as in an account without a
+// default VPC (VPCIdNotSpecified).
+func (s *Server) runInstances(r *request) (any, error) {
+	if img := r.get("ImageId"); img == "" {
+		return nil, missingParam("imageId")
+	} else if !strings.HasPrefix(img, "ami-") {
+		return nil, errorf(http.StatusBadRequest, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", img)
+	}
+	minN, err1 := strconv.Atoi(r.get("MinCount"))
+	maxN, err2 := strconv.Atoi(r.get("MaxCount"))
+	if err1 != nil || err2 != nil || minN < 1 || maxN < minN {
+		return nil, invalidParam("MinCount and MaxCount must be positive and MinCount <= MaxCount")
+	}
+	subnetID := r.get("SubnetId")
+	ip := r.get("PrivateIpAddress")
+	secondary, _ := strconv.Atoi(r.get("SecondaryPrivateIpAddressCount"))
+	eniID := ""
+	if r.form.Has("NetworkInterface.1.DeviceIndex") {
+		if v := r.get("NetworkInterface.1.SubnetId"); v != "" {
+			subnetID = v
+		}
+		if v := r.get("NetworkInterface.1.PrivateIpAddress"); v != "" {
+			ip = v
+		}
+		if v := r.get("NetworkInterface.1.SecondaryPrivateIpAddressCount"); v != "" {
+			secondary, _ = strconv.Atoi(v)
+		}
+		eniID = r.get("NetworkInterface.1.NetworkInterfaceId")
+	}
+	if ip != "" && maxN > 1 {
+		return nil, invalidParam("A private IP address can only be specified when launching one instance.")
+	}
+	role := r.get("IamInstanceProfile.Name")
+	if arn := r.get("IamInstanceProfile.Arn"); role == "" && arn != "" {
+		role = arn[strings.LastIndex(arn, "/")+1:]
+	}
+	itype := r.get("InstanceType")
+	if itype == "" {
+		itype = "m1.small" // EC2's default instance type
+	}
+	out := &runInstancesResp{Groups: set[xGroup]{Items: []xGroup{}}, Instances: set[xInstance]{Items: []xInstance{}}}
+	err := s.mutate(func(st *state) error {
+		if role != "" && st.roles[role] == nil {
+			return invalidParam("Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", role)
+		}
+		var given *eni
+		if eniID != "" {
+			if given = st.eni(eniID); given == nil {
+				return notFound("InvalidNetworkInterfaceID.NotFound", "networkInterface", eniID)
+			}
+			if given.attach != nil {
+				return errorf(http.StatusBadRequest, "InvalidNetworkInterface.InUse", "Interface: [%s] in use.", eniID)
+			}
+			subnetID = given.subnet
+		}
+		if subnetID == "" {
+			return errorf(http.StatusBadRequest, "VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+		}
+		sn := st.subnet(subnetID)
+		if sn == nil {
+			return notFound("InvalidSubnetID.NotFound", "subnet", subnetID)
+		}
+		var fixed netip.Addr
+		if ip != "" {
+			a, err := st.checkAddr(ip, sn)
+			if err != nil {
+				return err
+			}
+			if st.ownerOf(sn.vpc, a) != nil {
+				return errorf(http.StatusBadRequest, "InvalidIPAddress.InUse", "Address %s is in use.", a)
+			}
+			fixed = a
+		}
+		free := 0
+		for a := sn.cidr.Addr(); sn.cidr.Contains(a) && free < maxN*(1+secondary); a = a.Next() {
+			if reservedOrOutside(a, sn) == nil && st.ownerOf(sn.vpc, a) == nil {
+				free++
+			}
+		}
+		n := min(maxN, free/(1+secondary))
+		if given != nil {
+			n = 1
+		}
+		if n < minN {
+			return errorf(http.StatusBadRequest, "InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", sn.id)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		rid := ""
+		for i := range n {
+			in := &instance{id: s.ids.next("i"), state: "pending", role: role, instanceType: itype, subnet: sn.id,
+				tags: tagSpecs(r, "instance"), launch: now}
+			e := given
+			if e == nil {
+				e = &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: true, description: "", tags: tagSpecs(r, "network-interface")}
+				e.mac = macFor(e.id)
+				if fixed.IsValid() {
+					e.ip = fixed
+				} else {
+					e.ip, _ = st.freeIP(sn)
+				}
+				st.enis = append(st.enis, e)
+				st.byID[e.id] = e
+				if err := st.assignCount(e, sn, secondary); err != nil {
+					return err
+				}
+			}
+			e.attach = &attachment{id: s.ids.next("eni-attach"), instance: in.id, index: 0, status: "attached", time: now, primary: given == nil}
+			in.enis = []string{e.id}
+			st.insts = append(st.insts, in)
+			st.byID[in.id] = in
+			st.schedule(s.opts.Timing.InstanceStart.Sample(), func(*state) {
+				if in.state == "pending" {
+					in.state = "running"
+				}
+			})
+			if i == 0 {
+				rid = reservationID(in.id)
+			}
+			x := st.xInstance(in)
+			x.AmiLaunchIndex = i
+			x.ImageID = r.get("ImageId")
+			out.Instances.Items = append(out.Instances.Items, x)
+		}
+		out.ReservationID, out.OwnerID = rid, st.account
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// terminateInstances moves instances to shutting-down, then terminated
+// after Timing.InstanceStop; on termination their primary interfaces are
+// deleted (with their Elastic IP associations), other interfaces and
+// volumes are detached. Terminated instances stay visible, as in AWS.
+func (s *Server) terminateInstances(r *request) (any, error) {
+	out := &instancesChangeResp{}
+	err := s.mutate(func(st *state) error {
+		ins, err := st.lookupInstances(r)
+		if err != nil {
+			return err
+		}
+		for _, in := range ins {
+			prev := in.state
+			if in.state != "terminated" && in.state != "shutting-down" {
+				in.state = "shutting-down"
+				st.schedule(s.opts.Timing.InstanceStop.Sample(), func(st *state) { st.terminate(in) })
+			}
+			out.Instances.Items = append(out.Instances.Items, xStateChange{InstanceID: in.id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (st *state) terminate(in *instance) {
+	if in.state != "shutting-down" {
+		return
+	}
+	in.state = "terminated"
+	for _, id := range in.enis {
+		e := st.eni(id)
+		if e == nil {
+			continue
+		}
+		if e.attach != nil && e.attach.primary {
+			for _, x := range st.eips {
+				if x.eni == e.id {
+					x.eni, x.assocID, x.privateIP = "", "", netip.Addr{}
+				}
+			}
+			st.enis = slices.DeleteFunc(st.enis, func(x *eni) bool { return x == e })
+			delete(st.byID, e.id)
+			continue
+		}
+		e.attach = nil
+	}
+	in.enis = nil
+	for _, v := range st.vols {
+		if v.attach != nil && v.attach.instance == in.id {
+			v.attach, v.state = nil, "available"
+		}
+	}
+}
+
+type xStatus struct {
+	Status  string       `xml:"status"`
+	Details set[xDetail] `xml:"details"`
+}
+
+type xDetail struct {
+	Name   string `xml:"name"`
+	Status string `xml:"status"`
+}
+
+type xInstanceStatus struct {
+	InstanceID       string         `xml:"instanceId"`
+	AvailabilityZone string         `xml:"availabilityZone"`
+	InstanceState    xInstanceState `xml:"instanceState"`
+	SystemStatus     xStatus        `xml:"systemStatus"`
+	InstanceStatus   xStatus        `xml:"instanceStatus"`
+}
+
+type describeInstanceStatusResp struct {
+	ec2Resp
+	Statuses set[xInstanceStatus] `xml:"instanceStatusSet"`
+}
+
+// describeInstanceStatus reports running instances (every instance with
+// IncludeAllInstances); checks of a running instance pass, as vpcsim does
+// not model impaired hosts.
+func (s *Server) describeInstanceStatus(r *request) (any, error) {
+	ids := r.list("InstanceId")
+	all, _, err := r.boolean("IncludeAllInstances")
+	if err != nil {
+		return nil, err
+	}
+	fs, err := r.filters("instance-state-name", "availability-zone", "instance-status.status", "system-status.status")
+	if err != nil {
+		return nil, err
+	}
+	st := s.lockState()
+	defer s.unlockState()
+	for _, id := range ids {
+		if st.instance(id) == nil {
+			return nil, notFound("InvalidInstanceID.NotFound", "instance", id)
+		}
+	}
+	out := &describeInstanceStatusResp{Statuses: set[xInstanceStatus]{Items: []xInstanceStatus{}}}
+	for _, in := range st.insts {
+		if len(ids) > 0 && !slices.Contains(ids, in.id) || !all && in.state != "running" {
+			continue
+		}
+		check := "not-applicable"
+		if in.state == "running" {
+			check = "ok"
+		}
+		x := xInstanceStatus{InstanceID: in.id, InstanceState: stateOf(in.state),
+			SystemStatus:   xStatus{Status: check, Details: itemsOf(xDetail{"reachability", "passed"})},
+			InstanceStatus: xStatus{Status: check, Details: itemsOf(xDetail{"reachability", "passed"})}}
+		if p := st.primaryENI(in); p != nil {
+			x.AvailabilityZone = p.az
+		}
+		ok := match(fs, nil, func(name string) []string {
+			return []string{map[string]string{"instance-state-name": x.InstanceState.Name, "availability-zone": x.AvailabilityZone,
+				"instance-status.status": x.InstanceStatus.Status, "system-status.status": x.SystemStatus.Status}[name]}
+		})
+		if ok {
+			out.Statuses.Items = append(out.Statuses.Items, x)
+		}
+	}
+	return out, nil
+}
+
+type xImage struct {
+	ImageID            string `xml:"imageId"`
+	ImageLocation      string `xml:"imageLocation"`
+	ImageState         string `xml:"imageState"`
+	ImageOwnerID       string `xml:"imageOwnerId"`
+	IsPublic           bool   `xml:"isPublic"`
+	Architecture       string `xml:"architecture"`
+	ImageType          string `xml:"imageType"`
+	Name               string `xml:"name"`
+	Description        string `xml:"description"`
+	RootDeviceType     string `xml:"rootDeviceType"`
+	RootDeviceName     string `xml:"rootDeviceName"`
+	VirtualizationType string `xml:"virtualizationType"`
+	Hypervisor         string `xml:"hypervisor"`
+	EnaSupport         bool   `xml:"enaSupport"`
+	CreationDate       string `xml:"creationDate"`
+}
+
+type describeImagesResp struct {
+	ec2Resp
+	Images set[xImage] `xml:"imagesSet"`
+}
+
+// builtinImages is the small list DescribeImages answers; RunInstances
+// accepts any ami- ID regardless.
+var builtinImages = []xImage{
+	{ImageID: "ami-0a1b2c3d4e5f60718", Name: "al2023-ami-2023.6-x86_64", Description: "Amazon Linux 2023 AMI (vpcsim)", Architecture: "x86_64"},
+	{ImageID: "ami-0b1c2d3e4f5a60719", Name: "ubuntu-noble-24.04-amd64-server", Description: "Ubuntu 24.04 (vpcsim)", Architecture: "x86_64"},
+	{ImageID: "ami-0c1d2e3f4a5b6071a", Name: "al2023-ami-2023.6-arm64", Description: "Amazon Linux 2023 AMI arm64 (vpcsim)", Architecture: "arm64"},
+}
+
+func (s *Server) describeImages(r *request) (any, error) {
+	ids := r.list("ImageId")
+	fs, err := r.filters("image-id", "name", "architecture", "owner-id", "state", "is-public", "root-device-type", "virtualization-type")
+	if err != nil {
+		return nil, err
+	}
+	out := &describeImagesResp{Images: set[xImage]{Items: []xImage{}}}
+	for _, id := range ids {
+		if !slices.ContainsFunc(builtinImages, func(x xImage) bool { return x.ImageID == id }) {
+			return nil, errorf(http.StatusBadRequest, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
+		}
+	}
+	for _, x := range builtinImages {
+		x.ImageLocation, x.ImageState, x.ImageOwnerID, x.IsPublic = "amazon/"+x.Name, "available", "137112412989", true
+		x.ImageType, x.RootDeviceType, x.RootDeviceName, x.VirtualizationType, x.Hypervisor, x.EnaSupport = "machine", "ebs", "/dev/xvda", "hvm", "xen", true
+		x.CreationDate = "2025-01-01T00:00:00.000Z"
+		if len(ids) > 0 && !slices.Contains(ids, x.ImageID) {
+			continue
+		}
+		ok := match(fs, nil, func(name string) []string {
+			return []string{map[string]string{"image-id": x.ImageID, "name": x.Name, "architecture": x.Architecture,
+				"owner-id": x.ImageOwnerID, "state": x.ImageState, "is-public": "true", "root-device-type": x.RootDeviceType,
+				"virtualization-type": x.VirtualizationType}[name]}
+		})
+		if ok {
+			out.Images.Items = append(out.Images.Items, x)
+		}
+	}
+	return out, nil
+}
