@@ -214,7 +214,9 @@ func TestSeedCommandsWithAWSCLI(t *testing.T) {
 	})
 
 	t.Run("seed 001: run-instances --count 2", func(t *testing.T) {
-		var out struct{ Instances []struct{ InstanceId, InstanceType, SubnetId string } }
+		var out struct {
+			Instances []struct{ InstanceId, InstanceType, SubnetId string }
+		}
 		cli.json(t, &out, "run-instances", "--image-id", "ami-164cd77e", "--key-name", "us-east1-jdunn", "--security-groups", "internal-icmp,ssh-only",
 			"--instance-type", "t1.micro", "--subnet-id", subnetW, "--iam-instance-profile", "Name=vipd-node", "--count", "2")
 		if len(out.Instances) != 2 || out.Instances[0].InstanceType != "t1.micro" || out.Instances[1].SubnetId != subnetW {

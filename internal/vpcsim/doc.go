@@ -4,6 +4,14 @@
 // endpoint for tests. It speaks the real wire protocols, so the AWS SDK for
 // Go v2 and the AWS CLI work against it unchanged with an endpoint override.
 //
+// Route 53 (package route53, under /2013-04-01/), DynamoDB and SSM Parameter
+// Store (packages dynamodb and ssm, on POST / told apart by X-Amz-Target)
+// share the listener, as in moto's server mode, so one endpoint URL serves
+// every SDK client; a private hosted zone's VPC is checked against this
+// server's VPCs. A request for any other service (by X-Amz-Target or by the
+// SigV4 scope's service) answers an error naming it. Those services keep
+// their own state: /_sim/ reset, faults, history and IAM apply to EC2.
+//
 // vpcsim exists so that vipd's failover is tested end to end, with the real
 // SDK, without an AWS account: tests start one with vpcsimtest.NewServer,
 // `vipd demo` embeds one, cmd/vpcsim runs one standalone. Only tests, the

@@ -3,6 +3,7 @@ package vpcsim
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -443,6 +444,19 @@ func paramsOf(form url.Values) map[string]string {
 		out[k] = v[0]
 	}
 	return out
+}
+
+const xmlHeader = xml.Header
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }
 
 func newRequestID() string {

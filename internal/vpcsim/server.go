@@ -14,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
+	"github.com/vipd/vipd/internal/vpcsim/route53"
+	"github.com/vipd/vipd/internal/vpcsim/ssm"
 )
 
 // Options tunes a Server. The zero value is usable.
@@ -36,6 +40,12 @@ type Options struct {
 	// SkipSignatureCheck accepts any SigV4 signature, checking only that
 	// the access key is known; by default signatures are verified.
 	SkipSignatureCheck bool
+	// Route53, DynamoDB and SSM configure the other services served on the
+	// same listener. Their Region, AccountID and Logger default to this
+	// server's; Route53.VPCExists defaults to this server's VPCs.
+	Route53  route53.Options
+	DynamoDB dynamodb.Options
+	SSM      ssm.Options
 	// Throttle enables EC2's per-action token buckets (RequestLimitExceeded,
 	// HTTP 503) with AWS's published sizes; off by default.
 	Throttle bool
@@ -84,6 +94,10 @@ type Server struct {
 	hist     history
 	throttle throttler
 
+	r53 *route53.Service
+	ddb *dynamodb.Service
+	ssm *ssm.Service
+
 	changes chan struct{}
 	wake    chan struct{} // pokes the transition loop after a mutation
 	done    chan struct{} // closed by Close: releases hung requests
@@ -121,6 +135,37 @@ func New(w *World, opts Options) (*Server, error) {
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
+	r53 := opts.Route53
+	if r53.Logger == nil {
+		r53.Logger = opts.Logger
+	}
+	if r53.VPCExists == nil {
+		r53.VPCExists = func(region, vpcID string) bool {
+			st := s.lockState()
+			defer s.unlockState()
+			return region == st.region && st.vpc(vpcID) != nil
+		}
+	}
+	ddb, sm := opts.DynamoDB, opts.SSM
+	if ddb.Region == "" {
+		ddb.Region = st.region
+	}
+	if ddb.AccountID == "" {
+		ddb.AccountID = st.account
+	}
+	if ddb.Logger == nil {
+		ddb.Logger = opts.Logger
+	}
+	if sm.Region == "" {
+		sm.Region = st.region
+	}
+	if sm.AccountID == "" {
+		sm.AccountID = st.account
+	}
+	if sm.Logger == nil {
+		sm.Logger = opts.Logger
+	}
+	s.r53, s.ddb, s.ssm = route53.New(r53), dynamodb.New(ddb), ssm.New(sm)
 	return s, nil
 }
 
@@ -147,7 +192,8 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 
 	mux := http.NewServeMux()
 	s.routeControl(mux)
-	mux.HandleFunc("/", s.serveEC2)
+	mux.Handle("/2013-04-01/", s.r53.Handler())
+	mux.HandleFunc("/", s.serveRoot)
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.imdsSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveIMDS),
@@ -214,6 +260,56 @@ func (s *Server) syncIMDS(ctx context.Context) error {
 	}
 	return nil
 }
+
+// serveRoot tells the services that share POST / apart, as moto's server
+// mode does: DynamoDB and SSM by X-Amz-Target, EC2 by its form; a request
+// for any other service answers an error naming it.
+func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
+	switch target := r.Header.Get("X-Amz-Target"); {
+	case strings.HasPrefix(target, "DynamoDB_20120810."):
+		s.ddb.Handler().ServeHTTP(w, r)
+	case strings.HasPrefix(target, ssm.TargetPrefix):
+		s.ssm.Handler().ServeHTTP(w, r)
+	case target != "":
+		svc, _, _ := strings.Cut(target, ".")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"vpcsim does not model the service of X-Amz-Target %s (%s); it models EC2, Route 53, DynamoDB and SSM"}`, jsonEscape(target), jsonEscape(svc))
+	default:
+		if svc := scopeService(r); svc != "" && svc != "ec2" {
+			w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, "%s<Response><Errors><Error><Code>UnsupportedService</Code><Message>vpcsim does not model the %s service; it models EC2, Route 53, DynamoDB and SSM</Message></Error></Errors><RequestID>%s</RequestID></Response>",
+				xmlHeader, xmlEscape(svc), newRequestID())
+			return
+		}
+		s.serveEC2(w, r)
+	}
+}
+
+// scopeService is the service of a SigV4 credential scope
+// (AKID/date/region/service/aws4_request), "" when absent.
+func scopeService(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[3]
+}
+
+// Route53 returns the Route 53 service served under /2013-04-01/.
+func (s *Server) Route53() *route53.Service { return s.r53 }
+
+// DynamoDB returns the DynamoDB service served on POST / by X-Amz-Target.
+func (s *Server) DynamoDB() *dynamodb.Service { return s.ddb }
+
+// SSM returns the SSM Parameter Store served on POST / by X-Amz-Target.
+func (s *Server) SSM() *ssm.Service { return s.ssm }
 
 // URL returns the EC2 endpoint, http://host:port, once started.
 func (s *Server) URL() string { return s.url }

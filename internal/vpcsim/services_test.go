@@ -1,0 +1,91 @@
+package vpcsim_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+// TestOnePortForEveryService drives EC2, Route 53, DynamoDB and SSM through
+// the one endpoint, as moto's server mode offers them, with the same SDK
+// configuration; a private hosted zone checks its VPC against EC2.
+func TestOnePortForEveryService(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, loadTestWorld(t))
+	cfg := vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1))
+	ctx := t.Context()
+
+	if _, err := awsec2.NewFromConfig(cfg).DescribeVpcs(ctx, &awsec2.DescribeVpcsInput{}); err != nil {
+		t.Errorf("ec2: %v", err)
+	}
+	r53 := route53.NewFromConfig(cfg)
+	zone, err := r53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("db.internal."), CallerReference: aws.String("t1"),
+		VPC: &r53types.VPC{VPCId: aws.String(vpcDemo), VPCRegion: r53types.VPCRegionUsEast1}})
+	if err != nil {
+		t.Errorf("route53 private zone in a simulated vpc: %v", err)
+	} else if !zone.HostedZone.Config.PrivateZone {
+		t.Errorf("zone is not private: %+v", zone.HostedZone.Config)
+	}
+	if _, err := r53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("x.internal."), CallerReference: aws.String("t2"),
+		VPC: &r53types.VPC{VPCId: aws.String("vpc-00000000000000999"), VPCRegion: r53types.VPCRegionUsEast1}}); code(t, err) != "InvalidVPCId" {
+		t.Errorf("route53 zone in an unknown vpc: %v, want InvalidVPCId", err)
+	}
+
+	ddb := dynamodb.NewFromConfig(cfg)
+	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("lease"), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		t.Errorf("dynamodb: %v", err)
+	}
+	if out, err := ddb.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil || len(out.TableNames) != 1 {
+		t.Errorf("dynamodb list: %+v, %v", out, err)
+	}
+
+	sm := ssm.NewFromConfig(cfg)
+	if _, err := sm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/vipd/owner"), Value: aws.String(nodeA), Type: "String"}); err != nil {
+		t.Errorf("ssm put: %v", err)
+	}
+	if out, err := sm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/vipd/owner")}); err != nil || aws.ToString(out.Parameter.Value) != nodeA {
+		t.Errorf("ssm get: %+v, %v", out, err)
+	}
+
+	// A service vpcsim does not model is named in the error.
+	for _, tc := range []struct {
+		name string
+		req  func() *http.Request
+		want string
+	}{
+		{"json target", func() *http.Request {
+			r, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL(), strings.NewReader("{}"))
+			r.Header.Set("X-Amz-Target", "Kinesis_20131202.ListStreams")
+			return r
+		}, "Kinesis_20131202"},
+		{"query protocol", func() *http.Request {
+			r, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL(), strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=vpcsim-admin/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0")
+			return r
+		}, "sts service"},
+	} {
+		resp, err := http.DefaultClient.Do(tc.req())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s: HTTP %d %s, want 400 naming %q", tc.name, resp.StatusCode, b, tc.want)
+		}
+	}
+}
