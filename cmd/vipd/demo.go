@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -38,6 +39,9 @@ every process and file is cleaned up on exit, Ctrl-C included.`,
 			}
 			o.Out, o.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			rounds, err := demo.Run(cmd.Context(), o)
+			if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
+				return errors.New("demo interrupted; its processes and files are removed")
+			}
 			if err != nil {
 				return err
 			}
