@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-		"go.uber.org/goleak"
+	"go.uber.org/goleak"
 
 	"github.com/vipd/vipd/internal/vpcsim/ssm"
 )

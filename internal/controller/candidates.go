@@ -1,0 +1,207 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/resource"
+)
+
+// instance is one candidate as DescribeInstances shows it.
+type instance struct {
+	self  resource.Self
+	state string // EC2 instance state name: pending, running, stopping, ...
+}
+
+// candidate is one instance the address may live on. The loop owns it.
+type candidate struct {
+	id        string
+	pref      int    // position in preference order (0 is preferred)
+	checkAddr string // replaces {address}; "" means the private IP
+	inst      instance
+	seen      bool // DescribeInstances returned it in the last refresh
+	mon       *health.Monitor
+	falls     map[string]int // check name → Fall
+	res       []Resource     // this candidate's own resource set
+	stopMon   func()
+}
+
+// running reports whether EC2 says the instance runs.
+func (cd *candidate) running() bool {
+	return cd.seen && cd.inst.state == string(types.InstanceStateNameRunning)
+}
+
+// healthy: running and every check passing.
+func (cd *candidate) healthy() bool {
+	return cd.running() && cd.mon != nil && cd.mon.Healthy()
+}
+
+// failed returns why the candidate is known to be down, or "". A stopped or
+// terminated instance (or one gone from EC2) is down at once; otherwise a
+// check must have failed Fall times in a row. A check that has not yet
+// risen (a fresh controller, a new Lambda invocation) is no verdict.
+func (cd *candidate) failed() string {
+	if !cd.seen {
+		return "instance_gone"
+	}
+	switch types.InstanceStateName(cd.inst.state) {
+	case types.InstanceStateNameRunning, types.InstanceStateNamePending:
+	default:
+		return "instance_" + strings.ReplaceAll(cd.inst.state, "-", "_")
+	}
+	if cd.mon == nil {
+		return ""
+	}
+	for _, st := range cd.mon.Status() {
+		if !st.Passing && st.Failures > 0 && st.Failures >= cd.fall(st.Name) {
+			return "unhealthy"
+		}
+	}
+	return ""
+}
+
+// fall returns the Fall of the check named name (2 when unknown).
+func (cd *candidate) fall(name string) int {
+	return cd.falls[name]
+}
+
+// describe reads every candidate with one DescribeInstances (filters, so
+// that an instance that no longer exists is missing from the answer rather
+// than failing the call with InvalidInstanceID.NotFound).
+func (c *Controller) describe(ctx context.Context) (map[string]instance, error) {
+	in := &ec2.DescribeInstancesInput{}
+	if len(c.cfg.Candidates) > 0 {
+		ids := make([]string, len(c.cfg.Candidates))
+		for i, cd := range c.cfg.Candidates {
+			ids[i] = cd.ID
+		}
+		in.Filters = []types.Filter{{Name: aws.String("instance-id"), Values: ids}}
+	} else {
+		for _, t := range c.cfg.Tags {
+			in.Filters = append(in.Filters, types.Filter{Name: aws.String("tag:" + t.Key), Values: []string{t.Value}})
+		}
+	}
+	out := map[string]instance{}
+	p := ec2.NewDescribeInstancesPaginator(c.deps.EC2, in)
+	for p.HasMorePages() {
+		cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+		page, err := p.NextPage(cctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("describe candidate instances: %w", err)
+		}
+		for _, r := range page.Reservations {
+			for _, i := range r.Instances {
+				id := aws.ToString(i.InstanceId)
+				st := ""
+				if i.State != nil {
+					st = string(i.State.Name)
+				}
+				out[id] = instance{self: selfOf(i), state: st}
+			}
+		}
+	}
+	return out, nil
+}
+
+// selfOf builds the resource.Self of an instance: what a resource needs to
+// point at it (the agents read the same from IMDS).
+func selfOf(i types.Instance) resource.Self {
+	id := awsapi.Identity{
+		InstanceID: aws.ToString(i.InstanceId),
+		SubnetID:   aws.ToString(i.SubnetId),
+		VPCID:      aws.ToString(i.VpcId),
+	}
+	if i.Placement != nil {
+		id.AZ = aws.ToString(i.Placement.AvailabilityZone)
+	}
+	if a, err := netip.ParseAddr(aws.ToString(i.PrivateIpAddress)); err == nil {
+		id.PrivateIP = a
+	}
+	for _, ni := range i.NetworkInterfaces {
+		if ni.Attachment != nil && aws.ToInt32(ni.Attachment.DeviceIndex) == 0 {
+			id.ENIID = aws.ToString(ni.NetworkInterfaceId)
+			id.MAC = aws.ToString(ni.MacAddress)
+			if id.SubnetID == "" {
+				id.SubnetID = aws.ToString(ni.SubnetId)
+			}
+		}
+	}
+	return resource.Self{Name: id.InstanceID, Identity: id}
+}
+
+// apply merges a refresh into the candidate list: new candidates (tag
+// mode) get a monitor, vanished ones lose it. It returns the monitors to
+// start.
+func (s *state) apply(c *Controller, insts map[string]instance) []*candidate {
+	var start []*candidate
+	if len(c.cfg.Candidates) == 0 {
+		// Tag mode: the candidates are whatever matches, by instance id.
+		ids := make([]string, 0, len(insts))
+		for id := range insts {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if s.byID[id] == nil {
+				cd := &candidate{id: id}
+				s.byID[id] = cd
+				s.cands = append(s.cands, cd)
+			}
+		}
+		slices.SortFunc(s.cands, func(a, b *candidate) int { return strings.Compare(a.id, b.id) })
+		for i, cd := range s.cands {
+			cd.pref = i
+		}
+	}
+	for _, cd := range s.cands {
+		in, ok := insts[cd.id]
+		cd.seen = ok
+		if !ok {
+			continue
+		}
+		cd.inst = in
+		if cd.res == nil {
+			res, err := c.deps.Resources()
+			if err != nil {
+				c.log.Error("resources not built", "instance_id", cd.id, "err", err)
+				cd.seen = false
+				continue
+			}
+			cd.res = res
+		}
+		if cd.mon == nil && in.self.PrivateIP.IsValid() {
+			start = append(start, cd)
+		}
+	}
+	return start
+}
+
+// newMonitor builds cd's health monitor from the check templates.
+func (c *Controller) newMonitor(cd *candidate) (*health.Monitor, error) {
+	addr := cd.checkAddr
+	if addr == "" {
+		addr = cd.inst.self.PrivateIP.String()
+	}
+	checks := make([]config.Check, len(c.cfg.Checks))
+	cd.falls = map[string]int{}
+	for i, t := range c.cfg.Checks {
+		checks[i] = config.ExpandCheck(t, addr)
+		// Names stay the templates' so that status reads the same for
+		// every candidate.
+		checks[i].Name = t.Name
+		cd.falls[t.Name] = max(t.Fall, 1)
+	}
+	return health.NewMonitor(checks, c.log.With(slog.String("instance_id", cd.id)))
+}
