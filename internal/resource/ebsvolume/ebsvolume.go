@@ -1,0 +1,314 @@
+// Package ebsvolume implements the ebs-volume resource (seed 001): an EBS
+// volume detached from the previous owner (forced when that instance is
+// not running, or after DetachTimeout), attached to the owner, and, on the
+// host, found by its volume-id serial, checked and mounted. Release
+// unmounts first and fails loudly when the file system is busy, leaving
+// the volume attached rather than detaching it under a writer.
+//
+// AWS calls are checked against vpcsim; the host side is a Device, with
+// NoDevice for `host: none`.
+package ebsvolume
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/resource"
+)
+
+// EC2 is the part of the EC2 API this resource calls; *ec2.Client fits.
+type EC2 interface {
+	DescribeVolumes(ctx context.Context, in *ec2.DescribeVolumesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error)
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	AttachVolume(ctx context.Context, in *ec2.AttachVolumeInput, optFns ...func(*ec2.Options)) (*ec2.AttachVolumeOutput, error)
+	DetachVolume(ctx context.Context, in *ec2.DetachVolumeInput, optFns ...func(*ec2.Options)) (*ec2.DetachVolumeOutput, error)
+}
+
+// Options tune the resource and give it the host.
+type Options struct {
+	// CallTimeout bounds each AWS call (default 2s).
+	CallTimeout time.Duration
+	// Device is the host side; nil means NoDevice.
+	Device Device
+	// PollInterval is the first pause of the waits for attachment states
+	// (default 200ms); pauses double up to 2s.
+	PollInterval time.Duration
+}
+
+// Resource is one ebs-volume resource. Its methods are called by the node
+// loop's workers one at a time and keep no state between calls.
+type Resource struct {
+	cfg  config.EBSVolume
+	ec2  EC2
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the resource for cfg, with the defaults of config.EBSVolume
+// filled in (device /dev/sdf, detach timeout 20s, attach timeout 60s).
+func New(cfg config.EBSVolume, c EC2, opts Options, log *slog.Logger) *Resource {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 2 * time.Second
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 200 * time.Millisecond
+	}
+	if opts.Device == nil {
+		opts.Device = NoDevice{}
+	}
+	if cfg.Device == "" {
+		cfg.Device = "/dev/sdf"
+	}
+	if cfg.DetachTimeout == 0 {
+		cfg.DetachTimeout = 20 * time.Second
+	}
+	if cfg.AttachTimeout == 0 {
+		cfg.AttachTimeout = 60 * time.Second
+	}
+	return &Resource{cfg: cfg, ec2: c, opts: opts, log: log.With("component", "ebs-volume")}
+}
+
+// Name identifies the resource in status and logs.
+func (r *Resource) Name() string { return "ebs-volume " + r.cfg.VolumeID }
+
+// Kind is the resource kind as written in the config.
+func (r *Resource) Kind() string { return config.KindEBSVolume }
+
+// volume is the volume's attachment as this resource cares about.
+type volume struct {
+	az       string
+	state    string // available, in-use, ...
+	attached bool   // an attachment exists (any status but detached)
+	instance string
+	device   string
+	status   string // attaching, attached, detaching
+}
+
+func (r *Resource) describe(ctx context.Context) (volume, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+	defer cancel()
+	out, err := r.ec2.DescribeVolumes(cctx, &ec2.DescribeVolumesInput{VolumeIds: []string{r.cfg.VolumeID}})
+	if err != nil {
+		return volume{}, fmt.Errorf("describe volume %s: %w", r.cfg.VolumeID, err)
+	}
+	if len(out.Volumes) != 1 {
+		return volume{}, fmt.Errorf("describe volume %s: %d volumes found, want 1", r.cfg.VolumeID, len(out.Volumes))
+	}
+	v := out.Volumes[0]
+	vol := volume{az: aws.ToString(v.AvailabilityZone), state: string(v.State)}
+	for _, a := range v.Attachments {
+		if a.State == types.VolumeAttachmentStateDetached {
+			continue
+		}
+		vol.attached, vol.instance, vol.device, vol.status = true, aws.ToString(a.InstanceId), aws.ToString(a.Device), string(a.State)
+	}
+	return vol, nil
+}
+
+func (r *Resource) mine(v volume, self resource.Self) bool {
+	return v.attached && v.instance == self.InstanceID && v.device == r.cfg.Device
+}
+
+// Check reports whether the volume is attached to self at the device and,
+// when a mount point is configured, mounted.
+func (r *Resource) Check(ctx context.Context, self resource.Self) (resource.Status, error) {
+	v, err := r.describe(ctx)
+	if err != nil {
+		return resource.Status{}, err
+	}
+	var st resource.Status
+	switch {
+	case !v.attached:
+		st.Drift = append(st.Drift, fmt.Sprintf("%s: %s, not attached", r.cfg.VolumeID, v.state))
+	case !r.mine(v, self):
+		st.Drift = append(st.Drift, fmt.Sprintf("%s: attached to %s at %s (%s), want %s at %s", r.cfg.VolumeID, v.instance, v.device, v.status, self.InstanceID, r.cfg.Device))
+	case v.status != string(types.VolumeAttachmentStateAttached):
+		st.Drift = append(st.Drift, fmt.Sprintf("%s: %s", r.cfg.VolumeID, v.status))
+	}
+	if len(st.Drift) == 0 {
+		ok, err := r.opts.Device.Mounted(ctx)
+		if err != nil {
+			return resource.Status{}, fmt.Errorf("check mount of %s: %w", r.cfg.VolumeID, err)
+		}
+		if !ok {
+			st.Drift = append(st.Drift, fmt.Sprintf("%s: not mounted on %s", r.cfg.VolumeID, r.cfg.MountPoint))
+		}
+	}
+	st.InSync = len(st.Drift) == 0
+	return st, nil
+}
+
+// Acquire moves the volume to self and mounts it. Idempotent: a volume
+// already attached to self is not touched in AWS, and a mounted file
+// system is left alone.
+func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.Token) error {
+	v, err := r.describe(ctx)
+	if err != nil {
+		return err
+	}
+	if v.az != self.AZ {
+		return fmt.Errorf("acquire %s: it is in availability zone %s and this instance in %s; EBS volumes attach only within their zone", r.cfg.VolumeID, v.az, self.AZ)
+	}
+	if v.attached && !r.mine(v, self) {
+		if err := r.detach(ctx, tok, v); err != nil {
+			return err
+		}
+		v.attached = false
+	}
+	if v.attached && v.status == string(types.VolumeAttachmentStateDetaching) {
+		if err := r.waitFor(ctx, r.cfg.DetachTimeout, "available", func(v volume) bool { return !v.attached }); err != nil {
+			return err
+		}
+		v.attached = false
+	}
+	if !v.attached {
+		what := fmt.Sprintf("attach %s to %s at %s", r.cfg.VolumeID, self.InstanceID, r.cfg.Device)
+		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+			_, err := r.ec2.AttachVolume(ctx, &ec2.AttachVolumeInput{
+				VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(self.InstanceID), Device: aws.String(r.cfg.Device),
+			})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		r.log.Info("volume attaching", "op", what, "instance_id", self.InstanceID, "token", tok.N())
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.AttachTimeout)
+	defer cancel()
+	if err := r.waitFor(ctx, r.cfg.AttachTimeout, "attached", func(v volume) bool {
+		return r.mine(v, self) && v.status == string(types.VolumeAttachmentStateAttached)
+	}); err != nil {
+		return err
+	}
+	dev, err := r.opts.Device.Wait(ctx, r.cfg.VolumeID, r.cfg.Device)
+	if err != nil {
+		return err
+	}
+	if err := r.opts.Device.Mount(ctx, dev); err != nil {
+		return err
+	}
+	return nil
+}
+
+// detach takes the volume from its current owner: forced at once when
+// that instance is not running, else normal and forced after DetachTimeout.
+func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error {
+	force := !r.running(ctx, v.instance)
+	send := func(force bool) error {
+		what := fmt.Sprintf("detach %s from %s", r.cfg.VolumeID, v.instance)
+		if force {
+			what = "force " + what
+		}
+		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+			_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(v.instance), Force: aws.Bool(force)})
+			return err
+		})
+		if awsapi.IsCode(err, "IncorrectState") || awsapi.IsCode(err, "InvalidAttachment.NotFound") {
+			return nil // detached meanwhile; the wait below confirms
+		}
+		if err == nil {
+			r.log.Info("volume detaching", "op", what, "from", v.instance, "token", tok.N())
+		}
+		return err
+	}
+	wait := r.cfg.DetachTimeout
+	if force {
+		wait = r.cfg.AttachTimeout
+	}
+	if v.status != string(types.VolumeAttachmentStateDetaching) || force {
+		if err := send(force); err != nil {
+			return err
+		}
+	}
+	available := func(v volume) bool { return !v.attached }
+	err := r.waitFor(ctx, wait, "available", available)
+	if err == nil || force || ctx.Err() != nil {
+		return err
+	}
+	// A forced detach can lose the previous owner's unflushed writes; it
+	// is the price of a failover, as in seed 001's script.
+	r.log.Warn("detach did not finish, forcing", "from", v.instance, "duration", r.cfg.DetachTimeout)
+	if err := send(true); err != nil {
+		return err
+	}
+	return r.waitFor(ctx, r.cfg.AttachTimeout, "available", available)
+}
+
+func (r *Resource) running(ctx context.Context, instance string) bool {
+	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+	defer cancel()
+	out, err := r.ec2.DescribeInstances(cctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instance}})
+	if err != nil {
+		r.log.Warn("previous owner not described, forcing detach", "instance_id", instance, "err", err)
+		return false
+	}
+	for _, res := range out.Reservations {
+		for _, in := range res.Instances {
+			if in.State != nil && in.State.Name == types.InstanceStateNameRunning {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what string, done func(volume) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := r.opts.PollInterval
+	for {
+		v, err := r.describe(ctx)
+		if err == nil && done(v) {
+			return nil
+		}
+		if err != nil && ctx.Err() == nil && !awsapi.IsCode(err, awsapi.CodeRequestLimitExceeded) {
+			return fmt.Errorf("wait for %s: %w", what, err)
+		}
+		select {
+		case <-ctx.Done():
+			state := v.state
+			if v.attached {
+				state = v.status + " on " + v.instance
+			}
+			return fmt.Errorf("wait for %s to be %s (%s): still %s: %w", r.cfg.VolumeID, what, timeout, state, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// Release unmounts, then detaches the volume if it is still attached to
+// self, without waiting for the detach to finish. A busy file system stops
+// the release: the volume stays attached and mounted, and the error says
+// why, because a detach under a writer loses data.
+func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.Token) error {
+	if err := r.opts.Device.Unmount(ctx); err != nil {
+		return fmt.Errorf("release %s: %w", r.cfg.VolumeID, err)
+	}
+	v, err := r.describe(ctx)
+	if err != nil {
+		return err
+	}
+	if !r.mine(v, self) || v.status == string(types.VolumeAttachmentStateDetaching) {
+		return nil
+	}
+	what := fmt.Sprintf("detach %s from %s", r.cfg.VolumeID, self.InstanceID)
+	err = resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(self.InstanceID)})
+		return err
+	})
+	if awsapi.IsCode(err, "IncorrectState") {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,295 @@
+package ebsvolume_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/resource"
+	"github.com/vipd/vipd/internal/resource/ebsvolume"
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const world = `
+vpcs: [{id: vpc-0a000000000000001, cidr: 10.0.0.0/16}]
+subnets:
+  - {id: subnet-0a000000000000001, vpc: vpc-0a000000000000001, cidr: 10.0.1.0/24, az: a}
+instances:
+  - {id: i-0a000000000000001, name: a, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: vipd}
+  - {id: i-0b000000000000001, name: b, subnet: subnet-0a000000000000001, private-ip: 10.0.1.11, role: vipd}
+volumes:
+  - {id: vol-0a000000000000001, az: a, size: 10, instance: a, device: /dev/sdf}
+  - {id: vol-0b000000000000001, az: b, size: 10}
+roles:
+  - name: vipd
+    statements:
+      - {actions: ["ec2:DescribeVolumes", "ec2:DescribeInstances"]}
+      - actions: [ec2:AttachVolume, ec2:DetachVolume]
+        resources: ["arn:aws:ec2:*:*:volume/*"]
+`
+
+const vol = "vol-0a000000000000001"
+
+// device records the host side, standing in for *ebsvolume.Host; busy
+// makes Unmount fail as a file system in use does.
+type device struct {
+	mu      sync.Mutex
+	mounted bool
+	busy    bool
+	ops     []string
+}
+
+func (d *device) Wait(_ context.Context, id, dev string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ops = append(d.ops, "wait "+id+" "+dev)
+	return "/dev/nvme1n1", nil
+}
+
+func (d *device) Mount(_ context.Context, dev string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.mounted {
+		d.ops = append(d.ops, "mount "+dev)
+	}
+	d.mounted = true
+	return nil
+}
+
+func (d *device) Unmount(context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.busy {
+		return fmt.Errorf("unmount /data: %w", ebsvolume.ErrBusy)
+	}
+	if d.mounted {
+		d.ops = append(d.ops, "unmount")
+	}
+	d.mounted = false
+	return nil
+}
+
+func (d *device) Mounted(context.Context) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.mounted, nil
+}
+
+func volState(t *testing.T, s *vpcsim.Server, id string) vpcsim.VolumeState {
+	t.Helper()
+	for _, v := range s.Snapshot().Volumes {
+		if v.ID == id {
+			return v
+		}
+	}
+	t.Fatalf("no volume %s", id)
+	return vpcsim.VolumeState{}
+}
+
+func forced(s *vpcsim.Server) int {
+	n := 0
+	for _, c := range s.Calls(0) {
+		if c.Action == "DetachVolume" && c.Params["Force"] == "true" {
+			n++
+		}
+	}
+	return n
+}
+
+func setup(t *testing.T, opts vpcsim.Options) (*vpcsim.Server, node, node) {
+	isolate(t)
+	s := vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, world), opts)
+	return s, newNode(t, s, "i-0a000000000000001"), newNode(t, s, "i-0b000000000000001")
+}
+
+func newResource(t *testing.T, n node, cfg config.EBSVolume, d ebsvolume.Device) *ebsvolume.Resource {
+	return ebsvolume.New(cfg, n.clients.EC2, ebsvolume.Options{Device: d, PollInterval: 20 * time.Millisecond}, logger(t))
+}
+
+func TestMoveAndMount(t *testing.T) {
+	s, a, b := setup(t, vpcsim.Options{})
+	ctx := t.Context()
+	da, db := &device{}, &device{}
+	cfg := config.EBSVolume{VolumeID: vol, MountPoint: "/data"}
+	ra, rb := newResource(t, a, cfg, da), newResource(t, b, cfg, db)
+
+	if err := ra.Acquire(ctx, a.self, token(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls(s, "AttachVolume") + calls(s, "DetachVolume"); n != 0 {
+		t.Errorf("acquiring a volume already attached made %d attach/detach calls", n)
+	}
+	if err := ra.Release(ctx, a.self, token(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Acquire(ctx, b.self, token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := volState(t, s, vol); got.Instance != "i-0b000000000000001" || got.AttachmentStatus != "attached" || got.Device != "/dev/sdf" {
+		t.Errorf("after b's acquire: %+v", got)
+	}
+	if want := []string{"wait vol-0a000000000000001 /dev/sdf", "mount /dev/nvme1n1"}; fmt.Sprint(db.ops) != fmt.Sprint(want) {
+		t.Errorf("b's device ops = %q, want %q", db.ops, want)
+	}
+	if fmt.Sprint(da.ops) != fmt.Sprint([]string{"wait vol-0a000000000000001 /dev/sdf", "mount /dev/nvme1n1", "unmount"}) {
+		t.Errorf("a's device ops = %q", da.ops)
+	}
+	if st, err := rb.Check(ctx, b.self); err != nil || !st.InSync {
+		t.Errorf("b's Check = %+v, %v", st, err)
+	}
+	st, err := ra.Check(ctx, a.self)
+	if err != nil || st.InSync || !strings.Contains(st.Drift[0], "attached to i-0b000000000000001 at /dev/sdf") {
+		t.Errorf("a's Check = %+v, %v", st, err)
+	}
+	// Host drift: the file system was unmounted behind vipd's back.
+	db.Unmount(ctx)
+	if st, _ := rb.Check(ctx, b.self); st.InSync || st.Drift[0] != "vol-0a000000000000001: not mounted on /data" {
+		t.Errorf("Check after an unmount = %+v", st)
+	}
+	if err := rb.Acquire(ctx, b.self, token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rb.Check(ctx, b.self); !st.InSync {
+		t.Errorf("Check after repair = %+v", st)
+	}
+	if n := forced(s); n != 0 {
+		t.Errorf("%d forced detaches", n)
+	}
+}
+
+func TestReleaseRefusesBusyFileSystem(t *testing.T) {
+	s, a, _ := setup(t, vpcsim.Options{})
+	d := &device{}
+	r := newResource(t, a, config.EBSVolume{VolumeID: vol, MountPoint: "/data"}, d)
+	if err := r.Acquire(t.Context(), a.self, token(1)); err != nil {
+		t.Fatal(err)
+	}
+	d.busy = true
+	err := r.Release(t.Context(), a.self, token(1))
+	if !errors.Is(err, ebsvolume.ErrBusy) {
+		t.Fatalf("Release of a busy file system = %v, want ErrBusy", err)
+	}
+	if got := volState(t, s, vol); got.Instance != "i-0a000000000000001" {
+		t.Errorf("a busy volume was detached: %+v", got)
+	}
+	if n := calls(s, "DetachVolume"); n != 0 {
+		t.Errorf("%d DetachVolume calls after a failed unmount", n)
+	}
+}
+
+func TestForceDetach(t *testing.T) {
+	t.Run("from a stopped owner at once", func(t *testing.T) {
+		s, _, b := setup(t, vpcsim.Options{})
+		if err := s.SetInstanceState("i-0a000000000000001", "stopped"); err != nil {
+			t.Fatal(err)
+		}
+		if err := newResource(t, b, config.EBSVolume{VolumeID: vol}, nil).Acquire(t.Context(), b.self, token(1)); err != nil {
+			t.Fatal(err)
+		}
+		if n := forced(s); n != 1 {
+			t.Errorf("forced detaches = %d, want 1", n)
+		}
+	})
+	t.Run("from a live owner after the timeout", func(t *testing.T) {
+		s, _, b := setup(t, vpcsim.Options{Timing: vpcsim.Timing{VolumeDetach: vpcsim.Dist{Median: 3 * time.Second}}})
+		r := newResource(t, b, config.EBSVolume{VolumeID: vol, DetachTimeout: 300 * time.Millisecond}, nil)
+		if err := r.Acquire(t.Context(), b.self, token(1)); err != nil {
+			t.Fatal(err)
+		}
+		if n := forced(s); n != 1 {
+			t.Errorf("forced detaches = %d, want 1", n)
+		}
+		if got := volState(t, s, vol); got.Instance != "i-0b000000000000001" {
+			t.Errorf("after acquire: %+v", got)
+		}
+	})
+}
+
+func TestFailures(t *testing.T) {
+	t.Run("volume in use", func(t *testing.T) {
+		s, _, b := setup(t, vpcsim.Options{})
+		if _, err := s.InjectFault(vpcsim.Fault{Action: "AttachVolume", Kind: vpcsim.FaultError, Code: "VolumeInUse", Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		err := newResource(t, b, config.EBSVolume{VolumeID: vol}, nil).Acquire(t.Context(), b.self, token(1))
+		if !awsapi.IsCode(err, "VolumeInUse") {
+			t.Errorf("Acquire = %v, want VolumeInUse", err)
+		}
+	})
+	t.Run("another zone", func(t *testing.T) {
+		s, _, b := setup(t, vpcsim.Options{})
+		err := newResource(t, b, config.EBSVolume{VolumeID: "vol-0b000000000000001"}, nil).Acquire(t.Context(), b.self, token(1))
+		if err == nil || !strings.Contains(err.Error(), "zone us-east-1b") {
+			t.Errorf("Acquire = %v, want a zone refusal", err)
+		}
+		if n := calls(s, "AttachVolume"); n != 0 {
+			t.Errorf("%d AttachVolume calls", n)
+		}
+	})
+}
+
+// isolate keeps the SDK's credential chain to the simulated instance
+// profile: no keys, profiles or files from the environment running the test.
+func isolate(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
+		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// node is one simulated instance as vipd sees it: its identity from IMDS
+// and its clients from awsapi.Load, the production constructor.
+type node struct {
+	self    resource.Self
+	clients *awsapi.Clients
+}
+
+func newNode(t *testing.T, s *vpcsim.Server, id string) node {
+	t.Helper()
+	c, err := awsapi.Load(t.Context(), awsapi.Options{Endpoint: s.URL(), IMDSEndpoint: s.IMDSURL(id), MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ident, err := awsapi.ReadIdentity(t.Context(), c.IMDS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node{self: resource.Self{Name: id, Identity: ident}, clients: c}
+}
+
+// token is a grant valid for the test's duration.
+func token(n uint64) fence.Token {
+	return fence.New(n, func(uint64) (time.Time, bool) { return time.Now().Add(time.Hour), true })
+}
+
+func logger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// calls counts the calls of action the simulator answered, by outcome.
+func calls(s *vpcsim.Server, action string) int {
+	n := 0
+	for _, c := range s.Calls(0) {
+		if c.Action == action {
+			n++
+		}
+	}
+	return n
+}
