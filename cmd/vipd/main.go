@@ -59,6 +59,7 @@ Run "vipd demo" to watch a failover on a simulated VPC, without AWS or root.`,
 		newMaintenanceCmd(socket),
 		newVersionCmd(),
 		newDemoCmd(),
+		newControllerCmd(),
 		newCheckCmd(),
 		newIAMPolicyCmd(),
 	)
