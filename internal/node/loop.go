@@ -178,6 +178,12 @@ func (n *Node) Run(ctx context.Context) error {
 		n.runHooks(hookCtx)
 	}()
 
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.prepare(ctx)
+	}()
+
 	l := newLoop(n)
 	err := l.run(ctx, errc)
 	close(n.done)
@@ -193,6 +199,31 @@ func (n *Node) Run(ctx context.Context) error {
 	stopLease()
 	wg.Wait()
 	return err
+}
+
+// prepare runs every Preparer once, with a few retries, so that a later
+// acquire has less to do. Failures are only logged: acquire does the work.
+func (n *Node) prepare(ctx context.Context) {
+	for _, r := range n.d.Resources {
+		p, ok := r.(Preparer)
+		if !ok {
+			continue
+		}
+		for attempt := 1; attempt <= 3; attempt++ {
+			pctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
+			err := p.Prepare(pctx, n.cfg.Self)
+			cancel()
+			if err == nil {
+				break
+			}
+			n.log.Warn("prepare resource", "op", r.Name(), "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(attempt) * time.Second):
+			}
+		}
+	}
 }
 
 // runHooks runs notify hooks one at a time, in order, until hookq closes.

@@ -46,6 +46,13 @@ type Resource interface {
 	Check(ctx context.Context, self resource.Self) (resource.Status, error)
 }
 
+// Preparer is a Resource that can do, at start and unfenced, work that
+// would otherwise sit on the failover path (it must change only this
+// node's own state).
+type Preparer interface {
+	Prepare(ctx context.Context, self resource.Self) error
+}
+
 // Health is the node's health as the loop reads it; *health.Monitor fits.
 type Health interface {
 	Run(ctx context.Context) error

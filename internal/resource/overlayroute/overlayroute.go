@@ -175,21 +175,43 @@ func (r *Resource) status(routes []route, self resource.Self) resource.Status {
 	return st
 }
 
+// Prepare turns the source/dest check of self off, if configured, so that
+// a failover does not spend an EC2 write on it (seed 000 part b turns it off
+// once on both nodes). It is not fenced: it changes only this instance and
+// no other node writes it. Acquire does it if Prepare did not succeed.
+func (r *Resource) Prepare(ctx context.Context, self resource.Self) error {
+	if !r.cfg.DisableSourceDestCheck || r.srcDstOff.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+	defer cancel()
+	if err := r.disableSourceDestCheck(ctx, self); err != nil {
+		return fmt.Errorf("disable source/dest check on %s: %w", self.InstanceID, err)
+	}
+	return nil
+}
+
+func (r *Resource) disableSourceDestCheck(ctx context.Context, self resource.Self) error {
+	_, err := r.ec2.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
+		InstanceId:      aws.String(self.InstanceID),
+		SourceDestCheck: &types.AttributeBooleanValue{Value: aws.Bool(false)},
+	})
+	if err == nil {
+		r.srcDstOff.Store(true)
+	}
+	return err
+}
+
 // Acquire points every route at self's ENI. It is idempotent: routes already
 // right are not written.
 func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.Token) error {
 	if r.cfg.DisableSourceDestCheck && !r.srcDstOff.Load() {
 		err := resource.Write(ctx, tok, r.opts.CallTimeout, "disable source/dest check on "+self.InstanceID, func(ctx context.Context) error {
-			_, err := r.ec2.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
-				InstanceId:      aws.String(self.InstanceID),
-				SourceDestCheck: &types.AttributeBooleanValue{Value: aws.Bool(false)},
-			})
-			return err
+			return r.disableSourceDestCheck(ctx, self)
 		})
 		if err != nil {
 			return err
 		}
-		r.srcDstOff.Store(true)
 	}
 	routes, err := r.describe(ctx, self)
 	if err != nil {

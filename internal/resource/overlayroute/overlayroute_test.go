@@ -297,3 +297,21 @@ func TestUnauthorizedWriteKeepsAWSCode(t *testing.T) {
 		t.Fatalf("acquire without ec2:ReplaceRoute: %v, want UnauthorizedOperation naming the write", err)
 	}
 }
+
+func TestPrepareTakesSourceDestCheckOffTheFailoverPath(t *testing.T) {
+	e := setup(t)
+	r := newRes(t, e, e.a.InstanceID, config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true})
+	if err := r.Prepare(t.Context(), e.a); err != nil {
+		t.Fatal(err)
+	}
+	acts, toks, seq := e.writes(0)
+	if !slices.Equal(acts, []string{"ModifyInstanceAttribute"}) || toks[0] != 0 {
+		t.Fatalf("prepare wrote %v with tokens %v, want one unfenced ModifyInstanceAttribute", acts, toks)
+	}
+	if err := r.Acquire(t.Context(), e.a, valid(4)); err != nil {
+		t.Fatal(err)
+	}
+	if acts, _, _ := e.writes(seq); !slices.Equal(acts, []string{"CreateRoute", "CreateRoute"}) {
+		t.Errorf("acquire after prepare wrote %v, want only the two routes", acts)
+	}
+}
