@@ -159,9 +159,13 @@ func Check(h *History, converge time.Duration) []Violation {
 	}
 
 	// 3. The world converges to the holder once the faults stop.
-	if h.ConvergedAt.IsZero() {
+	switch took := h.ConvergedAt.Sub(h.FaultsEnd); {
+	case h.ConvergedAt.IsZero():
 		vs = append(vs, Violation{At: h.FaultsEnd, Rule: "no-convergence",
 			Detail: fmt.Sprintf("routes, local addresses and client traffic did not agree on one holder within %s of the faults ending", converge)})
+	case took > converge:
+		vs = append(vs, Violation{At: h.ConvergedAt, Rule: "slow-convergence",
+			Detail: fmt.Sprintf("the world agreed on %s only %s after the faults ended, beyond the bound of %s", h.Holder, took.Round(time.Millisecond), converge)})
 	}
 
 	// 4. No process ended unless the harness killed it.

@@ -119,6 +119,11 @@ func TestCheck(t *testing.T) {
 			h.ConvergedAt = time.Time{}
 			return h
 		}(), []string{"no-convergence"}},
+		{"slow convergence", func() *History {
+			h := history(granted(100, "a", 3))
+			h.ConvergedAt = at(10500)
+			return h
+		}(), []string{"slow-convergence"}},
 		{"a reported hold the log does not show", func() *History {
 			h := history(granted(100, "a", 3), lost(1000, "a", 3))
 			h.Polls = []Poll{{Node: "a", Req: at(500), Resp: at(502), OK: true, Held: true, Token: 3},

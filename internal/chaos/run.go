@@ -31,6 +31,8 @@ type RunOptions struct {
 	Converge time.Duration
 	// Interval between status polls and client attempts; default 100ms.
 	Interval time.Duration
+	// Stable is how long the world must stay converged; default 2s.
+	Stable time.Duration
 }
 
 // Report is one schedule's outcome.
@@ -77,6 +79,9 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	if o.Interval <= 0 {
 		o.Interval = 100 * time.Millisecond
 	}
+	if o.Stable <= 0 {
+		o.Stable = 2 * time.Second
+	}
 	sched := Generate(o.Seed, o.Length)
 	rep := &Report{Schedule: sched, Faults: map[Kind]int{}}
 	// The logs are read after the processes are gone; the directory goes
@@ -102,7 +107,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	var rec sync.WaitGroup
 	rec.Go(func() { record(rctx, c, h, o.Interval) })
 
-	inj := &injector{c: c, h: h, counts: map[string]int{}, faultIDs: map[int]int64{}}
+	inj := &injector{c: c, h: h, counts: map[string]int{}, faultIDs: map[int]int64{}, resolved: map[int]Step{}}
 	var steps sync.WaitGroup
 	for i, st := range sched.Steps {
 		rep.Faults[st.Kind]++
@@ -120,19 +125,22 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	h.FaultsEnd = time.Now()
 
 	// Convergence: one holder; every table routes the VIP to its ENI; the
-	// VIP is bound on its eth0 only; the client reaches it three times in
-	// a row.
-	deadline := h.FaultsEnd.Add(o.Converge)
-	streak := 0
+	// VIP is bound on its eth0 only; the client reaches it — at every check
+	// for Stable, so that a restarted member joining cannot undo it.
+	deadline := h.FaultsEnd.Add(o.Converge + o.Stable)
+	since, prev := time.Time{}, ""
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if holder := converged(ctx, c); holder != "" {
-			streak++
-			if streak == 3 {
-				h.ConvergedAt, h.Holder = time.Now(), holder
+		began := time.Now()
+		holder := converged(ctx, c)
+		if holder == "" || holder != prev {
+			since = began
+		}
+		prev = holder
+		if holder != "" {
+			if time.Since(since) >= o.Stable {
+				h.ConvergedAt, h.Holder = since, holder
 				break
 			}
-		} else {
-			streak = 0
 		}
 		sleep(ctx, o.Interval)
 	}
@@ -225,12 +233,48 @@ type injector struct {
 	mu       sync.Mutex
 	counts   map[string]int
 	faultIDs map[int]int64 // step index → vpcsim fault
+	resolved map[int]Step  // step index → the step with member names
+}
+
+// resolve replaces Holder and Other by the nodes they name now.
+func (in *injector) resolve(st Step) Step {
+	holder := in.c.Holder(context.Background())
+	if holder == "" {
+		holder = "a" // nobody holds right now: hit a fixed node
+	}
+	other := "b"
+	if holder == "b" {
+		other = "a"
+	}
+	for _, p := range []*string{&st.Target, &st.Peer} {
+		switch *p {
+		case Holder:
+			*p = holder
+		case Other:
+			*p = other
+		}
+	}
+	if st.Kind == KindPartition && st.Target == st.Peer {
+		st.Peer = "witness"
+		if st.Target == "witness" {
+			st.Peer = other
+		}
+	}
+	return st
 }
 
 func (in *injector) apply(i int, st Step, on bool) {
-	key := string(st.Kind) + " " + st.Target + " " + st.Peer
+	if on {
+		st = in.resolve(st)
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if on {
+		in.resolved[i] = st
+	} else {
+		st = in.resolved[i]
+	}
+	key := string(st.Kind) + " " + st.Target + " " + st.Peer
 	var err error
 	c := in.c
 	switch st.Kind {

@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -33,16 +34,28 @@ const (
 	KindHang Kind = "hang"
 )
 
+// Symbolic targets, resolved when a step starts.
+const (
+	Holder = "holder"
+	Other  = "other"
+)
+
 // Kinds lists every fault kind in a fixed order.
 var Kinds = []Kind{KindKill, KindPartition, KindCutAPI, KindCallerCutoff, KindCutIMDS, KindLatency, Kind5xx, KindThrottle, KindHang}
+
+// weighted draws kills and partitions twice as often as the rest: they
+// are the faults that move the lease.
+var weighted = append(slices.Clone(Kinds), KindKill, KindPartition)
 
 // Step is one fault: injected At after the schedule starts, undone For
 // later.
 type Step struct {
 	At, For time.Duration
 	Kind    Kind
-	// Target is a member name ("a", "b", "witness"); for EC2 faults it
-	// may be "" (every caller).
+	// Target is a member name ("a", "b", "witness"), or Holder or Other
+	// (the node holding the lease when the step starts, and the other
+	// node), so that schedules hit the primary often; for EC2 faults it may
+	// be "" (every caller). The timeline shows the name it resolved to.
 	Target string
 	// Peer is the other side of a partition.
 	Peer string
@@ -97,26 +110,27 @@ func Generate(seed uint64, length time.Duration) Schedule {
 	dur := func(lo, hi time.Duration) time.Duration {
 		return lo + time.Duration(r.Int64N(int64(hi-lo)))
 	}
-	members := []string{"a", "b", "witness"}
-	nodes := []string{"a", "b"}
-	callers := []string{"a", "b", ""}
+	members := []string{"a", "b", "witness", Holder, Holder}
+	pairs := [][2]string{{"a", "b"}, {"a", "witness"}, {"b", "witness"}, {Holder, "witness"}, {Holder, Other}, {Holder, Other}}
+	nodes := []string{"a", "b", Holder, Holder}
+	callers := []string{"a", "b", "", Holder, Holder}
 	actions := []string{"", "", "ReplaceRoute", "CreateRoute", "DescribeRouteTables", "ModifyInstanceAttribute"}
 	s := Schedule{Seed: seed, Length: length}
 	for at := dur(300*time.Millisecond, time.Second); at < length; at += dur(300*time.Millisecond, 2500*time.Millisecond) {
-		st := Step{At: at, For: dur(300*time.Millisecond, 4*time.Second), Kind: Kinds[r.IntN(len(Kinds))]}
+		st := Step{At: at, For: dur(300*time.Millisecond, 4*time.Second), Kind: weighted[r.IntN(len(weighted))]}
 		switch st.Kind {
 		case KindKill:
 			st.Target = members[r.IntN(len(members))]
 		case KindPartition:
-			i := r.IntN(3)
-			st.Target, st.Peer = members[i], members[(i+1+r.IntN(2))%3]
+			p := pairs[r.IntN(len(pairs))]
+			st.Target, st.Peer = p[0], p[1]
 		case KindCutAPI, KindCallerCutoff, KindCutIMDS:
-			st.Target = nodes[r.IntN(2)]
+			st.Target = nodes[r.IntN(len(nodes))]
 		case KindLatency:
-			st.Target = callers[r.IntN(3)]
+			st.Target = callers[r.IntN(len(callers))]
 			st.Latency = dur(100*time.Millisecond, 1500*time.Millisecond)
 		case Kind5xx, KindThrottle, KindHang:
-			st.Target = callers[r.IntN(3)]
+			st.Target = callers[r.IntN(len(callers))]
 			st.Action = actions[r.IntN(len(actions))]
 		}
 		s.Steps = append(s.Steps, st)
