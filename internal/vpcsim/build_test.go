@@ -1,6 +1,8 @@
 package vpcsim_test
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
@@ -132,5 +135,56 @@ func TestBuildWorldOverAPI(t *testing.T) {
 	}
 	if _, err := e.ec2.DeleteVpc(ctx, &awsec2.DeleteVpcInput{VpcId: &vpcID}); err != nil {
 		t.Errorf("delete the emptied vpc: %v", err)
+	}
+}
+
+// TestMotoCompatibility checks what a suite written for moto_server needs:
+// any access key, moto's reset endpoint, and the fresh account it gives (a
+// default VPC with a default subnet per zone, used when RunInstances names
+// no subnet).
+func TestMotoCompatibility(t *testing.T) {
+	srv := vpcsimtest.NewServerOptions(t, loadTestWorld(t), vpcsim.Options{AnyAccessKey: true})
+	cfg := vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1))
+	cfg.Credentials = aws.NewCredentialsCache(staticCreds{"testing", "testing"})
+	c := awsec2.NewFromConfig(cfg)
+	ctx := t.Context()
+
+	sm := ssm.NewFromConfig(cfg)
+	if _, err := sm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/x"), Value: aws.String("y"), Type: "String"}); err != nil {
+		t.Fatalf("any access key: %v", err)
+	}
+	resp, err := http.Post(srv.URL()+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reset: %s", resp.Status)
+	}
+	if _, err := sm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/x")}); code(t, err) != "ParameterNotFound" {
+		t.Errorf("parameter after reset: %v, want ParameterNotFound", err)
+	}
+	vpcs, err := c.DescribeVpcs(ctx, &awsec2.DescribeVpcsInput{Filters: []types.Filter{filter("is-default", "true")}})
+	if err != nil || len(vpcs.Vpcs) != 1 || aws.ToString(vpcs.Vpcs[0].CidrBlock) != "172.31.0.0/16" {
+		t.Fatalf("default vpc after reset: %+v, %v", vpcs, err)
+	}
+	subs, err := c.DescribeSubnets(ctx, &awsec2.DescribeSubnetsInput{Filters: []types.Filter{filter("default-for-az", "true")}})
+	if err != nil || len(subs.Subnets) != 6 {
+		t.Fatalf("default subnets: %+v, %v", subs, err)
+	}
+	all, _ := c.DescribeVpcs(ctx, &awsec2.DescribeVpcsInput{})
+	if len(all.Vpcs) != 1 {
+		t.Errorf("vpcs after reset = %d, want only the default one", len(all.Vpcs))
+	}
+	run, err := c.RunInstances(ctx, &awsec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(run.Instances[0].Placement.AvailabilityZone); got != "us-east-1a" || !strings.HasPrefix(aws.ToString(run.Instances[0].PrivateIpAddress), "172.31.") {
+		t.Errorf("instance without subnet landed in %s at %s, want the first zone's default subnet", got, aws.ToString(run.Instances[0].PrivateIpAddress))
+	}
+	rts, err := c.DescribeRouteTables(ctx, &awsec2.DescribeRouteTablesInput{Filters: []types.Filter{filter("route.destination-cidr-block", "0.0.0.0/0")}})
+	if err != nil || len(rts.RouteTables) != 1 || !strings.HasPrefix(aws.ToString(rts.RouteTables[0].Routes[1].GatewayId), "igw-") {
+		t.Errorf("default route to the internet gateway: %+v, %v", rts, err)
 	}
 }

@@ -274,6 +274,21 @@ func (s *Server) routeControl(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
+	// moto's reset endpoint, so suites written for moto_server can run
+	// against vpcsim unchanged: a fresh account with its default VPC.
+	mux.HandleFunc("POST /moto-api/reset", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		fresh := &World{Region: s.st.region, AccountID: s.st.account, DefaultVPC: true, Source: "moto-api reset"}
+		s.mu.Unlock()
+		if err := s.LoadWorld(r.Context(), fresh); err != nil {
+			writeJSONError(w, http.StatusInternalServerError, err)
+			return
+		}
+		s.mu.Lock()
+		s.newServices(s.st)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("POST /_sim/world", func(w http.ResponseWriter, r *http.Request) {
 		data, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 		if err != nil {

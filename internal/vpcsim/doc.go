@@ -12,6 +12,12 @@
 // SigV4 scope's service) answers an error naming it. Those services keep
 // their own state: /_sim/ reset, faults, history and IAM apply to EC2.
 //
+// For suites written for moto_server: Options.AnyAccessKey lets unknown
+// keys act as the admin, and POST /moto-api/reset (moto's endpoint) makes
+// a fresh account with a default VPC (World.DefaultVPC: 172.31.0.0/16, a
+// default /20 subnet per zone, a main table routing 0.0.0.0/0 to an
+// internet gateway) and empty Route 53, DynamoDB and SSM services.
+//
 // vpcsim exists so that vipd's failover is tested end to end, with the real
 // SDK, without an AWS account: tests start one with vpcsimtest.NewServer,
 // `vipd demo` embeds one, cmd/vpcsim runs one standalone. Only tests, the
@@ -188,6 +194,6 @@
 // # Omitted
 //
 // IPv6, prefix lists, gateways other than as opaque route targets, security
-// groups, NACLs, pagination, eventual consistency, default VPCs and
-// moto's reset endpoint (issue 13).
+// groups, NACLs, pagination, eventual consistency; internet gateways exist
+// only as route targets.
 package vpcsim

@@ -26,6 +26,7 @@ func (st *state) xVpc(v *vpc) xVpc {
 		CidrAssocs:      itemsOf(xCidrAssoc{AssociationID: "vpc-cidr-assoc-" + v.id[4:], CidrBlock: v.cidr.String(), State: xAssocState{"associated"}}),
 		DhcpOptionsID:   "dopt-" + strconv.FormatUint(fnv64(st.account)&0xfffffffffffffff, 16),
 		InstanceTenancy: "default",
+		IsDefault:       v.isDefault,
 		Tags:            tagSet(v.tags),
 	}
 }
@@ -193,6 +194,8 @@ func (st *state) xSubnet(sn *subnet) xSubnet {
 		AvailableIPAddressCount: 1<<(32-sn.cidr.Bits()) - 5 - used,
 		AvailabilityZone:        sn.az,
 		AvailabilityZoneID:      azID(sn.az),
+		DefaultForAz:            sn.defaultAZ,
+		MapPublicIPOnLaunch:     sn.defaultAZ,
 		Tags:                    tagSet(sn.tags),
 	}
 }
@@ -289,8 +292,9 @@ type runInstancesResp struct {
 // NetworkInterface.1.SubnetId, each with a primary interface, the role of
 // IamInstanceProfile.Name (or .Arn) and its own IMDS endpoint; they pass
 // through pending to running after Timing.InstanceStart. Any ami- image is
-// accepted. Without a subnet the call fails as in an account without a
-// default VPC (VPCIdNotSpecified).
+// accepted. Without a subnet the default VPC's subnet of
+// Placement.AvailabilityZone (or of the first zone) is used; without a
+// default VPC the call fails as AWS's does (VPCIdNotSpecified).
 func (s *Server) runInstances(r *request) (any, error) {
 	if img := r.get("ImageId"); img == "" {
 		return nil, missingParam("imageId")
@@ -345,7 +349,11 @@ func (s *Server) runInstances(r *request) (any, error) {
 			subnetID = given.subnet
 		}
 		if subnetID == "" {
-			return errorf(http.StatusBadRequest, "VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+			sn := st.defaultSubnet(r.get("Placement.AvailabilityZone"))
+			if sn == nil {
+				return errorf(http.StatusBadRequest, "VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+			}
+			subnetID = sn.id
 		}
 		sn := st.subnet(subnetID)
 		if sn == nil {

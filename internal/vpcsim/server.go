@@ -37,6 +37,9 @@ type Options struct {
 	// Timing delays answers and asynchronous transitions; the zero value
 	// answers at once (see TimingProfile).
 	Timing Timing
+	// AnyAccessKey lets an unknown access key act as the admin, as moto's
+	// server mode accepts any key; instance keys keep their roles.
+	AnyAccessKey bool
 	// SkipSignatureCheck accepts any SigV4 signature, checking only that
 	// the access key is known; by default signatures are verified.
 	SkipSignatureCheck bool
@@ -135,37 +138,7 @@ func New(w *World, opts Options) (*Server, error) {
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
-	r53 := opts.Route53
-	if r53.Logger == nil {
-		r53.Logger = opts.Logger
-	}
-	if r53.VPCExists == nil {
-		r53.VPCExists = func(region, vpcID string) bool {
-			st := s.lockState()
-			defer s.unlockState()
-			return region == st.region && st.vpc(vpcID) != nil
-		}
-	}
-	ddb, sm := opts.DynamoDB, opts.SSM
-	if ddb.Region == "" {
-		ddb.Region = st.region
-	}
-	if ddb.AccountID == "" {
-		ddb.AccountID = st.account
-	}
-	if ddb.Logger == nil {
-		ddb.Logger = opts.Logger
-	}
-	if sm.Region == "" {
-		sm.Region = st.region
-	}
-	if sm.AccountID == "" {
-		sm.AccountID = st.account
-	}
-	if sm.Logger == nil {
-		sm.Logger = opts.Logger
-	}
-	s.r53, s.ddb, s.ssm = route53.New(r53), dynamodb.New(ddb), ssm.New(sm)
+	s.newServices(st)
 	return s, nil
 }
 
@@ -192,7 +165,10 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 
 	mux := http.NewServeMux()
 	s.routeControl(mux)
-	mux.Handle("/2013-04-01/", s.r53.Handler())
+	mux.HandleFunc("/2013-04-01/", func(w http.ResponseWriter, r *http.Request) {
+		r53, _, _ := s.services()
+		r53.Handler().ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/", s.serveRoot)
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.imdsSrv = &http.Server{
@@ -261,15 +237,60 @@ func (s *Server) syncIMDS(ctx context.Context) error {
 	return nil
 }
 
+// newServices creates empty Route 53, DynamoDB and SSM services for the
+// account of st; callers hold s.mu or own s exclusively.
+func (s *Server) newServices(st *state) {
+	opts := s.opts
+	r53 := opts.Route53
+	if r53.Logger == nil {
+		r53.Logger = opts.Logger
+	}
+	if r53.VPCExists == nil {
+		r53.VPCExists = func(region, vpcID string) bool {
+			st := s.lockState()
+			defer s.unlockState()
+			return region == st.region && st.vpc(vpcID) != nil
+		}
+	}
+	ddb, sm := opts.DynamoDB, opts.SSM
+	if ddb.Region == "" {
+		ddb.Region = st.region
+	}
+	if ddb.AccountID == "" {
+		ddb.AccountID = st.account
+	}
+	if ddb.Logger == nil {
+		ddb.Logger = opts.Logger
+	}
+	if sm.Region == "" {
+		sm.Region = st.region
+	}
+	if sm.AccountID == "" {
+		sm.AccountID = st.account
+	}
+	if sm.Logger == nil {
+		sm.Logger = opts.Logger
+	}
+	s.r53, s.ddb, s.ssm = route53.New(r53), dynamodb.New(ddb), ssm.New(sm)
+}
+
+// services returns the current Route 53, DynamoDB and SSM services.
+func (s *Server) services() (*route53.Service, *dynamodb.Service, *ssm.Service) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.r53, s.ddb, s.ssm
+}
+
 // serveRoot tells the services that share POST / apart, as moto's server
 // mode does: DynamoDB and SSM by X-Amz-Target, EC2 by its form; a request
 // for any other service answers an error naming it.
 func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
+	_, ddb, sm := s.services()
 	switch target := r.Header.Get("X-Amz-Target"); {
 	case strings.HasPrefix(target, "DynamoDB_20120810."):
-		s.ddb.Handler().ServeHTTP(w, r)
+		ddb.Handler().ServeHTTP(w, r)
 	case strings.HasPrefix(target, ssm.TargetPrefix):
-		s.ssm.Handler().ServeHTTP(w, r)
+		sm.Handler().ServeHTTP(w, r)
 	case target != "":
 		svc, _, _ := strings.Cut(target, ".")
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -302,14 +323,15 @@ func scopeService(r *http.Request) string {
 	return parts[3]
 }
 
-// Route53 returns the Route 53 service served under /2013-04-01/.
-func (s *Server) Route53() *route53.Service { return s.r53 }
+// Route53 returns the Route 53 service served under /2013-04-01/ (a new
+// one after moto's reset endpoint).
+func (s *Server) Route53() *route53.Service { r, _, _ := s.services(); return r }
 
 // DynamoDB returns the DynamoDB service served on POST / by X-Amz-Target.
-func (s *Server) DynamoDB() *dynamodb.Service { return s.ddb }
+func (s *Server) DynamoDB() *dynamodb.Service { _, d, _ := s.services(); return d }
 
 // SSM returns the SSM Parameter Store served on POST / by X-Amz-Target.
-func (s *Server) SSM() *ssm.Service { return s.ssm }
+func (s *Server) SSM() *ssm.Service { _, _, m := s.services(); return m }
 
 // URL returns the EC2 endpoint, http://host:port, once started.
 func (s *Server) URL() string { return s.url }

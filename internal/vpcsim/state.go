@@ -83,14 +83,16 @@ type vpc struct {
 	tags         map[string]string
 	dnsSupport   bool // enableDnsSupport, on by default
 	dnsHostnames bool // enableDnsHostnames, off by default outside default VPCs
+	isDefault    bool
 }
 
 type subnet struct {
-	id   string
-	vpc  string
-	cidr netip.Prefix
-	az   string
-	tags map[string]string
+	id        string
+	vpc       string
+	cidr      netip.Prefix
+	az        string
+	tags      map[string]string
+	defaultAZ bool // the default subnet of its zone (default VPC)
 }
 
 type routeTable struct {
@@ -344,6 +346,9 @@ func (b *builder) build() *state {
 		st.roles[r.Name] = &role{name: r.Name, stmts: stmts}
 	}
 
+	if w.DefaultVPC {
+		b.defaultVPC()
+	}
 	for i, v := range w.VPCs {
 		path := fmt.Sprintf("vpcs[%d]", i)
 		id := b.id(path, v.ID, "vpc")
@@ -643,7 +648,7 @@ func (b *builder) build() *state {
 		}
 	}
 	for _, v := range st.vpcs {
-		if _, ok := mains[v.id]; ok {
+		if _, ok := mains[v.id]; ok || v.isDefault {
 			continue
 		}
 		id := b.ids.next("rtb")
@@ -653,6 +658,39 @@ func (b *builder) build() *state {
 		st.byID[id] = x
 	}
 	return st
+}
+
+// defaultVPC adds a new account's default VPC, as AWS creates it.
+func (b *builder) defaultVPC() {
+	st := b.st
+	v := &vpc{id: b.ids.next("vpc"), cidr: netip.MustParsePrefix("172.31.0.0/16"), tags: map[string]string{},
+		dnsSupport: true, dnsHostnames: true, isDefault: true}
+	st.vpcs = append(st.vpcs, v)
+	st.byID[v.id] = v
+	for i, l := range "abcdef" {
+		sn := &subnet{id: b.ids.next("subnet"), vpc: v.id, az: st.region + string(l), tags: map[string]string{}, defaultAZ: true,
+			cidr: netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 31, byte(16 * i), 0}), 20)}
+		st.subnets = append(st.subnets, sn)
+		st.byID[sn.id] = sn
+	}
+	t := &routeTable{id: b.ids.next("rtb"), vpc: v.id, main: true, mainID: b.ids.next("rtbassoc"), tags: map[string]string{},
+		routes: []*route{
+			{dst: v.cidr, local: true, origin: "CreateRouteTable"},
+			{dst: netip.MustParsePrefix("0.0.0.0/0"), gateway: b.ids.next("igw"), origin: "CreateRoute"},
+		}}
+	st.tables = append(st.tables, t)
+	st.byID[t.id] = t
+}
+
+// defaultSubnet returns the default subnet of az, or of the first zone
+// when az is "" (nil without a default VPC).
+func (st *state) defaultSubnet(az string) *subnet {
+	for _, sn := range st.subnets {
+		if sn.defaultAZ && (az == "" || sn.az == az) {
+			return sn
+		}
+	}
+	return nil
 }
 
 // eni builds and registers a network interface.

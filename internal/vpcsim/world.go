@@ -26,6 +26,11 @@ type World struct {
 	// IMDSv1 allows metadata GETs without a session token (IMDSv1). Off by
 	// default, as on instances launched with HttpTokens=required.
 	IMDSv1 bool `yaml:"imds-v1,omitempty" json:"imds_v1,omitempty"`
+	// DefaultVPC adds the default VPC every new AWS account has in every
+	// region: 172.31.0.0/16, a default /20 subnet in each zone a to f, a main
+	// route table with a route to an internet gateway. RunInstances and
+	// CreateSubnet without a subnet or zone then use the first zone's.
+	DefaultVPC bool `yaml:"default-vpc,omitempty" json:"default_vpc,omitempty"`
 
 	VPCs              []VPC              `yaml:"vpcs,omitempty" json:"vpcs,omitempty"`
 	Subnets           []Subnet           `yaml:"subnets,omitempty" json:"subnets,omitempty"`
