@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +87,37 @@ local-address: {interface: none, cidr: 10.0.1.100/32}
 	}
 	if got := c.Resources[5].EBSVolume; got.MountPoint != "/data" || !got.Fsck || got.Options[0] != "noatime" {
 		t.Errorf("ebs-volume = %+v", got)
+	}
+}
+
+// TestDocsExamples parses every complete configuration (a yaml block that
+// starts with a comment or `cluster:`) in docs/*.md, so that the pages'
+// examples keep working.
+func TestDocsExamples(t *testing.T) {
+	pages, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no docs pages: %v", err)
+	}
+	n := 0
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks := strings.Split(string(b), "```yaml\n")
+		for i, blk := range blocks[1:] {
+			body, _, _ := strings.Cut(blk, "```")
+			if !strings.Contains(body, "\ncluster:") && !strings.HasPrefix(body, "cluster:") {
+				continue
+			}
+			n++
+			name := fmt.Sprintf("%s#%d", filepath.Base(page), i+1)
+			if _, err := Parse([]byte(body), name); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+	if n < 6 {
+		t.Errorf("found %d example configs in docs, want one per resource page", n)
 	}
 }
