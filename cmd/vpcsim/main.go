@@ -44,13 +44,17 @@ func newRootCmd() *cobra.Command {
 		verbose   bool
 		timing    string
 		throttle  bool
+		defVPC    bool
+		anyKey    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "vpcsim --world FILE [--listen HOST:PORT]",
+		Use:   "vpcsim [--world FILE] [--listen HOST:PORT]",
 		Short: "Simulate an AWS VPC: EC2 Query API, IMDSv2 per instance, control endpoint",
 		Long: `vpcsim serves EC2's Query API (route tables, instances, network interfaces,
-VPCs, subnets) for the account described by a world file, so that the AWS CLI
-and SDKs work against it with an endpoint override. Each simulated instance
+VPCs, subnets, Elastic IPs, volumes) for the account described by a world file,
+or an empty one to build with the AWS CLI, so that the AWS CLI and SDKs work
+against it with an endpoint override. Route 53, DynamoDB and SSM Parameter
+Store are served on the same address. Each simulated instance
 gets its own IMDSv2 endpoint on a loopback port, serving its role credentials;
 calls signed with them are checked against the role's allow list. The admin key
 may do anything. /_sim/ on the same address resets, loads worlds, injects
@@ -66,15 +70,15 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
   AWS_ACCESS_KEY_ID=vpcsim-admin AWS_SECRET_ACCESS_KEY=vpcsim-admin-secret \
   AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     aws --endpoint-url http://127.0.0.1:4566 ec2 describe-route-tables`,
-		Args:          cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unexpected arguments %q", args)}
+			}
+			return nil
+		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if worldPath == "" {
-				cmd.SetOut(cmd.ErrOrStderr())
-				cmd.Usage()
-				return usageError{errors.New("--world is required")}
-			}
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
@@ -84,15 +88,17 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 				return usageError{err}
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return run(cmd.Context(), cmd.OutOrStdout(), log, worldPath, listen, vpcsim.Options{
+			return run(cmd.Context(), cmd.OutOrStdout(), log, worldPath, listen, defVPC, vpcsim.Options{
 				AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSec, Logger: log,
-				Timing: tm, Throttle: throttle,
+				Timing: tm, Throttle: throttle, AnyAccessKey: anyKey,
 			})
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	f := cmd.Flags()
-	f.StringVar(&worldPath, "world", "", "world file (YAML) to simulate")
+	f.StringVar(&worldPath, "world", "", "world file (YAML) to simulate; without it the account starts empty")
+	f.BoolVar(&defVPC, "default-vpc", false, "add the default VPC a new AWS account has (172.31.0.0/16, a subnet per zone)")
+	f.BoolVar(&anyKey, "any-access-key", false, "let unknown access keys act as the admin, as moto's server mode does")
 	f.StringVar(&listen, "listen", "127.0.0.1:4566", "address for the EC2 API and /_sim/ (port 0 picks one)")
 	f.StringVar(&adminKey, "admin-access-key", "vpcsim-admin", "access key ID that may do anything")
 	f.StringVar(&adminSec, "admin-secret-key", "vpcsim-admin-secret", "secret access key of the admin key")
@@ -102,11 +108,15 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 	return cmd
 }
 
-func run(ctx context.Context, out io.Writer, log *slog.Logger, worldPath, listen string, opts vpcsim.Options) error {
-	w, err := vpcsim.LoadWorld(worldPath)
-	if err != nil {
-		return err
+func run(ctx context.Context, out io.Writer, log *slog.Logger, worldPath, listen string, defVPC bool, opts vpcsim.Options) error {
+	w := &vpcsim.World{}
+	if worldPath != "" {
+		var err error
+		if w, err = vpcsim.LoadWorld(worldPath); err != nil {
+			return err
+		}
 	}
+	w.DefaultVPC = w.DefaultVPC || defVPC
 	srv, err := vpcsim.New(w, opts)
 	if err != nil {
 		return err

@@ -72,7 +72,7 @@ func TestServesUntilCancelled(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"--world", "x.yaml", "--timing", "slow"}, {"--no-such-flag"}} {
+	for _, args := range [][]string{{"extra-arg"}, {"--world", "x.yaml", "--timing", "slow"}, {"--no-such-flag"}} {
 		cmd := newRootCmd()
 		cmd.SetArgs(args)
 		var out bytes.Buffer

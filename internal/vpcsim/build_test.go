@@ -188,3 +188,48 @@ func TestMotoCompatibility(t *testing.T) {
 		t.Errorf("default route to the internet gateway: %+v, %v", rts, err)
 	}
 }
+
+func TestInternetGatewaysAndInterfaceAttributes(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	gw := func(table, igw string) error {
+		_, err := e.ec2.CreateRoute(ctx, &awsec2.CreateRouteInput{RouteTableId: aws.String(table), DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String(igw)})
+		return err
+	}
+	if err := gw(rtbA, "igw-00000000000000999"); code(t, err) != "InvalidGatewayID.NotFound" {
+		t.Errorf("route to unknown gateway: %v", err)
+	}
+	g, err := e.ec2.CreateInternetGateway(ctx, &awsec2.CreateInternetGatewayInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(g.InternetGateway.InternetGatewayId)
+	if err := gw(rtbA, id); code(t, err) != "InvalidParameterValue" {
+		t.Errorf("route to a detached gateway: %v", err)
+	}
+	if _, err := e.ec2.AttachInternetGateway(ctx, &awsec2.AttachInternetGatewayInput{InternetGatewayId: &id, VpcId: aws.String(vpcDemo)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.AttachInternetGateway(ctx, &awsec2.AttachInternetGatewayInput{InternetGatewayId: &id, VpcId: aws.String(vpcOther)}); code(t, err) != "Resource.AlreadyAssociated" {
+		t.Errorf("attach twice: %v", err)
+	}
+	if err := gw(rtbA, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.DeleteInternetGateway(ctx, &awsec2.DeleteInternetGatewayInput{InternetGatewayId: &id}); code(t, err) != "DependencyViolation" {
+		t.Errorf("delete attached gateway: %v", err)
+	}
+	out, err := e.ec2.DescribeInternetGateways(ctx, &awsec2.DescribeInternetGatewaysInput{Filters: []types.Filter{filter("attachment.vpc-id", vpcDemo)}})
+	if err != nil || len(out.InternetGateways) != 1 || aws.ToString(out.InternetGateways[0].InternetGatewayId) != id {
+		t.Errorf("describe gateways of the vpc: %+v, %v", out, err)
+	}
+
+	attr, err := e.ec2.DescribeNetworkInterfaceAttribute(ctx, &awsec2.DescribeNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(eniA), Attribute: types.NetworkInterfaceAttributeSourceDestCheck})
+	if err != nil || aws.ToBool(attr.SourceDestCheck.Value) {
+		t.Errorf("source/dest check of node-a's interface: %+v, %v", attr, err)
+	}
+	att, err := e.ec2.DescribeNetworkInterfaceAttribute(ctx, &awsec2.DescribeNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(eniMulti2), Attribute: types.NetworkInterfaceAttributeAttachment})
+	if err != nil || aws.ToString(att.Attachment.InstanceId) != multi {
+		t.Errorf("attachment attribute: %+v, %v", att, err)
+	}
+}

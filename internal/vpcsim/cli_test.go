@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -239,5 +240,38 @@ func TestSeedCommandsWithAWSCLI(t *testing.T) {
 		if c.Caller != "admin" {
 			t.Errorf("call %d by %q, want admin", c.Seq, c.Caller)
 		}
+	}
+}
+
+// TestTwoAZWorldScript runs examples/two-az-world.sh, which builds the
+// failover world on an empty simulator with about ten AWS CLI commands
+// (issue 13), and checks that the virtual IP reaches node-a.
+func TestTwoAZWorldScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI 14 times")
+	}
+	srv := vpcsimtest.NewServer(t, &vpcsim.World{})
+	cli := newAWSCLI(t, srv)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "../../examples/two-az-world.sh")
+	cmd.Env = append(cli.env, "VPCSIM_URL="+srv.URL())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("two-az-world.sh: %v\n%s", err, errb.String())
+	}
+	ids := map[string]string{}
+	for _, f := range strings.Fields(out.String()) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			ids[k] = v
+		}
+	}
+	if got, err := srv.Resolve(ids["subnet_b"], netip.MustParseAddr("192.168.100.10")); got != ids["node_a"] || err != nil {
+		t.Errorf("from subnet b the VIP reaches %q, %v; want node-a %s (output %q)", got, err, ids["node_a"], out.String())
+	}
+	st := srv.Snapshot()
+	if len(st.Instances) != 2 || len(st.Subnets) != 2 || len(st.RouteTables) != 1 || len(st.RouteTables[0].Routes) != 3 {
+		t.Errorf("state after the script: %+v", st)
 	}
 }

@@ -153,6 +153,13 @@
 //     the instance visible. DescribeImages answers a built-in list of three
 //     images; DescribeInstanceStatus reports passing checks for running
 //     instances.
+//   - Internet gateways: Create/Attach/Detach/Delete/DescribeInternetGateways;
+//     a VPC has at most one (Resource.AlreadyAssociated); a route to an
+//     unknown igw- is InvalidGatewayID.NotFound, to one not attached to the
+//     table's VPC InvalidParameterValue; an attached gateway cannot be
+//     deleted (DependencyViolation). Other gateway IDs (vgw-...) are kept as
+//     opaque targets. DescribeNetworkInterfaceAttribute answers
+//     sourceDestCheck, description, attachment and groupSet.
 //   - DescribeAvailabilityZones lists zones a to f of the region with
 //     stable zone IDs (use1-az1 ...); real zone IDs are shuffled per account.
 //
@@ -194,6 +201,5 @@
 // # Omitted
 //
 // IPv6, prefix lists, gateways other than as opaque route targets, security
-// groups, NACLs, pagination, eventual consistency; internet gateways exist
-// only as route targets.
+// groups, NACLs, pagination, eventual consistency, NAT gateways, peering.
 package vpcsim

@@ -89,6 +89,10 @@ func (s *Server) World() *World {
 		}
 		w.RouteTables = append(w.RouteTables, x)
 	}
+	for _, g := range st.igws {
+		name, tags := split(g.tags)
+		w.InternetGateways = append(w.InternetGateways, InternetGateway{ID: g.id, Name: name, VPC: g.vpc, Tags: tags})
+	}
 	for _, e := range st.eips {
 		name, tags := split(e.tags)
 		x := ElasticIP{ID: e.id, Name: name, PublicIP: e.ip.String(), Tags: tags}

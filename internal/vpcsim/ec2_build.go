@@ -85,7 +85,8 @@ func (s *Server) deleteVpc(r *request) (any, error) {
 		}
 		busy := slices.ContainsFunc(st.subnets, func(x *subnet) bool { return x.vpc == v.id }) ||
 			slices.ContainsFunc(st.tables, func(t *routeTable) bool { return t.vpc == v.id && !t.main }) ||
-			slices.ContainsFunc(st.enis, func(e *eni) bool { return e.vpc == v.id })
+			slices.ContainsFunc(st.enis, func(e *eni) bool { return e.vpc == v.id }) ||
+			slices.ContainsFunc(st.igws, func(g *igw) bool { return g.vpc == v.id })
 		if busy {
 			return errorf(http.StatusBadRequest, "DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted.", v.id)
 		}

@@ -143,6 +143,8 @@ func (st *state) taggable(id string) (tags map[string]string, kind string, ok bo
 		return x.tags, "elastic-ip", true
 	case *volume:
 		return x.tags, "volume", true
+	case *igw:
+		return x.tags, "internet-gateway", true
 	}
 	return nil, "", false
 }

@@ -224,6 +224,15 @@ func (st *state) routeTarget(r *request, t *routeTable) (*route, error) {
 		if rt.gateway == "local" {
 			return nil, invalidParam("vpcsim does not model restoring a local target (LocalTarget)")
 		}
+		if strings.HasPrefix(rt.gateway, "igw-") {
+			g := st.igw(rt.gateway)
+			if g == nil {
+				return nil, errorf(http.StatusBadRequest, "InvalidGatewayID.NotFound", "The gateway ID '%s' does not exist", rt.gateway)
+			}
+			if g.vpc != t.vpc {
+				return nil, invalidParam("route table %s and network gateway %s belong to different networks", t.id, g.id)
+			}
+		}
 	case "NetworkInterfaceId":
 		id := r.get(k)
 		if err := malformed("InvalidNetworkInterfaceID.Malformed", "eni", id); err != nil {

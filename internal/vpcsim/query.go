@@ -176,6 +176,13 @@ var actions = map[string]actionSpec{
 	"DescribeInstanceStatus": {run: (*Server).describeInstanceStatus},
 	"DescribeImages":         {run: (*Server).describeImages},
 
+	"CreateInternetGateway":             {run: (*Server).createInternetGateway},
+	"AttachInternetGateway":             {run: (*Server).attachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
+	"DetachInternetGateway":             {run: (*Server).detachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
+	"DeleteInternetGateway":             {run: (*Server).deleteInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
+	"DescribeInternetGateways":          {run: (*Server).describeInternetGateways},
+	"DescribeNetworkInterfaceAttribute": {run: (*Server).describeNetworkInterfaceAttribute},
+
 	"CreateRouteTable":             {run: (*Server).createRouteTable, resource: paramARN("vpc", "VpcId")},
 	"DeleteRouteTable":             {run: (*Server).deleteRouteTable, resource: tableARN},
 	"AssociateRouteTable":          {run: (*Server).associateRouteTable, resource: tableARN},

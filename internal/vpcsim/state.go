@@ -26,6 +26,7 @@ type state struct {
 	enis     []*eni
 	eips     []*eip
 	vols     []*volume
+	igws     []*igw
 	roles    map[string]*role
 	byID     map[string]any // every object above by its ID
 	launched time.Time
@@ -151,6 +152,15 @@ type attachment struct {
 	status   string
 	time     time.Time
 	primary  bool // deleteOnTermination semantics: the instance's own ENI
+}
+
+// igw is an internet gateway: a route target that leaves the simulated
+// network. Routes may also name gateways vpcsim does not model (vgw-...),
+// which it keeps as opaque targets.
+type igw struct {
+	id   string
+	vpc  string // attached VPC, "" when detached
+	tags map[string]string
 }
 
 type eip struct {
@@ -467,6 +477,25 @@ func (b *builder) build() *state {
 		x.enis = append(x.enis, e.id)
 	}
 
+	attachedIGW := map[string]string{}
+	for _, g := range st.igws {
+		attachedIGW[g.vpc] = g.id // the default VPC's
+	}
+	for i, x := range w.InternetGateways {
+		path := fmt.Sprintf("internet-gateways[%d]", i)
+		g := &igw{id: b.id(path, x.ID, "igw"), tags: withName(x.Tags, x.Name)}
+		if x.VPC != "" {
+			g.vpc = b.ref("vpc", path+".vpc", x.VPC)
+			if other, dup := attachedIGW[g.vpc]; dup && g.vpc != "" {
+				b.errf(path+".vpc", "vpc %s already has internet gateway %s", g.vpc, other)
+			}
+			attachedIGW[g.vpc] = g.id
+		}
+		st.igws = append(st.igws, g)
+		st.byID[g.id] = g
+		b.name("internet-gateway", path, x.Name, g.id)
+	}
+
 	for i, x := range w.ElasticIPs {
 		path := fmt.Sprintf("elastic-ips[%d]", i)
 		id := b.id(path, x.ID, "eipalloc")
@@ -621,6 +650,12 @@ func (b *builder) build() *state {
 			if r.Gateway != "" {
 				targets++
 				rt.gateway = r.Gateway
+				if id, ok := b.names["internet-gateway"][r.Gateway]; ok {
+					rt.gateway = id
+				}
+				if g := st.igw(rt.gateway); g != nil && g.vpc != vid {
+					b.errf(rpath+".gateway", "internet gateway %s is not attached to the table's vpc %s", g.id, vid)
+				}
 			}
 			if r.NetworkInterface != "" {
 				targets++
@@ -673,10 +708,13 @@ func (b *builder) defaultVPC() {
 		st.subnets = append(st.subnets, sn)
 		st.byID[sn.id] = sn
 	}
+	g := &igw{id: b.ids.next("igw"), vpc: v.id, tags: map[string]string{}}
+	st.igws = append(st.igws, g)
+	st.byID[g.id] = g
 	t := &routeTable{id: b.ids.next("rtb"), vpc: v.id, main: true, mainID: b.ids.next("rtbassoc"), tags: map[string]string{},
 		routes: []*route{
 			{dst: v.cidr, local: true, origin: "CreateRouteTable"},
-			{dst: netip.MustParsePrefix("0.0.0.0/0"), gateway: b.ids.next("igw"), origin: "CreateRoute"},
+			{dst: netip.MustParsePrefix("0.0.0.0/0"), gateway: g.id, origin: "CreateRoute"},
 		}}
 	st.tables = append(st.tables, t)
 	st.byID[t.id] = t
@@ -840,6 +878,7 @@ func (st *state) vpc(id string) *vpc           { x, _ := st.byID[id].(*vpc); ret
 func (st *state) subnet(id string) *subnet     { x, _ := st.byID[id].(*subnet); return x }
 func (st *state) table(id string) *routeTable  { x, _ := st.byID[id].(*routeTable); return x }
 func (st *state) instance(id string) *instance { x, _ := st.byID[id].(*instance); return x }
+func (st *state) igw(id string) *igw           { x, _ := st.byID[id].(*igw); return x }
 func (st *state) eip(id string) *eip           { x, _ := st.byID[id].(*eip); return x }
 func (st *state) volume(id string) *volume     { x, _ := st.byID[id].(*volume); return x }
 func (st *state) eni(id string) *eni           { x, _ := st.byID[id].(*eni); return x }

@@ -37,6 +37,7 @@ type World struct {
 	RouteTables       []RouteTable       `yaml:"route-tables,omitempty" json:"route_tables,omitempty"`
 	Instances         []Instance         `yaml:"instances,omitempty" json:"instances,omitempty"`
 	NetworkInterfaces []NetworkInterface `yaml:"network-interfaces,omitempty" json:"network_interfaces,omitempty"`
+	InternetGateways  []InternetGateway  `yaml:"internet-gateways,omitempty" json:"internet_gateways,omitempty"`
 	ElasticIPs        []ElasticIP        `yaml:"elastic-ips,omitempty" json:"elastic_ips,omitempty"`
 	Volumes           []Volume           `yaml:"volumes,omitempty" json:"volumes,omitempty"`
 	Roles             []Role             `yaml:"roles,omitempty" json:"roles,omitempty"`
@@ -132,6 +133,16 @@ type NetworkInterface struct {
 	Instance        string            `yaml:"instance,omitempty" json:"instance,omitempty"`
 	DeviceIndex     int               `yaml:"device-index,omitempty" json:"device_index,omitempty"`
 	Tags            map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+}
+
+// InternetGateway is a route target leaving the simulated network,
+// attached to VPC (or detached when empty). Routes may name a gateway by ID
+// or Name; an igw- ID that is not declared is kept as an opaque target.
+type InternetGateway struct {
+	ID   string            `yaml:"id,omitempty" json:"id,omitempty"`
+	Name string            `yaml:"name,omitempty" json:"name,omitempty"`
+	VPC  string            `yaml:"vpc,omitempty" json:"vpc,omitempty"`
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // ElasticIP is an allocated Elastic IP address, optionally associated with
