@@ -5,45 +5,46 @@
 //
 // # Topology
 //
-// Each VPC is a router namespace with ip_forward on. Each subnet is a Linux
-// bridge in the router namespace holding the subnet's router address (the
-// first host, 10.0.1.1 in 10.0.1.0/24), as AWS's VPC router does. Each ENI
-// is a veth pair whose router end is a port of its subnet's bridge and whose
-// other end carries the ENI's MAC: while the ENI is attached (status
-// "attached") that end lives in the instance's namespace, named eth<device
-// index>, holding the ENI's private IP with the subnet's prefix length;
-// otherwise it is parked, down, in the router namespace. Attach and detach
-// therefore move the very interface between instance namespaces, with its
-// MAC, as seed 000 part a's policy routing expects. Each instance is a
-// namespace whose eth0 (its primary ENI) has a default route via the
-// subnet router.
+// Each VPC is a router namespace with ip_forward on. Each ENI is a veth
+// pair: the router end holds the subnet router's address (the first host,
+// 10.0.1.1 in 10.0.1.0/24) as a /32 and answers ARP for every other address
+// of the subnet by proxy ARP, so every packet, even between two instances
+// of one subnet, is routed by the router, as the VPC does. The other end
+// carries the ENI's MAC: while the ENI is attached (status "attached") it
+// lives in the instance's namespace, named eth<device index>, holding the
+// ENI's private IP with the subnet's prefix length; otherwise it is parked,
+// down, in the router namespace. Attach and detach therefore move the very
+// interface between instance namespaces, with its MAC. Each instance is a
+// namespace whose eth0 (its primary ENI) has a default route via the subnet
+// router.
 //
 // # Routing
 //
-// The router has one kernel routing table per route table and one policy
-// rule per subnet, "iif <subnet bridge> lookup <table>": a packet is routed
-// by the table of the subnet it came from, as in AWS. The rule matches the
-// incoming bridge rather than the source address so that replies sourced
-// from an overlay address (a VIP outside the VPC) are routed by the
-// sender's subnet too. Every table holds the VPC's local routes (each
-// subnet on its bridge), a /32 for every secondary private IP and Elastic
-// IP via its owner ENI's primary address (AWS's local route delivers to
-// whoever holds the address), every route table route whose target is an
-// ENI via that ENI's primary address, and an unreachable default. A route
-// whose target is detached, whose instance is not running, or whose ENI
-// keeps its source/destination check on while not holding the destination
-// becomes a blackhole route, matching what vpcsim's Resolve answers.
-// Elastic IPs are routed but not translated (no NAT is installed), so a
-// packet to an Elastic IP arrives with the public address as destination.
+// The router has one kernel routing table per route table. Every table
+// holds the VPC's local route as /32s (every primary and secondary private
+// IP, and every Elastic IP, via the ENI holding it), every route table
+// route whose target is an ENI, via that ENI's primary address, and an
+// unreachable default. A route whose target is detached, whose instance is
+// not running, or whose ENI keeps its source/destination check on while not
+// holding the destination becomes a blackhole, matching what vpcsim's
+// Resolve answers. Elastic IPs are routed but not translated (no NAT is
+// installed), so a packet to an Elastic IP arrives with the public address
+// as destination.
+//
+// Policy rules pick the table by where a packet came from: "iif <router
+// end of the ENI> lookup <table of its subnet>". For an ENI with its
+// source/destination check on, one such rule per address it holds (with
+// "from <address>"), then a blackhole rule for that interface: a packet
+// sent from an address the ENI does not hold is dropped, as EC2 drops it.
+// This is what makes seed 000 part a's policy routing necessary for real:
+// a reply from a moved ENI's address that leaves by eth0 vanishes.
 //
 // # Partitions and cut-offs
 //
-// Partition installs two "from A to B blackhole" policy rules (and the
-// reverse) ahead of the subnet rules in the router, for the primary
-// addresses of both instances' ENIs: no netfilter, and packets vanish
-// silently, so TCP sees timeouts as across a real partition. Only routed
-// traffic can be cut this way; two instances in the same subnet talk over
-// the bridge, and Partition refuses them.
+// Partition installs "from A to B blackhole" policy rules (and the reverse)
+// ahead of the others, for the primary addresses of both instances' ENIs:
+// no netfilter (none is installed on CI), and packets vanish silently, so
+// TCP sees timeouts as across a real partition.
 //
 // Each instance namespace has two proxies on its loopback interface: IMDS at
 // 169.254.169.254:80, forwarding to the instance's own vpcsim IMDS listener,

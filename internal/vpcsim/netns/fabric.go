@@ -36,6 +36,7 @@ const (
 const (
 	prioPartition = 100
 	prioSubnet    = 1000
+	prioDrop      = 2000
 	firstTable    = 100
 )
 
@@ -75,16 +76,15 @@ type Fabric struct {
 type router struct {
 	vpc     string
 	ns      string
-	subnets map[string]*subnetPort // by subnet ID
-	tables  map[string]int         // route table ID → kernel table
-	rules   map[string]int         // bridge → table its rule points at
+	subnets map[string]*subnetPort  // by subnet ID
+	tables  map[string]int          // route table ID → kernel table
+	rules   map[string]netlink.Rule // installed source-check rules by key
 	nextEth int
 }
 
 type subnetPort struct {
-	bridge string
-	cidr   netip.Prefix
-	gw     netip.Addr
+	cidr netip.Prefix
+	gw   netip.Addr
 }
 
 type inst struct {
@@ -98,7 +98,7 @@ type eniLink struct {
 	id     string
 	vpc    string
 	mac    net.HardwareAddr
-	rEnd   string // router end, a bridge port
+	rEnd   string // router end, holding the subnet router's address
 	parked string // name of the other end while in the router namespace
 	where  string // instance ID holding the other end; "" while parked
 	name   string // its name there (eth<index>)
@@ -250,7 +250,7 @@ func (f *Fabric) ensureRouter(ctx context.Context, vpcID string) error {
 	if err := sysctlIn(ns, "net.ipv4.ip_forward", "1"); err != nil {
 		return err
 	}
-	f.routers[vpcID] = &router{vpc: vpcID, ns: ns, subnets: map[string]*subnetPort{}, tables: map[string]int{}, rules: map[string]int{}}
+	f.routers[vpcID] = &router{vpc: vpcID, ns: ns, subnets: map[string]*subnetPort{}, tables: map[string]int{}, rules: map[string]netlink.Rule{}}
 	f.log.Info("router namespace created", "vpc", vpcID, "netns", ns)
 	return nil
 }
@@ -267,19 +267,7 @@ func (f *Fabric) ensureSubnet(s vpcsim.SubnetState) error {
 	if err != nil {
 		return fmt.Errorf("subnet %s: %w", s.ID, err)
 	}
-	sp := &subnetPort{bridge: fmt.Sprintf("b%d", len(r.subnets)), cidr: p, gw: p.Addr().Next()}
-	nl := f.nlh[r.ns]
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: sp.bridge}}
-	if err := nl.LinkAdd(br); err != nil {
-		return fmt.Errorf("add bridge for %s: %w", s.ID, err)
-	}
-	if err := nl.AddrAdd(br, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(sp.gw, p.Bits()))}); err != nil {
-		return fmt.Errorf("address bridge of %s: %w", s.ID, err)
-	}
-	if err := nl.LinkSetUp(br); err != nil {
-		return fmt.Errorf("bring up bridge of %s: %w", s.ID, err)
-	}
-	r.subnets[s.ID] = sp
+	r.subnets[s.ID] = &subnetPort{cidr: p, gw: p.Addr().Next()}
 	return nil
 }
 
@@ -331,7 +319,7 @@ func (f *Fabric) ensureENI(e vpcsim.NetworkInterfaceState, st vpcsim.State, subn
 	}
 	sp := r.subnets[e.Subnet]
 	if sp == nil {
-		return fmt.Errorf("eni %s: subnet %s has no bridge", e.ID, e.Subnet)
+		return fmt.Errorf("eni %s: subnet %s is unknown", e.ID, e.Subnet)
 	}
 	rnl := f.nlh[r.ns]
 	x := f.enis[e.ID]
@@ -343,21 +331,28 @@ func (f *Fabric) ensureENI(e vpcsim.NetworkInterfaceState, st vpcsim.State, subn
 		k := r.nextEth
 		r.nextEth++
 		x = &eniLink{id: e.ID, vpc: e.VPC, mac: mac, rEnd: fmt.Sprintf("e%d", k), parked: fmt.Sprintf("p%d", k)}
-		br, err := rnl.LinkByName(sp.bridge)
-		if err != nil {
-			return fmt.Errorf("eni %s: find bridge: %w", e.ID, err)
-		}
-		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: x.rEnd, MasterIndex: br.Attrs().Index},
-			PeerName: x.parked, PeerHardwareAddr: mac}
+		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: x.rEnd}, PeerName: x.parked, PeerHardwareAddr: mac}
 		if err := rnl.LinkAdd(v); err != nil {
 			return fmt.Errorf("eni %s: add veth: %w", e.ID, err)
 		}
+		// The router end answers ARP for the subnet router and, by proxy
+		// ARP, for every other address of the subnet, as the VPC does.
+		// Without a delay: Linux holds proxied answers up to 0.8 s by default.
+		if err := sysctlIn(r.ns, "net.ipv4.conf."+x.rEnd+".proxy_arp", "1"); err != nil {
+			return err
+		}
+		if err := sysctlIn(r.ns, "net.ipv4.neigh."+x.rEnd+".proxy_delay", "0"); err != nil {
+			return err
+		}
 		re, err := rnl.LinkByName(x.rEnd)
+		if err == nil {
+			err = rnl.AddrAdd(re, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(sp.gw, 32))})
+		}
 		if err == nil {
 			err = rnl.LinkSetUp(re)
 		}
 		if err != nil {
-			return fmt.Errorf("eni %s: bring up %s: %w", e.ID, x.rEnd, err)
+			return fmt.Errorf("eni %s: set up %s: %w", e.ID, x.rEnd, err)
 		}
 		f.enis[e.ID] = x
 	}
@@ -464,8 +459,8 @@ func (f *Fabric) configureENI(x *eniLink, e vpcsim.NetworkInterfaceState, sp *su
 // want is one desired route in a router table.
 type want struct {
 	dst       netip.Prefix
-	bridge    string     // "" for a blackhole
-	via       netip.Addr // next hop on bridge; invalid for a connected route
+	link      string     // router end of the ENI; "" for a blackhole
+	via       netip.Addr // the ENI's primary address, the next hop
 	blackhole bool
 }
 
@@ -483,8 +478,8 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 	// blackhole when the ENI cannot take traffic now.
 	target := func(dst netip.Prefix, eniID string, checkSDC bool) want {
 		e, ok := enis[eniID]
-		sp := r.subnets[e.Subnet]
-		if !ok || sp == nil || e.AttachmentStatus != "attached" || !running[e.Instance] || f.enis[eniID] == nil || f.enis[eniID].where == "" {
+		x := f.enis[eniID]
+		if !ok || x == nil || x.where == "" || e.AttachmentStatus != "attached" || !running[e.Instance] {
 			return want{dst: dst, blackhole: true}
 		}
 		ip, err := netip.ParseAddr(e.PrivateIP)
@@ -494,17 +489,15 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		if checkSDC && e.SourceDestCheck && !holds(e, dst) {
 			return want{dst: dst, blackhole: true}
 		}
-		return want{dst: dst, bridge: sp.bridge, via: ip}
+		return want{dst: dst, link: x.rEnd, via: ip}
 	}
+	// The VPC's local route: every address an ENI holds, delivered to it.
 	var common []want
-	for _, sp := range r.subnets {
-		common = append(common, want{dst: sp.cidr, bridge: sp.bridge})
-	}
 	for _, e := range st.NetworkInterfaces {
 		if e.VPC != r.vpc {
 			continue
 		}
-		for _, s := range e.SecondaryIPs {
+		for _, s := range append([]string{e.PrivateIP}, e.SecondaryIPs...) {
 			if a, err := netip.ParseAddr(s); err == nil {
 				common = append(common, target(netip.PrefixFrom(a, 32), e.ID, false))
 			}
@@ -537,11 +530,11 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		}
 		for _, rt := range t.Routes {
 			dst, err := netip.ParsePrefix(rt.Destination)
-			if err != nil || rt.Target == "local" {
-				continue
-			}
-			if rt.NetworkInterfaceID == "" {
+			if err != nil || rt.Target == "local" || rt.NetworkInterfaceID == "" {
 				continue // gateways lead out of the VPC, which the fabric has not
+			}
+			if _, local := routes[dst]; local && dst.IsSingleIP() {
+				continue // an address an ENI holds: the local route wins, as in AWS
 			}
 			routes[dst] = target(dst, rt.NetworkInterfaceID, true)
 		}
@@ -549,15 +542,21 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 			errs = append(errs, fmt.Errorf("route table %s: %w", t.ID, err))
 		}
 	}
-	// One rule per subnet: the table explicitly associated, else the main one.
+	// Per ENI: packets it sends are routed by its subnet's table, if their
+	// source passes its source/destination check; anything else vanishes.
 	assoc := map[string]string{}
 	for _, t := range st.RouteTables {
 		for _, s := range t.Subnets {
 			assoc[s] = t.ID
 		}
 	}
-	for sid, sp := range r.subnets {
-		tid := assoc[sid]
+	wantRules := map[string]netlink.Rule{}
+	for _, e := range st.NetworkInterfaces {
+		x := f.enis[e.ID]
+		if e.VPC != r.vpc || x == nil {
+			continue
+		}
+		tid := assoc[e.Subnet]
 		if tid == "" {
 			tid = mainTable
 		}
@@ -565,21 +564,41 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		if !ok {
 			continue
 		}
-		if cur, ok := r.rules[sp.bridge]; ok && cur == n {
-			continue
-		}
-		if cur, ok := r.rules[sp.bridge]; ok {
-			old := subnetRule(sp.bridge, cur)
-			if err := nl.RuleDel(old); err != nil && !errors.Is(err, unix.ENOENT) {
-				errs = append(errs, fmt.Errorf("delete rule of %s: %w", sid, err))
-				continue
+		if e.SourceDestCheck {
+			for _, s := range append([]string{e.PrivateIP}, e.SecondaryIPs...) {
+				if a, err := netip.ParseAddr(s); err == nil {
+					rl := sourceRule(x.rEnd, prioSubnet, n)
+					rl.Src = ipNet(netip.PrefixFrom(a, 32))
+					wantRules[ruleKey(rl)] = *rl
+				}
 			}
+		} else {
+			rl := sourceRule(x.rEnd, prioSubnet, n)
+			wantRules[ruleKey(rl)] = *rl
 		}
-		if err := nl.RuleAdd(subnetRule(sp.bridge, n)); err != nil {
-			errs = append(errs, fmt.Errorf("add rule of %s: %w", sid, err))
+		drop := sourceRule(x.rEnd, prioDrop, 0)
+		drop.Type = unix.FR_ACT_BLACKHOLE
+		wantRules[ruleKey(drop)] = *drop
+	}
+	for k, rl := range r.rules {
+		if _, ok := wantRules[k]; ok {
 			continue
 		}
-		r.rules[sp.bridge] = n
+		if err := nl.RuleDel(&rl); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("delete rule %s: %w", k, err))
+			continue
+		}
+		delete(r.rules, k)
+	}
+	for k, rl := range wantRules {
+		if _, ok := r.rules[k]; ok {
+			continue
+		}
+		if err := nl.RuleAdd(&rl); err != nil {
+			errs = append(errs, fmt.Errorf("add rule %s: %w", k, err))
+			continue
+		}
+		r.rules[k] = rl
 	}
 	return errors.Join(errs...)
 }
@@ -592,13 +611,21 @@ func holds(e vpcsim.NetworkInterfaceState, dst netip.Prefix) bool {
 	return a == e.PrivateIP || slices.Contains(e.SecondaryIPs, a)
 }
 
-func subnetRule(bridge string, table int) *netlink.Rule {
+func sourceRule(iif string, prio, table int) *netlink.Rule {
 	r := netlink.NewRule()
-	r.IifName = bridge
+	r.IifName = iif
 	r.Table = table
-	r.Priority = prioSubnet
+	r.Priority = prio
 	r.Family = unix.AF_INET
 	return r
+}
+
+func ruleKey(r *netlink.Rule) string {
+	src := "all"
+	if r.Src != nil {
+		src = r.Src.String()
+	}
+	return fmt.Sprintf("%d iif %s from %s table %d type %d", r.Priority, r.IifName, src, r.Table, r.Type)
 }
 
 // programTable makes kernel table n hold exactly routes (plus an
@@ -630,18 +657,14 @@ func (f *Fabric) programTable(nl *netlink.Handle, n int, routes map[netip.Prefix
 		case w.blackhole:
 			rt.Type = unix.RTN_BLACKHOLE
 		default:
-			i, err := index(w.bridge)
+			i, err := index(w.link)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("find %s: %w", w.bridge, err))
+				errs = append(errs, fmt.Errorf("find %s: %w", w.link, err))
 				continue
 			}
 			rt.LinkIndex = i
-			if w.via.IsValid() {
-				rt.Gw = w.via.AsSlice()
-				rt.Flags = int(netlink.FLAG_ONLINK)
-			} else {
-				rt.Scope = netlink.SCOPE_LINK
-			}
+			rt.Gw = w.via.AsSlice()
+			rt.Flags = int(netlink.FLAG_ONLINK)
 		}
 		desired[w.dst.String()] = true
 		if err := nl.RouteReplace(rt); err != nil {
@@ -824,13 +847,8 @@ func (f *Fabric) Partition(a, b string, on bool) error {
 	if ra == "" || ra != rb {
 		return fmt.Errorf("partition %s from %s: not in one VPC of the fabric", a, b)
 	}
-	addrsA, subA := addrsOf(st, a)
-	addrsB, subB := addrsOf(st, b)
-	for s := range subA {
-		if subB[s] {
-			return fmt.Errorf("partition %s from %s: both in subnet %s, whose traffic is bridged", a, b, s)
-		}
-	}
+	addrsA := addrsOf(st, a)
+	addrsB := addrsOf(st, b)
 	nl := f.nlh[ra]
 	var rules []netlink.Rule
 	for _, x := range addrsA {
@@ -867,19 +885,17 @@ func (f *Fabric) routerOfLocked(st vpcsim.State, instanceID string) string {
 	return ""
 }
 
-func addrsOf(st vpcsim.State, instanceID string) ([]netip.Addr, map[string]bool) {
+func addrsOf(st vpcsim.State, instanceID string) []netip.Addr {
 	var out []netip.Addr
-	subnets := map[string]bool{}
 	for _, e := range st.NetworkInterfaces {
 		if e.Instance != instanceID {
 			continue
 		}
 		if a, err := netip.ParseAddr(e.PrivateIP); err == nil {
 			out = append(out, a)
-			subnets[e.Subnet] = true
 		}
 	}
-	return out, subnets
+	return out
 }
 
 // Close kills the processes Exec started, stops the proxies and deletes

@@ -239,9 +239,39 @@ func TestSecondaryIPMovesWithAssignment(t *testing.T) {
 	e.waitReach(t, sec, instC)
 }
 
+// policyRoute is seed 000 part a's `ip rule from <ip> table 100` with a
+// default route via the subnet router on the interface with the ENI's MAC;
+// vipd's eni resource does the same with netlink.
+func (e *env) policyRoute(t *testing.T, instanceID string, from netip.Addr) {
+	t.Helper()
+	err := e.fab.Do(instanceID, func() error {
+		links, err := netlink.LinkList()
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if l.Attrs().HardwareAddr.String() != "02:aa:bb:cc:dd:01" {
+				continue
+			}
+			r := netlink.NewRule()
+			r.Src, r.Table, r.Priority = &net.IPNet{IP: from.AsSlice(), Mask: net.CIDRMask(32, 32)}, 100, 100
+			if err := netlink.RuleAdd(r); err != nil {
+				return err
+			}
+			return netlink.RouteReplace(&netlink.Route{Table: 100, LinkIndex: l.Attrs().Index, Gw: net.ParseIP("10.0.1.1")})
+		}
+		return errors.New("no interface with the ENI's MAC")
+	})
+	if err != nil {
+		t.Fatalf("policy routing in %s: %v", instanceID, err)
+	}
+}
+
 func TestENIMovesBetweenNamespaces(t *testing.T) {
 	e := start(t)
 	extraIP := netip.MustParseAddr("10.0.1.60")
+	// A has its source/destination check off: replies from the extra
+	// ENI's address may leave by eth0.
 	e.waitReach(t, extraIP, instA)
 	out, err := e.ec2.DescribeNetworkInterfaces(t.Context(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{extraENI}})
 	if err != nil || len(out.NetworkInterfaces) != 1 {
@@ -256,6 +286,16 @@ func TestENIMovesBetweenNamespaces(t *testing.T) {
 		InstanceId: aws.String(instC), DeviceIndex: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
+	waitStatus(t, e, extraENI, "in-use")
+	if err := e.fab.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// C checks: without policy routing the reply leaves by eth0, whose ENI
+	// may send only its own addresses, and is dropped, as on EC2.
+	if s, err := e.reach(t.Context(), client, extraIP); err == nil {
+		t.Fatalf("reached %s on %s without policy routing (%s)", extraIP, instC, s)
+	}
+	e.policyRoute(t, instC, extraIP)
 	e.waitReach(t, extraIP, instC)
 	mac := func(id string) (string, error) {
 		var got string
@@ -392,14 +432,24 @@ func TestPartition(t *testing.T) {
 	if s, err := e.reach(t.Context(), client, b); err != nil || s != instB {
 		t.Fatalf("the client lost B too: %q, %v", s, err)
 	}
-	if err := e.fab.Partition(instA, instC, true); err == nil {
-		t.Fatal("partition within one subnet: want an error")
-	}
 	if err := e.fab.Partition(instB, instA, false); err != nil {
 		t.Fatal(err)
 	}
 	if !ok() {
 		t.Fatal("A cannot reach B after the partition healed")
+	}
+
+	// Within one subnet too: the VPC routes every packet.
+	c := netip.MustParseAddr("10.0.1.20")
+	okC := func() bool { s, err := e.reach(t.Context(), instA, c); return err == nil && s == instC }
+	if !okC() {
+		t.Fatal("A cannot reach C in its subnet")
+	}
+	if err := e.fab.Partition(instA, instC, true); err != nil {
+		t.Fatal(err)
+	}
+	if okC() {
+		t.Fatal("A reaches C across a partition")
 	}
 }
 
