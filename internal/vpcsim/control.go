@@ -214,10 +214,10 @@ func (s *Server) LoadWorld(ctx context.Context, w *World) error {
 	s.mu.Lock()
 	s.world = w
 	s.st = st
-	for _, f := range s.faults {
+	for _, f := range append(s.faults, s.spent...) {
 		close(f.cleared)
 	}
-	s.faults = nil
+	s.faults, s.spent = nil, nil
 	clear(s.tokens)
 	started := s.started
 	s.mu.Unlock()

@@ -469,3 +469,47 @@ func TestWorldDumpRoundTrip(t *testing.T) {
 		t.Errorf("state after dump and reload (-before +after):\n%s", diff)
 	}
 }
+
+func TestHistoryIsBounded(t *testing.T) {
+	srv := vpcsimtest.NewServerOptions(t, loadTestWorld(t), vpcsim.Options{HistoryLimit: 50})
+	c := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+	for range 120 {
+		if _, err := c.DescribeVpcs(t.Context(), &awsec2.DescribeVpcsInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := srv.Calls(0)
+	if len(calls) > 50 || len(calls) < 40 || calls[len(calls)-1].Seq != 120 {
+		t.Fatalf("kept %d calls ending at %d, want 40..50 ending at 120", len(calls), calls[len(calls)-1].Seq)
+	}
+	if got := srv.Calls(115); len(got) != 5 || got[0].Seq != 116 {
+		t.Errorf("calls since 115 = %d starting at %d", len(got), got[0].Seq)
+	}
+}
+
+func TestCountedHangIsReleasedByClear(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.srv.InjectFault(vpcsim.Fault{Action: "DescribeVpcs", Kind: vpcsim.FaultHang, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.ec2.DescribeVpcs(t.Context(), &awsec2.DescribeVpcsInput{})
+		done <- err
+	}()
+	// The fault is spent (no longer listed) once it holds the call; a
+	// second call passes.
+	waitFor(t, "the fault to be spent", func() bool { return len(e.srv.Faults()) == 0 })
+	if _, err := e.ec2.DescribeVpcs(t.Context(), &awsec2.DescribeVpcsInput{}); err != nil {
+		t.Fatalf("second call: %v", err)
+	}
+	e.srv.ClearFaults(0)
+	select {
+	case err := <-done:
+		if code(t, err) != "Unavailable" {
+			t.Errorf("released call: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ClearFaults did not release the call held by a spent fault")
+	}
+}

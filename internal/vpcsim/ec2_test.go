@@ -34,7 +34,7 @@ const (
 	subnetA   = "subnet-0a00000000000001a"
 	subnetB   = "subnet-0b00000000000002b"
 	subnetW   = "subnet-0c00000000000003c"
-	rtbMain   = "rtb-0000000000000000m"
+	rtbMain   = "rtb-0e0000000000000e0"
 	rtbA      = "rtb-0a00000000000000a"
 	rtbB      = "rtb-0b00000000000000b"
 	rtbOther  = "rtb-0f00000000000000f"

@@ -54,6 +54,8 @@ type Fault struct {
 	Held int `json:"held,omitempty"`
 }
 
+// spent hang faults whose count ran out still hold their calls until
+// cleared; they are kept in Server.spent so ClearFaults releases them.
 type fault struct {
 	Fault
 	expires time.Time     // zero: never
@@ -122,13 +124,15 @@ func (s *Server) InjectFault(f Fault) (int64, error) {
 func (s *Server) ClearFaults(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = slices.DeleteFunc(s.faults, func(f *fault) bool {
+	release := func(f *fault) bool {
 		if id != 0 && f.ID != id {
 			return false
 		}
 		close(f.cleared)
 		return true
-	})
+	}
+	s.faults = slices.DeleteFunc(s.faults, release)
+	s.spent = slices.DeleteFunc(s.spent, release)
 }
 
 // Faults lists the active faults.
@@ -170,11 +174,13 @@ func (s *Server) takeFault(action, caller string) *fault {
 			f.Count--
 			if f.Count == 0 {
 				s.faults = slices.Delete(s.faults, i, i+1)
-				if f.Kind != FaultHang {
+				if f.Kind == FaultHang {
+					// It no longer matches but still holds this call until
+					// cleared or timed out.
+					s.spent = append(s.spent, f)
+				} else {
 					close(f.cleared)
 				}
-				// A hang whose count ran out still holds this call until
-				// its timeout; it is no longer listed.
 			}
 		}
 		return f

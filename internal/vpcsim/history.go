@@ -3,6 +3,7 @@ package vpcsim
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 )
@@ -63,7 +64,9 @@ func (h *history) add(c Call) {
 	h.seq++
 	c.Seq = h.seq
 	if len(h.calls) >= h.limit {
-		drop := len(h.calls) - h.limit + 1
+		// Drop the oldest tenth at once, so that a full history costs one
+		// copy per limit/10 calls, not one per call.
+		drop := min(len(h.calls), len(h.calls)-h.limit+1+h.limit/10)
 		h.calls = append(h.calls[:0], h.calls[drop:]...)
 	}
 	h.calls = append(h.calls, c)
@@ -73,10 +76,8 @@ func (h *history) add(c Call) {
 func (h *history) since(seq uint64) []Call {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	i := len(h.calls)
-	for i > 0 && h.calls[i-1].Seq > seq {
-		i--
-	}
+	// Calls are in Seq order.
+	i := sort.Search(len(h.calls), func(i int) bool { return h.calls[i].Seq > seq })
 	out := make([]Call, len(h.calls)-i)
 	copy(out, h.calls[i:])
 	return out

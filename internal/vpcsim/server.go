@@ -86,6 +86,7 @@ type Server struct {
 	world    *World // the world reset returns to
 	st       *state
 	faults   []*fault
+	spent    []*fault // count-limited hang faults that still hold calls
 	faultSeq int64
 	tokens   map[string]imdsToken // IMDS session tokens
 	imdsLn   map[string]net.Listener
