@@ -169,7 +169,10 @@
 // and the asynchronous transitions above; each is a capped log-normal
 // distribution, and TimingProfile("realistic") gives the demo's values. The
 // zero Timing answers at once and completes transitions before the next call
-// is served. Options.Throttle enables EC2's token bucket per action: 100
+// is served. Timing.StaleRoutes (off in every profile) models EC2's eventual
+// consistency for route tables: after a route change DescribeRouteTables
+// may show the table as it was for a while, while the data plane (Resolve)
+// and the control endpoint see the change at once. Options.Throttle enables EC2's token bucket per action: 100
 // burst / 20 per s for Describe calls, 50 / 10 for Describe calls without
 // filters, IDs or pagination, 50 / 5 for mutating calls, 100 / 5 for private
 // IP assignment; an empty bucket answers RequestLimitExceeded (503), which

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 )
 
 type xRouteTable struct {
@@ -153,7 +154,7 @@ func (st *state) xRouteTable(t *routeTable) xRouteTable {
 	for _, a := range t.assocs {
 		x.Associations.Items = append(x.Associations.Items, xAssoc{AssociationID: a.id, RouteTableID: t.id, SubnetID: a.subnet, State: xAssocState{"associated"}})
 	}
-	for _, r := range t.routes {
+	for _, r := range t.visibleRoutes(time.Now()) {
 		x.Routes.Items = append(x.Routes.Items, st.xRoute(r))
 	}
 	return x
@@ -325,7 +326,7 @@ func (s *Server) createRoute(r *request) (any, error) {
 			return invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
 		}
 		rt.dst = dst
-		t.routes = append(t.routes, rt)
+		t.changeRoutes(s.opts.Timing.StaleRoutes.Sample(), func() { t.routes = append(t.routes, rt) })
 		return nil
 	}); err != nil {
 		return nil, err
@@ -356,7 +357,7 @@ func (s *Server) replaceRoute(r *request) (any, error) {
 		}
 		rt.dst = dst
 		rt.origin = t.routes[i].origin
-		t.routes[i] = rt
+		t.changeRoutes(s.opts.Timing.StaleRoutes.Sample(), func() { t.routes[i] = rt })
 		return nil
 	}); err != nil {
 		return nil, err
@@ -381,7 +382,7 @@ func (s *Server) deleteRoute(r *request) (any, error) {
 		if t.routes[i].local {
 			return invalidParam("cannot remove local route %s in route table %s", dst, t.id)
 		}
-		t.routes = slices.Delete(t.routes, i, i+1)
+		t.changeRoutes(s.opts.Timing.StaleRoutes.Sample(), func() { t.routes = slices.Delete(t.routes, i, i+1) })
 		return nil
 	}); err != nil {
 		return nil, err

@@ -104,6 +104,39 @@ type routeTable struct {
 	assocs []assoc
 	routes []*route // routes[0] is the local route
 	tags   map[string]string
+
+	// stale is what DescribeRouteTables shows until staleUntil, after a
+	// route change under Timing.StaleRoutes.
+	stale      []*route
+	staleUntil time.Time
+}
+
+// changeRoutes applies a route change to t, first keeping the routes as
+// they were for stale reads during d (when d > 0). During a window the
+// oldest version stays visible; the window ends at the latest change's.
+func (t *routeTable) changeRoutes(d time.Duration, apply func()) {
+	if d > 0 {
+		now := time.Now()
+		if !now.Before(t.staleUntil) {
+			t.stale = make([]*route, len(t.routes))
+			for i, r := range t.routes {
+				c := *r
+				t.stale[i] = &c
+			}
+		}
+		if until := now.Add(d); until.After(t.staleUntil) {
+			t.staleUntil = until
+		}
+	}
+	apply()
+}
+
+// visibleRoutes are the routes DescribeRouteTables reports now.
+func (t *routeTable) visibleRoutes(now time.Time) []*route {
+	if now.Before(t.staleUntil) {
+		return t.stale
+	}
+	return t.routes
 }
 
 type assoc struct {

@@ -44,6 +44,11 @@ type Timing struct {
 	VolumeDetach  Dist `json:"volume_detach"`
 	InstanceStop  Dist `json:"instance_stop"`
 	InstanceStart Dist `json:"instance_start"`
+	// StaleRoutes is EC2's eventual consistency for route tables: for this
+	// long after a route change, DescribeRouteTables may still show the
+	// table as it was before (the data plane, Resolve, follows at once).
+	// Off in every profile; tests of read-after-write code turn it on.
+	StaleRoutes Dist `json:"stale_routes"`
 }
 
 // TimingProfile returns a named timing profile: "none" (the zero Timing)

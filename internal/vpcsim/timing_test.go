@@ -78,3 +78,23 @@ func TestTimingProfiles(t *testing.T) {
 		t.Errorf("zero Dist sampled %s", d)
 	}
 }
+
+func TestStaleRouteReads(t *testing.T) {
+	timing := vpcsim.Timing{StaleRoutes: vpcsim.Dist{Median: 400 * time.Millisecond}}
+	srv := vpcsimtest.NewServerOptions(t, loadTestWorld(t), vpcsim.Options{Timing: timing})
+	c := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+	ctx := t.Context()
+	start := time.Now()
+	if _, err := c.ReplaceRoute(ctx, &awsec2.ReplaceRouteInput{RouteTableId: aws.String(rtbB), DestinationCidrBlock: aws.String(vip), NetworkInterfaceId: aws.String(eniA)}); err != nil {
+		t.Fatal(err)
+	}
+	r := routeTo(t, c, rtbB, vip)
+	if time.Since(start) < 300*time.Millisecond && aws.ToString(r.NetworkInterfaceId) != eniB {
+		t.Errorf("read right after the change shows %s, want the stale %s", aws.ToString(r.NetworkInterfaceId), eniB)
+	}
+	// The control endpoint and the data plane see the change at once.
+	if got := findRoute(srv.Snapshot(), rtbB, vip); got.NetworkInterfaceID != eniA {
+		t.Errorf("snapshot shows %s, want %s", got.NetworkInterfaceID, eniA)
+	}
+	waitFor(t, "the change to become visible", func() bool { return aws.ToString(routeTo(t, c, rtbB, vip).NetworkInterfaceId) == eniA })
+}
