@@ -44,3 +44,35 @@ fmt:
 
 clean:
 	rm -rf $(BIN) dist
+
+# Release artifacts in dist/: static binaries for linux/amd64 and arm64
+# (dist/linux-ARCH/vipd) and a .deb of each
+# (dist/vipd_VERSION_ARCH.deb) with the unit files, example configs, docs
+# and the --help text of every command. The .deb is built by nfpm, a Go
+# tool of this module (go.mod), so nothing outside the module proxy is needed.
+DIST        ?= dist
+DIST_ARCHES ?= amd64 arm64
+# Debian versions must start with a digit: v1.2.3 tags give 1.2.3, untagged
+# trees 0.0.0~git<commit>.
+DEB_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo 0.0.0~git$(COMMIT))
+# Expand once: both packages get the same version even if HEAD moves.
+DEB_VERSION := $(DEB_VERSION)
+
+.PHONY: dist dist-test
+dist:
+	rm -rf $(DIST)
+	set -e; for arch in $(DIST_ARCHES); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS) -s -w' -o $(DIST)/linux-$$arch/ ./cmd/vipd; \
+	done
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(DIST)/host/ ./cmd/vipd
+	sh deploy/helpdocs.sh $(DIST)/host/vipd $(DIST)/help
+	set -e; for arch in $(DIST_ARCHES); do \
+		mkdir -p $(DIST)/stage && cp $(DIST)/linux-$$arch/vipd $(DIST)/stage/vipd; \
+		ARCH=$$arch DEB_VERSION=$(DEB_VERSION) $(GO) tool nfpm package --config deploy/nfpm.yaml --packager deb --target $(DIST)/; \
+	done
+	ls -l $(DIST)/*.deb
+
+# Install the amd64 .deb into a scratch root (dpkg -x) and run vipd version
+# and vipd check against vpcsim from it (deploy/dist_test.go).
+dist-test: dist
+	VIPD_DEB=$$(ls $(CURDIR)/$(DIST)/vipd_*_amd64.deb) $(GO) test -count=1 -timeout 5m ./deploy/
