@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,34 @@ import (
 
 //go:embed world.yaml
 var worldYAML []byte
+
+//go:embed world-same-az.yaml
+var sameAZWorldYAML []byte
+
+// Mode is the mechanism that carries the service address.
+type Mode string
+
+// The modes a cluster runs.
+const (
+	// ModeOverlay routes VIP (outside the VPC) to the holder's ENI in every
+	// route table, and binds it on the holder's eth0 (seeds 000 b, 002).
+	ModeOverlay Mode = "overlay-route"
+	// ModeSecondaryIP assigns SecondaryIP to the holder's ENI with
+	// AllowReassignment and binds it (seed 001).
+	ModeSecondaryIP Mode = "secondary-ip"
+	// ModeENI attaches the floating ENI (FloatENI, address FloatIP) to the
+	// holder, with policy routing so replies leave by it (seed 000 a).
+	ModeENI Mode = "eni"
+)
+
+// The addresses of the same-AZ world (world-same-az.yaml).
+var (
+	SecondaryIP = netip.MustParseAddr("10.0.1.100")
+	FloatIP     = netip.MustParseAddr("10.0.5.10")
+)
+
+// FloatENI is the ENI that ModeENI moves.
+const FloatENI = "eni-0f000000000000016"
 
 // The world's fixed names (world.yaml).
 const (
@@ -52,6 +81,8 @@ type Options struct {
 	Lease time.Duration
 	// Log receives the harness's own progress; default discards.
 	Log *slog.Logger
+	// Mode is the mechanism; default ModeOverlay.
+	Mode Mode
 }
 
 // Member is one vipd process of the cluster: node "a", node "b" or the
@@ -90,6 +121,8 @@ type Cluster struct {
 	Srv     *vpcsim.Server
 	Fab     *netns.Fabric
 	Members []*Member // a, b, witness
+	// Target is the address the client dials: the mode's service address.
+	Target  netip.Addr
 	stop    context.CancelFunc
 	fabDone chan struct{}
 }
@@ -106,7 +139,18 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	world := worldYAML
 	c := &Cluster{o: o, log: o.Log, Dir: o.Dir, fabDone: make(chan struct{})}
+	switch o.Mode {
+	case "", ModeOverlay:
+		c.o.Mode, c.Target = ModeOverlay, VIP
+	case ModeSecondaryIP:
+		c.Target, world = SecondaryIP, sameAZWorldYAML
+	case ModeENI:
+		c.Target, world = FloatIP, sameAZWorldYAML
+	default:
+		return nil, fmt.Errorf("start chaos cluster: unknown mode %q", o.Mode)
+	}
 	if c.Dir == "" {
 		if c.Dir, err = os.MkdirTemp("", "vipd-chaos-"); err != nil {
 			return nil, fmt.Errorf("create chaos directory: %w", err)
@@ -122,7 +166,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	} else if len(removed) > 0 {
 		c.log.Info("removed leftover namespaces", "op", strings.Join(removed, " "))
 	}
-	w, err := vpcsim.ParseWorld(worldYAML, "chaos world")
+	w, err := vpcsim.ParseWorld(world, "chaos world")
 	if err != nil {
 		return nil, err
 	}
@@ -208,12 +252,30 @@ func (c *Cluster) config(m *Member) string {
 	}
 	fmt.Fprintf(&b, `health:
   - {name: service, tcp: "127.0.0.1:%d", interval: 200ms, timeout: 200ms, rise: 2, fall: 2}
-resources:
-  - overlay-route: {cidr: %s/32, route-tables: all, disable-source-dest-check: true}
-local-address: {interface: auto, cidr: %s/32}
 reconcile: {interval: 1s}
 aws: {region: %s, endpoint: "http://%s", imds-endpoint: "http://%s", call-timeout: 1s}
-`, ServicePort, VIP, VIP, c.Srv.Region(), netns.APIAddr, netns.IMDSAddr)
+`, ServicePort, c.Srv.Region(), netns.APIAddr, netns.IMDSAddr)
+	switch c.o.Mode {
+	case ModeOverlay:
+		fmt.Fprintf(&b, `resources:
+  - overlay-route: {cidr: %s/32, route-tables: all, disable-source-dest-check: true}
+local-address: {interface: auto, cidr: %s/32}
+`, VIP, VIP)
+	case ModeSecondaryIP:
+		// local-address names the secondary IP so that the node binds it
+		// and, as a backup, removes it when a kill left it behind.
+		fmt.Fprintf(&b, `resources:
+  - secondary-ip: {addresses: [%s]}
+local-address: {interface: auto, cidr: %s/32}
+`, SecondaryIP, SecondaryIP)
+	case ModeENI:
+		// A dead holder keeps the ENI attached; the next one forces the
+		// detach after a short wait instead of EC2's default patience.
+		fmt.Fprintf(&b, `resources:
+  - eni: {id: %s, device-index: 1, detach-timeout: 2s, attach-timeout: 20s}
+local-address: {interface: none}
+`, FloatENI)
+	}
 	return b.String()
 }
 
@@ -365,7 +427,7 @@ func (c *Cluster) Holder(ctx context.Context) string {
 func (c *Cluster) Reach(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
 	defer cancel()
-	conn, err := c.Fab.Dial(ctx, ClientInstance, "tcp", netip.AddrPortFrom(VIP, ServicePort).String())
+	conn, err := c.Fab.Dial(ctx, ClientInstance, "tcp", netip.AddrPortFrom(c.Target, ServicePort).String())
 	if err != nil {
 		return "", err
 	}
@@ -373,12 +435,13 @@ func (c *Cluster) Reach(ctx context.Context) (string, error) {
 	_ = conn.SetDeadline(time.Now().Add(400 * time.Millisecond))
 	s, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil {
-		return "", fmt.Errorf("read from %s: %w", VIP, err)
+		return "", fmt.Errorf("read from %s: %w", c.Target, err)
 	}
 	return strings.TrimSpace(s), nil
 }
 
-// Bound reports whether the VIP is bound on a member's eth0.
+// Bound reports whether the target address is bound on a member's eth0
+// (ModeOverlay, ModeSecondaryIP).
 func (c *Cluster) Bound(m *Member) (bool, error) {
 	var bound bool
 	err := c.Fab.Do(m.InstanceID, func() error {
@@ -391,13 +454,49 @@ func (c *Cluster) Bound(m *Member) (bool, error) {
 			return err
 		}
 		for _, a := range addrs {
-			if a.IP.Equal(VIP.AsSlice()) {
+			if a.IP.Equal(c.Target.AsSlice()) {
 				bound = true
 			}
 		}
 		return nil
 	})
 	return bound, err
+}
+
+// Owner returns the member that vpcsim says owns the service address in
+// the cluster's mode ("" if none or not one): every route table's route
+// to the VIP, the ENI holding the secondary IP, or the instance the
+// floating ENI is attached to.
+func (c *Cluster) Owner() string {
+	st := c.Srv.Snapshot()
+	byENI, byInst := map[string]string{}, map[string]string{}
+	for _, m := range c.Nodes() {
+		byENI[m.ENI], byInst[m.InstanceID] = m.Name, m.Name
+	}
+	switch c.o.Mode {
+	case ModeSecondaryIP:
+		for _, e := range st.NetworkInterfaces {
+			if slices.Contains(e.SecondaryIPs, SecondaryIP.String()) {
+				return byENI[e.ID]
+			}
+		}
+	case ModeENI:
+		for _, e := range st.NetworkInterfaces {
+			if e.ID == FloatENI && e.AttachmentStatus == "attached" {
+				return byInst[e.Instance]
+			}
+		}
+	default:
+		owner := ""
+		for _, eni := range c.RouteTargets() {
+			if eni == "" || (owner != "" && byENI[eni] != owner) {
+				return ""
+			}
+			owner = byENI[eni]
+		}
+		return owner
+	}
+	return ""
 }
 
 // RouteTargets returns, per route table, the ENI the VIP is routed to, as

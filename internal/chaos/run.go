@@ -186,22 +186,20 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	return rep, nil
 }
 
-// converged returns the node the whole world agrees on, or "".
+// converged returns the node the whole world agrees on, or "": it holds
+// the lease, vpcsim gives it the address, the address is bound on its
+// eth0 only (where vipd binds it), and the client reaches it.
 func converged(ctx context.Context, c *Cluster) string {
 	holder := c.Holder(ctx)
-	if holder == "" {
+	if holder == "" || c.Owner() != holder {
 		return ""
 	}
-	m := c.Member(holder)
-	for _, eni := range c.RouteTargets() {
-		if eni != m.ENI {
-			return ""
-		}
-	}
-	for _, n := range c.Nodes() {
-		bound, err := c.Bound(n)
-		if err != nil || bound != (n == m) {
-			return ""
+	if c.o.Mode != ModeENI {
+		for _, n := range c.Nodes() {
+			bound, err := c.Bound(n)
+			if err != nil || bound != (n.Name == holder) {
+				return ""
+			}
 		}
 	}
 	if got, err := c.Reach(ctx); err != nil || got != holder {
