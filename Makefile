@@ -29,11 +29,12 @@ test: vet unit e2e
 
 # Randomized fault schedules on the netns fabric (root): SEEDS=N runs N
 # schedules from a random base (printed), SEED=S replays one; LENGTH is how
-# long each injects faults. Failures print the seed and a timeline.
+# long each injects faults; MODE picks overlay-route, secondary-ip or eni
+# (default: by seed). Failures print the seed and a timeline.
 SEEDS  ?= 20
 LENGTH ?= 10s
 chaos: build
-	VIPD_BIN=$(CURDIR)/$(BIN)/vipd CHAOS_SEEDS=$(SEEDS) CHAOS_SEED=$(SEED) CHAOS_LENGTH=$(LENGTH) \
+	VIPD_BIN=$(CURDIR)/$(BIN)/vipd CHAOS_SEEDS=$(SEEDS) CHAOS_SEED=$(SEED) CHAOS_LENGTH=$(LENGTH) CHAOS_MODE=$(MODE) \
 		$(GO) test -count=1 -timeout 30m -tags e2e -run '^TestChaos$$' -v ./test/e2e/
 
 bench:

@@ -170,7 +170,14 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Srv, err = vpcsim.New(w, vpcsim.Options{}); err != nil {
+	sopts := vpcsim.Options{}
+	if c.o.Mode == ModeENI {
+		// Attachments take a long-tailed while, up to 3 s in attaching or
+		// detaching: the eni resource must wait them out, not assume.
+		d := vpcsim.Dist{Median: 300 * time.Millisecond, Sigma: 1, Max: 3 * time.Second}
+		sopts.Timing = vpcsim.Timing{ENIAttach: d, ENIDetach: d}
+	}
+	if c.Srv, err = vpcsim.New(w, sopts); err != nil {
 		return nil, err
 	}
 	if err := c.Srv.Start(ctx, "127.0.0.1:0"); err != nil {
@@ -290,6 +297,9 @@ func (c *Cluster) env(m *Member) []string {
 	}
 	return append(env, "AWS_ENDPOINT_URL=http://"+netns.APIAddr, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+netns.IMDSAddr)
 }
+
+// Mode returns the cluster's mode.
+func (c *Cluster) Mode() Mode { return c.o.Mode }
 
 // Member returns the member with that name (nil if none).
 func (c *Cluster) Member(name string) *Member {

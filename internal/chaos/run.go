@@ -38,6 +38,7 @@ type RunOptions struct {
 // Report is one schedule's outcome.
 type Report struct {
 	Schedule   Schedule
+	Mode       Mode
 	Faults     map[Kind]int // injected, by kind
 	Violations []Violation
 	Timeline   string
@@ -54,12 +55,12 @@ func (r *Report) Failed() bool { return len(r.Violations) > 0 }
 // Summary is one line per run, and the seed to replay it.
 func (r *Report) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: %d faults", r.Schedule.Seed, len(r.Schedule.Steps))
+	fmt.Fprintf(&b, "seed %d (%s): %d faults", r.Schedule.Seed, r.Mode, len(r.Schedule.Steps))
 	if r.ConvergedIn > 0 {
 		fmt.Fprintf(&b, ", converged on %s in %s", r.Holder, r.ConvergedIn.Round(time.Millisecond))
 	}
 	if r.Failed() {
-		fmt.Fprintf(&b, ", %d VIOLATIONS (replay: make chaos SEED=%d)", len(r.Violations), r.Schedule.Seed)
+		fmt.Fprintf(&b, ", %d VIOLATIONS (replay: make chaos SEED=%d MODE=%s)", len(r.Violations), r.Schedule.Seed, r.Mode)
 	}
 	if r.Dir != "" {
 		fmt.Fprintf(&b, ", logs in %s", r.Dir)
@@ -92,7 +93,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.Dir = c.Dir
+	rep.Dir, rep.Mode = c.Dir, c.Mode()
 	prefix := c.Fab.Prefix()
 	closed := false
 	defer func() {

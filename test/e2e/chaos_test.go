@@ -36,6 +36,8 @@ func envInt(t *testing.T, name string, def uint64) uint64 {
 //	CHAOS_SEED=S    replay exactly seed S (`make chaos SEED=S`)
 //	CHAOS_BASE=B    first seed of the N (default: random, printed)
 //	CHAOS_LENGTH=D  how long each schedule injects faults (default 10s)
+//	CHAOS_MODE=M    overlay-route, secondary-ip or eni (default: the
+//	                seed picks one, so a set of seeds covers all three)
 func TestChaos(t *testing.T) {
 	needRoot(t)
 	bin := vipdBin(t)
@@ -58,6 +60,7 @@ func TestChaos(t *testing.T) {
 			seeds = append(seeds, base+i)
 		}
 	}
+	modes := []chaos.Mode{chaos.ModeOverlay, chaos.ModeSecondaryIP, chaos.ModeENI}
 	faults := map[chaos.Kind]int{}
 	var runs, violations int
 	var conv []time.Duration
@@ -65,7 +68,11 @@ func TestChaos(t *testing.T) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			keep := os.Getenv("VIPD_E2E_KEEP") != ""
-			rep, err := chaos.Run(t.Context(), chaos.RunOptions{Cluster: chaos.Options{VipdBin: bin, Log: log, Keep: keep},
+			mode := chaos.Mode(os.Getenv("CHAOS_MODE"))
+			if mode == "" {
+				mode = modes[seed%uint64(len(modes))]
+			}
+			rep, err := chaos.Run(t.Context(), chaos.RunOptions{Cluster: chaos.Options{VipdBin: bin, Log: log, Keep: keep, Mode: mode},
 				Seed: seed, Length: length})
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
