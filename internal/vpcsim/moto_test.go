@@ -218,6 +218,15 @@ func TestDifferentialAgainstMoto(t *testing.T) {
 		return func(in *awsec2.CreateRouteInput) { in.InstanceId = aws.String(id) }
 	}
 
+	// Objects created during the sequence have different IDs on each side.
+	vols := map[*awsec2.Client]string{}
+	attachVol := func(instance, dev string) func(c *awsec2.Client) string {
+		return func(c *awsec2.Client) string {
+			_, err := c.AttachVolume(t.Context(), &awsec2.AttachVolumeInput{VolumeId: aws.String(vols[c]), InstanceId: aws.String(instance), Device: aws.String(dev)})
+			return outcome(err)
+		}
+	}
+
 	steps := []struct {
 		name string
 		call func(c *awsec2.Client) string
@@ -299,6 +308,27 @@ func TestDifferentialAgainstMoto(t *testing.T) {
 			_, err := c.AttachNetworkInterface(t.Context(), &awsec2.AttachNetworkInterfaceInput{NetworkInterfaceId: &w.spare, InstanceId: &w.instA, DeviceIndex: aws.Int32(1)})
 			return outcome(err)
 		}, "EC2 requires the interface and the instance in one zone (InvalidParameterCombination); moto attaches"},
+		{"create a volume", func(c *awsec2.Client) string {
+			out, err := c.CreateVolume(t.Context(), &awsec2.CreateVolumeInput{AvailabilityZone: aws.String("us-east-1a"), Size: aws.Int32(10)})
+			if err != nil {
+				return outcome(err)
+			}
+			vols[c] = aws.ToString(out.VolumeId)
+			return outcome(nil, string(out.State))
+		}, "EC2 answers state creating and the volume becomes available shortly after (the CreateVolume example of the EC2 API reference); moto answers available. vpcsim's zero timing completes it before the next call"},
+		{"attach the volume across zones", attachVol(w.instB, "/dev/sdf"),
+			"EC2 answers InvalidVolume.ZoneMismatch (issue 13); moto attaches"},
+		{"attach the volume", attachVol(w.instA, "/dev/sdf"), ""},
+		{"attach the attached volume again", attachVol(w.instA, "/dev/sdg"),
+			"EC2 answers VolumeInUse (issue 13); moto attaches it a second time"},
+		{"create an overlapping subnet", func(c *awsec2.Client) string {
+			_, err := c.CreateSubnet(t.Context(), &awsec2.CreateSubnetInput{VpcId: &w.vpc, CidrBlock: aws.String("10.0.1.128/25"), AvailabilityZone: aws.String("us-east-1a")})
+			return outcome(err)
+		}, ""},
+		{"delete the vpc while it has subnets", func(c *awsec2.Client) string {
+			_, err := c.DeleteVpc(t.Context(), &awsec2.DeleteVpcInput{VpcId: &w.vpc})
+			return outcome(err)
+		}, ""},
 	}
 	for _, s := range steps {
 		m, v := s.call(mc), s.call(vc)
