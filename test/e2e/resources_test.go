@@ -25,8 +25,11 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
-// comboWorld puts both nodes in one subnet of one AZ, as secondary-ip and
-// ebs-volume need (seed 001), with an Elastic IP and a data volume.
+// comboWorld puts both nodes in one subnet of one AZ, as secondary-ip,
+// eni and ebs-volume need (seeds 000 a and 001), with a service ENI, an
+// Elastic IP and a data volume. Source/dest checks are off already: with
+// the ENI attached an instance has two interfaces, and EC2 refuses the
+// instance-level attribute then.
 const comboWorld = `
 region: us-east-1
 vpcs: [{id: vpc-0c000000000000001, cidr: 10.0.0.0/16}]
@@ -36,9 +39,11 @@ subnets:
 route-tables:
   - {id: rtb-0a000000000000001, vpc: vpc-0c000000000000001, main: true}
 instances:
-  - {id: i-0a000000000000001, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: vipd, eni-id: eni-0a000000000000001}
-  - {id: i-0b000000000000002, subnet: subnet-0a000000000000001, private-ip: 10.0.1.11, role: vipd, eni-id: eni-0b000000000000002}
+  - {id: i-0a000000000000001, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: vipd, eni-id: eni-0a000000000000001, source-dest-check: false}
+  - {id: i-0b000000000000002, subnet: subnet-0a000000000000001, private-ip: 10.0.1.11, role: vipd, eni-id: eni-0b000000000000002, source-dest-check: false}
   - {id: i-0c000000000000003, subnet: subnet-0c000000000000003, private-ip: 10.0.3.10}
+network-interfaces:
+  - {id: eni-0e000000000000001, subnet: subnet-0a000000000000001, private-ip: 10.0.1.50, description: service}
 elastic-ips:
   - {id: eipalloc-0e000000000000001, public-ip: 203.0.113.50}
 volumes:
@@ -52,7 +57,8 @@ roles:
 // acquire them in design.md's kind order regardless.
 const comboResources = `resources:
   - route53: {hosted-zone-id: %s, name: db.example.internal, ttl: 10s}
-  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all, disable-source-dest-check: true}
+  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}
+  - eni: {id: eni-0e000000000000001, device-index: 1, host: none}
   - elastic-ip: {allocation-id: eipalloc-0e000000000000001, private-ip: 10.0.1.100}
   - secondary-ip: {addresses: [10.0.1.100]}
   - ebs-volume: {volume-id: vol-0d000000000000001, mount-point: /data, host: none}
@@ -61,10 +67,10 @@ local-address: {interface: none, cidr: 192.168.100.10/32}
 
 // acquireOrder and releaseOrder are the step names vipd must report.
 var (
-	acquireOrder = []string{"ebs-volume vol-0d000000000000001", "secondary-ip 10.0.1.100", "elastic-ip eipalloc-0e000000000000001",
+	acquireOrder = []string{"ebs-volume vol-0d000000000000001", "eni eni-0e000000000000001", "secondary-ip 10.0.1.100", "elastic-ip eipalloc-0e000000000000001",
 		"overlay-route 192.168.100.10/32", "route53 db.example.internal. A", "local-address"}
 	releaseOrder = []string{"local-address", "route53 db.example.internal. A", "overlay-route 192.168.100.10/32",
-		"elastic-ip eipalloc-0e000000000000001", "secondary-ip 10.0.1.100", "ebs-volume vol-0d000000000000001"}
+		"elastic-ip eipalloc-0e000000000000001", "secondary-ip 10.0.1.100", "eni eni-0e000000000000001", "ebs-volume vol-0d000000000000001"}
 )
 
 // comboMember is one vipd process of the combined cluster.
@@ -263,7 +269,7 @@ func (c *combo) waitPrimary(within time.Duration, not string) string {
 
 // world is where vpcsim and Route 53 say each resource is.
 type world struct {
-	route, secondary, eip, volume, volumeStatus, record string
+	route, secondary, eip, volume, volumeStatus, record, eni, eniStatus string
 }
 
 func (c *combo) world() world {
@@ -273,6 +279,9 @@ func (c *combo) world() world {
 	enis := map[string]string{}
 	for _, e := range st.NetworkInterfaces {
 		enis[e.ID] = e.Instance
+		if e.ID == "eni-0e000000000000001" {
+			w.eni, w.eniStatus = e.Instance, e.AttachmentStatus
+		}
 		if slices.Contains(e.SecondaryIPs, "10.0.1.100") {
 			w.secondary = e.Instance
 		}
@@ -308,7 +317,8 @@ func (c *combo) waitWorld(node string, within time.Duration) {
 	c.t.Helper()
 	m := c.byName(node)
 	ip := map[string]string{"a": "10.0.1.10", "b": "10.0.1.11"}[node]
-	want := world{route: m.instance, secondary: m.instance, eip: m.instance, volume: m.instance, volumeStatus: "attached", record: ip}
+	want := world{route: m.instance, secondary: m.instance, eip: m.instance, volume: m.instance, volumeStatus: "attached", record: ip,
+		eni: m.instance, eniStatus: "attached"}
 	deadline := time.Now().Add(within)
 	var got world
 	for time.Now().Before(deadline) {
@@ -363,7 +373,7 @@ func lastSeq(s *vpcsim.Server) uint64 {
 }
 
 // TestCombinedResourcesFailOverInOrder runs a cluster whose nodes own an
-// EBS volume (host none), a secondary IP with an Elastic IP on it, an
+// EBS volume and an ENI (both host none), a secondary IP with an Elastic IP on it, an
 // overlay route, and a Route 53 record, and shows, from vpcsim's state and
 // call log and from vipd status, that they are acquired in design.md's
 // kind order, fail over together on kill -9, and are released in reverse
@@ -391,7 +401,7 @@ func TestCombinedResourcesFailOverInOrder(t *testing.T) {
 	// The Elastic IP is on the secondary address and moved with it (EC2
 	// does that in AssignPrivateIpAddresses), so elastic-ip finds it in
 	// place and writes nothing.
-	wantAcquire := []string{"DetachVolume", "AttachVolume", "AssignPrivateIpAddresses", "ReplaceRoute"}
+	wantAcquire := []string{"DetachVolume", "AttachVolume", "DetachNetworkInterface", "AttachNetworkInterface", "AssignPrivateIpAddresses", "ReplaceRoute"}
 	if got := c.writes(c.byName(q).instance, seq, wantAcquire); !slices.Equal(got, wantAcquire) {
 		t.Errorf("%s's EC2 writes after the kill = %q, want %q", q, got, wantAcquire)
 	}
@@ -419,7 +429,7 @@ func TestCombinedResourcesFailOverInOrder(t *testing.T) {
 		t.Fatalf("primary after stopping %s = %s", q, got)
 	}
 	c.waitWorld(p, 20*time.Second)
-	wantRelease := []string{"DisassociateAddress", "UnassignPrivateIpAddresses", "DetachVolume"}
+	wantRelease := []string{"DisassociateAddress", "UnassignPrivateIpAddresses", "DetachNetworkInterface", "DetachVolume"}
 	if got := c.writes(c.byName(q).instance, seq, wantRelease); !slices.Equal(got, wantRelease) {
 		t.Errorf("%s's EC2 writes on a clean stop = %q, want %q", q, got, wantRelease)
 	}
