@@ -25,6 +25,7 @@ func TestParseRejectsResources(t *testing.T) {
 		{"eni-bad", members + "resources:\n  - eni: {id: eni-xyz, device-index: -1, detach-timeout: -1s, host: nnoe, policy-routing: {table: 254, priority: 40000, table-name: 'my table'}}\n  - eni: {}\n  - eni: {id: eni-0a1b2c3d, private-ip: 10.0.1.50}\n"},
 		{"route53-bad", members + "resources:\n  - route53: {hosted-zone-id: z123, name: 'bad..name', type: CNAME, ttl: 1500ms, address: privat, insync-timeout: 10s}\n  - route53: {hosted-zone-id: Z123, name: db.example.internal, type: AAAA}\n  - route53: {}\n"},
 		{"ebs-volume-bad", members + "resources:\n  - ebs-volume: {volume-id: vol-1, device: /dev/sda1, block-device: dev/nvme1n1, mount-point: /, options: ['noatime,ro'], host: yes-please}\n  - ebs-volume: {volume-id: vol-0a1b2c3d, fsck: true}\n"},
+		{"resources-owning-the-same-thing", members + "resources:\n  - secondary-ip: {addresses: [10.0.1.100]}\n  - secondary-ip: {addresses: [10.0.1.101, 10.0.1.100]}\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\n  - route53: {hosted-zone-id: Z1, name: db.example.internal}\n  - route53: {hosted-zone-id: Z1, name: DB.example.internal., type: A}\n"},
 		{"local-address-not-secondary", members + "resources:\n  - secondary-ip: {addresses: [10.0.1.100]}\nlocal-address: {cidr: 10.0.1.101/32}\n"},
 	}
 	for _, tt := range tests {

@@ -38,6 +38,7 @@ func (c *Config) validate(idx *index) error {
 	v.resources(c)
 	v.localAddress(c)
 	v.notify(c)
+	v.clusterTLS(c)
 	v.rest(c)
 	return errors.Join(v.errs...)
 }
@@ -276,6 +277,7 @@ func (v *validator) resources(c *Config) {
 		}
 		v.overlayRoute(path+".overlay-route", r.OverlayRoute, cidrs)
 	}
+	v.duplicateResources(c)
 }
 
 func (v *validator) overlayRoute(path string, o *OverlayRoute, seen map[netip.Prefix]string) {

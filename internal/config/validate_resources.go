@@ -233,3 +233,39 @@ func secondaryIPHas(c *Config, a netip.Addr) bool {
 	}
 	return false
 }
+
+// duplicateResources refuses two resources that would own the same AWS
+// object: they would fight over it on every acquire.
+func (v *validator) duplicateResources(c *Config) {
+	seen := map[string]string{} // object → path of its first owner
+	claim := func(object, path string) {
+		if first, dup := seen[object]; dup {
+			v.errorf(path, "%s is already owned by %s", object, first)
+			return
+		}
+		seen[object] = path
+	}
+	for i, r := range c.Resources {
+		path := indexPath("resources", i)
+		switch {
+		case r.SecondaryIP != nil:
+			for j, a := range r.SecondaryIP.Addrs() {
+				claim("address "+a.String(), indexPath(path+".secondary-ip.addresses", j))
+			}
+		case r.ElasticIP != nil && r.ElasticIP.AllocationID != "":
+			claim(r.ElasticIP.AllocationID, path+".elastic-ip.allocation-id")
+		case r.ENI != nil && r.ENI.ID != "":
+			claim(r.ENI.ID, path+".eni.id")
+		case r.ENI != nil && r.ENI.PrivateIP != "":
+			claim("address "+r.ENI.PrivateIP, path+".eni.private-ip")
+		case r.EBSVolume != nil && r.EBSVolume.VolumeID != "":
+			claim(r.EBSVolume.VolumeID, path+".ebs-volume.volume-id")
+		case r.Route53 != nil && r.Route53.Name != "":
+			typ := r.Route53.Type
+			if typ == "" {
+				typ = "A"
+			}
+			claim("record "+strings.ToLower(strings.TrimSuffix(r.Route53.Name, "."))+" "+typ+" in "+r.Route53.HostedZoneID, path+".route53.name")
+		}
+	}
+}
