@@ -1,7 +1,8 @@
 // Package vpcsim simulates the part of one AWS account that vipd moves
-// addresses in: EC2's Query API (VPCs, subnets, route tables, instances,
-// network interfaces), one IMDSv2 endpoint per instance, and a JSON control
-// endpoint for tests. It speaks the real wire protocols, so the AWS SDK for
+// addresses in: EC2's Query API (VPCs, subnets, route tables, internet
+// gateways, instances, network interfaces, secondary addresses, Elastic IPs,
+// volumes, tags), one IMDSv2 endpoint per instance, and a JSON control
+// endpoint (/_sim/) for tests. It speaks the real wire protocols, so the AWS SDK for
 // Go v2 and the AWS CLI work against it unchanged with an endpoint override.
 //
 // Route 53 (package route53, under /2013-04-01/), DynamoDB and SSM Parameter
@@ -29,8 +30,16 @@
 // One struct (state) owns the account and is guarded by Server.mu. Every
 // action locks it once, reads or mutates, and unlocks before any I/O
 // (responses are encoded after the lock is released). After a successful
-// mutation Server.Changes receives a hint. The call history has its own
-// lock. Faults that delay or hold a call wait outside the lock.
+// mutation Server.Changes receives a hint. Asynchronous transitions
+// (attaching, stopping, ...) are stored with their due time: every reader
+// applies those that are due when it locks, and one goroutine applies them
+// on time so that Changes fires without a caller. The call history has its
+// own lock. Faults that delay or hold a call wait outside the lock.
+//
+// SDK clients pointed at vpcsim on loopback should wrap their HTTP client
+// with vpcsimtest.BodyRaceFix (vpcsimtest's configs do): vpcsim answers
+// fast enough to expose a race between smithy-go and net/http that drops
+// about one connection in a hundred (the SDK retries it).
 //
 // # Wire protocol
 //

@@ -13,7 +13,8 @@ import (
 // another server from a snapshot. Transitions in flight are written as
 // their end state (attaching as attached, stopping as stopped, pending as
 // running); detaching attachments and terminated instances are left out.
-// References use IDs; a Name tag becomes the object's Name.
+// References use IDs; a Name tag becomes the object's Name. A default VPC
+// is written as an ordinary VPC with its subnets and gateway.
 func (s *Server) World() *World {
 	st := s.lockState()
 	defer s.unlockState()
