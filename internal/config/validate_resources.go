@@ -249,7 +249,13 @@ func (v *validator) duplicateResources(c *Config) {
 		path := indexPath("resources", i)
 		switch {
 		case r.SecondaryIP != nil:
-			for j, a := range r.SecondaryIP.Addrs() {
+			own := map[netip.Addr]bool{} // a repeat within one resource is reported by secondaryIP
+			for j, s := range r.SecondaryIP.Addresses {
+				a, err := netip.ParseAddr(s)
+				if err != nil || own[a] {
+					continue
+				}
+				own[a] = true
 				claim("address "+a.String(), indexPath(path+".secondary-ip.addresses", j))
 			}
 		case r.ElasticIP != nil && r.ElasticIP.AllocationID != "":
