@@ -77,3 +77,17 @@ dist:
 # and vipd check against vpcsim from it (deploy/dist_test.go).
 dist-test: dist
 	VIPD_DEB=$$(ls $(CURDIR)/$(DIST)/vipd_*_amd64.deb) $(GO) test -count=1 -timeout 5m ./deploy/
+
+# The controller as an AWS Lambda function (provided.al2023): one bootstrap
+# per architecture, zipped as Lambda wants it. dist/vipd-lambda.zip is the
+# arm64 build (Graviton, the cheaper choice); -amd64/-arm64 name both.
+.PHONY: lambda
+lambda:
+	@mkdir -p dist/lambda/arm64 dist/lambda/amd64
+	for arch in arm64 amd64; do \
+		GOOS=linux GOARCH=$$arch CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+			-ldflags '-s -w $(LDFLAGS)' -o dist/lambda/$$arch/bootstrap ./cmd/vipd-lambda || exit 1; \
+		rm -f dist/vipd-lambda-$$arch.zip; \
+		(cd dist/lambda/$$arch && zip -q -X ../../vipd-lambda-$$arch.zip bootstrap) || exit 1; \
+	done
+	cp dist/vipd-lambda-arm64.zip dist/vipd-lambda.zip
