@@ -37,9 +37,13 @@ type RunOptions struct {
 
 // Report is one schedule's outcome.
 type Report struct {
-	Schedule   Schedule
-	Mode       Mode
-	Faults     map[Kind]int // injected, by kind
+	Schedule Schedule
+	Mode     Mode
+	Faults   map[Kind]int // injected, by kind
+	// Grants is how many lease grants the nodes logged (failovers + 1).
+	Grants int
+	// Writes is how many fenced AWS writes took effect.
+	Writes     int
 	Violations []Violation
 	Timeline   string
 	// ConvergedIn is how long after the faults the world agreed on Holder.
@@ -55,7 +59,7 @@ func (r *Report) Failed() bool { return len(r.Violations) > 0 }
 // Summary is one line per run, and the seed to replay it.
 func (r *Report) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d (%s): %d faults", r.Schedule.Seed, r.Mode, len(r.Schedule.Steps))
+	fmt.Fprintf(&b, "seed %d (%s): %d faults, %d grants, %d fenced writes", r.Schedule.Seed, r.Mode, len(r.Schedule.Steps), r.Grants, r.Writes)
 	if r.ConvergedIn > 0 {
 		fmt.Fprintf(&b, ", converged on %s in %s", r.Holder, r.ConvergedIn.Round(time.Millisecond))
 	}
@@ -173,6 +177,12 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		h.Exits[name] = xs
 	}
 	rep.Violations = Check(h, o.Converge)
+	rep.Grants = len(Grants(h))
+	for _, c := range h.Calls {
+		if isWrite(c.Action) && c.Code == "" && c.Token != 0 {
+			rep.Writes++
+		}
+	}
 	if left, _ := netns.Namespaces(prefix); len(left) > 0 {
 		rep.Violations = append(rep.Violations, Violation{At: h.End, Rule: "leaked-namespaces", Detail: strings.Join(left, " ")})
 	}

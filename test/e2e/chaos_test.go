@@ -72,7 +72,7 @@ func TestChaos(t *testing.T) {
 			if mode == "" {
 				mode = modes[seed%uint64(len(modes))]
 			}
-			rep, err := chaos.Run(t.Context(), chaos.RunOptions{Cluster: chaos.Options{VipdBin: bin, Log: log, Keep: keep, Mode: mode},
+			rep, err := chaos.Run(interruptible(t), chaos.RunOptions{Cluster: chaos.Options{VipdBin: bin, Log: log, Keep: keep, Mode: mode},
 				Seed: seed, Length: length})
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)

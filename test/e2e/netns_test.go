@@ -3,8 +3,11 @@
 package e2e
 
 import (
+	"context"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +28,16 @@ func needRoot(t *testing.T) {
 	t.Skip("the netns tests need root")
 }
 
+// interruptible returns the test's context, also cancelled by SIGINT or
+// SIGTERM: the test then fails but still runs its cleanups, which kill the
+// vipd processes and delete the namespaces (a SIGKILLed run leaves
+// namespaces that the next run's netns.Sweep removes).
+func interruptible(t *testing.T) context.Context {
+	ctx, stop := signal.NotifyContext(t.Context(), syscall.SIGINT, syscall.SIGTERM)
+	t.Cleanup(stop)
+	return ctx
+}
+
 // startNetns starts two vipd nodes and a witness, each inside its
 // instance's network namespace, binding the VIP with netlink for real.
 func startNetns(t *testing.T, mode chaos.Mode) *chaos.Cluster {
@@ -32,7 +45,7 @@ func startNetns(t *testing.T, mode chaos.Mode) *chaos.Cluster {
 	needRoot(t)
 	bin := vipdBin(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := chaos.Start(t.Context(), chaos.Options{VipdBin: bin, Log: log, Mode: mode,
+	c, err := chaos.Start(interruptible(t), chaos.Options{VipdBin: bin, Log: log, Mode: mode,
 		Keep: os.Getenv("VIPD_E2E_KEEP") != ""})
 	if err != nil {
 		t.Fatalf("start netns cluster: %v", err)
