@@ -1,0 +1,56 @@
+// Package chaos is vipd's fault-schedule suite: it runs two vipd nodes and
+// a witness as real processes inside network namespaces of the netns fabric
+// (internal/vpcsim/netns), injects a seeded, reproducible schedule of
+// faults, records what happened, and checks the history against the
+// invariants that matter for failover: never two owners, always converge.
+// Its shape follows etcd's robustness tests: cluster → traffic and faults →
+// history → validation → report (a timeline that names the seed).
+//
+// # Cluster
+//
+// Start brings up vpcsim, the fabric, and vipd in each member's instance
+// namespace with `local-address: {interface: auto}` (netlink, for real),
+// raft between the members' private addresses, and AWS reached only through
+// the namespace's proxies for the EC2 API and IMDS (credentials come from
+// the simulated instance role, as on EC2). A service in each node's
+// namespace answers with the node's name; the client dials the mode's
+// address from its own namespace. Three modes: overlay-route (a VIP outside
+// the VPC routed in every table), secondary-ip (reassigned within one
+// subnet) and eni (a floating ENI attached to the holder, with the policy
+// routing vipd installs; the fabric drops replies that leave by the wrong
+// interface, as EC2's source/destination check does).
+//
+// # Faults
+//
+// Generate draws a Schedule from a seed: kill -9 of any member (restarted
+// when the step ends), partitions between any pair (the fabric's blackhole
+// rules), the node's EC2 API path cut (the fabric's proxy) or the node cut
+// off by vpcsim itself (FaultCutoff), the node's IMDS cut, and vpcsim's EC2
+// latency, InternalError, RequestLimitExceeded and hangs, for one caller or
+// all, one action or any. Targets may be symbolic (the holder, the other
+// node), resolved when the step starts. In eni mode attachments linger in
+// attaching/detaching for up to 3 s. Clock jumps are not injected: the
+// members share one kernel clock.
+//
+// # History and invariants
+//
+// A run records every node's `vipd status` every 100 ms, a client request
+// through the service address every 100 ms, each fault's start and end, each
+// process's end, the lease lines of every node's JSON log ("lease granted",
+// "lease lost", "election started") and vpcsim's call log (every EC2 call
+// with its caller and fencing token). Check then asserts:
+//
+//   - two-holders: the holds rebuilt from the logs (granted → lost, death,
+//     restart or the end of the run) of different nodes never overlap by
+//     more than DriftBound; token-order: each grant's token exceeds every
+//     earlier one; unlogged-hold: every status answer claiming a hold lies
+//     inside a logged hold, so the logs cannot hide one;
+//   - stale-write: no fenced EC2 write that took effect carries a token
+//     lower than one already written;
+//   - no-convergence / slow-convergence: within ConvergeBound of the faults
+//     ending, one node holds the lease, vpcsim gives it the address, only it
+//     has the address bound, and the client reaches it — continuously for
+//     2 s;
+//   - crash: no vipd process ended unless the harness killed it; and the
+//     fabric's namespaces are all gone after the run.
+package chaos
