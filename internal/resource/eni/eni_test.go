@@ -260,7 +260,6 @@ func TestAttachRefused(t *testing.T) {
 	}
 }
 
-
 // isolate keeps the SDK's credential chain to the simulated instance
 // profile: no keys, profiles or files from the environment running the test.
 func isolate(t *testing.T) {
