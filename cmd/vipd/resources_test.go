@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -50,5 +51,42 @@ local-address: {interface: none, cidr: 192.168.100.10/32}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("acquire order (-want +got):\n%s", diff)
+	}
+}
+
+// TestStepTimeouts checks that the slow kinds announce a step budget that
+// covers their configured waits.
+func TestStepTimeouts(t *testing.T) {
+	y := `cluster: c
+node: {name: a, advertise: 10.0.0.1:7946}
+peers: [{name: b, address: 10.0.0.2:7946}, {name: w, address: 10.0.0.3:7946, witness: true}]
+resources:
+  - eni: {id: eni-0a1b2c3d, host: none, detach-timeout: 5s, attach-timeout: 20s}
+  - ebs-volume: {volume-id: vol-0a1b2c3d, host: none}
+  - route53: {hosted-zone-id: Z0123456789ABC, name: db.example.internal, wait-insync: true, insync-timeout: 90s}
+local-address: {interface: none}
+`
+	cfg, err := config.Parse([]byte(y), "vipd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := buildResources(cfg, &awsapi.Clients{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Duration{ // at least: the waits they may spend
+		"ebs-volume vol-0a1b2c3d":        20*time.Second + 2*60*time.Second,
+		"eni eni-0a1b2c3d":               5*time.Second + 3*20*time.Second,
+		"route53 db.example.internal. A": 90 * time.Second,
+	}
+	for _, r := range rs {
+		st, ok := r.(interface{ StepTimeout() time.Duration })
+		if !ok {
+			t.Errorf("%s has no StepTimeout", r.Name())
+			continue
+		}
+		if got := st.StepTimeout(); got < want[r.Name()] || got > want[r.Name()]+time.Minute {
+			t.Errorf("%s StepTimeout = %s, want a little over %s", r.Name(), got, want[r.Name()])
+		}
 	}
 }

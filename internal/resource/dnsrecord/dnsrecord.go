@@ -349,3 +349,14 @@ func (r *Resource) waitInsync(ctx context.Context, id string) error {
 
 // Release leaves the record for the next owner to UPSERT.
 func (r *Resource) Release(context.Context, resource.Self, fence.Token) error { return nil }
+
+// StepTimeout is the longest an Acquire may take: the change and its
+// read-back, plus the INSYNC wait when configured. The node may use it,
+// where it is longer, instead of its default step timeout.
+func (r *Resource) StepTimeout() time.Duration {
+	d := 4 * r.opts.CallTimeout
+	if r.cfg.WaitInsync {
+		d += r.cfg.InsyncTimeout
+	}
+	return d
+}

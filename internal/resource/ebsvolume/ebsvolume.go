@@ -312,3 +312,11 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 	}
 	return err
 }
+
+// StepTimeout is the longest an Acquire may take with the configured
+// timeouts: a detach, a forced detach, then attachment, block device and
+// mount within one attach timeout. The node may use it, where it is
+// longer, instead of its default step timeout.
+func (r *Resource) StepTimeout() time.Duration {
+	return r.cfg.DetachTimeout + 2*r.cfg.AttachTimeout + 5*r.opts.CallTimeout
+}

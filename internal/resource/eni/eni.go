@@ -460,3 +460,11 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 	})
 	return errors.Join(append(errs, err)...)
 }
+
+// StepTimeout is the longest an Acquire may take with the configured
+// timeouts: a detach, a forced detach, the attachment and the host side.
+// The node may use it, where it is longer, instead of its default step
+// timeout, which a forced ENI move can exceed.
+func (r *Resource) StepTimeout() time.Duration {
+	return r.cfg.DetachTimeout + 3*r.cfg.AttachTimeout + 5*r.opts.CallTimeout
+}
