@@ -185,6 +185,14 @@ func newLease(cfg *config.Config, log *slog.Logger) (election.Lease, error) {
 		for _, p := range cfg.Peers {
 			peers = append(peers, electionraft.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness})
 		}
+		var network electionraft.Network // nil: plain TCP
+		if t := cfg.ClusterTLS; t.Enabled() {
+			tn, err := electionraft.NewTLSNetwork(electionraft.TLSFiles{CA: t.CA, Cert: t.Cert, Key: t.Key}, cfg.Node.Name, peers, log)
+			if err != nil {
+				return nil, err
+			}
+			network = tn
+		}
 		return electionraft.New(electionraft.Config{
 			Self:      cfg.Node.Name,
 			Advertise: cfg.Node.Advertise,
@@ -195,6 +203,7 @@ func newLease(cfg *config.Config, log *slog.Logger) (election.Lease, error) {
 			Preempt:   cfg.Election.Preempt,
 			Lease:     cfg.Election.Lease,
 			DataDir:   cfg.Node.DataDir,
+			Network:   network,
 		}, log)
 	default:
 		return nil, fmt.Errorf("election backend %q is not available in this build", cfg.Election.Backend)

@@ -30,6 +30,8 @@ type Config struct {
 	LocalAddress LocalAddress `yaml:"local-address"`
 	// Notify runs keepalived-compatible scripts on transitions.
 	Notify Notify `yaml:"notify"`
+	// ClusterTLS secures the cluster port with mutual TLS (tls.go).
+	ClusterTLS ClusterTLS `yaml:"cluster-tls"`
 	// Reconcile tunes drift repair.
 	Reconcile Reconcile `yaml:"reconcile"`
 	// API configures the admin socket and metrics listener.

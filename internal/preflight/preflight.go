@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
+	electionraft "github.com/vipd/vipd/internal/election/raft"
 )
 
 // EC2 is the part of the EC2 API the checks call; *ec2.Client fits. The
@@ -142,6 +144,7 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) []Result {
 	if !cfg.Node.Witness {
 		r.aws(ctx)
 	}
+	r.clusterTLS()
 	r.peers(ctx)
 	if !cfg.Node.Witness {
 		r.localInterface()
@@ -155,6 +158,8 @@ type runner struct {
 	out []Result
 	id  awsapi.Identity
 	ec2 EC2
+	// tlsDial dials peers with cluster TLS when it is configured.
+	tlsDial func(ctx context.Context, address string) (net.Conn, error)
 	// tables memoizes the route table checks by name.
 	tables map[string][]string
 }
@@ -452,6 +457,33 @@ func resourceARN(id awsapi.Identity, resource string) string {
 	return fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", id.Region, kind, resource)
 }
 
+// clusterTLS loads the cluster TLS files as vipd run will, and makes the
+// peer checks dial with mutual TLS, so that they prove the peers trust this
+// member's certificate (and it theirs), not only that the port is open.
+func (r *runner) clusterTLS() {
+	const check = "cluster tls"
+	t := r.cfg.ClusterTLS
+	if !t.Enabled() {
+		r.add(Result{Check: check, Status: Warn, Detail: "off: cluster traffic is plain, unauthenticated TCP",
+			Fix: "configure cluster-tls (docs/security.md), or keep the cluster port reachable from the members only"})
+		return
+	}
+	peers := make([]electionraft.Peer, len(r.cfg.Peers))
+	for i, p := range r.cfg.Peers {
+		peers[i] = electionraft.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness}
+	}
+	n, err := electionraft.NewTLSNetwork(electionraft.TLSFiles{CA: t.CA, Cert: t.Cert, Key: t.Key}, r.cfg.Node.Name, peers, slog.New(slog.DiscardHandler))
+	if err != nil {
+		r.fail(check, err.Error(), "issue this member a certificate from the cluster CA for the DNS name "+r.cfg.Node.Name+" (server and client auth), and name it in cluster-tls")
+		return
+	}
+	r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%s valid for %s until %s, signed by %s",
+		t.Cert, r.cfg.Node.Name, n.NotAfter().UTC().Format(time.RFC3339), t.CA)})
+	if r.tlsDial == nil {
+		r.tlsDial = n.DialContext
+	}
+}
+
 // peers dials every peer's cluster port.
 func (r *runner) peers(ctx context.Context) {
 	for _, p := range r.cfg.Peers {
@@ -462,8 +494,15 @@ func (r *runner) peers(ctx context.Context) {
 		check := what + " " + p.Name
 		dctx, cancel := context.WithTimeout(ctx, max(r.d.Timeout/3, 200*time.Millisecond))
 		start := time.Now()
-		c, err := r.d.Dial(dctx, p.Address)
+		dial := r.d.Dial
+		if r.tlsDial != nil {
+			dial = r.tlsDial
+		}
+		c, err := dial(dctx, p.Address)
 		cancel()
+		if err == nil && r.tlsDial != nil {
+			err = accepted(c, p, r.d.Timeout/3)
+		}
 		switch {
 		case err == nil:
 			c.Close()
@@ -473,11 +512,28 @@ func (r *runner) peers(ctx context.Context) {
 			// not running there yet, which is normal while setting up.
 			r.add(Result{Check: check, Status: Warn, Detail: p.Address + " refused the connection: vipd is not running there",
 				Fix: "start vipd on " + p.Name + " (systemctl start vipd)"})
+		case errors.As(err, new(*electionraft.HandshakeError)):
+			r.fail(check, err.Error(), "give every member a certificate from the same cluster CA, each for its node name")
 		default:
 			r.fail(check, fmt.Sprintf("%s unreachable: %v", p.Address, err),
 				"allow TCP "+portOf(p.Address)+" between the cluster's members (security groups, NACLs, host firewall)")
 		}
 	}
+}
+
+// accepted waits briefly for the peer's verdict on this member's
+// certificate: in TLS 1.3 the client's handshake completes before the
+// server has checked the client certificate, and a refusal arrives as an
+// alert on the first read. A peer that accepted waits for the first byte,
+// so the read times out.
+func accepted(c net.Conn, p config.Peer, wait time.Duration) error {
+	_ = c.SetReadDeadline(time.Now().Add(max(wait, 100*time.Millisecond)))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+		return nil
+	}
+	return &electionraft.HandshakeError{Peer: p.Name, Address: p.Address, Err: fmt.Errorf("the peer refused this member's certificate: %w", err)}
 }
 
 func portOf(address string) string {
