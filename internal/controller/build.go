@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	leaseddb "github.com/vipd/vipd/internal/election/dynamodb"
 	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/resource/dnsrecord"
 	"github.com/vipd/vipd/internal/resource/elasticip"
 	"github.com/vipd/vipd/internal/resource/overlayroute"
 	"github.com/vipd/vipd/internal/resource/secondaryip"
@@ -25,7 +25,8 @@ import (
 // the controller's, in design.md's acquire order (secondary-ip and
 // elastic-ip, then overlay-route, then route53; config order within a
 // kind). Deps.Resources calls it once per candidate.
-func BuildResources(cfg *config.Controller, c *ec2.Client, log *slog.Logger) ([]Resource, error) {
+func BuildResources(cfg *config.Controller, clients *awsapi.Clients, log *slog.Logger) ([]Resource, error) {
+	c := clients.EC2
 	rs := slices.Clone(cfg.Resources)
 	slices.SortStableFunc(rs, func(a, b config.Resource) int {
 		return slices.Index(config.KindOrder, a.Kind()) - slices.Index(config.KindOrder, b.Kind())
@@ -41,6 +42,8 @@ func BuildResources(cfg *config.Controller, c *ec2.Client, log *slog.Logger) ([]
 			out = append(out, secondaryip.New(*r.SecondaryIP, c, secondaryip.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
 		case r.ElasticIP != nil:
 			out = append(out, elasticip.New(*r.ElasticIP, c, elasticip.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
+		case r.Route53 != nil:
+			out = append(out, dnsrecord.New(*r.Route53, clients.Route53, c, dnsrecord.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
 		default:
 			return nil, fmt.Errorf("resources[%d]: %s is not available to the controller in this build", i, r.Kind())
 		}
@@ -113,7 +116,7 @@ func Build(ctx context.Context, cfg *config.Controller, o BuildOptions) (*Contro
 		EC2:       clients.EC2,
 		SSM:       ssmc,
 		Lease:     lease,
-		Resources: func() ([]Resource, error) { return BuildResources(cfg, clients.EC2, log) },
+		Resources: func() ([]Resource, error) { return BuildResources(cfg, clients, log) },
 		Hooks:     hooks.New(cfg.Notify, cfg.Cluster, log),
 		Metrics:   metrics,
 		Log:       log,

@@ -71,9 +71,9 @@ func (cd *candidate) failed() string {
 	return ""
 }
 
-// fall returns the Fall of the check named name (2 when unknown).
+// fall returns the Fall of the check named name (1 when unknown).
 func (cd *candidate) fall(name string) int {
-	return cd.falls[name]
+	return max(cd.falls[name], 1)
 }
 
 // describe reads every candidate with one DescribeInstances (filters, so

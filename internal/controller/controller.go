@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -181,6 +182,11 @@ func New(cfg Config, deps Deps) (*Controller, error) {
 	if cfg.History <= 0 {
 		cfg.History = 32
 	}
+	// Checks without a name get their probe's, as in a parsed config;
+	// the failure rule looks each check's fall up by name.
+	named := config.Config{Health: slices.Clone(cfg.Checks)}
+	named.DeriveDefaults()
+	cfg.Checks = named.Health
 	if cfg.OwnerParameter.Type == "" {
 		cfg.OwnerParameter.Type = config.ParameterString
 	}

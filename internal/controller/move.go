@@ -66,7 +66,7 @@ func (c *Controller) acquireAll(ctx context.Context, res []Resource, self resour
 	var steps []admin.Step
 	for _, r := range res {
 		t := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, c.cfg.StepTimeout)
+		sctx, cancel := context.WithTimeout(ctx, stepTimeout(r, c.cfg.StepTimeout))
 		err := r.Acquire(sctx, self, tok)
 		cancel()
 		st := step(r.Name(), "acquire", t, err)
@@ -82,6 +82,16 @@ func (c *Controller) acquireAll(ctx context.Context, res []Resource, self resour
 		}
 	}
 	return steps, nil
+}
+
+// stepTimeout is the budget of one resource's acquire: the configured
+// step timeout, or longer for a kind that announces it needs more (an
+// INSYNC wait of route53).
+func stepTimeout(r Resource, def time.Duration) time.Duration {
+	if st, ok := r.(interface{ StepTimeout() time.Duration }); ok {
+		return max(def, st.StepTimeout())
+	}
+	return def
 }
 
 // checkAll reads every resource for self; inSync is true when all point at
