@@ -3,8 +3,17 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	simssm "github.com/vipd/vipd/internal/vpcsim/ssm"
 )
 
 func TestCheckEvent(t *testing.T) {
@@ -43,5 +52,44 @@ func TestHandleWithoutConfigurationIsAnError(t *testing.T) {
 	}
 	if _, err := h.handle(t.Context(), json.RawMessage(`{}`)); err == nil {
 		t.Error("handle with a broken configuration succeeded")
+	}
+}
+
+// TestConfigFromParameter reads the configuration from an SSM parameter,
+// as VIPD_CONFIG_PARAMETER asks, through the SDK's own endpoint variable.
+func TestConfigFromParameter(t *testing.T) {
+	svc := simssm.New(simssm.Options{})
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_SSM": srv.URL, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "k"),
+	} {
+		t.Setenv(k, v)
+	}
+	yaml := `cluster: orders
+candidates: {instances: [{id: i-0a000000000000001}, {id: i-0b000000000000002}]}
+health: [{tcp: "{address}:5432"}]
+resources: [{overlay-route: {cidr: 192.168.100.10/32, route-tables: all}}]
+owner-parameter: {name: MasterDB_VIP}
+lease: {table: vipd-leases}
+`
+	c := awsssm.New(awsssm.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("x", "x", "")})
+	if _, err := c.PutParameter(t.Context(), &awsssm.PutParameterInput{Name: aws.String("/vipd/orders/config"), Value: aws.String(yaml), Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"VIPD_CONFIG_PARAMETER": "/vipd/orders/config", "AWS_REGION": "us-east-1"}
+	h := &handler{getenv: func(k string) string { return env[k] }, log: slog.New(slog.DiscardHandler)}
+	cfg, err := h.config(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster != "orders" || cfg.Source != "ssm:/vipd/orders/config" {
+		t.Errorf("config cluster %q source %q", cfg.Cluster, cfg.Source)
+	}
+	env["VIPD_CONFIG_PARAMETER"] = "/vipd/none"
+	if _, err := h.config(t.Context()); err == nil || !strings.Contains(err.Error(), "ParameterNotFound") {
+		t.Errorf("missing parameter: %v", err)
 	}
 }
