@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -217,7 +218,11 @@ lambda: {run-time: 3s, stop-before: 1s}
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		time.Sleep(time.Second) // into the invocation, after the lease and the checks rose
+		// Into the second invocation: once it holds the lease.
+		deadline := time.Now().Add(5 * time.Second)
+		for leaseToken(t, ddb) <= rep.Token && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond) // polling the lease item
+		}
 		svcs[first].stop()
 	}()
 	rep, res = invoke(scheduledEvent)
@@ -247,4 +252,23 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// leaseToken reads the lease item's token (0 while it has none).
+func leaseToken(t *testing.T, ddb *awsddb.Client) uint64 {
+	out, err := ddb.GetItem(t.Context(), &awsddb.GetItemInput{
+		TableName:      aws.String("vipd-leases"),
+		Key:            map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "orders"}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return 0
+	}
+	owner, _ := out.Item["owner"].(*ddbtypes.AttributeValueMemberS)
+	tok, _ := out.Item["token"].(*ddbtypes.AttributeValueMemberN)
+	if owner == nil || owner.Value == "" || tok == nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(tok.Value, 10, 64)
+	return n
 }

@@ -37,8 +37,8 @@ type Config struct {
 	KeyAttribute string
 	// Key is the lease item's key value, e.g. the cluster name.
 	Key string
-	// Lease is how long a grant lasts without renewal; failure detection
-	// takes up to about two leases. Default 10s.
+	// Lease is how long a grant lasts without renewal; a dead holder is
+	// replaced after about Lease + Renew. Default 10s.
 	Lease time.Duration
 	// Renew is the period of renewals while holding and of reads while
 	// waiting. Default Lease/4.
