@@ -28,6 +28,9 @@ type Options struct {
 	// shared files, instance role via IMDS); tests pass a simulated
 	// instance's role provider.
 	Credentials aws.CredentialsProvider
+	// WrapHTTPClient, if set, wraps the SDK's HTTP client (tests against
+	// vpcsim on loopback pass vpcsimtest.BodyRaceFix).
+	WrapHTTPClient func(aws.HTTPClient) aws.HTTPClient
 	// Observer, if set, is told about every call.
 	Observer CallObserver
 	// MaxAttempts bounds retries of one call (default 4). The caller's
@@ -106,6 +109,9 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if o.WrapHTTPClient != nil {
+		cfg.HTTPClient = o.WrapHTTPClient(cfg.HTTPClient)
 	}
 	return &Clients{Config: cfg, EC2: ec2.NewFromConfig(cfg), IMDS: md, Route53: route53.NewFromConfig(cfg)}, nil
 }

@@ -73,7 +73,8 @@ func (e *env) client(t *testing.T, id string) *ec2.Client {
 	t.Helper()
 	imdsURL := e.srv.IMDSURL(id)
 	creds := aws.NewCredentialsCache(ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = awsapi.NewIMDS(imdsURL) }))
-	c, err := awsapi.Load(t.Context(), awsapi.Options{Region: e.srv.Region(), Endpoint: e.srv.URL(), IMDSEndpoint: imdsURL, Credentials: creds})
+	c, err := awsapi.Load(t.Context(), awsapi.Options{Region: e.srv.Region(), Endpoint: e.srv.URL(), IMDSEndpoint: imdsURL, Credentials: creds,
+		WrapHTTPClient: vpcsimtest.BodyRaceFix})
 	if err != nil {
 		t.Fatal(err)
 	}
