@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -34,6 +35,7 @@ type candidate struct {
 	mon       *health.Monitor
 	falls     map[string]int // check name → Fall
 	res       []Resource     // this candidate's own resource set
+	settleBy  time.Time      // when its checks will have had a verdict
 	stopMon   func()
 }
 
@@ -69,6 +71,13 @@ func (cd *candidate) failed() string {
 		}
 	}
 	return ""
+}
+
+// pending reports whether the candidate's checks may still rise: it runs,
+// has not failed, and its monitor started less than the time the checks
+// need for a verdict ago.
+func (cd *candidate) pending(now time.Time) bool {
+	return cd.running() && cd.mon != nil && !cd.healthy() && cd.failed() == "" && now.Before(cd.settleBy)
 }
 
 // fall returns the Fall of the check named name (1 when unknown).
@@ -196,12 +205,15 @@ func (c *Controller) newMonitor(cd *candidate) (*health.Monitor, error) {
 	}
 	checks := make([]config.Check, len(c.cfg.Checks))
 	cd.falls = map[string]int{}
+	var settle time.Duration
 	for i, t := range c.cfg.Checks {
+		settle = max(settle, time.Duration(max(t.Rise, t.Fall)+1)*t.Interval)
 		checks[i] = config.ExpandCheck(t, addr)
 		// Names stay the templates' so that status reads the same for
 		// every candidate.
 		checks[i].Name = t.Name
 		cd.falls[t.Name] = max(t.Fall, 1)
 	}
+	cd.settleBy = time.Now().Add(settle)
 	return health.NewMonitor(checks, c.log.With(slog.String("instance_id", cd.id)))
 }

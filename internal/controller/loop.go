@@ -270,8 +270,17 @@ func (s *state) choose(c *Controller) (*candidate, string) {
 	own := s.byID[s.owner]
 	switch {
 	case s.owner == "" || own == nil:
-		if best != nil {
-			return best, "no_owner"
+		// Nobody to fail over from: wait until every more preferred
+		// candidate's checks had a verdict, so that the start does not
+		// go to whichever instance answered first.
+		now := time.Now()
+		for _, cd := range s.cands {
+			if cd.healthy() {
+				return cd, "no_owner"
+			}
+			if cd.pending(now) {
+				return nil, ""
+			}
 		}
 		return nil, ""
 	case best != nil && best != own:
