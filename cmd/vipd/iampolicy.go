@@ -19,13 +19,18 @@ func newIAMPolicyCmd() *cobra.Command {
 		Long: `Print the IAM policy (JSON) that a node with this configuration needs, to
 attach to the nodes' instance role:
 
-  ec2:DescribeRouteTables, ec2:DescribeInstances  on "*" (EC2 supports no
+  ec2:Describe... (what the resources read)       on "*" (EC2 supports no
         resource-level permissions for Describe calls)
   ec2:CreateRoute, ec2:ReplaceRoute               on the configured route tables
   ec2:DeleteRoute                                 on the tables of overlay-routes
                                                   with delete-on-release
   ec2:ModifyInstanceAttribute                     on the nodes' instances, when
                                                   disable-source-dest-check is set
+  ec2:Assign/UnassignPrivateIpAddresses           secondary-ip, on network interfaces
+  ec2:Associate/DisassociateAddress               elastic-ip, on the allocation
+  ec2:Attach/DetachNetworkInterface               eni, on the interface
+  ec2:Attach/DetachVolume                         ebs-volume, on the volume
+  route53:ChangeResourceRecordSets, ...           route53, on the hosted zone
 
 Without --region and --account the ARNs match any ("*"); route tables are still
 scoped by id. For route-tables: all, --vpc limits the route writes to that VPC's

@@ -3,10 +3,13 @@
 // EC2 supports no resource-level permissions for them; route writes on the
 // configured route tables' ARNs, as seed 000 part b scopes them;
 // ModifyInstanceAttribute on the nodes' instance ARNs when vipd turns the
-// source/dest check off.
+// source/dest check off; and for the other kinds the writes they make on the
+// objects they name (Elastic IP, ENI, volume, hosted zone), with the owner's
+// interfaces and instances as wildcards or --instance ARNs.
 //
-// Every statement is one vipd or `vipd check` needs: removing any of them
-// makes `vipd check` fail. Imported by cmd/vipd only.
+// For overlay-route every statement is one vipd or `vipd check` needs:
+// removing any of them makes `vipd check` fail (a test proves it against
+// vpcsim's role model). Imported by cmd/vipd only.
 package iampolicy
 
 import (
@@ -62,7 +65,10 @@ func (p Policy) JSON() ([]byte, error) {
 // calls, so it needs no policy (and no instance profile).
 var ErrWitness = errors.New("a witness makes no AWS calls: it needs no IAM policy")
 
-// For returns the policy cfg's node needs.
+// For returns the policy cfg's node needs: one statement of Describe
+// calls on "*", then one statement per kind of write, each on the ARNs of
+// the objects the configuration names (or, where the object is the owner's
+// and unknown here, every one of its type).
 func For(cfg *config.Config, o Options) (Policy, error) {
 	if cfg.Node.Witness {
 		return Policy{}, ErrWitness
@@ -70,44 +76,108 @@ func For(cfg *config.Config, o Options) (Policy, error) {
 	if o.Partition == "" {
 		o.Partition = "aws"
 	}
-	var writes, deletes []string
-	srcDst := false
+	b := newBuilder()
 	for i, r := range cfg.Resources {
 		switch {
 		case r.OverlayRoute != nil:
 			arns := o.tableARNs(r.OverlayRoute.RouteTables)
-			writes = append(writes, arns...)
+			// DescribeRouteTables reads the routes vipd owns; vipd check
+			// reads the source/dest check with DescribeInstances.
+			b.describe("ec2:DescribeRouteTables", "ec2:DescribeInstances")
+			b.allow("VipdRouteWrite", []string{"ec2:CreateRoute", "ec2:ReplaceRoute"}, arns...)
 			if r.OverlayRoute.DeleteOnRelease {
-				deletes = append(deletes, arns...)
+				b.allow("VipdRouteDelete", []string{"ec2:DeleteRoute"}, arns...)
 			}
-			srcDst = srcDst || r.OverlayRoute.DisableSourceDestCheck
+			if r.OverlayRoute.DisableSourceDestCheck {
+				b.allow("VipdSourceDestCheck", []string{"ec2:ModifyInstanceAttribute"}, o.instanceARNs()...)
+			}
+		case r.SecondaryIP != nil:
+			// The addresses move between the nodes' interfaces, whose ids
+			// the configuration does not name.
+			b.describe("ec2:DescribeNetworkInterfaces")
+			actions := []string{"ec2:AssignPrivateIpAddresses"}
+			if !r.SecondaryIP.KeepOnRelease {
+				actions = append(actions, "ec2:UnassignPrivateIpAddresses")
+			}
+			b.allow("VipdSecondaryIP", actions, o.arn("network-interface", "*"))
+		case r.ElasticIP != nil:
+			b.describe("ec2:DescribeAddresses")
+			if r.ElasticIP.DeviceIndex != 0 {
+				b.describe("ec2:DescribeNetworkInterfaces")
+			}
+			actions := []string{"ec2:AssociateAddress"}
+			if !r.ElasticIP.KeepOnRelease {
+				actions = append(actions, "ec2:DisassociateAddress")
+			}
+			b.allow("VipdElasticIP", actions, append([]string{
+				o.arn("elastic-ip", r.ElasticIP.AllocationID), o.arn("network-interface", "*")}, o.instanceARNs()...)...)
+		case r.ENI != nil:
+			b.describe("ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances")
+			b.allow("VipdENI", []string{"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"},
+				append([]string{o.arn("network-interface", r.ENI.ID)}, o.instanceARNs()...)...)
+		case r.EBSVolume != nil:
+			b.describe("ec2:DescribeVolumes", "ec2:DescribeInstances")
+			b.allow("VipdEBSVolume", []string{"ec2:AttachVolume", "ec2:DetachVolume"},
+				append([]string{o.arn("volume", r.EBSVolume.VolumeID)}, o.instanceARNs()...)...)
+		case r.Route53 != nil:
+			if r.Route53.Address == config.AddressPublic {
+				b.describe("ec2:DescribeAddresses")
+			}
+			b.allow("VipdRoute53Record", []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"},
+				fmt.Sprintf("arn:%s:route53:::hostedzone/%s", o.Partition, r.Route53.HostedZoneID))
+			if r.Route53.WaitInsync {
+				b.allow("VipdRoute53Change", []string{"route53:GetChange"}, fmt.Sprintf("arn:%s:route53:::change/*", o.Partition))
+			}
 		default:
-			return Policy{}, fmt.Errorf("resources[%d]: iam-policy knows only overlay-route resources", i)
+			return Policy{}, fmt.Errorf("resources[%d]: iam-policy does not know resource kind %q", i, r.Kind())
 		}
 	}
-	p := Policy{Version: "2012-10-17", Statement: []Statement{{
-		Sid:    "VipdDescribe",
-		Effect: "Allow",
-		// DescribeRouteTables reads the routes vipd owns; vipd check
-		// reads the source/dest check with DescribeInstances.
-		Action:   []string{"ec2:DescribeInstances", "ec2:DescribeRouteTables"},
-		Resource: []string{"*"},
-	}}}
-	if len(writes) > 0 {
-		p.Statement = append(p.Statement, o.routeStatement("VipdRouteWrite", []string{"ec2:CreateRoute", "ec2:ReplaceRoute"}, writes))
+	return b.policy(o), nil
+}
+
+// builder collects actions per statement, in the order statements are
+// first needed.
+type builder struct {
+	describes []string
+	sids      []string
+	actions   map[string][]string
+	resources map[string][]string
+}
+
+func newBuilder() *builder {
+	return &builder{actions: map[string][]string{}, resources: map[string][]string{}}
+}
+
+func (b *builder) describe(actions ...string) { b.describes = append(b.describes, actions...) }
+
+func (b *builder) allow(sid string, actions []string, arns ...string) {
+	if _, ok := b.actions[sid]; !ok {
+		b.sids = append(b.sids, sid)
 	}
-	if len(deletes) > 0 {
-		p.Statement = append(p.Statement, o.routeStatement("VipdRouteDelete", []string{"ec2:DeleteRoute"}, deletes))
+	b.actions[sid] = append(b.actions[sid], actions...)
+	b.resources[sid] = append(b.resources[sid], arns...)
+}
+
+func (b *builder) policy(o Options) Policy {
+	p := Policy{Version: "2012-10-17"}
+	if len(b.describes) > 0 {
+		p.Statement = append(p.Statement, Statement{Sid: "VipdDescribe", Effect: "Allow",
+			Action: sortedSet(b.describes), Resource: []string{"*"}})
 	}
-	if srcDst {
-		p.Statement = append(p.Statement, Statement{
-			Sid:      "VipdSourceDestCheck",
-			Effect:   "Allow",
-			Action:   []string{"ec2:ModifyInstanceAttribute"},
-			Resource: o.instanceARNs(),
-		})
+	for _, sid := range b.sids {
+		st := Statement{Sid: sid, Effect: "Allow", Action: sortedSet(b.actions[sid]), Resource: sortedSet(b.resources[sid])}
+		if sid == "VipdRouteWrite" || sid == "VipdRouteDelete" {
+			st = o.routeStatement(st)
+		}
+		p.Statement = append(p.Statement, st)
 	}
-	return p, nil
+	return p
+}
+
+func sortedSet(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 func (o Options) arn(kind, id string) string {
@@ -144,20 +214,16 @@ func (o Options) instanceARNs() []string {
 	return out
 }
 
-// routeStatement allows actions on the tables. A wildcard table (from
+// routeStatement narrows a route statement: a wildcard table (from
 // `route-tables: all`) makes the named ones redundant; with a VPC it is
 // limited to that VPC's tables by the ec2:Vpc condition key.
-func (o Options) routeStatement(sid string, actions, arns []string) Statement {
-	st := Statement{Sid: sid, Effect: "Allow", Action: actions}
+func (o Options) routeStatement(st Statement) Statement {
 	wild := o.arn("route-table", "*")
-	if slices.Contains(arns, wild) {
+	if slices.Contains(st.Resource, wild) {
 		st.Resource = []string{wild}
 		if o.VPC != "" {
 			st.Condition = map[string]map[string]string{"ArnEquals": {"ec2:Vpc": o.arn("vpc", o.VPC)}}
 		}
-		return st
 	}
-	slices.Sort(arns)
-	st.Resource = slices.Compact(arns)
 	return st
 }

@@ -65,6 +65,31 @@ func TestFor(t *testing.T) {
 					Resource: []string{"arn:aws-cn:ec2:cn-north-1:123456789012:instance/*"}},
 			},
 		},
+		{
+			name: "every other kind",
+			resources: "  - secondary-ip: {addresses: [10.0.1.100]}\n" +
+				"  - elastic-ip: {allocation-id: eipalloc-0a1b2c3d4e5f60718, device-index: 1, private-ip: 10.0.2.50, keep-on-release: true}\n" +
+				"  - eni: {id: eni-0a1b2c3d4e5f60718, host: none}\n" +
+				"  - ebs-volume: {volume-id: vol-0a1b2c3d4e5f60718, device: /dev/xvdf, host: none}\n" +
+				"  - route53: {hosted-zone-id: Z0123456789ABCDEFGHIJ, name: db.example.internal, address: public, wait-insync: true}\n",
+			opts: iampolicy.Options{Region: "us-east-1", Account: "123456789012", Instances: []string{"i-0a"}},
+			want: []iampolicy.Statement{
+				{Sid: "VipdDescribe", Effect: "Allow", Resource: []string{"*"}, Action: []string{
+					"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes"}},
+				{Sid: "VipdSecondaryIP", Effect: "Allow", Action: []string{"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"},
+					Resource: []string{"arn:aws:ec2:us-east-1:123456789012:network-interface/*"}},
+				{Sid: "VipdElasticIP", Effect: "Allow", Action: []string{"ec2:AssociateAddress"},
+					Resource: []string{"arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-0a1b2c3d4e5f60718",
+						"arn:aws:ec2:us-east-1:123456789012:instance/i-0a", "arn:aws:ec2:us-east-1:123456789012:network-interface/*"}},
+				{Sid: "VipdENI", Effect: "Allow", Action: []string{"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"},
+					Resource: []string{"arn:aws:ec2:us-east-1:123456789012:instance/i-0a", "arn:aws:ec2:us-east-1:123456789012:network-interface/eni-0a1b2c3d4e5f60718"}},
+				{Sid: "VipdEBSVolume", Effect: "Allow", Action: []string{"ec2:AttachVolume", "ec2:DetachVolume"},
+					Resource: []string{"arn:aws:ec2:us-east-1:123456789012:instance/i-0a", "arn:aws:ec2:us-east-1:123456789012:volume/vol-0a1b2c3d4e5f60718"}},
+				{Sid: "VipdRoute53Record", Effect: "Allow", Action: []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"},
+					Resource: []string{"arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"}},
+				{Sid: "VipdRoute53Change", Effect: "Allow", Action: []string{"route53:GetChange"}, Resource: []string{"arn:aws:route53:::change/*"}},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
