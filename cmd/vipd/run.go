@@ -22,6 +22,7 @@ import (
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/election"
+	"github.com/vipd/vipd/internal/election/follow"
 	electionraft "github.com/vipd/vipd/internal/election/raft"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/hooks"
@@ -205,6 +206,16 @@ func newLease(cfg *config.Config, log *slog.Logger) (election.Lease, error) {
 			DataDir:   cfg.Node.DataDir,
 			Network:   network,
 		}, log)
+	case config.BackendFollow:
+		primary, err := health.NewMonitor([]config.Check{*cfg.Election.PrimaryCheck}, log.With("check", "primary"))
+		if err != nil {
+			return nil, fmt.Errorf("election.primary-check: %w", err)
+		}
+		peers := make([]election.Peer, 0, len(cfg.Peers))
+		for _, p := range cfg.Peers {
+			peers = append(peers, election.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness})
+		}
+		return follow.New(follow.Config{Self: cfg.Node.Name, Peers: peers, Validity: cfg.Election.Lease}, primary, log), nil
 	default:
 		return nil, fmt.Errorf("election backend %q is not available in this build", cfg.Election.Backend)
 	}

@@ -87,9 +87,14 @@ const (
 
 // Election tunes the election.
 type Election struct {
-	// Backend is one of raft, dynamodb, etcd, follow; this build implements
-	// raft only and Validate rejects the others. Default raft.
+	// Backend is one of raft, dynamodb, etcd, follow; this build runs raft
+	// and follow on nodes and Validate rejects the others. Default raft.
 	Backend string `yaml:"backend"`
+	// PrimaryCheck decides the owner in follow mode (seeds 002, 003): the
+	// node whose check passes (e.g. "is this database the primary") owns
+	// the address; no election among vipd nodes. Required with follow,
+	// refused otherwise. Its omitted fields take the health check defaults.
+	PrimaryCheck *Check `yaml:"primary-check"`
 	// Lease is how long a grant stays valid without renewal; failure
 	// detection takes about this long. Default 2s.
 	Lease time.Duration `yaml:"lease"`

@@ -110,7 +110,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.decodeStruct(n, v, path, depth)
 	case reflect.Pointer:
 		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+			p := reflect.New(v.Type().Elem())
+			if p.Elem().Type() == reflect.TypeFor[Check]() {
+				// A single check (election.primary-check) takes the same
+				// defaults as the elements of the health list.
+				p.Elem().Set(reflect.ValueOf(DefaultCheck()))
+			}
+			v.Set(p)
 		}
 		d.decode(n, v.Elem(), path, depth+1)
 	case reflect.Slice:

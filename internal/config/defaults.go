@@ -94,8 +94,14 @@ func (c *Config) DeriveDefaults() {
 	if c.Node.DataDir == "" && c.Cluster != "" {
 		c.Node.DataDir = filepath.Join(defaultDataDirRoot, c.Cluster)
 	}
+	checks := make([]*Check, 0, len(c.Health)+1)
 	for i := range c.Health {
-		h := &c.Health[i]
+		checks = append(checks, &c.Health[i])
+	}
+	if c.Election.PrimaryCheck != nil {
+		checks = append(checks, c.Election.PrimaryCheck)
+	}
+	for _, h := range checks {
 		if h.HTTP != nil && h.HTTP.Status == "" {
 			h.HTTP.Status = defaultHTTPStatus
 		}

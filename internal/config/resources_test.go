@@ -113,7 +113,12 @@ func TestDocsExamples(t *testing.T) {
 			}
 			n++
 			name := fmt.Sprintf("%s#%d", filepath.Base(page), i+1)
-			if _, err := Parse([]byte(body), name); err != nil {
+			parse := func() error { _, err := Parse([]byte(body), name); return err }
+			if strings.Contains(body, "\ncandidates:") || strings.HasPrefix(body, "candidates:") {
+				// A `vipd controller` configuration (docs/controller.md).
+				parse = func() error { _, err := ParseController([]byte(body), name); return err }
+			}
+			if err := parse(); err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
 		}

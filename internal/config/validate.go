@@ -126,7 +126,7 @@ func (v *validator) members(c *Config) {
 // which of them this build can run.
 var (
 	backends    = []string{BackendRaft, BackendDynamoDB, BackendEtcd, BackendFollow}
-	implemented = map[string]bool{BackendRaft: true}
+	implemented = map[string]bool{BackendRaft: true, BackendFollow: true}
 )
 
 func (v *validator) enum(path, s string, set []string) bool {
@@ -146,6 +146,14 @@ func (v *validator) election(c *Config) {
 	}
 	if e.Lease < MinLease {
 		v.errorf("election.lease", "%s is shorter than the minimum %s", e.Lease, MinLease)
+	}
+	switch {
+	case e.Backend == BackendFollow && e.PrimaryCheck == nil:
+		v.errorf("election.backend", "follow needs election.primary-check: the check that says whether this node's service is the primary")
+	case e.Backend == BackendFollow:
+		v.check("election.primary-check", e.PrimaryCheck, map[string]string{})
+	case e.PrimaryCheck != nil:
+		v.errorf("election.primary-check", "only the follow backend uses a primary check; backend is %q", e.Backend)
 	}
 	if e.Backend != BackendRaft {
 		return
