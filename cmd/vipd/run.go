@@ -127,6 +127,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		if deps.Resources, err = buildResources(cfg, clients, log); err != nil {
 			return err
 		}
+		// design.md: ... overlay-route → local address → route53.
+		ncfg.LocalBeforeKind = config.KindRoute53
 		if cfg.LocalAddress.CIDR.IsValid() {
 			deps.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
 		}

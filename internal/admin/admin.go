@@ -44,6 +44,9 @@ type Resource struct {
 	InSync    bool     `json:"in_sync"`
 	Drift     []string `json:"drift,omitempty"`
 	LastError string   `json:"last_error,omitempty"`
+	// Detail is what the resource reports beyond in-sync, e.g. a Route53
+	// change id and its INSYNC wait.
+	Detail string `json:"detail,omitempty"`
 	// AcquireMS is how long the last acquire of this resource took.
 	AcquireMS float64 `json:"acquire_ms"`
 }

@@ -58,6 +58,7 @@ type result struct {
 	drift    map[string][]string // reconcile: resource name → drift lines
 	inSync   map[string]bool
 	checkErr map[string]string
+	detail   map[string]string
 	eligible *bool // eligibility push finished
 }
 

@@ -53,6 +53,11 @@ type Preparer interface {
 	Prepare(ctx context.Context, self resource.Self) error
 }
 
+// stepTimer is a Resource whose steps need more than Config.StepTimeout.
+type stepTimer interface {
+	StepTimeout() time.Duration
+}
+
 // Health is the node's health as the loop reads it; *health.Monitor fits.
 type Health interface {
 	Run(ctx context.Context) error
@@ -80,8 +85,14 @@ type Config struct {
 	Self     resource.Self
 	Witness  bool
 	Priority int
-	// StepTimeout bounds one resource's acquire or release (default 10s).
+	// StepTimeout bounds one resource's acquire or release (default 10s);
+	// a resource that needs longer (an ENI or volume move) says so with a
+	// StepTimeout method.
 	StepTimeout time.Duration
+	// LocalBeforeKind places the local address in the acquire order: it is
+	// bound before the first resource of this kind (design.md binds it
+	// after overlay-route, before route53); "" binds it after all.
+	LocalBeforeKind string
 	// ReconcileInterval is the drift-check period (default 5s).
 	ReconcileInterval time.Duration
 	// ReleaseOnStop releases resources on a clean stop.

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -109,6 +110,7 @@ func (h *fakeHealth) set(ok bool) {
 // fakeResource records the calls made to it, in order across resources.
 type fakeResource struct {
 	name  string
+	kind  string
 	log   *callLog
 	mu    sync.Mutex
 	fail  error
@@ -147,7 +149,12 @@ func (l *callLog) snapshot() ([]string, []uint64) {
 }
 
 func (r *fakeResource) Name() string { return r.name }
-func (r *fakeResource) Kind() string { return "fake" }
+func (r *fakeResource) Kind() string {
+	if r.kind != "" {
+		return r.kind
+	}
+	return "fake"
+}
 func (r *fakeResource) Acquire(ctx context.Context, _ resource.Self, tok fence.Token) error {
 	if err := tok.Check(0); err != nil {
 		return err
@@ -388,6 +395,45 @@ func TestLostLocalAddressIsRebound(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("lost local address was not rebound")
+}
+
+// The local address takes its place in design.md's order (after
+// overlay-route, before route53), and a release's steps show in status.
+func TestLocalAddressOrderAndReleaseStepsInStatus(t *testing.T) {
+	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
+	route := &fakeResource{name: "route", kind: "overlay-route", log: h.log}
+	dns := &fakeResource{name: "dns", kind: "route53", log: h.log}
+	h.n = New(Config{Self: resource.Self{Name: "a"}, LocalBeforeKind: "route53"},
+		Deps{Lease: h.lease, Health: h.health, Resources: []Resource{route, dns}, Local: &binder{}})
+	ctx, cancel := context.WithCancel(t.Context())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.n.Run(ctx) }()
+	t.Cleanup(func() { h.stop() })
+	h.lease.grant(6)
+	h.waitRole(StatePrimary)
+	h.lease.revoke("b", 7)
+	h.waitRole(StateBackup)
+	st, err := h.n.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acquired, released []string
+	for _, tr := range st.Transitions {
+		for _, s := range tr.Steps {
+			switch s.Op {
+			case "acquire":
+				acquired = append(acquired, s.Resource)
+			case "release":
+				released = append(released, s.Resource)
+			}
+		}
+	}
+	if want := []string{"route", "local-address", "dns"}; !slices.Equal(acquired, want) {
+		t.Errorf("acquire steps: got %v, want %v", acquired, want)
+	}
+	if want := []string{"local-address", "dns", "route"}; !slices.Equal(released, want) {
+		t.Errorf("release steps in status: got %v, want %v", released, want)
+	}
 }
 
 func count(s []string, v string) int {

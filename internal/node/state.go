@@ -162,17 +162,20 @@ func (l *loop) step(why string) {
 }
 
 // settle puts a node that owns nothing into the state that explains why.
-func (l *loop) settle(eligible bool) {
+func (l *loop) settle(eligible bool) { l.settleWith(eligible, nil) }
+
+// settleWith is settle after a release, whose steps the transition records.
+func (l *loop) settleWith(eligible bool, steps []admin.Step) {
 	n := l.n
 	switch {
 	case l.maint:
-		l.transition(StateMaintenance, "operator", nil)
+		l.transition(StateMaintenance, "operator", steps)
 	case n.d.Health != nil && !n.d.Health.Healthy():
-		l.transition(StateFault, "unhealthy", nil)
+		l.transition(StateFault, "unhealthy", steps)
 	case !eligible:
-		l.transition(StateBackup, "stepped aside", nil)
+		l.transition(StateBackup, "stepped aside", steps)
 	default:
-		l.transition(StateBackup, "not holder", nil)
+		l.transition(StateBackup, "not holder", steps)
 	}
 }
 
@@ -378,12 +381,12 @@ func (l *loop) handle(r result) {
 		if r.err != nil {
 			n.log.Warn("release incomplete", "token", r.token, "err", r.err)
 		}
-		l.settle(l.wantEligible())
+		l.settleWith(l.wantEligible(), r.steps)
 	case opReconcile, opCleanup:
 		l.checking = false
 		for name, ok := range r.inSync {
 			if rs := l.resources[name]; rs != nil {
-				rs.InSync, rs.Drift, rs.LastError = ok, r.drift[name], r.checkErr[name]
+				rs.InSync, rs.Drift, rs.LastError, rs.Detail = ok, r.drift[name], r.checkErr[name], r.detail[name]
 			}
 		}
 		if r.kind == opReconcile && len(r.drift) > 0 && l.state == StatePrimary && l.op == "" {
@@ -470,6 +473,8 @@ func (l *loop) stop(ctx context.Context) error {
 		var steps []admin.Step
 		steps, err = n.release(rctx, fence.New(l.token, n.d.Lease.Valid))
 		l.applySteps(steps, "released")
+		l.transition(StateStopped, "stopping", steps)
+		return err
 	} else if owned {
 		n.log.Info("stopping; keeping resources", "token", l.token)
 	}

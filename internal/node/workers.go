@@ -13,13 +13,37 @@ import (
 
 const localStep = "local-address"
 
-// acquire runs every resource's Acquire in order, then binds the local
-// address; it stops at the first failure. Runs in a worker goroutine.
+// acquire runs every resource's Acquire in order, binding the local
+// address at its place in that order; it stops at the first failure. Runs
+// in a worker goroutine.
 func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]admin.Step, error) {
 	var steps []admin.Step
-	for _, r := range n.d.Resources {
+	bound := n.d.Local == nil
+	bind := func() error {
+		bound = true
 		start := time.Now()
 		sctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
+		defer cancel()
+		// Binding is host-local and not fenced by AWS, but it must not
+		// happen under a grant that already ended.
+		err := tok.Check(0)
+		if err == nil {
+			err = n.d.Local.Bind(sctx)
+		}
+		steps = append(steps, step(localStep, "acquire", time.Since(start), err))
+		if err != nil {
+			return fmt.Errorf("bind %s: %w", n.d.Local, err)
+		}
+		return nil
+	}
+	for _, r := range n.d.Resources {
+		if !bound && r.Kind() == n.cfg.LocalBeforeKind {
+			if err := bind(); err != nil {
+				return steps, err
+			}
+		}
+		start := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, n.stepTimeout(r))
 		err := r.Acquire(sctx, n.cfg.Self, tok)
 		cancel()
 		d := time.Since(start)
@@ -30,22 +54,20 @@ func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]admin.Step, erro
 		n.d.Metrics.acquired(r.Kind(), d)
 		n.log.Info("resource acquired", "op", r.Name(), "token", tok.N(), "duration", d.Round(time.Millisecond))
 	}
-	if n.d.Local != nil {
-		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
-		// Binding is host-local and not fenced by AWS, but it must not
-		// happen under a grant that already ended.
-		err := tok.Check(0)
-		if err == nil {
-			err = n.d.Local.Bind(sctx)
-		}
-		cancel()
-		steps = append(steps, step(localStep, "acquire", time.Since(start), err))
-		if err != nil {
-			return steps, fmt.Errorf("bind %s: %w", n.d.Local, err)
+	if !bound {
+		if err := bind(); err != nil {
+			return steps, err
 		}
 	}
 	return steps, nil
+}
+
+// stepTimeout is how long one step of r may take.
+func (n *Node) stepTimeout(r Resource) time.Duration {
+	if st, ok := r.(stepTimer); ok {
+		return max(n.cfg.StepTimeout, st.StepTimeout())
+	}
+	return n.cfg.StepTimeout
 }
 
 // release unbinds the local address first (it is what makes this host
@@ -67,7 +89,7 @@ func (n *Node) release(ctx context.Context, tok fence.Token) ([]admin.Step, erro
 	for i := len(n.d.Resources) - 1; i >= 0; i-- {
 		r := n.d.Resources[i]
 		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
+		sctx, cancel := context.WithTimeout(ctx, n.stepTimeout(r))
 		err := r.Release(sctx, n.cfg.Self, tok)
 		cancel()
 		if errors.Is(err, fence.ErrStale) {
@@ -86,7 +108,7 @@ func (n *Node) release(ctx context.Context, tok fence.Token) ([]admin.Step, erro
 // check reads every resource's state (reconcile) or only the local address
 // (cleanup on a non-owner). Runs in a worker goroutine.
 func (n *Node) check(ctx context.Context, kind opKind) result {
-	r := result{kind: kind, drift: map[string][]string{}, inSync: map[string]bool{}, checkErr: map[string]string{}}
+	r := result{kind: kind, drift: map[string][]string{}, inSync: map[string]bool{}, checkErr: map[string]string{}, detail: map[string]string{}}
 	if kind == opReconcile {
 		for _, res := range n.d.Resources {
 			st, err := res.Check(ctx, n.cfg.Self)
@@ -97,6 +119,7 @@ func (n *Node) check(ctx context.Context, kind opKind) result {
 				continue
 			}
 			r.inSync[res.Name()] = st.InSync
+			r.detail[res.Name()] = st.Detail
 			if !st.InSync {
 				r.drift[res.Name()] = st.Drift
 			}
