@@ -73,9 +73,12 @@ type harness struct {
 	svcs   map[string]*service
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessOptions(t, vpcsim.Options{}) }
+
+// newHarnessOptions is newHarness with vpcsim options (timing, throttling).
+func newHarnessOptions(t *testing.T, opts vpcsim.Options) *harness {
 	h := &harness{t: t, checks: map[string]netip.AddrPort{}, svcs: map[string]*service{}}
-	h.sim = vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, worldYAML))
+	h.sim = vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, worldYAML), opts)
 	h.ssm = simssm.New(simssm.Options{})
 	ssmSrv := httptest.NewServer(h.ssm.Handler())
 	t.Cleanup(ssmSrv.Close)
