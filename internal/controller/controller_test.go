@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"go.uber.org/goleak"
 
 	"github.com/vipd/vipd/internal/admin"
@@ -262,5 +265,40 @@ func waitStatusOwner(t *testing.T, c *controller.Controller, want string) admin.
 			t.Fatalf("status names owner %q, want %s", st.InstanceID, want)
 		}
 		time.Sleep(20 * time.Millisecond) // polling status
+	}
+}
+
+// TestOwnerRecordWithHigherTokenIsNotOverwritten: a record written under
+// a newer grant than the controller's own is never replaced.
+func TestOwnerRecordWithHigherTokenIsNotOverwritten(t *testing.T) {
+	h := newHarness(t)
+	const newer = instB + " 99"
+	if _, err := h.ssmClient().PutParameter(t.Context(), &awsssm.PutParameterInput{
+		Name: aws.String(ownerParam), Value: aws.String(newer), Type: ssmtypes.ParameterTypeString,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := startController(t, h, "ctl-a")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := c.Status(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Counters["move_failures"] > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no refused move: %+v", st.Counters)
+		}
+		time.Sleep(20 * time.Millisecond) // polling status
+	}
+	if id, tok, version := h.owner(); id != instB || tok != 99 || version != 1 {
+		t.Errorf("owner record %s %d version %d, want %s untouched", id, tok, version, newer)
+	}
+	for _, call := range h.ssm.Calls() {
+		if call.Op == "PutParameter" && call.Token != 0 {
+			t.Errorf("the controller wrote the owner record: %+v", call)
+		}
 	}
 }

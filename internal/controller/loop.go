@@ -411,7 +411,14 @@ func (c *Controller) moved(s *state, m moveDone) {
 	if m.err != nil {
 		s.counters["move_failures"]++
 		c.deps.Metrics.move(m.reason, m.took, m.err)
-		c.log.Warn("move failed", "from", m.from, "to", m.to, "reason", m.reason, "token", m.token, "duration", m.took, "err", m.err)
+		if errors.Is(m.err, ErrStaleToken) {
+			// The lease says this controller holds, the record says a
+			// newer grant wrote: another controller group (another lease
+			// table or key) or a hand edit. A person must look.
+			c.log.Error("owner record has a newer token", "to", m.to, "token", m.token, "err", m.err)
+		} else {
+			c.log.Warn("move failed", "from", m.from, "to", m.to, "reason", m.reason, "token", m.token, "duration", m.took, "err", m.err)
+		}
 		for _, w := range waiters {
 			w <- m.err
 		}
