@@ -33,10 +33,17 @@ fix under it), - not applicable.
   route-table     every named table exists in this instance's VPC (or the
                   VPC has tables, for route-tables: all)
   source/dest     the instance's source/dest check is off, or vipd turns it off
+  eni, ebs-volume the interface or volume exists in this instance's zone
+  elastic-ip      the allocation exists
+  secondary-ip    the addresses lie in this instance's subnet
   permission      IAM allows every write vipd makes (CreateRoute, ReplaceRoute,
-                  DeleteRoute, ModifyInstanceAttribute), proven with DryRun:
-                  nothing is changed
-  peer, witness   every member's cluster port accepts a TCP connection
+                  DeleteRoute, ModifyInstanceAttribute, Attach/Detach...,
+                  AssociateAddress...), proven with DryRun: nothing is changed
+                  (EC2 has no DryRun for Assign/UnassignPrivateIpAddresses, and
+                  route53 is not checked)
+  cluster tls     the certificate loads, is valid and names this node
+  peer, witness   every member's cluster port accepts a connection (with
+                  cluster-tls: a mutual TLS handshake both sides accept)
   local interface the interface the address is bound on exists
 
 A witness is checked for its configuration and its peers only.

@@ -7,9 +7,10 @@
 // objects they name (Elastic IP, ENI, volume, hosted zone), with the owner's
 // interfaces and instances as wildcards or --instance ARNs.
 //
-// For overlay-route every statement is one vipd or `vipd check` needs:
-// removing any of them makes `vipd check` fail (a test proves it against
-// vpcsim's role model). Imported by cmd/vipd only.
+// For overlay-route, eni, ebs-volume and elastic-ip every statement is one
+// vipd or `vipd check` needs: removing any of them makes `vipd check` fail
+// (tests in internal/preflight prove it against vpcsim's role model).
+// Imported by cmd/vipd only.
 package iampolicy
 
 import (

@@ -1,8 +1,9 @@
 // Package preflight is `vipd check`: it proves, before the service is
 // enabled, that this host can do everything a failover will ask of it —
-// instance metadata, credentials, the configured route tables, the
-// source/dest check, IAM permission for every mutating EC2 call (with
-// DryRun, so nothing changes), the cluster's peers, the local interface.
+// instance metadata, credentials, the configured route tables, ENIs,
+// volumes and Elastic IPs (in the right VPC and zone), the source/dest
+// check, IAM permission for every mutating EC2 call that has a DryRun (so
+// nothing changes), cluster TLS, the cluster's peers, the local interface.
 //
 // Each check yields one Result with what was found and, when it failed, the
 // fix. A Fail blocks a failover; a Warn is worth knowing but does not.
@@ -42,6 +43,7 @@ type EC2 interface {
 	ReplaceRoute(ctx context.Context, in *ec2.ReplaceRouteInput, optFns ...func(*ec2.Options)) (*ec2.ReplaceRouteOutput, error)
 	DeleteRoute(ctx context.Context, in *ec2.DeleteRouteInput, optFns ...func(*ec2.Options)) (*ec2.DeleteRouteOutput, error)
 	ModifyInstanceAttribute(ctx context.Context, in *ec2.ModifyInstanceAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceAttributeOutput, error)
+	KindsEC2
 }
 
 // Metadata is the IMDS call the identity check needs; *imds.Client fits.
@@ -223,6 +225,7 @@ func (r *runner) aws(ctx context.Context) {
 	r.ec2 = c.EC2
 
 	r.overlayRoutes(ctx)
+	r.kinds(ctx)
 }
 
 // credentialSource names the SDK provider that found the credentials.
@@ -451,8 +454,10 @@ func (r *runner) dryRun(ctx context.Context, action, resource string, f func(ctx
 
 func resourceARN(id awsapi.Identity, resource string) string {
 	kind := "route-table"
-	if strings.HasPrefix(resource, "i-") {
-		kind = "instance"
+	for prefix, k := range map[string]string{"i-": "instance", "eni-": "network-interface", "eipalloc-": "elastic-ip", "vol-": "volume"} {
+		if strings.HasPrefix(resource, prefix) {
+			kind = k
+		}
 	}
 	return fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", id.Region, kind, resource)
 }

@@ -1,0 +1,178 @@
+package preflight_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/iampolicy"
+	"github.com/vipd/vipd/internal/preflight"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
+)
+
+// kindsWorld has node-a in zone a, an ENI and a volume in zone a and in
+// zone b, and an Elastic IP associated with node-b.
+const kindsWorld = `
+vpcs: [{id: vpc-0a000000000000001, cidr: 10.0.0.0/16}]
+subnets:
+  - {id: subnet-0a000000000000001, vpc: vpc-0a000000000000001, cidr: 10.0.1.0/24, az: a}
+  - {id: subnet-0b000000000000002, vpc: vpc-0a000000000000001, cidr: 10.0.2.0/24, az: b}
+roles:
+  - name: vipd
+    statements:
+%s
+instances:
+  - {id: i-0a000000000000001, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: vipd}
+  - {id: i-0b000000000000002, subnet: subnet-0a000000000000001, private-ip: 10.0.1.11, eni-id: eni-0b00000000000000b}
+network-interfaces:
+  - {id: eni-0a000000000000009, subnet: subnet-0a000000000000001, private-ip: 10.0.1.50, instance: i-0b000000000000002, device-index: 1}
+  - {id: eni-0b000000000000009, subnet: subnet-0b000000000000002, private-ip: 10.0.2.50}
+volumes:
+  - {id: vol-0a000000000000009, az: a, instance: i-0b000000000000002, device: /dev/sdf}
+  - {id: vol-0b000000000000009, az: b}
+elastic-ips:
+  - {id: eipalloc-0a000000000000009, network-interface: eni-0b00000000000000b}
+`
+
+const kindsRole = `      - {actions: ["ec2:Describe*"]}
+      - actions: [ec2:AttachNetworkInterface, ec2:DetachNetworkInterface, ec2:AttachVolume, ec2:DetachVolume, ec2:AssociateAddress, ec2:DisassociateAddress]`
+
+func TestKinds(t *testing.T) {
+	tests := []struct {
+		name      string
+		role      string
+		resources string
+		want      []outcome
+	}{
+		{
+			name: "all in place and allowed", role: kindsRole,
+			resources: "  - eni: {id: eni-0a000000000000009, host: none}\n" +
+				"  - ebs-volume: {volume-id: vol-0a000000000000009, host: none}\n" +
+				"  - elastic-ip: {allocation-id: eipalloc-0a000000000000009}\n" +
+				"  - secondary-ip: {addresses: [10.0.1.100]}\n",
+			want: []outcome{
+				{"eni eni-0a000000000000009", preflight.Pass},
+				{"permission ec2:AttachNetworkInterface eni-0a000000000000009", preflight.Pass},
+				{"permission ec2:DetachNetworkInterface eni-0a000000000000009", preflight.Pass},
+				{"ebs-volume vol-0a000000000000009", preflight.Pass},
+				{"permission ec2:AttachVolume vol-0a000000000000009", preflight.Pass},
+				{"permission ec2:DetachVolume vol-0a000000000000009", preflight.Pass},
+				{"elastic-ip eipalloc-0a000000000000009", preflight.Pass},
+				{"permission ec2:AssociateAddress eipalloc-0a000000000000009", preflight.Pass},
+				{"permission ec2:DisassociateAddress eipalloc-0a000000000000009", preflight.Pass},
+				{"secondary-ip", preflight.Pass},
+				{"permission ec2:AssignPrivateIpAddresses and ec2:UnassignPrivateIpAddresses SELF", preflight.Skip},
+			},
+		},
+		{
+			name: "wrong zone, missing objects, address outside the subnet", role: kindsRole,
+			resources: "  - eni: {id: eni-0b000000000000009, host: none}\n" +
+				"  - ebs-volume: {volume-id: vol-0b000000000000009, host: none}\n" +
+				"  - ebs-volume: {volume-id: vol-0c000000000000009, host: none}\n" +
+				"  - elastic-ip: {allocation-id: eipalloc-0c000000000000009}\n" +
+				"  - secondary-ip: {addresses: [10.0.2.100]}\n",
+			want: []outcome{
+				{"eni eni-0b000000000000009", preflight.Fail},
+				{"ebs-volume vol-0b000000000000009", preflight.Fail},
+				{"ebs-volume vol-0c000000000000009", preflight.Fail},
+				{"elastic-ip eipalloc-0c000000000000009", preflight.Fail},
+				{"secondary-ip 10.0.2.100", preflight.Fail},
+			},
+		},
+		{
+			name: "missing permissions", role: "      - {actions: [\"ec2:Describe*\"]}\n      - actions: [ec2:AttachVolume]",
+			resources: "  - eni: {id: eni-0a000000000000009, host: none}\n" +
+				"  - ebs-volume: {volume-id: vol-0a000000000000009, host: none}\n",
+			want: []outcome{
+				{"eni eni-0a000000000000009", preflight.Pass},
+				{"permission ec2:AttachNetworkInterface eni-0a000000000000009", preflight.Fail},
+				{"permission ec2:DetachNetworkInterface eni-0a000000000000009", preflight.Fail},
+				{"ebs-volume vol-0a000000000000009", preflight.Pass},
+				{"permission ec2:AttachVolume vol-0a000000000000009", preflight.Pass},
+				{"permission ec2:DetachVolume vol-0a000000000000009", preflight.Fail},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, tt.role)))
+			imdsURL := srv.IMDSURL(instance)
+			deps := preflight.Deps{
+				IMDS: awsapi.NewIMDS(imdsURL),
+				Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
+					c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+					if err != nil {
+						return preflight.AWS{}, err
+					}
+					return preflight.AWS{EC2: c.EC2, Credentials: c.Config.Credentials}, nil
+				},
+			}
+			rs := preflight.Run(t.Context(), parse(t, "resources:\n"+tt.resources+"local-address: {interface: none}\n"), deps)
+			var got []outcome
+			for _, o := range awsOutcomes(rs) {
+				switch {
+				case o.Check == "config" || o.Check == "imds" || o.Check == "credentials" || o.Check == "local interface":
+				case strings.HasPrefix(o.Check, "permission ec2:AssignPrivateIpAddresses"):
+					// The instance's ENI id is generated by vpcsim.
+					o.Check = o.Check[:strings.LastIndex(o.Check, " ")] + " SELF"
+					got = append(got, o)
+				default:
+					got = append(got, o)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s\n%s", diff, written(t, rs))
+			}
+		})
+	}
+}
+
+// TestGeneratedPolicyKinds gives the role exactly what vipd iam-policy
+// prints for an eni, an ebs-volume and an elastic-ip: vipd check passes,
+// and fails without any one statement.
+func TestGeneratedPolicyKinds(t *testing.T) {
+	body := "resources:\n" +
+		"  - eni: {id: eni-0a000000000000009, host: none}\n" +
+		"  - ebs-volume: {volume-id: vol-0a000000000000009, host: none}\n" +
+		"  - elastic-ip: {allocation-id: eipalloc-0a000000000000009}\n" +
+		"local-address: {interface: none}\n"
+	cfg := parse(t, body)
+	p, err := iampolicy.For(cfg, iampolicy.Options{Region: "us-east-1", Account: "123456789012",
+		Instances: []string{instance, "i-0b000000000000002"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, sts []iampolicy.Statement) []preflight.Result {
+		isolate(t)
+		srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, roleYAML(t, sts))))
+		imdsURL := srv.IMDSURL(instance)
+		return preflight.Run(t.Context(), cfg, preflight.Deps{
+			IMDS: awsapi.NewIMDS(imdsURL),
+			Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
+				c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+				if err != nil {
+					return preflight.AWS{}, err
+				}
+				return preflight.AWS{EC2: c.EC2, Credentials: c.Config.Credentials}, nil
+			},
+		})
+	}
+	t.Run("complete", func(t *testing.T) {
+		if rs := run(t, p.Statement); preflight.Blocking(rs) {
+			t.Errorf("vipd check fails with the generated policy:\n%s", written(t, rs))
+		}
+	})
+	for i, st := range p.Statement {
+		t.Run("without "+st.Sid, func(t *testing.T) {
+			if rs := run(t, slices.Delete(slices.Clone(p.Statement), i, i+1)); !preflight.Blocking(rs) {
+				t.Errorf("vipd check passes without statement %s:\n%s", st.Sid, written(t, rs))
+			}
+		})
+	}
+}
