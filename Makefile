@@ -37,8 +37,15 @@ chaos: build
 	VIPD_BIN=$(CURDIR)/$(BIN)/vipd CHAOS_SEEDS=$(SEEDS) CHAOS_SEED=$(SEED) CHAOS_LENGTH=$(LENGTH) CHAOS_MODE=$(MODE) \
 		$(GO) test -count=1 -timeout 30m -tags e2e -run '^TestChaos$$' -v ./test/e2e/
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./bench/... ./internal/vpcsim/...
+# vipd against a keepalived + AWS CLI baseline on the netns fabric (root),
+# scale under EC2 throttling, idle cost, switchover: tables on stdout with
+# the vipd/baseline ratio last (bench/RESULTS.md). About 15 minutes on 2
+# cores; BENCH_FLAGS=-short is a quick pass. Then vpcsim's Go benchmarks.
+BENCH_FLAGS ?=
+bench: build
+	command -v keepalived >/dev/null || apt-get install -y -qq keepalived >/dev/null
+	$(GO) run ./bench/cmd/vipdbench -vipd $(CURDIR)/$(BIN)/vipd $(BENCH_FLAGS)
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/vpcsim/...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Options configures a benchmark run.
+type Options struct {
+	// VipdBin is the vipd binary; required.
+	VipdBin string
+	// Rounds is the number of rounds per fault and system; default 10.
+	Rounds int
+	// Idle is how long the idle benchmark watches each system; default 60s.
+	Idle time.Duration
+	// ScaleAddrs and ScaleTables are the scale grid; default 1, 10, 100
+	// addresses × 1, 5, 20 route tables.
+	ScaleAddrs, ScaleTables []int
+	// ScaleRounds is the number of failovers per scale cell; default 2.
+	ScaleRounds int
+	// Parts selects what runs: "failover", "switchover", "idle", "scale";
+	// default all.
+	Parts []string
+	// Systems selects the systems of the failover, switchover and idle
+	// parts: "keepalived", "default", "tuned"; default all.
+	Systems []string
+	// Log receives progress; default discards.
+	Log *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Rounds <= 0 {
+		o.Rounds = 10
+	}
+	if o.Idle <= 0 {
+		o.Idle = time.Minute
+	}
+	if len(o.ScaleAddrs) == 0 {
+		o.ScaleAddrs = []int{1, 10, 100}
+	}
+	if len(o.ScaleTables) == 0 {
+		o.ScaleTables = []int{1, 5, 20}
+	}
+	if o.ScaleRounds <= 0 {
+		o.ScaleRounds = 2
+	}
+	if len(o.Parts) == 0 {
+		o.Parts = []string{"failover", "switchover", "idle", "scale"}
+	}
+	if len(o.Systems) == 0 {
+		o.Systems = []string{"keepalived", "default", "tuned"}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Results is everything a run measured.
+type Results struct {
+	Started  time.Time     `json:"started"`
+	Took     time.Duration `json:"took_ns"`
+	Rounds   []Round       `json:"rounds"`
+	Idle     []IdleResult  `json:"idle"`
+	Scale    []ScaleResult `json:"scale"`
+	Problems []string      `json:"problems,omitempty"`
+}
+
+// The failover benchmark's service address: one overlay /32 outside the
+// VPC in the three tables the subnets use.
+var (
+	failoverVIP    = netip.MustParseAddr("192.168.100.10")
+	failoverTables = tableIDs(4)
+)
+
+// Run runs the selected benchmarks. Each system gets a fresh world; a
+// system that cannot start is reported in Problems and skipped.
+func Run(ctx context.Context, o Options) (*Results, error) {
+	o.defaults()
+	if o.VipdBin == "" {
+		return nil, errors.New("run benchmarks: no vipd binary")
+	}
+	res := &Results{Started: time.Now()}
+	want := map[string]bool{}
+	for _, p := range o.Parts {
+		want[p] = true
+	}
+	dst := netip.PrefixFrom(failoverVIP, 32)
+	systemNames := []string{"keepalived", "default", "tuned"}
+	systems := []func(*env) (system, error){
+		func(e *env) (system, error) { return newKeepalived(e, failoverTables) },
+		func(e *env) (system, error) { return newVipd(e, o.VipdBin, DefaultSettings, dst, nil) },
+		func(e *env) (system, error) { return newVipd(e, o.VipdBin, TunedSettings, dst, nil) },
+	}
+	for i, mk := range systems {
+		if !slices.Contains(o.Systems, systemNames[i]) || !want["failover"] && !want["switchover"] && !(want["idle"] && i < 2) {
+			continue
+		}
+		err := withSystem(ctx, o, failoverVIP, len(failoverTables), mk, func(e *env, sys system) error {
+			o.Log.Info("benchmarking", "system", sys.Name())
+			if want["failover"] {
+				for _, f := range Faults {
+					for range o.Rounds {
+						if ctx.Err() != nil {
+							return ctx.Err()
+						}
+						res.Rounds = append(res.Rounds, runRound(ctx, e, sys, f, dst, failoverTables, o.Log))
+					}
+				}
+			}
+			if want["switchover"] {
+				for range o.Rounds {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					res.Rounds = append(res.Rounds, runRound(ctx, e, sys, FaultPlanned, dst, failoverTables, o.Log))
+				}
+			}
+			// Idle cost for the baseline and vipd's defaults only; tuned
+			// settings trade idle work for speed on purpose.
+			if want["idle"] && i < 2 {
+				ir, err := measureIdle(ctx, e, sys, dst, failoverTables, o.Idle)
+				if err != nil {
+					return err
+				}
+				res.Idle = append(res.Idle, ir)
+			}
+			return nil
+		})
+		if err != nil {
+			res.Problems = append(res.Problems, err.Error())
+			o.Log.Warn("benchmark", "err", err)
+		}
+	}
+	if want["scale"] {
+		for _, tables := range o.ScaleTables {
+			for _, addrs := range o.ScaleAddrs {
+				for _, throttled := range []bool{false, true} {
+					if throttled && addrs != o.ScaleAddrs[len(o.ScaleAddrs)-1] {
+						continue
+					}
+					if ctx.Err() != nil {
+						return res, ctx.Err()
+					}
+					sr, err := runScale(ctx, o, addrs, tables, throttled)
+					if err != nil {
+						res.Problems = append(res.Problems, err.Error())
+						o.Log.Warn("scale", "addrs", addrs, "tables", tables, "err", err)
+					}
+					res.Scale = append(res.Scale, sr)
+				}
+			}
+		}
+	}
+	res.Took = time.Since(res.Started)
+	return res, nil
+}
+
+// withSystem builds a world, starts a system in it, waits for it to serve
+// and runs fn; it cleans up both whatever fn returns.
+func withSystem(ctx context.Context, o Options, vip netip.Addr, tables int, mk func(*env) (system, error), fn func(*env, system) error) error {
+	e, err := newEnv(ctx, tables, vip, o.Log)
+	if err != nil {
+		return fmt.Errorf("build the world: %w", err)
+	}
+	defer e.close()
+	sys, err := mk(e)
+	if err != nil {
+		return err
+	}
+	defer sys.close()
+	if err := sys.start(ctx); err != nil {
+		return err
+	}
+	return fn(e, sys)
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

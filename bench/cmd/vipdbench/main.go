@@ -1,0 +1,124 @@
+// Command vipdbench runs the benchmarks of package bench (vipd against a
+// keepalived + AWS CLI baseline on the netns fabric, scale under EC2
+// throttling, idle cost, planned switchover) and prints their tables with
+// the vipd/baseline ratio last. It needs root, keepalived and the AWS CLI;
+// `make bench` runs it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vipd/vipd/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "vipdbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		o        bench.Options
+		parts    = flag.String("parts", "failover,switchover,idle,scale", "comma-separated parts to run")
+		addrs    = flag.String("scale-addrs", "1,10,100", "addresses per scale cell")
+		tables   = flag.String("scale-tables", "1,5,20", "route tables per scale cell")
+		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables")
+		systems  = flag.String("systems", "keepalived,default,tuned", "comma-separated systems for failover, switchover and idle")
+		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
+		verbose  = flag.Bool("v", false, "log every round to stderr")
+	)
+	flag.StringVar(&o.VipdBin, "vipd", "bin/vipd", "vipd binary")
+	flag.IntVar(&o.Rounds, "n", 10, "rounds per fault and system")
+	flag.DurationVar(&o.Idle, "idle", time.Minute, "idle benchmark window per system")
+	flag.IntVar(&o.ScaleRounds, "scale-rounds", 2, "failovers per scale cell")
+	flag.Parse()
+	if *short {
+		o.Rounds, o.Idle, o.ScaleRounds = 2, 10*time.Second, 1
+		*addrs, *tables = "1,100", "1,20"
+	}
+	o.Parts = strings.Split(*parts, ",")
+	o.Systems = strings.Split(*systems, ",")
+	var err error
+	if o.ScaleAddrs, err = ints(*addrs); err != nil {
+		return err
+	}
+	if o.ScaleTables, err = ints(*tables); err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root for network namespaces")
+	}
+	// Bounded as a whole: a wedged round must not hold CI.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 40*time.Minute)
+	defer cancel()
+
+	host, _ := os.Hostname()
+	fmt.Printf("# vipd benchmarks\n\ncommand: %s\ndate: %s\nmachine: %s, %s/%s, %d CPUs, %s\nload average at start: %s\n\n",
+		strings.Join(os.Args, " "), time.Now().UTC().Format(time.RFC3339), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), loadavg())
+	res, err := bench.Run(ctx, o)
+	if res != nil {
+		bench.Print(os.Stdout, res)
+		fmt.Printf("\nload average at end: %s; took %s\n", loadavg(), res.Took.Round(time.Second))
+		if *jsonPath != "" {
+			b, _ := json.MarshalIndent(res, "", "  ")
+			if werr := os.WriteFile(*jsonPath, b, 0o644); werr != nil {
+				return werr
+			}
+		}
+	}
+	return err
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a list of positive numbers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return "unknown CPU"
+}

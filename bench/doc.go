@@ -1,0 +1,16 @@
+// Package bench measures vipd against the approach it replaces — keepalived
+// with unicast VRRP and a notify_master script calling the AWS CLI (seeds
+// 000 part b, 001, 002) — side by side on one simulated VPC, and measures
+// vipd alone at scale, idle, and in a planned switchover.
+//
+// Everything runs on vpcsim's netns data plane (internal/vpcsim/netns):
+// each node is a network namespace, the client connects to the service
+// address from its own namespace, and a failover counts only once that
+// client is answered by the new owner. It needs root, ip(8), keepalived
+// and the AWS CLI v1; cmd/vipdbench is the runner behind `make bench`, and
+// bench/RESULTS.md holds the numbers of a real run.
+//
+// Numbers are ratios against the baseline measured in the same run, never
+// thresholds in tests: the machine is shared and slow, and a ratio survives
+// that where an absolute number does not.
+package bench

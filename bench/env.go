@@ -1,0 +1,430 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/netns"
+)
+
+// The world's fixed names: two nodes in two AZs, a witness in a third, a
+// client subnet, as in internal/chaos. Route tables beyond the three that
+// subnets use are extra tables of the VPC, for the scale benchmark.
+const (
+	servicePort = 5432
+	vpcID       = "vpc-0be0000000000001"
+	// ClientInstance is the instance whose namespace the client runs in.
+	clientInstance = "i-0d000000000000004"
+	appTable       = "rtb-0d000000000000004"
+)
+
+// node is one candidate owner: its instance, address and ENI.
+type node struct {
+	Name       string
+	InstanceID string
+	Addr       netip.Addr
+	ENI        string
+	Peer       string // the other candidate's name
+}
+
+var nodeSpecs = []node{
+	{Name: "a", InstanceID: "i-0a000000000000001", Addr: netip.MustParseAddr("10.0.1.10"), Peer: "b"},
+	{Name: "b", InstanceID: "i-0b000000000000002", Addr: netip.MustParseAddr("10.0.2.10"), Peer: "a"},
+}
+
+var witnessSpec = node{Name: "witness", InstanceID: "i-0c000000000000003", Addr: netip.MustParseAddr("10.0.3.10")}
+
+// tableIDs returns the IDs of n route tables: the client subnet's first
+// (so that one table is enough for the client), then the nodes' subnets',
+// then extra tables with no subnet.
+func tableIDs(n int) []string {
+	ids := []string{appTable, "rtb-0a000000000000001", "rtb-0b000000000000002", "rtb-0c000000000000003"}
+	for i := len(ids); i < n; i++ {
+		ids = append(ids, fmt.Sprintf("rtb-0e%015d", i))
+	}
+	return ids[:n]
+}
+
+// worldYAML is the VPC with at least four route tables in all.
+func worldYAML(tables int) string {
+	tables = max(tables, 4)
+	var b strings.Builder
+	fmt.Fprintf(&b, `region: us-east-1
+vpcs:
+  - {id: %[1]s, name: bench, cidr: 10.0.0.0/16}
+subnets:
+  - {id: subnet-0a000000000000001, name: db-a, vpc: %[1]s, cidr: 10.0.1.0/24, az: us-east-1a}
+  - {id: subnet-0b000000000000002, name: db-b, vpc: %[1]s, cidr: 10.0.2.0/24, az: us-east-1b}
+  - {id: subnet-0c000000000000003, name: witness, vpc: %[1]s, cidr: 10.0.3.0/24, az: us-east-1c}
+  - {id: subnet-0d000000000000004, name: app, vpc: %[1]s, cidr: 10.0.4.0/24, az: us-east-1a}
+route-tables:
+  - {id: rtb-0d000000000000004, name: app, vpc: %[1]s, main: true, subnets: [subnet-0d000000000000004]}
+  - {id: rtb-0a000000000000001, name: db-a, vpc: %[1]s, subnets: [subnet-0a000000000000001]}
+  - {id: rtb-0b000000000000002, name: db-b, vpc: %[1]s, subnets: [subnet-0b000000000000002]}
+  - {id: rtb-0c000000000000003, name: witness, vpc: %[1]s, subnets: [subnet-0c000000000000003]}
+`, vpcID)
+	for _, id := range tableIDs(tables)[4:] {
+		fmt.Fprintf(&b, "  - {id: %s, name: extra, vpc: %s}\n", id, vpcID)
+	}
+	b.WriteString(`roles:
+  - name: ha-node
+    actions: [ec2:DescribeRouteTables, ec2:DescribeInstances, ec2:DescribeNetworkInterfaces,
+              ec2:CreateRoute, ec2:ReplaceRoute, ec2:DeleteRoute, ec2:ModifyInstanceAttribute,
+              ec2:DescribeInstanceAttribute]
+instances:
+  - {id: i-0a000000000000001, name: node-a, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: ha-node}
+  - {id: i-0b000000000000002, name: node-b, subnet: subnet-0b000000000000002, private-ip: 10.0.2.10, role: ha-node}
+  - {id: i-0c000000000000003, name: witness, subnet: subnet-0c000000000000003, private-ip: 10.0.3.10}
+  - {id: i-0d000000000000004, name: app, subnet: subnet-0d000000000000004, private-ip: 10.0.4.10}
+`)
+	return b.String()
+}
+
+// env is vpcsim with realistic timing and EC2 throttling, the netns fabric
+// over it, a service on each node and a client probing the service
+// address. close undoes all of it.
+type env struct {
+	srv     *vpcsim.Server
+	fab     *netns.Fabric
+	nodes   []node
+	witness node
+	vip     netip.Addr
+	stop    context.CancelFunc
+	fabDone chan struct{}
+
+	mu   sync.Mutex
+	svcs map[string]*service
+	cl   *prober
+}
+
+// newEnv builds the world with the given number of route tables, probing
+// vip (which the systems under test route and bind).
+func newEnv(ctx context.Context, tables int, vip netip.Addr, log *slog.Logger) (_ *env, err error) {
+	w, err := vpcsim.ParseWorld([]byte(worldYAML(tables)), "bench world")
+	if err != nil {
+		return nil, err
+	}
+	timing, err := vpcsim.TimingProfile("realistic")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{nodes: nodeSpecs, witness: witnessSpec, vip: vip, svcs: map[string]*service{}, fabDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stop = stop
+	if e.srv, err = vpcsim.New(w, vpcsim.Options{Timing: timing, Throttle: true, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		return nil, err
+	}
+	if err := e.srv.Start(bg, "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	if e.fab, err = netns.New(e.srv, netns.Options{Log: log, Resync: time.Second}); err != nil {
+		return nil, err
+	}
+	go func() { defer close(e.fabDone); _ = e.fab.Run(bg) }()
+	st := e.srv.Snapshot()
+	for i := range e.nodes {
+		for _, in := range st.Instances {
+			if in.ID == e.nodes[i].InstanceID {
+				e.nodes[i].ENI = in.ENIs[0]
+			}
+		}
+		if err := e.startService(e.nodes[i].Name); err != nil {
+			return nil, err
+		}
+	}
+	e.cl = newProber(bg, e)
+	return e, nil
+}
+
+func (e *env) node(name string) node {
+	for _, n := range e.nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	panic("bench: no node " + name)
+}
+
+// byENI names the node that owns an ENI, "" if none.
+func (e *env) byENI(eni string) string {
+	for _, n := range e.nodes {
+		if n.ENI == eni {
+			return n.Name
+		}
+	}
+	return ""
+}
+
+// service answers every connection with its node's name; the systems'
+// health checks probe it on 127.0.0.1, the client through the VIP.
+type service struct {
+	ln net.Listener
+	wg sync.WaitGroup
+}
+
+func (e *env) startService(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.svcs[name] != nil {
+		return nil
+	}
+	ln, err := e.fab.Listen(e.node(name).InstanceID, fmt.Sprintf("0.0.0.0:%d", servicePort))
+	if err != nil {
+		return fmt.Errorf("start service on %s: %w", name, err)
+	}
+	s := &service{ln: ln}
+	s.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, name+"\n")
+			c.Close()
+		}
+	})
+	e.svcs[name] = s
+	return nil
+}
+
+// stopService closes a node's service: its health check fails.
+func (e *env) stopService(name string) {
+	e.mu.Lock()
+	s := e.svcs[name]
+	delete(e.svcs, name)
+	e.mu.Unlock()
+	if s != nil {
+		s.ln.Close()
+		s.wg.Wait()
+	}
+}
+
+// routedTo returns, per table in ids, the node the VIP's route targets
+// ("" when none or another ENI), as vpcsim says.
+func (e *env) routedTo(dst netip.Prefix, ids []string) map[string]string {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[string]string{}
+	for _, t := range e.srv.Snapshot().RouteTables {
+		if !want[t.ID] {
+			continue
+		}
+		out[t.ID] = ""
+		for _, r := range t.Routes {
+			if r.Destination != dst.String() {
+				continue
+			}
+			out[t.ID] = e.byENI(r.NetworkInterfaceID)
+			for _, n := range e.nodes {
+				if r.NetworkInterfaceID == "" && r.InstanceID == n.InstanceID {
+					out[t.ID] = n.Name
+				}
+			}
+		}
+	}
+	return out
+}
+
+// routeOwner returns the node every listed table routes dst to, "" if
+// the tables disagree or miss the route.
+func (e *env) routeOwner(dst netip.Prefix, ids []string) string {
+	owner := ""
+	for i, n := range mapValues(e.routedTo(dst, ids)) {
+		if n == "" || (i > 0 && n != owner) {
+			return ""
+		}
+		owner = n
+	}
+	return owner
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// lastSeq is the newest call in vpcsim's history.
+func (e *env) lastSeq() uint64 {
+	calls := e.srv.Calls(0)
+	if len(calls) == 0 {
+		return 0
+	}
+	return calls[len(calls)-1].Seq
+}
+
+// callCount counts the nodes' EC2 calls (not the harness's) with Seq >
+// since made in [from, to]: all, mutating, and throttled ones.
+type callCount struct {
+	All, Writes, Throttled int
+}
+
+func (e *env) countCalls(since uint64, from, to time.Time) callCount {
+	var c callCount
+	for _, call := range e.srv.Calls(since) {
+		if call.Caller == "admin" || call.Time.Before(from) || call.Time.After(to) {
+			continue
+		}
+		c.All++
+		if !strings.HasPrefix(call.Action, "Describe") {
+			c.Writes++
+		}
+		if call.Code == "RequestLimitExceeded" {
+			c.Throttled++
+		}
+	}
+	return c
+}
+
+func (e *env) close() {
+	if e.cl != nil {
+		e.cl.stop()
+	}
+	for _, n := range e.nodes {
+		e.stopService(n.Name)
+	}
+	if e.stop != nil {
+		e.stop()
+		if e.fab != nil {
+			<-e.fabDone
+		}
+	}
+	if e.srv != nil {
+		_ = e.srv.Close()
+	}
+}
+
+// prober connects from the client namespace to the VIP every probeEvery,
+// each attempt in its own goroutine so that one that hangs in a blackhole
+// does not delay the next, and keeps what answered when.
+type prober struct {
+	e      *env
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	samples []sample
+}
+
+type sample struct {
+	start, end time.Time
+	node       string // "" on failure
+}
+
+const (
+	probeEvery   = 25 * time.Millisecond
+	probeTimeout = 300 * time.Millisecond
+	keepSamples  = 20000
+)
+
+func newProber(ctx context.Context, e *env) *prober {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &prober{e: e, cancel: cancel}
+	p.wg.Go(func() {
+		t := time.NewTicker(probeEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.wg.Go(func() { p.add(p.attempt(ctx)) })
+			}
+		}
+	})
+	return p
+}
+
+func (p *prober) attempt(ctx context.Context) sample {
+	s := sample{start: time.Now()}
+	defer func() { s.end = time.Now() }()
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	conn, err := p.e.fab.Dial(ctx, clientInstance, "tcp", netip.AddrPortFrom(p.e.vip, servicePort).String())
+	if err != nil {
+		return s
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(probeTimeout))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err == nil {
+		s.node = strings.TrimSpace(line)
+	}
+	s.end = time.Now()
+	return s
+}
+
+func (p *prober) add(s sample) {
+	s.end = time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.samples) >= keepSamples {
+		p.samples = append(p.samples[:0], p.samples[keepSamples/2:]...)
+	}
+	p.samples = append(p.samples, s)
+}
+
+// servedBy returns when the first attempt started after t was answered by
+// node.
+func (p *prober) servedBy(node string, after time.Time) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first time.Time
+	for _, s := range p.samples {
+		if s.node == node && s.start.After(after) && (first.IsZero() || s.end.Before(first)) {
+			first = s.end
+		}
+	}
+	return first, !first.IsZero()
+}
+
+func (p *prober) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// waitFor polls cond every 25ms until it holds or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, what string, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("wait for %s: not within %s", what, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", what, ctx.Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+var errNoMaster = errors.New("no single master")
+
+func tempDir(prefix string) (string, error) {
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", fmt.Errorf("create temporary directory: %w", err)
+	}
+	return d, nil
+}

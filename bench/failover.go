@@ -1,0 +1,216 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Fault is what a failover round does to the current master.
+type Fault string
+
+// The faults of the failover benchmark.
+const (
+	// FaultKill SIGKILLs the master's daemon (and its children).
+	FaultKill Fault = "kill -9"
+	// FaultUnhealthy closes the master's service: its health check fails.
+	FaultUnhealthy Fault = "unhealthy"
+	// FaultIsolate cuts the master from its peers (for vipd also from the
+	// witness) for a while, then heals the cut.
+	FaultIsolate Fault = "isolated"
+	// FaultPlanned is the planned switchover: vipd switchover, or stopping
+	// keepalived on the master.
+	FaultPlanned Fault = "planned"
+)
+
+// Faults are the unplanned faults, in the order the benchmark runs them.
+var Faults = []Fault{FaultKill, FaultUnhealthy, FaultIsolate}
+
+// Round is one fault and what followed.
+type Round struct {
+	System string `json:"system"`
+	Fault  Fault  `json:"fault"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	// Failover is from the fault to the client's first answer from To;
+	// zero with OK false when that did not happen within failoverLimit.
+	Failover time.Duration `json:"failover_ns"`
+	OK       bool          `json:"ok"`
+	// AllRouted is from the fault to every table routing to To (polled
+	// every 25ms); zero if that did not happen within failoverLimit.
+	AllRouted time.Duration `json:"all_routed_ns"`
+	// Calls are the nodes' EC2 calls from the fault to a second after the
+	// client was served and every table routed to To.
+	Calls callCount `json:"calls"`
+	// BothMaster is how long both nodes believed they were master during
+	// the round, heal included.
+	BothMaster time.Duration `json:"both_master_ns"`
+	// Stale is set when, after an isolation healed and the nodes settled,
+	// the route pointed at the node that was not master.
+	Stale bool   `json:"stale_after_heal"`
+	Err   string `json:"error,omitempty"`
+}
+
+const (
+	failoverLimit = 30 * time.Second
+	stableLimit   = 60 * time.Second
+	// isolateHold keeps an isolation on after the failover so that a
+	// second master, if any, shows; healSettle lets VRRP or raft settle
+	// after the heal before the route is compared with the master.
+	isolateHold = 2 * time.Second
+	healSettle  = 5 * time.Second
+	sampleEvery = 100 * time.Millisecond
+)
+
+// stableMaster waits until exactly one node believes it is master, every
+// listed table routes dst to it and the client is served by it, and
+// returns it.
+func stableMaster(ctx context.Context, e *env, sys system, dst netip.Prefix, tables []string) (string, error) {
+	var m string
+	since := time.Now()
+	err := waitFor(ctx, stableLimit, sys.Name()+" to settle on one master", func() bool {
+		ms := sys.masters(ctx)
+		if len(ms) != 1 {
+			return false
+		}
+		for name := range ms {
+			m = name
+		}
+		if e.routeOwner(dst, tables) != m {
+			return false
+		}
+		_, ok := e.cl.servedBy(m, since)
+		return ok
+	})
+	return m, err
+}
+
+// sampler records how long both nodes believed they were master.
+type sampler struct {
+	sys    system
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	both   time.Duration
+}
+
+func startSampler(ctx context.Context, sys system) *sampler {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &sampler{sys: sys, cancel: cancel}
+	s.wg.Go(func() {
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(sampleEvery):
+			}
+			both := len(sys.masters(ctx)) == 2
+			now := time.Now()
+			if both {
+				s.mu.Lock()
+				s.both += now.Sub(last)
+				s.mu.Unlock()
+			}
+			last = now
+		}
+	})
+	return s
+}
+
+func (s *sampler) stop() time.Duration {
+	s.cancel()
+	s.wg.Wait()
+	return s.both
+}
+
+// runRound faults the current master and measures the failover, then
+// undoes the fault and waits for the system to settle again.
+func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Prefix, tables []string, log *slog.Logger) Round {
+	r := Round{System: sys.Name(), Fault: fault}
+	from, err := stableMaster(ctx, e, sys, dst, tables)
+	if err != nil {
+		r.Err = err.Error()
+		log.Warn("round", "system", r.System, "fault", string(r.Fault), "err", r.Err)
+		return r
+	}
+	r.From, r.To = from, e.node(from).Peer
+	seq := e.lastSeq()
+	smp := startSampler(ctx, sys)
+	t0 := time.Now()
+	switch fault {
+	case FaultKill:
+		sys.kill(from)
+	case FaultUnhealthy:
+		e.stopService(from)
+	case FaultIsolate:
+		err = sys.isolate(from, true)
+	case FaultPlanned:
+		err = sys.planned(ctx, from, r.To)
+	}
+	if err != nil {
+		r.Err = fmt.Sprintf("inject %s: %v", fault, err)
+	}
+	var served, routed time.Time
+	_ = waitFor(ctx, failoverLimit, "failover", func() bool {
+		if routed.IsZero() && e.routeOwner(dst, tables) == r.To {
+			routed = time.Now()
+		}
+		if !r.OK {
+			served, r.OK = e.cl.servedBy(r.To, t0)
+		}
+		return r.OK && !routed.IsZero()
+	})
+	end := time.Now()
+	if r.OK {
+		r.Failover = served.Sub(t0)
+		end = served
+	}
+	if !routed.IsZero() {
+		r.AllRouted = routed.Sub(t0)
+		end = routed
+	}
+	// Count the calls that belong to this failover: up to a second after
+	// the client was served, so that the last route writes are in.
+	sleepCtx(ctx, time.Second)
+	r.Calls = e.countCalls(seq, t0, end.Add(time.Second))
+
+	// Undo the fault.
+	switch fault {
+	case FaultKill:
+		err = sys.restart(ctx, from)
+	case FaultUnhealthy:
+		err = e.startService(from)
+	case FaultIsolate:
+		sleepCtx(ctx, isolateHold)
+		err = sys.isolate(from, false)
+		sleepCtx(ctx, healSettle)
+		if ms := sys.masters(ctx); len(ms) == 1 {
+			for m := range ms {
+				r.Stale = e.routeOwner(dst, tables) != m
+				if r.Stale {
+					log.Info("route left on the node that is not master after the heal", "system", sys.Name(), "master", m)
+					if ka, ok := sys.(*keepalivedSystem); ok {
+						if err := ka.repair(ctx, m); err != nil {
+							log.Warn("repair", "err", err)
+						}
+					}
+				}
+			}
+		}
+	}
+	if err != nil && r.Err == "" {
+		r.Err = fmt.Sprintf("undo %s: %v", fault, err)
+	}
+	if _, err := stableMaster(ctx, e, sys, dst, tables); err != nil && r.Err == "" {
+		r.Err = err.Error()
+	}
+	r.BothMaster = smp.stop()
+	log.Info("round", "system", r.System, "fault", string(r.Fault), "from", r.From, "to", r.To, "ok", r.OK,
+		"failover_ms", r.Failover.Milliseconds(), "all_routed_ms", r.AllRouted.Milliseconds(), "calls", r.Calls.All, "writes", r.Calls.Writes,
+		"both_master_ms", r.BothMaster.Milliseconds(), "stale", r.Stale, "err", r.Err)
+	return r
+}

@@ -1,0 +1,338 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim/netns"
+)
+
+// The baseline, built as seed 001's readers would with seeds 000 part b
+// and 002's route calls: Debian's keepalived with unicast VRRP between the
+// two nodes (advert_int 1, priorities 100 and 99, nopreempt, so both
+// start in BACKUP), a vrrp_script tracking the service, and a notify
+// script that on "master" points the VIP's route in every route table at
+// this instance with the AWS CLI (replace-route, falling back to
+// create-route). The CLI finds the EC2 endpoint through --endpoint-url and
+// its credentials in the instance's metadata service, as on EC2.
+
+// keepalivedConf is one node's keepalived.conf.
+func keepalivedConf(n node, peer node, prio int, vip, dir string) string {
+	return fmt.Sprintf(`global_defs {
+    router_id node-%[1]s
+    script_user root
+    enable_script_security
+}
+
+vrrp_script chk_service {
+    script "%[2]s/check.sh"
+    interval 1
+    timeout 1
+    fall 2
+    rise 2
+}
+
+vrrp_instance VI_1 {
+    state BACKUP
+    ! nopreempt: let the lower priority node keep the master role
+    nopreempt
+    interface eth0
+    virtual_router_id 51
+    priority %[3]d
+    advert_int 1
+    unicast_src_ip %[4]s
+    unicast_peer {
+        %[5]s
+    }
+    authentication {
+        auth_type PASS
+        auth_pass bench-ha
+    }
+    virtual_ipaddress {
+        %[6]s/32 dev eth0
+    }
+    track_script {
+        chk_service
+    }
+    notify_master "%[2]s/notify.sh master"
+    notify_backup "%[2]s/notify.sh backup"
+    notify_fault  "%[2]s/notify.sh fault"
+    notify_stop   "%[2]s/notify.sh stop"
+}
+`, n.Name, dir, prio, n.Addr, peer.Addr, vip)
+}
+
+// checkScript is the vrrp_script: the service accepts a connection.
+func checkScript() string {
+	return fmt.Sprintf(`#!/bin/bash
+exec timeout 1 bash -c '</dev/tcp/127.0.0.1/%d'
+`, servicePort)
+}
+
+// notifyScript is what a careful operator writes: log every transition
+// with a timestamp, and on master read the instance ID from IMDSv2 and
+// move the route in each table, falling back to create-route when the
+// route does not exist yet, logging a table it could not move.
+func notifyScript(awsPath, region, vip string, tables []string, dir string) string {
+	return fmt.Sprintf(`#!/bin/bash
+# keepalived notify script: $1 is master, backup, fault or stop.
+STATE=$1
+LOG=%[5]s/notify.log
+echo "$(date +%%s.%%N) $STATE" >>"$LOG"
+[ "$STATE" = master ] || exit 0
+
+export PATH=%[1]s:/usr/sbin:/usr/bin:/sbin:/bin
+export AWS_DEFAULT_REGION=%[2]s
+ENDPOINT=--endpoint-url=http://%[6]s
+IMDS=http://%[7]s
+TOKEN=$(curl -sf -m 2 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" $IMDS/latest/api/token)
+INSTANCE=$(curl -sf -m 2 -H "X-aws-ec2-metadata-token: $TOKEN" $IMDS/latest/meta-data/instance-id)
+if [ -z "$INSTANCE" ]; then
+    echo "$(date +%%s.%%N) error no-instance-id" >>"$LOG"
+    exit 1
+fi
+rc=0
+for RT in %[4]s; do
+    if ! aws $ENDPOINT ec2 replace-route --route-table-id $RT --destination-cidr-block %[3]s/32 --instance-id $INSTANCE; then
+        if ! aws $ENDPOINT ec2 create-route --route-table-id $RT --destination-cidr-block %[3]s/32 --instance-id $INSTANCE; then
+            echo "$(date +%%s.%%N) error $RT" >>"$LOG"
+            rc=1
+        fi
+    fi
+done
+echo "$(date +%%s.%%N) routed" >>"$LOG"
+exit $rc
+`, filepath.Dir(awsPath), region, vip, strings.Join(tables, " "), dir, netns.APIAddr, netns.IMDSAddr)
+}
+
+type kaMember struct {
+	node
+	dir string
+	p   *proc
+}
+
+// keepalivedSystem runs the baseline on both nodes.
+type keepalivedSystem struct {
+	e       *env
+	bin     string
+	aws     string
+	dir     string
+	members []*kaMember
+}
+
+// KeepalivedPriorities are seed 001's priority for the first node and one
+// less for the second.
+var KeepalivedPriorities = map[string]int{"a": 100, "b": 99}
+
+func newKeepalived(e *env, tables []string) (*keepalivedSystem, error) {
+	bin, err := exec.LookPath("keepalived")
+	if err != nil {
+		return nil, fmt.Errorf("find keepalived (apt-get install keepalived): %w", err)
+	}
+	awsPath, err := exec.LookPath("aws")
+	if err != nil {
+		return nil, fmt.Errorf("find the AWS CLI: %w", err)
+	}
+	// A pyenv shim re-executes through pyenv on every call; call the
+	// interpreter's script directly as an installed package would.
+	if real, err := exec.Command("pyenv", "which", "aws").Output(); err == nil {
+		awsPath = strings.TrimSpace(string(real))
+	}
+	dir, err := tempDir("keepalived-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &keepalivedSystem{e: e, bin: bin, aws: awsPath, dir: dir}
+	for _, n := range e.nodes {
+		m := &kaMember{node: n, dir: filepath.Join(dir, n.Name)}
+		if err := os.MkdirAll(m.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", m.dir, err)
+		}
+		files := map[string]string{
+			"keepalived.conf": keepalivedConf(n, e.node(n.Peer), KeepalivedPriorities[n.Name], e.vip.String(), m.dir),
+			"check.sh":        checkScript(),
+			"notify.sh":       notifyScript(awsPath, e.srv.Region(), e.vip.String(), tables, m.dir),
+		}
+		for name, content := range files {
+			// keepalived skips an executable configuration file.
+			mode := os.FileMode(0o700)
+			if filepath.Ext(name) == ".conf" {
+				mode = 0o600
+			}
+			if err := os.WriteFile(filepath.Join(m.dir, name), []byte(content), mode); err != nil {
+				return nil, fmt.Errorf("write %s: %w", name, err)
+			}
+		}
+		s.members = append(s.members, m)
+	}
+	return s, nil
+}
+
+func (s *keepalivedSystem) Name() string { return "keepalived+CLI" }
+
+func (s *keepalivedSystem) member(name string) *kaMember {
+	for _, m := range s.members {
+		if m.Name == name {
+			return m
+		}
+	}
+	panic("bench: no keepalived member " + name)
+}
+
+func (s *keepalivedSystem) start(ctx context.Context) error {
+	if err := s.setup(ctx); err != nil {
+		return err
+	}
+	for _, m := range s.members {
+		if err := s.restart(ctx, m.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setup is the operator's one-time step of seed 000 part b: turn the
+// source/destination check off on both instances, so that the VPC
+// delivers packets for the overlay address to them. It runs as the
+// account's administrator, from outside the nodes, and before the
+// benchmark counts calls.
+func (s *keepalivedSystem) setup(ctx context.Context) error {
+	id, secret := s.e.srv.AdminKey()
+	for _, m := range s.members {
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		cmd := exec.CommandContext(ctx, s.aws, "--endpoint-url", s.e.srv.URL(), "ec2", "modify-instance-attribute",
+			"--instance-id", m.InstanceID, "--no-source-dest-check")
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + s.dir, "AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret,
+			"AWS_DEFAULT_REGION=" + s.e.srv.Region(), "AWS_EC2_METADATA_DISABLED=true",
+			"AWS_CONFIG_FILE=" + filepath.Join(s.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(s.dir, "aws-credentials")}
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("disable source/dest check of %s: %w: %s", m.InstanceID, err, out)
+		}
+	}
+	return nil
+}
+
+func (s *keepalivedSystem) restart(_ context.Context, name string) error {
+	m := s.member(name)
+	if m.p.running() {
+		return nil
+	}
+	// A killed keepalived logged no transition; mark the restart so its
+	// last "master" is not taken for a belief it no longer holds.
+	if err := appendLine(filepath.Join(m.dir, "notify.log"), fmt.Sprintf("%d.%09d restart", time.Now().Unix(), time.Now().Nanosecond())); err != nil {
+		return err
+	}
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + m.dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + netns.IMDSAddr,
+		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
+	p, err := startProc(s.e.fab, m.InstanceID, env, filepath.Join(m.dir, "keepalived.log"),
+		s.bin, "--dont-fork", "--log-console", "--log-detail", "--vrrp", "--no-syslog",
+		"--use-file", filepath.Join(m.dir, "keepalived.conf"),
+		"--pid", filepath.Join(m.dir, "keepalived.pid"), "--vrrp_pid", filepath.Join(m.dir, "vrrp.pid"))
+	if err != nil {
+		return fmt.Errorf("start keepalived on %s: %w", name, err)
+	}
+	m.p = p
+	return nil
+}
+
+// kill SIGKILLs keepalived, its VRRP child and any notify script running.
+// Like a dead host it leaves the VIP bound; unlike one, the next start
+// would find it, so take it off as a reboot would.
+func (s *keepalivedSystem) kill(name string) {
+	m := s.member(name)
+	m.p.signal(syscall.SIGKILL)
+	_ = exec.Command("ip", "netns", "exec", s.e.fab.Namespace(m.InstanceID),
+		"ip", "addr", "del", s.e.vip.String()+"/32", "dev", "eth0").Run()
+}
+
+// masters reads each live node's belief from the last transition its
+// notify script logged.
+func (s *keepalivedSystem) masters(context.Context) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range s.members {
+		if m.p.running() && s.lastState(m) == "master" {
+			out[m.Name] = true
+		}
+	}
+	return out
+}
+
+func (s *keepalivedSystem) lastState(m *kaMember) string {
+	b, err := os.ReadFile(filepath.Join(m.dir, "notify.log"))
+	if err != nil {
+		return ""
+	}
+	state := ""
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			switch f[1] {
+			case "master", "backup", "fault", "stop", "restart":
+				state = f[1]
+			}
+		}
+	}
+	return state
+}
+
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(line + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *keepalivedSystem) isolate(name string, on bool) error {
+	n := s.e.node(name)
+	return s.e.fab.Partition(n.InstanceID, s.e.node(n.Peer).InstanceID, on)
+}
+
+// planned is what an operator does to move a keepalived VIP: stop
+// keepalived on the master (systemctl stop sends SIGTERM; keepalived then
+// sends a priority 0 advert so the backup takes over at once), and start
+// it again as a backup.
+func (s *keepalivedSystem) planned(ctx context.Context, from, _ string) error {
+	m := s.member(from)
+	m.p.signal(syscall.SIGTERM)
+	if !m.p.wait(10 * time.Second) {
+		return fmt.Errorf("stop keepalived on %s: still running after 10s", from)
+	}
+	return s.restart(ctx, from)
+}
+
+// repair runs the notify script as master on a node, as an operator who
+// found the route on the wrong node would.
+func (s *keepalivedSystem) repair(ctx context.Context, name string) error {
+	m := s.member(name)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", s.e.fab.Namespace(m.InstanceID), filepath.Join(m.dir, "notify.sh"), "master")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + m.dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + netns.IMDSAddr}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("repair route to %s: %w: %s", name, err, out)
+	}
+	return nil
+}
+
+func (s *keepalivedSystem) pids(name string) []int { return s.member(name).p.groupPIDs() }
+
+func (s *keepalivedSystem) close() {
+	for _, m := range s.members {
+		m.p.signal(syscall.SIGKILL)
+	}
+	if os.Getenv("BENCH_KEEP") == "" {
+		_ = os.RemoveAll(s.dir)
+	}
+}

@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Summary is the statistics of a set of rounds.
+type Summary struct {
+	N, OK            int
+	Median, P95, Max time.Duration
+	// RoutedMedian and RoutedMax are of the time to every table moved.
+	RoutedMedian, RoutedMax time.Duration
+	Calls, Writes           float64 // per round, mean
+	Throttled               int
+	BothMaster              time.Duration // total
+	RoundsBothMaster        int
+	StaleAfterHeal          int
+	Errors                  int
+}
+
+// Summarize computes median, p95 (nearest rank) and max of the rounds that
+// failed over, and the means and totals of the rest.
+func Summarize(rounds []Round) Summary {
+	s := Summary{N: len(rounds)}
+	var ds, rs []time.Duration
+	for _, r := range rounds {
+		if r.AllRouted > 0 {
+			rs = append(rs, r.AllRouted)
+		}
+		if r.OK {
+			s.OK++
+			ds = append(ds, r.Failover)
+		}
+		s.Calls += float64(r.Calls.All)
+		s.Writes += float64(r.Calls.Writes)
+		s.Throttled += r.Calls.Throttled
+		s.BothMaster += r.BothMaster
+		if r.BothMaster > 0 {
+			s.RoundsBothMaster++
+		}
+		if r.Stale {
+			s.StaleAfterHeal++
+		}
+		if r.Err != "" {
+			s.Errors++
+		}
+	}
+	if s.N > 0 {
+		s.Calls /= float64(s.N)
+		s.Writes /= float64(s.N)
+	}
+	if len(ds) > 0 {
+		slices.Sort(ds)
+		s.Median = percentile(ds, 50)
+		s.P95 = percentile(ds, 95)
+		s.Max = ds[len(ds)-1]
+	}
+	if len(rs) > 0 {
+		slices.Sort(rs)
+		s.RoutedMedian = percentile(rs, 50)
+		s.RoutedMax = rs[len(rs)-1]
+	}
+	return s
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 1 {
+		return sorted[0]
+	}
+	if p == 50 && len(sorted)%2 == 0 {
+		return (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }
+
+// systemsOf lists the systems of the rounds in first-seen order.
+func systemsOf(rounds []Round) []string {
+	var out []string
+	for _, r := range rounds {
+		if !slices.Contains(out, r.System) {
+			out = append(out, r.System)
+		}
+	}
+	return out
+}
+
+func filter(rounds []Round, system string, f Fault) []Round {
+	var out []Round
+	for _, r := range rounds {
+		if r.System == system && r.Fault == f {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Print writes the results as tables, with the vipd/baseline ratios last.
+func Print(w io.Writer, res *Results) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if len(res.Rounds) > 0 {
+		fmt.Fprintln(w, "## Failover: fault → client answered by the new owner (seconds)")
+		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "fault\tsystem\tok/n\tmedian\tp95\tmax\tall tables median\tall tables max\tEC2 calls\twrites\tthrottled\tboth master (s)\trounds w/ 2 masters\tstale route after heal\t")
+		for _, f := range append(append([]Fault(nil), Faults...), FaultPlanned) {
+			for _, sys := range systemsOf(res.Rounds) {
+				rs := filter(res.Rounds, sys, f)
+				if len(rs) == 0 {
+					continue
+				}
+				s := Summarize(rs)
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%d\t%s\t%d\t%d\t\n", f, sys, s.OK, s.N,
+					secs(s.Median), secs(s.P95), secs(s.Max), secs(s.RoutedMedian), secs(s.RoutedMax), s.Calls, s.Writes, s.Throttled, secs(s.BothMaster), s.RoundsBothMaster, s.StaleAfterHeal)
+			}
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	if len(res.Scale) > 0 {
+		fmt.Fprintln(w, "## Scale: vipd default, kill -9 of the primary, realistic latency + EC2 throttling")
+		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "addresses\tblock\troute tables\textra throttling\tok/n\tmedian (s)\tmax (s)\tall tables median (s)\tall tables max (s)\tEC2 calls/failover\twrites/failover\tthrottled/failover\troutes per table\t")
+		for _, sr := range res.Scale {
+			s := Summarize(sr.Rounds)
+			extra := "-"
+			if sr.Throttled {
+				extra = fmt.Sprintf("%d RLE", 2*sr.Tables)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\t\n", sr.Addrs, sr.Block, sr.Tables, extra, s.OK, s.N,
+				secs(s.Median), secs(s.Max), secs(s.RoutedMedian), secs(s.RoutedMax), s.Calls, s.Writes, float64(s.Throttled)/float64(max(1, s.N)), sr.RoutesPerTable)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	if len(res.Idle) > 0 {
+		fmt.Fprintln(w, "## Idle cost")
+		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "system\trole\twindow (s)\tCPU (% of a core)\tmax RSS (MiB)\tEC2 calls/min\t")
+		for _, ir := range res.Idle {
+			for _, n := range ir.Nodes {
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.1f\t%.1f\t\n", ir.System, n.Role, ir.Window.Seconds(), n.CPUPercent, n.MaxRSSMiB, n.CallsPerMin)
+			}
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	for _, p := range res.Problems {
+		fmt.Fprintf(w, "problem: %s\n", p)
+	}
+	if len(res.Problems) > 0 {
+		fmt.Fprintln(w)
+	}
+	printRatios(w, res)
+}
+
+// printRatios writes vipd's median and max failover over the baseline's,
+// per fault: below 1 is faster.
+func printRatios(w io.Writer, res *Results) {
+	const base = "keepalived+CLI"
+	var lines []string
+	for _, f := range append(append([]Fault(nil), Faults...), FaultPlanned) {
+		b := Summarize(filter(res.Rounds, base, f))
+		if b.OK == 0 {
+			continue
+		}
+		for _, sys := range systemsOf(res.Rounds) {
+			if sys == base {
+				continue
+			}
+			v := Summarize(filter(res.Rounds, sys, f))
+			if v.OK == 0 {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("%-10s %-13s median %5.2f  max %5.2f  (%.2fs vs %.2fs)", f, sys,
+				v.Median.Seconds()/b.Median.Seconds(), v.Max.Seconds()/b.Max.Seconds(), v.Median.Seconds(), b.Median.Seconds()))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "## Ratio vipd / baseline (failover time; < 1 is faster)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}

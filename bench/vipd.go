@@ -1,0 +1,226 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/vpcsim/netns"
+)
+
+// system is one way of keeping the VIP on a healthy node: vipd (with some
+// settings) or the keepalived baseline. Its methods are called from one
+// goroutine, except masters, which the split-brain sampler calls.
+type system interface {
+	Name() string
+	// start runs the daemons on both nodes (and the witness, if any).
+	start(ctx context.Context) error
+	// kill SIGKILLs a node's daemon; restart starts it again.
+	kill(node string)
+	restart(ctx context.Context, node string) error
+	// masters says which nodes believe they are master now.
+	masters(ctx context.Context) map[string]bool
+	// isolate cuts (on) or heals a node's links to its peers.
+	isolate(node string, on bool) error
+	// planned moves the VIP from a node by the system's planned way.
+	planned(ctx context.Context, from, to string) error
+	// pids lists a node's daemon processes, for the idle benchmark.
+	pids(node string) []int
+	close()
+}
+
+// VipdSettings are the knobs the benchmarks vary. Zero fields keep
+// vipd's defaults (internal/config.Default): lease 2s, checks every 1s
+// with fall 2, reconcile every 5s.
+type VipdSettings struct {
+	Label         string
+	Lease         time.Duration
+	CheckInterval time.Duration
+}
+
+// DefaultSettings and TunedSettings are the two vipd configurations the
+// failover benchmark compares with the baseline (design.md).
+var (
+	DefaultSettings = VipdSettings{Label: "vipd default"}
+	TunedSettings   = VipdSettings{Label: "vipd tuned", Lease: 600 * time.Millisecond, CheckInterval: 200 * time.Millisecond}
+)
+
+type vipdMember struct {
+	node
+	witness             bool
+	dir, socket, config string
+	p                   *proc
+}
+
+// vipdSystem runs vipd on both nodes and a witness: raft among three
+// members, one overlay-route resource, the VIP bound on eth0.
+type vipdSystem struct {
+	e       *env
+	bin     string
+	set     VipdSettings
+	cidr    netip.Prefix // routed block
+	tables  []string     // nil: all
+	dir     string
+	members []*vipdMember
+}
+
+func newVipd(e *env, bin string, set VipdSettings, cidr netip.Prefix, tables []string) (*vipdSystem, error) {
+	dir, err := tempDir("vipd-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &vipdSystem{e: e, bin: bin, set: set, cidr: cidr, tables: tables, dir: dir}
+	for _, n := range append(append([]node(nil), e.nodes...), e.witness) {
+		m := &vipdMember{node: n, witness: n.Name == e.witness.Name, dir: filepath.Join(dir, n.Name)}
+		m.socket = filepath.Join(m.dir, "vipd.sock")
+		m.config = filepath.Join(m.dir, "vipd.yaml")
+		if err := os.MkdirAll(m.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", m.dir, err)
+		}
+		s.members = append(s.members, m)
+	}
+	for _, m := range s.members {
+		if err := os.WriteFile(m.config, []byte(s.config(m)), 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", m.config, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *vipdSystem) Name() string { return s.set.Label }
+
+const raftPort = 7000
+
+func (s *vipdSystem) config(m *vipdMember) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster: bench\nnode: {name: %s, advertise: \"%s:%d\", witness: %v, data-dir: %q}\npeers:\n",
+		m.Name, m.Addr, raftPort, m.witness, filepath.Join(m.dir, "data"))
+	for _, p := range s.members {
+		if p != m {
+			fmt.Fprintf(&b, "  - {name: %s, address: \"%s:%d\", witness: %v}\n", p.Name, p.Addr, raftPort, p.witness)
+		}
+	}
+	if s.set.Lease > 0 {
+		fmt.Fprintf(&b, "election: {lease: %s}\n", s.set.Lease)
+	}
+	fmt.Fprintf(&b, "api: {socket: %q}\nlog: {format: json, level: info}\n", m.socket)
+	if m.witness {
+		return b.String()
+	}
+	check := ""
+	if s.set.CheckInterval > 0 {
+		check = fmt.Sprintf(", interval: %s, timeout: %s", s.set.CheckInterval, s.set.CheckInterval)
+	}
+	tables := "all"
+	if s.tables != nil {
+		tables = "[" + strings.Join(s.tables, ", ") + "]"
+	}
+	fmt.Fprintf(&b, `health:
+  - {name: service, tcp: "127.0.0.1:%d"%s}
+resources:
+  - overlay-route: {cidr: %s, route-tables: %s, disable-source-dest-check: true}
+local-address: {interface: auto, cidr: %s/32}
+aws: {region: %s, endpoint: "http://%s", imds-endpoint: "http://%s"}
+`, servicePort, check, s.cidr, tables, s.e.vip, s.e.srv.Region(), netns.APIAddr, netns.IMDSAddr)
+	return b.String()
+}
+
+// envOf gives a member nothing of the harness's environment: the SDK
+// reaches vpcsim and IMDS only through the namespace's proxies and takes
+// credentials from (simulated) IMDS, as on EC2.
+func (s *vipdSystem) envOf(m *vipdMember) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir,
+		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
+	if m.witness {
+		return append(env, "AWS_EC2_METADATA_DISABLED=true")
+	}
+	return append(env, "AWS_ENDPOINT_URL=http://"+netns.APIAddr, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+netns.IMDSAddr)
+}
+
+func (s *vipdSystem) member(name string) *vipdMember {
+	for _, m := range s.members {
+		if m.Name == name {
+			return m
+		}
+	}
+	panic("bench: no vipd member " + name)
+}
+
+func (s *vipdSystem) start(ctx context.Context) error {
+	for _, m := range s.members {
+		if err := s.restart(ctx, m.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *vipdSystem) restart(_ context.Context, name string) error {
+	m := s.member(name)
+	if m.p.running() {
+		return nil
+	}
+	p, err := startProc(s.e.fab, m.InstanceID, s.envOf(m), filepath.Join(m.dir, "vipd.log"), s.bin, "run", "--config", m.config)
+	if err != nil {
+		return fmt.Errorf("start vipd on %s: %w", name, err)
+	}
+	m.p = p
+	return nil
+}
+
+func (s *vipdSystem) kill(name string) { s.member(name).p.signal(syscall.SIGKILL) }
+
+func (s *vipdSystem) status(ctx context.Context, name string) (admin.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	return admin.NewClient(s.member(name).socket).Status(ctx)
+}
+
+// masters reads each node's role from its admin API: a node believes it is
+// master while its role is primary.
+func (s *vipdSystem) masters(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range s.e.nodes {
+		if !s.member(n.Name).p.running() {
+			continue
+		}
+		if st, err := s.status(ctx, n.Name); err == nil && st.Role == "primary" {
+			out[n.Name] = true
+		}
+	}
+	return out
+}
+
+// isolate cuts a node from its peer and from the witness: with raft, a
+// node cut from only one of them keeps quorum through the other, and
+// rightly nothing moves.
+func (s *vipdSystem) isolate(name string, on bool) error {
+	n := s.e.node(name)
+	if err := s.e.fab.Partition(n.InstanceID, s.e.node(n.Peer).InstanceID, on); err != nil {
+		return err
+	}
+	return s.e.fab.Partition(n.InstanceID, s.e.witness.InstanceID, on)
+}
+
+func (s *vipdSystem) planned(ctx context.Context, from, to string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return admin.NewClient(s.member(from).socket).Switchover(ctx, to)
+}
+
+func (s *vipdSystem) pids(name string) []int { return s.member(name).p.groupPIDs() }
+
+func (s *vipdSystem) close() {
+	for _, m := range s.members {
+		m.p.signal(syscall.SIGKILL)
+	}
+	if os.Getenv("BENCH_KEEP") == "" {
+		_ = os.RemoveAll(s.dir)
+	}
+}
