@@ -338,14 +338,8 @@ func (s *Server) describeInstances(r *request) (any, error) {
 	}
 	st := s.lockState()
 	defer s.unlockState()
-	var missing []string
-	for _, id := range ids {
-		if st.instance(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFound("InvalidInstanceID.NotFound", "instance", missing...)
+	if _, err := lookupAll(ids, st.instance, "InvalidInstanceID.NotFound", "instance"); err != nil {
+		return nil, err
 	}
 	out := &describeInstancesResp{Reservations: set[xReservation]{Items: []xReservation{}}}
 	for _, in := range st.insts {
@@ -639,14 +633,8 @@ func (s *Server) describeNetworkInterfaces(r *request) (any, error) {
 	}
 	st := s.lockState()
 	defer s.unlockState()
-	var missing []string
-	for _, id := range ids {
-		if st.eni(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFound("InvalidNetworkInterfaceID.NotFound", "networkInterface", missing...)
+	if _, err := lookupAll(ids, st.eni, "InvalidNetworkInterfaceID.NotFound", "networkInterface"); err != nil {
+		return nil, err
 	}
 	out := &describeNetworkInterfacesResp{NetworkInterfaces: set[xENI]{Items: []xENI{}}}
 	for _, e := range st.enis {
@@ -694,14 +682,8 @@ func (s *Server) describeVpcs(r *request) (any, error) {
 	}
 	st := s.lockState()
 	defer s.unlockState()
-	var missing []string
-	for _, id := range ids {
-		if st.vpc(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFound("InvalidVpcID.NotFound", "vpc", missing...)
+	if _, err := lookupAll(ids, st.vpc, "InvalidVpcID.NotFound", "vpc"); err != nil {
+		return nil, err
 	}
 	out := &describeVpcsResp{Vpcs: set[xVpc]{Items: []xVpc{}}}
 	for _, v := range st.vpcs {
@@ -786,14 +768,8 @@ func (s *Server) describeSubnets(r *request) (any, error) {
 	}
 	st := s.lockState()
 	defer s.unlockState()
-	var missing []string
-	for _, id := range ids {
-		if st.subnet(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFound("InvalidSubnetID.NotFound", "subnet", missing...)
+	if _, err := lookupAll(ids, st.subnet, "InvalidSubnetID.NotFound", "subnet"); err != nil {
+		return nil, err
 	}
 	out := &describeSubnetsResp{Subnets: set[xSubnet]{Items: []xSubnet{}}}
 	for _, sn := range st.subnets {

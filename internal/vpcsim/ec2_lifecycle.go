@@ -28,23 +28,12 @@ func (st *state) lookupInstances(r *request) ([]*instance, error) {
 	if len(ids) == 0 {
 		return nil, missingParam("instanceId")
 	}
-	var out []*instance
-	var missing []string
 	for _, id := range ids {
 		if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
 			return nil, err
 		}
-		in := st.instance(id)
-		if in == nil {
-			missing = append(missing, id)
-			continue
-		}
-		out = append(out, in)
 	}
-	if len(missing) > 0 {
-		return nil, notFound("InvalidInstanceID.NotFound", "instance", missing...)
-	}
-	return out, nil
+	return lookupAll(ids, st.instance, "InvalidInstanceID.NotFound", "instance")
 }
 
 // stopInstances moves running instances to stopping, then stopped after

@@ -64,14 +64,8 @@ func (s *Server) describeRouteTables(r *request) (any, error) {
 	}
 	st := s.lockState()
 	defer s.unlockState()
-	var missing []string
-	for _, id := range ids {
-		if st.table(id) == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFound("InvalidRouteTableID.NotFound", "routeTable", missing...)
+	if _, err := lookupAll(ids, st.table, "InvalidRouteTableID.NotFound", "routeTable"); err != nil {
+		return nil, err
 	}
 	out := &describeRouteTablesResp{RouteTables: set[xRouteTable]{Items: []xRouteTable{}}}
 	for _, t := range st.tables {

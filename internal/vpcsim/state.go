@@ -916,6 +916,26 @@ func (st *state) eip(id string) *eip           { x, _ := st.byID[id].(*eip); ret
 func (st *state) volume(id string) *volume     { x, _ := st.byID[id].(*volume); return x }
 func (st *state) eni(id string) *eni           { x, _ := st.byID[id].(*eni); return x }
 func (st *state) primaryENI(in *instance) *eni { return st.eni(firstOr(in.enis, "")) }
+
+// lookupAll finds each of ids with get, in request order. The IDs it does
+// not find are answered together with code, since AWS names every missing
+// ID of a call in one error rather than stopping at the first.
+func lookupAll[T any](ids []string, get func(id string) *T, code, noun string) ([]*T, error) {
+	var out []*T
+	var missing []string
+	for _, id := range ids {
+		x := get(id)
+		if x == nil {
+			missing = append(missing, id)
+			continue
+		}
+		out = append(out, x)
+	}
+	if len(missing) > 0 {
+		return nil, notFound(code, noun, missing...)
+	}
+	return out, nil
+}
 func firstOr(s []string, def string) string {
 	if len(s) == 0 {
 		return def
