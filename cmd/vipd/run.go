@@ -138,6 +138,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		}
 		deps.Health = mon
 	}
+	stopReload := watchReload(ctx, cfg, &deps, log)
+	defer stopReload()
 	n := node.New(ncfg, deps)
 
 	var wg sync.WaitGroup
