@@ -1,17 +1,11 @@
 package vpcsim_test
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -21,55 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
-
-// startMoto runs moto in server mode on a loopback port the system picks
-// and returns its URL; the process is stopped when the test ends.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("moto is required in CI (pip install 'moto[server]'): ", err)
-		}
-		t.Skip("moto not installed: ", err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	cmd := exec.CommandContext(ctx, "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0")
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
-	cmd.WaitDelay = 5 * time.Second
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-	})
-	found := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return u
-	case <-time.After(60 * time.Second):
-		t.Fatal("moto did not start within 60s")
-	}
-	return ""
-}
 
 func motoClient(t *testing.T, url string) *awsec2.Client {
 	t.Helper()
@@ -175,7 +123,7 @@ func TestDifferentialAgainstMoto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts moto (a few seconds)")
 	}
-	mc := motoClient(t, startMoto(t))
+	mc := motoClient(t, testenv.Moto(t))
 	w := buildInMoto(t, mc)
 	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, w.yaml()))
 	vc := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1)))

@@ -1,18 +1,12 @@
 package dynamodb_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"sort"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,83 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
 )
-
-// syncBuffer collects a child's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startMoto runs moto in server mode on a free loopback port and returns
-// its URL; it skips when moto is missing, unless CI=true.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("moto is required under CI=true: %v", err)
-		}
-		t.Skip("moto not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := client.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				client.CloseIdleConnections()
-				return url
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("moto exited before serving:\n%s", out.String())
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		case <-tick.C:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto not serving after 60s:\n%s", out.String())
-		}
-	}
-}
 
 func clientFor(t *testing.T, url string) *awsddb.Client {
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -264,7 +184,7 @@ var motoDeviations = map[string]string{
 //     echoes the input. The sequence uses integers so this does not show;
 //     TestItemsAllTypesRoundTrip covers vpcsim's behaviour.
 func TestDifferentialMoto(t *testing.T) {
-	want := leaseSequence(t, clientFor(t, startMoto(t)))
+	want := leaseSequence(t, clientFor(t, testenv.Moto(t)))
 	for i, step := range want {
 		if onAWS, ok := motoDeviations[step]; ok {
 			want[i] = onAWS

@@ -1,16 +1,10 @@
 package route53_test
 
 import (
-	"bytes"
 	"errors"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,83 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/route53"
 )
-
-// syncBuffer collects a child's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startMoto runs moto in server mode on a free loopback port and returns
-// its URL; it skips when moto is missing, unless CI=true.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("moto is required under CI=true: %v", err)
-		}
-		t.Skip("moto not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := client.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				client.CloseIdleConnections()
-				return url
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("moto exited before serving:\n%s", out.String())
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		case <-tick.C:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto not serving after 60s:\n%s", out.String())
-		}
-	}
-}
 
 // motoDeviations maps moto's transcript lines to what AWS, and so vpcsim,
 // answers; TestDifferentialMoto explains each.
@@ -208,7 +128,7 @@ func route53Sequence(t *testing.T, c *awsroute53.Client) []string {
 //     answers INSYNC at once. The transcript omits the status; vpcsim's is
 //     checked below.
 func TestDifferentialMoto(t *testing.T) {
-	motoURL := startMoto(t)
+	motoURL := testenv.Moto(t)
 	motoHTTP := &http.Client{Timeout: 30 * time.Second}
 	t.Cleanup(motoHTTP.CloseIdleConnections)
 	want := route53Sequence(t, clientFor(motoURL, motoHTTP))

@@ -1,0 +1,69 @@
+package testenv_test
+
+import (
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/testenv"
+)
+
+// TestAWSCLIEnv checks the CLI's isolated defaults and that the caller's
+// entries win over them; `aws configure list` reports where each setting
+// came from without calling the endpoint.
+func TestAWSCLIEnv(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, `region\s+us-east-1\s+env\s+AWS_DEFAULT_REGION`},
+		{[]string{"AWS_DEFAULT_REGION=eu-west-1"}, `region\s+eu-west-1\s+env\s+AWS_DEFAULT_REGION`},
+	} {
+		aws := testenv.AWSCLI(t, "http://127.0.0.1:1", tc.env...)
+		out, errOut, err := aws("configure", "list")
+		if err != nil {
+			t.Fatalf("aws configure list: %v\n%s", err, errOut)
+		}
+		if !regexp.MustCompile(tc.want).Match(out) {
+			t.Errorf("env %q: aws configure list =\n%s\nwant a line matching %s", tc.env, out, tc.want)
+		}
+	}
+}
+
+// TestMoto starts moto and checks that it answers on the URL returned.
+func TestMoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto")
+	}
+	u := testenv.Moto(t)
+	if !regexp.MustCompile(`^http://127\.0\.0\.1:[1-9][0-9]*$`).MatchString(u) {
+		t.Fatalf("Moto() = %q, want a loopback URL with a port", u)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(u + "/moto-api/")
+	if err != nil {
+		t.Fatalf("GET /moto-api/: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /moto-api/: %s", resp.Status)
+	}
+}
+
+func TestSyncBuffer(t *testing.T) {
+	var b testenv.SyncBuffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			b.Write([]byte("x"))
+		}
+	}()
+	_ = b.String() // races with the writer unless the buffer locks
+	<-done
+	if got := len(b.String()); got != 100 {
+		t.Errorf("len = %d, want 100", got)
+	}
+}
