@@ -185,6 +185,10 @@ func (n *Node) Run(ctx context.Context) error {
 		n.prepare(ctx)
 	}()
 
+	// A process that starts owns nothing yet: remove host addresses a
+	// crashed predecessor left bound, before the loop can acquire.
+	n.cleanupAtStart(ctx)
+
 	l := newLoop(n)
 	err := l.run(ctx, errc)
 	close(n.done)
@@ -200,6 +204,26 @@ func (n *Node) Run(ctx context.Context) error {
 	stopLease()
 	wg.Wait()
 	return err
+}
+
+// cleanupAtStart unbinds the local address and resources' host addresses,
+// bounded by the step timeout.
+func (n *Node) cleanupAtStart(ctx context.Context) {
+	if n.cfg.Witness || !n.hasHostState() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
+	defer cancel()
+	n.unbindHost(ctx)
+	if n.d.Local != nil {
+		if bound, err := n.d.Local.Bound(ctx); err == nil && bound {
+			if err := n.d.Local.Unbind(ctx); err != nil {
+				n.log.Warn("remove stale local address", "err", err)
+			} else {
+				n.log.Info("removed stale local address", "reason", "starting", "vip", n.d.Local.String())
+			}
+		}
+	}
 }
 
 // prepare runs every Preparer once, with a few retries, so that a later

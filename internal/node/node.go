@@ -53,6 +53,13 @@ type Preparer interface {
 	Prepare(ctx context.Context, self resource.Self) error
 }
 
+// HostUnbinder is a Resource that binds addresses on the host itself (the
+// secondary IPs beyond local-address); the node unbinds them whenever it
+// is not the owner, as it does the local address.
+type HostUnbinder interface {
+	Unbind(ctx context.Context, self resource.Self) error
+}
+
 // stepTimer is a Resource whose steps need more than Config.StepTimeout.
 type stepTimer interface {
 	StepTimeout() time.Duration

@@ -436,6 +436,34 @@ func TestLocalAddressOrderAndReleaseStepsInStatus(t *testing.T) {
 	}
 }
 
+// hostRes is a resource that binds host addresses of its own.
+type hostRes struct {
+	fakeResource
+	b *binder
+}
+
+func (r *hostRes) Unbind(ctx context.Context, _ resource.Self) error { return r.b.Unbind(ctx) }
+
+// A node restarted after kill -9 finds the addresses its predecessor bound
+// and must not answer for them while another node owns them (found by the
+// netns fault suite with secondary-ip).
+func TestStartRemovesStaleHostAddresses(t *testing.T) {
+	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
+	local, extra := &binder{bound: true}, &binder{bound: true}
+	res := &hostRes{fakeResource: fakeResource{name: "sec", log: h.log}, b: extra}
+	h.n = New(Config{Self: resource.Self{Name: "a"}}, Deps{Lease: h.lease, Health: h.health, Resources: []Resource{res}, Local: local})
+	ctx, cancel := context.WithCancel(t.Context())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.n.Run(ctx) }()
+	t.Cleanup(func() { h.stop() })
+	h.waitRole(StateBackup)
+	for name, b := range map[string]*binder{"local address": local, "resource address": extra} {
+		if ok, _ := b.Bound(t.Context()); ok {
+			t.Errorf("%s still bound after start as backup", name)
+		}
+	}
+}
+
 func count(s []string, v string) int {
 	n := 0
 	for _, x := range s {

@@ -426,7 +426,7 @@ func (l *loop) reconcile(ctx context.Context) {
 	kind := opCleanup
 	if l.state == StatePrimary {
 		kind = opReconcile
-	} else if n.d.Local == nil {
+	} else if !n.hasHostState() {
 		return
 	}
 	l.checking = true

@@ -125,6 +125,9 @@ func (n *Node) check(ctx context.Context, kind opKind) result {
 			}
 		}
 	}
+	if kind == opCleanup {
+		n.unbindHost(ctx)
+	}
 	if n.d.Local != nil {
 		bound, err := n.d.Local.Bound(ctx)
 		switch {
@@ -141,6 +144,31 @@ func (n *Node) check(ctx context.Context, kind opKind) result {
 		}
 	}
 	return r
+}
+
+// unbindHost removes the host addresses of resources that bind their own
+// (HostUnbinder); a node that is not the owner must not answer for them.
+func (n *Node) unbindHost(ctx context.Context) {
+	for _, r := range n.d.Resources {
+		if u, ok := r.(HostUnbinder); ok {
+			if err := u.Unbind(ctx, n.cfg.Self); err != nil {
+				n.log.Warn("remove stale host addresses", "op", r.Name(), "err", err)
+			}
+		}
+	}
+}
+
+// hasHostState reports whether a non-owner has anything to clean up.
+func (n *Node) hasHostState() bool {
+	if n.d.Local != nil {
+		return true
+	}
+	for _, r := range n.d.Resources {
+		if _, ok := r.(HostUnbinder); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func step(name, op string, d time.Duration, err error) admin.Step {

@@ -289,6 +289,20 @@ func (r *Resource) verify(ctx context.Context, self resource.Self) error {
 	}
 }
 
+// Unbind removes the addresses from the host and touches nothing in AWS.
+// The node calls it whenever it is not the owner (at start and on its
+// cleanup tick), so that a process restarted after a crash does not keep
+// answering for addresses another node now owns.
+func (r *Resource) Unbind(ctx context.Context, self resource.Self) error {
+	var errs []error
+	for _, b := range r.binders(self) {
+		if err := b.b.Unbind(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("unbind %s: %w", b.addr, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Release unbinds the addresses on the host, then, unless KeepOnRelease,
 // unassigns those still on self's interface. An address another node has
 // taken meanwhile is left alone.
