@@ -96,15 +96,34 @@ func Moto(t testing.TB) string {
 
 // AWSCLI returns a function running the AWS CLI as
 // `aws --endpoint-url endpoint args...`, which answers its stdout and stderr
-// and fails with the exit status. Each run has 60 seconds. The CLI reads no
-// configuration files and no IMDS; it signs with key x/x in us-east-1 unless
-// env (KEY=value entries, which win over these defaults) says otherwise.
+// and fails with the exit status. Each run has 60 seconds. The CLI runs in
+// AWSEnv(t, env...).
 func AWSCLI(t testing.TB, endpoint string, env ...string) func(args ...string) (stdout, stderr []byte, err error) {
 	t.Helper()
 	bin, err := exec.LookPath("aws")
 	if err != nil {
 		require(t, "the aws CLI (pip install awscli)", err)
 	}
+	env = AWSEnv(t, env...)
+	ctx := t.Context()
+	return func(args ...string) (stdout, stderr []byte, err error) {
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--endpoint-url", endpoint}, args...)...)
+		cmd.Env = env
+		cmd.WaitDelay = 5 * time.Second
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err = cmd.Run()
+		return out.Bytes(), errb.Bytes(), err
+	}
+}
+
+// AWSEnv returns an environment for the AWS CLI (or a script calling it)
+// that reads no configuration files, from a fresh HOME, and no IMDS, and
+// signs with key x/x in us-east-1 unless env (KEY=value entries, which win
+// over these defaults) says otherwise.
+func AWSEnv(t testing.TB, env ...string) []string {
 	home := t.TempDir()
 	base := []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -121,19 +140,7 @@ func AWSCLI(t testing.TB, endpoint string, env ...string) func(args ...string) (
 		base = append(base, "PYENV_ROOT="+v) // pyenv shims need it to find the CLI
 	}
 	// exec.Cmd uses the last value of a repeated key, so env overrides base.
-	env = append(base, env...)
-	ctx := t.Context()
-	return func(args ...string) (stdout, stderr []byte, err error) {
-		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append([]string{"--endpoint-url", endpoint}, args...)...)
-		cmd.Env = env
-		cmd.WaitDelay = 5 * time.Second
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err = cmd.Run()
-		return out.Bytes(), errb.Bytes(), err
-	}
+	return append(base, env...)
 }
 
 // SyncBuffer is a bytes.Buffer that one goroutine (a child process's copier,

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -18,46 +18,32 @@ import (
 // awsCLI runs the AWS CLI (v1) against srv as the admin, never reading the
 // user's AWS configuration or the real IMDS.
 type awsCLI struct {
-	srv *vpcsim.Server
-	env []string
+	aws func(args ...string) (stdout, stderr []byte, err error)
 }
 
 func newAWSCLI(t *testing.T, srv *vpcsim.Server) *awsCLI {
 	t.Helper()
-	if _, err := exec.LookPath("aws"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the AWS CLI is required in CI (pip install awscli): ", err)
-		}
-		t.Skip("aws CLI not installed: ", err)
-	}
+	return &awsCLI{aws: testenv.AWSCLI(t, srv.URL(), adminEnv(srv)...)}
+}
+
+// adminEnv is what the CLI's environment changes from testenv.AWSEnv's
+// defaults to call srv as the admin, without retries.
+func adminEnv(srv *vpcsim.Server) []string {
 	ak, sk := srv.AdminKey()
-	home := t.TempDir()
-	return &awsCLI{srv: srv, env: []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
+	return []string{
 		"AWS_ACCESS_KEY_ID=" + ak,
 		"AWS_SECRET_ACCESS_KEY=" + sk,
 		"AWS_DEFAULT_REGION=" + srv.Region(),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + home + "/config",
-		"AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
-		"AWS_PAGER=",
 		"AWS_MAX_ATTEMPTS=1",
-	}}
+	}
 }
 
 // run runs `aws --endpoint-url URL ec2 args...` and returns stdout, stderr
 // and whether it exited 0.
 func (c *awsCLI) run(t *testing.T, args ...string) (stdout, stderr string, ok bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "aws", append([]string{"--endpoint-url", c.srv.URL(), "ec2"}, args...)...)
-	cmd.Env = c.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	return out.String(), errb.String(), err == nil
+	out, errb, err := c.aws(append([]string{"ec2"}, args...)...)
+	return string(out), string(errb), err == nil
 }
 
 // must runs and fails the test on a non-zero exit.
@@ -251,11 +237,11 @@ func TestTwoAZWorldScript(t *testing.T) {
 		t.Skip("runs the AWS CLI 14 times")
 	}
 	srv := vpcsimtest.NewServer(t, &vpcsim.World{})
-	cli := newAWSCLI(t, srv)
+	newAWSCLI(t, srv) // skips without the CLI
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "../../examples/two-az-world.sh")
-	cmd.Env = append(cli.env, "VPCSIM_URL="+srv.URL())
+	cmd.Env = append(testenv.AWSEnv(t, adminEnv(srv)...), "VPCSIM_URL="+srv.URL())
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -1,17 +1,12 @@
 package dynamodb_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
 )
 
@@ -19,43 +14,17 @@ import (
 // take a lease with a conditional put, fail to take it again, read it. It
 // skips without the CLI unless CI=true.
 func TestCLI(t *testing.T) {
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the aws CLI is required under CI=true")
-		}
-		t.Skip("aws CLI not installed")
-	}
 	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{}).Handler())
 	t.Cleanup(srv.Close)
-	home := t.TempDir()
-	env := []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
-		"AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-	}
-	if v := os.Getenv("PYENV_ROOT"); v != "" {
-		env = append(env, "PYENV_ROOT="+v) // pyenv shims need it to find the CLI
-	}
-	run := func(args ...string) ([]byte, error) {
-		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append(args, "--endpoint-url", srv.URL, "--output", "json")...)
-		cmd.Env = env
-		cmd.WaitDelay = 5 * time.Second
-		out, err := cmd.Output()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.Stderr, err
-		}
-		return out, err
+	aws := testenv.AWSCLI(t, srv.URL)
+	run := func(args ...string) (stdout, stderr []byte, err error) {
+		return aws(append(args, "--output", "json")...)
 	}
 	must := func(args ...string) []byte {
 		t.Helper()
-		out, err := run(args...)
+		out, stderr, err := run(args...)
 		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
 		return out
 	}
@@ -67,7 +36,7 @@ func TestCLI(t *testing.T) {
 		"--item", `{"id":{"S":"vip"},"owner":{"S":"node-a"},"token":{"N":"1"}}`,
 		"--condition-expression", "attribute_not_exists(id)"}
 	must(put...)
-	stderr, err := run(put...)
+	_, stderr, err := run(put...)
 	want := "An error occurred (ConditionalCheckFailedException) when calling the PutItem operation: The conditional request failed"
 	if err == nil || !strings.Contains(string(stderr), want) {
 		t.Errorf("second create-only put: err %v, stderr %q; want %q", err, stderr, want)

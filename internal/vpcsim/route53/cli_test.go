@@ -1,11 +1,8 @@
 package route53_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,51 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/route53"
 )
-
-// awsCLI returns a function running the AWS CLI against endpoint, isolated
-// from the user's configuration and from the instance metadata service; it
-// returns stdout, or stderr and the error when the CLI fails. It skips the
-// test when the CLI is missing, unless CI=true.
-func awsCLI(t *testing.T, endpoint string) func(args ...string) ([]byte, error) {
-	t.Helper()
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the aws CLI is required under CI=true")
-		}
-		t.Skip("aws CLI not installed")
-	}
-	home := t.TempDir()
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"AWS_ACCESS_KEY_ID=x",
-		"AWS_SECRET_ACCESS_KEY=x",
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-		"AWS_PAGER=",
-	}
-	if v := os.Getenv("PYENV_ROOT"); v != "" {
-		env = append(env, "PYENV_ROOT="+v) // pyenv shims need it to find the CLI
-	}
-	return func(args ...string) ([]byte, error) {
-		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append(args, "--endpoint-url", endpoint, "--output", "json")...)
-		cmd.Env = env
-		cmd.WaitDelay = 5 * time.Second
-		out, err := cmd.Output()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.Stderr, err
-		}
-		return out, err
-	}
-}
 
 // The change batch from seed 004, byte for byte in content.
 const seed004ChangeBatch = `{
@@ -90,12 +45,12 @@ func TestSeed004CLI(t *testing.T) {
 	clk := newClock()
 	svc := route53.New(route53.Options{PropagationDelay: 20 * time.Second, Now: clk.Now})
 	_, url := start(t, svc)
-	cli := awsCLI(t, url)
+	cli := testenv.AWSCLI(t, url)
 	aws := func(args ...string) []byte {
 		t.Helper()
-		out, err := cli(args...)
+		out, stderr, err := cli(append(args, "--output", "json")...)
 		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
 		return out
 	}
@@ -156,7 +111,7 @@ func TestSeed004CLI(t *testing.T) {
 	if err := os.WriteFile(dup, []byte(strings.Replace(seed004ChangeBatch, "UPSERT", "CREATE", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stderr, err := cli("route53", "change-resource-record-sets", "--hosted-zone-id", zoneID, "--change-batch", "file://"+dup)
+	_, stderr, err := cli("route53", "change-resource-record-sets", "--hosted-zone-id", zoneID, "--change-batch", "file://"+dup, "--output", "json")
 	wantErr := "An error occurred (InvalidChangeBatch) when calling the ChangeResourceRecordSets operation: [Tried to create resource record set [name='myservice.myvpc.mycompany.com.', type='A'] but it already exists]"
 	if err == nil || !strings.Contains(string(stderr), wantErr) {
 		t.Errorf("duplicate CREATE: err %v, stderr %q; want %q", err, stderr, wantErr)
