@@ -74,8 +74,8 @@ route-tables:
   - {id: rtb-0b000000000000002, name: db-b, vpc: %[1]s, subnets: [subnet-0b000000000000002]}
   - {id: rtb-0c000000000000003, name: witness, vpc: %[1]s, subnets: [subnet-0c000000000000003]}
 `, vpcID)
-	for _, id := range tableIDs(tables)[4:] {
-		fmt.Fprintf(&b, "  - {id: %s, name: extra, vpc: %s}\n", id, vpcID)
+	for i, id := range tableIDs(tables)[4:] {
+		fmt.Fprintf(&b, "  - {id: %s, name: extra-%d, vpc: %s}\n", id, i+1, vpcID)
 	}
 	b.WriteString(`roles:
   - name: ha-node

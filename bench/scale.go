@@ -25,14 +25,13 @@ type ScaleResult struct {
 	Err            string `json:"error,omitempty"`
 }
 
-// block is the smallest prefix at 192.168.100.0 holding n addresses; the
-// VIP the client probes (192.168.100.10) is in every such block, and for
-// n = 1 the block is that address.
+// block is the smallest prefix at 192.168.100.0 holding n addresses and
+// the VIP the client probes (192.168.100.10); for n = 1 it is that address.
 func block(n int) netip.Prefix {
 	if n <= 1 {
 		return netip.PrefixFrom(failoverVIP, 32)
 	}
-	return netip.PrefixFrom(netip.MustParseAddr("192.168.100.0"), 32-bits.Len(uint(n-1)))
+	return netip.PrefixFrom(netip.MustParseAddr("192.168.100.0"), min(28, 32-bits.Len(uint(n-1))))
 }
 
 func runScale(ctx context.Context, o Options, addrs, tables int, throttled bool) (ScaleResult, error) {

@@ -1,0 +1,158 @@
+package bench
+
+import (
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSummarize(t *testing.T) {
+	s := time.Second
+	rounds := []Round{
+		{OK: true, Failover: 3 * s, AllRouted: 4 * s, Calls: callCount{All: 4, Writes: 2}},
+		{OK: true, Failover: 1 * s, AllRouted: 2 * s, Calls: callCount{All: 2, Writes: 2, Throttled: 1}, BothMaster: s},
+		{OK: false, Calls: callCount{All: 0}, Err: "no failover", Stale: true},
+		{OK: true, Failover: 2 * s, AllRouted: 3 * s, Calls: callCount{All: 6, Writes: 4}},
+		{OK: true, Failover: 10 * s, AllRouted: 11 * s, Calls: callCount{All: 8, Writes: 4}},
+	}
+	got := Summarize(rounds)
+	want := Summary{
+		N: 5, OK: 4,
+		Median: 2500 * time.Millisecond, P95: 10 * s, Max: 10 * s,
+		RoutedMedian: 3500 * time.Millisecond, RoutedMax: 11 * s,
+		Calls: 4, Writes: 2.4, Throttled: 1,
+		BothMaster: s, RoundsBothMaster: 1, StaleAfterHeal: 1, Errors: 1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Summarize (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(Summary{}, Summarize(nil)); diff != "" {
+		t.Errorf("Summarize(nil) (-want +got):\n%s", diff)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{ms(5), 95, 5 * time.Millisecond},
+		{ms(1, 2, 3), 50, 2 * time.Millisecond},
+		{ms(1, 2, 3, 4), 50, 2500 * time.Microsecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 95, 10 * time.Millisecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21), 95, 20 * time.Millisecond},
+	} {
+		if got := percentile(tc.in, tc.p); got != tc.want {
+			t.Errorf("percentile(%v, %v) = %v, want %v", tc.in, tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestBlock(t *testing.T) {
+	for n, want := range map[int]string{1: "192.168.100.10/32", 2: "192.168.100.0/28", 10: "192.168.100.0/28", 16: "192.168.100.0/28", 17: "192.168.100.0/27", 100: "192.168.100.0/25"} {
+		got := block(n)
+		if got.String() != want {
+			t.Errorf("block(%d) = %s, want %s", n, got, want)
+		}
+		if !got.Contains(failoverVIP) {
+			t.Errorf("block(%d) = %s does not hold the probed VIP %s", n, got, failoverVIP)
+		}
+		if size := 1 << (32 - got.Bits()); size < n {
+			t.Errorf("block(%d) = %s holds only %d addresses", n, got, size)
+		}
+	}
+}
+
+// TestWorld checks that the generated world loads and has the tables the
+// scale grid names.
+func TestWorld(t *testing.T) {
+	for _, n := range []int{1, 4, 5, 20} {
+		w, err := vpcsim.ParseWorld([]byte(worldYAML(n)), "bench world")
+		if err != nil {
+			t.Fatalf("worldYAML(%d): %v", n, err)
+		}
+		srv, err := vpcsim.New(w, vpcsim.Options{})
+		if err != nil {
+			t.Fatalf("worldYAML(%d): %v", n, err)
+		}
+		have := map[string]bool{}
+		for _, rt := range srv.Snapshot().RouteTables {
+			have[rt.ID] = true
+		}
+		for _, id := range tableIDs(n) {
+			if !have[id] {
+				t.Errorf("worldYAML(%d) lacks route table %s", n, id)
+			}
+		}
+		if got := len(have); got != max(n, 4) {
+			t.Errorf("worldYAML(%d) has %d route tables, want %d", n, got, max(n, 4))
+		}
+		_ = srv.Close()
+	}
+}
+
+func TestKeepalivedFiles(t *testing.T) {
+	a, b := nodeSpecs[0], nodeSpecs[1]
+	conf := keepalivedConf(a, b, 100, "192.168.100.10", "/d")
+	for _, want := range []string{"state BACKUP", "nopreempt", "advert_int 1", "priority 100",
+		"unicast_src_ip 10.0.1.10", "10.0.2.10", "track_script", `notify_master "/d/notify.sh master"`} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("keepalived.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	script := notifyScript("/opt/bin/aws", "us-east-1", "192.168.100.10", []string{"rtb-1", "rtb-2"}, "/d")
+	for _, want := range []string{"for RT in rtb-1 rtb-2", "replace-route", "create-route", "--instance-id $INSTANCE",
+		"X-aws-ec2-metadata-token", "export PATH=/opt/bin:"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("notify.sh lacks %q:\n%s", want, script)
+		}
+	}
+}
+
+func TestReadStat(t *testing.T) {
+	st, err := readStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.rssKiB <= 0 {
+		t.Errorf("rss of this test = %d KiB, want > 0", st.rssKiB)
+	}
+	if st.state == "" || st.state == "Z" {
+		t.Errorf("state of this test = %q", st.state)
+	}
+}
+
+func TestRouteOwner(t *testing.T) {
+	// routeOwner reads vpcsim's snapshot; with no route for the block it
+	// names nobody.
+	w, err := vpcsim.ParseWorld([]byte(worldYAML(4)), "bench world")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := vpcsim.New(w, vpcsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	e := &env{srv: srv, nodes: nodeSpecs}
+	if got := e.routeOwner(netip.MustParsePrefix("192.168.100.10/32"), tableIDs(4)); got != "" {
+		t.Errorf("routeOwner with no routes = %q, want none", got)
+	}
+}
