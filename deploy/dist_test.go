@@ -25,6 +25,9 @@ func installed(t *testing.T) string {
 	if deb == "" {
 		t.Skip("VIPD_DEB is not set: run make dist-test")
 	}
+	if !filepath.IsAbs(deb) {
+		t.Fatalf("VIPD_DEB=%s: want an absolute path (the test runs in deploy/)", deb)
+	}
 	root := t.TempDir()
 	if out, err := exec.CommandContext(t.Context(), "dpkg", "-x", deb, root).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg -x %s: %v\n%s", deb, err, out)
