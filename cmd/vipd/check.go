@@ -39,8 +39,9 @@ fix under it), - not applicable.
   permission      IAM allows every write vipd makes (CreateRoute, ReplaceRoute,
                   DeleteRoute, ModifyInstanceAttribute, Attach/Detach...,
                   AssociateAddress...), proven with DryRun: nothing is changed
-                  (EC2 has no DryRun for Assign/UnassignPrivateIpAddresses, and
-                  route53 is not checked)
+                  (Assign/UnassignPrivateIpAddresses and Route 53 changes have
+                  no DryRun: they are listed as not provable)
+  route53         the hosted zone exists and the record is readable
   cluster tls     the certificate loads, is valid and names this node
   peer, witness   every member's cluster port accepts a connection (with
                   cluster-tls: a mutual TLS handshake both sides accept)
@@ -91,7 +92,7 @@ func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
 			if err != nil {
 				return preflight.AWS{}, err
 			}
-			return preflight.AWS{EC2: c.EC2, Credentials: c.Config.Credentials}, nil
+			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, Credentials: c.Config.Credentials}, nil
 		},
 		Timeout: timeout,
 	}

@@ -3,10 +3,13 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
@@ -47,8 +50,7 @@ func (r *runner) kinds(ctx context.Context) {
 		case res.EBSVolume != nil:
 			r.ebsVolume(ctx, where, res.EBSVolume)
 		case res.Route53 != nil:
-			r.add(Result{Check: "route53 " + res.Route53.Name, Status: Skip,
-				Detail: "not checked by vipd check: the hosted zone and route53 permissions are proven on the first failover"})
+			r.route53(ctx, where, res.Route53)
 		}
 	}
 }
@@ -211,4 +213,49 @@ func (r *runner) ebsVolume(ctx context.Context, where string, e *config.EBSVolum
 			return err
 		})
 	}
+}
+
+// route53 checks that the hosted zone exists and that vipd may read the
+// record (ListResourceRecordSets, which it calls to compare before it
+// writes). Route 53 has no DryRun: ChangeResourceRecordSets is not provable
+// without changing the record.
+func (r *runner) route53(ctx context.Context, where string, c *config.Route53) {
+	check := "route53 " + c.Name
+	if r.r53 == nil {
+		r.add(Result{Check: check, Status: Skip, Detail: "no Route 53 client"})
+		return
+	}
+	var sets []r53types.ResourceRecordSet
+	err := r.call(ctx, func(ctx context.Context) error {
+		out, err := r.r53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
+			HostedZoneId: aws.String(c.HostedZoneID), StartRecordName: aws.String(c.Name), MaxItems: aws.Int32(1)})
+		if err == nil {
+			sets = out.ResourceRecordSets
+		}
+		return err
+	})
+	switch {
+	case awsapi.IsCode(err, "NoSuchHostedZone"):
+		r.fail(check, "hosted zone "+c.HostedZoneID+" does not exist", "correct "+where+".hosted-zone-id (aws route53 list-hosted-zones lists them)")
+		return
+	case awsapi.IsCode(err, "AccessDenied"):
+		r.fail(check, "not allowed: route53:ListResourceRecordSets on hostedzone/"+c.HostedZoneID+" is missing from the instance's role",
+			"add it (see `vipd iam-policy`)")
+		return
+	case err != nil:
+		r.fail(check, err.Error(), "check the Route 53 endpoint and network path to it")
+		return
+	}
+	now := "no such record yet"
+	for _, s := range sets {
+		if strings.TrimSuffix(aws.ToString(s.Name), ".") == strings.TrimSuffix(c.Name, ".") {
+			now = fmt.Sprintf("the record is %s now", s.Type)
+			for _, v := range s.ResourceRecords {
+				now += " " + aws.ToString(v.Value)
+			}
+		}
+	}
+	r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("hosted zone %s readable; %s", c.HostedZoneID, now)})
+	r.add(Result{Check: "permission route53:ChangeResourceRecordSets " + c.HostedZoneID, Status: Skip,
+		Detail: "not provable: Route 53 offers no DryRun; the policy from `vipd iam-policy` allows it"})
 }

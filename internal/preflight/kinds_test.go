@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vipd/vipd/internal/awsapi"
@@ -174,5 +177,50 @@ func TestGeneratedPolicyKinds(t *testing.T) {
 				t.Errorf("vipd check passes without statement %s:\n%s", st.Sid, written(t, rs))
 			}
 		})
+	}
+}
+
+// TestRoute53 checks a route53 resource against vpcsim's Route 53: an
+// existing zone passes with the record's current value, a missing zone
+// fails.
+func TestRoute53(t *testing.T) {
+	isolate(t)
+	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, kindsRole)))
+	admin := r53.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+	zone, err := admin.CreateHostedZone(t.Context(), &r53.CreateHostedZoneInput{Name: aws.String("db.internal."), CallerReference: aws.String("t"),
+		VPC: &r53types.VPC{VPCId: aws.String("vpc-0a000000000000001"), VPCRegion: r53types.VPCRegionUsEast1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(aws.ToString(zone.HostedZone.Id), "/hostedzone/")
+	imdsURL := srv.IMDSURL(instance)
+	deps := preflight.Deps{
+		IMDS: awsapi.NewIMDS(imdsURL),
+		Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
+			c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+			if err != nil {
+				return preflight.AWS{}, err
+			}
+			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, Credentials: c.Config.Credentials}, nil
+		},
+	}
+	for _, tt := range []struct {
+		zone string
+		want []outcome
+	}{
+		{id, []outcome{{"route53 primary.db.internal", preflight.Pass}, {"permission route53:ChangeResourceRecordSets " + id, preflight.Skip}}},
+		{"Z0000000000000000NONE", []outcome{{"route53 primary.db.internal", preflight.Fail}}},
+	} {
+		cfg := parse(t, fmt.Sprintf("resources:\n  - route53: {hosted-zone-id: %s, name: primary.db.internal}\nlocal-address: {interface: none}\n", tt.zone))
+		rs := preflight.Run(t.Context(), cfg, deps)
+		var got []outcome
+		for _, o := range awsOutcomes(rs) {
+			if strings.Contains(o.Check, "route53") {
+				got = append(got, o)
+			}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("zone %s: outcomes (-want +got):\n%s\n%s", tt.zone, diff, written(t, rs))
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
@@ -51,9 +52,16 @@ type Metadata interface {
 	GetMetadata(ctx context.Context, in *imds.GetMetadataInput, optFns ...func(*imds.Options)) (*imds.GetMetadataOutput, error)
 }
 
+// Route53 is the Route 53 call the checks make; *route53.Client fits.
+type Route53 interface {
+	ListResourceRecordSets(ctx context.Context, in *route53.ListResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error)
+}
+
 // AWS is what the AWS checks run against once the region is known.
 type AWS struct {
-	EC2         EC2
+	EC2 EC2
+	// Route53 is needed only for route53 resources; nil skips their check.
+	Route53     Route53
 	Credentials aws.CredentialsProvider
 }
 
@@ -160,6 +168,7 @@ type runner struct {
 	out []Result
 	id  awsapi.Identity
 	ec2 EC2
+	r53 Route53
 	// tlsDial dials peers with cluster TLS when it is configured.
 	tlsDial func(ctx context.Context, address string) (net.Conn, error)
 	// tables memoizes the route table checks by name.
@@ -222,7 +231,7 @@ func (r *runner) aws(ctx context.Context) {
 		return
 	}
 	r.add(Result{Check: "credentials", Status: Pass, Detail: "found, from " + credentialSource(creds.Source)})
-	r.ec2 = c.EC2
+	r.ec2, r.r53 = c.EC2, c.Route53
 
 	r.overlayRoutes(ctx)
 	r.kinds(ctx)
