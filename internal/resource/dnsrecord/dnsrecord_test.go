@@ -3,7 +3,6 @@ package dnsrecord_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -20,9 +19,9 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
-	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/dnsrecord"
+	"github.com/vipd/vipd/internal/resource/resourcetest"
 	"github.com/vipd/vipd/internal/vpcsim/route53"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -33,14 +32,6 @@ var (
 	selfA = resource.Self{Name: "a", Identity: awsapi.Identity{InstanceID: "i-0a000000000000001", PrivateIP: netip.MustParseAddr("10.0.1.10")}}
 	selfB = resource.Self{Name: "b", Identity: awsapi.Identity{InstanceID: "i-0b000000000000001", PrivateIP: netip.MustParseAddr("10.0.2.10")}}
 )
-
-func token(n uint64) fence.Token {
-	return fence.New(n, func(uint64) (time.Time, bool) { return time.Now().Add(time.Hour), true })
-}
-
-func logger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // start serves svc on a loopback port and returns a real SDK client for it
 // with attempts tries per call, and a private zone's id.
@@ -89,14 +80,14 @@ func cfg(zone string) config.Route53 {
 func TestAcquireUpsertsAndCheckFindsDrift(t *testing.T) {
 	c, zone := start(t, route53.New(route53.Options{}), 3)
 	ctx := t.Context()
-	ra := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, logger(t))
-	rb := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, logger(t))
+	ra := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, resourcetest.Logger(t))
+	rb := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, resourcetest.Logger(t))
 
 	st, err := ra.Check(ctx, selfA)
 	if err != nil || st.InSync || st.Drift[0] != "db.example.internal. A: missing, want 10.0.1.10" {
 		t.Fatalf("Check before acquire = %+v, %v", st, err)
 	}
-	if err := ra.Acquire(ctx, selfA, token(1)); err != nil {
+	if err := ra.Acquire(ctx, selfA, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if v, ttl := lookup(t, c, zone); v != "10.0.1.10" || ttl != 10 {
@@ -106,7 +97,7 @@ func TestAcquireUpsertsAndCheckFindsDrift(t *testing.T) {
 	if first.ID == "" {
 		t.Fatal("no change recorded")
 	}
-	if err := ra.Acquire(ctx, selfA, token(1)); err != nil {
+	if err := ra.Acquire(ctx, selfA, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := ra.LastChange().ID; got != first.ID {
@@ -119,20 +110,20 @@ func TestAcquireUpsertsAndCheckFindsDrift(t *testing.T) {
 
 	// b takes over; a sees the record point elsewhere, and repairs it when
 	// it is the owner again.
-	if err := rb.Acquire(ctx, selfB, token(2)); err != nil {
+	if err := rb.Acquire(ctx, selfB, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
 	st, err = ra.Check(ctx, selfA)
 	if err != nil || st.InSync || st.Drift[0] != "db.example.internal. A: 10.0.2.10, want 10.0.1.10" {
 		t.Errorf("a's Check after b took over = %+v, %v", st, err)
 	}
-	if err := ra.Acquire(ctx, selfA, token(3)); err != nil {
+	if err := ra.Acquire(ctx, selfA, resourcetest.Token(3)); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := lookup(t, c, zone); v != "10.0.1.10" {
 		t.Errorf("after repair the record is %s", v)
 	}
-	if err := ra.Release(ctx, selfA, token(3)); err != nil {
+	if err := ra.Release(ctx, selfA, resourcetest.Token(3)); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := lookup(t, c, zone); v != "10.0.1.10" {
@@ -144,10 +135,10 @@ func TestTTLDrift(t *testing.T) {
 	c, zone := start(t, route53.New(route53.Options{}), 3)
 	other := cfg(zone)
 	other.TTL = 300 * time.Second
-	if err := dnsrecord.New(other, c, nil, dnsrecord.Options{}, logger(t)).Acquire(t.Context(), selfA, token(1)); err != nil {
+	if err := dnsrecord.New(other, c, nil, dnsrecord.Options{}, resourcetest.Logger(t)).Acquire(t.Context(), selfA, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, logger(t))
+	r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, resourcetest.Logger(t))
 	st, err := r.Check(t.Context(), selfA)
 	if err != nil || st.InSync || st.Drift[0] != "db.example.internal. A: ttl 300s, want 10s" {
 		t.Errorf("Check = %+v, %v", st, err)
@@ -158,8 +149,8 @@ func TestWaitInsync(t *testing.T) {
 	c, zone := start(t, route53.New(route53.Options{PropagationDelay: 300 * time.Millisecond}), 3)
 	conf := cfg(zone)
 	conf.WaitInsync = true
-	r := dnsrecord.New(conf, c, nil, dnsrecord.Options{PollInterval: 50 * time.Millisecond}, logger(t))
-	if err := r.Acquire(t.Context(), selfA, token(1)); err != nil {
+	r := dnsrecord.New(conf, c, nil, dnsrecord.Options{PollInterval: 50 * time.Millisecond}, resourcetest.Logger(t))
+	if err := r.Acquire(t.Context(), selfA, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	ch := r.LastChange()
@@ -176,9 +167,9 @@ func TestWaitInsyncDeadline(t *testing.T) {
 	c, zone := start(t, route53.New(route53.Options{PropagationDelay: time.Minute}), 3)
 	conf := cfg(zone)
 	conf.WaitInsync, conf.InsyncTimeout = true, 300*time.Millisecond
-	r := dnsrecord.New(conf, c, nil, dnsrecord.Options{PollInterval: 50 * time.Millisecond}, logger(t))
+	r := dnsrecord.New(conf, c, nil, dnsrecord.Options{PollInterval: 50 * time.Millisecond}, resourcetest.Logger(t))
 	start := time.Now()
-	err := r.Acquire(t.Context(), selfA, token(1))
+	err := r.Acquire(t.Context(), selfA, resourcetest.Token(1))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Acquire = %v, want the INSYNC deadline", err)
 	}
@@ -197,8 +188,8 @@ func TestThrottling(t *testing.T) {
 	t.Run("without retries Throttling is returned", func(t *testing.T) {
 		svc := route53.New(route53.Options{RequestsPerSecond: 1})
 		c, zone := start(t, svc, 1) // the zone's creation takes the one token
-		r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, logger(t))
-		err := r.Acquire(t.Context(), selfA, token(1))
+		r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, resourcetest.Logger(t))
+		err := r.Acquire(t.Context(), selfA, resourcetest.Token(1))
 		var ae smithy.APIError
 		if !errors.As(err, &ae) || ae.ErrorCode() != "Throttling" {
 			t.Errorf("Acquire = %v, want Throttling", err)
@@ -207,13 +198,13 @@ func TestThrottling(t *testing.T) {
 	t.Run("the SDK's retries absorb a burst", func(t *testing.T) {
 		svc := route53.New(route53.Options{RequestsPerSecond: 2})
 		c, zone := start(t, svc, 8)
-		r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{CallTimeout: 10 * time.Second}, logger(t))
+		r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{CallTimeout: 10 * time.Second}, resourcetest.Logger(t))
 		for i := range 3 {
 			self := selfA
 			if i%2 == 1 {
 				self = selfB
 			}
-			if err := r.Acquire(t.Context(), self, token(uint64(i+1))); err != nil {
+			if err := r.Acquire(t.Context(), self, resourcetest.Token(uint64(i+1))); err != nil {
 				t.Fatalf("acquire %d: %v", i, err)
 			}
 		}
@@ -225,13 +216,13 @@ func TestThrottling(t *testing.T) {
 
 func TestPriorRequestNotComplete(t *testing.T) {
 	c, zone := start(t, route53.New(route53.Options{PropagationDelay: 400 * time.Millisecond, RejectWhilePending: true}), 3)
-	r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, logger(t))
+	r := dnsrecord.New(cfg(zone), c, nil, dnsrecord.Options{}, resourcetest.Logger(t))
 	// The zone's own creation is still PENDING: the first change is
 	// accepted, the second must wait for it.
-	if err := r.Acquire(t.Context(), selfA, token(1)); err != nil {
+	if err := r.Acquire(t.Context(), selfA, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Acquire(t.Context(), selfB, token(2)); err != nil {
+	if err := r.Acquire(t.Context(), selfB, resourcetest.Token(2)); err != nil {
 		t.Fatalf("Acquire while the previous change is PENDING: %v", err)
 	}
 	if v, _ := lookup(t, c, zone); v != "10.0.2.10" {
@@ -249,8 +240,8 @@ elastic-ips: [{id: eipalloc-0a000000000000001, public-ip: 203.0.113.50, instance
 	c, zone := start(t, route53.New(route53.Options{}), 3)
 	conf := cfg(zone)
 	conf.Address = config.AddressPublic
-	r := dnsrecord.New(conf, c, ec2.NewFromConfig(vpcsimtest.AdminConfig(t, s)), dnsrecord.Options{}, logger(t))
-	if err := r.Acquire(t.Context(), selfA, token(1)); err != nil {
+	r := dnsrecord.New(conf, c, ec2.NewFromConfig(vpcsimtest.AdminConfig(t, s)), dnsrecord.Options{}, resourcetest.Logger(t))
+	if err := r.Acquire(t.Context(), selfA, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := lookup(t, c, zone); v != "203.0.113.50" {

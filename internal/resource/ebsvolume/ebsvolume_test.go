@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -14,9 +13,8 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
-	"github.com/vipd/vipd/internal/fence"
-	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/ebsvolume"
+	"github.com/vipd/vipd/internal/resource/resourcetest"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -109,14 +107,14 @@ func forced(s *vpcsim.Server) int {
 	return n
 }
 
-func setup(t *testing.T, opts vpcsim.Options) (*vpcsim.Server, node, node) {
-	isolate(t)
+func setup(t *testing.T, opts vpcsim.Options) (*vpcsim.Server, resourcetest.Node, resourcetest.Node) {
+	resourcetest.Isolate(t)
 	s := vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, world), opts)
-	return s, newNode(t, s, "i-0a000000000000001"), newNode(t, s, "i-0b000000000000001")
+	return s, resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
 }
 
-func newResource(t *testing.T, n node, cfg config.EBSVolume, d ebsvolume.Device) *ebsvolume.Resource {
-	return ebsvolume.New(cfg, n.clients.EC2, ebsvolume.Options{Device: d, PollInterval: 20 * time.Millisecond}, logger(t))
+func newResource(t *testing.T, n resourcetest.Node, cfg config.EBSVolume, d ebsvolume.Device) *ebsvolume.Resource {
+	return ebsvolume.New(cfg, n.Clients.EC2, ebsvolume.Options{Device: d, PollInterval: 20 * time.Millisecond}, resourcetest.Logger(t))
 }
 
 func TestMoveAndMount(t *testing.T) {
@@ -126,16 +124,16 @@ func TestMoveAndMount(t *testing.T) {
 	cfg := config.EBSVolume{VolumeID: vol, MountPoint: "/data"}
 	ra, rb := newResource(t, a, cfg, da), newResource(t, b, cfg, db)
 
-	if err := ra.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if n := calls(s, "AttachVolume") + calls(s, "DetachVolume"); n != 0 {
+	if n := resourcetest.Calls(s, "AttachVolume") + resourcetest.Calls(s, "DetachVolume"); n != 0 {
 		t.Errorf("acquiring a volume already attached made %d attach/detach calls", n)
 	}
-	if err := ra.Release(ctx, a.self, token(1)); err != nil {
+	if err := ra.Release(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := rb.Acquire(ctx, b.self, token(2)); err != nil {
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
 	if got := volState(t, s, vol); got.Instance != "i-0b000000000000001" || got.AttachmentStatus != "attached" || got.Device != "/dev/sdf" {
@@ -147,22 +145,22 @@ func TestMoveAndMount(t *testing.T) {
 	if fmt.Sprint(da.ops) != fmt.Sprint([]string{"wait vol-0a000000000000001 /dev/sdf", "mount /dev/nvme1n1", "unmount"}) {
 		t.Errorf("a's device ops = %q", da.ops)
 	}
-	if st, err := rb.Check(ctx, b.self); err != nil || !st.InSync {
+	if st, err := rb.Check(ctx, b.Self); err != nil || !st.InSync {
 		t.Errorf("b's Check = %+v, %v", st, err)
 	}
-	st, err := ra.Check(ctx, a.self)
+	st, err := ra.Check(ctx, a.Self)
 	if err != nil || st.InSync || !strings.Contains(st.Drift[0], "attached to i-0b000000000000001 at /dev/sdf") {
 		t.Errorf("a's Check = %+v, %v", st, err)
 	}
 	// Host drift: the file system was unmounted behind vipd's back.
 	db.Unmount(ctx)
-	if st, _ := rb.Check(ctx, b.self); st.InSync || st.Drift[0] != "vol-0a000000000000001: not mounted on /data" {
+	if st, _ := rb.Check(ctx, b.Self); st.InSync || st.Drift[0] != "vol-0a000000000000001: not mounted on /data" {
 		t.Errorf("Check after an unmount = %+v", st)
 	}
-	if err := rb.Acquire(ctx, b.self, token(2)); err != nil {
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := rb.Check(ctx, b.self); !st.InSync {
+	if st, _ := rb.Check(ctx, b.Self); !st.InSync {
 		t.Errorf("Check after repair = %+v", st)
 	}
 	if n := forced(s); n != 0 {
@@ -174,18 +172,18 @@ func TestReleaseRefusesBusyFileSystem(t *testing.T) {
 	s, a, _ := setup(t, vpcsim.Options{})
 	d := &device{}
 	r := newResource(t, a, config.EBSVolume{VolumeID: vol, MountPoint: "/data"}, d)
-	if err := r.Acquire(t.Context(), a.self, token(1)); err != nil {
+	if err := r.Acquire(t.Context(), a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	d.busy = true
-	err := r.Release(t.Context(), a.self, token(1))
+	err := r.Release(t.Context(), a.Self, resourcetest.Token(1))
 	if !errors.Is(err, ebsvolume.ErrBusy) {
 		t.Fatalf("Release of a busy file system = %v, want ErrBusy", err)
 	}
 	if got := volState(t, s, vol); got.Instance != "i-0a000000000000001" {
 		t.Errorf("a busy volume was detached: %+v", got)
 	}
-	if n := calls(s, "DetachVolume"); n != 0 {
+	if n := resourcetest.Calls(s, "DetachVolume"); n != 0 {
 		t.Errorf("%d DetachVolume calls after a failed unmount", n)
 	}
 }
@@ -196,7 +194,7 @@ func TestForceDetach(t *testing.T) {
 		if err := s.SetInstanceState("i-0a000000000000001", "stopped"); err != nil {
 			t.Fatal(err)
 		}
-		if err := newResource(t, b, config.EBSVolume{VolumeID: vol}, nil).Acquire(t.Context(), b.self, token(1)); err != nil {
+		if err := newResource(t, b, config.EBSVolume{VolumeID: vol}, nil).Acquire(t.Context(), b.Self, resourcetest.Token(1)); err != nil {
 			t.Fatal(err)
 		}
 		if n := forced(s); n != 1 {
@@ -206,7 +204,7 @@ func TestForceDetach(t *testing.T) {
 	t.Run("from a live owner after the timeout", func(t *testing.T) {
 		s, _, b := setup(t, vpcsim.Options{Timing: vpcsim.Timing{VolumeDetach: vpcsim.Dist{Median: 3 * time.Second}}})
 		r := newResource(t, b, config.EBSVolume{VolumeID: vol, DetachTimeout: 300 * time.Millisecond}, nil)
-		if err := r.Acquire(t.Context(), b.self, token(1)); err != nil {
+		if err := r.Acquire(t.Context(), b.Self, resourcetest.Token(1)); err != nil {
 			t.Fatal(err)
 		}
 		if n := forced(s); n != 1 {
@@ -224,72 +222,19 @@ func TestFailures(t *testing.T) {
 		if _, err := s.InjectFault(vpcsim.Fault{Action: "AttachVolume", Kind: vpcsim.FaultError, Code: "VolumeInUse", Count: 1}); err != nil {
 			t.Fatal(err)
 		}
-		err := newResource(t, b, config.EBSVolume{VolumeID: vol}, nil).Acquire(t.Context(), b.self, token(1))
+		err := newResource(t, b, config.EBSVolume{VolumeID: vol}, nil).Acquire(t.Context(), b.Self, resourcetest.Token(1))
 		if !awsapi.IsCode(err, "VolumeInUse") {
 			t.Errorf("Acquire = %v, want VolumeInUse", err)
 		}
 	})
 	t.Run("another zone", func(t *testing.T) {
 		s, _, b := setup(t, vpcsim.Options{})
-		err := newResource(t, b, config.EBSVolume{VolumeID: "vol-0b000000000000001"}, nil).Acquire(t.Context(), b.self, token(1))
+		err := newResource(t, b, config.EBSVolume{VolumeID: "vol-0b000000000000001"}, nil).Acquire(t.Context(), b.Self, resourcetest.Token(1))
 		if err == nil || !strings.Contains(err.Error(), "zone us-east-1b") {
 			t.Errorf("Acquire = %v, want a zone refusal", err)
 		}
-		if n := calls(s, "AttachVolume"); n != 0 {
+		if n := resourcetest.Calls(s, "AttachVolume"); n != 0 {
 			t.Errorf("%d AttachVolume calls", n)
 		}
 	})
-}
-
-// isolate keeps the SDK's credential chain to the simulated instance
-// profile: no keys, profiles or files from the environment running the test.
-func isolate(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
-		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
-// node is one simulated instance as vipd sees it: its identity from IMDS
-// and its clients from awsapi.Load, the production constructor.
-type node struct {
-	self    resource.Self
-	clients *awsapi.Clients
-}
-
-func newNode(t *testing.T, s *vpcsim.Server, id string) node {
-	t.Helper()
-	c, err := awsapi.Load(t.Context(), awsapi.Options{Endpoint: s.URL(), IMDSEndpoint: s.IMDSURL(id), MaxAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ident, err := awsapi.ReadIdentity(t.Context(), c.IMDS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return node{self: resource.Self{Name: id, Identity: ident}, clients: c}
-}
-
-// token is a grant valid for the test's duration.
-func token(n uint64) fence.Token {
-	return fence.New(n, func(uint64) (time.Time, bool) { return time.Now().Add(time.Hour), true })
-}
-
-func logger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// calls counts the calls of action the simulator answered, by outcome.
-func calls(s *vpcsim.Server, action string) int {
-	n := 0
-	for _, c := range s.Calls(0) {
-		if c.Action == action {
-			n++
-		}
-	}
-	return n
 }

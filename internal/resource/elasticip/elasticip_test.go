@@ -1,10 +1,8 @@
 package elasticip_test
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -12,9 +10,8 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
-	"github.com/vipd/vipd/internal/fence"
-	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/elasticip"
+	"github.com/vipd/vipd/internal/resource/resourcetest"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -54,62 +51,62 @@ func eip(t *testing.T, s *vpcsim.Server) vpcsim.ElasticIPState {
 	return vpcsim.ElasticIPState{}
 }
 
-func setup(t *testing.T) (*vpcsim.Server, node, node) {
-	isolate(t)
+func setup(t *testing.T) (*vpcsim.Server, resourcetest.Node, resourcetest.Node) {
+	resourcetest.Isolate(t)
 	s := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world))
-	return s, newNode(t, s, "i-0a000000000000001"), newNode(t, s, "i-0b000000000000001")
+	return s, resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
 }
 
 func TestAcquireTakesTheAddressAndReleaseLetsGo(t *testing.T) {
 	s, a, b := setup(t)
 	ctx := t.Context()
-	ra := elasticip.New(config.ElasticIP{AllocationID: alloc}, a.clients.EC2, elasticip.Options{}, logger(t))
-	rb := elasticip.New(config.ElasticIP{AllocationID: alloc}, b.clients.EC2, elasticip.Options{}, logger(t))
+	ra := elasticip.New(config.ElasticIP{AllocationID: alloc}, a.Clients.EC2, elasticip.Options{}, resourcetest.Logger(t))
+	rb := elasticip.New(config.ElasticIP{AllocationID: alloc}, b.Clients.EC2, elasticip.Options{}, resourcetest.Logger(t))
 
-	st, err := ra.Check(ctx, a.self)
+	st, err := ra.Check(ctx, a.Self)
 	if err != nil || st.InSync || !strings.Contains(st.Drift[0], "on i-0b000000000000001") {
 		t.Fatalf("Check while b holds it = %+v, %v", st, err)
 	}
-	if err := ra.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := eip(t, s); got.Instance != "i-0a000000000000001" || got.PrivateIP != "10.0.1.10" {
 		t.Errorf("after a's acquire: %+v", got)
 	}
-	if err := ra.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if n := calls(s, "AssociateAddress"); n != 1 {
+	if n := resourcetest.Calls(s, "AssociateAddress"); n != 1 {
 		t.Errorf("AssociateAddress calls = %d after two acquires, want 1", n)
 	}
 	// b's release is late: the address is a's now and must stay.
-	if err := rb.Release(ctx, b.self, token(1)); err != nil {
+	if err := rb.Release(ctx, b.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := eip(t, s); got.Instance != "i-0a000000000000001" {
 		t.Errorf("b's late release moved it: %+v", got)
 	}
-	if err := ra.Release(ctx, a.self, token(1)); err != nil {
+	if err := ra.Release(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := eip(t, s); got.Instance != "" || got.AssociationID != "" {
 		t.Errorf("after a's release: %+v, want unassociated", got)
 	}
-	if st, err := ra.Check(ctx, a.self); err != nil || st.InSync || st.Drift[0] != "203.0.113.50: not associated" {
+	if st, err := ra.Check(ctx, a.Self); err != nil || st.InSync || st.Drift[0] != "203.0.113.50: not associated" {
 		t.Errorf("Check after release = %+v, %v", st, err)
 	}
 }
 
 func TestPrivateAddressOnDeviceIndex(t *testing.T) {
 	s, a, _ := setup(t)
-	r := elasticip.New(config.ElasticIP{AllocationID: alloc, PrivateIP: "10.0.1.21", DeviceIndex: 1}, a.clients.EC2, elasticip.Options{}, logger(t))
-	if err := r.Acquire(t.Context(), a.self, token(1)); err != nil {
+	r := elasticip.New(config.ElasticIP{AllocationID: alloc, PrivateIP: "10.0.1.21", DeviceIndex: 1}, a.Clients.EC2, elasticip.Options{}, resourcetest.Logger(t))
+	if err := r.Acquire(t.Context(), a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := eip(t, s); got.NetworkInterface != "eni-0a000000000000002" || got.PrivateIP != "10.0.1.21" {
 		t.Errorf("after acquire: %+v", got)
 	}
-	if st, err := r.Check(t.Context(), a.self); err != nil || !st.InSync {
+	if st, err := r.Check(t.Context(), a.Self); err != nil || !st.InSync {
 		t.Errorf("Check = %+v, %v", st, err)
 	}
 }
@@ -117,8 +114,8 @@ func TestPrivateAddressOnDeviceIndex(t *testing.T) {
 func TestDriftRepairAfterReassociationElsewhere(t *testing.T) {
 	s, a, _ := setup(t)
 	ctx := t.Context()
-	r := elasticip.New(config.ElasticIP{AllocationID: alloc, PrivateIP: "10.0.1.100"}, a.clients.EC2, elasticip.Options{}, logger(t))
-	if err := r.Acquire(ctx, a.self, token(1)); err != nil {
+	r := elasticip.New(config.ElasticIP{AllocationID: alloc, PrivateIP: "10.0.1.100"}, a.Clients.EC2, elasticip.Options{}, resourcetest.Logger(t))
+	if err := r.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	// Someone else (a deposed owner, an operator) moves it back to b.
@@ -128,14 +125,14 @@ func TestDriftRepairAfterReassociationElsewhere(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := r.Check(ctx, a.self)
+	st, err := r.Check(ctx, a.Self)
 	if err != nil || st.InSync {
 		t.Fatalf("Check after reassociation elsewhere = %+v, %v; want drift", st, err)
 	}
 	if want := "203.0.113.50: on i-0b000000000000001 eni-0b000000000000001 (10.0.2.10), want i-0a000000000000001 10.0.1.100"; st.Drift[0] != want {
 		t.Errorf("drift = %q, want %q", st.Drift[0], want)
 	}
-	if err := r.Acquire(ctx, a.self, token(2)); err != nil {
+	if err := r.Acquire(ctx, a.Self, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
 	if got := eip(t, s); got.PrivateIP != "10.0.1.100" || got.Instance != "i-0a000000000000001" {
@@ -146,75 +143,22 @@ func TestDriftRepairAfterReassociationElsewhere(t *testing.T) {
 func TestKeepOnReleaseAndFailures(t *testing.T) {
 	s, a, _ := setup(t)
 	ctx := t.Context()
-	r := elasticip.New(config.ElasticIP{AllocationID: alloc, KeepOnRelease: true}, a.clients.EC2, elasticip.Options{}, logger(t))
+	r := elasticip.New(config.ElasticIP{AllocationID: alloc, KeepOnRelease: true}, a.Clients.EC2, elasticip.Options{}, resourcetest.Logger(t))
 	if _, err := s.InjectFault(vpcsim.Fault{Action: "AssociateAddress", Kind: vpcsim.FaultError, Code: "RequestLimitExceeded", Count: 10}); err != nil {
 		t.Fatal(err)
 	}
-	err := r.Acquire(ctx, a.self, token(1))
+	err := r.Acquire(ctx, a.Self, resourcetest.Token(1))
 	if !awsapi.IsCode(err, awsapi.CodeRequestLimitExceeded) {
 		t.Fatalf("Acquire while throttled beyond the retries = %v, want RequestLimitExceeded", err)
 	}
 	s.ClearFaults(0)
-	if err := r.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := r.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Release(ctx, a.self, token(1)); err != nil {
+	if err := r.Release(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := eip(t, s); got.Instance != "i-0a000000000000001" {
 		t.Errorf("after release with keep-on-release: %+v", got)
 	}
-}
-
-// isolate keeps the SDK's credential chain to the simulated instance
-// profile: no keys, profiles or files from the environment running the test.
-func isolate(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
-		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
-// node is one simulated instance as vipd sees it: its identity from IMDS
-// and its clients from awsapi.Load, the production constructor.
-type node struct {
-	self    resource.Self
-	clients *awsapi.Clients
-}
-
-func newNode(t *testing.T, s *vpcsim.Server, id string) node {
-	t.Helper()
-	c, err := awsapi.Load(t.Context(), awsapi.Options{Endpoint: s.URL(), IMDSEndpoint: s.IMDSURL(id), MaxAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ident, err := awsapi.ReadIdentity(t.Context(), c.IMDS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return node{self: resource.Self{Name: id, Identity: ident}, clients: c}
-}
-
-// token is a grant valid for the test's duration.
-func token(n uint64) fence.Token {
-	return fence.New(n, func(uint64) (time.Time, bool) { return time.Now().Add(time.Hour), true })
-}
-
-func logger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// calls counts the calls of action the simulator answered, by outcome.
-func calls(s *vpcsim.Server, action string) int {
-	n := 0
-	for _, c := range s.Calls(0) {
-		if c.Action == action {
-			n++
-		}
-	}
-	return n
 }

@@ -2,7 +2,6 @@ package eni_test
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -13,10 +12,9 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
-	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/osnet"
-	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/eni"
+	"github.com/vipd/vipd/internal/resource/resourcetest"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -105,14 +103,14 @@ func forcedDetaches(s *vpcsim.Server) int {
 	return n
 }
 
-func newResource(t *testing.T, n node, cfg config.ENI, h eni.Host) *eni.Resource {
-	return eni.New(cfg, n.clients.EC2, eni.Options{IMDS: n.clients.IMDS, Host: h, PollInterval: 20 * time.Millisecond}, logger(t))
+func newResource(t *testing.T, n resourcetest.Node, cfg config.ENI, h eni.Host) *eni.Resource {
+	return eni.New(cfg, n.Clients.EC2, eni.Options{IMDS: n.Clients.IMDS, Host: h, PollInterval: 20 * time.Millisecond}, resourcetest.Logger(t))
 }
 
-func setup(t *testing.T, opts vpcsim.Options) (*vpcsim.Server, node, node) {
-	isolate(t)
+func setup(t *testing.T, opts vpcsim.Options) (*vpcsim.Server, resourcetest.Node, resourcetest.Node) {
+	resourcetest.Isolate(t)
 	s := vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, world), opts)
-	return s, newNode(t, s, "i-0a000000000000001"), newNode(t, s, "i-0b000000000000001")
+	return s, resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
 }
 
 func TestMoveFromLiveOwner(t *testing.T) {
@@ -122,22 +120,22 @@ func TestMoveFromLiveOwner(t *testing.T) {
 	ra := newResource(t, a, config.ENI{ID: moved}, ha)
 	rb := newResource(t, b, config.ENI{ID: moved}, hb)
 
-	if err := ra.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatalf("a acquires what it already has: %v", err)
 	}
-	if n := calls(s, "AttachNetworkInterface") + calls(s, "DetachNetworkInterface"); n != 0 {
+	if n := resourcetest.Calls(s, "AttachNetworkInterface") + resourcetest.Calls(s, "DetachNetworkInterface"); n != 0 {
 		t.Errorf("acquiring an interface already attached made %d attach/detach calls", n)
 	}
-	if err := ra.Release(ctx, a.self, token(1)); err != nil {
+	if err := ra.Release(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := ifaceState(t, s, moved); got.Instance != "" {
 		t.Errorf("after a's release: attached to %q", got.Instance)
 	}
-	if err := ra.Acquire(ctx, a.self, token(2)); err != nil {
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
-	if err := rb.Acquire(ctx, b.self, token(3)); err != nil {
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(3)); err != nil {
 		t.Fatal(err)
 	}
 	got := ifaceState(t, s, moved)
@@ -151,34 +149,34 @@ func TestMoveFromLiveOwner(t *testing.T) {
 	if len(hb.ops) != 1 || hb.ops[0] != want {
 		t.Errorf("b's host ops = %q, want %q", hb.ops, want)
 	}
-	if st, err := rb.Check(ctx, b.self); err != nil || !st.InSync {
+	if st, err := rb.Check(ctx, b.Self); err != nil || !st.InSync {
 		t.Errorf("b's Check = %+v, %v", st, err)
 	}
-	st, err := ra.Check(ctx, a.self)
+	st, err := ra.Check(ctx, a.Self)
 	if err != nil || st.InSync || !strings.Contains(st.Drift[0], "attached to i-0b000000000000001 device 1") {
 		t.Errorf("a's Check after b took it = %+v, %v", st, err)
 	}
 	// Drift on the host: b's policy routing vanished (a reboot, an
 	// operator); Check sees it and Acquire puts it back without AWS calls.
 	hb.Remove(ctx, osnet.Policy{MAC: net.HardwareAddr{2, 0, 0, 0, 0x0e, 1}})
-	if st, _ := rb.Check(ctx, b.self); st.InSync {
+	if st, _ := rb.Check(ctx, b.Self); st.InSync {
 		t.Error("Check did not notice the missing policy routing")
 	}
-	before := calls(s, "AttachNetworkInterface")
-	if err := rb.Acquire(ctx, b.self, token(3)); err != nil {
+	before := resourcetest.Calls(s, "AttachNetworkInterface")
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(3)); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := rb.Check(ctx, b.self); !st.InSync || calls(s, "AttachNetworkInterface") != before {
-		t.Errorf("repair: Check = %+v, attach calls %d → %d", st, before, calls(s, "AttachNetworkInterface"))
+	if st, _ := rb.Check(ctx, b.Self); !st.InSync || resourcetest.Calls(s, "AttachNetworkInterface") != before {
+		t.Errorf("repair: Check = %+v, attach calls %d → %d", st, before, resourcetest.Calls(s, "AttachNetworkInterface"))
 	}
 	// a's late release must not detach it from b.
-	if err := ra.Release(ctx, a.self, token(2)); err != nil {
+	if err := ra.Release(ctx, a.Self, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
 	if got := ifaceState(t, s, moved); got.Instance != "i-0b000000000000001" {
 		t.Errorf("a's late release moved it: %+v", got)
 	}
-	if err := rb.Release(ctx, b.self, token(3)); err != nil {
+	if err := rb.Release(ctx, b.Self, resourcetest.Token(3)); err != nil {
 		t.Fatal(err)
 	}
 	if len(hb.applied) != 0 {
@@ -192,7 +190,7 @@ func TestForceDetachFromDeadOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newResource(t, b, config.ENI{PrivateIP: "10.0.9.50"}, newHost())
-	if err := r.Acquire(t.Context(), b.self, token(1)); err != nil {
+	if err := r.Acquire(t.Context(), b.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := ifaceState(t, s, moved); got.Instance != "i-0b000000000000001" {
@@ -211,7 +209,7 @@ func TestStuckDetaching(t *testing.T) {
 	s, _, b := setup(t, vpcsim.Options{Timing: vpcsim.Timing{ENIDetach: vpcsim.Dist{Median: 3 * time.Second}}})
 	r := newResource(t, b, config.ENI{ID: moved, DetachTimeout: 300 * time.Millisecond}, newHost())
 	start := time.Now()
-	if err := r.Acquire(t.Context(), b.self, token(1)); err != nil {
+	if err := r.Acquire(t.Context(), b.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 2900*time.Millisecond {
@@ -228,7 +226,7 @@ func TestStuckDetaching(t *testing.T) {
 func TestStuckDetachingBeyondDeadline(t *testing.T) {
 	s, _, b := setup(t, vpcsim.Options{Timing: vpcsim.Timing{ENIDetach: vpcsim.Dist{Median: time.Minute}}})
 	r := newResource(t, b, config.ENI{ID: moved, DetachTimeout: 200 * time.Millisecond, AttachTimeout: 300 * time.Millisecond}, newHost())
-	err := r.Acquire(t.Context(), b.self, token(1))
+	err := r.Acquire(t.Context(), b.Self, resourcetest.Token(1))
 	if err == nil || !strings.Contains(err.Error(), "still detaching on i-0a000000000000001") {
 		t.Errorf("Acquire = %v; want a timeout naming the detaching state", err)
 	}
@@ -240,11 +238,11 @@ func TestStuckDetachingBeyondDeadline(t *testing.T) {
 func TestRefuseOtherZone(t *testing.T) {
 	s, _, b := setup(t, vpcsim.Options{})
 	r := newResource(t, b, config.ENI{ID: "eni-0f000000000000001"}, newHost())
-	err := r.Acquire(t.Context(), b.self, token(1))
+	err := r.Acquire(t.Context(), b.Self, resourcetest.Token(1))
 	if err == nil || !strings.Contains(err.Error(), "availability zone us-east-1b and this instance in us-east-1a") {
 		t.Errorf("Acquire = %v; want a zone refusal", err)
 	}
-	if n := calls(s, "AttachNetworkInterface"); n != 0 {
+	if n := resourcetest.Calls(s, "AttachNetworkInterface"); n != 0 {
 		t.Errorf("%d attach calls for an interface in another zone", n)
 	}
 }
@@ -255,60 +253,7 @@ func TestAttachRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newResource(t, b, config.ENI{ID: moved}, newHost())
-	if err := r.Acquire(t.Context(), b.self, token(1)); !awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation) {
+	if err := r.Acquire(t.Context(), b.Self, resourcetest.Token(1)); !awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation) {
 		t.Errorf("Acquire = %v, want UnauthorizedOperation", err)
 	}
-}
-
-// isolate keeps the SDK's credential chain to the simulated instance
-// profile: no keys, profiles or files from the environment running the test.
-func isolate(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
-		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
-// node is one simulated instance as vipd sees it: its identity from IMDS
-// and its clients from awsapi.Load, the production constructor.
-type node struct {
-	self    resource.Self
-	clients *awsapi.Clients
-}
-
-func newNode(t *testing.T, s *vpcsim.Server, id string) node {
-	t.Helper()
-	c, err := awsapi.Load(t.Context(), awsapi.Options{Endpoint: s.URL(), IMDSEndpoint: s.IMDSURL(id), MaxAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ident, err := awsapi.ReadIdentity(t.Context(), c.IMDS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return node{self: resource.Self{Name: id, Identity: ident}, clients: c}
-}
-
-// token is a grant valid for the test's duration.
-func token(n uint64) fence.Token {
-	return fence.New(n, func(uint64) (time.Time, bool) { return time.Now().Add(time.Hour), true })
-}
-
-func logger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// calls counts the calls of action the simulator answered, by outcome.
-func calls(s *vpcsim.Server, action string) int {
-	n := 0
-	for _, c := range s.Calls(0) {
-		if c.Action == action {
-			n++
-		}
-	}
-	return n
 }

@@ -2,7 +2,6 @@ package secondaryip_test
 
 import (
 	"context"
-	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -16,7 +15,7 @@ import (
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/fence"
-	"github.com/vipd/vipd/internal/resource"
+	"github.com/vipd/vipd/internal/resource/resourcetest"
 	"github.com/vipd/vipd/internal/resource/secondaryip"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
@@ -40,48 +39,6 @@ roles:
         resources: ["arn:aws:ec2:*:*:network-interface/*"]
 `
 
-// isolate keeps the SDK's credential chain to the simulated instance
-// profile.
-func isolate(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
-		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
-// node is one simulated instance as vipd sees it: its identity from IMDS
-// and its EC2 client from awsapi.Load.
-type node struct {
-	self resource.Self
-	ec2  *ec2.Client
-}
-
-func newNode(t *testing.T, s *vpcsim.Server, id string) node {
-	t.Helper()
-	c, err := awsapi.Load(t.Context(), awsapi.Options{Endpoint: s.URL(), IMDSEndpoint: s.IMDSURL(id), MaxAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ident, err := awsapi.ReadIdentity(t.Context(), c.IMDS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return node{self: resource.Self{Name: id, Identity: ident}, ec2: c.EC2}
-}
-
-// token is a grant valid for the test's duration.
-func token(n uint64) fence.Token {
-	return fence.New(n, func(uint64) (time.Time, bool) { return time.Now().Add(time.Hour), true })
-}
-
-func logger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // secondaries returns the secondary addresses of eni in the simulator.
 func secondaries(t *testing.T, s *vpcsim.Server, eni string) []string {
 	t.Helper()
@@ -94,68 +51,58 @@ func secondaries(t *testing.T, s *vpcsim.Server, eni string) []string {
 	return nil
 }
 
-func calls(s *vpcsim.Server, action string) int {
-	n := 0
-	for _, c := range s.Calls(0) {
-		if c.Action == action {
-			n++
-		}
-	}
-	return n
-}
-
-func setup(t *testing.T) (*vpcsim.Server, node, node) {
-	isolate(t)
+func setup(t *testing.T) (*vpcsim.Server, resourcetest.Node, resourcetest.Node) {
+	resourcetest.Isolate(t)
 	s := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world))
-	return s, newNode(t, s, "i-0a000000000000001"), newNode(t, s, "i-0b000000000000001")
+	return s, resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
 }
 
 func TestAcquireMovesAddressesAndReleaseUnassigns(t *testing.T) {
 	s, a, b := setup(t)
 	ctx := t.Context()
 	cfg := config.SecondaryIP{Addresses: []string{"10.0.1.100", "10.0.1.101"}}
-	ra := secondaryip.New(cfg, a.ec2, secondaryip.Options{}, logger(t))
-	rb := secondaryip.New(cfg, b.ec2, secondaryip.Options{}, logger(t))
+	ra := secondaryip.New(cfg, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
+	rb := secondaryip.New(cfg, b.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
 
-	if st, err := ra.Check(ctx, a.self); err != nil || st.InSync {
+	if st, err := ra.Check(ctx, a.Self); err != nil || st.InSync {
 		t.Fatalf("Check before acquire = %+v, %v; want drift", st, err)
 	}
-	if err := ra.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := secondaries(t, s, "eni-0a000000000000001"); !slices.Equal(got, []string{"10.0.1.100", "10.0.1.101"}) {
 		t.Errorf("a's secondaries = %v", got)
 	}
-	if n := calls(s, "AssignPrivateIpAddresses"); n != 1 {
+	if n := resourcetest.Calls(s, "AssignPrivateIpAddresses"); n != 1 {
 		t.Errorf("AssignPrivateIpAddresses calls = %d, want 1 for both addresses", n)
 	}
 	// Idempotent: nothing to write the second time.
-	if err := ra.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if n := calls(s, "AssignPrivateIpAddresses"); n != 1 {
+	if n := resourcetest.Calls(s, "AssignPrivateIpAddresses"); n != 1 {
 		t.Errorf("after a second Acquire, AssignPrivateIpAddresses calls = %d, want still 1", n)
 	}
 
 	// b takes over: AllowReassignment moves both.
-	if err := rb.Acquire(ctx, b.self, token(2)); err != nil {
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
 	if got := secondaries(t, s, "eni-0b000000000000001"); !slices.Equal(got, []string{"10.0.1.100", "10.0.1.101"}) {
 		t.Errorf("b's secondaries = %v", got)
 	}
-	st, err := ra.Check(ctx, a.self)
+	st, err := ra.Check(ctx, a.Self)
 	if err != nil || st.InSync || !strings.Contains(strings.Join(st.Drift, ";"), "on eni-0b000000000000001") {
 		t.Errorf("a's Check after b took over = %+v, %v; want drift naming b's ENI", st, err)
 	}
 	// a's late release must not take them from b.
-	if err := ra.Release(ctx, a.self, token(1)); err != nil {
+	if err := ra.Release(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := secondaries(t, s, "eni-0b000000000000001"); len(got) != 2 {
 		t.Errorf("after a's release, b's secondaries = %v, want both kept", got)
 	}
-	if err := rb.Release(ctx, b.self, token(2)); err != nil {
+	if err := rb.Release(ctx, b.Self, resourcetest.Token(2)); err != nil {
 		t.Fatal(err)
 	}
 	if got := secondaries(t, s, "eni-0b000000000000001"); len(got) != 0 {
@@ -173,8 +120,8 @@ func TestAcquireMovesAddressesAndReleaseUnassigns(t *testing.T) {
 func TestCheckFindsDriftAndAcquireRepairs(t *testing.T) {
 	s, a, _ := setup(t)
 	ctx := t.Context()
-	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100", "10.0.1.101"}}, a.ec2, secondaryip.Options{}, logger(t))
-	if err := r.Acquire(ctx, a.self, token(1)); err != nil {
+	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100", "10.0.1.101"}}, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
+	if err := r.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	admin := ec2.NewFromConfig(vpcsimtest.AdminConfig(t, s))
@@ -183,17 +130,17 @@ func TestCheckFindsDriftAndAcquireRepairs(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := r.Check(ctx, a.self)
+	st, err := r.Check(ctx, a.Self)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"10.0.1.101: unassigned"}; !slices.Equal(st.Drift, want) || st.InSync {
 		t.Errorf("Check = %+v, want drift %v", st, want)
 	}
-	if err := r.Acquire(ctx, a.self, token(1)); err != nil {
+	if err := r.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := r.Check(ctx, a.self); err != nil || !st.InSync {
+	if st, err := r.Check(ctx, a.Self); err != nil || !st.InSync {
 		t.Errorf("Check after repair = %+v, %v", st, err)
 	}
 	// Only the missing address was sent.
@@ -210,25 +157,25 @@ func TestCheckFindsDriftAndAcquireRepairs(t *testing.T) {
 
 func TestDeviceIndex(t *testing.T) {
 	s, a, _ := setup(t)
-	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}, DeviceIndex: 1}, a.ec2, secondaryip.Options{}, logger(t))
-	if err := r.Acquire(t.Context(), a.self, token(1)); err != nil {
+	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}, DeviceIndex: 1}, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
+	if err := r.Acquire(t.Context(), a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := secondaries(t, s, "eni-0a000000000000002"); !slices.Equal(got, []string{"10.0.1.100"}) {
 		t.Errorf("device 1's secondaries = %v", got)
 	}
-	if st, err := r.Check(t.Context(), a.self); err != nil || !st.InSync {
+	if st, err := r.Check(t.Context(), a.Self); err != nil || !st.InSync {
 		t.Errorf("Check = %+v, %v", st, err)
 	}
 }
 
 func TestKeepOnRelease(t *testing.T) {
 	s, a, _ := setup(t)
-	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}, KeepOnRelease: true}, a.ec2, secondaryip.Options{}, logger(t))
-	if err := r.Acquire(t.Context(), a.self, token(1)); err != nil {
+	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}, KeepOnRelease: true}, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
+	if err := r.Acquire(t.Context(), a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Release(t.Context(), a.self, token(1)); err != nil {
+	if err := r.Release(t.Context(), a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := secondaries(t, s, "eni-0a000000000000001"); len(got) != 1 {
@@ -242,20 +189,20 @@ func TestAcquireFailures(t *testing.T) {
 		if _, err := s.InjectFault(vpcsim.Fault{Action: "AssignPrivateIpAddresses", Kind: vpcsim.FaultError, Code: "UnauthorizedOperation", Status: 403}); err != nil {
 			t.Fatal(err)
 		}
-		r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}}, a.ec2, secondaryip.Options{}, logger(t))
-		err := r.Acquire(t.Context(), a.self, token(1))
+		r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}}, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
+		err := r.Acquire(t.Context(), a.Self, resourcetest.Token(1))
 		if !awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation) {
 			t.Errorf("Acquire = %v, want UnauthorizedOperation", err)
 		}
 	})
 	t.Run("a stale token writes nothing", func(t *testing.T) {
 		s, a, _ := setup(t)
-		r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}}, a.ec2, secondaryip.Options{}, logger(t))
+		r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100"}}, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
 		stale := fence.New(3, func(uint64) (time.Time, bool) { return time.Time{}, false })
-		if err := r.Acquire(t.Context(), a.self, stale); err == nil {
+		if err := r.Acquire(t.Context(), a.Self, stale); err == nil {
 			t.Fatal("Acquire with a lost grant succeeded")
 		}
-		if n := calls(s, "AssignPrivateIpAddresses"); n != 0 {
+		if n := resourcetest.Calls(s, "AssignPrivateIpAddresses"); n != 0 {
 			t.Errorf("AssignPrivateIpAddresses calls = %d, want 0", n)
 		}
 	})
@@ -276,21 +223,21 @@ func (f fakeBinder) Bound(context.Context) (bool, error) { return f.b.bound[f.p]
 func TestBindsAddressesBeyondLocalAddress(t *testing.T) {
 	_, a, _ := setup(t)
 	b := &bindings{bound: map[netip.Prefix]bool{}}
-	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100", "10.0.1.101"}}, a.ec2, secondaryip.Options{
+	r := secondaryip.New(config.SecondaryIP{Addresses: []string{"10.0.1.100", "10.0.1.101"}}, a.Clients.EC2, secondaryip.Options{
 		Bind: func(_ netip.Addr, p netip.Prefix) secondaryip.Binder { return fakeBinder{b, p} },
 		Skip: []netip.Addr{netip.MustParseAddr("10.0.1.100")},
-	}, logger(t))
-	if err := r.Acquire(t.Context(), a.self, token(1)); err != nil {
+	}, resourcetest.Logger(t))
+	if err := r.Acquire(t.Context(), a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.bound) != 1 || !b.bound[netip.MustParsePrefix("10.0.1.101/32")] {
 		t.Errorf("bound = %v, want only 10.0.1.101/32 (10.0.1.100 is local-address's)", b.bound)
 	}
 	delete(b.bound, netip.MustParsePrefix("10.0.1.101/32"))
-	if st, err := r.Check(t.Context(), a.self); err != nil || st.InSync {
+	if st, err := r.Check(t.Context(), a.Self); err != nil || st.InSync {
 		t.Errorf("Check with the binding gone = %+v, %v; want drift", st, err)
 	}
-	if err := r.Release(t.Context(), a.self, token(1)); err != nil {
+	if err := r.Release(t.Context(), a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)
 	}
 }
