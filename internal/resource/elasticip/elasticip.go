@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,28 +120,6 @@ func (r *Resource) Check(ctx context.Context, self resource.Self) (resource.Stat
 	return r.status(a, self), nil
 }
 
-// targetENI returns self's interface at the configured device index.
-func (r *Resource) targetENI(ctx context.Context, self resource.Self) (string, error) {
-	if r.cfg.DeviceIndex == 0 {
-		return self.ENIID, nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
-	defer cancel()
-	out, err := r.ec2.DescribeNetworkInterfaces(cctx, &ec2.DescribeNetworkInterfacesInput{
-		Filters: []types.Filter{
-			{Name: aws.String("attachment.instance-id"), Values: []string{self.InstanceID}},
-			{Name: aws.String("attachment.device-index"), Values: []string{strconv.Itoa(r.cfg.DeviceIndex)}},
-		},
-	})
-	if err != nil {
-		return "", fmt.Errorf("describe network interface at device %d of %s: %w", r.cfg.DeviceIndex, self.InstanceID, err)
-	}
-	if len(out.NetworkInterfaces) == 0 {
-		return "", fmt.Errorf("find network interface at device %d of %s: none attached", r.cfg.DeviceIndex, self.InstanceID)
-	}
-	return aws.ToString(out.NetworkInterfaces[0].NetworkInterfaceId), nil
-}
-
 // Acquire associates the address with self (AllowReassociation takes it
 // from whoever holds it) and reads back. Idempotent: an address already
 // ours is not written.
@@ -157,7 +134,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	// Always name the interface and private address: AssociateAddress
 	// with only an InstanceId is refused (InvalidInstanceID) once the
 	// instance has a second interface, which an eni resource may attach.
-	eni, err := r.targetENI(ctx, self)
+	eni, err := resource.DeviceENI(ctx, r.ec2, r.opts.CallTimeout, self, r.cfg.DeviceIndex)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -201,28 +200,6 @@ func (r *Resource) binders(self resource.Self) []binding {
 	return out
 }
 
-// targetENI returns self's interface at the configured device index.
-func (r *Resource) targetENI(ctx context.Context, self resource.Self) (string, error) {
-	if r.cfg.DeviceIndex == 0 {
-		return self.ENIID, nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
-	defer cancel()
-	out, err := r.ec2.DescribeNetworkInterfaces(cctx, &ec2.DescribeNetworkInterfacesInput{
-		Filters: []types.Filter{
-			{Name: aws.String("attachment.instance-id"), Values: []string{self.InstanceID}},
-			{Name: aws.String("attachment.device-index"), Values: []string{strconv.Itoa(r.cfg.DeviceIndex)}},
-		},
-	})
-	if err != nil {
-		return "", fmt.Errorf("describe network interface at device %d of %s: %w", r.cfg.DeviceIndex, self.InstanceID, err)
-	}
-	if len(out.NetworkInterfaces) == 0 {
-		return "", fmt.Errorf("find network interface at device %d of %s: none attached", r.cfg.DeviceIndex, self.InstanceID)
-	}
-	return aws.ToString(out.NetworkInterfaces[0].NetworkInterfaceId), nil
-}
-
 // Acquire assigns the addresses that are not on self's interface, in one
 // call with AllowReassignment, reads back until all are, then binds them on
 // the host. Idempotent: addresses already assigned are not sent.
@@ -238,7 +215,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 		}
 	}
 	if len(missing) > 0 {
-		eni, err := r.targetENI(ctx, self)
+		eni, err := resource.DeviceENI(ctx, r.ec2, r.opts.CallTimeout, self, r.cfg.DeviceIndex)
 		if err != nil {
 			return err
 		}
