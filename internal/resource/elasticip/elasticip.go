@@ -160,23 +160,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 
 // verify reads back until the address is ours, within ctx.
 func (r *Resource) verify(ctx context.Context, self resource.Self) error {
-	delay := 50 * time.Millisecond
-	for {
-		a, err := r.describe(ctx)
-		if err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		st := r.status(a, self)
-		if st.InSync {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("verify: %s: %w", st.Drift[0], ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 500*time.Millisecond)
-	}
+	return resource.Verify(ctx, func(ctx context.Context) (resource.Status, error) { return r.Check(ctx, self) })
 }
 
 // Release disassociates the address when it is still associated with

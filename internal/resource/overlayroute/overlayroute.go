@@ -271,23 +271,7 @@ func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Toke
 // verify reads back until every route points at self, riding out EC2's
 // eventual consistency with short pauses, within ctx.
 func (r *Resource) verify(ctx context.Context, self resource.Self) error {
-	delay := 50 * time.Millisecond
-	for {
-		routes, err := r.describe(ctx, self)
-		if err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		st := r.status(routes, self)
-		if st.InSync {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("verify: %s: %w", strings.Join(st.Drift, "; "), ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 500*time.Millisecond)
-	}
+	return resource.Verify(ctx, func(ctx context.Context) (resource.Status, error) { return r.Check(ctx, self) })
 }
 
 // Release deletes the routes that still point at self when DeleteOnRelease

@@ -163,11 +163,10 @@ func orNone(s string) string {
 
 // Check reports whether every address is on self's interface and bound.
 func (r *Resource) Check(ctx context.Context, self resource.Self) (resource.Status, error) {
-	held, err := r.describe(ctx)
+	st, err := r.checkAWS(ctx, self)
 	if err != nil {
 		return resource.Status{}, err
 	}
-	st := r.status(held, self)
 	for _, b := range r.binders(self) {
 		ok, err := b.b.Bound(ctx)
 		if err != nil {
@@ -244,26 +243,20 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	return nil
 }
 
+// checkAWS is Check without the host: whether EC2 has every address on
+// self's interface.
+func (r *Resource) checkAWS(ctx context.Context, self resource.Self) (resource.Status, error) {
+	held, err := r.describe(ctx)
+	if err != nil {
+		return resource.Status{}, err
+	}
+	return r.status(held, self), nil
+}
+
 // verify reads back until every address is on self's interface, riding out
 // EC2's eventual consistency, within ctx.
 func (r *Resource) verify(ctx context.Context, self resource.Self) error {
-	delay := 50 * time.Millisecond
-	for {
-		held, err := r.describe(ctx)
-		if err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		st := r.status(held, self)
-		if st.InSync {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("verify: %s: %w", strings.Join(st.Drift, "; "), ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 500*time.Millisecond)
-	}
+	return resource.Verify(ctx, func(ctx context.Context) (resource.Status, error) { return r.checkAWS(ctx, self) })
 }
 
 // Unbind removes the addresses from the host and touches nothing in AWS.
