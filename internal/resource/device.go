@@ -3,6 +3,7 @@ package resource
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -40,4 +41,31 @@ func DeviceENI(ctx context.Context, c NetworkInterfaceDescriber, timeout time.Du
 		return "", fmt.Errorf("find network interface at device %d of %s: none attached", index, self.InstanceID)
 	}
 	return aws.ToString(out.NetworkInterfaces[0].NetworkInterfaceId), nil
+}
+
+// InstanceDescriber is the one EC2 call OwnerRunning makes.
+type InstanceDescriber interface {
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+// OwnerRunning reports whether instance, the previous owner of something
+// attached (a volume, an interface), is running, described within
+// timeout. One that cannot be described counts as not running, logged, so
+// that the kinds force the detach rather than wait on a lost node.
+func OwnerRunning(ctx context.Context, c InstanceDescriber, timeout time.Duration, instance string, log *slog.Logger) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instance}})
+	if err != nil {
+		log.Warn("previous owner not described, forcing detach", "instance_id", instance, "err", err)
+		return false
+	}
+	for _, res := range out.Reservations {
+		for _, in := range res.Instances {
+			if in.State != nil && in.State.Name == types.InstanceStateNameRunning {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -203,7 +203,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 // detach takes the volume from its current owner: forced at once when
 // that instance is not running, else normal and forced after DetachTimeout.
 func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error {
-	force := !r.running(ctx, v.instance)
+	force := !resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, v.instance, r.log)
 	send := func(force bool) error {
 		what := fmt.Sprintf("detach %s from %s", r.cfg.VolumeID, v.instance)
 		if force {
@@ -242,24 +242,6 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error 
 		return err
 	}
 	return r.waitFor(ctx, r.cfg.AttachTimeout, "available", available)
-}
-
-func (r *Resource) running(ctx context.Context, instance string) bool {
-	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
-	defer cancel()
-	out, err := r.ec2.DescribeInstances(cctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instance}})
-	if err != nil {
-		r.log.Warn("previous owner not described, forcing detach", "instance_id", instance, "err", err)
-		return false
-	}
-	for _, res := range out.Reservations {
-		for _, in := range res.Instances {
-			if in.State != nil && in.State.Name == types.InstanceStateNameRunning {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what string, done func(volume) bool) error {

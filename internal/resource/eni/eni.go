@@ -267,7 +267,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 // forced if it has not finished within DetachTimeout. It returns once the
 // interface is available.
 func (r *Resource) detach(ctx context.Context, tok fence.Token, id string, a attachment) error {
-	force := !r.running(ctx, a.instance)
+	force := !resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, a.instance, r.log)
 	wait := r.cfg.DetachTimeout
 	if force {
 		wait = r.cfg.AttachTimeout
@@ -308,26 +308,6 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, id string, a att
 	// budget, the longest wait the operator has allowed for this move.
 	_, err = r.waitFor(ctx, r.cfg.AttachTimeout, "available", available)
 	return err
-}
-
-// running reports whether the instance is running; an instance that
-// cannot be described counts as not running, so that it is force-detached.
-func (r *Resource) running(ctx context.Context, instance string) bool {
-	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
-	defer cancel()
-	out, err := r.ec2.DescribeInstances(cctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instance}})
-	if err != nil {
-		r.log.Warn("previous owner not described, forcing detach", "instance_id", instance, "err", err)
-		return false
-	}
-	for _, res := range out.Reservations {
-		for _, in := range res.Instances {
-			if in.State != nil && in.State.Name == types.InstanceStateNameRunning {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // waitFor polls the interface with backoff until done says so, at most
