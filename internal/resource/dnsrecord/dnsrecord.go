@@ -279,7 +279,7 @@ func (r *Resource) upsert(ctx context.Context, self resource.Self, tok fence.Tok
 		},
 	}
 	what := fmt.Sprintf("upsert %s %s %s in %s", r.name, r.typ, want, r.cfg.HostedZoneID)
-	delay := 200 * time.Millisecond
+	pace := resource.NewBackoff(200*time.Millisecond, 2*time.Second)
 	for {
 		var out *route53.ChangeResourceRecordSetsOutput
 		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
@@ -289,12 +289,9 @@ func (r *Resource) upsert(ctx context.Context, self resource.Self, tok fence.Tok
 		})
 		var prior *types.PriorRequestNotComplete
 		if errors.As(err, &prior) {
-			select {
-			case <-ctx.Done():
+			if !pace.Wait(ctx) {
 				return "", fmt.Errorf("%s: %w", what, errors.Join(err, ctx.Err()))
-			case <-time.After(delay):
 			}
-			delay = min(2*delay, 2*time.Second)
 			continue
 		}
 		if err != nil {
@@ -315,7 +312,7 @@ func (r *Resource) waitInsync(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.InsyncTimeout)
 	defer cancel()
 	start := r.LastChange().Submitted
-	delay := r.opts.PollInterval
+	pace := resource.NewBackoff(r.opts.PollInterval, 5*time.Second)
 	for {
 		cctx, ccancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 		out, err := r.r53.GetChange(cctx, &route53.GetChangeInput{Id: aws.String(id)})
@@ -338,12 +335,9 @@ func (r *Resource) waitInsync(ctx context.Context, id string) error {
 				return nil
 			}
 		}
-		select {
-		case <-ctx.Done():
+		if !pace.Wait(ctx) {
 			return fmt.Errorf("wait for change %s to be INSYNC (%s): %w", id, r.cfg.InsyncTimeout, ctx.Err())
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, 5*time.Second)
 	}
 }
 

@@ -247,7 +247,7 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error 
 func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what string, done func(volume) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	delay := r.opts.PollInterval
+	pace := resource.NewBackoff(r.opts.PollInterval, 2*time.Second)
 	for {
 		v, err := r.describe(ctx)
 		if err == nil && done(v) {
@@ -256,16 +256,13 @@ func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what stri
 		if err != nil && ctx.Err() == nil && !awsapi.IsCode(err, awsapi.CodeRequestLimitExceeded) {
 			return fmt.Errorf("wait for %s: %w", what, err)
 		}
-		select {
-		case <-ctx.Done():
+		if !pace.Wait(ctx) {
 			state := v.state
 			if v.attached {
 				state = v.status + " on " + v.instance
 			}
 			return fmt.Errorf("wait for %s to be %s (%s): still %s: %w", r.cfg.VolumeID, what, timeout, state, ctx.Err())
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, 2*time.Second)
 	}
 }
 

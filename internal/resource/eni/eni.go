@@ -315,7 +315,7 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, id string, a att
 func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what string, done func(types.NetworkInterface) bool) (types.NetworkInterface, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	delay := r.opts.PollInterval
+	pace := resource.NewBackoff(r.opts.PollInterval, time.Second)
 	for {
 		ni, err := r.describe(ctx)
 		if err == nil && done(ni) {
@@ -324,8 +324,7 @@ func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what stri
 		if err != nil && ctx.Err() == nil && !awsapi.IsCode(err, awsapi.CodeRequestLimitExceeded) {
 			return ni, fmt.Errorf("wait for %s: %w", what, err)
 		}
-		select {
-		case <-ctx.Done():
+		if !pace.Wait(ctx) {
 			state := "unknown"
 			if a, ok := attachmentOf(ni); ok {
 				state = a.status + " on " + a.instance
@@ -333,9 +332,7 @@ func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what stri
 				state = "available"
 			}
 			return ni, fmt.Errorf("wait for %s to be %s (%s): still %s: %w", r.Name(), what, timeout, state, ctx.Err())
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, time.Second)
 	}
 }
 
@@ -385,7 +382,7 @@ func (r *Resource) waitIMDS(ctx context.Context, mac net.HardwareAddr) (netip.Pr
 		b, err := io.ReadAll(io.LimitReader(out.Content, 64<<10))
 		return string(b), err
 	}
-	delay := r.opts.PollInterval
+	pace := resource.NewBackoff(r.opts.PollInterval, time.Second)
 	for {
 		macs, err := get("network/interfaces/macs/")
 		if err == nil && strings.Contains(macs, mac.String()+"/") {
@@ -399,12 +396,9 @@ func (r *Resource) waitIMDS(ctx context.Context, mac net.HardwareAddr) (netip.Pr
 			}
 			return p, nil
 		}
-		select {
-		case <-ctx.Done():
+		if !pace.Wait(ctx) {
 			return netip.Prefix{}, fmt.Errorf("wait for %s in instance metadata: %w", mac, errors.Join(err, ctx.Err()))
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, time.Second)
 	}
 }
 
