@@ -214,13 +214,7 @@ func (t *table) key(k map[string]value) (string, error) {
 }
 
 func (s *Service) putItem(req *putItemRequest) (any, error) {
-	if err := req.legacy.check(); err != nil {
-		return nil, err
-	}
-	if err := checkReturnValues(req.ReturnValues, "NONE", "ALL_OLD"); err != nil {
-		return nil, err
-	}
-	if err := checkOnFailure(req.ReturnValuesOnConditionCheckFailure); err != nil {
+	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
 	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
@@ -236,23 +230,48 @@ func (s *Service) putItem(req *putItemRequest) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.tableLocked(req.TableName)
+	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) { return t.itemKey(req.Item) }, c, req.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
 		return nil, err
-	}
-	k, err := t.itemKey(req.Item)
-	if err != nil {
-		return nil, err
-	}
-	old := t.items[k]
-	if c != nil && !c.eval(old) {
-		return nil, failed(old, req.ReturnValuesOnConditionCheckFailure)
 	}
 	t.items[k] = cloneItem(req.Item)
 	if req.ReturnValues == "ALL_OLD" && old != nil {
 		return map[string]any{"Attributes": old}, nil
 	}
 	return map[string]any{}, nil
+}
+
+// checkWrite checks what PutItem, UpdateItem and DeleteItem share before
+// their expressions are parsed: no legacy parameters, ReturnValues among
+// allowed, a valid ReturnValuesOnConditionCheckFailure.
+func checkWrite(l legacy, returnValues, onFailure string, allowed ...string) error {
+	if err := l.check(); err != nil {
+		return err
+	}
+	if err := checkReturnValues(returnValues, allowed...); err != nil {
+		return err
+	}
+	return checkOnFailure(onFailure)
+}
+
+// conditionalLocked finds, with s.mu held, the table a write names, the
+// key keyOf reads from the request and the item stored there (nil when
+// none), and answers ConditionalCheckFailedException when c does not hold
+// for that item.
+func (s *Service) conditionalLocked(tableName string, keyOf func(*table) (string, error), c *cond, onFailure string) (*table, string, item, error) {
+	t, err := s.tableLocked(tableName)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	k, err := keyOf(t)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	old := t.items[k]
+	if c != nil && !c.eval(old) {
+		return nil, "", nil, failed(old, onFailure)
+	}
+	return t, k, old, nil
 }
 
 func failed(old item, onFailure string) error {
@@ -301,13 +320,7 @@ func (s *Service) getItem(req *getItemRequest) (any, error) {
 }
 
 func (s *Service) updateItem(req *updateItemRequest) (any, error) {
-	if err := req.legacy.check(); err != nil {
-		return nil, err
-	}
-	if err := checkReturnValues(req.ReturnValues, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
-		return nil, err
-	}
-	if err := checkOnFailure(req.ReturnValuesOnConditionCheckFailure); err != nil {
+	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
 		return nil, err
 	}
 	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
@@ -328,17 +341,9 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.tableLocked(req.TableName)
+	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) { return t.key(req.Key) }, c, req.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
 		return nil, err
-	}
-	k, err := t.key(req.Key)
-	if err != nil {
-		return nil, err
-	}
-	old := t.items[k]
-	if c != nil && !c.eval(old) {
-		return nil, failed(old, req.ReturnValuesOnConditionCheckFailure)
 	}
 	keys := []string{t.hashKey.name}
 	if t.rangeKey != nil {
@@ -382,13 +387,7 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 }
 
 func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
-	if err := req.legacy.check(); err != nil {
-		return nil, err
-	}
-	if err := checkReturnValues(req.ReturnValues, "NONE", "ALL_OLD"); err != nil {
-		return nil, err
-	}
-	if err := checkOnFailure(req.ReturnValuesOnConditionCheckFailure); err != nil {
+	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
 	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
@@ -401,17 +400,9 @@ func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.tableLocked(req.TableName)
+	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) { return t.key(req.Key) }, c, req.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
 		return nil, err
-	}
-	k, err := t.key(req.Key)
-	if err != nil {
-		return nil, err
-	}
-	old := t.items[k]
-	if c != nil && !c.eval(old) {
-		return nil, failed(old, req.ReturnValuesOnConditionCheckFailure)
 	}
 	delete(t.items, k)
 	if req.ReturnValues == "ALL_OLD" && old != nil {
