@@ -435,26 +435,12 @@ func (s *Server) runInstances(r *request) (any, error) {
 // deleted (with their Elastic IP associations), other interfaces and
 // volumes are detached. Terminated instances stay visible, as in AWS.
 func (s *Server) terminateInstances(r *request) (any, error) {
-	out := &instancesChangeResp{}
-	err := s.mutate(func(st *state) error {
-		ins, err := st.lookupInstances(r)
-		if err != nil {
-			return err
+	return s.changeInstances(r, "", "", func(st *state, in *instance) {
+		if in.state != "terminated" && in.state != "shutting-down" {
+			in.state = "shutting-down"
+			st.schedule(s.opts.Timing.InstanceStop.Sample(), func(st *state) { st.terminate(in) })
 		}
-		for _, in := range ins {
-			prev := in.state
-			if in.state != "terminated" && in.state != "shutting-down" {
-				in.state = "shutting-down"
-				st.schedule(s.opts.Timing.InstanceStop.Sample(), func(st *state) { st.terminate(in) })
-			}
-			out.Instances.Items = append(out.Instances.Items, xStateChange{InstanceID: in.id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
-		}
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func (st *state) terminate(in *instance) {

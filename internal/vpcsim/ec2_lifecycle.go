@@ -45,44 +45,46 @@ func (s *Server) stopInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &instancesChangeResp{}
-	err = s.mutate(func(st *state) error {
-		ins, err := st.lookupInstances(r)
-		if err != nil {
-			return err
+	return s.changeInstances(r, "pending", "stopped", func(st *state, in *instance) {
+		if in.state != "running" {
+			return
 		}
-		for _, in := range ins {
-			if in.state == "pending" {
-				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be stopped.", in.id)
+		in.state = "stopping"
+		d := s.opts.Timing.InstanceStop.Sample()
+		if force {
+			d /= 4
+		}
+		st.schedule(d, func(st *state) {
+			if in.state == "stopping" {
+				in.state = "stopped"
 			}
-		}
-		for _, in := range ins {
-			prev := in.state
-			if in.state == "running" {
-				in.state = "stopping"
-				d := s.opts.Timing.InstanceStop.Sample()
-				if force {
-					d /= 4
-				}
-				st.schedule(d, func(st *state) {
-					if in.state == "stopping" {
-						in.state = "stopped"
-					}
-				})
-			}
-			out.Instances.Items = append(out.Instances.Items, xStateChange{InstanceID: in.id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
-		}
-		return nil
+		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // startInstances moves stopped instances to pending, then running after
 // Timing.InstanceStart. A stopping instance cannot be started yet.
 func (s *Server) startInstances(r *request) (any, error) {
+	return s.changeInstances(r, "stopping", "started", func(st *state, in *instance) {
+		if in.state != "stopped" {
+			return
+		}
+		in.state = "pending"
+		st.schedule(s.opts.Timing.InstanceStart.Sample(), func(st *state) {
+			if in.state == "pending" {
+				in.state = "running"
+				in.launch = time.Now().UTC().Truncate(time.Second)
+			}
+		})
+	})
+}
+
+// changeInstances runs one of the Stop, Start and TerminateInstances calls
+// on the instances it names: when one is in state blocked (unless ""),
+// nothing changes and the call answers IncorrectInstanceState (it cannot
+// be verb); otherwise change moves each, and the answer lists every
+// instance's previous and current state, changed or not, as AWS does.
+func (s *Server) changeInstances(r *request, blocked, verb string, change func(st *state, in *instance)) (any, error) {
 	out := &instancesChangeResp{}
 	err := s.mutate(func(st *state) error {
 		ins, err := st.lookupInstances(r)
@@ -90,21 +92,13 @@ func (s *Server) startInstances(r *request) (any, error) {
 			return err
 		}
 		for _, in := range ins {
-			if in.state == "stopping" {
-				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be started.", in.id)
+			if blocked != "" && in.state == blocked {
+				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be %s.", in.id, verb)
 			}
 		}
 		for _, in := range ins {
 			prev := in.state
-			if in.state == "stopped" {
-				in.state = "pending"
-				st.schedule(s.opts.Timing.InstanceStart.Sample(), func(st *state) {
-					if in.state == "pending" {
-						in.state = "running"
-						in.launch = time.Now().UTC().Truncate(time.Second)
-					}
-				})
-			}
+			change(st, in)
 			out.Instances.Items = append(out.Instances.Items, xStateChange{InstanceID: in.id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
 		}
 		return nil
