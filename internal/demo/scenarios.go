@@ -171,8 +171,11 @@ func (c *Cluster) restore(ctx context.Context, m *member) {
 	// (the cluster records eligibility through the raft leader, a moment
 	// after the node decides it).
 	err := c.progress.wait(ctx, 30*time.Second, "waiting for node "+m.name+" to rejoin as backup", func() bool {
+		// Quorum: its raft runs and hears the leader (a restarted node
+		// first sits out a heartbeat timeout; the leader may still list
+		// it eligible from before it was killed).
 		st, err := c.status(ctx, m)
-		if err != nil || st.Role != "backup" || !st.Healthy {
+		if err != nil || st.Role != "backup" || !st.Healthy || !st.Quorum {
 			return false
 		}
 		ost, err := c.status(ctx, c.other(m))

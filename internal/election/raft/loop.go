@@ -29,7 +29,9 @@ type opResult struct {
 	start time.Time
 	token uint64 // renew: the grant renewed; grant: the new token
 	err   error
-	req   *request // transfer: the request to answer
+	req   *request // transfer, probe: the request to answer
+	// probed is the member a probe pinged.
+	probed string
 }
 
 const reasonShutdown = "shutdown"
@@ -41,6 +43,7 @@ const (
 	kindGrant    = "grant"
 	kindRenew    = "renew"
 	kindTransfer = "transfer"
+	kindProbe    = "probe"
 )
 
 // loop is the one goroutine that owns this member's grant: whether it holds,
@@ -342,6 +345,20 @@ func (lp *loop) startProbedHandOff(cands []string, reason string) {
 	lp.token = 0
 }
 
+// startProbe pings a transfer target marked failing; finish clears the
+// mark and retries the request if it answers, or refuses it otherwise.
+func (lp *loop) startProbe(to string, req *request) {
+	addr := lp.address(to)
+	timeout := max(lp.l.t.heartbeat/4, 50*time.Millisecond)
+	self := lp.l.cfg.Self
+	lp.work(kindProbe, req, func(time.Time) opResult {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		err := call(ctx, lp.l.cfg.Network, string(addr), timeout, rpcRequest{Op: rpcPing, From: self})
+		return opResult{err: err, probed: to}
+	})
+}
+
 func (lp *loop) address(name string) hraft.ServerAddress {
 	if p, ok := lp.l.peers[name]; ok {
 		return hraft.ServerAddress(p.Address)
@@ -383,6 +400,13 @@ func (lp *loop) finish(res opResult) {
 		if lp.held && lp.token == res.token {
 			lp.validUntil = res.start.Add(lp.l.t.valid)
 		}
+	case kindProbe:
+		if res.err != nil {
+			res.req.reply <- fmt.Errorf("node %s: %w: %w", res.probed, errUnreachable, res.err)
+			return
+		}
+		delete(lp.failing, res.probed)
+		lp.pending = res.req // step runs it again, now unmarked
 	case kindTransfer:
 		if res.err != nil {
 			lp.l.log.Warn("lease transfer failed", "err", res.err)
@@ -440,8 +464,10 @@ func (lp *loop) startTransferRequest(req *request) {
 	}
 	if lp.failing[to] {
 		// Dropping the grant for a hand-off bound to fail would only
-		// cost a new token.
-		req.reply <- fmt.Errorf("node %s: %w", to, errUnreachable)
+		// cost a new token, so ask the target first. The mark is a hint:
+		// raft's observations are dropped when the loop is slow, and a
+		// member restarted after a failure may never have cleared it.
+		lp.startProbe(to, req)
 		return
 	}
 	if to == self {
