@@ -38,9 +38,9 @@ func (s *Server) createVpc(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, perr := netip.ParsePrefix(c)
-	if perr != nil || !p.Addr().Is4() || p != p.Masked() {
-		return nil, invalidParam("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", c)
+	p, err := parseBlock(c, "cidrBlock")
+	if err != nil {
+		return nil, err
 	}
 	if p.Bits() < 16 || p.Bits() > 28 {
 		return nil, errorf(http.StatusBadRequest, "InvalidVpc.Range", "The CIDR '%s' is invalid.", c)
@@ -209,9 +209,9 @@ func (s *Server) createSubnet(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, perr := netip.ParsePrefix(c)
-	if perr != nil || !p.Addr().Is4() || p != p.Masked() {
-		return nil, invalidParam("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", c)
+	p, err := parseBlock(c, "cidrBlock")
+	if err != nil {
+		return nil, err
 	}
 	out := &createSubnetResp{}
 	err = s.mutate(func(st *state) error {

@@ -184,9 +184,15 @@ func parseDestination(r *request) (netip.Prefix, error) {
 		}
 		return netip.Prefix{}, missingParam("destinationCidrBlock")
 	}
+	return parseBlock(v, "destinationCidrBlock")
+}
+
+// parseBlock parses v, the value of parameter wire, as an IPv4 CIDR block
+// without host bits, as EC2 requires of every block it is given.
+func parseBlock(v, wire string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(v)
 	if err != nil || !p.Addr().Is4() || p != p.Masked() {
-		return netip.Prefix{}, invalidParam("Value (%s) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.", v)
+		return netip.Prefix{}, invalidParam("Value (%s) for parameter %s is invalid. This is not a valid CIDR block.", v, wire)
 	}
 	return p, nil
 }
