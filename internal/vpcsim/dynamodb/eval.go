@@ -162,6 +162,18 @@ func contains(hay, needle value) bool {
 
 var errBadOperandType = validation("An operand in the update expression has an incorrect data type")
 
+// updateOperands evaluates the two operands of a binary SET function
+// (list_append, + and -), the first one's error first.
+func updateOperands(old item, args []operand) (a, b value, err error) {
+	if a, err = updateOperand(old, args[0]); err != nil {
+		return value{}, value{}, err
+	}
+	if b, err = updateOperand(old, args[1]); err != nil {
+		return value{}, value{}, err
+	}
+	return a, b, nil
+}
+
 // updateOperand evaluates the right side of a SET action against the item
 // as it was before the update.
 func updateOperand(old item, o operand) (value, error) {
@@ -174,11 +186,7 @@ func updateOperand(old item, o operand) (value, error) {
 		}
 		return updateOperand(old, o.args[1])
 	case o.fn == "list_append":
-		a, err := updateOperand(old, o.args[0])
-		if err != nil {
-			return value{}, err
-		}
-		b, err := updateOperand(old, o.args[1])
+		a, b, err := updateOperands(old, o.args)
 		if err != nil {
 			return value{}, err
 		}
@@ -187,11 +195,7 @@ func updateOperand(old item, o operand) (value, error) {
 		}
 		return value{kind: kindL, l: append(slices.Clone(a.l), b.l...)}, nil
 	case o.fn == "+" || o.fn == "-":
-		a, err := updateOperand(old, o.args[0])
-		if err != nil {
-			return value{}, err
-		}
-		b, err := updateOperand(old, o.args[1])
+		a, b, err := updateOperands(old, o.args)
 		if err != nil {
 			return value{}, err
 		}
