@@ -97,16 +97,6 @@ func volState(t *testing.T, s *vpcsim.Server, id string) vpcsim.VolumeState {
 	return vpcsim.VolumeState{}
 }
 
-func forced(s *vpcsim.Server) int {
-	n := 0
-	for _, c := range s.Calls(0) {
-		if c.Action == "DetachVolume" && c.Params["Force"] == "true" {
-			n++
-		}
-	}
-	return n
-}
-
 func setup(t *testing.T, opts vpcsim.Options) (*vpcsim.Server, resourcetest.Node, resourcetest.Node) {
 	resourcetest.Isolate(t)
 	s := vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, world), opts)
@@ -163,7 +153,7 @@ func TestMoveAndMount(t *testing.T) {
 	if st, _ := rb.Check(ctx, b.Self); !st.InSync {
 		t.Errorf("Check after repair = %+v", st)
 	}
-	if n := forced(s); n != 0 {
+	if n := resourcetest.ForcedCalls(s, "DetachVolume"); n != 0 {
 		t.Errorf("%d forced detaches", n)
 	}
 }
@@ -197,7 +187,7 @@ func TestForceDetach(t *testing.T) {
 		if err := newResource(t, b, config.EBSVolume{VolumeID: vol}, nil).Acquire(t.Context(), b.Self, resourcetest.Token(1)); err != nil {
 			t.Fatal(err)
 		}
-		if n := forced(s); n != 1 {
+		if n := resourcetest.ForcedCalls(s, "DetachVolume"); n != 1 {
 			t.Errorf("forced detaches = %d, want 1", n)
 		}
 	})
@@ -207,7 +197,7 @@ func TestForceDetach(t *testing.T) {
 		if err := r.Acquire(t.Context(), b.Self, resourcetest.Token(1)); err != nil {
 			t.Fatal(err)
 		}
-		if n := forced(s); n != 1 {
+		if n := resourcetest.ForcedCalls(s, "DetachVolume"); n != 1 {
 			t.Errorf("forced detaches = %d, want 1", n)
 		}
 		if got := volState(t, s, vol); got.Instance != "i-0b000000000000001" {

@@ -93,16 +93,6 @@ func ifaceState(t *testing.T, s *vpcsim.Server, id string) vpcsim.NetworkInterfa
 	return vpcsim.NetworkInterfaceState{}
 }
 
-func forcedDetaches(s *vpcsim.Server) int {
-	n := 0
-	for _, c := range s.Calls(0) {
-		if c.Action == "DetachNetworkInterface" && c.Params["Force"] == "true" {
-			n++
-		}
-	}
-	return n
-}
-
 func newResource(t *testing.T, n resourcetest.Node, cfg config.ENI, h eni.Host) *eni.Resource {
 	return eni.New(cfg, n.Clients.EC2, eni.Options{IMDS: n.Clients.IMDS, Host: h, PollInterval: 20 * time.Millisecond}, resourcetest.Logger(t))
 }
@@ -142,7 +132,7 @@ func TestMoveFromLiveOwner(t *testing.T) {
 	if got.Instance != "i-0b000000000000001" || got.DeviceIndex != 1 || got.AttachmentStatus != "attached" {
 		t.Errorf("after b's acquire: %+v", got)
 	}
-	if n := forcedDetaches(s); n != 0 {
+	if n := resourcetest.ForcedCalls(s, "DetachNetworkInterface"); n != 0 {
 		t.Errorf("%d forced detaches from a live owner that let go in time", n)
 	}
 	want := "apply from 10.0.9.0/24 table 100 priority 100 via 10.0.9.1 dev 02:00:00:00:0e:01"
@@ -196,7 +186,7 @@ func TestForceDetachFromDeadOwner(t *testing.T) {
 	if got := ifaceState(t, s, moved); got.Instance != "i-0b000000000000001" {
 		t.Errorf("after acquire: %+v", got)
 	}
-	if n := forcedDetaches(s); n != 1 {
+	if n := resourcetest.ForcedCalls(s, "DetachNetworkInterface"); n != 1 {
 		t.Errorf("forced detaches = %d, want 1 for a stopped previous owner", n)
 	}
 }
@@ -215,7 +205,7 @@ func TestStuckDetaching(t *testing.T) {
 	if d := time.Since(start); d > 2900*time.Millisecond {
 		t.Errorf("move took %s; the forced detach should finish in about 1.8s", d)
 	}
-	if n := forcedDetaches(s); n != 1 {
+	if n := resourcetest.ForcedCalls(s, "DetachNetworkInterface"); n != 1 {
 		t.Errorf("forced detaches = %d, want 1 after the detach timeout", n)
 	}
 	if got := ifaceState(t, s, moved); got.Instance != "i-0b000000000000001" {
@@ -230,7 +220,7 @@ func TestStuckDetachingBeyondDeadline(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "still detaching on i-0a000000000000001") {
 		t.Errorf("Acquire = %v; want a timeout naming the detaching state", err)
 	}
-	if n := forcedDetaches(s); n != 1 {
+	if n := resourcetest.ForcedCalls(s, "DetachNetworkInterface"); n != 1 {
 		t.Errorf("forced detaches = %d, want 1", n)
 	}
 }

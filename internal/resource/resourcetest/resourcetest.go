@@ -65,9 +65,19 @@ func Logger(t testing.TB) *slog.Logger {
 
 // Calls counts the calls of action that s answered, whatever their outcome.
 func Calls(s *vpcsim.Server, action string) int {
+	return count(s, func(c vpcsim.Call) bool { return c.Action == action })
+}
+
+// ForcedCalls counts the calls of action with Force=true (a forced
+// DetachVolume or DetachNetworkInterface) that s answered.
+func ForcedCalls(s *vpcsim.Server, action string) int {
+	return count(s, func(c vpcsim.Call) bool { return c.Action == action && c.Params["Force"] == "true" })
+}
+
+func count(s *vpcsim.Server, match func(vpcsim.Call) bool) int {
 	n := 0
 	for _, c := range s.Calls(0) {
-		if c.Action == action {
+		if match(c) {
 			n++
 		}
 	}
