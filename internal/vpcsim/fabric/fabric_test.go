@@ -218,6 +218,30 @@ type client struct {
 	r    *bufio.Reader
 }
 
+// exposed is the set-up most tests start from: the VIP routed to i-a,
+// where name server "a" serves it, exposed to subnet X at addr.
+type exposed struct {
+	r    *fakeResolver
+	f    *Fabric
+	log  *eventLog
+	a    *nameServer
+	addr netip.AddrPort
+}
+
+func exposeA(t *testing.T) exposed {
+	t.Helper()
+	e := exposed{r: newFakeResolver()}
+	e.r.route(vip.Addr(), "i-a")
+	e.f, e.log = startFabric(t, e.r)
+	e.a = startNameServer(t, "a")
+	e.f.Bind("i-a", vip.Port(), e.a.addr())
+	var err error
+	if e.addr, err = e.f.Expose(vip, subnetX); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func dial(t *testing.T, addr netip.AddrPort) *client {
 	t.Helper()
 	c, err := net.DialTCP("tcp4", nil, net.TCPAddrFromAddrPort(addr))
@@ -322,25 +346,17 @@ func TestMovedRouteSendsNewConnectionsToNewOwnerAndResetsOld(t *testing.T) {
 }
 
 func TestUnrelatedChangeKeepsConnectionsOpen(t *testing.T) {
-	r := newFakeResolver()
-	r.route(vip.Addr(), "i-a")
-	f, log := startFabric(t, r)
-	a := startNameServer(t, "a")
-	f.Bind("i-a", vip.Port(), a.addr())
-	addr, err := f.Expose(vip, subnetX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dial(t, addr)
+	e := exposeA(t)
+	c := dial(t, e.addr)
 	c.greeting()
-	log.waitFor(t, []summary{{"i-a", Connected}})
+	e.log.waitFor(t, []summary{{"i-a", Connected}})
 
 	// Another address moves; the VIP's receiver stays i-a.
-	r.route(netip.MustParseAddr("192.168.100.11"), "i-b")
+	e.r.route(netip.MustParseAddr("192.168.100.11"), "i-b")
 	// A connection made after the change proves Run handled the hint.
-	c2 := dial(t, addr)
+	c2 := dial(t, e.addr)
 	c2.greeting()
-	log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Connected}})
+	e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Connected}})
 
 	if _, err := c.conn.Write([]byte("still here\n")); err != nil {
 		t.Fatalf("write after an unrelated change: %v", err)
@@ -351,16 +367,8 @@ func TestUnrelatedChangeKeepsConnectionsOpen(t *testing.T) {
 }
 
 func TestForwardsBothWaysWithHalfClose(t *testing.T) {
-	r := newFakeResolver()
-	r.route(vip.Addr(), "i-a")
-	f, log := startFabric(t, r)
-	a := startNameServer(t, "a")
-	f.Bind("i-a", vip.Port(), a.addr())
-	addr, err := f.Expose(vip, subnetX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dial(t, addr)
+	e := exposeA(t)
+	c := dial(t, e.addr)
 	payload := strings.Repeat("select 1;", 20000) // larger than socket buffers
 	if _, err := c.conn.Write([]byte(payload)); err != nil {
 		t.Fatal(err)
@@ -375,7 +383,7 @@ func TestForwardsBothWaysWithHalfClose(t *testing.T) {
 	if want := "a\n" + strings.ToUpper(payload); string(got) != want {
 		t.Errorf("reply is %d bytes, want %d (greeting and upper-cased payload)", len(got), len(want))
 	}
-	events := log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Closed}})
+	events := e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Closed}})
 	if events[1].Err != nil || events[1].Duration <= 0 {
 		t.Errorf("closed event = %+v, want no error and a duration", events[1])
 	}
@@ -422,51 +430,35 @@ func TestFailedConnectionsEndAtOnce(t *testing.T) {
 }
 
 func TestBackendDyingEndsTheClientConnection(t *testing.T) {
-	r := newFakeResolver()
-	r.route(vip.Addr(), "i-a")
-	f, log := startFabric(t, r)
-	a := startNameServer(t, "a")
-	f.Bind("i-a", vip.Port(), a.addr())
-	addr, err := f.Expose(vip, subnetX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dial(t, addr)
+	e := exposeA(t)
+	c := dial(t, e.addr)
 	c.greeting()
-	a.kill()
+	e.a.kill()
 	c.wantEnded(false)
 	// As with TCP, the backend's FIN only half-closes; the client's close
 	// ends the forwarded connection.
 	c.conn.Close()
-	log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Closed}})
+	e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Closed}})
 
 	// Afterwards the dead backend refuses.
-	dialWantReset(t, addr)
-	log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Closed}, {"i-a", Refused}})
+	dialWantReset(t, e.addr)
+	e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Closed}, {"i-a", Refused}})
 }
 
 func TestUnbindResetsOpenConnections(t *testing.T) {
-	r := newFakeResolver()
-	r.route(vip.Addr(), "i-a")
-	f, log := startFabric(t, r)
-	a := startNameServer(t, "a")
-	f.Bind("i-a", vip.Port(), a.addr())
-	addr, err := f.Expose(vip, subnetX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dial(t, addr)
+	e := exposeA(t)
+	c := dial(t, e.addr)
 	c.greeting()
-	log.waitFor(t, []summary{{"i-a", Connected}})
+	e.log.waitFor(t, []summary{{"i-a", Connected}})
 
-	f.Unbind("i-a", vip.Port())
+	e.f.Unbind("i-a", vip.Port())
 	c.wantEnded(true)
-	events := log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}})
+	events := e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}})
 	if !errors.Is(events[1].Err, ErrUnbound) {
 		t.Errorf("reset cause = %v, want ErrUnbound", events[1].Err)
 	}
-	dialWantReset(t, addr)
-	log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}, {"i-a", NoService}})
+	dialWantReset(t, e.addr)
+	e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}, {"i-a", NoService}})
 }
 
 func TestRebindMovesNewConnectionsAndResetsOld(t *testing.T) {
@@ -627,23 +619,15 @@ func TestManyConcurrentClientsFollowAMove(t *testing.T) {
 }
 
 func TestReceiverVanishingResetsOpenConnections(t *testing.T) {
-	r := newFakeResolver()
-	r.route(vip.Addr(), "i-a")
-	f, log := startFabric(t, r)
-	a := startNameServer(t, "a")
-	f.Bind("i-a", vip.Port(), a.addr())
-	addr, err := f.Expose(vip, subnetX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dial(t, addr)
+	e := exposeA(t)
+	c := dial(t, e.addr)
 	c.greeting()
-	log.waitFor(t, []summary{{"i-a", Connected}})
+	e.log.waitFor(t, []summary{{"i-a", Connected}})
 
 	// The owner stopped: its route is a blackhole, Resolve fails.
-	r.route(vip.Addr(), "")
+	e.r.route(vip.Addr(), "")
 	c.wantEnded(true)
-	events := log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}})
+	events := e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}})
 	if !errors.Is(events[1].Err, ErrReceiverChanged) {
 		t.Errorf("reset cause = %v, want ErrReceiverChanged", events[1].Err)
 	}
