@@ -518,7 +518,7 @@ func (s *Server) describeInstanceStatus(r *request) (any, error) {
 	}
 	out := &describeInstanceStatusResp{Statuses: set[xInstanceStatus]{Items: []xInstanceStatus{}}}
 	for _, in := range st.insts {
-		if len(ids) > 0 && !slices.Contains(ids, in.id) || !all && in.state != "running" {
+		if !named(ids, in.id) || !all && in.state != "running" {
 			continue
 		}
 		check := "not-applicable"
@@ -589,7 +589,7 @@ func (s *Server) describeImages(r *request) (any, error) {
 		x.ImageLocation, x.ImageState, x.ImageOwnerID, x.IsPublic = "amazon/"+x.Name, "available", "137112412989", true
 		x.ImageType, x.RootDeviceType, x.RootDeviceName, x.VirtualizationType, x.Hypervisor, x.EnaSupport = "machine", "ebs", "/dev/xvda", "hvm", "xen", true
 		x.CreationDate = "2025-01-01T00:00:00.000Z"
-		if len(ids) > 0 && !slices.Contains(ids, x.ImageID) {
+		if !named(ids, x.ImageID) {
 			continue
 		}
 		ok := match(fs, nil, func(name string) []string {

@@ -233,7 +233,7 @@ func (s *Server) describeAddresses(r *request) (any, error) {
 	out := &describeAddressesResp{Addresses: set[xAddress]{Items: []xAddress{}}}
 	for _, x := range st.eips {
 		a := st.xAddress(x)
-		if len(ids) > 0 && !slices.Contains(ids, a.AllocationID) || len(ips) > 0 && !slices.Contains(ips, a.PublicIP) {
+		if !named(ids, a.AllocationID) || !named(ips, a.PublicIP) {
 			continue
 		}
 		ok := match(fs, x.tags, func(name string) []string {

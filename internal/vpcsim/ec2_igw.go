@@ -146,7 +146,7 @@ func (s *Server) describeInternetGateways(r *request) (any, error) {
 	}
 	out := &describeIGWsResp{InternetGateways: set[xIGW]{Items: []xIGW{}}}
 	for _, g := range st.igws {
-		if len(ids) > 0 && !slices.Contains(ids, g.id) {
+		if !named(ids, g.id) {
 			continue
 		}
 		x := st.xIGW(g)

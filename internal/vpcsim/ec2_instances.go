@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -331,10 +330,8 @@ func (s *Server) describeInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
-			return nil, err
-		}
+	if err := malformed("InvalidInstanceID.Malformed", "i", ids...); err != nil {
+		return nil, err
 	}
 	st := s.lockState()
 	defer s.unlockState()
@@ -343,7 +340,7 @@ func (s *Server) describeInstances(r *request) (any, error) {
 	}
 	out := &describeInstancesResp{Reservations: set[xReservation]{Items: []xReservation{}}}
 	for _, in := range st.insts {
-		if len(ids) > 0 && !slices.Contains(ids, in.id) {
+		if !named(ids, in.id) {
 			continue
 		}
 		x := st.xInstance(in)
@@ -626,10 +623,8 @@ func (s *Server) describeNetworkInterfaces(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		if err := malformed("InvalidNetworkInterfaceID.Malformed", "eni", id); err != nil {
-			return nil, err
-		}
+	if err := malformed("InvalidNetworkInterfaceID.Malformed", "eni", ids...); err != nil {
+		return nil, err
 	}
 	st := s.lockState()
 	defer s.unlockState()
@@ -638,7 +633,7 @@ func (s *Server) describeNetworkInterfaces(r *request) (any, error) {
 	}
 	out := &describeNetworkInterfacesResp{NetworkInterfaces: set[xENI]{Items: []xENI{}}}
 	for _, e := range st.enis {
-		if len(ids) > 0 && !slices.Contains(ids, e.id) {
+		if !named(ids, e.id) {
 			continue
 		}
 		x := st.xENI(e)
@@ -687,7 +682,7 @@ func (s *Server) describeVpcs(r *request) (any, error) {
 	}
 	out := &describeVpcsResp{Vpcs: set[xVpc]{Items: []xVpc{}}}
 	for _, v := range st.vpcs {
-		if len(ids) > 0 && !slices.Contains(ids, v.id) {
+		if !named(ids, v.id) {
 			continue
 		}
 		x := st.xVpc(v)
@@ -773,7 +768,7 @@ func (s *Server) describeSubnets(r *request) (any, error) {
 	}
 	out := &describeSubnetsResp{Subnets: set[xSubnet]{Items: []xSubnet{}}}
 	for _, sn := range st.subnets {
-		if len(ids) > 0 && !slices.Contains(ids, sn.id) {
+		if !named(ids, sn.id) {
 			continue
 		}
 		x := st.xSubnet(sn)

@@ -28,10 +28,8 @@ func (st *state) lookupInstances(r *request) ([]*instance, error) {
 	if len(ids) == 0 {
 		return nil, missingParam("instanceId")
 	}
-	for _, id := range ids {
-		if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
-			return nil, err
-		}
+	if err := malformed("InvalidInstanceID.Malformed", "i", ids...); err != nil {
+		return nil, err
 	}
 	return lookupAll(ids, st.instance, "InvalidInstanceID.NotFound", "instance")
 }
@@ -318,7 +316,7 @@ func (s *Server) describeAvailabilityZones(r *request) (any, error) {
 		z := region + string(l)
 		x := xZone{ZoneName: z, ZoneID: azID(z), ZoneState: "available", RegionName: region, GroupName: region,
 			NetworkBorderGroup: region, OptInStatus: "opt-in-not-required", ZoneType: "availability-zone", Messages: set[xTag]{Items: []xTag{}}}
-		if len(names) > 0 && !slices.Contains(names, x.ZoneName) || len(zoneIDs) > 0 && !slices.Contains(zoneIDs, x.ZoneID) {
+		if !named(names, x.ZoneName) || !named(zoneIDs, x.ZoneID) {
 			continue
 		}
 		ok := match(fs, nil, func(name string) []string {

@@ -69,7 +69,7 @@ func (s *Server) describeRouteTables(r *request) (any, error) {
 	}
 	out := &describeRouteTablesResp{RouteTables: set[xRouteTable]{Items: []xRouteTable{}}}
 	for _, t := range st.tables {
-		if len(ids) > 0 && !slices.Contains(ids, t.id) {
+		if !named(ids, t.id) {
 			continue
 		}
 		x := st.xRouteTable(t)

@@ -249,7 +249,7 @@ func (s *Server) describeVolumes(r *request) (any, error) {
 	}
 	out := &describeVolumesResp{Volumes: set[xVolume]{Items: []xVolume{}}}
 	for _, v := range st.vols {
-		if len(ids) > 0 && !slices.Contains(ids, v.id) {
+		if !named(ids, v.id) {
 			continue
 		}
 		x := v.x()

@@ -52,12 +52,21 @@ func notFound(code, noun string, ids ...string) *apiError {
 	return errorf(http.StatusBadRequest, code, "The %s IDs '%s' do not exist", noun, strings.Join(ids, ", "))
 }
 
-// malformed checks an ID's prefix, answering e.g. InvalidInstanceID.Malformed.
-func malformed(code, prefix, id string) *apiError {
-	if strings.HasPrefix(id, prefix+"-") && len(id) > len(prefix)+1 {
-		return nil
+// malformed checks the IDs' prefix, answering e.g.
+// InvalidInstanceID.Malformed for the first one without it.
+func malformed(code, prefix string, ids ...string) *apiError {
+	for _, id := range ids {
+		if !strings.HasPrefix(id, prefix+"-") || len(id) <= len(prefix)+1 {
+			return errorf(http.StatusBadRequest, code, "Invalid id: \"%s\" (expecting \"%s-...\")", id, prefix)
+		}
 	}
-	return errorf(http.StatusBadRequest, code, "Invalid id: \"%s\" (expecting \"%s-...\")", id, prefix)
+	return nil
+}
+
+// named reports whether a Describe call's ID list selects id: an empty
+// list selects every object.
+func named(ids []string, id string) bool {
+	return len(ids) == 0 || slices.Contains(ids, id)
 }
 
 // request is one parsed EC2 Query call.
