@@ -129,6 +129,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		}
 		// design.md: ... overlay-route → local address → route53.
 		ncfg.LocalBeforeKind = config.KindRoute53
+		ncfg.YieldContested = cfg.Election.Backend == config.BackendFollow && cfg.Election.OnConflict != config.ConflictRepair
 		if cfg.LocalAddress.CIDR.IsValid() {
 			deps.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
 		}

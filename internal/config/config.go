@@ -85,6 +85,12 @@ const (
 	BackendFollow   = "follow"
 )
 
+// Follow-mode conflict policies (Election.OnConflict).
+const (
+	ConflictYield  = "yield"
+	ConflictRepair = "repair"
+)
+
 // Election tunes the election.
 type Election struct {
 	// Backend is one of raft, dynamodb, etcd, follow; this build runs raft
@@ -95,6 +101,12 @@ type Election struct {
 	// the address; no election among vipd nodes. Required with follow,
 	// refused otherwise. Its omitted fields take the health check defaults.
 	PrimaryCheck *Check `yaml:"primary-check"`
+	// OnConflict says what a follow-mode primary does when another node
+	// claims the address too (a route or IP points at it; two databases
+	// both believing they are primary): yield (default) leaves the other
+	// claim alone, logs an error and counts vipd_contested_total; repair
+	// re-asserts on every reconcile. Follow mode only.
+	OnConflict string `yaml:"on-conflict"`
 	// Lease is how long a grant stays valid without renewal; failure
 	// detection takes about this long. Default 2s.
 	Lease time.Duration `yaml:"lease"`

@@ -71,6 +71,8 @@ func TestParseRejects(t *testing.T) {
 		{"follow-without-primary-check", members + "election: {backend: follow}\n"},
 		{"follow-bad-primary-check", members + "election: {backend: follow, primary-check: {name: mirror, exec: {command: [/bin/true]}, tcp: 127.0.0.1:1, rise: 0}}\n"},
 		{"primary-check-without-follow", members + "election: {primary-check: {exec: {command: [/bin/true]}}}\n"},
+		{"on-conflict-typo", members + "election: {backend: follow, primary-check: {exec: {command: [/bin/true]}}, on-conflict: yeild}\n"},
+		{"on-conflict-without-follow", members + "election: {on-conflict: repair}\n"},
 		{"priority-out-of-range", "cluster: c\nnode: {name: a, advertise: 10.0.0.1:7946, priority: 300}\npeers: [{name: b, address: 10.0.0.2:7946}, {name: w, address: 10.0.0.3:7946, witness: true}]\n"},
 		{"check-without-probe", members + "health:\n  - name: pg\n"},
 		{"check-with-two-probes", members + "health:\n  - {name: pg, tcp: 127.0.0.1:5432, exec: {command: [/bin/true]}}\n"},

@@ -155,6 +155,13 @@ func (v *validator) election(c *Config) {
 	case e.PrimaryCheck != nil:
 		v.errorf("election.primary-check", "only the follow backend uses a primary check; backend is %q", e.Backend)
 	}
+	if e.OnConflict != "" {
+		if e.Backend != BackendFollow {
+			v.errorf("election.on-conflict", "only the follow backend has conflicts to settle; with %q the lease decides", e.Backend)
+		} else {
+			v.enum("election.on-conflict", e.OnConflict, []string{ConflictYield, ConflictRepair})
+		}
+	}
 	if e.Backend != BackendRaft {
 		return
 	}

@@ -59,7 +59,9 @@ type result struct {
 	inSync   map[string]bool
 	checkErr map[string]string
 	detail   map[string]string
-	eligible *bool // eligibility push finished
+	// contested names resources whose drift shows another node's claim.
+	contested map[string]bool
+	eligible  *bool // eligibility push finished
 }
 
 type opKind string

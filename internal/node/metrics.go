@@ -16,6 +16,7 @@ type Metrics struct {
 	transitions  *prometheus.CounterVec
 	acquire      *prometheus.HistogramVec
 	repairs      *prometheus.CounterVec
+	contests     *prometheus.CounterVec
 	hookFailures *prometheus.CounterVec
 	awsCalls     *prometheus.CounterVec
 	awsDuration  *prometheus.HistogramVec
@@ -43,6 +44,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		repairs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vipd_drift_repairs_total", Help: "Drift found and repaired while primary, by resource kind.",
 		}, []string{"kind"}),
+		contests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_contested_total", Help: "Reconciles that found another node's claim and, in follow mode, left it alone, by resource kind.",
+		}, []string{"kind"}),
 		hookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vipd_hook_failures_total", Help: "Notify scripts that failed or timed out, by state.",
 		}, []string{"state"}),
@@ -57,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "vipd_aws_throttles_total", Help: "AWS calls that ended throttled after retries.",
 		}, []string{"service", "op"}),
 	}
-	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.hookFailures, m.awsCalls, m.awsDuration, m.throttles)
+	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.contests, m.hookFailures, m.awsCalls, m.awsDuration, m.throttles)
 	return m
 }
 
@@ -95,6 +99,12 @@ func (m *Metrics) acquired(kind string, d time.Duration) {
 func (m *Metrics) repaired(kind string) {
 	if m != nil {
 		m.repairs.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *Metrics) contested(kind string) {
+	if m != nil {
+		m.contests.WithLabelValues(kind).Inc()
 	}
 }
 

@@ -100,6 +100,13 @@ type Config struct {
 	// bound before the first resource of this kind (design.md binds it
 	// after overlay-route, before route53); "" binds it after all.
 	LocalBeforeKind string
+	// YieldContested stops the primary from repairing drift that shows
+	// another node's claim (a route or address pointing at another
+	// instance): in follow mode two nodes may both believe their database
+	// is primary, and re-asserting would make the address flap. The
+	// contest is logged and counted instead. With a lease (raft), the
+	// lease is the authority and the primary repairs.
+	YieldContested bool
 	// ReconcileInterval is the drift-check period (default 5s).
 	ReconcileInterval time.Duration
 	// ReleaseOnStop releases resources on a clean stop.

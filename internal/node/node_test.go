@@ -115,6 +115,8 @@ type fakeResource struct {
 	mu    sync.Mutex
 	fail  error
 	drift bool
+	// contested makes drift show another node's claim.
+	contested bool
 }
 
 func (r *fakeResource) set(fail error, drift bool) {
@@ -169,7 +171,9 @@ func (r *fakeResource) Release(ctx context.Context, _ resource.Self, tok fence.T
 }
 func (r *fakeResource) Check(ctx context.Context, _ resource.Self) (resource.Status, error) {
 	if _, drift := r.get(); drift {
-		return resource.Status{Drift: []string{"moved"}}, nil
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return resource.Status{Drift: []string{"moved"}, Contested: r.contested}, nil
 	}
 	return resource.Status{InSync: true}, nil
 }
@@ -462,6 +466,34 @@ func TestStartRemovesStaleHostAddresses(t *testing.T) {
 			t.Errorf("%s still bound after start as backup", name)
 		}
 	}
+}
+
+// In follow mode two nodes may both be told "you are primary"; a primary
+// that yields leaves the other's claim alone and counts it, instead of
+// making the address flap (issue 7).
+func TestContestedDriftIsNotRepairedWhenYielding(t *testing.T) {
+	h := start(t, Config{ReconcileInterval: 20 * time.Millisecond, YieldContested: true})
+	h.lease.grant(5)
+	h.waitRole(StatePrimary)
+	h.res[0].mu.Lock()
+	h.res[0].contested = true
+	h.res[0].mu.Unlock()
+	h.res[0].set(nil, true)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		st, err := h.n.Status(t.Context())
+		if err == nil && st.Counters["contested"] >= 2 {
+			if st.Counters["drift_repairs"] != 0 {
+				t.Fatalf("repaired a contested claim %d times", st.Counters["drift_repairs"])
+			}
+			if st.Role != string(StatePrimary) {
+				t.Fatalf("role %s, want primary (the primary check still says so)", st.Role)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("contested drift was not counted")
 }
 
 func count(s []string, v string) int {

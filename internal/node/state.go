@@ -389,6 +389,18 @@ func (l *loop) handle(r result) {
 				rs.InSync, rs.Drift, rs.LastError, rs.Detail = ok, r.drift[name], r.checkErr[name], r.detail[name]
 			}
 		}
+		if r.kind == opReconcile && n.cfg.YieldContested {
+			for name := range r.contested {
+				if !r.contested[name] {
+					continue
+				}
+				l.counters["contested"]++
+				n.d.Metrics.contested(l.resources[name].Kind)
+				n.log.Error("another node claims the address; not repairing", "op", name,
+					"reason", fmt.Sprint(r.drift[name]), "token", l.token)
+				delete(r.drift, name)
+			}
+		}
 		if r.kind == opReconcile && len(r.drift) > 0 && l.state == StatePrimary && l.op == "" {
 			n.log.Warn("drift found; repairing", "token", l.token, "reason", fmt.Sprint(r.drift))
 			l.drifted = slices.Sorted(maps.Keys(r.drift))

@@ -108,7 +108,7 @@ func (n *Node) release(ctx context.Context, tok fence.Token) ([]admin.Step, erro
 // check reads every resource's state (reconcile) or only the local address
 // (cleanup on a non-owner). Runs in a worker goroutine.
 func (n *Node) check(ctx context.Context, kind opKind) result {
-	r := result{kind: kind, drift: map[string][]string{}, inSync: map[string]bool{}, checkErr: map[string]string{}, detail: map[string]string{}}
+	r := result{kind: kind, drift: map[string][]string{}, inSync: map[string]bool{}, checkErr: map[string]string{}, detail: map[string]string{}, contested: map[string]bool{}}
 	if kind == opReconcile {
 		for _, res := range n.d.Resources {
 			st, err := res.Check(ctx, n.cfg.Self)
@@ -122,6 +122,7 @@ func (n *Node) check(ctx context.Context, kind opKind) result {
 			r.detail[res.Name()] = st.Detail
 			if !st.InSync {
 				r.drift[res.Name()] = st.Drift
+				r.contested[res.Name()] = st.Contested
 			}
 		}
 	}

@@ -32,6 +32,10 @@ type Status struct {
 	// state (route53: the last change id, its status and how long it took
 	// to reach INSYNC); "" when there is nothing to add.
 	Detail string `json:"detail,omitempty"`
+	// Contested is true when the world says "owned by someone else" (a
+	// route or address points at another instance), not merely "missing".
+	// In follow mode that means another node claims the address too.
+	Contested bool `json:"contested,omitempty"`
 }
 
 // Write runs one mutating AWS call under the fencing token: it bounds the

@@ -169,6 +169,7 @@ func (r *Resource) status(routes []route, self resource.Self) resource.Status {
 			st.Drift = append(st.Drift, fmt.Sprintf("%s %s: missing", rt.table, rt.prefix))
 		case rt.target != self.ENIID:
 			st.Drift = append(st.Drift, fmt.Sprintf("%s %s: via %s, want %s", rt.table, rt.prefix, rt.target, self.ENIID))
+			st.Contested = st.Contested || strings.HasPrefix(rt.target, "eni-") || strings.HasPrefix(rt.target, "i-")
 		}
 	}
 	st.InSync = len(st.Drift) == 0

@@ -148,6 +148,7 @@ func (r *Resource) status(held map[netip.Addr]holder, self resource.Self) resour
 			st.Drift = append(st.Drift, fmt.Sprintf("%s: unassigned", a))
 		case !r.ours(h, self):
 			st.Drift = append(st.Drift, fmt.Sprintf("%s: on %s (%s), want %s device %d", a, h.eni, orNone(h.instance), self.InstanceID, r.cfg.DeviceIndex))
+			st.Contested = st.Contested || h.instance != ""
 		}
 	}
 	st.InSync = len(st.Drift) == 0
