@@ -306,66 +306,59 @@ func (t *routeTable) local() *route {
 }
 
 func (s *Server) createRoute(r *request) (any, error) {
-	dst, err := parseDestination(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.mutate(func(st *state) error {
-		t, err := st.lookupTable(r)
-		if err != nil {
-			return err
-		}
+	return s.changeRoute(r, func(st *state, t *routeTable, dst netip.Prefix) (func(), error) {
 		rt, err := st.routeTarget(r, t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if t.find(dst) >= 0 {
-			return errorf(http.StatusBadRequest, "RouteAlreadyExists", "The route identified by %s already exists.", dst)
+			return nil, errorf(http.StatusBadRequest, "RouteAlreadyExists", "The route identified by %s already exists.", dst)
 		}
 		if l := t.local(); rt.gateway != "" && l != nil && l.dst.Overlaps(dst) && dst.Bits() >= l.dst.Bits() {
-			return invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
+			return nil, invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
 		}
 		rt.dst = dst
-		t.changeRoutes(s.opts.Timing.StaleRoutes.Sample(), func() { t.routes = append(t.routes, rt) })
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return &returnResp{Return: true}, nil
+		return func() { t.routes = append(t.routes, rt) }, nil
+	})
 }
 
 func (s *Server) replaceRoute(r *request) (any, error) {
-	dst, err := parseDestination(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.mutate(func(st *state) error {
-		t, err := st.lookupTable(r)
-		if err != nil {
-			return err
-		}
+	return s.changeRoute(r, func(st *state, t *routeTable, dst netip.Prefix) (func(), error) {
 		rt, err := st.routeTarget(r, t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		i := t.find(dst)
 		if i < 0 {
-			return invalidParam("There is no route defined for '%s' in the route table. Use CreateRoute instead.", dst)
+			return nil, invalidParam("There is no route defined for '%s' in the route table. Use CreateRoute instead.", dst)
 		}
 		if t.routes[i].local {
-			return invalidParam("cannot replace local route %s in route table %s", dst, t.id)
+			return nil, invalidParam("cannot replace local route %s in route table %s", dst, t.id)
 		}
 		rt.dst = dst
 		rt.origin = t.routes[i].origin
-		t.changeRoutes(s.opts.Timing.StaleRoutes.Sample(), func() { t.routes[i] = rt })
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return &returnResp{Return: true}, nil
+		return func() { t.routes[i] = rt }, nil
+	})
 }
 
 func (s *Server) deleteRoute(r *request) (any, error) {
+	return s.changeRoute(r, func(_ *state, t *routeTable, dst netip.Prefix) (func(), error) {
+		i := t.find(dst)
+		if i < 0 {
+			return nil, errorf(http.StatusBadRequest, "InvalidRoute.NotFound", "no route with destination-cidr-block %s in route table %s", dst, t.id)
+		}
+		if t.routes[i].local {
+			return nil, invalidParam("cannot remove local route %s in route table %s", dst, t.id)
+		}
+		return func() { t.routes = slices.Delete(t.routes, i, i+1) }, nil
+	})
+}
+
+// changeRoute runs one of Create, Replace and DeleteRoute: it parses the
+// destination and finds the table, then edit checks the call with s.mu
+// held and returns the change to the table's routes, which readers see
+// after the sampled Timing.StaleRoutes as on AWS.
+func (s *Server) changeRoute(r *request, edit func(st *state, t *routeTable, dst netip.Prefix) (func(), error)) (any, error) {
 	dst, err := parseDestination(r)
 	if err != nil {
 		return nil, err
@@ -375,14 +368,11 @@ func (s *Server) deleteRoute(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
-		i := t.find(dst)
-		if i < 0 {
-			return errorf(http.StatusBadRequest, "InvalidRoute.NotFound", "no route with destination-cidr-block %s in route table %s", dst, t.id)
+		change, err := edit(st, t, dst)
+		if err != nil {
+			return err
 		}
-		if t.routes[i].local {
-			return invalidParam("cannot remove local route %s in route table %s", dst, t.id)
-		}
-		t.changeRoutes(s.opts.Timing.StaleRoutes.Sample(), func() { t.routes = slices.Delete(t.routes, i, i+1) })
+		t.changeRoutes(s.opts.Timing.StaleRoutes.Sample(), change)
 		return nil
 	}); err != nil {
 		return nil, err
