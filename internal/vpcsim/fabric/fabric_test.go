@@ -225,16 +225,33 @@ type exposed struct {
 	f    *Fabric
 	log  *eventLog
 	a    *nameServer
+	b    *nameServer // exposeAB only
 	addr netip.AddrPort
 }
 
 func exposeA(t *testing.T) exposed {
+	t.Helper()
+	return expose(t, false)
+}
+
+// exposeAB is exposeA with a second backend: name server "b" serving the
+// VIP on i-b, for the tests that move the route there.
+func exposeAB(t *testing.T) exposed {
+	t.Helper()
+	return expose(t, true)
+}
+
+func expose(t *testing.T, withB bool) exposed {
 	t.Helper()
 	e := exposed{r: newFakeResolver()}
 	e.r.route(vip.Addr(), "i-a")
 	e.f, e.log = startFabric(t, e.r)
 	e.a = startNameServer(t, "a")
 	e.f.Bind("i-a", vip.Port(), e.a.addr())
+	if withB {
+		e.b = startNameServer(t, "b")
+		e.f.Bind("i-b", vip.Port(), e.b.addr())
+	}
 	var err error
 	if e.addr, err = e.f.Expose(vip, subnetX); err != nil {
 		t.Fatal(err)
@@ -309,38 +326,29 @@ func dialWantReset(t *testing.T, addr netip.AddrPort) {
 }
 
 func TestMovedRouteSendsNewConnectionsToNewOwnerAndResetsOld(t *testing.T) {
-	r := newFakeResolver()
-	r.route(vip.Addr(), "i-a")
-	f, log := startFabric(t, r)
-	a, b := startNameServer(t, "a"), startNameServer(t, "b")
-	f.Bind("i-a", vip.Port(), a.addr())
-	f.Bind("i-b", vip.Port(), b.addr())
-	addr, err := f.Expose(vip, subnetX)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := exposeAB(t)
 
-	old := dial(t, addr)
+	old := dial(t, e.addr)
 	if got := old.greeting(); got != "a" {
 		t.Fatalf("first connection greeted by %q, want a", got)
 	}
-	log.waitFor(t, []summary{{"i-a", Connected}})
+	e.log.waitFor(t, []summary{{"i-a", Connected}})
 
-	r.route(vip.Addr(), "i-b")
+	e.r.route(vip.Addr(), "i-b")
 	// The old connection's flow now reaches i-b, which has no such
 	// connection: the client sees a reset.
 	old.wantEnded(true)
-	events := log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}})
+	events := e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}})
 	if !errors.Is(events[1].Err, ErrReceiverChanged) {
 		t.Errorf("reset cause = %v, want ErrReceiverChanged", events[1].Err)
 	}
 
-	next := dial(t, addr)
+	next := dial(t, e.addr)
 	if got := next.greeting(); got != "b" {
 		t.Errorf("connection after the move greeted by %q, want b", got)
 	}
-	events = log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}, {"i-b", Connected}})
-	if got, want := events[2].Backend, b.addr(); got != want {
+	events = e.log.waitFor(t, []summary{{"i-a", Connected}, {"i-a", Reset}, {"i-b", Connected}})
+	if got, want := events[2].Backend, e.b.addr(); got != want {
 		t.Errorf("backend of the new connection = %s, want %s", got, want)
 	}
 }
@@ -577,29 +585,20 @@ func TestExposeWhileRunningIsServed(t *testing.T) {
 }
 
 func TestManyConcurrentClientsFollowAMove(t *testing.T) {
-	r := newFakeResolver()
-	r.route(vip.Addr(), "i-a")
-	f, _ := startFabric(t, r)
-	a, b := startNameServer(t, "a"), startNameServer(t, "b")
-	f.Bind("i-a", vip.Port(), a.addr())
-	f.Bind("i-b", vip.Port(), b.addr())
-	addr, err := f.Expose(vip, subnetX)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := exposeAB(t)
 	const n = 20
 	olds := make([]*client, n)
 	for i := range olds {
-		olds[i] = dial(t, addr)
+		olds[i] = dial(t, e.addr)
 		if got := olds[i].greeting(); got != "a" {
 			t.Fatalf("client %d greeted by %q, want a", i, got)
 		}
 	}
-	r.route(vip.Addr(), "i-b")
+	e.r.route(vip.Addr(), "i-b")
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			c, err := net.DialTCP("tcp4", nil, net.TCPAddrFromAddrPort(addr))
+			c, err := net.DialTCP("tcp4", nil, net.TCPAddrFromAddrPort(e.addr))
 			if err != nil {
 				t.Errorf("dial %d: %v", i, err)
 				return
