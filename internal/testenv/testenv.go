@@ -6,6 +6,9 @@
 // A test whose tool is missing skips, except under CI=true, where it fails:
 // CI must not pass by skipping the comparisons.
 //
+// It also holds the plain SDK configuration the services' tests call
+// vpcsim or moto with.
+//
 // Only tests import testenv.
 package testenv
 
@@ -21,6 +24,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // require skips t because what is missing (err says why), or fails it under
@@ -141,6 +147,19 @@ func AWSEnv(t testing.TB, env ...string) []string {
 	}
 	// exec.Cmd uses the last value of a repeated key, so env overrides base.
 	return append(base, env...)
+}
+
+// SDKConfig is an AWS SDK configuration signing with key x/x in us-east-1,
+// sending through hc, with retries off so that every error reaches the
+// test. It reads no files, environment or IMDS: each client built from it
+// must be given its endpoint.
+func SDKConfig(hc aws.HTTPClient) aws.Config {
+	return aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
+		HTTPClient:  hc,
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
+	}
 }
 
 // SyncBuffer is a bytes.Buffer that one goroutine (a child process's copier,

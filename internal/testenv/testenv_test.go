@@ -67,3 +67,17 @@ func TestSyncBuffer(t *testing.T) {
 		t.Errorf("len = %d, want 100", got)
 	}
 }
+
+func TestSDKConfig(t *testing.T) {
+	cfg := testenv.SDKConfig(http.DefaultClient)
+	creds, err := cfg.Credentials.Retrieve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Region != "us-east-1" || creds.AccessKeyID != "x" || creds.SecretAccessKey != "x" || cfg.HTTPClient != http.DefaultClient {
+		t.Errorf("SDKConfig = region %q, key %q/%q, client %v", cfg.Region, creds.AccessKeyID, creds.SecretAccessKey, cfg.HTTPClient)
+	}
+	if n := cfg.Retryer().MaxAttempts(); n != 1 {
+		t.Errorf("retryer allows %d attempts, want 1 (no retries)", n)
+	}
+}

@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
 )
 
@@ -27,12 +27,7 @@ func start(t *testing.T) *awsddb.Client {
 	t.Helper()
 	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{}).Handler())
 	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
-		HTTPClient:  srv.Client(),
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
-	}
+	cfg := testenv.SDKConfig(srv.Client())
 	return awsddb.NewFromConfig(cfg, func(o *awsddb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsroute53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/google/go-cmp/cmp"
@@ -25,12 +24,7 @@ var motoDeviations = map[string]string{
 }
 
 func clientFor(url string, hc aws.HTTPClient) *awsroute53.Client {
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
-		HTTPClient:  hc,
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
-	}
+	cfg := testenv.SDKConfig(hc)
 	return awsroute53.NewFromConfig(cfg, func(o *awsroute53.Options) { o.BaseEndpoint = aws.String(url) })
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/miekg/dns"
 	"go.uber.org/goleak"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/route53"
 )
 
@@ -51,12 +52,7 @@ func start(t *testing.T, svc *route53.Service) (*awsroute53.Client, string) {
 	t.Helper()
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
-		HTTPClient:  srv.Client(),
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
-	}
+	cfg := testenv.SDKConfig(srv.Client())
 	return awsroute53.NewFromConfig(cfg, func(o *awsroute53.Options) { o.BaseEndpoint = aws.String(srv.URL) }), srv.URL
 }
 
