@@ -31,9 +31,9 @@ func (s *Service) changeResourceRecordSets(id string, req *changeResourceRecordS
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z, ok := s.byID[id]
-	if !ok {
-		return nil, noSuchHostedZone(id)
+	z, err := s.zoneLocked(id)
+	if err != nil {
+		return nil, err
 	}
 	s.advanceLocked(now)
 	// Only record changes count: AWS accepts record changes while the

@@ -248,9 +248,9 @@ func (c *change) wire() wireChangeInfo {
 func (s *Service) getHostedZone(id string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z, ok := s.byID[id]
-	if !ok {
-		return nil, noSuchHostedZone(id)
+	z, err := s.zoneLocked(id)
+	if err != nil {
+		return nil, err
 	}
 	resp := &getHostedZoneResponse{Xmlns: xmlns, HostedZone: z.wire()}
 	if z.private {
@@ -312,6 +312,15 @@ func (s *Service) listHostedZones(r *http.Request) (any, error) {
 		resp.HostedZones = append(resp.HostedZones, z.wire())
 	}
 	return resp, nil
+}
+
+// zoneLocked finds hosted zone id, or answers NoSuchHostedZone; s.mu held.
+func (s *Service) zoneLocked(id string) (*zone, error) {
+	z, ok := s.byID[id]
+	if !ok {
+		return nil, noSuchHostedZone(id)
+	}
+	return z, nil
 }
 
 // sortedZonesLocked returns the zones in ListHostedZonesByName order.
@@ -386,9 +395,9 @@ func (s *Service) listResourceRecordSets(id string, r *http.Request) (any, error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z, ok := s.byID[id]
-	if !ok {
-		return nil, noSuchHostedZone(id)
+	z, err := s.zoneLocked(id)
+	if err != nil {
+		return nil, err
 	}
 	sets := z.sortedLocked()
 	resp := &listResourceRecordSetsResponse{Xmlns: xmlns, MaxItems: limit, ResourceRecordSets: []wireRRSet{}}
@@ -459,9 +468,9 @@ func (s *Service) deleteHostedZone(id string) (any, error) {
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z, ok := s.byID[id]
-	if !ok {
-		return nil, noSuchHostedZone(id)
+	z, err := s.zoneLocked(id)
+	if err != nil {
+		return nil, err
 	}
 	for k := range z.records {
 		if k.name != z.name || k.typ != "SOA" && k.typ != "NS" {
