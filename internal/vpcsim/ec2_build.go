@@ -64,15 +64,7 @@ func (s *Server) createVpc(r *request) (any, error) {
 }
 
 func (st *state) lookupVpc(r *request) (*vpc, error) {
-	id, err := r.required("VpcId", "vpcId")
-	if err != nil {
-		return nil, err
-	}
-	v := st.vpc(id)
-	if v == nil {
-		return nil, notFound("InvalidVpcID.NotFound", "vpc", id)
-	}
-	return v, nil
+	return lookupParam(r, "VpcId", "vpcId", vpcIDs, st.vpc)
 }
 
 // deleteVpc removes an empty VPC and its main route table; subnets, other

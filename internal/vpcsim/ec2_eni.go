@@ -25,18 +25,7 @@ func tagSpecs(r *request, resourceType string) map[string]string {
 }
 
 func (st *state) lookupENI(r *request) (*eni, error) {
-	id, err := r.required("NetworkInterfaceId", "networkInterfaceId")
-	if err != nil {
-		return nil, err
-	}
-	if err := malformed("InvalidNetworkInterfaceID.Malformed", "eni", id); err != nil {
-		return nil, err
-	}
-	e := st.eni(id)
-	if e == nil {
-		return nil, notFound("InvalidNetworkInterfaceID.NotFound", "networkInterface", id)
-	}
-	return e, nil
+	return lookupParam(r, "NetworkInterfaceId", "networkInterfaceId", eniIDs, st.eni)
 }
 
 // checkAddr validates a requested private address for subnet sn.

@@ -47,15 +47,7 @@ func (s *Server) createInternetGateway(r *request) (any, error) {
 }
 
 func (st *state) lookupIGW(r *request) (*igw, error) {
-	id, err := r.required("InternetGatewayId", "internetGatewayId")
-	if err != nil {
-		return nil, err
-	}
-	g := st.igw(id)
-	if g == nil {
-		return nil, notFound("InvalidInternetGatewayID.NotFound", "internetGateway", id)
-	}
-	return g, nil
+	return lookupParam(r, "InternetGatewayId", "internetGatewayId", igwIDs, st.igw)
 }
 
 // attachInternetGateway attaches a gateway to a VPC; a VPC has at most one

@@ -382,18 +382,7 @@ type describeInstanceAttributeResp struct {
 }
 
 func (st *state) lookupInstance(r *request) (*instance, error) {
-	id, err := r.required("InstanceId", "instanceId")
-	if err != nil {
-		return nil, err
-	}
-	if err := malformed("InvalidInstanceID.Malformed", "i", id); err != nil {
-		return nil, err
-	}
-	in := st.instance(id)
-	if in == nil {
-		return nil, notFound("InvalidInstanceID.NotFound", "instance", id)
-	}
-	return in, nil
+	return lookupParam(r, "InstanceId", "instanceId", instanceIDs, st.instance)
 }
 
 func (s *Server) describeInstanceAttribute(r *request) (any, error) {

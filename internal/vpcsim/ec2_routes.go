@@ -278,18 +278,7 @@ func (st *state) routeTarget(r *request, t *routeTable) (*route, error) {
 
 // lookupTable validates RouteTableId and finds the table; s.mu held.
 func (st *state) lookupTable(r *request) (*routeTable, error) {
-	id, err := r.required("RouteTableId", "routeTableId")
-	if err != nil {
-		return nil, err
-	}
-	if err := malformed("InvalidRouteTableId.Malformed", "rtb", id); err != nil {
-		return nil, err
-	}
-	t := st.table(id)
-	if t == nil {
-		return nil, notFound("InvalidRouteTableID.NotFound", "routeTable", id)
-	}
-	return t, nil
+	return lookupParam(r, "RouteTableId", "routeTableId", tableIDs, st.table)
 }
 
 func (t *routeTable) find(dst netip.Prefix) int {

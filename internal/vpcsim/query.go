@@ -63,6 +63,38 @@ func malformed(code, prefix string, ids ...string) *apiError {
 	return nil
 }
 
+// idKind is how EC2 checks the IDs of one kind of object named by a
+// parameter: the prefix and Malformed code (none for kinds whose form it
+// does not check), the NotFound code and the noun of its message.
+type idKind struct{ prefix, malformed, notFound, noun string }
+
+var (
+	vpcIDs      = idKind{"", "", "InvalidVpcID.NotFound", "vpc"}
+	igwIDs      = idKind{"", "", "InvalidInternetGatewayID.NotFound", "internetGateway"}
+	eniIDs      = idKind{"eni", "InvalidNetworkInterfaceID.Malformed", "InvalidNetworkInterfaceID.NotFound", "networkInterface"}
+	instanceIDs = idKind{"i", "InvalidInstanceID.Malformed", "InvalidInstanceID.NotFound", "instance"}
+	tableIDs    = idKind{"rtb", "InvalidRouteTableId.Malformed", "InvalidRouteTableID.NotFound", "routeTable"}
+)
+
+// lookupParam finds, with get, the object that the required parameter
+// name (wire in errors) names, checking the ID as k says; s.mu held.
+func lookupParam[T any](r *request, name, wire string, k idKind, get func(id string) *T) (*T, error) {
+	id, err := r.required(name, wire)
+	if err != nil {
+		return nil, err
+	}
+	if k.prefix != "" {
+		if err := malformed(k.malformed, k.prefix, id); err != nil {
+			return nil, err
+		}
+	}
+	x := get(id)
+	if x == nil {
+		return nil, notFound(k.notFound, k.noun, id)
+	}
+	return x, nil
+}
+
 // named reports whether a Describe call's ID list selects id: an empty
 // list selects every object.
 func named(ids []string, id string) bool {
