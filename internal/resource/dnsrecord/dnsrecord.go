@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/resource"
@@ -260,8 +261,10 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 }
 
 // upsert submits the change. PriorRequestNotComplete (a previous change to
-// the zone is still being applied) is retried with backoff within ctx;
-// Throttling is retried by the SDK's retryer.
+// the zone is still being applied) and Throttling are retried here, with
+// backoff, within ctx (the step's budget) — not by the SDK's retryer,
+// whose backoff (up to seconds per attempt) would run a single call past
+// its CallTimeout, which then fails the step instead of waiting longer.
 func (r *Resource) upsert(ctx context.Context, self resource.Self, tok fence.Token, want netip.Addr) (string, error) {
 	in := &route53.ChangeResourceRecordSetsInput{
 		HostedZoneId: aws.String(r.cfg.HostedZoneID),
@@ -284,11 +287,11 @@ func (r *Resource) upsert(ctx context.Context, self resource.Self, tok fence.Tok
 		var out *route53.ChangeResourceRecordSetsOutput
 		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
 			var err error
-			out, err = r.r53.ChangeResourceRecordSets(ctx, in)
+			out, err = r.r53.ChangeResourceRecordSets(ctx, in, func(o *route53.Options) { o.RetryMaxAttempts = 1 })
 			return err
 		})
 		var prior *types.PriorRequestNotComplete
-		if errors.As(err, &prior) {
+		if errors.As(err, &prior) || awsapi.IsCode(err, "Throttling") {
 			if !pace.Wait(ctx) {
 				return "", fmt.Errorf("%s: %w", what, errors.Join(err, ctx.Err()))
 			}
