@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -108,7 +109,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 						if ctx.Err() != nil {
 							return ctx.Err()
 						}
-						res.Rounds = append(res.Rounds, runRound(ctx, e, sys, f, dst, failoverTables, o.Log))
+						r := runRound(ctx, e, sys, f, dst, failoverTables, o.Log)
+						res.Rounds = append(res.Rounds, r)
+						if strings.HasPrefix(r.Err, errDaemonDead.Error()) {
+							return keepLogs(sys, r.Err)
+						}
 					}
 				}
 			}
@@ -117,7 +122,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
-					res.Rounds = append(res.Rounds, runRound(ctx, e, sys, FaultPlanned, dst, failoverTables, o.Log))
+					r := runRound(ctx, e, sys, FaultPlanned, dst, failoverTables, o.Log)
+					res.Rounds = append(res.Rounds, r)
+					if strings.HasPrefix(r.Err, errDaemonDead.Error()) {
+						return keepLogs(sys, r.Err)
+					}
 				}
 			}
 			// Idle cost for the baseline and vipd's defaults only; tuned
@@ -185,4 +194,17 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// keepLogs stops a system's benchmark after its daemon died on its own,
+// keeping its directory (logs, raft data) for whoever debugs the crash.
+func keepLogs(sys system, why string) error {
+	dir := ""
+	switch s := sys.(type) {
+	case *vipdSystem:
+		s.keep, dir = true, s.dir
+	case *keepalivedSystem:
+		s.keep, dir = true, s.dir
+	}
+	return fmt.Errorf("stopped benchmarking %s: %s; logs kept in %s", sys.Name(), why, dir)
 }

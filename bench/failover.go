@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -53,6 +54,9 @@ type Round struct {
 	Stale bool   `json:"stale_after_heal"`
 	Err   string `json:"error,omitempty"`
 }
+
+// errDaemonDead marks a round that found the peer's daemon gone.
+var errDaemonDead = errors.New("daemon exited")
 
 const (
 	failoverLimit = 30 * time.Second
@@ -138,6 +142,13 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 		return r
 	}
 	r.From, r.To = from, e.node(from).Peer
+	if len(sys.pids(r.To)) == 0 {
+		// The peer's daemon died on its own (a crash, not a fault of
+		// ours): no failover can be measured until someone fixes it.
+		r.Err = fmt.Sprintf("%s: %s on %s is not running", errDaemonDead, sys.Name(), r.To)
+		log.Warn("round", "system", r.System, "fault", string(r.Fault), "err", r.Err)
+		return r
+	}
 	seq := e.lastSeq()
 	smp := startSampler(ctx, sys)
 	t0 := time.Now()

@@ -123,6 +123,7 @@ type keepalivedSystem struct {
 	bin     string
 	aws     string
 	dir     string
+	keep    bool // leave dir in place (a daemon crashed)
 	members []*kaMember
 }
 
@@ -332,7 +333,7 @@ func (s *keepalivedSystem) close() {
 	for _, m := range s.members {
 		m.p.signal(syscall.SIGKILL)
 	}
-	if os.Getenv("BENCH_KEEP") == "" {
+	if !s.keep && os.Getenv("BENCH_KEEP") == "" {
 		_ = os.RemoveAll(s.dir)
 	}
 }

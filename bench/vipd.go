@@ -67,6 +67,7 @@ type vipdSystem struct {
 	cidr    netip.Prefix // routed block
 	tables  []string     // nil: all
 	dir     string
+	keep    bool // leave dir in place (a daemon crashed)
 	members []*vipdMember
 }
 
@@ -220,7 +221,7 @@ func (s *vipdSystem) close() {
 	for _, m := range s.members {
 		m.p.signal(syscall.SIGKILL)
 	}
-	if os.Getenv("BENCH_KEEP") == "" {
+	if !s.keep && os.Getenv("BENCH_KEEP") == "" {
 		_ = os.RemoveAll(s.dir)
 	}
 }
