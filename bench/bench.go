@@ -86,6 +86,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		return nil, errors.New("run benchmarks: no vipd binary")
 	}
 	res := &Results{Started: time.Now()}
+	defer func() { res.Took = time.Since(res.Started) }()
 	want := map[string]bool{}
 	for _, p := range o.Parts {
 		want[p] = true
@@ -165,7 +166,6 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 			}
 		}
 	}
-	res.Took = time.Since(res.Started)
 	return res, nil
 }
 

@@ -179,8 +179,14 @@ func printRatios(w io.Writer, res *Results) {
 			if v.OK == 0 {
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("%-10s %-13s median %5.2f  max %5.2f  (%.2fs vs %.2fs)", f, sys,
-				v.Median.Seconds()/b.Median.Seconds(), v.Max.Seconds()/b.Max.Seconds(), v.Median.Seconds(), b.Median.Seconds()))
+			line := fmt.Sprintf("%-10s %-13s client served: median %4.2f max %4.2f (%.2fs vs %.2fs)", f, sys,
+				v.Median.Seconds()/b.Median.Seconds(), v.Max.Seconds()/b.Max.Seconds(), v.Median.Seconds(), b.Median.Seconds())
+			if v.RoutedMedian > 0 && b.RoutedMedian > 0 {
+				line += fmt.Sprintf("   all tables moved: median %4.2f max %4.2f (%.2fs vs %.2fs)",
+					v.RoutedMedian.Seconds()/b.RoutedMedian.Seconds(), v.RoutedMax.Seconds()/b.RoutedMax.Seconds(),
+					v.RoutedMedian.Seconds(), b.RoutedMedian.Seconds())
+			}
+			lines = append(lines, line)
 		}
 	}
 	if len(lines) == 0 {
@@ -189,4 +195,49 @@ func printRatios(w io.Writer, res *Results) {
 	fmt.Fprintln(w, "## Ratio vipd / baseline (failover time; < 1 is faster)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+// Merge combines the results of several runs, in order: each system's
+// rounds and idle figures come from the last run that has any for it, and
+// scale cells from the last run that has any. Problems are kept from all.
+func Merge(runs ...*Results) *Results {
+	out := &Results{}
+	bySystem := map[string][]Round{}
+	var order []string
+	idle := map[string]IdleResult{}
+	var idleOrder []string
+	for _, r := range runs {
+		if out.Started.IsZero() || r.Started.Before(out.Started) {
+			out.Started = r.Started
+		}
+		out.Took += r.Took
+		seen := map[string]bool{}
+		for _, rd := range r.Rounds {
+			if !seen[rd.System] {
+				seen[rd.System] = true
+				if _, ok := bySystem[rd.System]; !ok {
+					order = append(order, rd.System)
+				}
+				bySystem[rd.System] = nil
+			}
+			bySystem[rd.System] = append(bySystem[rd.System], rd)
+		}
+		for _, ir := range r.Idle {
+			if _, ok := idle[ir.System]; !ok {
+				idleOrder = append(idleOrder, ir.System)
+			}
+			idle[ir.System] = ir
+		}
+		if len(r.Scale) > 0 {
+			out.Scale = r.Scale
+		}
+		out.Problems = append(out.Problems, r.Problems...)
+	}
+	for _, sys := range order {
+		out.Rounds = append(out.Rounds, bySystem[sys]...)
+	}
+	for _, sys := range idleOrder {
+		out.Idle = append(out.Idle, idle[sys])
+	}
+	return out
 }

@@ -39,6 +39,7 @@ func run() error {
 		systems  = flag.String("systems", "keepalived,default,tuned", "comma-separated systems for failover, switchover and idle")
 		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
 		verbose  = flag.Bool("v", false, "log every round to stderr")
+		report   = flag.String("report", "", "run nothing; print the tables of these comma-separated -json files, each system's rounds from the last file that has them")
 	)
 	flag.StringVar(&o.VipdBin, "vipd", "bin/vipd", "vipd binary")
 	flag.IntVar(&o.Rounds, "n", 10, "rounds per fault and system")
@@ -48,6 +49,9 @@ func run() error {
 	if *short {
 		o.Rounds, o.Idle, o.ScaleRounds = 2, 10*time.Second, 1
 		*addrs, *tables = "1,100", "1,20"
+	}
+	if *report != "" {
+		return printReport(strings.Split(*report, ","))
 	}
 	o.Parts = strings.Split(*parts, ",")
 	o.Systems = strings.Split(*systems, ",")
@@ -121,4 +125,21 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+func printReport(paths []string) error {
+	var runs []*bench.Results
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var r bench.Results
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("read %s: %w", p, err)
+		}
+		runs = append(runs, &r)
+	}
+	bench.Print(os.Stdout, bench.Merge(runs...))
+	return nil
 }
