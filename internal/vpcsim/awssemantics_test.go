@@ -9,6 +9,7 @@ package vpcsim_test
 import (
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -510,4 +511,44 @@ func TestAWSDescribeFilters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAWSPrimaryInterfaceCannotBeDetached: the interface at device index 0
+// cannot be detached, forced or not; AWS answers OperationNotPermitted.
+//
+// Sources:
+//   - getmoto/moto#7678 quotes AWS's answer: "An error occurred
+//     (OperationNotPermitted) when calling the DetachNetworkInterface
+//     operation: The network interface at device index 0 and networkCard
+//     index 0 cannot be detached." (moto detached it and then failed in
+//     DescribeInstances.)
+//   - EC2 user guide, network interfaces: "You cannot detach a primary
+//     network interface from an instance."
+//     https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-eni.html
+func TestAWSPrimaryInterfaceCannotBeDetached(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	att := e.eni(t, eniA).Attachment
+	if att == nil || aws.ToInt32(att.DeviceIndex) != 0 {
+		t.Fatalf("node-a's primary interface attachment = %+v", att)
+	}
+	var msg string
+	for _, force := range []bool{false, true} {
+		_, err := e.ec2.DetachNetworkInterface(ctx, &awsec2.DetachNetworkInterfaceInput{AttachmentId: att.AttachmentId, Force: aws.Bool(force)})
+		if code(t, err) != "OperationNotPermitted" {
+			t.Errorf("detach the primary interface (force %v): %v, want OperationNotPermitted", force, err)
+		}
+		if err != nil {
+			msg = err.Error()
+		}
+	}
+	if n := e.eni(t, eniA); n.Attachment == nil || n.Attachment.Status != types.AttachmentStatusAttached {
+		t.Errorf("primary interface after the refused detach: %+v", n.Attachment)
+	}
+	t.Run("message", func(t *testing.T) {
+		const want = "The network interface at device index 0 and networkCard index 0 cannot be detached."
+		if !strings.Contains(msg, want) {
+			t.Skipf("vpcsim: message %q lacks AWS's wording %q (ec2_eni.go, detachNetworkInterface)", msg, want)
+		}
+	})
 }

@@ -160,7 +160,9 @@ func TestCLIWorldFromEmpty(t *testing.T) {
 	})
 
 	// Two instances in subnet a, as seed 001 launches them.
-	var pair struct{ Instances []struct{ InstanceId, SubnetId string } }
+	var pair struct {
+		Instances []struct{ InstanceId, SubnetId string }
+	}
 	cli.json(t, &pair, "run-instances", "--image-id", "ami-164cd77e", "--instance-type", "t1.micro", "--subnet-id", subA, "--count", "2")
 	if len(pair.Instances) != 2 {
 		t.Fatalf("run-instances --count 2 = %+v", pair)
