@@ -234,7 +234,7 @@ func (s *Server) detachNetworkInterface(r *request) (any, error) {
 		}
 		a := e.attach
 		if a.index == 0 {
-			return errorf(http.StatusBadRequest, "OperationNotPermitted", "The network interface at device index 0 cannot be detached.")
+			return errorf(http.StatusBadRequest, "OperationNotPermitted", "The network interface at device index 0 and networkCard index 0 cannot be detached.")
 		}
 		if a.status == "detaching" && !force {
 			return errorf(http.StatusBadRequest, "IncorrectState", "The attachment '%s' is already detaching.", aid)
