@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -357,7 +356,6 @@ func newProber(ctx context.Context, e *env) *prober {
 
 func (p *prober) attempt(ctx context.Context) sample {
 	s := sample{start: time.Now()}
-	defer func() { s.end = time.Now() }()
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	conn, err := p.e.fab.Dial(ctx, clientInstance, "tcp", netip.AddrPortFrom(p.e.vip, servicePort).String())
@@ -375,7 +373,9 @@ func (p *prober) attempt(ctx context.Context) sample {
 }
 
 func (p *prober) add(s sample) {
-	s.end = time.Now()
+	if s.end.IsZero() {
+		s.end = time.Now()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.samples) >= keepSamples {
@@ -418,8 +418,6 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, cond func(
 	}
 	return nil
 }
-
-var errNoMaster = errors.New("no single master")
 
 func tempDir(prefix string) (string, error) {
 	d, err := os.MkdirTemp("", prefix)
