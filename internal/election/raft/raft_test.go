@@ -276,6 +276,10 @@ func TestPreempt(t *testing.T) {
 			})
 			recorded := time.Now()
 			if tc.want == "b" {
+				// a holds until the leader's next preempt check (at most
+				// a heartbeat timeout away), so wait for the move rather
+				// than sample the holder once.
+				waitFor(t, 5*testLease, "the lease moving to b", func() bool { return c.lease("b").Status().Held })
 				if h := c.holder(5 * testLease); h.Self != "b" {
 					t.Fatalf("holder = %s, want b", h.Self)
 				}
