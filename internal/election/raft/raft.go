@@ -509,6 +509,41 @@ func waitFuture(ctx context.Context, f hraft.Future) error {
 // the log and transferring leadership when it can), shuts raft down, closes
 // the transport and stores, and returns after all its goroutines exited.
 // Run may be called once.
+// logStableStore is raft-wal's WAL as startRaft uses it.
+type logStableStore interface {
+	hraft.LogStore
+	hraft.StableStore
+}
+
+// ErrCorruptLog reports a raft log that cannot be read back. The node does
+// not repair it by itself: dropping log entries it has acknowledged could
+// lose a committed grant if the leader failed too, and fencing tokens are
+// log indexes. The error names what the operator does instead.
+var ErrCorruptLog = errors.New("raft log is corrupt")
+
+// startRaft reads the stored state and starts raft. raft-wal panics on some
+// damaged segments (seen: "sealed segment has no index block" after a
+// SIGKILL); that panic is turned into ErrCorruptLog with the way out,
+// instead of a crash loop with a stack trace.
+func (l *Lease) startRaft(rc *hraft.Config, store logStableStore, snaps hraft.SnapshotStore, trans hraft.Transport) (exists bool, r *hraft.Raft, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("read raft log in %s: %v: %w; stop vipd, move %s aside and start it again: "+
+				"the node rejoins empty and the leader sends it the log (keep the old directory for a bug report)",
+				l.cfg.DataDir, p, ErrCorruptLog, filepath.Join(l.cfg.DataDir, "wal"))
+		}
+	}()
+	exists, err = hraft.HasExistingState(store, store, snaps)
+	if err != nil {
+		return false, nil, fmt.Errorf("read raft state in %s: %w", l.cfg.DataDir, err)
+	}
+	r, err = hraft.NewRaft(rc, l.fsm, store, store, snaps, trans)
+	if err != nil {
+		return false, nil, fmt.Errorf("start raft: %w", err)
+	}
+	return exists, r, nil
+}
+
 func (l *Lease) Run(ctx context.Context) (err error) {
 	if !l.runOnce.CompareAndSwap(false, true) {
 		return errors.New("raft election: Run called twice")
@@ -577,15 +612,10 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	rc.LeaderLeaseTimeout = l.t.leaderLease
 	rc.CommitTimeout = min(rc.CommitTimeout, l.t.heartbeat/10)
 	rc.Logger = hcl
-	exists, err := hraft.HasExistingState(store, store, snaps)
+	exists, r, err := l.startRaft(rc, store, snaps, trans)
 	if err != nil {
 		closeTransport(trans)
-		return fmt.Errorf("read raft state in %s: %w", l.cfg.DataDir, err)
-	}
-	r, err := hraft.NewRaft(rc, l.fsm, store, store, snaps, trans)
-	if err != nil {
-		closeTransport(trans)
-		return fmt.Errorf("start raft: %w", err)
+		return err
 	}
 	defer func() {
 		// Shutdown waits for raft's goroutines and closes the transport.
