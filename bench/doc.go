@@ -8,7 +8,9 @@
 // address from its own namespace, and a failover counts only once that
 // client is answered by the new owner. It needs root, ip(8), keepalived
 // and the AWS CLI v1; cmd/vipdbench is the runner behind `make bench`, and
-// bench/RESULTS.md holds the numbers of a real run.
+// bench/RESULTS.md holds the numbers of a real run. Each system's configs,
+// logs and data live in a temporary directory, removed when it is done
+// unless its daemon crashed or BENCH_KEEP is set in the environment.
 //
 // Numbers are ratios against the baseline measured in the same run, never
 // thresholds in tests: the machine is shared and slow, and a ratio survives
