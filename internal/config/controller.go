@@ -1,11 +1,6 @@
 package config
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"reflect"
 	"strings"
 	"time"
 )
@@ -186,17 +181,9 @@ func (c *Controller) DeriveDefaults() {
 // LoadController reads and parses the controller configuration at path;
 // see ParseController.
 func LoadController(path string) (*Controller, error) {
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("read config %s: larger than %d bytes", path, maxFileSize)
+		return nil, err
 	}
 	return ParseController(data, path)
 }
@@ -205,17 +192,11 @@ func LoadController(path string) (*Controller, error) {
 // derived defaults and validates the result, as strictly as Parse: every
 // problem is an *Error with file:line:column and YAML path.
 func ParseController(data []byte, source string) (*Controller, error) {
-	idx := newIndex(source)
-	root, err := parseYAML(data, source)
-	if err != nil {
-		return nil, err
-	}
 	c := DefaultController()
 	c.Source = source
-	d := &decoder{idx: idx}
-	d.decode(root, reflect.ValueOf(c).Elem(), "", 0)
-	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+	idx, err := decodeStrict(data, source, c)
+	if err != nil {
+		return nil, err
 	}
 	c.DeriveDefaults()
 	if err := c.validate(idx); err != nil {

@@ -19,6 +19,15 @@ const maxFileSize = 1 << 20
 // Load reads and parses the configuration file at path; see Parse. Errors
 // name path as given.
 func Load(path string) (*Config, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+// readFile reads a configuration file of at most maxFileSize bytes.
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -31,7 +40,7 @@ func Load(path string) (*Config, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("read config %s: larger than %d bytes", path, maxFileSize)
 	}
-	return Parse(data, path)
+	return data, nil
 }
 
 // Parse decodes one YAML document over Default, fills derived defaults and
@@ -44,23 +53,34 @@ func Load(path string) (*Config, error) {
 // value that failed to decode would make the cross-field rules report
 // follow-on problems that are not real.
 func Parse(data []byte, source string) (*Config, error) {
-	idx := newIndex(source)
-	root, err := parseYAML(data, source)
-	if err != nil {
-		return nil, err
-	}
 	c := Default()
 	c.Source = source
-	d := &decoder{idx: idx}
-	d.decode(root, reflect.ValueOf(c).Elem(), "", 0)
-	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+	idx, err := decodeStrict(data, source, c)
+	if err != nil {
+		return nil, err
 	}
 	c.DeriveDefaults()
 	if err := c.validate(idx); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// decodeStrict decodes the single YAML document in data over v, a pointer
+// to a struct that already holds the defaults, and returns the position
+// index that validation uses to give its errors a line.
+func decodeStrict(data []byte, source string, v any) (*index, error) {
+	idx := newIndex(source)
+	root, err := parseYAML(data, source)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{idx: idx}
+	d.decode(root, reflect.ValueOf(v).Elem(), "", 0)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	return idx, nil
 }
 
 // yamlLine matches the position yaml puts in its syntax errors.
