@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -45,20 +44,7 @@ runs as an AWS Lambda function (vipd-lambda; see docs/controller.md).
 problem listed with its file:line:column otherwise.`,
 		Example: "  vipd controller --config /etc/vipd/controller.yaml\n  vipd controller --config controller.yaml --validate",
 		Args:    exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if path == "" {
-				return usageError{errors.New("controller: --config is required")}
-			}
-			cfg, err := config.LoadController(path)
-			if err != nil {
-				return err
-			}
-			if validate {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", path)
-				return nil
-			}
-			return runController(cmd.Context(), cfg, cmd.ErrOrStderr())
-		},
+		RunE:    runWithConfig("controller", &path, &validate, config.LoadController, runController),
 	}
 	cmd.Flags().StringVar(&path, "config", "", "controller configuration file (YAML)")
 	cmd.Flags().BoolVar(&validate, "validate", false, "only check the configuration")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -51,24 +50,32 @@ A witness (node.witness: true) only votes; it needs no AWS access.
 problem listed with its file:line:column otherwise.`,
 		Example: "  vipd run --config /etc/vipd/vipd.yaml\n  vipd run --config vipd.yaml --validate",
 		Args:    exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if path == "" {
-				return usageError{errors.New("run: --config is required")}
-			}
-			cfg, err := config.Load(path)
-			if err != nil {
-				return err
-			}
-			if validate {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", path)
-				return nil
-			}
-			return runDaemon(cmd.Context(), cfg, cmd.ErrOrStderr())
-		},
+		RunE:    runWithConfig("run", &path, &validate, config.Load, runDaemon),
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
 	cmd.Flags().BoolVar(&validate, "validate", false, "only check the configuration")
 	return cmd
+}
+
+// runWithConfig is the RunE of a command that loads its configuration from
+// --config and then either only reports it valid (--validate) or runs with
+// it: vipd run and vipd controller.
+func runWithConfig[T any](name string, path *string, validate *bool, load func(string) (T, error),
+	run func(context.Context, T, interface{ Write([]byte) (int, error) }) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if *path == "" {
+			return usageError{fmt.Errorf("%s: --config is required", name)}
+		}
+		cfg, err := load(*path)
+		if err != nil {
+			return err
+		}
+		if *validate {
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", *path)
+			return nil
+		}
+		return run(cmd.Context(), cfg, cmd.ErrOrStderr())
+	}
 }
 
 func newLogger(cfg config.Log, w interface{ Write([]byte) (int, error) }) *slog.Logger {
