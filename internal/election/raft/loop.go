@@ -61,10 +61,13 @@ type loop struct {
 	validUntil time.Time
 	renewStart time.Time // start of the last renewal attempt
 
-	ops     chan opResult
-	busy    bool
-	workers sync.WaitGroup
-	pending *request
+	ops  chan opResult
+	busy bool
+	// handOffDropped: a grant was dropped for ineligibility while busy;
+	// release it in the log and hand over once the loop is free.
+	handOffDropped bool
+	workers        sync.WaitGroup
+	pending        *request
 
 	grantAfter    time.Time // no grant attempt before
 	transferAfter time.Time // no automatic transfer before
@@ -151,7 +154,24 @@ func (lp *loop) step() {
 		}
 		return
 	}
+	if lp.held {
+		if e, _ := lp.l.desire(); !e {
+			// Drop at once, even with a renewal in flight: SetEligible
+			// promises that Held is false when it returns. The hand-off
+			// follows once the loop is free (a leader that may not hold
+			// hands leadership on, below).
+			lp.drop("ineligible")
+			lp.handOffDropped = true
+		}
+	}
 	if lp.busy {
+		return
+	}
+	if lp.handOffDropped {
+		// Release the dropped grant in the log (followers then see no
+		// holder) and hand leadership to an eligible peer, if any.
+		lp.handOffDropped = false
+		lp.startProbedHandOff(lp.ranked(lp.l.fsm.state(), lp.l.cfg.Self, false), "holder ineligible")
 		return
 	}
 	if req := lp.pending; req != nil {
