@@ -18,9 +18,7 @@ type Metrics struct {
 	repairs      *prometheus.CounterVec
 	contests     *prometheus.CounterVec
 	hookFailures *prometheus.CounterVec
-	awsCalls     *prometheus.CounterVec
-	awsDuration  *prometheus.HistogramVec
-	throttles    *prometheus.CounterVec
+	aws          *awsapi.CallMetrics
 }
 
 var allStates = []State{StateInit, StateBackup, StateAcquiring, StatePrimary, StateReleasing, StateFault, StateMaintenance, StateWitness, StateStopped}
@@ -50,18 +48,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		hookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vipd_hook_failures_total", Help: "Notify scripts that failed or timed out, by state.",
 		}, []string{"state"}),
-		awsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vipd_aws_calls_total", Help: "AWS API calls by service, operation and outcome code (ok when none).",
-		}, []string{"service", "op", "code"}),
-		awsDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "vipd_aws_call_duration_seconds", Help: "AWS API call latency, retries included.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"service", "op"}),
-		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vipd_aws_throttles_total", Help: "AWS calls that ended throttled after retries.",
-		}, []string{"service", "op"}),
 	}
-	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.contests, m.hookFailures, m.awsCalls, m.awsDuration, m.throttles)
+	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.contests, m.hookFailures)
+	m.aws = awsapi.NewCallMetrics(reg)
 	return m
 }
 
@@ -116,19 +105,7 @@ func (m *Metrics) hookFailed(state string) {
 
 // ObserveAWS is an awsapi.CallObserver that counts calls, latency and throttles.
 func (m *Metrics) ObserveAWS(service, op string, d time.Duration, err error) {
-	if m == nil {
-		return
-	}
-	code := "ok"
-	if err != nil {
-		code = awsapi.Code(err)
-		if code == "" {
-			code = "transport"
-		}
-	}
-	m.awsCalls.WithLabelValues(service, op, code).Inc()
-	m.awsDuration.WithLabelValues(service, op).Observe(d.Seconds())
-	if code == awsapi.CodeRequestLimitExceeded || code == "Throttling" {
-		m.throttles.WithLabelValues(service, op).Inc()
+	if m != nil {
+		m.aws.Observe(service, op, d, err)
 	}
 }
