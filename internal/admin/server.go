@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -18,6 +19,23 @@ type Handler interface {
 	Switchover(ctx context.Context, to string) error
 	Maintenance(ctx context.Context, on bool) error
 }
+
+// Bounds of the admin server. Every request of the API is a few hundred
+// bytes from a local CLI that sends it at once, so these only stop a
+// misbehaving client from growing the daemon: a body over MaxBody is
+// refused, a connection that does not send its request in ReadTimeout (or
+// stays idle past IdleTimeout) is closed, and past MaxConns connections
+// are closed as soon as they are accepted.
+const (
+	MaxBody           = 1 << 20
+	ReadHeaderTimeout = 2 * time.Second
+	ReadTimeout       = 5 * time.Second
+	// WriteTimeout covers the handler: a switchover waits up to 10 s for
+	// the lease to move.
+	WriteTimeout = 20 * time.Second
+	IdleTimeout  = 30 * time.Second
+	MaxConns     = 64
+)
 
 // Serve listens on the unix socket path (mode 0600, replacing a stale
 // socket) and serves h until ctx is done. It returns after the listener and
@@ -36,23 +54,88 @@ func Serve(ctx context.Context, path string, h Handler, log *slog.Logger) error 
 		ln.Close()
 		return fmt.Errorf("restrict admin socket %s: %w", path, err)
 	}
-	srv := &http.Server{Handler: Mux(h), ReadHeaderTimeout: 5 * time.Second}
+	srv := newServer(h)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(newLimitListener(ln, MaxConns, log)) }()
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve admin socket %s: %w", path, err)
+	case err = <-errc:
+		err = fmt.Errorf("serve admin socket %s: %w", path, err)
 	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		serr := srv.Shutdown(sctx)
+		cancel()
+		<-errc
+		if serr != nil {
+			log.Warn("admin socket shutdown", "err", serr)
+		}
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	<-errc
-	os.Remove(path)
-	if err != nil {
-		log.Warn("admin socket shutdown", "err", err)
+	return err
+}
+
+func newServer(h Handler) *http.Server {
+	return &http.Server{
+		Handler:           http.MaxBytesHandler(Mux(h), MaxBody),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 	}
-	return nil
+}
+
+// limitListener closes connections accepted while max are open, instead of
+// leaving them to queue behind stalled ones (the kernel backlog would hold
+// a CLI call until stalled connections time out).
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+	log *slog.Logger
+
+	mu       sync.Mutex
+	lastWarn time.Time
+}
+
+func newLimitListener(ln net.Listener, max int, log *slog.Logger) *limitListener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, max), log: log}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+		default:
+			c.Close()
+			l.warn()
+		}
+	}
+}
+
+// warn logs a refused connection at most once a minute.
+func (l *limitListener) warn() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.lastWarn) < time.Minute {
+		return
+	}
+	l.lastWarn = time.Now()
+	l.log.Warn("admin socket: too many connections; closing new ones", "reason", fmt.Sprintf("%d open", cap(l.sem)))
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
 
 // Mux returns the admin API's HTTP handler.
@@ -64,16 +147,14 @@ func Mux(h Handler) http.Handler {
 	})
 	mux.HandleFunc("POST /v1/switchover", func(w http.ResponseWriter, r *http.Request) {
 		var req SwitchoverRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			reply(w, nil, fmt.Errorf("decode switchover request: %w", err))
+		if !decode(w, r, "switchover", &req) {
 			return
 		}
 		reply(w, struct{}{}, h.Switchover(r.Context(), req.To))
 	})
 	mux.HandleFunc("POST /v1/maintenance", func(w http.ResponseWriter, r *http.Request) {
 		var req MaintenanceRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			reply(w, nil, fmt.Errorf("decode maintenance request: %w", err))
+		if !decode(w, r, "maintenance", &req) {
 			return
 		}
 		reply(w, struct{}{}, h.Maintenance(r.Context(), req.On))
@@ -81,12 +162,32 @@ func Mux(h Handler) http.Handler {
 	return mux
 }
 
+// decode reads a request body into v, answering 413 for one over MaxBody
+// and 400 for one that is not the expected JSON.
+func decode(w http.ResponseWriter, r *http.Request, what string, v any) bool {
+	err := json.NewDecoder(r.Body).Decode(v)
+	if err == nil {
+		return true
+	}
+	code := http.StatusBadRequest
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		code = http.StatusRequestEntityTooLarge
+	}
+	replyError(w, code, fmt.Errorf("decode %s request: %w", what, err))
+	return false
+}
+
 func reply(w http.ResponseWriter, v any, err error) {
-	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
-		w.WriteHeader(http.StatusConflict)
-		json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
+		replyError(w, http.StatusConflict, err)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+func replyError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
 }
