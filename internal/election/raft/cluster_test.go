@@ -57,6 +57,17 @@ type spec struct {
 // them when the test ends, then checks the grant history.
 func newCluster(t *testing.T, preempt bool, specs ...spec) *cluster {
 	t.Helper()
+	c := newStoppedCluster(t, preempt, specs...)
+	for _, m := range c.members {
+		c.start(m.name)
+	}
+	return c
+}
+
+// newStoppedCluster is newCluster without starting the members, for a test
+// that prepares their data directories first.
+func newStoppedCluster(t *testing.T, preempt bool, specs ...spec) *cluster {
+	t.Helper()
 	if len(specs) == 0 {
 		specs = []spec{{name: "a", priority: 100}, {name: "b", priority: 100}, {name: "w", witness: true}}
 	}
@@ -74,9 +85,6 @@ func newCluster(t *testing.T, preempt bool, specs ...spec) *cluster {
 		}
 		c.hist.check(t)
 	})
-	for _, m := range c.members {
-		c.start(m.name)
-	}
 	return c
 }
 

@@ -16,7 +16,9 @@ import (
 // Error several times a second, and every election at Warn. vipd logs what
 // an operator needs (grant gained and lost, quorum lost) itself, so raft's
 // Trace to Warn and its errors about unreachable peers go to Debug; its
-// other errors (storage, snapshots) go to Warn.
+// other errors (storage, snapshots) go to Warn. The few raft messages an
+// operator needs to line up with what the node did next go to Info
+// (operatorInfo).
 type hclogger struct {
 	base *slog.Logger // vipd's logger, narrowed to component=raft
 	l    *slog.Logger // base, narrowed to this logger's name
@@ -33,8 +35,11 @@ func newHCLogger(l *slog.Logger) *hclogger {
 
 func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	lvl := slog.LevelDebug
-	if level >= hclog.Error && !peerNoise(msg) {
+	switch {
+	case level >= hclog.Error && !peerNoise(msg):
 		lvl = slog.LevelWarn
+	case operatorInfo(msg):
+		lvl = slog.LevelInfo
 	}
 	ctx := context.Background()
 	if !h.l.Enabled(ctx, lvl) {
@@ -44,6 +49,16 @@ func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	all = append(all, h.args...)
 	all = append(all, args...)
 	h.l.Log(ctx, lvl, msg, all...)
+}
+
+// operatorInfo reports whether a raft message marks an event of this node's
+// log that an operator correlates with later behaviour. "clearing log
+// suffix" (raft logs it at Warn) is a follower dropping entries it stored but
+// that never committed, because a new leader sent different ones: the
+// node's log changed under it, which is worth one line, but nothing is
+// wrong.
+func operatorInfo(msg string) bool {
+	return msg == "clearing log suffix"
 }
 
 // peerNoise reports whether a raft error message is about a peer that

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	hraft "github.com/hashicorp/raft"
-	wal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/vipd/vipd/internal/election"
@@ -521,16 +520,22 @@ type logStableStore interface {
 // log indexes. The error names what the operator does instead.
 var ErrCorruptLog = errors.New("raft log is corrupt")
 
-// startRaft reads the stored state and starts raft. raft-wal panics on some
-// damaged segments (seen: "sealed segment has no index block" after a
-// SIGKILL); that panic is turned into ErrCorruptLog with the way out,
-// instead of a crash loop with a stack trace.
+// corruptLogWayOut is what an operator does about ErrCorruptLog.
+func (l *Lease) corruptLogWayOut() string {
+	return fmt.Sprintf("; stop vipd, move %s aside and start it again: "+
+		"the node rejoins empty and the leader sends it the log (keep the old directory for a bug report)",
+		filepath.Join(l.cfg.DataDir, "wal"))
+}
+
+// startRaft reads the stored state and starts raft. raft panics when its
+// log store cannot return an entry it lists (as raft-wal v0.4.0's segments
+// sealed without an index did before openLog repaired them); that panic is
+// turned into ErrCorruptLog with the way out, instead of a crash loop with a
+// stack trace.
 func (l *Lease) startRaft(rc *hraft.Config, store logStableStore, snaps hraft.SnapshotStore, trans hraft.Transport) (exists bool, r *hraft.Raft, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("read raft log in %s: %v: %w; stop vipd, move %s aside and start it again: "+
-				"the node rejoins empty and the leader sends it the log (keep the old directory for a bug report)",
-				l.cfg.DataDir, p, ErrCorruptLog, filepath.Join(l.cfg.DataDir, "wal"))
+			err = fmt.Errorf("read raft log in %s: %v: %w%s", l.cfg.DataDir, p, ErrCorruptLog, l.corruptLogWayOut())
 		}
 	}()
 	exists, err = hraft.HasExistingState(store, store, snaps)
@@ -565,18 +570,23 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(walDir, 0o700); err != nil {
 		return fmt.Errorf("create raft log dir: %w", err)
 	}
-	// raft-wal v0.4.0's Close leaves its meta database open, and with it
-	// the file lock a later Open in this process would wait on forever:
-	// own the meta database and close it after the log.
+	// The meta database is opened before the log, to repair it (openLog),
+	// and closed here even when the log does not open: it holds the file
+	// lock a later Open in this process would wait on forever. The log's
+	// own Close closes it too; a second Close does nothing.
 	meta := &metadb.BoltMetaDB{}
 	defer func() {
 		if cerr := meta.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("close raft log metadata: %w", cerr))
 		}
 	}()
-	store, err := wal.Open(walDir, wal.WithLogger(newHCLogger(l.log)), wal.WithMetaStore(meta))
+	store, err := openLog(walDir, meta, l.log)
 	if err != nil {
-		return fmt.Errorf("open raft log in %s: %w", l.cfg.DataDir, err)
+		var way string
+		if errors.Is(err, ErrCorruptLog) {
+			way = l.corruptLogWayOut()
+		}
+		return fmt.Errorf("open raft log in %s: %w%s", l.cfg.DataDir, err, way)
 	}
 	defer func() {
 		if cerr := store.Close(); cerr != nil {
