@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/vipd/vipd/internal/version.Version=$(VERSION) -X github.com/vipd/vipd/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build test vet unit e2e bench clean fmt chaos
+.PHONY: all build test vet tidy unit e2e bench clean fmt chaos
 
 all: build
 
@@ -17,6 +17,11 @@ vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
+# go.mod and go.sum say exactly what the code imports (go mod tidy changes
+# nothing); -diff prints what tidy would change and fails.
+tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
 # Unit and in-process tests, with the race detector.
 unit:
 	$(GO) test -race -timeout 15m $(PKGS)
@@ -25,7 +30,7 @@ unit:
 e2e: build
 	VIPD_BIN=$(CURDIR)/$(BIN)/vipd VPCSIM_BIN=$(CURDIR)/$(BIN)/vpcsim $(GO) test -count=1 -timeout 15m -tags e2e ./test/e2e/...
 
-test: vet unit e2e
+test: tidy vet unit e2e
 
 # Randomized fault schedules on the netns fabric (root): SEEDS=N runs N
 # schedules from a random base (printed), SEED=S replays one; LENGTH is how
