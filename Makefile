@@ -2,8 +2,11 @@
 GO      ?= go
 BIN     ?= bin
 PKGS    := ./...
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# VERSION is the tag of HEAD (v1.2.3, or v1.2.3-4-gabc1234 after it) and
+# empty before the first tag: the binary then reports internal/version.Next
+# with -dev. COMMIT is empty outside a git checkout: the binary says unknown.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X github.com/vipd/vipd/internal/version.Version=$(VERSION) -X github.com/vipd/vipd/internal/version.Commit=$(COMMIT)
 
 .PHONY: all build test vet tidy unit e2e bench clean fmt chaos
@@ -66,8 +69,9 @@ clean:
 DIST        ?= dist
 DIST_ARCHES ?= amd64 arm64
 # Debian versions must start with a digit: v1.2.3 tags give 1.2.3, untagged
-# trees 0.0.0~git<commit>.
-DEB_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo 0.0.0~git$(COMMIT))
+# trees NEXT~git<commit> (internal/version.Next; ~ sorts before the release).
+NEXT        := $(shell sed -n 's/^const Next = "v\(.*\)"/\1/p' internal/version/version.go)
+DEB_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo $(NEXT)~git$(COMMIT))
 # Expand once: both packages get the same version even if HEAD moves.
 DEB_VERSION := $(DEB_VERSION)
 

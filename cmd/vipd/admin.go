@@ -168,7 +168,7 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print version, commit and Go version",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "vipd %s (commit %s, %s)\n", version.Version, version.Commit, goVersion())
+			fmt.Fprintf(cmd.OutOrStdout(), "vipd %s\n", version.Get())
 			return nil
 		},
 	}

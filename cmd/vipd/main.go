@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vipd/vipd/internal/version"
 )
 
 // Exit codes: 1 runtime failure, 2 usage error.
@@ -45,9 +47,11 @@ instance of a group and moves it — route table entries, and the local address
 on the host — within seconds when that instance fails or an operator asks.
 
 Run "vipd demo" to watch a failover on a simulated VPC, without AWS or root.`,
+		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("vipd {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
 	})

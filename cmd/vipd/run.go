@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -29,8 +28,6 @@ import (
 	"github.com/vipd/vipd/internal/osnet"
 	"github.com/vipd/vipd/internal/resource"
 )
-
-func goVersion() string { return runtime.Version() }
 
 func newRunCmd() *cobra.Command {
 	var path string

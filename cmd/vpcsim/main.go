@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipd/vipd/internal/version"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -76,6 +77,7 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 			}
 			return nil
 		},
+		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -94,6 +96,7 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 			})
 		},
 	}
+	cmd.SetVersionTemplate("vpcsim {{.Version}}\n")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	f := cmd.Flags()
 	f.StringVar(&worldPath, "world", "", "world file (YAML) to simulate; without it the account starts empty")

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vipd/vipd/internal/testenv"
+	"github.com/vipd/vipd/internal/version"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -66,5 +67,18 @@ func TestUsageErrors(t *testing.T) {
 		if !errors.As(err, &ue) {
 			t.Errorf("args %q: err %v, want a usage error (exit 2)", args, err)
 		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"--version"})
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	if err := cmd.ExecuteContext(t.Context()); err != nil {
+		t.Fatalf("vpcsim --version: %v", err)
+	}
+	if want := "vpcsim " + version.Get().String() + "\n"; out.String() != want {
+		t.Errorf("vpcsim --version printed %q, want %q", out.String(), want)
 	}
 }
