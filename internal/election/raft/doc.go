@@ -21,7 +21,9 @@
 // then name — at most once per heartbeat timeout, so a cluster without
 // an eligible node does not spin. Followers forward their eligibility and
 // switchover requests to the leader over a small peer RPC that shares the
-// raft port (mux.go, rpc.go).
+// raft port (mux.go, rpc.go). Over mutual TLS the leader records a
+// member's eligibility only when the member's certificate names it
+// (mayRecord): one member cannot make another ineligible.
 //
 // # Why a holder's grant cannot overlap the next one
 //

@@ -199,6 +199,8 @@ type trackedConn struct {
 	once sync.Once
 }
 
+func (c *trackedConn) unwrap() net.Conn { return c.Conn }
+
 func (c *trackedConn) Close() error {
 	c.once.Do(func() { c.m.untrack(c.Conn) })
 	return c.Conn.Close()

@@ -141,7 +141,7 @@ func TestMuxRoutesByFirstByte(t *testing.T) {
 	}
 
 	// Peer RPC connections reach the RPC server.
-	srv := &rpcServer{conns: m.rpc, timeout: time.Second, handle: func(_ context.Context, req rpcRequest) error {
+	srv := &rpcServer{conns: m.rpc, timeout: time.Second, handle: func(_ context.Context, _ origin, req rpcRequest) error {
 		if req.To == "nobody" {
 			return election.ErrUnknownNode
 		}

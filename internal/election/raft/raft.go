@@ -173,6 +173,9 @@ type Lease struct {
 	stopped  chan struct{} // closed when the loop has returned
 	runOnce  atomic.Bool
 	raft     atomic.Pointer[hraft.Raft]
+	// authenticates is set when the cluster port verifies who connects
+	// (mutual TLS); requests are then checked against the certificate.
+	authenticates bool
 
 	desireMu sync.Mutex
 	eligible bool
@@ -219,6 +222,9 @@ func New(cfg Config, logger *slog.Logger) (*Lease, error) {
 		started:  make(chan struct{}),
 		stopped:  make(chan struct{}),
 		priority: cfg.Priority,
+	}
+	if a, ok := cfg.Network.(interface{ authenticatesPeers() bool }); ok {
+		l.authenticates = a.authenticatesPeers()
 	}
 	for _, p := range cfg.Peers {
 		l.peers[p.Name] = p
@@ -432,7 +438,7 @@ func (l *Lease) askLeader(ctx context.Context, req rpcRequest) error {
 		return errNotLeader
 	}
 	if r.State() == hraft.Leader {
-		if err := l.handle(ctx, req); err != nil {
+		if err := l.handle(ctx, origin{local: true}, req); err != nil {
 			return &answerError{err}
 		}
 		return nil
@@ -446,7 +452,7 @@ func (l *Lease) askLeader(ctx context.Context, req rpcRequest) error {
 
 // handle serves a peer RPC request (or a local one, from askLeader) on the
 // raft leader.
-func (l *Lease) handle(ctx context.Context, req rpcRequest) error {
+func (l *Lease) handle(ctx context.Context, from origin, req rpcRequest) error {
 	if req.Op == rpcPing {
 		return nil
 	}
@@ -458,6 +464,10 @@ func (l *Lease) handle(ctx context.Context, req rpcRequest) error {
 	case rpcEligible:
 		if _, ok := l.peers[req.Node]; !ok && req.Node != l.cfg.Self {
 			return fmt.Errorf("record eligibility of %s: %w", req.Node, election.ErrUnknownNode)
+		}
+		if err := l.mayRecord(from, req.Node); err != nil {
+			l.log.Warn("eligibility record refused", "node", req.Node, "from", req.From, "remote", from.remote, "err", err)
+			return fmt.Errorf("record eligibility of %s: %w", req.Node, err)
 		}
 		c := command{Op: opEligible, Node: req.Node, Eligible: req.Eligible, Priority: req.Priority}
 		if err := waitFuture(ctx, r.Apply(c.encode(), l.t.apply)); err != nil {
@@ -487,6 +497,27 @@ func (l *Lease) handle(ctx context.Context, req rpcRequest) error {
 		}
 	default:
 		return fmt.Errorf("unknown peer rpc %q", req.Op)
+	}
+}
+
+// mayRecord checks that the sender of a request may write node's
+// eligibility record: only node itself may, so that a member cannot make
+// another ineligible (or eligible while it is unhealthy). Over mutual TLS
+// the sender is who its certificate names; plain TCP identifies no one, so
+// there any member may (docs/security.md).
+func (l *Lease) mayRecord(from origin, node string) error {
+	switch {
+	case from.local:
+		return nil
+	case from.peer != nil:
+		if from.peer.VerifyHostname(node) != nil {
+			return fmt.Errorf("%w: a member writes only its own eligibility, and the requesting member's certificate names %v", errNotPermitted, from.peer.DNSNames)
+		}
+		return nil
+	case l.authenticates:
+		return fmt.Errorf("%w: the request carries no verified certificate", errNotPermitted)
+	default:
+		return nil
 	}
 }
 

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -55,6 +56,22 @@ type rpcResponse struct {
 	Code  string `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
 }
+
+// origin is who sent a peer RPC request, as far as the cluster port can
+// tell.
+type origin struct {
+	// local is set for a request this member serves itself (askLeader).
+	local bool
+	// peer is the requesting member's verified certificate when the
+	// cluster port runs mutual TLS; nil over plain TCP, which identifies
+	// no one.
+	peer *x509.Certificate
+	// remote is the connection's remote address, for logs.
+	remote string
+}
+
+// errNotPermitted reports a request the requesting member may not make.
+var errNotPermitted = errors.New("not permitted")
 
 // errNotLeader reports that the node asked is not (or no longer) the raft
 // leader; the caller looks the leader up again and retries.
@@ -166,7 +183,7 @@ func call(ctx context.Context, network Network, address string, timeout time.Dur
 type rpcServer struct {
 	conns   <-chan net.Conn
 	timeout time.Duration
-	handle  func(ctx context.Context, req rpcRequest) error
+	handle  func(ctx context.Context, from origin, req rpcRequest) error
 }
 
 // serve runs until ctx is done and returns after every handler returned.
@@ -208,5 +225,6 @@ func (s *rpcServer) serveConn(ctx context.Context, c net.Conn) {
 	if err := readFrame(c, &req); err != nil {
 		return
 	}
-	_ = writeFrame(c, responseFor(s.handle(ctx, req)))
+	from := origin{peer: peerCertificate(c), remote: c.RemoteAddr().String()}
+	_ = writeFrame(c, responseFor(s.handle(ctx, from, req)))
 }

@@ -245,3 +245,30 @@ func (c *serverConn) Write(b []byte) (int, error) {
 	}
 	return c.Conn.Write(b)
 }
+
+// peerCertificate returns the verified certificate of the member at the
+// other end of c, an accepted connection, or nil when c's listener does not
+// authenticate its clients (plain TCP).
+func peerCertificate(c net.Conn) *x509.Certificate {
+	for {
+		switch v := c.(type) {
+		case *serverConn:
+			if v.handshake() != nil {
+				return nil
+			}
+			if certs := v.Conn.ConnectionState().PeerCertificates; len(certs) > 0 {
+				return certs[0]
+			}
+			return nil
+		case interface{ unwrap() net.Conn }:
+			c = v.unwrap()
+		default:
+			return nil
+		}
+	}
+}
+
+// authenticatesPeers tells the Lease that every connection this network
+// accepts carries a verified client certificate, so a request that arrives
+// without one is refused rather than served as over plain TCP.
+func (n *TLSNetwork) authenticatesPeers() bool { return true }

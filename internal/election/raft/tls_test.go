@@ -410,3 +410,122 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// tlsCluster runs members a, b and witness w over mutual TLS with
+// certificates of one CA, and returns their leases, cluster networks and
+// the log of each member.
+func tlsCluster(t *testing.T) (map[string]*Lease, map[string]*TLSNetwork, map[string]*syncBuffer) {
+	t.Helper()
+	ca := newTestCA(t, "cluster")
+	names := []string{"a", "b", "w"}
+	lns := map[string]net.Listener{}
+	for _, n := range names {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[n] = ln
+	}
+	leases, nets, logs := map[string]*Lease{}, map[string]*TLSNetwork{}, map[string]*syncBuffer{}
+	for _, n := range names {
+		var peers []Peer
+		for _, p := range names {
+			if p != n {
+				peers = append(peers, Peer{Name: p, Address: lns[p].Addr().String(), Witness: p == "w"})
+			}
+		}
+		logs[n] = &syncBuffer{}
+		log := slog.New(slog.NewTextHandler(io.MultiWriter(logs[n], t.Output()), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		nets[n] = tlsListened(t, ca.member(t, n), n, lns[n], peers, log)
+		l, err := New(Config{
+			Self: n, Advertise: lns[n].Addr().String(), Witness: n == "w", Priority: 100, Peers: peers,
+			Lease: testLease, DataDir: t.TempDir(), Network: nets[n],
+		}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases[n] = l
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, len(names))
+	for _, l := range leases {
+		go func() { done <- l.Run(ctx) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range names {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * testLease):
+				t.Fatalf("Run did not return within %s", 10*testLease)
+			}
+		}
+	})
+	return leases, nets, logs
+}
+
+// With mutual TLS a member writes only its own eligibility record: the
+// leader compares the record's node with the name in the requesting
+// member's certificate, refuses another's with an error that says why, and
+// logs it (issue 16, finding 8; docs/security.md).
+func TestTLSEligibilityOnlyForSelf(t *testing.T) {
+	leases, nets, logs := tlsCluster(t)
+	for _, n := range []string{"a", "b"} {
+		if err := leases[n].SetEligible(t.Context(), true, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var holder string
+	waitFor(t, 20*testLease, "a holder known to every member, both nodes recorded eligible", func() bool {
+		for _, n := range []string{"a", "b"} {
+			st := leases[n].Status()
+			if !st.Held || leases[otherNode(n)].Status().Holder != n || leases["w"].Status().Holder != n {
+				continue
+			}
+			nodes := leases[n].fsm.state().Nodes
+			if nodes["a"].Eligible && nodes["b"].Eligible {
+				holder = n
+				return true
+			}
+		}
+		return false
+	})
+	other := otherNode(holder)
+	leaderAddr := leases[holder].cfg.Advertise
+	ask := func(from, node string, eligible bool) error {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		return call(ctx, nets[from], leaderAddr, 5*time.Second,
+			rpcRequest{Op: rpcEligible, From: from, Node: node, Eligible: eligible, Priority: 100})
+	}
+
+	// The witness, a member with a valid certificate, tries to make the
+	// other node ineligible.
+	err := ask("w", other, false)
+	if err == nil || !strings.Contains(err.Error(), "not permitted") || !strings.Contains(err.Error(), "names [w]") {
+		t.Fatalf("w records %s ineligible: %v, want refused as not permitted, naming w's certificate", other, err)
+	}
+	if rec := leases[holder].fsm.state().Nodes[other]; !rec.Eligible {
+		t.Errorf("after w's refused request the leader records %s as %+v, want eligible", other, rec)
+	}
+	if !strings.Contains(logs[holder].String(), "eligibility record refused") {
+		t.Errorf("leader %s did not log the refused request; log:\n%s", holder, logs[holder].String())
+	}
+	// The holder cannot be made ineligible by another node either.
+	if err := ask(other, holder, false); err == nil || !strings.Contains(err.Error(), "not permitted") {
+		t.Errorf("%s records %s ineligible: %v, want refused", other, holder, err)
+	}
+	// Its own record a member may write.
+	if err := ask("w", "w", false); err != nil {
+		t.Errorf("w records itself ineligible: %v, want accepted", err)
+	}
+	if err := ask(other, other, true); err != nil {
+		t.Errorf("%s records itself eligible: %v, want accepted", other, err)
+	}
+	if st := leases[holder].Status(); !st.Held {
+		t.Errorf("%s lost the lease during the test: %+v", holder, st)
+	}
+}
