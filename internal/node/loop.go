@@ -146,9 +146,10 @@ func (n *Node) ask(ctx context.Context, r request) (response, error) {
 }
 
 // Run runs the election, health checks, hook runner and the node loop until
-// ctx is done. On the way out it releases (or keeps, per config) what it
-// owns, runs the stop hook, then leaves the election; it returns after every
-// goroutine it started has exited.
+// ctx is done or one of them fails. On the way out it releases (or keeps,
+// per config) what it owns, runs the stop hook, then leaves the election; it
+// returns after every goroutine it started has exited, with the error of a
+// component that failed.
 func (n *Node) Run(ctx context.Context) error {
 	// The lease outlives ctx: a clean stop releases while still holding a
 	// valid grant, and only then gives the grant up.
@@ -156,43 +157,49 @@ func (n *Node) Run(ctx context.Context) error {
 	defer stopLease()
 	hookCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHooks()
+	// Everything else (health checks, preparation, workers) runs on runCtx,
+	// which ends with the loop whether ctx ended it or a failed component:
+	// nothing the node started may outlive Run.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := n.d.Lease.Run(leaseCtx); err != nil && !errors.Is(err, context.Canceled) {
+	errc := make(chan error, 2)
+	wg.Go(func() {
+		err := n.d.Lease.Run(leaseCtx)
+		if leaseCtx.Err() == nil {
+			// Run returns early only when the election cannot go on.
+			if err == nil {
+				err = errors.New("stopped")
+			}
 			errc <- fmt.Errorf("election: %w", err)
 		}
-	}()
+	})
 	if n.d.Health != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := n.d.Health.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		wg.Go(func() {
+			err := n.d.Health.Run(runCtx)
+			if runCtx.Err() == nil {
+				if err == nil {
+					err = errors.New("stopped")
+				}
 				errc <- fmt.Errorf("health checks: %w", err)
 			}
-		}()
+		})
 	}
 	hooksDone := make(chan struct{})
 	go func() {
 		defer close(hooksDone)
 		n.runHooks(hookCtx)
 	}()
-
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		n.prepare(ctx)
-	}()
+	wg.Go(func() { n.prepare(runCtx) })
 
 	// A process that starts owns nothing yet: remove host addresses a
 	// crashed predecessor left bound, before the loop can acquire.
-	n.cleanupAtStart(ctx)
+	n.cleanupAtStart(runCtx)
 
-	l := newLoop(n)
+	l := newLoop(runCtx, n, &wg)
 	err := l.run(ctx, errc)
+	stopRun()
 	close(n.done)
 
 	// Let queued hooks (stop, backup) run, bounded by their timeout.

@@ -505,3 +505,51 @@ func count(s []string, v string) int {
 	}
 	return n
 }
+
+// failingLease is a Lease whose Run fails at once, as raft's does when its
+// port is taken or its log cannot be read.
+type failingLease struct {
+	*fakeLease
+	err error
+}
+
+func (f *failingLease) Run(context.Context) error { return f.err }
+
+// A fatal election error ends Run with that error, after every goroutine
+// the node started (health checks included) has exited, so the process
+// exits instead of hanging without an election (issue 16).
+func TestFatalElectionErrorEndsRun(t *testing.T) {
+	portTaken := errors.New("listen on 127.0.0.1:7946: address already in use")
+	hl := &fakeHealth{ok: true, changes: make(chan struct{}, 1)}
+	n := New(Config{Self: resource.Self{Name: "a"}, ReconcileInterval: 10 * time.Millisecond},
+		Deps{Lease: &failingLease{fakeLease: newFakeLease(), err: portTaken}, Health: hl,
+			Resources: []Resource{&fakeResource{name: "first", log: &callLog{}}}, Local: &binder{}})
+	done := make(chan error, 1)
+	// The caller's context never ends: only the failure may end Run.
+	go func() { done <- n.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, portTaken) {
+			t.Fatalf("Run returned %v, want the election's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still running 5s after the election failed")
+	}
+}
+
+// An election that returns without an error while the node runs is a
+// failure too: the node must not go on without one.
+func TestElectionThatStopsEndsRun(t *testing.T) {
+	n := New(Config{Self: resource.Self{Name: "a"}},
+		Deps{Lease: &failingLease{fakeLease: newFakeLease()}, Health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}})
+	done := make(chan error, 1)
+	go func() { done <- n.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Run returned nil after the election stopped on its own")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still running 5s after the election stopped")
+	}
+}

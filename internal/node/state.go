@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vipd/vipd/internal/admin"
@@ -17,7 +18,12 @@ import (
 // loop is the state owned by the node loop goroutine. Nothing else reads or
 // writes it; others learn about it through requests and replies.
 type loop struct {
-	n     *Node
+	n *Node
+	// ctx ends when the loop does; every worker runs on it and is counted
+	// in wg, which Run waits for.
+	ctx context.Context
+	wg  *sync.WaitGroup
+
 	state State
 	since time.Time
 	// token is the grant the current (or last) acquire ran under.
@@ -58,9 +64,11 @@ const (
 	cooldown           = 10 * time.Second
 )
 
-func newLoop(n *Node) *loop {
+func newLoop(ctx context.Context, n *Node, wg *sync.WaitGroup) *loop {
 	l := &loop{
 		n:         n,
+		ctx:       ctx,
+		wg:        wg,
 		state:     StateInit,
 		since:     time.Now(),
 		resources: map[string]*admin.Resource{},
@@ -103,7 +111,7 @@ func (l *loop) run(ctx context.Context, errc <-chan error) error {
 		case <-l.timer.C:
 			l.step("timer")
 		case <-ticker.C:
-			l.reconcile(ctx)
+			l.reconcile()
 		case r := <-n.results:
 			l.handle(r)
 			l.step(string(r.kind))
@@ -219,12 +227,12 @@ func (l *loop) pushEligible(want bool) {
 	}
 	l.eligibleInFlight = true
 	n := l.n
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	l.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(l.ctx, 3*time.Second)
 		defer cancel()
 		err := n.d.Lease.SetEligible(ctx, want, n.cfg.Priority)
 		n.report(result{kind: opEligible, eligible: &want, err: err})
-	}()
+	})
 }
 
 // transition records a state change (no-op when unchanged).
@@ -303,30 +311,30 @@ func (l *loop) startAcquire(token uint64, reason string) {
 		kind = opRepair
 	}
 	l.token = token
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(l.ctx)
 	l.op, l.opCancel, l.opStart = kind, cancel, time.Now()
 	if kind == opAcquire {
 		l.transition(StateAcquiring, reason, nil)
 	}
 	tok := fence.New(token, n.d.Lease.Valid)
-	go func() {
+	l.wg.Go(func() {
 		defer cancel()
 		steps, err := n.acquire(ctx, tok)
 		n.report(result{kind: kind, token: token, steps: steps, err: err})
-	}()
+	})
 }
 
 func (l *loop) startRelease(reason string) {
 	n := l.n
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(l.ctx)
 	l.op, l.opCancel, l.opStart = opRelease, cancel, time.Now()
 	l.transition(StateReleasing, reason, nil)
 	tok := fence.New(l.token, n.d.Lease.Valid)
-	go func() {
+	l.wg.Go(func() {
 		defer cancel()
 		steps, err := n.release(ctx, tok)
 		n.report(result{kind: opRelease, token: tok.N(), steps: steps, err: err})
-	}()
+	})
 }
 
 // handle applies a worker's result to the loop's state.
@@ -430,7 +438,7 @@ func (l *loop) applySteps(steps []admin.Step, okState string) {
 
 // reconcile starts a drift check: while primary, every resource and the
 // local address; otherwise only a stale local address.
-func (l *loop) reconcile(ctx context.Context) {
+func (l *loop) reconcile() {
 	n := l.n
 	if l.checking || l.op != "" || n.cfg.Witness {
 		return
@@ -442,11 +450,11 @@ func (l *loop) reconcile(ctx context.Context) {
 		return
 	}
 	l.checking = true
-	go func() {
-		cctx, cancel := context.WithTimeout(ctx, n.cfg.ReconcileInterval)
+	l.wg.Go(func() {
+		cctx, cancel := context.WithTimeout(l.ctx, n.cfg.ReconcileInterval)
 		defer cancel()
 		n.report(n.check(cctx, kind))
-	}()
+	})
 }
 
 // serve answers an operator request.
