@@ -184,11 +184,16 @@ func (l *Lease) Status() election.Status {
 func (l *Lease) Changes() <-chan struct{} { return l.changes }
 
 // SetEligible says whether this node may hold the grant (healthy, not in
-// maintenance); priority has no meaning here, the database decides.
+// maintenance); priority has no meaning here, the database decides. A
+// holder made ineligible drops the grant before SetEligible returns, so
+// that nothing is written under it afterwards.
 func (l *Lease) SetEligible(ctx context.Context, eligible bool, priority int) error {
 	l.mu.Lock()
 	l.eligible = eligible
 	l.mu.Unlock()
+	if !eligible {
+		l.drop("ineligible")
+	}
 	signal(l.kick)
 	return ctx.Err()
 }
