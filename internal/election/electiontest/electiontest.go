@@ -5,8 +5,11 @@
 //
 // It models what the node loop relies on — one holder at a time, tokens that
 // strictly increase, a validity that can pass before the holder is told, a
-// hint channel — and nothing of how a real backend decides. Only _test.go
-// files import it.
+// hint channel — and nothing of how a real backend decides.
+//
+// Conformance is the other half: the suite every real backend runs, so that
+// each keeps those same promises (conformance.go). Only _test.go files
+// import this package.
 package electiontest
 
 import (
