@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/version"
 )
 
@@ -27,7 +28,7 @@ state as last read from AWS, and the last transitions with their timings.
 --json prints the same as one JSON object; its fields may grow but never
 change meaning.`,
 		Example: "  vipd status\n  vipd status --json --socket /run/vipd/vipd.sock",
-		Args:    exactArgs(0),
+		Args:    cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 			defer cancel()
@@ -120,7 +121,7 @@ eligible node. The current primary releases its local address, the new holder
 acquires under a higher fencing token. Works from any node. Typically well
 under a second plus the AWS calls.`,
 		Example: "  vipd switchover\n  vipd switchover --to node-b",
-		Args:    exactArgs(0),
+		Args:    cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -145,7 +146,7 @@ func newMaintenanceCmd(socket *string) *cobra.Command {
 lease to an eligible peer and releases; it will not take the address until
 "maintenance off".`,
 		Example: "  vipd maintenance on\n  vipd maintenance off",
-		Args:    exactArgs(1),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var on bool
 			switch args[0] {
@@ -153,7 +154,7 @@ lease to an eligible peer and releases; it will not take the address until
 				on = true
 			case "off":
 			default:
-				return usageError{fmt.Errorf("maintenance: want on or off, got %q", args[0])}
+				return cli.Usage(fmt.Errorf("maintenance: want on or off, got %q", args[0]))
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
@@ -166,7 +167,7 @@ func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print version, commit and Go version",
-		Args:  exactArgs(0),
+		Args:  cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "vipd %s\n", version.Get())
 			return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/preflight"
 )
@@ -51,10 +52,10 @@ A witness is checked for its configuration and its peers only.
 
 Exit status 0 when nothing blocks a failover, 1 otherwise, 2 on usage errors.`,
 		Example: "  vipd check --config /etc/vipd/vipd.yaml",
-		Args:    exactArgs(0),
+		Args:    cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
-				return usageError{errors.New("check: --config is required")}
+				return cli.Usage(errors.New("check: --config is required"))
 			}
 			out := cmd.OutOrStdout()
 			cfg, err := config.Load(path)

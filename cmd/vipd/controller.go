@@ -43,7 +43,7 @@ runs as an AWS Lambda function (vipd-lambda; see docs/controller.md).
 --validate checks the configuration and exits: 0 when valid, 1 with every
 problem listed with its file:line:column otherwise.`,
 		Example: "  vipd controller --config /etc/vipd/controller.yaml\n  vipd controller --config controller.yaml --validate",
-		Args:    exactArgs(0),
+		Args:    cobra.ExactArgs(0),
 		RunE:    runWithConfig("controller", &path, &validate, config.LoadController, runController),
 	}
 	cmd.Flags().StringVar(&path, "config", "", "controller configuration file (YAML)")

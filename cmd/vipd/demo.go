@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/demo"
 )
 
@@ -30,12 +31,15 @@ answering), switchover (planned move), api-faults (EC2 throttles and
 fails during the failover), or all. Nothing outside loopback is touched;
 every process and file is cleaned up on exit, Ctrl-C included.`,
 		Example: "  vipd demo\n  vipd demo --scenario all --rounds 3\n  vipd demo --scenario kill --rounds 10 --json",
-		Args:    exactArgs(0),
+		Args:    cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if scenario == "all" {
 				o.Scenarios = demo.Scenarios
 			} else {
 				o.Scenarios = strings.Split(scenario, ",")
+			}
+			if err := o.Validate(); err != nil {
+				return cli.Usage(err)
 			}
 			o.Out, o.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			rounds, err := demo.Run(cmd.Context(), o)
@@ -70,10 +74,10 @@ func newDemoServiceCmd() *cobra.Command {
 		Use:    "service --name NODE",
 		Short:  "The demo's tiny service (started by vipd demo)",
 		Hidden: true,
-		Args:   exactArgs(0),
+		Args:   cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if name == "" {
-				return usageError{fmt.Errorf("demo service: --name is required")}
+				return cli.Usage(fmt.Errorf("demo service: --name is required"))
 			}
 			return demo.Serve(cmd.Context(), name, listen, os.Stdout)
 		},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/iampolicy"
 )
@@ -43,10 +44,10 @@ A witness needs no policy: it makes no AWS calls.`,
       > vipd-policy.json
   aws iam put-role-policy --role-name vipd --policy-name vipd \
       --policy-document file://vipd-policy.json`,
-		Args: exactArgs(0),
+		Args: cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
-				return usageError{errors.New("iam-policy: --config is required")}
+				return cli.Usage(errors.New("iam-policy: --config is required"))
 			}
 			cfg, err := config.Load(path)
 			if err != nil {

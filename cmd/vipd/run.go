@@ -18,6 +18,7 @@ import (
 
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/election/follow"
@@ -46,7 +47,7 @@ A witness (node.witness: true) only votes; it needs no AWS access.
 --validate checks the configuration and exits: 0 when valid, 1 with every
 problem listed with its file:line:column otherwise.`,
 		Example: "  vipd run --config /etc/vipd/vipd.yaml\n  vipd run --config vipd.yaml --validate",
-		Args:    exactArgs(0),
+		Args:    cobra.ExactArgs(0),
 		RunE:    runWithConfig("run", &path, &validate, config.Load, runDaemon),
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
@@ -61,7 +62,7 @@ func runWithConfig[T any](name string, path *string, validate *bool, load func(s
 	run func(context.Context, T, interface{ Write([]byte) (int, error) }) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		if *path == "" {
-			return usageError{fmt.Errorf("%s: --config is required", name)}
+			return cli.Usage(fmt.Errorf("%s: --config is required", name))
 		}
 		cfg, err := load(*path)
 		if err != nil {

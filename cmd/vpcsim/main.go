@@ -6,35 +6,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/version"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cmd := newRootCmd()
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "vpcsim:", err)
-		var ue usageError
-		if errors.As(err, &ue) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
-
-type usageError struct{ error }
+func main() { cli.Main(newRootCmd()) }
 
 func newRootCmd() *cobra.Command {
 	var (
@@ -66,14 +49,16 @@ transitions take seconds (--timing none answers at once); --throttle adds EC2's
 per-action request limits.
 
 It prints the EC2 endpoint and each instance's IMDS endpoint on stdout and runs
-until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
+until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.
+
+` + cli.ExitStatusHelp,
 		Example: `  vpcsim --world examples/world.yaml --listen 127.0.0.1:4566 --timing none
   AWS_ACCESS_KEY_ID=vpcsim-admin AWS_SECRET_ACCESS_KEY=vpcsim-admin-secret \
   AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     aws --endpoint-url http://127.0.0.1:4566 ec2 describe-route-tables`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageError{fmt.Errorf("unexpected arguments %q", args)}
+				return fmt.Errorf("unexpected arguments %q", args)
 			}
 			return nil
 		},
@@ -87,7 +72,7 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 			}
 			tm, err := vpcsim.TimingProfile(timing)
 			if err != nil {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			return run(cmd.Context(), cmd.OutOrStdout(), log, worldPath, listen, defVPC, vpcsim.Options{
@@ -97,7 +82,6 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 		},
 	}
 	cmd.SetVersionTemplate("vpcsim {{.Version}}\n")
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	f := cmd.Flags()
 	f.StringVar(&worldPath, "world", "", "world file (YAML) to simulate; without it the account starts empty")
 	f.BoolVar(&defVPC, "default-vpc", false, "add the default VPC a new AWS account has (172.31.0.0/16, a subnet per zone)")
@@ -108,6 +92,7 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.`,
 	f.BoolVar(&verbose, "verbose", false, "log every API call on stderr")
 	f.StringVar(&timing, "timing", "realistic", "latency and transition timing: none or realistic")
 	f.BoolVar(&throttle, "throttle", false, "throttle per action with EC2's token buckets (RequestLimitExceeded)")
+	cli.Setup(cmd)
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/version"
 )
@@ -63,7 +64,7 @@ func TestUsageErrors(t *testing.T) {
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)
 		err := cmd.ExecuteContext(t.Context())
-		var ue usageError
+		var ue cli.UsageError
 		if !errors.As(err, &ue) {
 			t.Errorf("args %q: err %v, want a usage error (exit 2)", args, err)
 		}

@@ -80,18 +80,27 @@ type Round struct {
 	Error string `json:"error,omitempty"`
 }
 
+// Validate reports the scenario or latency profile o names that the demo
+// does not know.
+func (o Options) Validate() error {
+	for _, s := range o.Scenarios {
+		if !slices.Contains(Scenarios, s) {
+			return fmt.Errorf("unknown scenario %q (want one of %v or all)", s, Scenarios)
+		}
+	}
+	if o.Latency != "none" && o.Latency != "realistic" {
+		return fmt.Errorf("unknown latency profile %q (want none or realistic)", o.Latency)
+	}
+	return nil
+}
+
 // Run runs the demo until its scenarios finish or ctx is done.
 func Run(ctx context.Context, o Options) ([]Round, error) {
 	if o.Rounds <= 0 {
 		o.Rounds = 1
 	}
-	for _, s := range o.Scenarios {
-		if !slices.Contains(Scenarios, s) {
-			return nil, fmt.Errorf("unknown scenario %q (want one of %v or all)", s, Scenarios)
-		}
-	}
-	if o.Latency != "none" && o.Latency != "realistic" {
-		return nil, fmt.Errorf("unknown latency profile %q (want none or realistic)", o.Latency)
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	c, err := Start(ctx, o)
 	if err != nil {
