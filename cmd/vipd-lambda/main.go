@@ -16,12 +16,14 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/vipd/vipd/internal/logging"
 )
 
 func main() {
 	h := &handler{
 		getenv: os.Getenv,
-		log:    slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		log:    logging.New(os.Stderr, logging.JSON, slog.LevelInfo),
 	}
 	lambda.Start(h.handle)
 }

@@ -25,6 +25,7 @@ import (
 	electionraft "github.com/vipd/vipd/internal/election/raft"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/logging"
 	"github.com/vipd/vipd/internal/node"
 	"github.com/vipd/vipd/internal/osnet"
 	"github.com/vipd/vipd/internal/resource"
@@ -79,11 +80,7 @@ func runWithConfig[T any](name string, path *string, validate *bool, load func(s
 func newLogger(cfg config.Log, w interface{ Write([]byte) (int, error) }) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return logging.New(w, logging.Format(cfg.Format), level)
 }
 
 // runDaemon wires the node from cfg and runs it until ctx is done.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vipd/vipd/internal/cli"
+	"github.com/vipd/vipd/internal/logging"
 	"github.com/vipd/vipd/internal/version"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
@@ -74,7 +75,7 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.
 			if err != nil {
 				return cli.Usage(err)
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			log := logging.New(cmd.ErrOrStderr(), logging.Text, level)
 			return run(cmd.Context(), cmd.OutOrStdout(), log, worldPath, listen, defVPC, vpcsim.Options{
 				AdminAccessKeyID: adminKey, AdminSecretAccessKey: adminSec, Logger: log,
 				Timing: tm, Throttle: throttle, AnyAccessKey: anyKey,

@@ -405,12 +405,12 @@ func (l *loop) handle(r result) {
 				l.counters["contested"]++
 				n.d.Metrics.contested(l.resources[name].Kind)
 				n.log.Error("another node claims the address; not repairing", "op", name,
-					"reason", fmt.Sprint(r.drift[name]), "token", l.token)
+					"reason", r.drift[name], "token", l.token)
 				delete(r.drift, name)
 			}
 		}
 		if r.kind == opReconcile && len(r.drift) > 0 && l.state == StatePrimary && l.op == "" {
-			n.log.Warn("drift found; repairing", "token", l.token, "reason", fmt.Sprint(r.drift))
+			n.log.Warn("drift found; repairing", "token", l.token, "reason", r.drift)
 			l.drifted = slices.Sorted(maps.Keys(r.drift))
 			l.startAcquire(l.token, "drift")
 		}
