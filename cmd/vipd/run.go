@@ -23,6 +23,7 @@ import (
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/election/follow"
 	electionraft "github.com/vipd/vipd/internal/election/raft"
+	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/hooks"
 	"github.com/vipd/vipd/internal/logging"
@@ -103,6 +104,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		ReleaseOnStop:     cfg.Shutdown.ReleaseOnStop(),
 		StopTimeout:       cfg.Shutdown.Timeout,
 		HookTimeout:       cfg.Notify.Timeout,
+		FenceMargin:       fence.Margin(cfg.Election.Lease),
 	}
 	deps := node.Deps{Lease: lease, Metrics: metrics, Log: log,
 		Hooks: hooks.New(cfg.Notify, cfg.Cluster, log)}

@@ -3,10 +3,30 @@
 // before it is sent and identified after it was sent.
 //
 // EC2 takes no fencing token, so vipd layers its fencing (see design.md):
-// a write is made only while the grant is valid for longer than the write's
-// own deadline (Check), and the token travels in the User-Agent of the call
-// (awsapi's middleware) so that vpcsim's call log and CloudTrail show which
-// grant made each write.
+// a write runs only while the grant is valid, with a margin, for as long
+// as the write may still be waiting (Bound), and the token travels in the
+// User-Agent of the call (awsapi's middleware) so that vpcsim's call log and
+// CloudTrail show which grant made each write.
+//
+// # The margin
+//
+// A write's context ends at its own timeout or Margin before the grant's
+// validity ends, whichever comes first. The validity is re-read whenever
+// that instant comes, so a grant the election keeps renewing keeps its
+// writes alive: a write may take longer than one renewal's validity (a
+// 600 ms lease gives about 220 ms, less than EC2's slower answers), yet it
+// is never waited for past the grant's end minus the margin. Cutting a
+// write short at a fixed instant instead made writes of the short leases
+// fail, and be sent again, at realistic EC2 latency.
+//
+// The margin is proportional to the lease (Margin): it is time, on top of
+// the election's own gap between one grant's end and the next grant
+// (raft: 0.2 × HeartbeatTimeout, 0.09 × lease), for a request the client
+// gave up on to land before another node can hold. No client-side margin
+// bounds how late AWS may apply a request it received (EC2's tail is
+// seconds); the holder's reconcile repairs such a late write (design.md,
+// fencing layer 4). The margin is paid out of the renewal's slack: a write
+// runs on only if a renewal lands within the validity less the margin.
 //
 // Any package may import fence; it imports nothing of vipd.
 package fence
@@ -29,12 +49,31 @@ type Validity func(token uint64) (until time.Time, ok bool)
 
 // Token is one grant of the lease. The zero Token is never valid.
 type Token struct {
-	n     uint64
-	valid Validity
+	n      uint64
+	valid  Validity
+	margin time.Duration
 }
 
-// New returns the token n whose validity is answered by v.
-func New(n uint64, v Validity) Token { return Token{n: n, valid: v} }
+// New returns the token n whose validity is answered by v, with the margin
+// MinMargin; WithMargin sets the lease's.
+func New(n uint64, v Validity) Token { return Token{n: n, valid: v, margin: MinMargin} }
+
+// MinMargin is the smallest margin a write keeps from its grant's end.
+const MinMargin = 50 * time.Millisecond
+
+// Margin returns the margin for a lease of the given duration: a tenth of
+// it, at least MinMargin (package doc).
+func Margin(lease time.Duration) time.Duration { return max(lease/10, MinMargin) }
+
+// WithMargin returns t with writes kept m (at least MinMargin) from the
+// grant's end.
+func (t Token) WithMargin(m time.Duration) Token {
+	t.margin = max(m, MinMargin)
+	return t
+}
+
+// Margin returns how long before the grant's end writes under t stop.
+func (t Token) Margin() time.Duration { return t.margin }
 
 // N returns the token's number. Numbers strictly increase with every grant.
 func (t Token) N() uint64 { return t.n }
@@ -72,27 +111,58 @@ func (t Token) Until() (time.Time, error) {
 	return until, nil
 }
 
-// MinWrite is the shortest time a grant must still be valid for a write to
-// start under it: below it no AWS call can complete.
-const MinWrite = 50 * time.Millisecond
-
-// Bound returns ctx limited to at most timeout and to the grant's validity,
-// so that a write started under it cannot outlive the grant. It fails with
-// ErrStale when less than MinWrite of validity is left.
+// Bound returns ctx limited to at most timeout and to the grant's validity
+// less the token's margin, re-read each time that instant comes, so that
+// renewals keep a write alive and a write is never waited for past the
+// margin before the grant's end. It fails with ErrStale when the grant is
+// not valid for longer than the margin now. The returned cancel must be
+// called; it waits for the goroutine that follows the grant. When the grant
+// ends the write, context.Cause of the returned context wraps ErrStale.
 func (t Token) Bound(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc, error) {
 	until, err := t.Until()
 	if err != nil {
 		return nil, nil, err
 	}
-	dl := time.Now().Add(timeout)
-	if until.Before(dl) {
-		dl = until
+	if left := time.Until(until); left <= t.margin {
+		return nil, nil, fmt.Errorf("token %d: valid for %s, not beyond the %s margin a write keeps: %w", t.n, left.Round(time.Millisecond), t.margin, ErrStale)
 	}
-	if left := time.Until(dl); left < MinWrite {
-		return nil, nil, fmt.Errorf("token %d: valid for %s, below the %s a write needs: %w", t.n, left.Round(time.Millisecond), MinWrite, ErrStale)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.follow(ctx, until, cancel)
+	}()
+	return WithToken(ctx, t), func() {
+		cancel(context.Canceled)
+		<-done
+		cancelTimeout()
+	}, nil
+}
+
+// follow cancels ctx once the grant is no longer valid for longer than the
+// margin, waking only at the instant the last validity it read says so.
+func (t Token) follow(ctx context.Context, until time.Time, cancel context.CancelCauseFunc) {
+	timer := time.NewTimer(time.Until(until) - t.margin)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		u, err := t.Until()
+		if err != nil {
+			cancel(fmt.Errorf("write cut short: %w", err))
+			return
+		}
+		left := time.Until(u) - t.margin
+		if left <= 0 {
+			cancel(fmt.Errorf("token %d: write cut short %s before the grant ends, not renewed: %w", t.n, t.margin, ErrStale))
+			return
+		}
+		timer.Reset(left)
 	}
-	ctx, cancel := context.WithDeadline(ctx, dl)
-	return WithToken(ctx, t), cancel, nil
 }
 
 // CheckContext is Check with the margin taken from ctx's deadline. A context

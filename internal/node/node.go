@@ -118,6 +118,10 @@ type Config struct {
 	HookTimeout time.Duration
 	// History is how many transitions status keeps (default 32).
 	History int
+	// FenceMargin is how long before the grant's end every AWS write under
+	// it is given up (fence.Margin of the lease; the package doc of fence
+	// says why). Zero means fence.MinMargin.
+	FenceMargin time.Duration
 }
 
 // Deps are the node's collaborators.

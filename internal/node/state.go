@@ -304,6 +304,12 @@ func hookState(s State) hooks.State {
 	return hooks.Backup
 }
 
+// fence returns the fencing token of this node's grant token, with the
+// configured margin.
+func (n *Node) fence(token uint64) fence.Token {
+	return fence.New(token, n.d.Lease.Valid).WithMargin(n.cfg.FenceMargin)
+}
+
 func (l *loop) startAcquire(token uint64, reason string) {
 	n := l.n
 	kind := opAcquire
@@ -316,7 +322,7 @@ func (l *loop) startAcquire(token uint64, reason string) {
 	if kind == opAcquire {
 		l.transition(StateAcquiring, reason, nil)
 	}
-	tok := fence.New(token, n.d.Lease.Valid)
+	tok := n.fence(token)
 	l.wg.Go(func() {
 		defer cancel()
 		steps, err := n.acquire(ctx, tok)
@@ -329,7 +335,7 @@ func (l *loop) startRelease(reason string) {
 	ctx, cancel := context.WithCancel(l.ctx)
 	l.op, l.opCancel, l.opStart = opRelease, cancel, time.Now()
 	l.transition(StateReleasing, reason, nil)
-	tok := fence.New(l.token, n.d.Lease.Valid)
+	tok := n.fence(l.token)
 	l.wg.Go(func() {
 		defer cancel()
 		steps, err := n.release(ctx, tok)
@@ -491,7 +497,7 @@ func (l *loop) stop(ctx context.Context) error {
 		defer cancel()
 		l.transition(StateReleasing, "stopping", nil)
 		var steps []admin.Step
-		steps, err = n.release(rctx, fence.New(l.token, n.d.Lease.Valid))
+		steps, err = n.release(rctx, n.fence(l.token))
 		l.applySteps(steps, "released")
 		l.transition(StateStopped, "stopping", steps)
 		return err

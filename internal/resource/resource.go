@@ -39,10 +39,12 @@ type Status struct {
 }
 
 // Write runs one mutating AWS call under the fencing token: it bounds the
-// call by timeout and by the grant's validity (fence.Token.Bound), so that
-// the call, retries included, cannot outlive the grant, and stamps the
-// call's context with the token so that it rides in the User-Agent. what
-// names the write for the error.
+// call by timeout and by the grant's validity less the token's margin, as
+// renewals extend it (fence.Token.Bound), so that the call, retries
+// included, is not waited for past the grant's end, and stamps the call's
+// context with the token so that it rides in the User-Agent. what names
+// the write for the error, which wraps fence.ErrStale when the grant's end
+// cut the call short.
 func Write(ctx context.Context, tok fence.Token, timeout time.Duration, what string, call func(ctx context.Context) error) error {
 	ctx, cancel, err := tok.Bound(ctx, timeout)
 	if err != nil {
@@ -50,6 +52,9 @@ func Write(ctx context.Context, tok fence.Token, timeout time.Duration, what str
 	}
 	defer cancel()
 	if err := call(ctx); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, fence.ErrStale) {
+			return fmt.Errorf("%s: %w (%w)", what, err, cause)
+		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
