@@ -30,6 +30,11 @@ type Options struct {
 	// Systems selects the systems of the failover, switchover and idle
 	// parts: "keepalived", "default", "tuned"; default all.
 	Systems []string
+	// Starve runs this many busy-loop processes on the master's host in
+	// every failover and switchover round, from a second before the fault
+	// to the end of the round: a CPU-starving competitor. Its rounds are
+	// reported as the system's name with "+N busy". 0: none.
+	Starve int
 	// Log receives progress; default discards.
 	Log *slog.Logger
 }
@@ -177,6 +182,7 @@ func withSystem(ctx context.Context, o Options, vip netip.Addr, tables int, mk f
 		return fmt.Errorf("build the world: %w", err)
 	}
 	defer e.close()
+	e.starve = o.Starve
 	sys, err := mk(e)
 	if err != nil {
 		return err

@@ -102,6 +102,10 @@ type env struct {
 	stop    context.CancelFunc
 	fabDone chan struct{}
 
+	// starve is the number of busy loops each failover round runs on
+	// the master's host (Options.Starve); 0 for none.
+	starve int
+
 	mu   sync.Mutex
 	svcs map[string]*service
 	cl   *prober
@@ -276,6 +280,10 @@ func (e *env) lastSeq() uint64 {
 // since made in [from, to]: all, mutating, and throttled ones.
 type callCount struct {
 	All, Writes, Throttled int
+	// WriteLog is one line per write (caller, action, table, token, error
+	// code), for the verbose round log: more writes than tables means
+	// the address moved more than once, and these lines say why.
+	WriteLog []string `json:"-"`
 }
 
 func (e *env) countCalls(since uint64, from, to time.Time) callCount {
@@ -287,6 +295,8 @@ func (e *env) countCalls(since uint64, from, to time.Time) callCount {
 		c.All++
 		if !strings.HasPrefix(call.Action, "Describe") {
 			c.Writes++
+			c.WriteLog = append(c.WriteLog, fmt.Sprintf("%s %s %s token %d %s", call.Caller, call.Action,
+				call.Params["RouteTableId"], call.Token, call.Code))
 		}
 		if call.Code == "RequestLimitExceeded" {
 			c.Throttled++

@@ -43,8 +43,9 @@ type Round struct {
 	// AllRouted is from the fault to every table routing to To (polled
 	// every 25ms); zero if that did not happen within failoverLimit.
 	AllRouted time.Duration `json:"all_routed_ns"`
-	// Calls are the nodes' EC2 calls from the fault to a second after the
-	// client was served and every table routed to To.
+	// Calls are the nodes' EC2 calls from the fault (with Starve, from
+	// the competitor's start) to a second after the client was served and
+	// every table routed to To.
 	Calls callCount `json:"calls"`
 	// BothMaster is how long both nodes believed they were master during
 	// the round, heal included.
@@ -53,6 +54,9 @@ type Round struct {
 	// the route pointed at the node that was not master.
 	Stale bool   `json:"stale_after_heal"`
 	Err   string `json:"error,omitempty"`
+	// Starve is the number of busy loops that ran on the master's host
+	// from starveLead before the fault to the end of the round (Options).
+	Starve int `json:"cpu_starve,omitempty"`
 }
 
 // errDaemonDead marks a round that found the peer's daemon gone.
@@ -67,6 +71,14 @@ const (
 	isolateHold = 2 * time.Second
 	healSettle  = 5 * time.Second
 	sampleEvery = 100 * time.Millisecond
+	// startQuiet is how long the peer must have made no EC2 call before
+	// a round: a restarted node's start-up work (vipd turning the
+	// source/dest check off) is not part of the next failover.
+	startQuiet = time.Second
+	// starveLead is how long a CPU-starving competitor runs on the master's
+	// host before the fault: a holder that loses its lease to the load
+	// alone shows as extra writes.
+	starveLead = time.Second
 )
 
 // stableMaster waits until exactly one node believes it is master, every
@@ -90,6 +102,25 @@ func stableMaster(ctx context.Context, e *env, sys system, dst netip.Prefix, tab
 		return ok
 	})
 	return m, err
+}
+
+// waitStandby waits until a node stands by as backup and has made no EC2
+// call for startQuiet (a restarted node's start-up work done), so that a
+// round starts with a peer ready to take over, as a failover in production
+// would.
+func waitStandby(ctx context.Context, e *env, sys system, name string) error {
+	id := e.node(name).InstanceID
+	return waitFor(ctx, stableLimit, name+" to stand by", func() bool {
+		if !sys.standby(ctx, name) {
+			return false
+		}
+		for _, c := range e.srv.Calls(0) {
+			if c.Caller == id && time.Since(c.Time) < startQuiet {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // sampler records how long both nodes believed they were master.
@@ -134,7 +165,10 @@ func (s *sampler) stop() time.Duration {
 // runRound faults the current master and measures the failover, then
 // undoes the fault and waits for the system to settle again.
 func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Prefix, tables []string, log *slog.Logger) Round {
-	r := Round{System: sys.Name(), Fault: fault}
+	r := Round{System: sys.Name(), Fault: fault, Starve: e.starve}
+	if e.starve > 0 {
+		r.System = fmt.Sprintf("%s +%d busy", r.System, e.starve)
+	}
 	from, err := stableMaster(ctx, e, sys, dst, tables)
 	if err != nil {
 		r.Err = err.Error()
@@ -149,7 +183,22 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 		log.Warn("round", "system", r.System, "fault", string(r.Fault), "err", r.Err)
 		return r
 	}
+	if err := waitStandby(ctx, e, sys, r.To); err != nil {
+		r.Err = err.Error()
+		log.Warn("round", "system", r.System, "fault", string(r.Fault), "err", r.Err)
+		return r
+	}
 	seq := e.lastSeq()
+	countFrom := time.Now()
+	if e.starve > 0 {
+		comp, err := startCompetitor(e, e.node(from), e.starve)
+		if err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		defer comp.stop()
+		sleepCtx(ctx, starveLead)
+	}
 	smp := startSampler(ctx, sys)
 	t0 := time.Now()
 	switch fault {
@@ -187,7 +236,7 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 	// Count the calls that belong to this failover: up to a second after
 	// the client was served, so that the last route writes are in.
 	sleepCtx(ctx, time.Second)
-	r.Calls = e.countCalls(seq, t0, end.Add(time.Second))
+	r.Calls = e.countCalls(seq, countFrom, end.Add(time.Second))
 
 	// Undo the fault.
 	switch fault {
@@ -222,6 +271,6 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 	r.BothMaster = smp.stop()
 	log.Info("round", "system", r.System, "fault", string(r.Fault), "from", r.From, "to", r.To, "ok", r.OK,
 		"failover_ms", r.Failover.Milliseconds(), "all_routed_ms", r.AllRouted.Milliseconds(), "calls", r.Calls.All, "writes", r.Calls.Writes,
-		"both_master_ms", r.BothMaster.Milliseconds(), "stale", r.Stale, "err", r.Err)
+		"both_master_ms", r.BothMaster.Milliseconds(), "stale", r.Stale, "err", r.Err, "write_log", r.Calls.WriteLog)
 	return r
 }

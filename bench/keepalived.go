@@ -266,6 +266,15 @@ func (s *keepalivedSystem) masters(context.Context) map[string]bool {
 	return out
 }
 
+func (s *keepalivedSystem) standby(_ context.Context, name string) bool {
+	for _, m := range s.members {
+		if m.Name == name {
+			return m.p.running() && s.lastState(m) == "backup"
+		}
+	}
+	return false
+}
+
 func (s *keepalivedSystem) lastState(m *kaMember) string {
 	b, err := os.ReadFile(filepath.Join(m.dir, "notify.log"))
 	if err != nil {

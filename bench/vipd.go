@@ -26,6 +26,9 @@ type system interface {
 	restart(ctx context.Context, node string) error
 	// masters says which nodes believe they are master now.
 	masters(ctx context.Context) map[string]bool
+	// standby says whether a node's daemon runs and stands by as backup,
+	// ready to take over.
+	standby(ctx context.Context, node string) bool
 	// isolate cuts (on) or heals a node's links to its peers.
 	isolate(node string, on bool) error
 	// planned moves the VIP from a node by the system's planned way.
@@ -196,6 +199,14 @@ func (s *vipdSystem) masters(ctx context.Context) map[string]bool {
 		}
 	}
 	return out
+}
+
+func (s *vipdSystem) standby(ctx context.Context, name string) bool {
+	if !s.member(name).p.running() {
+		return false
+	}
+	st, err := s.status(ctx, name)
+	return err == nil && st.Role == "backup"
 }
 
 // isolate cuts a node from its peer and from the witness: with raft, a
