@@ -23,7 +23,7 @@ cluster-tls: {ca: `+dir+`/ca.pem, cert: `+dir+`/a.pem, key: `+dir+`/a.key}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newLease(cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.HasPrefix(err.Error(), "cluster tls: read ca") {
+	if _, err := newLease(cfg, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.HasPrefix(err.Error(), "cluster tls: read ca") {
 		t.Errorf("newLease with missing cluster TLS files = %v, want cluster tls: read ca ...", err)
 	}
 }

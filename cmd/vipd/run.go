@@ -91,10 +91,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := node.NewMetrics(reg)
 
-	lease, err := newLease(cfg, log)
-	if err != nil {
-		return err
-	}
 	ncfg := node.Config{
 		Cluster:           cfg.Cluster,
 		Self:              resource.Self{Name: cfg.Node.Name},
@@ -106,13 +102,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		HookTimeout:       cfg.Notify.Timeout,
 		FenceMargin:       fence.Margin(cfg.Election.Lease),
 	}
-	deps := node.Deps{Lease: lease, Metrics: metrics, Log: log,
+	deps := node.Deps{Metrics: metrics, Log: log,
 		Hooks: hooks.New(cfg.Notify, cfg.Cluster, log)}
 
+	var clients *awsapi.Clients // nil on a witness: it makes no AWS call
 	if !cfg.Node.Witness {
 		start := time.Now()
 		ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		clients, err := awsapi.Load(ictx, awsapi.Options{
+		var err error
+		clients, err = awsapi.Load(ictx, awsapi.Options{
 			Region: cfg.AWS.Region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
 			Observer: metrics.ObserveAWS,
 		})
@@ -143,6 +141,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		}
 		deps.Health = mon
 	}
+	lease, err := newLease(cfg, clients, log)
+	if err != nil {
+		return err
+	}
+	deps.Lease = lease
 	stopReload := watchReload(ctx, cfg, &deps, log)
 	defer stopReload()
 	n := node.New(ncfg, deps)
@@ -187,8 +190,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 	return err
 }
 
-// newLease builds the configured election backend.
-func newLease(cfg *config.Config, log *slog.Logger) (election.Lease, error) {
+// newLease builds the configured election backend; clients is nil on a
+// witness.
+func newLease(cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) (election.Lease, error) {
 	switch cfg.Election.Backend {
 	case config.BackendRaft, "":
 		peers := make([]electionraft.Peer, 0, len(cfg.Peers))
@@ -225,6 +229,8 @@ func newLease(cfg *config.Config, log *slog.Logger) (election.Lease, error) {
 			peers = append(peers, election.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness})
 		}
 		return follow.New(follow.Config{Self: cfg.Node.Name, Peers: peers, Validity: cfg.Election.Lease}, primary, log), nil
+	case config.BackendDynamoDB:
+		return newDynamoDBLease(cfg, clients, log)
 	default:
 		return nil, fmt.Errorf("election backend %q is not available in this build", cfg.Election.Backend)
 	}

@@ -93,9 +93,13 @@ const (
 
 // Election tunes the election.
 type Election struct {
-	// Backend is one of raft, dynamodb, etcd, follow; this build runs raft
-	// and follow on nodes and Validate rejects the others. Default raft.
+	// Backend is one of raft, dynamodb, etcd, follow; this build runs raft,
+	// dynamodb and follow on nodes and Validate rejects etcd. Default raft.
 	Backend string `yaml:"backend"`
+	// DynamoDB is the item the dynamodb backend keeps the lease in: two
+	// nodes and no third host, DynamoDB is the witness. Required with
+	// backend dynamodb, refused otherwise.
+	DynamoDB *DynamoDBElection `yaml:"dynamodb"`
 	// PrimaryCheck decides the owner in follow mode (seeds 002, 003): the
 	// node whose check passes (e.g. "is this database the primary") owns
 	// the address; no election among vipd nodes. Required with follow,
@@ -113,6 +117,18 @@ type Election struct {
 	// Preempt lets a higher-priority node take over from a healthy holder
 	// (keepalived's default); false is keepalived's nopreempt. Default false.
 	Preempt bool `yaml:"preempt"`
+}
+
+// DynamoDBElection names the DynamoDB item that holds a cluster's lease.
+type DynamoDBElection struct {
+	// Table is the DynamoDB table; its hash key is a string attribute
+	// named KeyAttribute. Required.
+	Table string `yaml:"table"`
+	// KeyAttribute is the table's hash key attribute. Default id.
+	KeyAttribute string `yaml:"key-attribute"`
+	// Key is the lease item's key value; one item per cluster. Default: the
+	// cluster name.
+	Key string `yaml:"key"`
 }
 
 // Check is one health check. Exactly one of TCP, HTTP, Exec is set. The

@@ -83,7 +83,8 @@ const defaultDataDirRoot = "/var/lib/vipd"
 const defaultHTTPStatus = "200-299"
 
 // DeriveDefaults fills the defaults that depend on other fields: Node.Listen
-// (Node.Advertise), Node.DataDir (/var/lib/vipd/<cluster>), the name of each
+// (Node.Advertise), Node.DataDir (/var/lib/vipd/<cluster>), the DynamoDB
+// lease item's key (the cluster name) and attribute (id), the name of each
 // unnamed check and the status range of HTTP checks. Parse calls it; a
 // config built in code calls it before Validate. It never overwrites a
 // field that is set, so calling it twice is harmless.
@@ -93,6 +94,14 @@ func (c *Config) DeriveDefaults() {
 	}
 	if c.Node.DataDir == "" && c.Cluster != "" {
 		c.Node.DataDir = filepath.Join(defaultDataDirRoot, c.Cluster)
+	}
+	if d := c.Election.DynamoDB; d != nil {
+		if d.Key == "" {
+			d.Key = c.Cluster
+		}
+		if d.KeyAttribute == "" {
+			d.KeyAttribute = "id"
+		}
 	}
 	checks := make([]*Check, 0, len(c.Health)+1)
 	for i := range c.Health {

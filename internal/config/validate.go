@@ -126,7 +126,7 @@ func (v *validator) members(c *Config) {
 // which of them this build can run.
 var (
 	backends    = []string{BackendRaft, BackendDynamoDB, BackendEtcd, BackendFollow}
-	implemented = map[string]bool{BackendRaft: true, BackendFollow: true}
+	implemented = map[string]bool{BackendRaft: true, BackendDynamoDB: true, BackendFollow: true}
 )
 
 func (v *validator) enum(path, s string, set []string) bool {
@@ -162,6 +162,7 @@ func (v *validator) election(c *Config) {
 			v.enum("election.on-conflict", e.OnConflict, []string{ConflictYield, ConflictRepair})
 		}
 	}
+	v.dynamoDBElection(c)
 	if e.Backend != BackendRaft {
 		return
 	}
@@ -180,6 +181,39 @@ func (v *validator) election(c *Config) {
 	}
 	if owners == 0 {
 		v.errorf("peers", "every member is a witness; at least one must be a node that can own the address")
+	}
+}
+
+// dynamoDBElection checks election.dynamodb: present exactly with the
+// dynamodb backend, which has no witness (DynamoDB is the third party).
+func (v *validator) dynamoDBElection(c *Config) {
+	d := c.Election.DynamoDB
+	if c.Election.Backend != BackendDynamoDB {
+		if d != nil {
+			v.errorf("election.dynamodb", "only the dynamodb backend uses a DynamoDB table; backend is %q", c.Election.Backend)
+		}
+		return
+	}
+	if d == nil {
+		v.errorf("election.dynamodb", "required with backend dynamodb: table (and optionally key, key-attribute) of the lease item")
+		return
+	}
+	switch {
+	case d.Table == "":
+		v.errorf("election.dynamodb.table", "required: the DynamoDB table that holds the lease item")
+	case !tableRE.MatchString(d.Table):
+		v.errorf("election.dynamodb.table", "%q is not a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ . -)", d.Table)
+	}
+	if c.Election.Preempt {
+		v.errorf("election.preempt", "the dynamodb backend has no priority order to preempt by: the first eligible node to find the lease free takes it")
+	}
+	if c.Node.Witness {
+		v.errorf("node.witness", "the dynamodb backend has no witnesses: DynamoDB is the third party; run vipd only on the nodes that can own the address")
+	}
+	for i, p := range c.Peers {
+		if p.Witness {
+			v.errorf(indexPath("peers", i)+".witness", "the dynamodb backend has no witnesses: DynamoDB is the third party")
+		}
 	}
 }
 
