@@ -26,11 +26,14 @@ address 192.168.100.10:5432 through the simulator's fabric every 50 ms.
 Then break the primary and print a timeline: detection, the AWS calls,
 and when the client is served again.
 
+With --election dynamodb there is no witness: the two nodes share a lease
+item in the simulator's DynamoDB, as two instances without a third host do.
+
 Scenarios: kill (SIGKILL the primary), unhealthy (its service stops
 answering), switchover (planned move), api-faults (EC2 throttles and
 fails during the failover), or all. Nothing outside loopback is touched;
 every process and file is cleaned up on exit, Ctrl-C included.`,
-		Example: "  vipd demo\n  vipd demo --scenario all --rounds 3\n  vipd demo --scenario kill --rounds 10 --json",
+		Example: "  vipd demo\n  vipd demo --scenario all --rounds 3\n  vipd demo --scenario kill --rounds 10 --json\n  vipd demo --election dynamodb --scenario kill --rounds 3 --json",
 		Args:    cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if scenario == "all" {
@@ -60,6 +63,7 @@ every process and file is cleaned up on exit, Ctrl-C included.`,
 	cmd.Flags().StringVar(&scenario, "scenario", demo.ScenarioKill, "kill, unhealthy, switchover, api-faults, or all (comma-separated list allowed)")
 	cmd.Flags().IntVar(&o.Rounds, "rounds", 1, "rounds per scenario")
 	cmd.Flags().StringVar(&o.Latency, "latency", "none", "EC2 latency model: none or realistic")
+	cmd.Flags().StringVar(&o.Election, "election", "raft", "election backend: raft (two nodes and a witness) or dynamodb (two nodes, the lease in simulated DynamoDB)")
 	cmd.Flags().BoolVar(&o.Tuned, "tuned", false, "tighter timing (lease 600ms, checks every 200ms) instead of the defaults")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON object per round instead of the timeline")
 	cmd.Flags().BoolVar(&o.KeepDir, "keep", false, "keep the working directory (configs and node logs)")

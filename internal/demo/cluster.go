@@ -16,7 +16,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/fabric"
 )
@@ -39,6 +45,8 @@ type member struct {
 	socket     string
 	config     string
 
+	api *admin.Client // created on first use
+
 	proc    *exec.Cmd
 	procErr chan error
 	svc     *exec.Cmd
@@ -55,7 +63,7 @@ type Cluster struct {
 	fab        *fabric.Fabric
 	stop       context.CancelFunc
 	wg         sync.WaitGroup
-	members    []*member // a, b, witness
+	members    []*member // a, b, and the witness with raft
 	client     *client
 	clientAddr netip.AddrPort
 	progress   *progress
@@ -130,14 +138,20 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		_ = c.fab.Run(bg)
 	}()
 
-	ports, err := freePorts(3)
-	if err != nil {
-		return nil, err
-	}
 	c.members = []*member{
 		{name: "a", instanceID: "i-0a000000000000001"},
 		{name: "b", instanceID: "i-0b000000000000002"},
-		{name: "witness", instanceID: "i-0c000000000000003", witness: true},
+	}
+	if c.dynamoDB() {
+		if err := c.createLeaseTable(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		c.members = append(c.members, &member{name: "witness", instanceID: "i-0c000000000000003", witness: true})
+	}
+	ports, err := freePorts(len(c.members))
+	if err != nil {
+		return nil, err
 	}
 	for i, m := range c.members {
 		m.raftAddr = ports[i]
@@ -167,7 +181,11 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		defer c.wg.Done()
 		c.client.run(bg)
 	}()
-	c.progress.say("started vpcsim, fabric, witness and nodes a and b; waiting for the first primary")
+	if c.dynamoDB() {
+		c.progress.say("started vpcsim, fabric and nodes a and b (no witness: the lease is an item in DynamoDB table %s); waiting for the first primary", leaseTable)
+	} else {
+		c.progress.say("started vpcsim, fabric, witness and nodes a and b; waiting for the first primary")
+	}
 	var p *member
 	err = c.progress.wait(ctx, 30*time.Second, "waiting for a primary", func() bool {
 		p = c.primary()
@@ -179,6 +197,31 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	c.progress.say("node %s is primary after %s; the client is served through the fabric at %s → %s:%d",
 		p.name, time.Since(began).Round(time.Millisecond), c.clientAddr, vip, servicePort)
 	return c, nil
+}
+
+func (c *Cluster) dynamoDB() bool { return c.o.Election == config.BackendDynamoDB }
+
+// createLeaseTable creates the dynamodb election's table in the simulator,
+// as an operator creates it once per account (docs/election-dynamodb.md).
+func (c *Cluster) createLeaseTable(ctx context.Context) error {
+	ak, sk := c.srv.AdminKey()
+	ddb := dynamodb.New(dynamodb.Options{
+		Region:       c.srv.Region(),
+		BaseEndpoint: aws.String(c.srv.URL()),
+		Credentials:  credentials.NewStaticCredentialsProvider(ak, sk, ""),
+	})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(leaseTable),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("create the lease table %s in vpcsim: %w", leaseTable, err)
+	}
+	return nil
 }
 
 // primary returns the member the VIP is routed to, per vpcsim.
@@ -203,7 +246,12 @@ func (c *Cluster) nodeConfig(m *member) string {
 			fmt.Fprintf(&b, "  - {name: %s, address: %q, witness: %v}\n", p.name, p.raftAddr, p.witness)
 		}
 	}
-	fmt.Fprintf(&b, "election: {lease: %s}\napi: {socket: %q}\nlog: {format: text, level: info}\n", lease, m.socket)
+	if c.dynamoDB() {
+		fmt.Fprintf(&b, "election: {backend: dynamodb, lease: %s, dynamodb: {table: %s}}\n", lease, leaseTable)
+	} else {
+		fmt.Fprintf(&b, "election: {lease: %s}\n", lease)
+	}
+	fmt.Fprintf(&b, "api: {socket: %q}\nlog: {format: text, level: info}\n", m.socket)
 	if m.witness {
 		return b.String()
 	}
@@ -309,7 +357,13 @@ func (c *Cluster) killService(m *member) {
 func (c *Cluster) status(ctx context.Context, m *member) (admin.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	return admin.NewClient(m.socket).Status(ctx)
+	// One client per member: a new one per call would leave a keep-alive
+	// connection behind each time, and a wait that polls for 30 s would
+	// fill the daemon's connection limit.
+	if m.api == nil {
+		m.api = admin.NewClient(m.socket)
+	}
+	return m.api.Status(ctx)
 }
 
 // close stops everything the demo started, child processes first (SIGTERM,
@@ -365,7 +419,7 @@ func (c *Cluster) Primary() string {
 	return ""
 }
 
-// Nodes returns the names of the two nodes and the witness.
+// Nodes returns the names of the two nodes and the witness, if any.
 func (c *Cluster) Nodes() []string {
 	var out []string
 	for _, m := range c.members {

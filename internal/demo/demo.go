@@ -1,6 +1,6 @@
 // Package demo is `vipd demo`: a self-contained failover on a simulated VPC,
 // without AWS and without root. It starts vpcsim and its proxy fabric in
-// this process, a witness and two vipd nodes as child processes (each in
+// this process, two vipd nodes and (for raft) a witness as child processes (each in
 // front of a tiny service that answers with its node's name, itself a child
 // process), and a client that connects to the service address through the
 // fabric every 50 ms. Scenarios then break the primary in various ways and
@@ -18,6 +18,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/vipd/vipd/internal/config"
 )
 
 //go:embed world.yaml
@@ -34,6 +36,12 @@ const (
 // Scenarios lists every scenario in the order "all" runs them.
 var Scenarios = []string{ScenarioKill, ScenarioUnhealthy, ScenarioSwitchover, ScenarioAPIFaults}
 
+// Elections lists the election backends the demo can run.
+var Elections = []string{config.BackendRaft, config.BackendDynamoDB}
+
+// leaseTable is the simulated DynamoDB table of the dynamodb election.
+const leaseTable = "vipd-demo-leases"
+
 // Options configure a demo run.
 type Options struct {
 	// Scenarios to run, each Rounds times.
@@ -43,6 +51,10 @@ type Options struct {
 	Latency string
 	// Tuned runs the nodes with tighter timing (lease 600ms) instead of the defaults.
 	Tuned bool
+	// Election is the nodes' election backend: "raft" (default; two nodes
+	// and a witness) or "dynamodb" (two nodes and no witness, the lease in
+	// a table of the simulator's DynamoDB).
+	Election string
 	// JSON prints one JSON object per round on Out instead of the timeline.
 	JSON bool
 	// Exe is the vipd binary to start nodes with (default: this executable).
@@ -90,6 +102,9 @@ func (o Options) Validate() error {
 	}
 	if o.Latency != "none" && o.Latency != "realistic" {
 		return fmt.Errorf("unknown latency profile %q (want none or realistic)", o.Latency)
+	}
+	if o.Election != "" && !slices.Contains(Elections, o.Election) {
+		return fmt.Errorf("unknown election backend %q (want one of %v)", o.Election, Elections)
 	}
 	return nil
 }

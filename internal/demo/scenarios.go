@@ -168,12 +168,13 @@ func (c *Cluster) restore(ctx context.Context, m *member) {
 		}
 	}
 	// Back means: a healthy backup, and eligible in the primary's view
-	// (the cluster records eligibility through the raft leader, a moment
-	// after the node decides it).
+	// where the election tells peers' eligibility (the raft cluster
+	// records it through the leader, a moment after the node decides it;
+	// a DynamoDB lease knows no peers).
 	err := c.progress.wait(ctx, 30*time.Second, "waiting for node "+m.name+" to rejoin as backup", func() bool {
 		// Quorum: its raft runs and hears the leader (a restarted node
 		// first sits out a heartbeat timeout; the leader may still list
-		// it eligible from before it was killed).
+		// it eligible from before it was killed), or it reached DynamoDB.
 		st, err := c.status(ctx, m)
 		if err != nil || st.Role != "backup" || !st.Healthy || !st.Quorum {
 			return false
@@ -187,7 +188,7 @@ func (c *Cluster) restore(ctx context.Context, m *member) {
 				return p.Eligible
 			}
 		}
-		return false
+		return c.dynamoDB()
 	})
 	if err != nil {
 		c.progress.say("node %s did not rejoin: %v", m.name, err)
