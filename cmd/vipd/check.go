@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
 	"github.com/vipd/vipd/internal/awsapi"
@@ -43,9 +44,14 @@ fix under it), - not applicable.
                   (Assign/UnassignPrivateIpAddresses and Route 53 changes have
                   no DryRun: they are listed as not provable)
   route53         the hosted zone exists and the record is readable
+  lease table     election.backend dynamodb: the table exists with the right
+                  key, the lease item is readable (who holds it), and
+                  PutItem/UpdateItem are allowed, proven with writes whose
+                  condition cannot hold: nothing is changed
   cluster tls     the certificate loads, is valid and names this node
   peer, witness   every member's cluster port accepts a connection (with
-                  cluster-tls: a mutual TLS handshake both sides accept)
+                  cluster-tls: a mutual TLS handshake both sides accept);
+                  not with the dynamodb backend, whose nodes never connect
   local interface the interface the address is bound on exists
 
 A witness is checked for its configuration and its peers only.
@@ -93,7 +99,8 @@ func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
 			if err != nil {
 				return preflight.AWS{}, err
 			}
-			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, Credentials: c.Config.Credentials}, nil
+			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, DynamoDB: dynamodb.NewFromConfig(c.Config),
+				Credentials: c.Config.Credentials}, nil
 		},
 		Timeout: timeout,
 	}

@@ -32,6 +32,8 @@ attach to the nodes' instance role:
   ec2:Attach/DetachNetworkInterface               eni, on the interface
   ec2:Attach/DetachVolume                         ebs-volume, on the volume
   route53:ChangeResourceRecordSets, ...           route53, on the hosted zone
+  dynamodb:GetItem, PutItem, UpdateItem,          election.backend dynamodb, on
+           DescribeTable                          the lease table
 
 Without --region and --account the ARNs match any ("*"); route tables are still
 scoped by id. For route-tables: all, --vpc limits the route writes to that VPC's

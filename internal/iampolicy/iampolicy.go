@@ -133,6 +133,7 @@ func For(cfg *config.Config, o Options) (Policy, error) {
 			return Policy{}, fmt.Errorf("resources[%d]: iam-policy does not know resource kind %q", i, r.Kind())
 		}
 	}
+	b.election(cfg, o)
 	return b.policy(o), nil
 }
 

@@ -61,7 +61,9 @@ type Route53 interface {
 type AWS struct {
 	EC2 EC2
 	// Route53 is needed only for route53 resources; nil skips their check.
-	Route53     Route53
+	Route53 Route53
+	// DynamoDB is needed only for the dynamodb election.
+	DynamoDB    DynamoDB
 	Credentials aws.CredentialsProvider
 }
 
@@ -154,8 +156,12 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) []Result {
 	if !cfg.Node.Witness {
 		r.aws(ctx)
 	}
-	r.clusterTLS()
-	r.peers(ctx)
+	if cfg.Election.Backend == config.BackendDynamoDB {
+		r.add(Result{Check: "peers", Status: Skip, Detail: "not contacted: with the dynamodb backend the nodes talk only to DynamoDB"})
+	} else {
+		r.clusterTLS()
+		r.peers(ctx)
+	}
 	if !cfg.Node.Witness {
 		r.localInterface()
 	}
@@ -235,6 +241,7 @@ func (r *runner) aws(ctx context.Context) {
 
 	r.overlayRoutes(ctx)
 	r.kinds(ctx)
+	r.leaseTable(ctx, c.DynamoDB)
 }
 
 // credentialSource names the SDK provider that found the credentials.
