@@ -51,7 +51,9 @@
 // and the EC2 API at 169.254.169.250:80, forwarding to vpcsim. The fabric's
 // process owns their sockets (opened on a thread switched into the
 // namespace), so no helper process runs in the namespace. CutIMDS and CutAPI
-// cut them: open connections drop and new ones hang unanswered.
+// cut them: open connections drop and new ones hang unanswered. SlowIMDS
+// holds every request to the metadata service for a while before passing
+// it on.
 //
 // # Names and cleanup
 //

@@ -811,6 +811,21 @@ func (f *Fabric) CutIMDS(instanceID string, on bool) error {
 	return nil
 }
 
+// SlowIMDS delays every request an instance sends to its metadata
+// service by d (at most 10 s; 0 restores it), as a busy or throttled IMDS
+// would answer late. Requests already waiting keep their delay.
+func (f *Fabric) SlowIMDS(instanceID string, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	x := f.insts[instanceID]
+	if x == nil {
+		return fmt.Errorf("slow imds of %s: no such instance", instanceID)
+	}
+	x.imds.setDelay(d)
+	f.log.Info("imds path", "instance_id", instanceID, "duration", d)
+	return nil
+}
+
 // Partition drops (on) or lets through again all routed traffic between
 // the primary addresses of two instances' ENIs, both ways.
 func (f *Fabric) Partition(a, b string, on bool) error {

@@ -416,6 +416,38 @@ func TestIMDSAndAPIInsideNamespace(t *testing.T) {
 	}
 }
 
+// A slow metadata service answers every request late, and on time again
+// once restored (the fault suite's imds-slow).
+func TestSlowIMDS(t *testing.T) {
+	e := start(t)
+	const d = 300 * time.Millisecond
+	if err := e.fab.SlowIMDS(instB, d); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	begin := time.Now()
+	// Two requests (token, then instance-id), each held for d and within
+	// imdsGet's 500 ms per request: late, but answered.
+	got, err := imdsGet(ctx, e, instB, "/latest/meta-data/instance-id")
+	if err != nil {
+		t.Fatalf("instance-id through a slow IMDS: %v", err)
+	}
+	if took := time.Since(begin); got != instB || took < 2*d {
+		t.Fatalf("instance-id through a slow IMDS: %q after %s, want %s after at least %s", got, took, instB, 2*d)
+	}
+	if err := e.fab.SlowIMDS(instB, 0); err != nil {
+		t.Fatal(err)
+	}
+	begin = time.Now()
+	if got, err := imdsGet(ctx, e, instB, "/latest/meta-data/instance-id"); err != nil || got != instB {
+		t.Fatalf("instance-id after the delay was lifted: %q, %v", got, err)
+	}
+	if took := time.Since(begin); took >= 2*d {
+		t.Errorf("IMDS still slow after the delay was lifted: %s for two requests", took)
+	}
+}
+
 func TestPartition(t *testing.T) {
 	e := start(t)
 	b := netip.MustParseAddr("10.0.2.10")

@@ -13,12 +13,15 @@ import (
 // listener or the EC2 API of vpcsim. Cutting it models a partition: open
 // connections are dropped and new ones are accepted but never answered
 // (the client sees a timeout, as across a real partition) until the cut is
-// lifted.
+// lifted. A delay holds every chunk a client sends for that long before
+// forwarding it: each request answers that much later, as from a slow
+// metadata service.
 type proxy struct {
 	ln     net.Listener
 	target string
 
 	mu      sync.Mutex
+	delay   time.Duration
 	cut     chan struct{} // non-nil while cut; closed when lifted
 	conns   map[net.Conn]struct{}
 	closing bool
@@ -85,10 +88,50 @@ func (p *proxy) pipe(c net.Conn) {
 	p.mu.Unlock()
 	defer p.forget(up)
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); closeWrite(up); done <- struct{}{} }()
+	go func() { _, _ = p.copyDelayed(up, c); closeWrite(up); done <- struct{}{} }()
 	go func() { _, _ = io.Copy(c, up); closeWrite(c); done <- struct{}{} }()
 	<-done
 	<-done
+}
+
+// copyDelayed copies src to dst like io.Copy, holding each chunk for the
+// delay in force when it arrived. Closing either side ends the wait (the
+// sleep is bounded by the delay, which setDelay bounds).
+func (p *proxy) copyDelayed(dst io.Writer, src io.Reader) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var n int64
+	for {
+		k, rerr := src.Read(buf)
+		if k > 0 {
+			p.mu.Lock()
+			d := p.delay
+			p.mu.Unlock()
+			if d > 0 {
+				time.Sleep(d)
+			}
+			w, werr := dst.Write(buf[:k])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return n, nil
+			}
+			return n, rerr
+		}
+	}
+}
+
+// maxDelay bounds a proxy's delay: a slow service, not a cut.
+const maxDelay = 10 * time.Second
+
+// setDelay holds every chunk clients send for d (0: none) from now on.
+func (p *proxy) setDelay(d time.Duration) {
+	p.mu.Lock()
+	p.delay = min(max(d, 0), maxDelay)
+	p.mu.Unlock()
 }
 
 func closeWrite(c net.Conn) {
