@@ -49,6 +49,10 @@ func isWrite(action string) bool {
 // Grants rebuilds each node's lease holds from its log: a hold starts at
 // "lease granted" and ends at the first of "lease lost", the process's
 // death (a killed process acts no more), a restart, or the end of the run.
+// A pause longer than the lease ends a hold where the pause began: a
+// paused process acts no more, and once resumed its lease has run out, so
+// any hold it claims afterwards (a status answer, say) is outside every
+// grant.
 func Grants(h *History) []Grant {
 	byNode := map[string][]LogEvent{}
 	for _, l := range h.Logs {
@@ -69,6 +73,11 @@ func Grants(h *History) []Grant {
 		for _, x := range h.Exits[node] {
 			evs = append(evs, ev{at: x.At, kind: "exit", why: "process ended"})
 		}
+		for _, p := range h.Procs[node] {
+			if p.What == ProcPause || p.What == ProcResume {
+				evs = append(evs, ev{at: p.At, kind: p.What})
+			}
+		}
 		slices.SortStableFunc(evs, func(a, b ev) int { return a.at.Compare(b.at) })
 		var open *Grant
 		end := func(at time.Time, why string) {
@@ -78,7 +87,30 @@ func Grants(h *History) []Grant {
 				open = nil
 			}
 		}
+		var pausedAt time.Time
+		// pausedOut ends a hold at the pause if the pause outlasted the
+		// lease by now.
+		pausedOut := func(now time.Time) bool {
+			if pausedAt.IsZero() || now.Sub(pausedAt) <= h.Lease {
+				return false
+			}
+			end(pausedAt, "paused past the lease")
+			return true
+		}
 		for _, e := range evs {
+			switch e.kind {
+			case ProcPause:
+				pausedAt = e.at
+				continue
+			case ProcResume:
+				pausedOut(e.at)
+				pausedAt = time.Time{}
+				continue
+			}
+			if pausedOut(e.at) && e.kind == "exit" {
+				pausedAt = time.Time{}
+				continue
+			}
 			switch e.kind {
 			case "lease granted":
 				end(e.at, "granted again")
@@ -88,11 +120,13 @@ func Grants(h *History) []Grant {
 					end(e.at, "lost: "+e.why)
 				}
 			case "exit":
+				pausedAt = time.Time{}
 				end(e.at, e.why)
 			case "election started":
 				end(e.at, "restarted")
 			}
 		}
+		pausedOut(h.End)
 		end(h.End, "run ended")
 	}
 	slices.SortFunc(out, func(a, b Grant) int { return a.Start.Compare(b.Start) })
@@ -168,7 +202,27 @@ func Check(h *History, converge time.Duration) []Violation {
 			Detail: fmt.Sprintf("the world agreed on %s only %s after the faults ended, beyond the bound of %s", h.Holder, took.Round(time.Millisecond), converge)})
 	}
 
-	// 4. No process ended unless the harness killed it.
+	// 4. A member that was started or resumed answers as backup, primary
+	// or witness again, without an operator; the address has an owner
+	// again soon whenever a node could own it; planned stops end; a second
+	// daemon with the same config refuses to run.
+	vs = append(vs, checkRejoin(h)...)
+	vs = append(vs, checkOwnerGaps(h)...)
+	for _, s := range h.Stops {
+		if s.Forced {
+			vs = append(vs, Violation{At: s.At.Add(s.Took), Rule: "stop-hang",
+				Detail: fmt.Sprintf("%s did not exit within %s of SIGTERM (sent at %s) and was killed", s.Node, StopBound, clock(h, s.At))})
+		}
+	}
+	for _, d := range h.Duplicates {
+		if d.Exit.Killed {
+			vs = append(vs, Violation{At: d.Exit.At, Rule: "duplicate-ran",
+				Detail: fmt.Sprintf("a second vipd with %s's config, started at %s, was still running after %s instead of refusing to start",
+					d.Node, clock(h, d.Started), d.Exit.At.Sub(d.Started).Round(time.Millisecond))})
+		}
+	}
+
+	// 5. No process ended unless the harness killed it.
 	for node, exits := range h.Exits {
 		for _, x := range exits {
 			if !x.Killed {
@@ -214,11 +268,34 @@ func Timeline(h *History, vs []Violation, names map[string]string) string {
 		if !f.On {
 			state = "off"
 		}
-		msg := f.Step.String() + " " + state
+		msg := fmt.Sprintf("#%d %s %s", f.Index+1, f.Step, state)
+		if f.Note != "" {
+			msg += ": " + f.Note
+		}
 		if f.Err != "" {
 			msg += " (error: " + f.Err + ")"
 		}
 		ls = append(ls, line{f.At, "fault", msg})
+	}
+	for node, evs := range h.Procs {
+		for _, e := range evs {
+			if e.At.Before(h.Start) {
+				continue // the cluster's own start
+			}
+			ls = append(ls, line{e.At, node, "process " + map[string]string{ProcStart: "started", ProcPause: "paused (SIGSTOP)",
+				ProcResume: "resumed (SIGCONT)", ProcTerm: "sent SIGTERM"}[e.What]})
+		}
+	}
+	for _, s := range h.Stops {
+		how := fmt.Sprintf("exited %s after SIGTERM", s.Took.Round(time.Millisecond))
+		if s.Forced {
+			how = fmt.Sprintf("still running %s after SIGTERM; killed", s.Took.Round(time.Millisecond))
+		}
+		ls = append(ls, line{s.At.Add(s.Took), s.Node, how})
+	}
+	for _, d := range h.Duplicates {
+		ls = append(ls, line{d.Started, d.Node, "second daemon started"})
+		ls = append(ls, line{d.Exit.At, d.Node, "second daemon " + d.Exit.describe()})
 	}
 	for _, l := range h.Logs {
 		msg := l.Msg

@@ -49,6 +49,32 @@ func TestGenerateIsReproducible(t *testing.T) {
 	}
 }
 
+// Any Rotation() consecutive seeds inject every kind, whatever the first
+// seed: that is what lets CI's bounded number of schedules cover them all.
+func TestGenerateRotatesThroughEveryKind(t *testing.T) {
+	for _, base := range []uint64{0, 1, 7, 15, 16, 999_983, 123_456_789} {
+		seen := map[Kind]bool{}
+		for seed := base; seed < base+uint64(Rotation()); seed++ {
+			sched := Generate(seed, 10*time.Second)
+			for i, st := range sched.Steps {
+				seen[st.Kind] = true
+				if st.Follows == 0 {
+					continue
+				}
+				lead := sched.Steps[st.Follows-1]
+				if st.Follows > i || lead.At >= st.At || st.Target != "" {
+					t.Errorf("seed %d: step %d (%v) follows step %d (%v), which is not an earlier step", seed, i+1, st, st.Follows, lead)
+				}
+			}
+		}
+		for _, k := range Kinds {
+			if !seen[k] {
+				t.Errorf("seeds %d..%d never draw %s", base, base+uint64(Rotation())-1, k)
+			}
+		}
+	}
+}
+
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
@@ -56,7 +82,44 @@ func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) 
 // history builds a converged history from lease log lines.
 func history(logs ...LogEvent) *History {
 	return &History{Start: t0, FaultsEnd: at(9000), End: at(10000), ConvergedAt: at(9500), Holder: "a",
-		Logs: logs, Exits: map[string][]Exit{}}
+		Lease: time.Second, Logs: logs, Exits: map[string][]Exit{}, Procs: map[string][]ProcEvent{}}
+}
+
+// long is a history of 30 s whose faults ended at 20 s.
+func long(logs ...LogEvent) *History {
+	h := history(logs...)
+	h.FaultsEnd, h.ConvergedAt, h.End = at(20000), at(20500), at(30000)
+	return h
+}
+
+func proc(ms int, what string) ProcEvent { return ProcEvent{At: at(ms), What: what} }
+
+// fault is step i on from on to off.
+func fault(i int, st Step, on, off int) []FaultEvent {
+	return []FaultEvent{{At: at(on), Index: i, Step: st, On: true}, {At: at(off), Index: i, Step: st}}
+}
+
+// reaches has the client reach node every 100 ms in [from, to).
+func reaches(node string, from, to int) []Reach {
+	var out []Reach
+	for ms := from; ms < to; ms += 100 {
+		r := Reach{At: at(ms), Node: node}
+		if node == "" {
+			r.Err = "timeout"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// polls has member answer role every 100 ms in [from, to) ("" = no
+// answer).
+func polls(member, role string, from, to int) []Poll {
+	var out []Poll
+	for ms := from; ms < to; ms += 100 {
+		out = append(out, Poll{Node: member, Req: at(ms), Resp: at(ms + 2), OK: role != "", Role: role})
+	}
+	return out
 }
 
 func rules(vs []Violation) []string {
@@ -77,11 +140,7 @@ func TestCheck(t *testing.T) {
 	write := func(seq uint64, tok uint64) vpcsim.Call {
 		return vpcsim.Call{Seq: seq, Time: at(int(seq) * 10), Caller: "i-x", Action: "ReplaceRoute", Status: 200, Token: tok}
 	}
-	tests := []struct {
-		name string
-		h    *History
-		want []string
-	}{
+	tests := []checkCase{
 		{"clean handover", history(granted(100, "a", 3), lost(2000, "a", 3), granted(2500, "b", 7)), nil},
 		{"overlapping holds", history(granted(100, "a", 3), lost(3000, "a", 3), granted(2500, "b", 7)), []string{"two-holders"}},
 		{"overlap within the drift bound", history(granted(100, "a", 3), lost(2510, "a", 3), granted(2500, "b", 7)), nil},
@@ -131,6 +190,7 @@ func TestCheck(t *testing.T) {
 			return h
 		}(), []string{"unlogged-hold"}},
 	}
+	tests = append(tests, livenessCases()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vs := Check(tt.h, time.Second)
@@ -138,6 +198,110 @@ func TestCheck(t *testing.T) {
 				t.Errorf("violations (-want +got):\n%s\n%v", diff, vs)
 			}
 		})
+	}
+}
+
+type checkCase struct {
+	name string
+	h    *History
+	want []string
+}
+
+// livenessCases are the rules on pauses, restarts and owner gaps (issue
+// 16): each with a history that breaks it and one that does not.
+func livenessCases() []checkCase {
+	granted := func(ms int, node string, tok uint64) LogEvent {
+		return LogEvent{At: at(ms), Node: node, Msg: "lease granted", Token: tok}
+	}
+	lost := func(ms int, node string, tok uint64) LogEvent {
+		return LogEvent{At: at(ms), Node: node, Msg: "lease lost", Token: tok}
+	}
+	pausedA := func(pause, resume int, logs ...LogEvent) *History {
+		h := history(logs...)
+		h.Procs["a"] = []ProcEvent{proc(-1000, ProcStart), proc(pause, ProcPause), proc(resume, ProcResume)}
+		h.Polls = polls("a", "backup", resume+200, resume+400)
+		return h
+	}
+	return []checkCase{
+		{"a pause past the lease ends the hold where it began",
+			pausedA(1000, 3000, granted(100, "a", 3), granted(2200, "b", 7), lost(3050, "a", 3)), nil},
+		{"a pause within the lease keeps the hold",
+			pausedA(1000, 1500, granted(100, "a", 3), granted(1600, "b", 7), lost(2000, "a", 3)), []string{"two-holders"}},
+		{"a node that claims its hold after a long pause", func() *History {
+			h := pausedA(1000, 3000, granted(100, "a", 3), granted(2200, "b", 7), lost(3300, "a", 3))
+			h.Polls = append(h.Polls, Poll{Node: "a", Req: at(3100), Resp: at(3102), OK: true, Role: "primary", Held: true, Token: 3})
+			return h
+		}(), []string{"unlogged-hold"}},
+		{"a restarted node that comes back", func() *History {
+			h := long(granted(100, "a", 3))
+			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
+			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Polls = append(polls("b", "", 3000, 4000), polls("b", "backup", 4000, 30000)...)
+			return h
+		}(), nil},
+		{"a restarted node that never answers as backup", func() *History {
+			h := long(granted(100, "a", 3))
+			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
+			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Polls = polls("b", "", 3000, 30000)
+			return h
+		}(), []string{"no-rejoin"}},
+		{"a resumed witness that stays in init", func() *History {
+			h := long(granted(100, "a", 3))
+			h.Procs["witness"] = []ProcEvent{proc(-1000, ProcStart), proc(1000, ProcPause), proc(3000, ProcResume)}
+			h.Polls = polls("witness", "init", 3000, 30000)
+			return h
+		}(), []string{"no-rejoin"}},
+		{"a fault on the restarted node extends its bound", func() *History {
+			h := long(granted(100, "a", 3))
+			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
+			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Faults = fault(0, Step{Kind: KindCutIMDS, Target: "b"}, 2800, 9000)
+			h.Polls = append(polls("b", "", 3000, 18000), polls("b", "backup", 18000, 30000)...)
+			return h
+		}(), nil},
+		{"no owner while a healthy node exists", func() *History {
+			h := long(granted(100, "a", 3), lost(1000, "a", 3))
+			h.Reaches = append(reaches("a", 0, 1000), reaches("", 1000, 30000)...)
+			return h
+		}(), []string{"owner-gap"}},
+		{"no owner while no node could own it", func() *History {
+			h := long(granted(100, "a", 3), lost(1000, "a", 3), granted(16000, "b", 9))
+			h.Reaches = append(append(reaches("a", 0, 1000), reaches("", 1000, 17000)...), reaches("b", 17000, 30000)...)
+			h.Faults = append(fault(0, Step{Kind: KindCutAPI, Target: "a"}, 900, 15000),
+				fault(1, Step{Kind: KindThrottle, Target: "b"}, 900, 10000)...)
+			return h
+		}(), nil},
+		{"the count starts when a node becomes healthy", func() *History {
+			h := long(granted(100, "a", 3), lost(1000, "a", 3), granted(16000, "b", 9))
+			h.Reaches = append(append(reaches("a", 0, 1000), reaches("", 1000, 17000)...), reaches("b", 17000, 30000)...)
+			h.Faults = fault(0, Step{Kind: KindPartition, Target: "a", Peer: "b"}, 900, 10000)
+			h.Procs["witness"] = []ProcEvent{proc(-1000, ProcStart), proc(900, ProcPause), proc(10000, ProcResume)}
+			h.Polls = polls("witness", "witness", 10000, 30000)
+			return h
+		}(), nil},
+		{"idle connections on the witness do not excuse a gap", func() *History {
+			h := long(granted(100, "a", 3), granted(12000, "b", 9))
+			h.Exits["a"] = []Exit{{At: at(1000), Killed: true}}
+			h.Reaches = append(append(reaches("a", 0, 1000), reaches("", 1000, 12500)...), reaches("b", 12500, 30000)...)
+			h.Faults = fault(0, Step{Kind: KindPortFlood, Target: "witness", Conns: 300}, 500, 11000)
+			return h
+		}(), []string{"owner-gap"}},
+		{"a planned stop that does not end", func() *History {
+			h := history(granted(100, "a", 3))
+			h.Stops = []Stop{{Node: "a", At: at(1000), Took: StopBound, Forced: true}}
+			return h
+		}(), []string{"stop-hang"}},
+		{"a second daemon that refuses to start", func() *History {
+			h := history(granted(100, "a", 3))
+			h.Duplicates = []Duplicate{{Node: "a", Started: at(1000), Exit: Exit{At: at(1100), Err: "exit status 1"}}}
+			return h
+		}(), nil},
+		{"a second daemon that runs alongside the first", func() *History {
+			h := history(granted(100, "a", 3))
+			h.Duplicates = []Duplicate{{Node: "a", Started: at(1000), Exit: Exit{At: at(3000), Killed: true}}}
+			return h
+		}(), []string{"duplicate-ran"}},
 	}
 }
 

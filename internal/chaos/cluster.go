@@ -95,12 +95,23 @@ type Member struct {
 	Witness    bool
 
 	dir, socket, config, logPath string
+	// hook is the notify script of every transition; it waits while
+	// hangFlag exists (KindHookHang).
+	hook, hangFlag string
+	// dup is a second daemon with the same config (KindDuplicateDaemon).
+	dup *duplicate
+	// admin is one client for all status polls: it keeps its connection
+	// open between them, where a client per poll would leave an idle one
+	// behind each time and soon meet the socket's connection limit.
+	admin *admin.Client
 
 	mu     sync.Mutex
 	proc   *exec.Cmd
 	done   chan struct{} // closed when proc has been reaped
-	killed bool          // the harness killed it on purpose
+	killed bool          // the harness killed or stopped it on purpose
+	paused bool          // proc is SIGSTOPped
 	exits  []Exit
+	events []ProcEvent
 	svc    net.Listener
 	svcWG  sync.WaitGroup
 }
@@ -108,9 +119,24 @@ type Member struct {
 // Exit is one end of a member's process.
 type Exit struct {
 	At     time.Time
-	Killed bool // by the harness (kill -9 or Close)
+	Killed bool // by the harness (kill -9, SIGTERM or Close)
 	Err    string
 }
+
+// ProcEvent is something the harness did to a member's process, or a
+// second daemon's start and end.
+type ProcEvent struct {
+	At   time.Time
+	What string // "start", "pause", "resume", "term"
+}
+
+// The ProcEvent kinds.
+const (
+	ProcStart  = "start"
+	ProcPause  = "pause"
+	ProcResume = "resume"
+	ProcTerm   = "term"
+)
 
 // Cluster is vpcsim, the netns fabric, two vipd nodes and a witness, and a
 // client namespace. Close undoes all of it.
@@ -203,6 +229,9 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			}
 		}
 		m.socket = filepath.Join(m.dir, "vipd.sock")
+		m.admin = admin.NewClient(m.socket)
+		m.hook = filepath.Join(m.dir, "notify.sh")
+		m.hangFlag = filepath.Join(m.dir, "hooks-hang")
 		m.config = filepath.Join(m.dir, "vipd.yaml")
 		m.logPath = filepath.Join(m.dir, "vipd.log")
 		if err := os.MkdirAll(m.dir, 0o700); err != nil {
@@ -215,6 +244,9 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			return nil, fmt.Errorf("write %s: %w", m.config, err)
 		}
 		if !m.Witness {
+			if err := os.WriteFile(m.hook, []byte(hookScript(m.hangFlag)), 0o700); err != nil {
+				return nil, fmt.Errorf("write %s: %w", m.hook, err)
+			}
 			if err := c.startService(m); err != nil {
 				return nil, err
 			}
@@ -261,7 +293,8 @@ func (c *Cluster) config(m *Member) string {
   - {name: service, tcp: "127.0.0.1:%d", interval: 200ms, timeout: 200ms, rise: 2, fall: 2}
 reconcile: {interval: 1s}
 aws: {region: %s, endpoint: "http://%s", imds-endpoint: "http://%s", call-timeout: 1s}
-`, ServicePort, c.Srv.Region(), netns.APIAddr, netns.IMDSAddr)
+notify: {master: %q, backup: %q, fault: %q, stop: %q}
+`, ServicePort, c.Srv.Region(), netns.APIAddr, netns.IMDSAddr, m.hook, m.hook, m.hook, m.hook)
 	switch c.o.Mode {
 	case ModeOverlay:
 		fmt.Fprintf(&b, `resources:
@@ -284,6 +317,13 @@ local-address: {interface: none}
 `, FloatENI)
 	}
 	return b.String()
+}
+
+// hookScript is a notify hook that drains its JSON event and returns at
+// once, unless flag exists: then it waits until the flag is removed (the
+// hook-hang fault), so it never outlives the fault, whoever kills vipd.
+func hookScript(flag string) string {
+	return fmt.Sprintf("#!/bin/sh\ncat >/dev/null\nwhile [ -e %q ]; do sleep 0.1; done\n", flag)
 }
 
 // env gives a member nothing of the harness's environment: the SDK finds
@@ -336,7 +376,8 @@ func (c *Cluster) Restart(name string) error {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	done := make(chan struct{})
-	m.proc, m.done, m.killed = cmd, done, false
+	m.proc, m.done, m.killed, m.paused = cmd, done, false, false
+	m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcStart})
 	go func() {
 		err := cmd.Wait()
 		logf.Close()
@@ -346,7 +387,7 @@ func (c *Cluster) Restart(name string) error {
 			e.Err = err.Error()
 		}
 		m.exits = append(m.exits, e)
-		m.proc = nil
+		m.proc, m.paused = nil, false
 		m.mu.Unlock()
 		close(done)
 	}()
@@ -371,6 +412,127 @@ func (c *Cluster) Kill(name string) time.Time {
 	return time.Now()
 }
 
+// StopBound is how long a member's vipd may take to exit after SIGTERM
+// before the harness kills it: the notify hook timeout (10 s, the
+// default, which the stop hook may use up) and the release's bounded
+// steps.
+const StopBound = 20 * time.Second
+
+// stopResult is how a planned stop went: sent At, the process gone Took
+// later, Forced when it had to be killed after the bound.
+type stopResult struct {
+	At     time.Time
+	Took   time.Duration
+	Forced bool
+}
+
+// Stop sends SIGTERM to a member's vipd (a planned stop) and waits up to
+// bound for it to exit, then kills it. A paused member is resumed right
+// after the signal, since a stopped process cannot act on it. Nothing
+// running: the zero result.
+func (c *Cluster) Stop(name string, bound time.Duration) stopResult {
+	m := c.Member(name)
+	m.mu.Lock()
+	p, done := m.proc, m.done
+	start := time.Now()
+	if p != nil {
+		m.killed = true
+		m.events = append(m.events, ProcEvent{At: start, What: ProcTerm})
+		_ = p.Process.Signal(syscall.SIGTERM)
+		if m.paused {
+			m.paused = false
+			m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcResume})
+			_ = p.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	m.mu.Unlock()
+	if p == nil {
+		return stopResult{}
+	}
+	r := stopResult{At: start}
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		r.Forced = true
+		_ = p.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
+	r.Took = time.Since(start)
+	return r
+}
+
+// Pause SIGSTOPs a member's vipd; it reports false if none is running or
+// it is paused already.
+func (c *Cluster) Pause(name string) bool {
+	m := c.Member(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc == nil || m.paused {
+		return false
+	}
+	m.paused = true
+	m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcPause})
+	_ = m.proc.Process.Signal(syscall.SIGSTOP)
+	return true
+}
+
+// Resume SIGCONTs a member's vipd if it is paused.
+func (c *Cluster) Resume(name string) {
+	m := c.Member(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc == nil || !m.paused {
+		return
+	}
+	m.paused = false
+	_ = m.proc.Process.Signal(syscall.SIGCONT)
+	m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcResume})
+}
+
+// Paused reports whether a member's vipd is SIGSTOPped.
+func (m *Member) Paused() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.paused
+}
+
+// Pid is the process ID of a member's vipd (0 if none runs).
+func (m *Member) Pid() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc == nil {
+		return 0
+	}
+	return m.proc.Process.Pid
+}
+
+// Events returns what the harness did to the member's processes so far.
+func (m *Member) Events() []ProcEvent {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]ProcEvent(nil), m.events...)
+}
+
+// HangHooks makes the member's notify hooks wait (on) or lets them
+// return (off).
+func (m *Member) HangHooks(on bool) error {
+	if m.Witness {
+		return fmt.Errorf("hang hooks of %s: the witness runs no hooks", m.Name)
+	}
+	if !on {
+		if err := os.Remove(m.hangFlag); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("let %s's hooks return: %w", m.Name, err)
+		}
+		return nil
+	}
+	if err := os.WriteFile(m.hangFlag, nil, 0o600); err != nil {
+		return fmt.Errorf("hang %s's hooks: %w", m.Name, err)
+	}
+	return nil
+}
+
 // Running reports whether a member's vipd is running.
 func (m *Member) Running() bool {
 	m.mu.Lock()
@@ -392,7 +554,7 @@ func (m *Member) LogPath() string { return m.logPath }
 func (m *Member) Status(ctx context.Context) (admin.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	return admin.NewClient(m.socket).Status(ctx)
+	return m.admin.Status(ctx)
 }
 
 // startService opens the node's service inside its namespace: it answers
@@ -528,7 +690,12 @@ func (c *Cluster) RouteTargets() map[string]string {
 // vpcsim, and removes the directory unless Options.Keep.
 func (c *Cluster) Close() {
 	for _, m := range c.Members {
+		c.Resume(m.Name)
 		c.Kill(m.Name)
+		c.StopDuplicate(m.Name)
+		if !m.Witness {
+			_ = m.HangHooks(false)
+		}
 		if m.svc != nil {
 			m.svc.Close()
 			m.svcWG.Wait()

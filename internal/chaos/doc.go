@@ -25,32 +25,54 @@
 // Generate draws a Schedule from a seed: kill -9 of any member (restarted
 // when the step ends), partitions between any pair (the fabric's blackhole
 // rules), the node's EC2 API path cut (the fabric's proxy) or the node cut
-// off by vpcsim itself (FaultCutoff), the node's IMDS cut, and vpcsim's EC2
-// latency, InternalError, RequestLimitExceeded and hangs, for one caller or
-// all, one action or any. Targets may be symbolic (the holder, the other
-// node), resolved when the step starts. In eni mode attachments linger in
-// attaching/detaching for up to 3 s. Clock jumps are not injected: the
-// members share one kernel clock.
+// off by vpcsim itself (FaultCutoff), the node's IMDS cut or slowed, and
+// vpcsim's EC2 latency, InternalError, RequestLimitExceeded and hangs, for
+// one caller or all, one action or any. On the processes: SIGSTOP longer
+// than the lease then SIGCONT (stop-cont), SIGTERM and start again
+// (restart, often aimed right after a kill or stop-cont of the holder,
+// when raft has just truncated its log), notify hooks that hang (the
+// nodes run a hook that waits while a flag file exists), with or without
+// a planned stop meanwhile, a second `vipd run` with the same config,
+// hundreds of idle connections to a member's cluster port from the other
+// namespaces, and busy loops that take most of the CPU vipd is pinned to.
+// Targets may be symbolic (the holder, the other node, the target of an
+// earlier step), resolved when the step starts. Each schedule carries its
+// share of a rotation through every kind, so Rotation() consecutive seeds
+// inject them all. In eni mode attachments linger in attaching/detaching
+// for up to 3 s. Clock jumps are not injected: the members share one
+// kernel clock.
 //
 // # History and invariants
 //
-// A run records every node's `vipd status` every 100 ms, a client request
+// A run records every member's `vipd status` every 100 ms, a client request
 // through the service address every 100 ms, each fault's start and end, each
 // process's end, the lease lines of every node's JSON log ("lease granted",
 // "lease lost", "election started") and vpcsim's call log (every EC2 call
 // with its caller and fencing token). Check then asserts:
 //
 //   - two-holders: the holds rebuilt from the logs (granted → lost, death,
-//     restart or the end of the run) of different nodes never overlap by
-//     more than DriftBound; token-order: each grant's token exceeds every
-//     earlier one; unlogged-hold: every status answer claiming a hold lies
-//     inside a logged hold, so the logs cannot hide one;
+//     restart or the end of the run; a pause longer than the lease ends a
+//     hold where it began) of different nodes never overlap by more than
+//     DriftBound; token-order: each grant's token exceeds every earlier
+//     one; unlogged-hold: every status answer claiming a hold lies inside a
+//     logged hold, so the logs cannot hide one and a node resumed after a
+//     long pause cannot claim its old one;
 //   - stale-write: no fenced EC2 write that took effect carries a token
 //     lower than one already written;
 //   - no-convergence / slow-convergence: within ConvergeBound of the faults
 //     ending, one node holds the lease, vpcsim gives it the address, only it
 //     has the address bound, and the client reaches it — continuously for
 //     2 s;
+//   - no-rejoin: every member started or resumed answers as backup,
+//     primary or witness within RejoinBound (counted from the end of the
+//     last fault on it), with no operator action;
+//   - owner-gap: the client reaches some node again within OwnerBound
+//     whenever a healthy node exists (running, unpaused, no fault on it
+//     but idle connections, hung hooks or a second daemon, which vipd must
+//     shrug off, and a quorum partner);
+//   - stop-hang: a SIGTERMed vipd exits within StopBound; duplicate-ran: a
+//     second daemon with the same config refuses to run rather than run
+//     alongside the first (its lease lines count as a holder of its own);
 //   - crash: no vipd process ended unless the harness killed it; and the
 //     fabric's namespaces are all gone after the run.
 package chaos

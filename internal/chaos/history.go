@@ -32,10 +32,33 @@ type Reach struct {
 
 // FaultEvent is a fault injected (On) or undone.
 type FaultEvent struct {
-	At   time.Time
-	Step Step
-	On   bool
+	At time.Time
+	// Index is the step's position in the schedule: it pairs an On with
+	// its undo.
+	Index int
+	Step  Step
+	On    bool
+	// Note says what the injection did ("SIGTERM", "300 idle
+	// connections open").
+	Note string
 	Err  string
+}
+
+// Stop is a planned stop (SIGTERM) of a member: sent At, the process gone
+// Took later, Forced when the harness had to kill it after StopBound.
+type Stop struct {
+	Node   string
+	At     time.Time
+	Took   time.Duration
+	Forced bool
+}
+
+// Duplicate is a second daemon started with a member's config, and how it
+// ended.
+type Duplicate struct {
+	Node    string
+	Started time.Time
+	Exit    Exit
 }
 
 // LogEvent is one lease line of a node's own log.
@@ -50,6 +73,8 @@ type LogEvent struct {
 // History is everything a run observed, for the checker and the timeline.
 type History struct {
 	Start, FaultsEnd, End time.Time
+	// Lease is the members' election lease.
+	Lease time.Duration
 
 	mu      sync.Mutex
 	Polls   []Poll
@@ -57,7 +82,12 @@ type History struct {
 	Faults  []FaultEvent
 	Logs    []LogEvent
 	Exits   map[string][]Exit
-	Calls   []vpcsim.Call
+	// Procs is what the harness did to each member's process: starts,
+	// pauses, resumes and planned stops.
+	Procs      map[string][]ProcEvent
+	Stops      []Stop
+	Duplicates []Duplicate
+	Calls      []vpcsim.Call
 	// ConvergedAt is when the world first matched the holder after the
 	// faults stopped (zero if it never did); Holder is that node.
 	ConvergedAt time.Time
@@ -82,22 +112,28 @@ func (h *History) addFault(f FaultEvent) {
 	h.mu.Unlock()
 }
 
-// record polls every node's status and sends a client request through the
+func (h *History) addStop(s Stop) {
+	h.mu.Lock()
+	h.Stops = append(h.Stops, s)
+	h.mu.Unlock()
+}
+
+func (h *History) addDuplicate(d Duplicate) {
+	h.mu.Lock()
+	h.Duplicates = append(h.Duplicates, d)
+	h.mu.Unlock()
+}
+
+// record polls every member's status and sends a client request through the
 // VIP, every interval, until ctx is done.
 func record(ctx context.Context, c *Cluster, h *History, interval time.Duration) {
 	var wg sync.WaitGroup
-	for _, m := range c.Nodes() {
+	for _, m := range c.Members {
 		wg.Go(func() {
 			t := time.NewTicker(interval)
 			defer t.Stop()
 			for {
-				req := time.Now()
-				st, err := m.Status(ctx)
-				p := Poll{Node: m.Name, Req: req, Resp: time.Now(), OK: err == nil}
-				if err == nil {
-					p.Role, p.Held, p.Token = st.Role, st.LeaseHeld, st.Token
-					p.ValidFor, _ = time.ParseDuration(st.LeaseValid)
-				}
+				p := poll(ctx, m)
 				if ctx.Err() != nil {
 					return
 				}
@@ -131,6 +167,18 @@ func record(ctx context.Context, c *Cluster, h *History, interval time.Duration)
 		}
 	})
 	wg.Wait()
+}
+
+// poll asks a member for its status.
+func poll(ctx context.Context, m *Member) Poll {
+	req := time.Now()
+	st, err := m.Status(ctx)
+	p := Poll{Node: m.Name, Req: req, Resp: time.Now(), OK: err == nil}
+	if err == nil {
+		p.Role, p.Held, p.Token = st.Role, st.LeaseHeld, st.Token
+		p.ValidFor, _ = time.ParseDuration(st.LeaseValid)
+	}
+	return p
 }
 
 // readLog extracts the lease lines of a node's JSON log. Lines that are

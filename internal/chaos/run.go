@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
@@ -20,6 +19,22 @@ import (
 // local address — under 8 s with the default 1 s lease; the bound leaves
 // room for a loaded CI machine.
 const ConvergeBound = 15 * time.Second
+
+// OwnerBound is how long the address may be without an owner while a
+// healthy node exists (its process up and not paused, no fault on it, and
+// quorum with a peer or the witness that is up): raft noticing the old
+// leader gone and electing (up to about two leases), the health rise and
+// the acquire's AWS calls — about 3 s with the default 1 s lease; the
+// bound leaves room for a loaded machine. Faults that vipd is meant to
+// shrug off — idle connections on the cluster port, a hanging notify
+// hook, a second daemon — leave a node healthy.
+const OwnerBound = 8 * time.Second
+
+// RejoinBound is how long a started or resumed member may take to answer
+// `vipd status` as backup, primary or witness, counted from the end of the
+// last fault on it: opening its raft log, the startup quarantine and the
+// first health rise take under 2 s.
+const RejoinBound = 10 * time.Second
 
 // RunOptions configures one schedule's run.
 type RunOptions struct {
@@ -39,7 +54,10 @@ type RunOptions struct {
 type Report struct {
 	Schedule Schedule
 	Mode     Mode
-	Faults   map[Kind]int // injected, by kind
+	// Faults counts the steps that injected something, by kind (a step
+	// that failed or overlapped an earlier one of its kind on its target
+	// does not count).
+	Faults map[Kind]int
 	// Grants is how many lease grants the nodes logged (failovers + 1).
 	Grants int
 	// Writes is how many fenced AWS writes took effect.
@@ -107,22 +125,19 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		}
 	}()
 
-	h := &History{Start: time.Now(), Exits: map[string][]Exit{}}
+	h := &History{Start: time.Now(), Lease: c.o.Lease, Exits: map[string][]Exit{}, Procs: map[string][]ProcEvent{}}
 	rctx, stopRecording := context.WithCancel(ctx)
 	var rec sync.WaitGroup
 	rec.Go(func() { record(rctx, c, h, o.Interval) })
 
-	inj := &injector{c: c, h: h, counts: map[string]int{}, faultIDs: map[int]int64{}, resolved: map[int]Step{}}
+	inj := newInjector(c, h)
 	var steps sync.WaitGroup
 	for i, st := range sched.Steps {
-		rep.Faults[st.Kind]++
 		steps.Go(func() {
 			if !sleep(ctx, time.Until(h.Start.Add(st.At))) {
 				return
 			}
-			inj.apply(i, st, true)
-			sleep(ctx, st.For)
-			inj.apply(i, st, false)
+			inj.run(ctx, i, st)
 		})
 	}
 	steps.Wait()
@@ -131,21 +146,25 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 
 	// Convergence: one holder; every table routes the VIP to its ENI; the
 	// VIP is bound on its eth0 only; the client reaches it — at every check
-	// for Stable, so that a restarted member joining cannot undo it.
+	// for Stable, so that a restarted member joining cannot undo it. Then
+	// every member must answer as backup, primary or witness (the rejoin
+	// rule's evidence), within the same deadline.
 	deadline := h.FaultsEnd.Add(o.Converge + o.Stable)
 	since, prev := time.Time{}, ""
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		began := time.Now()
-		holder := converged(ctx, c)
-		if holder == "" || holder != prev {
-			since = began
-		}
-		prev = holder
-		if holder != "" {
-			if time.Since(since) >= o.Stable {
-				h.ConvergedAt, h.Holder = since, holder
-				break
+		if h.ConvergedAt.IsZero() {
+			holder := converged(ctx, c)
+			if holder == "" || holder != prev {
+				since = began
 			}
+			prev = holder
+			if holder != "" && time.Since(since) >= o.Stable {
+				h.ConvergedAt, h.Holder = since, holder
+			}
+		}
+		if !h.ConvergedAt.IsZero() && rejoined(ctx, c, h) {
+			break
 		}
 		sleep(ctx, o.Interval)
 	}
@@ -159,12 +178,34 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	names := map[string]string{}
 	for _, m := range c.Members {
 		h.Exits[m.Name] = m.Exits()
+		h.Procs[m.Name] = m.Events()
 		names[m.InstanceID] = m.Name
 		logs, err := readLog(m.Name, m.LogPath())
 		if err != nil {
 			return nil, err
 		}
 		h.Logs = append(h.Logs, logs...)
+	}
+	// A second daemon's lease lines count as a holder of its own, ended
+	// when it ended; its end is never a crash (refusing to run is what it
+	// should do).
+	for _, d := range h.Duplicates {
+		name := DuplicateName(d.Node)
+		if _, done := h.Exits[name]; !done {
+			logs, err := readLog(name, c.Member(d.Node).dupLogPath())
+			if err != nil {
+				return nil, err
+			}
+			h.Logs = append(h.Logs, logs...)
+		}
+		x := d.Exit
+		x.Killed = true
+		h.Exits[name] = append(h.Exits[name], x)
+	}
+	for _, f := range h.Faults {
+		if f.On && f.Err == "" {
+			rep.Faults[f.Step.Kind]++
+		}
 	}
 	// The harness killed everything at Close; those ends are not crashes,
 	// and a process killed after the history ends does not cut a hold.
@@ -195,6 +236,23 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		rep.Dir = ""
 	}
 	return rep, nil
+}
+
+// rejoined reports whether every member answers `vipd status` as
+// backup, primary or witness; the answers join the history.
+func rejoined(ctx context.Context, c *Cluster, h *History) bool {
+	all := true
+	for _, m := range c.Members {
+		p := poll(ctx, m)
+		h.addPoll(p)
+		all = all && p.OK && rejoinedRole(p.Role)
+	}
+	return all
+}
+
+// rejoinedRole is a role a member that came back plays.
+func rejoinedRole(role string) bool {
+	return role == "backup" || role == "primary" || role == "witness"
 }
 
 // converged returns the node the whole world agrees on, or "": it holds
@@ -231,145 +289,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// injector applies steps, counting overlapping faults on one target so a
-// fault is undone only when the last step that wants it ends.
-type injector struct {
-	c *Cluster
-	h *History
-
-	mu       sync.Mutex
-	counts   map[string]int
-	faultIDs map[int]int64 // step index → vpcsim fault
-	resolved map[int]Step  // step index → the step with member names
-}
-
-// resolve replaces Holder and Other by the nodes they name now.
-func (in *injector) resolve(st Step) Step {
-	holder := in.c.Holder(context.Background())
-	if holder == "" {
-		holder = "a" // nobody holds right now: hit a fixed node
-	}
-	other := "b"
-	if holder == "b" {
-		other = "a"
-	}
-	for _, p := range []*string{&st.Target, &st.Peer} {
-		switch *p {
-		case Holder:
-			*p = holder
-		case Other:
-			*p = other
-		}
-	}
-	if st.Kind == KindPartition && st.Target == st.Peer {
-		st.Peer = "witness"
-		if st.Target == "witness" {
-			st.Peer = other
-		}
-	}
-	return st
-}
-
-func (in *injector) apply(i int, st Step, on bool) {
-	if on {
-		st = in.resolve(st)
-	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if on {
-		in.resolved[i] = st
-	} else {
-		st = in.resolved[i]
-	}
-	key := string(st.Kind) + " " + st.Target + " " + st.Peer
-	var err error
-	c := in.c
-	switch st.Kind {
-	case KindKill, KindPartition, KindCutAPI, KindCutIMDS:
-		first := on && in.counts[key] == 0
-		if on {
-			in.counts[key]++
-		} else {
-			in.counts[key]--
-		}
-		last := !on && in.counts[key] == 0
-		if !first && !last {
-			in.h.addFault(FaultEvent{At: time.Now(), Step: st, On: on, Err: "overlaps an earlier step; no change"})
-			return
-		}
-		err = in.toggle(st, on)
-	default:
-		if on {
-			var id int64
-			id, err = c.Srv.InjectFault(in.vpcsimFault(st))
-			in.faultIDs[i] = id
-		} else if id, ok := in.faultIDs[i]; ok {
-			c.Srv.ClearFaults(id)
-		}
-	}
-	ev := FaultEvent{At: time.Now(), Step: st, On: on}
-	if err != nil {
-		ev.Err = err.Error()
-	}
-	in.h.addFault(ev)
-}
-
-func (in *injector) toggle(st Step, on bool) error {
-	c := in.c
-	switch st.Kind {
-	case KindKill:
-		if on {
-			c.Kill(st.Target)
-			return nil
-		}
-		return c.Restart(st.Target)
-	case KindPartition:
-		return c.Fab.Partition(c.Member(st.Target).InstanceID, c.Member(st.Peer).InstanceID, on)
-	case KindCutAPI:
-		return c.Fab.CutAPI(c.Member(st.Target).InstanceID, on)
-	case KindCutIMDS:
-		return c.Fab.CutIMDS(c.Member(st.Target).InstanceID, on)
-	}
-	return fmt.Errorf("toggle %s: not a fabric fault", st.Kind)
-}
-
-func (in *injector) vpcsimFault(st Step) vpcsim.Fault {
-	f := vpcsim.Fault{Action: st.Action, Duration: vpcsim.Duration(st.For)}
-	if st.Target != "" {
-		f.Caller = in.c.Member(st.Target).InstanceID
-	}
-	switch st.Kind {
-	case KindCallerCutoff:
-		f.Kind = vpcsim.FaultCutoff
-	case KindLatency:
-		f.Kind, f.Latency = vpcsim.FaultLatency, vpcsim.Duration(st.Latency)
-	case Kind5xx:
-		f.Kind, f.Code = vpcsim.FaultError, "InternalError"
-	case KindThrottle:
-		f.Kind, f.Code = vpcsim.FaultError, "RequestLimitExceeded"
-	case KindHang:
-		f.Kind, f.Timeout = vpcsim.FaultHang, vpcsim.Duration(st.For)
-	}
-	return f
-}
-
-// healAll undoes every fault and restarts every member, whatever steps
-// are still counted.
-func (in *injector) healAll() {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	c := in.c
-	c.Srv.ClearFaults(0)
-	ms := c.Members
-	for i, a := range ms {
-		for _, b := range ms[i+1:] {
-			_ = c.Fab.Partition(a.InstanceID, b.InstanceID, false)
-		}
-		_ = c.Fab.CutAPI(a.InstanceID, false)
-		_ = c.Fab.CutIMDS(a.InstanceID, false)
-		_ = c.Restart(a.Name)
-	}
-	clear(in.counts)
 }

@@ -32,7 +32,9 @@ func envInt(t *testing.T, name string, def uint64) uint64 {
 // TestChaos runs randomized fault schedules against two nodes and a
 // witness on the netns fabric and checks every history (internal/chaos).
 //
-//	CHAOS_SEEDS=N   run N schedules (default 2; `make chaos SEEDS=N`)
+//	CHAOS_SEEDS=N   run N schedules (default 2; `make chaos SEEDS=N`);
+//	                any chaos.Rotation() consecutive ones inject every
+//	                fault kind, and the test fails if they did not
 //	CHAOS_SEED=S    replay exactly seed S (`make chaos SEED=S`)
 //	CHAOS_BASE=B    first seed of the N (default: random, printed)
 //	CHAOS_LENGTH=D  how long each schedule injects faults (default 10s)
@@ -95,14 +97,23 @@ func TestChaos(t *testing.T) {
 			}
 		})
 	}
-	var kinds []string
+	var kinds, never []string
 	for _, k := range chaos.Kinds {
 		kinds = append(kinds, fmt.Sprintf("%s=%d", k, faults[k]))
+		if faults[k] == 0 {
+			never = append(never, string(k))
+		}
 	}
 	var worst time.Duration
 	for _, d := range conv {
 		worst = max(worst, d)
 	}
-	t.Logf("chaos: %d schedules, faults %s, %d violations, slowest convergence %s",
+	// One line that says what the run covered, printed whatever failed.
+	fmt.Printf("chaos: %d schedules, injected %s, %d violations, slowest convergence %s\n",
 		runs, strings.Join(kinds, " "), violations, worst.Round(time.Millisecond))
+	// Consecutive seeds rotate through every kind: a full rotation that
+	// left one out means a fault could not be injected.
+	if runs >= chaos.Rotation() && len(seeds) == runs && len(never) > 0 {
+		t.Errorf("%d schedules never injected %s", runs, strings.Join(never, ", "))
+	}
 }
