@@ -193,8 +193,8 @@ func cloneTags(m map[string]string) map[string]string {
 	return out
 }
 
-// Reset returns the account to the world last loaded (or given to New) and
-// removes every fault. The call history and IMDS listeners of instances
+// Reset returns the account to the world last loaded (or given to New),
+// removes every fault and drops the late writes still waiting. The call history and IMDS listeners of instances
 // that still exist are kept; instance credentials stay valid.
 func (s *Server) Reset(ctx context.Context) error {
 	s.mu.Lock()
@@ -204,7 +204,7 @@ func (s *Server) Reset(ctx context.Context) error {
 }
 
 // LoadWorld replaces the account with w (which becomes what Reset returns
-// to), removes every fault, and opens or closes IMDS listeners so that
+// to), removes every fault, drops the late writes still waiting, and opens or closes IMDS listeners so that
 // each instance has one.
 func (s *Server) LoadWorld(ctx context.Context, w *World) error {
 	st, err := buildState(w, s.ids)
@@ -218,6 +218,8 @@ func (s *Server) LoadWorld(ctx context.Context, w *World) error {
 		close(f.cleared)
 	}
 	s.faults, s.spent = nil, nil
+	close(s.worldGone)
+	s.worldGone = make(chan struct{})
 	clear(s.tokens)
 	started := s.started
 	s.mu.Unlock()

@@ -513,3 +513,174 @@ func TestCountedHangIsReleasedByClear(t *testing.T) {
 		t.Fatal("ClearFaults did not release the call held by a spent fault")
 	}
 }
+
+// TestLateWrite covers the late-write fault: AWS may apply a mutation
+// after its client gave up (EC2's idempotency guide tells callers to check
+// a timed-out mutation's result before retrying:
+// https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html),
+// so a write under an old fencing token can take effect after a write
+// under a newer one (issue 16, finding 6).
+func TestLateWrite(t *testing.T) {
+	e := newEnv(t)
+	ctl := simclient.New(e.srv.URL(), nil)
+	ctx := t.Context()
+	withToken := func(id, token string) *awsec2.Client {
+		return awsec2.NewFromConfig(vpcsimtest.InstanceConfig(t, e.srv, id, config.WithRetryMaxAttempts(1)),
+			awsec2.WithAPIOptions(middleware.AddUserAgentKeyValue("vipd-token", token)))
+	}
+	replace := func(ctx context.Context, c *awsec2.Client, eni string) error {
+		_, err := c.ReplaceRoute(ctx, &awsec2.ReplaceRouteInput{RouteTableId: aws.String(rtbB), DestinationCidrBlock: aws.String(vip), NetworkInterfaceId: aws.String(eni)})
+		return err
+	}
+	// lateCalls returns the late writes recorded after sequence since.
+	lateCalls := func(since uint64) []vpcsim.Call {
+		calls, err := ctl.Calls(ctx, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []vpcsim.Call
+		for _, c := range calls {
+			if c.Late {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+
+	t.Run("a stale write takes effect after a newer one", func(t *testing.T) {
+		t.Cleanup(func() { ctl.Reset(context.WithoutCancel(ctx)) })
+		const delay = 300 * time.Millisecond
+		if _, err := ctl.InjectFault(ctx, vpcsim.Fault{Action: "ReplaceRoute", Caller: nodeA, Kind: vpcsim.FaultLateWrite, Delay: vpcsim.Duration(delay)}); err != nil {
+			t.Fatal(err)
+		}
+		a, b := withToken(nodeA, "5"), withToken(nodeB, "6")
+		for _, c := range []*awsec2.Client{a, b} { // fetch their credentials
+			if _, err := c.DescribeVpcs(ctx, &awsec2.DescribeVpcsInput{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		since := uint64(len(e.srv.Calls(0)))
+		// node-a, holding token 5, gives up on its write while it is held.
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- replace(cctx, a, eniA) }()
+		waitFor(t, "node-a's write to be held", func() bool { fs := e.srv.Faults(); return len(fs) == 1 && fs[0].Held == 1 })
+		cancel()
+		gaveUp := time.Now()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("node-a's write: %v, want its own cancel", err)
+		}
+		if r := routeTo(t, e.ec2, rtbB, vip); aws.ToString(r.NetworkInterfaceId) != eniB {
+			t.Fatalf("route points to %s right after node-a gave up, want still %s", aws.ToString(r.NetworkInterfaceId), eniB)
+		}
+		// node-b, granted token 6, writes and succeeds.
+		if err := replace(ctx, b, eniB); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the late write", func() bool { return len(lateCalls(since)) == 1 })
+		if r := routeTo(t, e.ec2, rtbB, vip); aws.ToString(r.NetworkInterfaceId) != eniA {
+			t.Errorf("route points to %s, want %s: node-a's late write took effect last", aws.ToString(r.NetworkInterfaceId), eniA)
+		}
+
+		calls, err := ctl.Calls(ctx, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type rec struct {
+			Caller, Code string
+			Status       int
+			Token        uint64
+			Applied      bool
+			Late         bool
+		}
+		var got []rec
+		var applied []time.Time
+		for _, c := range calls {
+			if c.Action != "ReplaceRoute" {
+				continue
+			}
+			got = append(got, rec{c.Caller, c.Code, c.Status, c.Token, !c.Applied.IsZero(), c.Late})
+			applied = append(applied, c.Applied)
+		}
+		want := []rec{
+			{nodeA, "Unavailable", 503, 5, false, false}, // what node-a's request ended with
+			{nodeB, "", 200, 6, true, false},
+			{nodeA, "", 200, 5, true, true}, // node-a's write taking effect
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("history (-want +got):\n%s", diff)
+		}
+		if !applied[2].After(applied[1]) {
+			t.Errorf("late write applied at %s, not after node-b's write at %s", applied[2], applied[1])
+		}
+		if early := gaveUp.Add(delay - 100*time.Millisecond); applied[2].Before(early) {
+			t.Errorf("late write applied at %s, before the client gave up plus the delay (%s)", applied[2], early)
+		}
+	})
+
+	t.Run("the fault timeout releases a waiting client", func(t *testing.T) {
+		t.Cleanup(func() { ctl.Reset(context.WithoutCancel(ctx)) })
+		if _, err := ctl.InjectFault(ctx, vpcsim.Fault{Action: "ReplaceRoute", Kind: vpcsim.FaultLateWrite, Timeout: vpcsim.Duration(100 * time.Millisecond), Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		since := uint64(len(e.srv.Calls(0)))
+		err := replace(ctx, e.ec2, eniA)
+		if got := code(t, err); got != "Unavailable" || httpStatus(err) != http.StatusServiceUnavailable {
+			t.Fatalf("held write: %v, want Unavailable 503", err)
+		}
+		waitFor(t, "the late write", func() bool { return len(lateCalls(since)) == 1 })
+		if r := routeTo(t, e.ec2, rtbB, vip); aws.ToString(r.NetworkInterfaceId) != eniA {
+			t.Errorf("route points to %s, want %s: a write answered Unavailable took effect", aws.ToString(r.NetworkInterfaceId), eniA)
+		}
+	})
+
+	t.Run("a refused write is answered at once and never applied", func(t *testing.T) {
+		t.Cleanup(func() { ctl.Reset(context.WithoutCancel(ctx)) })
+		if _, err := ctl.InjectFault(ctx, vpcsim.Fault{Kind: vpcsim.FaultLateWrite, Timeout: vpcsim.Duration(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		// AWS checks a request before it accepts it: the witness's role
+		// may not replace routes, and a dry run only asks.
+		if err := replace(ctx, instanceClient(t, e.srv, witness), eniA); code(t, err) != "UnauthorizedOperation" {
+			t.Errorf("unauthorized write under a late-write fault: %v, want UnauthorizedOperation at once", err)
+		}
+		_, err := e.ec2.ReplaceRoute(ctx, &awsec2.ReplaceRouteInput{RouteTableId: aws.String(rtbB), DestinationCidrBlock: aws.String(vip),
+			NetworkInterfaceId: aws.String(eniA), DryRun: aws.Bool(true)})
+		if got := code(t, err); got != "DryRunOperation" {
+			t.Errorf("dry run under a late-write fault: %v, want DryRunOperation at once", err)
+		}
+		// Reads pass: nothing they do could take effect late.
+		if _, err := e.ec2.DescribeRouteTables(ctx, &awsec2.DescribeRouteTablesInput{}); err != nil {
+			t.Errorf("read under a late-write fault: %v", err)
+		}
+		if _, err := ctl.InjectFault(ctx, vpcsim.Fault{Action: "DescribeRouteTables", Kind: vpcsim.FaultLateWrite}); err == nil {
+			t.Error("a late-write fault on a read action was accepted")
+		}
+		if r := routeTo(t, e.ec2, rtbB, vip); aws.ToString(r.NetworkInterfaceId) != eniB {
+			t.Errorf("route points to %s, want the world's %s", aws.ToString(r.NetworkInterfaceId), eniB)
+		}
+	})
+
+	t.Run("a reset drops the writes still waiting", func(t *testing.T) {
+		const delay = 200 * time.Millisecond
+		since := uint64(len(e.srv.Calls(0)))
+		if _, err := ctl.InjectFault(ctx, vpcsim.Fault{Action: "ReplaceRoute", Kind: vpcsim.FaultLateWrite, Delay: vpcsim.Duration(delay), Timeout: vpcsim.Duration(50 * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := replace(ctx, e.ec2, eniA); code(t, err) != "Unavailable" {
+			t.Fatalf("held write: %v, want Unavailable", err)
+		}
+		if err := ctl.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Nothing can be waited for: the write must stay absent for longer
+		// than its delay.
+		time.Sleep(3 * delay)
+		if r := routeTo(t, e.ec2, rtbB, vip); aws.ToString(r.NetworkInterfaceId) != eniB {
+			t.Errorf("route points to %s after a reset, want the world's %s", aws.ToString(r.NetworkInterfaceId), eniB)
+		}
+		if late := lateCalls(since); len(late) != 0 {
+			t.Errorf("late writes recorded after a reset: %+v", late)
+		}
+	})
+}

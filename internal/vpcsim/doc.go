@@ -34,7 +34,9 @@
 // (attaching, stopping, ...) are stored with their due time: every reader
 // applies those that are due when it locks, and one goroutine applies them
 // on time so that Changes fires without a caller. The call history has its
-// own lock. Faults that delay or hold a call wait outside the lock.
+// own lock. Faults that delay or hold a call wait outside the lock; a
+// late-write fault's mutation runs on a goroutine of its own that Close
+// waits for.
 //
 // SDK clients pointed at vpcsim on loopback should wrap their HTTP client
 // with vpcsimtest.BodyRaceFix (vpcsimtest's configs do): vpcsim answers

@@ -25,6 +25,21 @@ const (
 	// FaultCutoff drops the connection without an answer, as a caller cut
 	// off from the endpoint sees it.
 	FaultCutoff FaultKind = "cutoff"
+	// FaultLateWrite holds a mutating call (any action but Describe*) until
+	// the client gives up (its deadline or cancel), the fault is cleared,
+	// Timeout passes or the server closes, answers 503 Unavailable, and
+	// then applies the mutation Delay later all the same. AWS may apply a
+	// request after its client timed out: an API call is not a
+	// transaction the client can take back, and EC2's documentation tells
+	// callers to check the result of a timed-out mutation before retrying
+	// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+	// The call is checked (authentication, action, throttling, IAM, DryRun)
+	// before it is held, as AWS checks it before accepting it; a call that
+	// fails a check answers its error at once and changes nothing. The
+	// effect is recorded in the call history as a second call with Late set
+	// and Applied the time it took effect; a world reload or reset drops
+	// the writes still waiting.
+	FaultLateWrite FaultKind = "late-write"
 )
 
 // Fault is an injected failure for calls matching Action and Caller.
@@ -42,20 +57,26 @@ type Fault struct {
 	Message string `json:"message,omitempty"`
 	// Latency is FaultLatency's delay.
 	Latency Duration `json:"latency,omitempty"`
-	// Timeout bounds a FaultHang (default Options.MaxHang).
+	// Timeout bounds how long a FaultHang or FaultLateWrite holds a call
+	// (default Options.MaxHang).
 	Timeout Duration `json:"timeout,omitempty"`
+	// Delay is how long after the client gave up a FaultLateWrite applies
+	// the mutation; 0 applies it at once.
+	Delay Duration `json:"delay,omitempty"`
 	// Count limits the fault to the next Count matching calls; 0 means
 	// every matching call.
 	Count int `json:"count,omitempty"`
 	// Duration limits the fault to this long after injection; 0 means until
 	// cleared.
 	Duration Duration `json:"duration,omitempty"`
-	// Held is how many calls a FaultHang holds right now (read-only).
+	// Held is how many calls a FaultHang or FaultLateWrite holds right now
+	// (read-only).
 	Held int `json:"held,omitempty"`
 }
 
-// spent hang faults whose count ran out still hold their calls until
-// cleared; they are kept in Server.spent so ClearFaults releases them.
+// spent holding faults (hang, late-write) whose count ran out still hold
+// their calls until cleared; they are kept in Server.spent so ClearFaults
+// releases them.
 type fault struct {
 	Fault
 	expires time.Time     // zero: never
@@ -72,12 +93,16 @@ func (f Fault) validate() error {
 		if f.Latency <= 0 {
 			return fmt.Errorf("fault kind latency needs a positive latency")
 		}
+	case FaultLateWrite:
+		if isDescribe(f.Action) {
+			return fmt.Errorf("fault kind late-write applies to mutating actions, and %s only reads", f.Action)
+		}
 	case FaultHang, FaultCutoff:
 	default:
-		return fmt.Errorf("fault kind %q is not one of error, latency, hang, cutoff", f.Kind)
+		return fmt.Errorf("fault kind %q is not one of error, latency, hang, cutoff, late-write", f.Kind)
 	}
-	if f.Count < 0 || f.Duration < 0 || f.Timeout < 0 {
-		return fmt.Errorf("fault count, duration and timeout must not be negative")
+	if f.Count < 0 || f.Duration < 0 || f.Timeout < 0 || f.Delay < 0 {
+		return fmt.Errorf("fault count, duration, timeout and delay must not be negative")
 	}
 	return nil
 }
@@ -157,9 +182,13 @@ func (s *Server) expireFaultsLocked(now time.Time) {
 	})
 }
 
+// holds reports whether the fault holds the calls it matches.
+func (f *fault) holds() bool { return f.Kind == FaultHang || f.Kind == FaultLateWrite }
+
 // takeFault finds the first fault matching the call and uses up one of
-// its count.
-func (s *Server) takeFault(action, caller string) *fault {
+// its count. A late-write fault matches only mutating calls: a read that
+// takes effect late changes nothing.
+func (s *Server) takeFault(action, caller string, mutating bool) *fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.faults) == 0 {
@@ -167,14 +196,15 @@ func (s *Server) takeFault(action, caller string) *fault {
 	}
 	s.expireFaultsLocked(time.Now())
 	for i, f := range s.faults {
-		if (f.Action != "" && f.Action != action) || (f.Caller != "" && f.Caller != caller) {
+		if (f.Action != "" && f.Action != action) || (f.Caller != "" && f.Caller != caller) ||
+			(f.Kind == FaultLateWrite && !mutating) {
 			continue
 		}
 		if f.Count > 0 {
 			f.Count--
 			if f.Count == 0 {
 				s.faults = slices.Delete(s.faults, i, i+1)
-				if f.Kind == FaultHang {
+				if f.holds() {
 					// It no longer matches but still holds this call until
 					// cleared or timed out.
 					s.spent = append(s.spent, f)
@@ -202,30 +232,89 @@ func (s *Server) applyFault(ctx context.Context, f *fault) (cut bool, err error)
 	case FaultCutoff:
 		return true, nil
 	case FaultHang:
-		timeout := time.Duration(f.Timeout)
-		if timeout <= 0 {
-			timeout = s.opts.MaxHang
-		}
-		if !f.expires.IsZero() {
-			timeout = min(timeout, time.Until(f.expires))
-		}
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		s.mu.Lock()
-		f.Held++
-		s.mu.Unlock()
-		defer func() {
-			s.mu.Lock()
-			f.Held--
-			s.mu.Unlock()
-		}()
-		select {
-		case <-f.cleared:
-		case <-t.C:
-		case <-ctx.Done():
-		case <-s.done:
-		}
-		return false, errorf(http.StatusServiceUnavailable, "Unavailable", "The service is unavailable. Please try again shortly.")
+		s.hold(ctx, f)
+		return false, unavailable()
 	}
 	return false, nil
+}
+
+func unavailable() *apiError {
+	return errorf(http.StatusServiceUnavailable, "Unavailable", "The service is unavailable. Please try again shortly.")
+}
+
+// hold blocks until the fault is cleared or expires, ctx ends (the client
+// gave up), the fault's timeout passes, or the server closes.
+func (s *Server) hold(ctx context.Context, f *fault) {
+	timeout := time.Duration(f.Timeout)
+	if timeout <= 0 {
+		timeout = s.opts.MaxHang
+	}
+	if !f.expires.IsZero() {
+		timeout = min(timeout, time.Until(f.expires))
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	s.mu.Lock()
+	f.Held++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		f.Held--
+		s.mu.Unlock()
+	}()
+	select {
+	case <-f.cleared:
+	case <-t.C:
+	case <-ctx.Done():
+	case <-s.done:
+	}
+}
+
+// lateWrite is a mutation accepted under a late-write fault, to be applied
+// after its caller's request ended.
+type lateWrite struct {
+	f    *fault
+	req  *request
+	spec actionSpec
+}
+
+// applyLate applies w.Delay after now, unless the server closes or the
+// world is replaced first, and records the effect as a Late call. call is
+// the record of the request the client saw end. It runs on its own
+// goroutine, which Close waits for; none starts once the server is
+// closing.
+func (s *Server) applyLate(w *lateWrite, call Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	worldGone := s.worldGone
+	s.wg.Go(func() {
+		t := time.NewTimer(time.Duration(w.f.Delay))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-s.done:
+			return
+		case <-worldGone:
+			s.log.Debug("late write dropped by a world reload", "op", call.Action, "caller", call.Caller, "token", call.Token)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := s.apply(ctx, w.req, w.spec)
+		call.Seq, call.Late, call.Applied = 0, true, w.req.applied
+		call.Status, call.Code = http.StatusOK, ""
+		if err != nil {
+			ae := s.asAPIError(w.req, err)
+			call.Status, call.Code = ae.Status, ae.Code
+		}
+		call.Latency = Duration(time.Since(call.Time))
+		if !call.Applied.IsZero() {
+			call.Latency = Duration(call.Applied.Sub(call.Time))
+		}
+		s.log.Debug("ec2 late write", "op", call.Action, "caller", call.Caller, "aws_code", call.Code, "token", call.Token)
+		s.hist.add(call)
+	})
 }

@@ -47,6 +47,16 @@ type Call struct {
 	// Token is the fencing token from the caller's User-Agent
 	// (vipd-token/N); 0 when absent.
 	Token uint64 `json:"token"`
+	// Applied is when the call's mutation took effect; zero for reads and
+	// for calls that changed nothing. Calls are recorded when they end, so
+	// two concurrent writes may be recorded in the other order than they
+	// took effect; Applied orders them.
+	Applied time.Time `json:"applied,omitzero"`
+	// Late marks the record of a mutation that a late-write fault applied
+	// after its caller's request had ended (recorded before as a call of
+	// its own, answered 503 Unavailable); Status and Code are the action's
+	// outcome, Latency runs from the request's arrival to Applied.
+	Late bool `json:"late,omitempty"`
 }
 
 // history is a bounded log of calls with its own lock, so recording never

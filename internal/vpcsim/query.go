@@ -107,6 +107,9 @@ type request struct {
 	form   url.Values
 	caller caller
 	id     string
+	// applied is when the action's mutation took effect; zero for a read
+	// or a call that changed nothing.
+	applied time.Time
 }
 
 func (r *request) get(name string) string { return r.form.Get(name) }
@@ -352,7 +355,7 @@ func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
 		Token:  fenceToken(hr.UserAgent()),
 	}
 
-	resp, cut, err := s.handleEC2(hr, req, body, perr)
+	resp, cut, late, err := s.handleEC2(hr, req, body, perr)
 	call.Caller = req.caller.name()
 	if cut {
 		call.Code = "ConnectionCut"
@@ -360,57 +363,113 @@ func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
 	} else {
 		call.Status, call.Code = s.writeEC2(w, req, resp, err)
 	}
+	call.Applied = req.applied
 	call.Latency = Duration(time.Since(start))
 	s.log.Debug("ec2 call", "op", call.Action, "caller", call.Caller, "aws_code", call.Code, "duration", time.Duration(call.Latency), "token", call.Token)
 	s.hist.add(call)
+	if late != nil {
+		s.applyLate(late, call)
+	}
 }
 
-func (s *Server) handleEC2(hr *http.Request, req *request, body []byte, perr error) (resp any, cut bool, err error) {
+// handleEC2 runs the call's checks and action. Under a late-write fault it
+// returns the mutation to apply later (late) and the error the client is
+// answered with.
+func (s *Server) handleEC2(hr *http.Request, req *request, body []byte, perr error) (resp any, cut bool, late *lateWrite, err error) {
 	c, aerr := s.authenticate(hr, req.form, body)
 	req.caller = c
 	if aerr != nil {
-		return nil, false, aerr
+		return nil, false, nil, aerr
 	}
 	if perr != nil {
-		return nil, false, errorf(http.StatusBadRequest, "InvalidParameterValue", "could not parse the request: %v", perr)
+		return nil, false, nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "could not parse the request: %v", perr)
 	}
-	if f := s.takeFault(req.action, c.name()); f != nil {
-		if cut, ferr := s.applyFault(hr.Context(), f); cut || ferr != nil {
-			return nil, cut, ferr
+	var lateFault *fault
+	if f := s.takeFault(req.action, c.name(), !isDescribe(req.action)); f != nil {
+		if f.Kind == FaultLateWrite {
+			lateFault = f
+		} else if cut, ferr := s.applyFault(hr.Context(), f); cut || ferr != nil {
+			return nil, cut, nil, ferr
 		}
 	}
 	spec, ok := actions[req.action]
 	if !ok {
 		if req.action == "" {
-			return nil, false, errorf(http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action")
+			return nil, false, nil, errorf(http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action")
 		}
-		return nil, false, errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", req.action)
+		return nil, false, nil, errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", req.action)
 	}
 	if s.opts.Throttle && !s.throttle.take(req.action, unfiltered(req.form), time.Now()) {
-		return nil, false, errorf(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+		return nil, false, nil, errorf(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+	}
+	if lateFault != nil {
+		// AWS checks a call before it accepts it; only an accepted call
+		// can take effect after its client gave up.
+		if err := s.check(req, spec); err != nil {
+			return nil, false, nil, err
+		}
+		s.hold(hr.Context(), lateFault)
+		return nil, false, &lateWrite{f: lateFault, req: req, spec: spec}, unavailable()
 	}
 	d := s.opts.Timing.Mutate
 	if isDescribe(req.action) {
 		d = s.opts.Timing.Describe
 	}
 	if err := s.wait(hr.Context(), d.Sample()); err != nil {
-		return nil, false, errorf(http.StatusServiceUnavailable, "Unavailable", "The request was interrupted.")
+		return nil, false, nil, errorf(http.StatusServiceUnavailable, "Unavailable", "The request was interrupted.")
 	}
+	resp, err = s.runAction(hr.Context(), req, spec)
+	return resp, false, nil, err
+}
+
+// check authorizes the call and honours DryRun.
+func (s *Server) check(req *request, spec actionSpec) error {
 	if err := s.authorize(req, spec); err != nil {
-		return nil, false, err
+		return err
 	}
 	if dry, _, _ := req.boolean("DryRun"); dry {
-		return nil, false, errorf(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+		return errorf(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 	}
-	resp, err = spec.run(s, req)
-	if err == nil && req.action == "RunInstances" {
+	return nil
+}
+
+// runAction checks and runs the action.
+func (s *Server) runAction(ctx context.Context, req *request, spec actionSpec) (any, error) {
+	if err := s.check(req, spec); err != nil {
+		return nil, err
+	}
+	return s.apply(ctx, req, spec)
+}
+
+// apply runs a checked action; a mutation that succeeds sets req.applied.
+// ctx bounds opening the IMDS listeners of new instances.
+func (s *Server) apply(ctx context.Context, req *request, spec actionSpec) (any, error) {
+	resp, err := spec.run(s, req)
+	if err != nil {
+		return nil, err
+	}
+	if !isDescribe(req.action) {
+		req.applied = time.Now().UTC()
+	}
+	if req.action == "RunInstances" {
 		// Each new instance gets its IMDS endpoint before the caller hears
 		// of it; listening is I/O, so it happens here, outside the lock.
-		if err := s.syncIMDS(hr.Context()); err != nil {
+		if err := s.syncIMDS(ctx); err != nil {
 			s.log.Error("open imds for launched instances failed", "err", err)
 		}
 	}
-	return resp, false, err
+	return resp, nil
+}
+
+// asAPIError is err as EC2 answers it: an action's *apiError, or an
+// InternalError for anything else (logged, as a defect).
+func (s *Server) asAPIError(req *request, err error) *apiError {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = errorf(http.StatusInternalServerError, "InternalError", "An internal error has occurred")
+		s.log.Error("action failed", "op", req.action, "err", err)
+	}
+	return ae
 }
 
 // writeEC2 answers the response or error and reports status and code. The
@@ -421,11 +480,7 @@ func (s *Server) writeEC2(w http.ResponseWriter, req *request, resp any, err err
 	buf.WriteString(xml.Header)
 	enc := xml.NewEncoder(&buf)
 	if err != nil {
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			ae = errorf(http.StatusInternalServerError, "InternalError", "An internal error has occurred")
-			s.log.Error("action failed", "op", req.action, "err", err)
-		}
+		ae := s.asAPIError(req, err)
 		status, code = ae.Status, ae.Code
 		body := struct {
 			XMLName   xml.Name `xml:"Response"`

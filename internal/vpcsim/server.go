@@ -105,6 +105,9 @@ type Server struct {
 	changes chan struct{}
 	wake    chan struct{} // pokes the transition loop after a mutation
 	done    chan struct{} // closed by Close: releases hung requests
+	// worldGone is closed when LoadWorld replaces the world, dropping the
+	// late writes still waiting for it.
+	worldGone chan struct{}
 
 	ln      net.Listener
 	url     string
@@ -138,6 +141,8 @@ func New(w *World, opts Options) (*Server, error) {
 		changes:  make(chan struct{}, 1),
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
+
+		worldGone: make(chan struct{}),
 	}
 	s.newServices(st)
 	return s, nil
