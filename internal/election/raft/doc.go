@@ -75,6 +75,10 @@
 //
 // Production uses hashicorp/raft's NetworkTransport over a StreamLayer that
 // shares the listener with the peer RPC: the first byte of each connection
-// routes it (mux.go). Tests use raft's in-memory transport (Config.Transport)
+// routes it (mux.go). The accept loop only accepts: each connection says
+// what it is for (and finishes its TLS handshake) on its own goroutine
+// within 2 × HeartbeatTimeout, and idle connections beyond a bound are
+// shed, the flooding host's first, so they cannot keep a peer waiting in
+// the listen queue. Tests use raft's in-memory transport (Config.Transport)
 // and an in-memory Network for the peer RPC.
 package raft

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,14 +22,14 @@ const (
 	connRPC  byte = 'V'
 )
 
-// maxPendingConns bounds connections that have been accepted but have not yet
-// sent their first byte, or are being served by the peer RPC, so a flood of
-// idle connections cannot grow goroutines without bound.
+// maxPendingConns bounds the connections the mux holds that have not been
+// handed to raft or the peer RPC yet: those that have not sent their first
+// byte (over TLS: not finished the handshake) and those waiting for the peer
+// RPC to take them. A connection beyond it makes the mux close the oldest
+// pending connection of the remote host that holds the most, so that
+// accepting never waits and a flood from one host sheds its own
+// connections, not a peer's.
 const maxPendingConns = 64
-
-// firstByteTimeout is how long an accepted connection may take to say what
-// it is for.
-const firstByteTimeout = 5 * time.Second
 
 // Network opens the cluster port and connections to peers' cluster ports.
 // The default is TCP; tests pass an in-memory network.
@@ -53,29 +56,51 @@ var errMuxClosed = errors.New("cluster listener closed")
 // closes the listener and every connection it accepted, so that raft's
 // per-connection readers end even while peers keep their pooled connections
 // open.
+//
+// The accept loop only accepts: the first byte (and with it a TLS
+// handshake) is read on the connection's own goroutine, within a deadline,
+// and at most maxPendingConns connections wait for it (see there), so idle
+// connections cannot keep a peer's connection waiting in the listen queue.
 type mux struct {
 	ln  net.Listener
 	rpc chan net.Conn
 	// raft is nil when raft runs on another transport (tests); raft
 	// connections are then refused.
 	raft chan net.Conn
+	// pendingTimeout is how long an accepted connection may take to say
+	// what it is for and be taken by raft or the peer RPC.
+	pendingTimeout time.Duration
+	log            *slog.Logger
 
 	closed    chan struct{}
 	closeOnce sync.Once
-	sem       chan struct{}
 	wg        sync.WaitGroup
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	pending []*pendingConn // in the order accepted
+	shedLog time.Time      // when shedding was last logged
 }
 
-func newMux(ln net.Listener, withRaft bool) *mux {
+// pendingConn is an accepted connection not yet handed on.
+type pendingConn struct {
+	c    net.Conn
+	host string
+	shed chan struct{} // closed when the mux drops c to make room
+	// handing is set (under mux.mu) once the first byte is read; a shed
+	// connection is then dropped by its own goroutine, which may already
+	// have handed it on, rather than closed by the shedder.
+	handing bool
+}
+
+func newMux(ln net.Listener, withRaft bool, pendingTimeout time.Duration, log *slog.Logger) *mux {
 	m := &mux{
-		ln:     ln,
-		rpc:    make(chan net.Conn),
-		closed: make(chan struct{}),
-		sem:    make(chan struct{}, maxPendingConns),
-		conns:  map[net.Conn]struct{}{},
+		ln:             ln,
+		rpc:            make(chan net.Conn),
+		pendingTimeout: pendingTimeout,
+		log:            log,
+		closed:         make(chan struct{}),
+		conns:          map[net.Conn]struct{}{},
 	}
 	if withRaft {
 		m.raft = make(chan net.Conn)
@@ -104,34 +129,92 @@ func (m *mux) accept() {
 			}
 			continue
 		}
-		select {
-		case m.sem <- struct{}{}:
-		case <-m.closed:
-			c.Close()
-			return
-		}
-		if !m.track(c) {
-			<-m.sem
+		p := &pendingConn{c: c, host: remoteHost(c), shed: make(chan struct{})}
+		if !m.admit(p) {
 			return
 		}
 		m.wg.Add(1)
-		go m.route(c)
+		go m.route(p)
 	}
 }
 
-// track records c so that Close closes it; it reports false (and closes c)
-// when the mux is already closed.
-func (m *mux) track(c net.Conn) bool {
+// admit records p as tracked and pending, making room by shedding another
+// pending connection when maxPendingConns are pending. It reports false
+// (and closes p's connection) when the mux is closed.
+func (m *mux) admit(p *pendingConn) bool {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	select {
 	case <-m.closed:
-		c.Close()
+		m.mu.Unlock()
+		p.c.Close()
 		return false
 	default:
 	}
-	m.conns[c] = struct{}{}
+	m.conns[p.c] = struct{}{}
+	var victim *pendingConn
+	closeVictim := false
+	if len(m.pending) >= maxPendingConns {
+		victim = m.victimLocked()
+		m.pending = slices.DeleteFunc(m.pending, func(q *pendingConn) bool { return q == victim })
+		close(victim.shed)
+		closeVictim = !victim.handing
+	}
+	m.pending = append(m.pending, p)
+	logShed := victim != nil && time.Since(m.shedLog) >= time.Minute
+	if logShed {
+		m.shedLog = time.Now()
+	}
+	m.mu.Unlock()
+	if victim != nil {
+		if closeVictim {
+			// Closing ends the victim's read; its goroutine
+			// untracks it.
+			victim.c.Close()
+		}
+		if logShed {
+			m.log.Warn("cluster port: too many connections that have not said what they are for; closing the oldest of the host with the most",
+				"host", victim.host, "pending", maxPendingConns, "wait", m.pendingTimeout)
+		}
+	}
 	return true
+}
+
+// victimLocked picks the pending connection to shed: the oldest of the
+// remote host with the most pending connections.
+func (m *mux) victimLocked() *pendingConn {
+	count := map[string]int{}
+	top := ""
+	for _, q := range m.pending {
+		count[q.host]++
+		if count[q.host] > count[top] {
+			top = q.host
+		}
+	}
+	for _, q := range m.pending {
+		if q.host == top {
+			return q
+		}
+	}
+	return m.pending[0]
+}
+
+// settled removes p from the pending connections, if it is still there.
+func (m *mux) settled(p *pendingConn) {
+	m.mu.Lock()
+	m.pending = slices.DeleteFunc(m.pending, func(q *pendingConn) bool { return q == p })
+	m.mu.Unlock()
+}
+
+func remoteHost(c net.Conn) string {
+	a := c.RemoteAddr()
+	if a == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
 }
 
 func (m *mux) untrack(c net.Conn) {
@@ -140,17 +223,29 @@ func (m *mux) untrack(c net.Conn) {
 	m.mu.Unlock()
 }
 
-// route reads c's first byte and hands c to its consumer.
-func (m *mux) route(c net.Conn) {
+// route reads p's first byte and hands its connection to its consumer, all
+// within pendingTimeout, unless the mux sheds it first.
+func (m *mux) route(p *pendingConn) {
 	defer m.wg.Done()
-	defer func() { <-m.sem }()
+	defer m.settled(p)
+	c := p.c
+	expire := time.NewTimer(m.pendingTimeout)
+	defer expire.Stop()
 	var b [1]byte
-	_ = c.SetReadDeadline(time.Now().Add(firstByteTimeout))
-	if _, err := c.Read(b[:]); err != nil {
+	_ = c.SetReadDeadline(time.Now().Add(m.pendingTimeout))
+	if _, err := io.ReadFull(c, b[:]); err != nil {
 		m.drop(c)
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
+	m.mu.Lock()
+	shed := isClosed(p.shed)
+	p.handing = !shed
+	m.mu.Unlock()
+	if shed {
+		m.drop(c)
+		return
+	}
 	var to chan net.Conn
 	switch b[0] {
 	case connRaft:
@@ -164,8 +259,21 @@ func (m *mux) route(c net.Conn) {
 	}
 	select {
 	case to <- &trackedConn{Conn: c, m: m}:
+	case <-p.shed:
+		m.drop(c)
+	case <-expire.C:
+		m.drop(c)
 	case <-m.closed:
 		m.drop(c)
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

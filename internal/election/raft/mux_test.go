@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -116,7 +117,7 @@ func TestMuxRoutesByFirstByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMux(ln, true)
+	m := newMux(ln, true, 5*time.Second, discard())
 	defer m.Close()
 	stream := newRaftStream(m, tcpNetwork{}, ln.Addr().String())
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -172,4 +173,91 @@ func TestMuxRoutesByFirstByte(t *testing.T) {
 	if n, err := c.Read(b[:]); err == nil {
 		t.Errorf("unknown connection read %d bytes, want it closed", n)
 	}
+}
+
+// The mux never holds more than maxPendingConns connections that have not
+// said what they are for, and makes room by closing those of the host with
+// the most: a peer whose connection is slow to send its first byte still
+// gets through while another host keeps opening idle connections.
+func TestMuxShedsTheFloodingHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMux(ln, true, 5*time.Second, discard())
+	defer m.Close()
+	stream := newRaftStream(m, tcpNetwork{}, ln.Addr().String())
+	addr := ln.Addr().String()
+	flooder := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	openIdle := func(n int) {
+		for range n {
+			c, err := flooder.DialContext(t.Context(), "tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idle = append(idle, c)
+		}
+	}
+	pending := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.pending)
+	}
+
+	openIdle(100)
+	waitFor(t, 5*time.Second, "the mux holding maxPendingConns idle connections", func() bool { return pending() == maxPendingConns })
+	// A peer connects and is slow to say it is raft's; meanwhile the
+	// other host opens 200 more.
+	peer, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	openIdle(200)
+	waitFor(t, 5*time.Second, "the mux still holding maxPendingConns", func() bool { return pending() == maxPendingConns })
+	if _, err := peer.Write([]byte{connRaft, 'x'}); err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := stream.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	select {
+	case c := <-accepted:
+		var b [1]byte
+		if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != 'x' {
+			t.Errorf("peer's raft connection read %q, %v; want \"x\"", b[:], err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the peer's connection did not reach raft while another host flooded the port")
+	}
+	// Of the flood, all but maxPendingConns are closed by the mux, well
+	// before their 5 s would run out.
+	if n := pending(); n > maxPendingConns {
+		t.Errorf("the mux holds %d pending connections, want at most %d", n, maxPendingConns)
+	}
+	isClosed := make([]bool, len(idle))
+	closed, want := 0, len(idle)-maxPendingConns
+	waitFor(t, 2*time.Second, "all but maxPendingConns idle connections closed by the mux", func() bool {
+		for i, c := range idle {
+			if isClosed[i] {
+				continue
+			}
+			_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+			if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				isClosed[i] = true
+				closed++
+			}
+		}
+		return closed >= want
+	})
 }

@@ -634,7 +634,10 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", l.cfg.Bind, err)
 	}
-	m := newMux(ln, l.cfg.Transport == nil)
+	// A member that cannot say what a connection is for (and finish a
+	// TLS handshake) within the time raft allows an RPC is of no use to
+	// raft either.
+	m := newMux(ln, l.cfg.Transport == nil, 2*l.t.heartbeat, l.log)
 	defer m.Close()
 	trans := l.cfg.Transport
 	if trans == nil {

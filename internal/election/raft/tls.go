@@ -123,7 +123,7 @@ func NewTLSNetwork(files TLSFiles, self string, peers []Peer, log *slog.Logger) 
 }
 
 // Listen opens the cluster port; connections handshake on their first read
-// (in the mux, bounded by its first-byte timeout), so a slow or hostile
+// (on the mux's per-connection goroutine, within its pending deadline), so a slow or hostile
 // client never holds up Accept.
 func (n *TLSNetwork) Listen(address string) (net.Listener, error) {
 	ln, err := n.base.Listen(address)
