@@ -19,6 +19,9 @@ type Client struct {
 // NewClient returns a client for the socket at path.
 func NewClient(path string) *Client {
 	return &Client{socket: path, hc: &http.Client{Transport: &http.Transport{
+		// A connection per request: callers make a client per call, and
+		// idle connections they drop would hold server slots (MaxConns).
+		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)

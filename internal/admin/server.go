@@ -24,8 +24,8 @@ type Handler interface {
 // bytes from a local CLI that sends it at once, so these only stop a
 // misbehaving client from growing the daemon: a body over MaxBody is
 // refused, a connection that does not send its request in ReadTimeout (or
-// stays idle past IdleTimeout) is closed, and past MaxConns connections
-// are closed as soon as they are accepted.
+// stays idle past IdleTimeout) is closed, and at most MaxConns are open
+// (connLimit).
 const (
 	MaxBody           = 1 << 20
 	ReadHeaderTimeout = 2 * time.Second
@@ -55,8 +55,10 @@ func Serve(ctx context.Context, path string, h Handler, log *slog.Logger) error 
 		return fmt.Errorf("restrict admin socket %s: %w", path, err)
 	}
 	srv := newServer(h)
+	lim := newConnLimit(ln, MaxConns, log)
+	srv.ConnState = lim.track
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(newLimitListener(ln, MaxConns, log)) }()
+	go func() { errc <- srv.Serve(lim) }()
 	select {
 	case err = <-errc:
 		err = fmt.Errorf("serve admin socket %s: %w", path, err)
@@ -83,59 +85,75 @@ func newServer(h Handler) *http.Server {
 	}
 }
 
-// limitListener closes connections accepted while max are open, instead of
-// leaving them to queue behind stalled ones (the kernel backlog would hold
-// a CLI call until stalled connections time out).
-type limitListener struct {
+// connLimit keeps at most max connections open. When a new one arrives
+// at the limit, a connection idle between requests (a client that keeps
+// it alive for reuse) is closed to make room; only when all are busy or
+// have not sent their request yet is the new one closed, so that a CLI
+// call is not queued in the backlog behind stalled connections.
+type connLimit struct {
 	net.Listener
-	sem chan struct{}
+	max int
 	log *slog.Logger
 
 	mu       sync.Mutex
+	conns    map[net.Conn]http.ConnState
 	lastWarn time.Time
 }
 
-func newLimitListener(ln net.Listener, max int, log *slog.Logger) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, max), log: log}
+func newConnLimit(ln net.Listener, max int, log *slog.Logger) *connLimit {
+	return &connLimit{Listener: ln, max: max, log: log, conns: map[net.Conn]http.ConnState{}}
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
+func (l *connLimit) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		select {
-		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-		default:
-			c.Close()
-			l.warn()
+		if l.admit(c) {
+			return c, nil
 		}
+		c.Close()
 	}
 }
 
-// warn logs a refused connection at most once a minute.
-func (l *limitListener) warn() {
+// admit registers c, making room by closing an idle connection if needed.
+func (l *connLimit) admit(c net.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if time.Since(l.lastWarn) < time.Minute {
-		return
+	if len(l.conns) >= l.max {
+		for old, st := range l.conns {
+			if st == http.StateIdle {
+				// The server sees the close and reports StateClosed.
+				old.Close()
+				delete(l.conns, old)
+				break
+			}
+		}
 	}
-	l.lastWarn = time.Now()
-	l.log.Warn("admin socket: too many connections; closing new ones", "reason", fmt.Sprintf("%d open", cap(l.sem)))
+	if len(l.conns) >= l.max {
+		if time.Since(l.lastWarn) >= time.Minute {
+			l.lastWarn = time.Now()
+			l.log.Warn("admin socket: too many connections; closing new ones", "reason", fmt.Sprintf("%d open", len(l.conns)))
+		}
+		return false
+	}
+	l.conns[c] = http.StateNew
+	return true
 }
 
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
+// track is the server's ConnState hook.
+func (l *connLimit) track(c net.Conn, st http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		delete(l.conns, c)
+	default:
+		if _, ok := l.conns[c]; ok {
+			l.conns[c] = st
+		}
+	}
 }
 
 // Mux returns the admin API's HTTP handler.

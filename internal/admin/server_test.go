@@ -197,3 +197,29 @@ func TestStalledBodyIsCutOff(t *testing.T) {
 		t.Errorf("a truncated body was answered 200: %q", got)
 	}
 }
+
+// Clients that keep their connection alive and then drop it (a program
+// that makes a client per call) must not use up the connection limit: an
+// idle connection gives its slot to a new one.
+func TestIdleConnectionsGiveWay(t *testing.T) {
+	path := serve(t, &handler{})
+	var transports []*http.Transport
+	defer func() {
+		for _, tr := range transports {
+			tr.CloseIdleConnections()
+		}
+	}()
+	for i := range 3 * MaxConns {
+		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}}
+		transports = append(transports, tr)
+		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("http://vipd/v1/status")
+		if err != nil {
+			t.Fatalf("request %d with %d idle connections left behind: %v", i, i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
