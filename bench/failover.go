@@ -110,7 +110,12 @@ func stableMaster(ctx context.Context, e *env, sys system, dst netip.Prefix, tab
 // would.
 func waitStandby(ctx context.Context, e *env, sys system, name string) error {
 	id := e.node(name).InstanceID
-	return waitFor(ctx, stableLimit, name+" to stand by", func() bool {
+	dead := false
+	err := waitFor(ctx, stableLimit, name+" to stand by", func() bool {
+		if len(sys.pids(name)) == 0 {
+			dead = true
+			return true
+		}
 		if !sys.standby(ctx, name) {
 			return false
 		}
@@ -121,6 +126,10 @@ func waitStandby(ctx context.Context, e *env, sys system, name string) error {
 		}
 		return true
 	})
+	if dead {
+		return fmt.Errorf("%s: %s on %s is not running", errDaemonDead, sys.Name(), name)
+	}
+	return err
 }
 
 // sampler records how long both nodes believed they were master.
