@@ -45,6 +45,8 @@ type cluster struct {
 	net     *memNet
 	members []*member
 	hist    *history
+	// wrapLog, if set, wraps every member's raft log (Lease.wrapLog).
+	wrapLog func(logStableStore) logStableStore
 }
 
 type spec struct {
@@ -126,6 +128,7 @@ func (c *cluster) start(name string) {
 		c.t.Fatalf("New(%s): %v", name, err)
 	}
 	l.trace = func(st election.Status) { c.hist.record(st) }
+	l.wrapLog = c.wrapLog
 	ctx, cancel := context.WithCancel(c.t.Context())
 	m.lease, m.trans, m.stop, m.done = l, trans, cancel, make(chan error, 1)
 	go func() { m.done <- l.Run(ctx) }()

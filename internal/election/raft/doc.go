@@ -33,7 +33,18 @@
 // A holder renews its grant every HeartbeatTimeout/4 by committing a raft
 // barrier entry; when the
 // barrier (or the grant itself) submitted at time S commits, the grant is
-// valid until S + 0.8 × HeartbeatTimeout. The argument:
+// valid until S + 0.8 × HeartbeatTimeout. Renewals do not wait for each
+// other (up to three in flight) and start already while the grant
+// commits, and the grant is valid from the latest S whose entry committed
+// in this leadership. A commit waits for two fsyncs in a row (the leader's,
+// then a follower's) and, while the leader stores the next barrier, for
+// that too; on a busy host it may now take up to 0.55 × HeartbeatTimeout
+// (validity less the renewal period). When each renewal waited for the
+// previous one, 0.4 × HeartbeatTimeout was the most, and a slow grant left
+// the first renewal no time at all. A commit reported in time counts even
+// when the loop gets to it late (it looks at finished work before it
+// judges the grant expired); one started before this leadership does not.
+// The argument, for any such S:
 //
 //  1. The barrier entry is created after S and committed, so a quorum Q1
 //     (the holder and at least one follower) stored it. Each follower in Q1

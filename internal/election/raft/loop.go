@@ -27,7 +27,7 @@ type request struct {
 type opResult struct {
 	kind  string
 	start time.Time
-	token uint64 // renew: the grant renewed; grant: the new token
+	token uint64 // grant: the new token
 	err   error
 	req   *request // transfer, probe: the request to answer
 	// probed is the member a probe pinged.
@@ -48,9 +48,11 @@ const (
 
 // loop is the one goroutine that owns this member's grant: whether it holds,
 // with which token, until when. It never blocks on raft: each raft
-// operation runs in a worker goroutine (at most one at a time) that reports
-// on ops, so that an expiring grant is dropped on time even while raft
-// hangs.
+// operation runs in a worker goroutine that reports on ops, so that an
+// expiring grant is dropped on time even while raft hangs. At most one
+// operation other than a renewal runs at a time (busy); renewals run
+// alongside it and alongside each other (renewing), so that one slow
+// commit does not hold up the next confirmation.
 type loop struct {
 	l   *Lease
 	r   *hraft.Raft
@@ -59,7 +61,16 @@ type loop struct {
 	held       bool
 	token      uint64
 	validUntil time.Time
-	renewStart time.Time // start of the last renewal attempt
+	// leaderSince is when this loop first saw raft lead in the current
+	// leadership (zero while it does not lead), and confirmed the start
+	// of the latest quorum confirmation (a grant or a renewal barrier)
+	// that committed since then: a held grant is valid until confirmed +
+	// valid (package doc).
+	leaderSince time.Time
+	confirmed   time.Time
+	renewStart  time.Time // start of the last renewal started
+	renewing    int       // renewals in flight
+	granting    bool      // a grant in flight
 
 	ops  chan opResult
 	busy bool
@@ -79,8 +90,17 @@ type loop struct {
 	lostSince  time.Time
 }
 
+// maxRenewing bounds the renewals in flight to those that can still help:
+// a fourth would start 0.75 × HeartbeatTimeout after the first, when the
+// first is of no use unless it commits within the 0.05 left. More in flight
+// would also keep a leader whose disk is the bottleneck storing new
+// barriers while the commits of earlier ones wait.
+const maxRenewing = 3
+
 func newLoop(l *Lease, r *hraft.Raft, obs <-chan hraft.Observation) *loop {
-	return &loop{l: l, r: r, obs: obs, ops: make(chan opResult, 1), failing: map[string]bool{}}
+	// Room for every worker's report, so that no worker blocks on it
+	// after the loop has stopped reading.
+	return &loop{l: l, r: r, obs: obs, ops: make(chan opResult, maxRenewing+1), failing: map[string]bool{}}
 }
 
 func (lp *loop) run(ctx context.Context) {
@@ -95,7 +115,7 @@ func (lp *loop) run(ctx context.Context) {
 		var expired <-chan time.Time
 		if lp.held {
 			next := lp.validUntil
-			if r := lp.renewStart.Add(lp.l.t.renew); !lp.busy && r.Before(next) {
+			if r := lp.renewStart.Add(lp.l.t.renew); lp.renewing < maxRenewing && r.Before(next) {
 				next = r
 			}
 			expiry.Reset(time.Until(next))
@@ -112,8 +132,7 @@ func (lp *loop) run(ctx context.Context) {
 		case <-tick.C:
 		case <-expired:
 		case res := <-lp.ops:
-			lp.busy = false
-			lp.finish(res)
+			lp.handle(res)
 		case req := <-lp.l.reqs:
 			lp.request(req)
 		}
@@ -122,6 +141,33 @@ func (lp *loop) run(ctx context.Context) {
 
 // wait returns once every worker has reported.
 func (lp *loop) wait() { lp.workers.Wait() }
+
+// handle accounts for a finished operation and applies its result.
+func (lp *loop) handle(res opResult) {
+	switch res.kind {
+	case kindRenew:
+		lp.renewing--
+	case kindGrant:
+		lp.granting = false
+		lp.busy = false
+	default:
+		lp.busy = false
+	}
+	lp.finish(res)
+}
+
+// drain applies the results that workers have already reported, so that a
+// renewal that committed in time counts even when the loop runs late.
+func (lp *loop) drain() {
+	for {
+		select {
+		case res := <-lp.ops:
+			lp.handle(res)
+		default:
+			return
+		}
+	}
+}
 
 func (lp *loop) observe(o hraft.Observation) {
 	switch d := o.Data.(type) {
@@ -140,11 +186,13 @@ func (lp *loop) observe(o hraft.Observation) {
 // operation is in flight, starts the next one. It is level-triggered: it
 // looks at the state, not at what woke the loop.
 func (lp *loop) step() {
+	lp.drain()
 	now := time.Now()
 	if lp.held && !now.Before(lp.validUntil) {
 		lp.drop("not confirmed by a quorum in time")
 	}
 	if lp.r.State() != hraft.Leader {
+		lp.leaderSince, lp.confirmed = time.Time{}, time.Time{}
 		if lp.held {
 			lp.drop("raft leadership lost")
 		}
@@ -163,6 +211,14 @@ func (lp *loop) step() {
 			lp.drop("ineligible")
 			lp.handOffDropped = true
 		}
+	}
+	if lp.leaderSince.IsZero() {
+		lp.leaderSince = now
+	}
+	// Renew while holding or granting, whatever else is in flight: a
+	// renewal started while the grant commits counts for it too.
+	if (lp.held || lp.granting) && lp.renewing < maxRenewing && now.Sub(lp.renewStart) >= lp.l.t.renew {
+		lp.startRenew()
 	}
 	if lp.busy {
 		return
@@ -195,9 +251,7 @@ func (lp *loop) step() {
 		}
 		fallthrough
 	case lp.held:
-		if now.Sub(lp.renewStart) >= lp.l.t.renew {
-			lp.startRenew()
-		}
+		// Renewed above.
 	case eligible:
 		if !now.Before(lp.grantAfter) {
 			lp.startGrant()
@@ -267,8 +321,14 @@ func (lp *loop) drop(reason string) {
 	lp.validUntil = time.Time{}
 }
 
+// work runs f as the one operation in flight (busy).
 func (lp *loop) work(kind string, req *request, f func(start time.Time) opResult) {
 	lp.busy = true
+	lp.spawn(kind, req, f)
+}
+
+// spawn runs f in a worker that reports on ops.
+func (lp *loop) spawn(kind string, req *request, f func(start time.Time) opResult) {
 	start := time.Now()
 	lp.workers.Go(func() {
 		res := f(start)
@@ -279,6 +339,7 @@ func (lp *loop) work(kind string, req *request, f func(start time.Time) opResult
 
 func (lp *loop) startGrant() {
 	c := command{Op: opGrant, Node: lp.l.cfg.Self}
+	lp.granting = true
 	lp.work(kindGrant, nil, func(time.Time) opResult {
 		f := lp.r.Apply(c.encode(), lp.l.t.apply)
 		if err := f.Error(); err != nil {
@@ -288,11 +349,16 @@ func (lp *loop) startGrant() {
 	})
 }
 
+// startRenew commits a barrier: once it commits, a quorum heard from this
+// leader after the barrier's start (package doc). Renewals do not wait for
+// each other: with each commit taking longer than the renewal period (a
+// slow fsync on a busy host), waiting made the grant lapse between two
+// commits that each came in time.
 func (lp *loop) startRenew() {
-	token := lp.token
 	lp.renewStart = time.Now()
-	lp.work(kindRenew, nil, func(time.Time) opResult {
-		return opResult{token: token, err: lp.r.Barrier(lp.l.t.apply).Error()}
+	lp.renewing++
+	lp.spawn(kindRenew, nil, func(time.Time) opResult {
+		return opResult{err: lp.r.Barrier(lp.l.t.apply).Error()}
 	})
 }
 
@@ -391,7 +457,10 @@ func (lp *loop) finish(res opResult) {
 	now := time.Now()
 	switch res.kind {
 	case kindGrant:
-		until := res.start.Add(lp.l.t.valid)
+		if res.err == nil {
+			lp.confirm(res.start)
+		}
+		until := lp.confirmed.Add(lp.l.t.valid)
 		switch {
 		case res.err != nil:
 			lp.l.log.Debug("grant not committed", "err", res.err)
@@ -409,16 +478,17 @@ func (lp *loop) finish(res opResult) {
 				lp.startHandOff(lp.best(lp.l.fsm.state(), lp.l.cfg.Self, false), "holder ineligible", nil)
 				return
 			}
-			lp.held, lp.token, lp.validUntil, lp.renewStart = true, res.token, until, res.start
+			lp.held, lp.token, lp.validUntil = true, res.token, until
 			lp.l.log.Info("lease granted", "token", res.token)
 		}
 	case kindRenew:
 		if res.err != nil {
-			lp.l.log.Debug("grant not renewed", "token", res.token, "err", res.err)
+			lp.l.log.Debug("grant not renewed", "token", lp.token, "err", res.err)
 			return
 		}
-		if lp.held && lp.token == res.token {
-			lp.validUntil = res.start.Add(lp.l.t.valid)
+		lp.confirm(res.start)
+		if lp.held {
+			lp.validUntil = lp.confirmed.Add(lp.l.t.valid)
 		}
 	case kindProbe:
 		if res.err != nil {
@@ -434,6 +504,18 @@ func (lp *loop) finish(res opResult) {
 		if res.req != nil {
 			res.req.reply <- res.err
 		}
+	}
+}
+
+// confirm records a quorum confirmation that started at start, if it
+// started in the current leadership (one from before may have been
+// answered by a quorum that has since followed another leader).
+func (lp *loop) confirm(start time.Time) {
+	if lp.leaderSince.IsZero() || start.Before(lp.leaderSince) || lp.r.State() != hraft.Leader {
+		return
+	}
+	if start.After(lp.confirmed) {
+		lp.confirmed = start
 	}
 }
 
@@ -517,32 +599,42 @@ func (lp *loop) shutdown() {
 		lp.publish()
 	}
 	if lp.busy {
-		t := time.NewTimer(lp.l.t.election + lp.l.t.apply)
-		defer t.Stop()
-		select {
-		case res := <-lp.ops:
-			lp.busy = false
-			if res.req != nil {
-				res.req.reply <- errStopped
-			}
-		case <-t.C:
+		res, ok := lp.awaitBusy(lp.l.t.election + lp.l.t.apply)
+		if !ok {
 			return
+		}
+		if res.req != nil {
+			res.req.reply <- errStopped
 		}
 	}
 	if !wasHeld || lp.r.State() != hraft.Leader {
 		return
 	}
 	lp.startHandOff(lp.best(lp.l.fsm.state(), lp.l.cfg.Self, false), reasonShutdown, nil)
-	t := time.NewTimer(2*lp.l.t.election + lp.l.t.apply)
+	// On timeout raft's shutdown ends the operation; wait collects the
+	// worker.
+	if res, ok := lp.awaitBusy(2*lp.l.t.election + lp.l.t.apply); ok && res.err != nil {
+		lp.l.log.Warn("lease hand-off at shutdown failed", "err", res.err)
+	}
+}
+
+// awaitBusy waits up to d for the busy operation's result, discarding
+// renewals' on the way; false when d passed first.
+func (lp *loop) awaitBusy(d time.Duration) (opResult, bool) {
+	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case res := <-lp.ops:
-		lp.busy = false
-		if res.err != nil {
-			lp.l.log.Warn("lease hand-off at shutdown failed", "err", res.err)
+	for {
+		select {
+		case res := <-lp.ops:
+			if res.kind == kindRenew {
+				lp.renewing--
+				continue
+			}
+			lp.busy, lp.granting = false, false
+			return res, true
+		case <-t.C:
+			return opResult{}, false
 		}
-	case <-t.C:
-		// raft's shutdown ends the operation; wait collects the worker.
 	}
 }
 

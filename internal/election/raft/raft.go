@@ -77,7 +77,8 @@ type timings struct {
 	// valid is how long after a quorum confirmation began the grant
 	// stays valid.
 	valid time.Duration
-	// renew is the period of quorum confirmations.
+	// renew is the period of quorum confirmations. They run side by
+	// side, so a confirmation may take valid − renew to commit.
 	renew time.Duration
 	// apply bounds how long a raft operation may wait to be started.
 	apply time.Duration
@@ -184,6 +185,9 @@ type Lease struct {
 	// trace, when set before Run, sees every published status on the
 	// loop goroutine; tests use it to check that grants never overlap.
 	trace func(election.Status)
+	// wrapLog, when set before Run, wraps the raft log raft is given;
+	// tests use it to make the disk slow.
+	wrapLog func(logStableStore) logStableStore
 }
 
 var _ election.Lease = (*Lease)(nil)
@@ -656,7 +660,11 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	rc.LeaderLeaseTimeout = l.t.leaderLease
 	rc.CommitTimeout = min(rc.CommitTimeout, l.t.heartbeat/10)
 	rc.Logger = hcl
-	exists, r, err := l.startRaft(rc, store, snaps, trans)
+	var logs logStableStore = store
+	if l.wrapLog != nil {
+		logs = l.wrapLog(store)
+	}
+	exists, r, err := l.startRaft(rc, logs, snaps, trans)
 	if err != nil {
 		closeTransport(trans)
 		return err
