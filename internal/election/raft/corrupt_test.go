@@ -31,7 +31,7 @@ func TestCorruptLogIsAnErrorWithTheWayOut(t *testing.T) {
 	if !errors.Is(err, ErrCorruptLog) {
 		t.Fatalf("startRaft on an unreadable log: %v, want ErrCorruptLog", err)
 	}
-	for _, want := range []string{"sealed segment has no index block", "move /var/lib/vipd/c/wal aside"} {
+	for _, want := range []string{"sealed segment has no index block", "move /var/lib/vipd/c/wal (only that directory) aside"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

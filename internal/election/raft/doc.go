@@ -82,6 +82,15 @@
 // old process's last contact happened before this process started, so after
 // the quarantine the timeout of step 2 has run out anyway.
 //
+// # A member that lost its log
+//
+// Fencing tokens are log indexes, and raft's guarantee that a new leader
+// has every committed entry rests on voters keeping what they
+// acknowledged. A member whose log was moved aside (the way out of
+// ErrCorruptLog) therefore follows without voting, and asks for no votes,
+// until its log holds the leader's commit index in the leader's term
+// (gate.go).
+//
 // # Transport
 //
 // Production uses hashicorp/raft's NetworkTransport over a StreamLayer that

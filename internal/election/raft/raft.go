@@ -549,16 +549,18 @@ type logStableStore interface {
 	hraft.StableStore
 }
 
-// ErrCorruptLog reports a raft log that cannot be read back. The node does
-// not repair it by itself: dropping log entries it has acknowledged could
-// lose a committed grant if the leader failed too, and fencing tokens are
-// log indexes. The error names what the operator does instead.
+// ErrCorruptLog reports a raft log that cannot be read back (entries lost,
+// not merely unindexed: openLog repairs that). The node does not drop the
+// log by itself: its acknowledged entries may be needed to know the newest
+// grant, and fencing tokens are log indexes. The error names what the
+// operator does instead; the node then rejoins without voting until it has
+// the log again (gate.go).
 var ErrCorruptLog = errors.New("raft log is corrupt")
 
 // corruptLogWayOut is what an operator does about ErrCorruptLog.
 func (l *Lease) corruptLogWayOut() string {
-	return fmt.Sprintf("; stop vipd, move %s aside and start it again: "+
-		"the node rejoins empty and the leader sends it the log (keep the old directory for a bug report)",
+	return fmt.Sprintf("; stop vipd, move %s (only that directory) aside and start it again: "+
+		"the node rejoins without voting until the leader has sent it the log (keep the old directory for a bug report)",
 		filepath.Join(l.cfg.DataDir, "wal"))
 }
 
@@ -604,6 +606,14 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	walDir := filepath.Join(l.cfg.DataDir, "wal")
 	if err := os.MkdirAll(walDir, 0o700); err != nil {
 		return fmt.Errorf("create raft log dir: %w", err)
+	}
+	lost, err := lostLog(l.cfg.DataDir, walDir)
+	if err != nil {
+		return err
+	}
+	if lost {
+		l.log.Warn("this member lost its raft log: it follows without voting until the leader has sent it the log again",
+			"data_dir", l.cfg.DataDir)
 	}
 	// The meta database is opened before the log, to repair it (openLog),
 	// and closed here even when the log does not open: it holds the file
@@ -653,6 +663,17 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 		})
 	}
 
+	var gate *voteGate
+	if lost {
+		gate = newVoteGate(trans, l.t.renew, func() {
+			if err := os.Remove(filepath.Join(l.cfg.DataDir, rejoinMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				l.log.Warn("raft log received again, but its record could not be removed", "err", err)
+			}
+			l.log.Info("raft log received again: voting")
+		})
+		trans = gate
+	}
+
 	rc := hraft.DefaultConfig()
 	rc.LocalID = hraft.ServerID(l.cfg.Self)
 	rc.HeartbeatTimeout = l.t.heartbeat
@@ -679,6 +700,21 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 		if berr := r.BootstrapCluster(l.bootstrapConfiguration()).Error(); berr != nil && !errors.Is(berr, hraft.ErrCantBootstrap) {
 			return fmt.Errorf("bootstrap raft cluster: %w", berr)
 		}
+	}
+	if gate != nil {
+		caughtUp := func(index, term uint64) bool {
+			var e hraft.Log
+			if store.GetLog(index, &e) == nil {
+				return e.Term == term
+			}
+			metas, err := snaps.List()
+			return err == nil && len(metas) > 0 && metas[0].Index >= index && metas[0].Term == term
+		}
+		gate.caughtUp.Store(&caughtUp)
+	}
+	// From now on a lost log is noticed (gate.go).
+	if err := writeMarker(filepath.Join(l.cfg.DataDir, memberMarker)); err != nil {
+		return fmt.Errorf("record raft membership in %s: %w", l.cfg.DataDir, err)
 	}
 	l.raft.Store(r)
 	l.log.Info("election started", "peers", len(l.cfg.Peers), "witness", l.cfg.Witness, "lease", l.cfg.Lease, "bootstrap", !exists)

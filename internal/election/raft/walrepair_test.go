@@ -182,7 +182,7 @@ func TestSegmentMissingEntriesIsNotRepaired(t *testing.T) {
 	if !errors.Is(err, ErrCorruptLog) || !errors.Is(err, errEntriesMissing) {
 		t.Fatalf("Run on a segment missing entries = %v, want ErrCorruptLog and errEntriesMissing", err)
 	}
-	if !strings.Contains(err.Error(), "move "+walDir+" aside") {
+	if !strings.Contains(err.Error(), "move "+walDir+" (only that directory) aside") {
 		t.Errorf("error %q does not say the way out", err)
 	}
 	after, err := os.ReadFile(seg)
