@@ -30,6 +30,7 @@ import (
 	"github.com/vipd/vipd/internal/node"
 	"github.com/vipd/vipd/internal/osnet"
 	"github.com/vipd/vipd/internal/resource"
+	"github.com/vipd/vipd/internal/resource/kinds"
 )
 
 func newRunCmd() *cobra.Command {
@@ -126,14 +127,14 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 		log.Info("instance identity read", "instance_id", id.InstanceID, "eni_id", id.ENIID,
 			"reason", id.VPCID+" "+id.AZ, "duration", time.Since(start).Round(time.Millisecond))
 		ncfg.Self.Identity = id
-		if deps.Resources, err = buildResources(cfg, clients, log); err != nil {
-			return err
-		}
-		// design.md: ... overlay-route → local address → route53.
-		ncfg.LocalBeforeKind = config.KindRoute53
 		ncfg.YieldContested = cfg.Election.Backend == config.BackendFollow && cfg.Election.OnConflict != config.ConflictRepair
+		var popts resource.PlanOptions
 		if cfg.LocalAddress.CIDR.IsValid() {
-			deps.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
+			popts.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
+		}
+		env := resource.Env{Clients: clients, CallTimeout: cfg.AWS.CallTimeout, OnOwner: true, LocalAddress: cfg.LocalAddress, Log: log}
+		if deps.Plan, err = kinds.Registry().Plan(cfg.Resources, env, popts); err != nil {
+			return err
 		}
 		mon, err := health.NewMonitor(cfg.Health, log)
 		if err != nil {

@@ -169,14 +169,17 @@ type ExecCheck struct {
 	Command []string `yaml:"command"`
 }
 
-// Resource is one owned thing; exactly one field is set.
+// Resource is one owned thing; exactly one field is set. Each field is a
+// resource kind, named by its yaml key (Kinds lists them in this order);
+// adding a kind here adds it to the schema, and internal/resource/kinds
+// must then register it.
 type Resource struct {
-	OverlayRoute *OverlayRoute `yaml:"overlay-route"`
+	EBSVolume    *EBSVolume    `yaml:"ebs-volume"`
+	ENI          *ENI          `yaml:"eni"`
 	SecondaryIP  *SecondaryIP  `yaml:"secondary-ip"`
 	ElasticIP    *ElasticIP    `yaml:"elastic-ip"`
-	ENI          *ENI          `yaml:"eni"`
+	OverlayRoute *OverlayRoute `yaml:"overlay-route"`
 	Route53      *Route53      `yaml:"route53"`
-	EBSVolume    *EBSVolume    `yaml:"ebs-volume"`
 }
 
 // OverlayRoute routes CIDRs to the owner's ENI in route tables (seeds 000 b, 002, 003).

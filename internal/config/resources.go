@@ -2,11 +2,14 @@ package config
 
 import (
 	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 )
 
 // Resource kind names as written in the config (and reported by each
-// resource's Kind). KindOrder is design.md's fixed acquire order.
+// resource's Kind).
 const (
 	KindEBSVolume    = "ebs-volume"
 	KindENI          = "eni"
@@ -16,41 +19,44 @@ const (
 	KindRoute53      = "route53"
 )
 
-// KindOrder is the order in which the node acquires resource kinds
-// (design.md: ebs-volume → eni → secondary-ip/elastic-ip → overlay-route →
-// local address → route53); release runs in reverse. Resources of one kind
-// keep their config order.
-var KindOrder = []string{KindEBSVolume, KindENI, KindSecondaryIP, KindElasticIP, KindOverlayRoute, KindRoute53}
+// resourceKinds are the yaml keys of Resource's fields, in field order.
+var resourceKinds = func() []string {
+	t := reflect.TypeFor[Resource]()
+	out := make([]string, t.NumField())
+	for i := range t.NumField() {
+		out[i], _, _ = strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+	}
+	return out
+}()
 
-// Kind returns the kind of the field that is set, or "" when none is.
+// Kinds returns every resource kind the schema knows, as written in the
+// config. The order is the schema's, not the acquire order, which is the
+// resource registry's (internal/resource).
+func Kinds() []string { return slices.Clone(resourceKinds) }
+
+// set returns the indexes of the fields that are set.
+func (r *Resource) set() []int {
+	v := reflect.ValueOf(r).Elem()
+	var out []int
+	for i := range v.NumField() {
+		if !v.Field(i).IsNil() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Kind returns the kind of the (first) field that is set, or "" when none
+// is.
 func (r *Resource) Kind() string {
-	switch {
-	case r.EBSVolume != nil:
-		return KindEBSVolume
-	case r.ENI != nil:
-		return KindENI
-	case r.SecondaryIP != nil:
-		return KindSecondaryIP
-	case r.ElasticIP != nil:
-		return KindElasticIP
-	case r.OverlayRoute != nil:
-		return KindOverlayRoute
-	case r.Route53 != nil:
-		return KindRoute53
+	if set := r.set(); len(set) > 0 {
+		return resourceKinds[set[0]]
 	}
 	return ""
 }
 
 // kinds counts the fields that are set.
-func (r *Resource) kinds() int {
-	n := 0
-	for _, set := range []bool{r.EBSVolume != nil, r.ENI != nil, r.SecondaryIP != nil, r.ElasticIP != nil, r.OverlayRoute != nil, r.Route53 != nil} {
-		if set {
-			n++
-		}
-	}
-	return n
-}
+func (r *Resource) kinds() int { return len(r.set()) }
 
 // SecondaryIP assigns secondary private addresses to the owner's ENI with
 // AllowReassignment (seed 001, comments of seed 000).

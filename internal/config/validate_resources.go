@@ -17,7 +17,7 @@ var (
 	zoneRE      = regexp.MustCompile(`^(/hostedzone/)?Z[0-9A-Z]{1,32}$`)
 	deviceRE    = regexp.MustCompile(`^/dev/(sd[f-p]|xvd[f-p]|xvd[b-z][a-z]?)[0-9]*$`)
 	dnsLabelRE  = regexp.MustCompile(`^(\*|[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$`)
-	resourceSet = strings.Join(KindOrder, ", ")
+	resourceSet = strings.Join(resourceKinds, ", ")
 )
 
 // resource checks that exactly one kind is set and validates every kind

@@ -2,9 +2,7 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,40 +13,16 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	leaseddb "github.com/vipd/vipd/internal/election/dynamodb"
 	"github.com/vipd/vipd/internal/hooks"
-	"github.com/vipd/vipd/internal/resource/dnsrecord"
-	"github.com/vipd/vipd/internal/resource/elasticip"
-	"github.com/vipd/vipd/internal/resource/overlayroute"
-	"github.com/vipd/vipd/internal/resource/secondaryip"
+	"github.com/vipd/vipd/internal/resource"
+	"github.com/vipd/vipd/internal/resource/kinds"
 )
 
-// BuildResources turns the configured cloud-side resources into a set of
-// the controller's, in design.md's acquire order (secondary-ip and
-// elastic-ip, then overlay-route, then route53; config order within a
-// kind). Deps.Resources calls it once per candidate.
-func BuildResources(cfg *config.Controller, clients *awsapi.Clients, log *slog.Logger) ([]Resource, error) {
-	c := clients.EC2
-	rs := slices.Clone(cfg.Resources)
-	slices.SortStableFunc(rs, func(a, b config.Resource) int {
-		return slices.Index(config.KindOrder, a.Kind()) - slices.Index(config.KindOrder, b.Kind())
-	})
-	var out []Resource
-	for i, r := range rs {
-		switch {
-		case r.OverlayRoute != nil:
-			out = append(out, overlayroute.New(*r.OverlayRoute, c, overlayroute.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
-		case r.SecondaryIP != nil:
-			// No host binding: the controller runs elsewhere; the
-			// candidates bind the address themselves.
-			out = append(out, secondaryip.New(*r.SecondaryIP, c, secondaryip.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
-		case r.ElasticIP != nil:
-			out = append(out, elasticip.New(*r.ElasticIP, c, elasticip.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
-		case r.Route53 != nil:
-			out = append(out, dnsrecord.New(*r.Route53, clients.Route53, c, dnsrecord.Options{CallTimeout: cfg.AWS.CallTimeout}, log))
-		default:
-			return nil, fmt.Errorf("resources[%d]: %s is not available to the controller in this build", i, r.Kind())
-		}
-	}
-	return out, nil
+// NewPlan builds the configured cloud-side resources as the controller
+// drives them: away from the owner (no host changes), in the registry's
+// acquire order. Deps.Plan calls it once per candidate.
+func NewPlan(cfg *config.Controller, clients *awsapi.Clients, log *slog.Logger) (*resource.Plan, error) {
+	env := resource.Env{Clients: clients, CallTimeout: cfg.AWS.CallTimeout, Log: log}
+	return kinds.Registry().Plan(cfg.Resources, env, resource.PlanOptions{})
 }
 
 // BuildOptions are the inputs of Build besides the configuration.
@@ -113,12 +87,12 @@ func Build(ctx context.Context, cfg *config.Controller, o BuildOptions) (*Contro
 		return nil, err
 	}
 	return New(ccfg, Deps{
-		EC2:       clients.EC2,
-		SSM:       ssmc,
-		Lease:     lease,
-		Resources: func() ([]Resource, error) { return BuildResources(cfg, clients, log) },
-		Hooks:     hooks.New(cfg.Notify, cfg.Cluster, log),
-		Metrics:   metrics,
-		Log:       log,
+		EC2:     clients.EC2,
+		SSM:     ssmc,
+		Lease:   lease,
+		Plan:    func() (*resource.Plan, error) { return NewPlan(cfg, clients, log) },
+		Hooks:   hooks.New(cfg.Notify, cfg.Cluster, log),
+		Metrics: metrics,
+		Log:     log,
 	})
 }

@@ -29,12 +29,12 @@ aws: {region: us-east-1}
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := controller.BuildResources(cfg, &awsapi.Clients{}, slog.New(slog.DiscardHandler))
+	plan, err := controller.NewPlan(cfg, &awsapi.Clients{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kinds []string
-	for _, r := range rs {
+	for _, r := range plan.Resources() {
 		kinds = append(kinds, r.Kind())
 	}
 	want := []string{config.KindSecondaryIP, config.KindElasticIP, config.KindOverlayRoute, config.KindRoute53}

@@ -34,7 +34,7 @@ type candidate struct {
 	seen      bool // DescribeInstances returned it in the last refresh
 	mon       *health.Monitor
 	falls     map[string]int // check name → Fall
-	res       []Resource     // this candidate's own resource set
+	plan      *resource.Plan // this candidate's own resources
 	settleBy  time.Time      // when its checks will have had a verdict
 	stopMon   func()
 }
@@ -181,14 +181,14 @@ func (s *state) apply(c *Controller, insts map[string]instance) []*candidate {
 			continue
 		}
 		cd.inst = in
-		if cd.res == nil {
-			res, err := c.deps.Resources()
+		if cd.plan == nil {
+			plan, err := c.deps.Plan()
 			if err != nil {
 				c.log.Error("resources not built", "instance_id", cd.id, "err", err)
 				cd.seen = false
 				continue
 			}
-			cd.res = res
+			cd.plan = plan
 		}
 		if cd.mon == nil && in.self.PrivateIP.IsValid() {
 			start = append(start, cd)

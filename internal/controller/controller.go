@@ -30,7 +30,6 @@ import (
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/election"
-	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/hooks"
 	"github.com/vipd/vipd/internal/resource"
 )
@@ -44,16 +43,6 @@ type EC2 interface {
 type SSM interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
-}
-
-// Resource is one cloud-side resource as the controller drives it; the
-// resource packages' types fit (the same interface as internal/node's).
-type Resource interface {
-	Name() string
-	Kind() string
-	Acquire(ctx context.Context, self resource.Self, tok fence.Token) error
-	Release(ctx context.Context, self resource.Self, tok fence.Token) error
-	Check(ctx context.Context, self resource.Self) (resource.Status, error)
 }
 
 // Lease is the controllers' shared lease as the controller reads it; the
@@ -97,8 +86,6 @@ type Config struct {
 	Interval time.Duration
 	// ReconcileInterval is the owner's drift check period. Default 5s.
 	ReconcileInterval time.Duration
-	// StepTimeout bounds one resource's acquire. Default 10s.
-	StepTimeout time.Duration
 	// CallTimeout bounds each AWS call the controller makes itself.
 	// Default 2s.
 	CallTimeout time.Duration
@@ -136,14 +123,14 @@ type Deps struct {
 	EC2   EC2
 	SSM   SSM
 	Lease Lease
-	// Resources returns a fresh set of the resources, in acquire order; it
-	// is called once per candidate, so that what a resource remembers
-	// between calls about its owner (overlay-route: the source/dest check
-	// already turned off) stays with that candidate.
-	Resources func() ([]Resource, error)
-	Hooks     Notifier // nil: no hooks
-	Metrics   *Metrics // nil: no metrics
-	Log       *slog.Logger
+	// Plan returns a fresh plan of the resources; it is called once per
+	// candidate, so that what a resource remembers between calls about its
+	// owner (overlay-route: the source/dest check already turned off)
+	// stays with that candidate.
+	Plan    func() (*resource.Plan, error)
+	Hooks   Notifier // nil: no hooks
+	Metrics *Metrics // nil: no metrics
+	Log     *slog.Logger
 }
 
 // Controller is one controller. Run drives it; Status, Switchover and
@@ -151,7 +138,7 @@ type Deps struct {
 type Controller struct {
 	cfg   Config
 	deps  Deps
-	proto []Resource // one set, for names and kinds in status
+	proto *resource.Plan // one set, for names and kinds in status
 	log   *slog.Logger
 	reqs  chan request
 	done  chan struct{} // closed when Run's loop has exited
@@ -169,9 +156,6 @@ func New(cfg Config, deps Deps) (*Controller, error) {
 	}
 	if cfg.ReconcileInterval <= 0 {
 		cfg.ReconcileInterval = 5 * time.Second
-	}
-	if cfg.StepTimeout <= 0 {
-		cfg.StepTimeout = 10 * time.Second
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 2 * time.Second
@@ -197,14 +181,14 @@ func New(cfg Config, deps Deps) (*Controller, error) {
 		return nil, errors.New("new controller: no owner parameter")
 	case deps.EC2 == nil || deps.SSM == nil || deps.Lease == nil:
 		return nil, errors.New("new controller: EC2, SSM and Lease are required")
-	case deps.Resources == nil:
+	case deps.Plan == nil:
 		return nil, errors.New("new controller: no resources")
 	}
-	proto, err := deps.Resources()
+	proto, err := deps.Plan()
 	if err != nil {
 		return nil, fmt.Errorf("new controller: %w", err)
 	}
-	if len(proto) == 0 {
+	if len(proto.Resources()) == 0 {
 		return nil, errors.New("new controller: no resources")
 	}
 	if deps.Log == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/controller"
 	leaseddb "github.com/vipd/vipd/internal/election/dynamodb"
+	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/overlayroute"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
@@ -55,9 +56,9 @@ func startControllerEvery(t *testing.T, h *harness, name string, interval time.D
 		t.Fatal(err)
 	}
 	ec2c := h.ec2Client()
-	res := func() ([]controller.Resource, error) {
-		return []controller.Resource{overlayroute.New(config.OverlayRoute{CIDR: netipPrefix(vip), RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true},
-			ec2c, overlayroute.Options{}, log)}, nil
+	res := func() (*resource.Plan, error) {
+		return resource.NewPlan([]resource.Planned{{Resource: overlayroute.New(config.OverlayRoute{CIDR: netipPrefix(vip), RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true},
+			ec2c, overlayroute.Options{}, log)}}, resource.PlanOptions{}), nil
 	}
 	c, err := controller.New(controller.Config{
 		Cluster: "orders",
@@ -70,7 +71,7 @@ func startControllerEvery(t *testing.T, h *harness, name string, interval time.D
 		Interval:          interval,
 		ReconcileInterval: time.Second,
 		OwnerParameter:    config.OwnerParameter{Name: ownerParam, Type: config.ParameterString},
-	}, controller.Deps{EC2: ec2c, SSM: h.ssmClient(), Lease: lease, Resources: res, Log: log})
+	}, controller.Deps{EC2: ec2c, SSM: h.ssmClient(), Lease: lease, Plan: res, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

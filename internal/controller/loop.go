@@ -11,6 +11,7 @@ import (
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/resource"
 )
 
 // Roles of a controller in status.
@@ -338,12 +339,12 @@ func (c *Controller) startSurvey(ctx context.Context, wg *sync.WaitGroup, s *sta
 	type cand struct {
 		id   string
 		self instance
-		res  []Resource
+		plan *resource.Plan
 	}
 	var cands []cand
 	for _, cd := range s.cands {
 		if cd.seen {
-			cands = append(cands, cand{cd.id, cd.inst, cd.res})
+			cands = append(cands, cand{cd.id, cd.inst, cd.plan})
 		}
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -365,7 +366,7 @@ func (c *Controller) startSurvey(ctx context.Context, wg *sync.WaitGroup, s *sta
 			}
 		}
 		for _, cd := range cands {
-			status, inSync, err := c.checkAll(wctx, cd.res, cd.self)
+			status, inSync, err := c.checkAll(wctx, cd.plan, cd.self)
 			if err != nil {
 				res.err = err
 				break

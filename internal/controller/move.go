@@ -26,7 +26,7 @@ import (
 func (c *Controller) startMove(ctx context.Context, wg *sync.WaitGroup, s *state, tok fence.Token, cd *candidate, reason string, send func(any)) {
 	wctx, cancel := context.WithCancel(ctx)
 	s.worker, s.cancelWorker = "move", cancel
-	from, self, res := s.owner, cd.inst.self, cd.res
+	from, self, plan := s.owner, cd.inst.self, cd.plan
 	if reason != "reconcile" {
 		c.log.Info("moving owner", "from", from, "to", cd.id, "reason", reason, "token", tok.N())
 	}
@@ -34,7 +34,7 @@ func (c *Controller) startMove(ctx context.Context, wg *sync.WaitGroup, s *state
 		defer cancel()
 		start := time.Now()
 		m := moveDone{token: tok.N(), from: from, to: cd.id, reason: reason, status: map[string]admin.Resource{}}
-		m.steps, m.err = c.acquireAll(wctx, res, self, tok, m.status)
+		m.steps, m.err = c.acquireAll(wctx, plan, self, tok, m.status)
 		if m.err == nil {
 			t := time.Now()
 			wrote, err := c.recordOwner(wctx, tok, cd.id)
@@ -62,49 +62,34 @@ func step(name, op string, start time.Time, err error) admin.Step {
 
 // acquireAll acquires every resource for self in order and stops at the
 // first failure: the next pass retries from a fresh read.
-func (c *Controller) acquireAll(ctx context.Context, res []Resource, self resource.Self, tok fence.Token, status map[string]admin.Resource) ([]admin.Step, error) {
-	var steps []admin.Step
-	for _, r := range res {
-		t := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, stepTimeout(r, c.cfg.StepTimeout))
-		err := r.Acquire(sctx, self, tok)
-		cancel()
-		st := step(r.Name(), "acquire", t, err)
-		steps = append(steps, st)
-		ar := admin.Resource{Name: r.Name(), Kind: r.Kind(), State: "owned", InSync: err == nil, AcquireMS: st.DurationMS}
-		if err != nil {
-			ar.State, ar.LastError = "failed", err.Error()
+func (c *Controller) acquireAll(ctx context.Context, plan *resource.Plan, self resource.Self, tok fence.Token, status map[string]admin.Resource) ([]admin.Step, error) {
+	steps, err := plan.Acquire(ctx, self, tok)
+	out := make([]admin.Step, len(steps))
+	for i, st := range steps {
+		out[i] = admin.Step{Resource: st.Resource, Op: st.Op, DurationMS: float64(st.Took.Microseconds()) / 1000}
+		ar := admin.Resource{Name: st.Resource, Kind: st.Kind, State: "owned", InSync: st.Err == nil, AcquireMS: out[i].DurationMS}
+		if st.Err != nil {
+			out[i].Error = st.Err.Error()
+			ar.State, ar.LastError = "failed", st.Err.Error()
 		}
-		status[r.Name()] = ar
-		c.deps.Metrics.acquired(r.Kind(), time.Since(t))
-		if err != nil {
-			return steps, fmt.Errorf("acquire %s for %s: %w", r.Name(), self.InstanceID, err)
-		}
+		status[st.Resource] = ar
+		c.deps.Metrics.acquired(st.Kind, st.Took)
 	}
-	return steps, nil
-}
-
-// stepTimeout is the budget of one resource's acquire: the configured
-// step timeout, or longer for a kind that announces it needs more (an
-// INSYNC wait of route53).
-func stepTimeout(r Resource, def time.Duration) time.Duration {
-	if st, ok := r.(interface{ StepTimeout() time.Duration }); ok {
-		return max(def, st.StepTimeout())
+	if err != nil {
+		return out, fmt.Errorf("move to %s: %w", self.InstanceID, err)
 	}
-	return def
+	return out, nil
 }
 
 // checkAll reads every resource for self; inSync is true when all point at
 // it.
-func (c *Controller) checkAll(ctx context.Context, res []Resource, self instance) (map[string]admin.Resource, bool, error) {
+func (c *Controller) checkAll(ctx context.Context, plan *resource.Plan, self instance) (map[string]admin.Resource, bool, error) {
 	status := map[string]admin.Resource{}
 	all := true
-	for _, r := range res {
-		sctx, cancel := context.WithTimeout(ctx, c.cfg.StepTimeout)
-		st, err := r.Check(sctx, self.self)
-		cancel()
-		if err != nil {
-			return nil, false, fmt.Errorf("check %s for %s: %w", r.Name(), self.self.InstanceID, err)
+	for ch := range plan.Check(ctx, self.self) {
+		r, st := ch.Resource, ch.Status
+		if ch.Err != nil {
+			return nil, false, fmt.Errorf("check %s for %s: %w", r.Name(), self.self.InstanceID, ch.Err)
 		}
 		state := "owned"
 		if !st.InSync {

@@ -53,7 +53,7 @@ func (s *state) status(c *Controller) admin.Status {
 			st.Health = append(st.Health, admin.Check{Name: cd.id + " " + ch.Name, Passing: ch.Passing, LastError: ch.LastError})
 		}
 	}
-	for _, r := range c.proto {
+	for _, r := range c.proto.Resources() {
 		ar, ok := s.resources[r.Name()]
 		if !ok {
 			ar = admin.Resource{Name: r.Name(), Kind: r.Kind(), State: "unknown"}

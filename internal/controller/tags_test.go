@@ -19,6 +19,7 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/controller"
 	leaseddb "github.com/vipd/vipd/internal/election/dynamodb"
+	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/overlayroute"
 	simddb "github.com/vipd/vipd/internal/vpcsim/dynamodb"
 	simssm "github.com/vipd/vipd/internal/vpcsim/ssm"
@@ -87,9 +88,9 @@ instances:
 	}, controller.Deps{
 		EC2: ec2c, Lease: lease, Log: log,
 		SSM: awsssm.NewFromConfig(admin, func(o *awsssm.Options) { o.BaseEndpoint = aws.String(ssmSrv.URL) }),
-		Resources: func() ([]controller.Resource, error) {
-			return []controller.Resource{overlayroute.New(config.OverlayRoute{CIDR: netipPrefix(vip), RouteTables: config.RouteTables{All: true}},
-				ec2c, overlayroute.Options{}, log)}, nil
+		Plan: func() (*resource.Plan, error) {
+			return resource.NewPlan([]resource.Planned{{Resource: overlayroute.New(config.OverlayRoute{CIDR: netipPrefix(vip), RouteTables: config.RouteTables{All: true}},
+				ec2c, overlayroute.Options{}, log)}}, resource.PlanOptions{}), nil
 		},
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/resource"
 )
 
 // Node runs one vipd node. Create it with New and call Run once.
@@ -77,8 +78,8 @@ const (
 
 // New returns a node. It starts nothing until Run.
 func New(cfg Config, d Deps) *Node {
-	if cfg.StepTimeout <= 0 {
-		cfg.StepTimeout = 10 * time.Second
+	if d.Plan == nil {
+		d.Plan = resource.NewPlan(nil, resource.PlanOptions{})
 	}
 	if cfg.ReconcileInterval <= 0 {
 		cfg.ReconcileInterval = 5 * time.Second
@@ -221,15 +222,15 @@ func (n *Node) cleanupAtStart(ctx context.Context) {
 	if n.cfg.Witness || !n.hasHostState() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
+	ctx, cancel := context.WithTimeout(ctx, n.d.Plan.StepTimeout())
 	defer cancel()
 	n.unbindHost(ctx)
-	if n.d.Local != nil {
-		if bound, err := n.d.Local.Bound(ctx); err == nil && bound {
-			if err := n.d.Local.Unbind(ctx); err != nil {
+	if local := n.d.Plan.Local(); local != nil {
+		if bound, err := local.Bound(ctx); err == nil && bound {
+			if err := local.Unbind(ctx); err != nil {
 				n.log.Warn("remove stale local address", "err", err)
 			} else {
-				n.log.Info("removed stale local address", "reason", "starting", "vip", n.d.Local.String())
+				n.log.Info("removed stale local address", "reason", "starting", "vip", local.String())
 			}
 		}
 	}
@@ -238,13 +239,13 @@ func (n *Node) cleanupAtStart(ctx context.Context) {
 // prepare runs every Preparer once, with a few retries, so that a later
 // acquire has less to do. Failures are only logged: acquire does the work.
 func (n *Node) prepare(ctx context.Context) {
-	for _, r := range n.d.Resources {
-		p, ok := r.(Preparer)
+	for _, r := range n.d.Plan.Resources() {
+		p, ok := r.(resource.Preparer)
 		if !ok {
 			continue
 		}
 		for attempt := 1; attempt <= 3; attempt++ {
-			pctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
+			pctx, cancel := context.WithTimeout(ctx, n.d.Plan.StepTimeout())
 			err := p.Prepare(pctx, n.cfg.Self)
 			cancel()
 			if err == nil {

@@ -192,14 +192,14 @@ type harness struct {
 func start(t *testing.T, cfg Config) *harness {
 	t.Helper()
 	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
-	var rs []Resource
+	var rs []resource.Planned
 	for _, name := range []string{"first", "second"} {
 		r := &fakeResource{name: name, log: h.log}
 		h.res = append(h.res, r)
-		rs = append(rs, r)
+		rs = append(rs, resource.Planned{Resource: r})
 	}
 	cfg.Self.Name = "a"
-	h.n = New(cfg, Deps{Lease: h.lease, Health: h.health, Resources: rs})
+	h.n = New(cfg, Deps{Lease: h.lease, Health: h.health, Plan: resource.NewPlan(rs, resource.PlanOptions{})})
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel = cancel
 	h.done = make(chan error, 1)
@@ -379,7 +379,7 @@ func TestLostLocalAddressIsRebound(t *testing.T) {
 	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
 	b := &binder{}
 	h.n = New(Config{ReconcileInterval: 20 * time.Millisecond, Self: resource.Self{Name: "a"}},
-		Deps{Lease: h.lease, Health: h.health, Local: b})
+		Deps{Lease: h.lease, Health: h.health, Plan: resource.NewPlan(nil, resource.PlanOptions{Local: b})})
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.n.Run(ctx) }()
@@ -407,8 +407,12 @@ func TestLocalAddressOrderAndReleaseStepsInStatus(t *testing.T) {
 	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
 	route := &fakeResource{name: "route", kind: "overlay-route", log: h.log}
 	dns := &fakeResource{name: "dns", kind: "route53", log: h.log}
-	h.n = New(Config{Self: resource.Self{Name: "a"}, LocalBeforeKind: "route53"},
-		Deps{Lease: h.lease, Health: h.health, Resources: []Resource{route, dns}, Local: &binder{}})
+	// Listed out of order: the plan orders them, the local address between.
+	plan := resource.NewPlan([]resource.Planned{
+		{Resource: dns, Order: resource.LocalAddressOrder + 100},
+		{Resource: route, Order: resource.LocalAddressOrder - 100},
+	}, resource.PlanOptions{Local: &binder{}})
+	h.n = New(Config{Self: resource.Self{Name: "a"}}, Deps{Lease: h.lease, Health: h.health, Plan: plan})
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.n.Run(ctx) }()
@@ -455,7 +459,8 @@ func TestStartRemovesStaleHostAddresses(t *testing.T) {
 	h := &harness{t: t, lease: newFakeLease(), health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)}, log: &callLog{}}
 	local, extra := &binder{bound: true}, &binder{bound: true}
 	res := &hostRes{fakeResource: fakeResource{name: "sec", log: h.log}, b: extra}
-	h.n = New(Config{Self: resource.Self{Name: "a"}}, Deps{Lease: h.lease, Health: h.health, Resources: []Resource{res}, Local: local})
+	plan := resource.NewPlan([]resource.Planned{{Resource: res}}, resource.PlanOptions{Local: local})
+	h.n = New(Config{Self: resource.Self{Name: "a"}}, Deps{Lease: h.lease, Health: h.health, Plan: plan})
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.n.Run(ctx) }()
@@ -523,7 +528,7 @@ func TestFatalElectionErrorEndsRun(t *testing.T) {
 	hl := &fakeHealth{ok: true, changes: make(chan struct{}, 1)}
 	n := New(Config{Self: resource.Self{Name: "a"}, ReconcileInterval: 10 * time.Millisecond},
 		Deps{Lease: &failingLease{fakeLease: newFakeLease(), err: portTaken}, Health: hl,
-			Resources: []Resource{&fakeResource{name: "first", log: &callLog{}}}, Local: &binder{}})
+			Plan: resource.NewPlan([]resource.Planned{{Resource: &fakeResource{name: "first", log: &callLog{}}}}, resource.PlanOptions{Local: &binder{}})})
 	done := make(chan error, 1)
 	// The caller's context never ends: only the failure may end Run.
 	go func() { done <- n.Run(context.Background()) }()

@@ -75,7 +75,7 @@ func newLoop(ctx context.Context, n *Node, wg *sync.WaitGroup) *loop {
 		counters:  map[string]int64{},
 		timer:     time.NewTimer(time.Hour),
 	}
-	for _, r := range n.d.Resources {
+	for _, r := range n.d.Plan.Resources() {
 		l.resources[r.Name()] = &admin.Resource{Name: r.Name(), Kind: r.Kind(), State: "released"}
 	}
 	if n.cfg.Witness {
@@ -285,7 +285,7 @@ func (l *loop) notify(from, to State, reason string) {
 	st := n.leaseStatus()
 	ev := hooks.Event{State: hs, PreviousState: hookState(from), Reason: reason, Node: n.cfg.Self.Name,
 		Holder: st.Holder, Token: l.token, Priority: n.cfg.Priority, Time: time.Now()}
-	for _, r := range n.d.Resources {
+	for _, r := range n.d.Plan.Resources() {
 		rs := l.resources[r.Name()]
 		ev.Resources = append(ev.Resources, hooks.Resource{Name: rs.Name, Kind: rs.Kind, State: rs.State})
 	}

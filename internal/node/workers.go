@@ -2,107 +2,33 @@ package node
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/resource"
 )
 
-const localStep = "local-address"
-
-// acquire runs every resource's Acquire in order, binding the local
-// address at its place in that order; it stops at the first failure. Runs
-// in a worker goroutine.
+// acquire runs the plan's acquire and logs what it took. Runs in a worker
+// goroutine.
 func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]admin.Step, error) {
-	var steps []admin.Step
-	bound := n.d.Local == nil
-	bind := func() error {
-		bound = true
-		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
-		defer cancel()
-		// Binding is host-local and not fenced by AWS, but it must not
-		// happen under a grant that already ended.
-		err := tok.Check(0)
-		if err == nil {
-			err = n.d.Local.Bind(sctx)
+	steps, err := n.d.Plan.Acquire(ctx, n.cfg.Self, tok)
+	for _, s := range steps {
+		if s.Err != nil || s.Resource == resource.LocalStep {
+			continue
 		}
-		steps = append(steps, step(localStep, "acquire", time.Since(start), err))
-		if err != nil {
-			return fmt.Errorf("bind %s: %w", n.d.Local, err)
-		}
-		return nil
+		n.d.Metrics.acquired(s.Kind, s.Took)
+		n.log.Info("resource acquired", "op", s.Resource, "token", tok.N(), "duration", s.Took.Round(time.Millisecond))
 	}
-	for _, r := range n.d.Resources {
-		if !bound && r.Kind() == n.cfg.LocalBeforeKind {
-			if err := bind(); err != nil {
-				return steps, err
-			}
-		}
-		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, n.stepTimeout(r))
-		err := r.Acquire(sctx, n.cfg.Self, tok)
-		cancel()
-		d := time.Since(start)
-		steps = append(steps, step(r.Name(), "acquire", d, err))
-		if err != nil {
-			return steps, fmt.Errorf("acquire %s: %w", r.Name(), err)
-		}
-		n.d.Metrics.acquired(r.Kind(), d)
-		n.log.Info("resource acquired", "op", r.Name(), "token", tok.N(), "duration", d.Round(time.Millisecond))
-	}
-	if !bound {
-		if err := bind(); err != nil {
-			return steps, err
-		}
-	}
-	return steps, nil
+	return adminSteps(steps), err
 }
 
-// stepTimeout is how long one step of r may take.
-func (n *Node) stepTimeout(r Resource) time.Duration {
-	if st, ok := r.(stepTimer); ok {
-		return max(n.cfg.StepTimeout, st.StepTimeout())
-	}
-	return n.cfg.StepTimeout
-}
-
-// release unbinds the local address first (it is what makes this host
-// answer for the address, and it needs no AWS call), then releases the
-// resources in reverse order. It carries on past failures and joins them.
+// release runs the plan's release. Runs in a worker goroutine, or on the
+// loop at stop.
 func (n *Node) release(ctx context.Context, tok fence.Token) ([]admin.Step, error) {
-	var steps []admin.Step
-	var errs []error
-	if n.d.Local != nil {
-		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, n.cfg.StepTimeout)
-		err := n.d.Local.Unbind(sctx)
-		cancel()
-		steps = append(steps, step(localStep, "release", time.Since(start), err))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("unbind %s: %w", n.d.Local, err))
-		}
-	}
-	for i := len(n.d.Resources) - 1; i >= 0; i-- {
-		r := n.d.Resources[i]
-		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, n.stepTimeout(r))
-		err := r.Release(sctx, n.cfg.Self, tok)
-		cancel()
-		if errors.Is(err, fence.ErrStale) {
-			// The grant is gone: the next owner overwrites; writing now
-			// could undo its work.
-			err = nil
-		}
-		steps = append(steps, step(r.Name(), "release", time.Since(start), err))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("release %s: %w", r.Name(), err))
-		}
-	}
-	return steps, errors.Join(errs...)
+	steps, err := n.d.Plan.Release(ctx, n.cfg.Self, tok)
+	return adminSteps(steps), err
 }
 
 // check reads every resource's state (reconcile) or only the local address
@@ -110,37 +36,37 @@ func (n *Node) release(ctx context.Context, tok fence.Token) ([]admin.Step, erro
 func (n *Node) check(ctx context.Context, kind opKind) result {
 	r := result{kind: kind, drift: map[string][]string{}, inSync: map[string]bool{}, checkErr: map[string]string{}, detail: map[string]string{}, contested: map[string]bool{}}
 	if kind == opReconcile {
-		for _, res := range n.d.Resources {
-			st, err := res.Check(ctx, n.cfg.Self)
-			if err != nil {
+		for c := range n.d.Plan.Check(ctx, n.cfg.Self) {
+			name, st := c.Resource.Name(), c.Status
+			if c.Err != nil {
 				// A failed read is not drift: do not write on a guess.
-				r.checkErr[res.Name()] = err.Error()
-				n.log.Warn("reconcile check failed", "op", res.Name(), "err", err)
+				r.checkErr[name] = c.Err.Error()
+				n.log.Warn("reconcile check failed", "op", name, "err", c.Err)
 				continue
 			}
-			r.inSync[res.Name()] = st.InSync
-			r.detail[res.Name()] = st.Detail
+			r.inSync[name] = st.InSync
+			r.detail[name] = st.Detail
 			if !st.InSync {
-				r.drift[res.Name()] = st.Drift
-				r.contested[res.Name()] = st.Contested
+				r.drift[name] = st.Drift
+				r.contested[name] = st.Contested
 			}
 		}
 	}
 	if kind == opCleanup {
 		n.unbindHost(ctx)
 	}
-	if n.d.Local != nil {
-		bound, err := n.d.Local.Bound(ctx)
+	if local := n.d.Plan.Local(); local != nil {
+		bound, err := local.Bound(ctx)
 		switch {
 		case err != nil:
 			n.log.Warn("read local address", "err", err)
 		case kind == opReconcile && !bound:
-			r.drift[localStep] = []string{n.d.Local.String() + ": not bound"}
+			r.drift[resource.LocalStep] = []string{local.String() + ": not bound"}
 		case kind == opCleanup && bound:
-			if err := n.d.Local.Unbind(ctx); err != nil {
+			if err := local.Unbind(ctx); err != nil {
 				n.log.Warn("remove stale local address", "err", err)
 			} else {
-				n.log.Info("removed stale local address", "reason", "not owner", "vip", n.d.Local.String())
+				n.log.Info("removed stale local address", "reason", "not owner", "vip", local.String())
 			}
 		}
 	}
@@ -150,8 +76,8 @@ func (n *Node) check(ctx context.Context, kind opKind) result {
 // unbindHost removes the host addresses of resources that bind their own
 // (HostUnbinder); a node that is not the owner must not answer for them.
 func (n *Node) unbindHost(ctx context.Context) {
-	for _, r := range n.d.Resources {
-		if u, ok := r.(HostUnbinder); ok {
+	for _, r := range n.d.Plan.Resources() {
+		if u, ok := r.(resource.HostUnbinder); ok {
 			if err := u.Unbind(ctx, n.cfg.Self); err != nil {
 				n.log.Warn("remove stale host addresses", "op", r.Name(), "err", err)
 			}
@@ -161,23 +87,27 @@ func (n *Node) unbindHost(ctx context.Context) {
 
 // hasHostState reports whether a non-owner has anything to clean up.
 func (n *Node) hasHostState() bool {
-	if n.d.Local != nil {
+	if n.d.Plan.Local() != nil {
 		return true
 	}
-	for _, r := range n.d.Resources {
-		if _, ok := r.(HostUnbinder); ok {
+	for _, r := range n.d.Plan.Resources() {
+		if _, ok := r.(resource.HostUnbinder); ok {
 			return true
 		}
 	}
 	return false
 }
 
-func step(name, op string, d time.Duration, err error) admin.Step {
-	s := admin.Step{Resource: name, Op: op, DurationMS: ms(d)}
-	if err != nil {
-		s.Error = err.Error()
+// adminSteps are steps as status and the transition history show them.
+func adminSteps(steps []resource.Step) []admin.Step {
+	out := make([]admin.Step, len(steps))
+	for i, s := range steps {
+		out[i] = admin.Step{Resource: s.Resource, Op: s.Op, DurationMS: ms(s.Took)}
+		if s.Err != nil {
+			out[i].Error = s.Err.Error()
+		}
 	}
-	return s
+	return out
 }
 
 // status builds the admin view. Called on the loop goroutine.
@@ -207,7 +137,7 @@ func (l *loop) status() admin.Status {
 			out.Health = append(out.Health, checkStatus(c))
 		}
 	}
-	for _, r := range n.d.Resources {
+	for _, r := range n.d.Plan.Resources() {
 		out.Resources = append(out.Resources, *l.resources[r.Name()])
 	}
 	for _, p := range st.Peers {

@@ -1,7 +1,14 @@
-// Package resource holds what every resource kind shares: who "self" is and
-// how a resource reports its state. Each kind lives in a subpackage
-// (overlayroute, …) and implements the Resource interface that
-// internal/node declares.
+// Package resource is what every resource kind shares and what drives
+// them: the Resource interface, who "self" is and how a resource reports
+// its state; the Kind each kind's package describes itself with and the
+// Registry of kinds; and the Plan that acquires a configuration's
+// resources in order under a fencing token, places the local address among
+// them, releases in reverse and records each step. internal/node and
+// internal/controller both drive resources through a Plan.
+//
+// Each kind lives in a subpackage (overlayroute, …) that exports its Kind;
+// internal/resource/kinds lists them. See docs/design.md, "Adding a
+// resource kind".
 package resource
 
 import (
@@ -14,6 +21,41 @@ import (
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/fence"
 )
+
+// Resource is one owned thing (a route, an address, a volume) as a Plan
+// drives it. Acquire and Release are idempotent and bounded by ctx; every
+// AWS write they make runs under tok (Write). Check reads the world
+// without changing it. A Plan calls one method of a resource at a time.
+type Resource interface {
+	// Name identifies the resource in status and logs ("overlay-route
+	// 192.168.100.10/32"); unique within a configuration.
+	Name() string
+	// Kind is the resource kind as written in the config.
+	Kind() string
+	Acquire(ctx context.Context, self Self, tok fence.Token) error
+	Release(ctx context.Context, self Self, tok fence.Token) error
+	Check(ctx context.Context, self Self) (Status, error)
+}
+
+// Preparer is a Resource that can do, at start and unfenced, work that
+// would otherwise sit on the failover path (it must change only this
+// node's own state).
+type Preparer interface {
+	Prepare(ctx context.Context, self Self) error
+}
+
+// HostUnbinder is a Resource that binds addresses on the host itself (the
+// secondary IPs beyond local-address); a node unbinds them whenever it is
+// not the owner, as it does the local address.
+type HostUnbinder interface {
+	Unbind(ctx context.Context, self Self) error
+}
+
+// StepTimer is a Resource whose acquire or release needs longer than a
+// Plan's step timeout (an ENI or volume move, a Route 53 INSYNC wait).
+type StepTimer interface {
+	StepTimeout() time.Duration
+}
 
 // Self is the node acquiring or releasing: its name in the cluster and its
 // instance identity from IMDS.

@@ -1,0 +1,35 @@
+// Package kinds is the list of resource kinds vipd has: one line per kind,
+// each described by its own package. A kind the config schema knows but
+// this list lacks fails kinds_test.go.
+//
+// Imported by what builds resources from a configuration (cmd/vipd, the
+// controller) and by what derives from every kind (iam-policy, check).
+package kinds
+
+import (
+	"github.com/vipd/vipd/internal/resource"
+	"github.com/vipd/vipd/internal/resource/dnsrecord"
+	"github.com/vipd/vipd/internal/resource/ebsvolume"
+	"github.com/vipd/vipd/internal/resource/elasticip"
+	"github.com/vipd/vipd/internal/resource/eni"
+	"github.com/vipd/vipd/internal/resource/overlayroute"
+	"github.com/vipd/vipd/internal/resource/secondaryip"
+)
+
+// Registry returns the registry of every kind. It panics when the kinds
+// contradict each other (two with one name or one order), which is a
+// programming error that kinds_test.go catches.
+func Registry() *resource.Registry {
+	r, err := resource.NewRegistry(
+		ebsvolume.Kind(),
+		eni.Kind(),
+		secondaryip.Kind(),
+		elasticip.Kind(),
+		overlayroute.Kind(),
+		dnsrecord.Kind(),
+	)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
