@@ -9,6 +9,7 @@ import (
 	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/iampolicy"
+	"github.com/vipd/vipd/internal/resource/kinds"
 )
 
 func newIAMPolicyCmd() *cobra.Command {
@@ -55,7 +56,7 @@ A witness needs no policy: it makes no AWS calls.`,
 			if err != nil {
 				return err
 			}
-			p, err := iampolicy.For(cfg, o)
+			p, err := iampolicy.For(cfg, o, kinds.Registry())
 			if err != nil {
 				return fmt.Errorf("iam-policy: %w", err)
 			}

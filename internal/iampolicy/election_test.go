@@ -7,6 +7,7 @@ import (
 
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/iampolicy"
+	"github.com/vipd/vipd/internal/resource/kinds"
 )
 
 // TestDynamoDBElection: a node of the dynamodb backend reads and
@@ -26,7 +27,7 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := iampolicy.For(cfg, iampolicy.Options{Region: "eu-west-1", Account: "123456789012"})
+	p, err := iampolicy.For(cfg, iampolicy.Options{Region: "eu-west-1", Account: "123456789012"}, kinds.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}

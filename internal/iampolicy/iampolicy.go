@@ -7,10 +7,13 @@
 // objects they name (Elastic IP, ENI, volume, hosted zone), with the owner's
 // interfaces and instances as wildcards or --instance ARNs.
 //
-// For overlay-route, eni, ebs-volume and elastic-ip every statement is one
-// vipd or `vipd check` needs: removing any of them makes `vipd check` fail
-// (tests in internal/preflight prove it against vpcsim's role model).
-// Imported by cmd/vipd only.
+// Each resource kind's package says what it needs (resource.Kind.Policy,
+// through a Builder); For merges them. For overlay-route, eni, ebs-volume
+// and elastic-ip every statement is one vipd or `vipd check` needs:
+// removing any of them makes `vipd check` fail (tests in
+// internal/preflight prove it against vpcsim's role model).
+//
+// Imported by cmd/vipd and by the resource kinds (for the Builder).
 package iampolicy
 
 import (
@@ -18,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/vipd/vipd/internal/config"
 )
@@ -66,93 +70,55 @@ func (p Policy) JSON() ([]byte, error) {
 // calls, so it needs no policy (and no instance profile).
 var ErrWitness = errors.New("a witness makes no AWS calls: it needs no IAM policy")
 
+// Kinds adds the statements one configured resource needs to b;
+// *resource.Registry fits, by asking the resource's kind.
+type Kinds interface {
+	Policy(b *Builder, r config.Resource) error
+}
+
 // For returns the policy cfg's node needs: one statement of Describe
 // calls on "*", then one statement per kind of write, each on the ARNs of
 // the objects the configuration names (or, where the object is the owner's
-// and unknown here, every one of its type).
-func For(cfg *config.Config, o Options) (Policy, error) {
+// and unknown here, every one of its type). Each resource's kind says what
+// it needs.
+func For(cfg *config.Config, o Options, kinds Kinds) (Policy, error) {
 	if cfg.Node.Witness {
 		return Policy{}, ErrWitness
 	}
 	if o.Partition == "" {
 		o.Partition = "aws"
 	}
-	b := newBuilder()
+	b := &Builder{o: o, actions: map[string][]string{}, resources: map[string][]string{}, conditions: map[string]map[string]map[string]string{}}
 	for i, r := range cfg.Resources {
-		switch {
-		case r.OverlayRoute != nil:
-			arns := o.tableARNs(r.OverlayRoute.RouteTables)
-			// DescribeRouteTables reads the routes vipd owns; vipd check
-			// reads the source/dest check with DescribeInstances.
-			b.describe("ec2:DescribeRouteTables", "ec2:DescribeInstances")
-			b.allow("VipdRouteWrite", []string{"ec2:CreateRoute", "ec2:ReplaceRoute"}, arns...)
-			if r.OverlayRoute.DeleteOnRelease {
-				b.allow("VipdRouteDelete", []string{"ec2:DeleteRoute"}, arns...)
-			}
-			if r.OverlayRoute.DisableSourceDestCheck {
-				b.allow("VipdSourceDestCheck", []string{"ec2:ModifyInstanceAttribute"}, o.instanceARNs()...)
-			}
-		case r.SecondaryIP != nil:
-			// The addresses move between the nodes' interfaces, whose ids
-			// the configuration does not name.
-			b.describe("ec2:DescribeNetworkInterfaces")
-			actions := []string{"ec2:AssignPrivateIpAddresses"}
-			if !r.SecondaryIP.KeepOnRelease {
-				actions = append(actions, "ec2:UnassignPrivateIpAddresses")
-			}
-			b.allow("VipdSecondaryIP", actions, o.arn("network-interface", "*"))
-		case r.ElasticIP != nil:
-			b.describe("ec2:DescribeAddresses")
-			if r.ElasticIP.DeviceIndex != 0 {
-				b.describe("ec2:DescribeNetworkInterfaces")
-			}
-			actions := []string{"ec2:AssociateAddress"}
-			if !r.ElasticIP.KeepOnRelease {
-				actions = append(actions, "ec2:DisassociateAddress")
-			}
-			b.allow("VipdElasticIP", actions, append([]string{
-				o.arn("elastic-ip", r.ElasticIP.AllocationID), o.arn("network-interface", "*")}, o.instanceARNs()...)...)
-		case r.ENI != nil:
-			b.describe("ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances")
-			b.allow("VipdENI", []string{"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"},
-				append([]string{o.arn("network-interface", r.ENI.ID)}, o.instanceARNs()...)...)
-		case r.EBSVolume != nil:
-			b.describe("ec2:DescribeVolumes", "ec2:DescribeInstances")
-			b.allow("VipdEBSVolume", []string{"ec2:AttachVolume", "ec2:DetachVolume"},
-				append([]string{o.arn("volume", r.EBSVolume.VolumeID)}, o.instanceARNs()...)...)
-		case r.Route53 != nil:
-			if r.Route53.Address == config.AddressPublic {
-				b.describe("ec2:DescribeAddresses")
-			}
-			b.allow("VipdRoute53Record", []string{"route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"},
-				fmt.Sprintf("arn:%s:route53:::hostedzone/%s", o.Partition, r.Route53.HostedZoneID))
-			if r.Route53.WaitInsync {
-				b.allow("VipdRoute53Change", []string{"route53:GetChange"}, fmt.Sprintf("arn:%s:route53:::change/*", o.Partition))
-			}
-		default:
-			return Policy{}, fmt.Errorf("resources[%d]: iam-policy does not know resource kind %q", i, r.Kind())
+		if err := kinds.Policy(b, r); err != nil {
+			return Policy{}, fmt.Errorf("resources[%d]: %w", i, err)
 		}
 	}
 	b.election(cfg, o)
-	return b.policy(o), nil
+	return b.policy(), nil
 }
 
-// builder collects actions per statement, in the order statements are
-// first needed.
-type builder struct {
-	describes []string
-	sids      []string
-	actions   map[string][]string
-	resources map[string][]string
+// Builder collects actions per statement, in the order statements are
+// first needed. Statements with one Sid merge, whichever resources add to
+// them.
+type Builder struct {
+	o          Options
+	describes  []string
+	sids       []string
+	actions    map[string][]string
+	resources  map[string][]string
+	conditions map[string]map[string]map[string]string
 }
 
-func newBuilder() *builder {
-	return &builder{actions: map[string][]string{}, resources: map[string][]string{}}
-}
+// Options are the ARNs' partition, region, account and scope.
+func (b *Builder) Options() Options { return b.o }
 
-func (b *builder) describe(actions ...string) { b.describes = append(b.describes, actions...) }
+// Describe adds read actions; they go into one statement on "*" because
+// EC2 supports no resource-level permissions for Describe calls.
+func (b *Builder) Describe(actions ...string) { b.describes = append(b.describes, actions...) }
 
-func (b *builder) allow(sid string, actions []string, arns ...string) {
+// Allow adds actions on arns to statement sid.
+func (b *Builder) Allow(sid string, actions []string, arns ...string) {
 	if _, ok := b.actions[sid]; !ok {
 		b.sids = append(b.sids, sid)
 	}
@@ -160,16 +126,27 @@ func (b *builder) allow(sid string, actions []string, arns ...string) {
 	b.resources[sid] = append(b.resources[sid], arns...)
 }
 
-func (b *builder) policy(o Options) Policy {
+// Condition adds a condition (operator, key, value) to statement sid.
+func (b *Builder) Condition(sid, operator, key, value string) {
+	if b.conditions[sid] == nil {
+		b.conditions[sid] = map[string]map[string]string{}
+	}
+	if b.conditions[sid][operator] == nil {
+		b.conditions[sid][operator] = map[string]string{}
+	}
+	b.conditions[sid][operator][key] = value
+}
+
+func (b *Builder) policy() Policy {
 	p := Policy{Version: "2012-10-17"}
 	if len(b.describes) > 0 {
 		p.Statement = append(p.Statement, Statement{Sid: "VipdDescribe", Effect: "Allow",
 			Action: sortedSet(b.describes), Resource: []string{"*"}})
 	}
 	for _, sid := range b.sids {
-		st := Statement{Sid: sid, Effect: "Allow", Action: sortedSet(b.actions[sid]), Resource: sortedSet(b.resources[sid])}
-		if sid == "VipdRouteWrite" || sid == "VipdRouteDelete" {
-			st = o.routeStatement(st)
+		st := Statement{Sid: sid, Effect: "Allow", Action: sortedSet(b.actions[sid]), Resource: subsume(sortedSet(b.resources[sid]))}
+		if c := b.conditions[sid]; len(c) > 0 {
+			st.Condition = c
 		}
 		p.Statement = append(p.Statement, st)
 	}
@@ -182,7 +159,25 @@ func sortedSet(s []string) []string {
 	return slices.Compact(s)
 }
 
-func (o Options) arn(kind, id string) string {
+// subsume drops the ARNs a wildcard ARN of their type already covers
+// (route-table/* covers route-table/rtb-0a…, as `route-tables: all` next
+// to named tables gives).
+func subsume(arns []string) []string {
+	var wild []string
+	for _, a := range arns {
+		if strings.HasSuffix(a, "/*") {
+			wild = append(wild, strings.TrimSuffix(a, "*"))
+		}
+	}
+	return slices.DeleteFunc(arns, func(a string) bool {
+		return !strings.HasSuffix(a, "/*") && slices.ContainsFunc(wild, func(w string) bool { return strings.HasPrefix(a, w) })
+	})
+}
+
+// ARN is the EC2 ARN of the object of type kind (route-table, instance,
+// ...) named id, in the options' partition, region and account ("*" for
+// those not given).
+func (o Options) ARN(kind, id string) string {
 	return fmt.Sprintf("arn:%s:ec2:%s:%s:%s/%s", o.Partition, or(o.Region), or(o.Account), kind, id)
 }
 
@@ -193,39 +188,16 @@ func or(s string) string {
 	return s
 }
 
-func (o Options) tableARNs(rt config.RouteTables) []string {
-	if rt.All {
-		return []string{o.arn("route-table", "*")}
-	}
-	out := make([]string, len(rt.IDs))
-	for i, id := range rt.IDs {
-		out[i] = o.arn("route-table", id)
-	}
-	return out
-}
-
-func (o Options) instanceARNs() []string {
+// InstanceARNs are the ARNs of the nodes' instances, or of every instance
+// when none were named.
+func (o Options) InstanceARNs() []string {
 	if len(o.Instances) == 0 {
-		return []string{o.arn("instance", "*")}
+		return []string{o.ARN("instance", "*")}
 	}
 	out := make([]string, len(o.Instances))
 	for i, id := range o.Instances {
-		out[i] = o.arn("instance", id)
+		out[i] = o.ARN("instance", id)
 	}
 	slices.Sort(out)
 	return out
-}
-
-// routeStatement narrows a route statement: a wildcard table (from
-// `route-tables: all`) makes the named ones redundant; with a VPC it is
-// limited to that VPC's tables by the ec2:Vpc condition key.
-func (o Options) routeStatement(st Statement) Statement {
-	wild := o.arn("route-table", "*")
-	if slices.Contains(st.Resource, wild) {
-		st.Resource = []string{wild}
-		if o.VPC != "" {
-			st.Condition = map[string]map[string]string{"ArnEquals": {"ec2:Vpc": o.arn("vpc", o.VPC)}}
-		}
-	}
-	return st
 }

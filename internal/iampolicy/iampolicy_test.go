@@ -8,6 +8,7 @@ import (
 
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/iampolicy"
+	"github.com/vipd/vipd/internal/resource/kinds"
 )
 
 const head = `cluster: c
@@ -97,7 +98,7 @@ func TestFor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := iampolicy.For(cfg, tt.opts)
+			p, err := iampolicy.For(cfg, tt.opts, kinds.Registry())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +125,7 @@ peers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := iampolicy.For(cfg, iampolicy.Options{}); !errors.Is(err, iampolicy.ErrWitness) {
+	if _, err := iampolicy.For(cfg, iampolicy.Options{}, kinds.Registry()); !errors.Is(err, iampolicy.ErrWitness) {
 		t.Errorf("For(witness) = %v, want ErrWitness", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/iampolicy"
 	"github.com/vipd/vipd/internal/preflight"
+	"github.com/vipd/vipd/internal/resource/kinds"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
@@ -147,7 +148,7 @@ func TestGeneratedPolicyKinds(t *testing.T) {
 		"local-address: {interface: none}\n"
 	cfg := parse(t, body)
 	p, err := iampolicy.For(cfg, iampolicy.Options{Region: "us-east-1", Account: "123456789012",
-		Instances: []string{instance, "i-0b000000000000002"}})
+		Instances: []string{instance, "i-0b000000000000002"}}, kinds.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vipd/vipd/internal/iampolicy"
 	"github.com/vipd/vipd/internal/preflight"
+	"github.com/vipd/vipd/internal/resource/kinds"
 )
 
 // roleYAML turns policy statements into the statements of vpcsim's role
@@ -48,7 +49,7 @@ func TestGeneratedPolicy(t *testing.T) {
 		"  - overlay-route: {cidr: 192.168.101.0/24, route-tables: [rtb-0a000000000000001, rtb-0a000000000000002]}\n" +
 		"local-address: {interface: none}\n"
 	cfg := parse(t, body)
-	p, err := iampolicy.For(cfg, iampolicy.Options{Region: "us-east-1", Account: "123456789012", Instances: []string{instance, "i-0b000000000000002"}})
+	p, err := iampolicy.For(cfg, iampolicy.Options{Region: "us-east-1", Account: "123456789012", Instances: []string{instance, "i-0b000000000000002"}}, kinds.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 // Package preflight is `vipd check`: it proves, before the service is
 // enabled, that this host can do everything a failover will ask of it —
-// instance metadata, credentials, the configured route tables, ENIs,
-// volumes and Elastic IPs (in the right VPC and zone), the source/dest
-// check, IAM permission for every mutating EC2 call that has a DryRun (so
-// nothing changes), cluster TLS, the cluster's peers, the local interface.
+// instance metadata, credentials, cluster TLS, the cluster's peers, the
+// local interface, and what each configured resource kind checks for its
+// own resources (the route tables, ENIs, volumes and Elastic IPs in the
+// right VPC and zone, the source/dest check, IAM permission for every
+// mutating EC2 call that has a DryRun, so nothing changes; see
+// resource.Kind.Preflight).
 //
 // Each check yields one Result with what was found and, when it failed, the
 // fix. A Fail blocks a failover; a Warn is worth knowing but does not.
@@ -27,41 +29,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	electionraft "github.com/vipd/vipd/internal/election/raft"
+	"github.com/vipd/vipd/internal/preflight/probe"
+	"github.com/vipd/vipd/internal/resource/kinds"
 )
-
-// EC2 is the part of the EC2 API the checks call; *ec2.Client fits. The
-// mutating calls are only ever sent with DryRun set.
-type EC2 interface {
-	DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error)
-	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
-	CreateRoute(ctx context.Context, in *ec2.CreateRouteInput, optFns ...func(*ec2.Options)) (*ec2.CreateRouteOutput, error)
-	ReplaceRoute(ctx context.Context, in *ec2.ReplaceRouteInput, optFns ...func(*ec2.Options)) (*ec2.ReplaceRouteOutput, error)
-	DeleteRoute(ctx context.Context, in *ec2.DeleteRouteInput, optFns ...func(*ec2.Options)) (*ec2.DeleteRouteOutput, error)
-	ModifyInstanceAttribute(ctx context.Context, in *ec2.ModifyInstanceAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceAttributeOutput, error)
-	KindsEC2
-}
 
 // Metadata is the IMDS call the identity check needs; *imds.Client fits.
 type Metadata interface {
 	GetMetadata(ctx context.Context, in *imds.GetMetadataInput, optFns ...func(*imds.Options)) (*imds.GetMetadataOutput, error)
 }
 
-// Route53 is the Route 53 call the checks make; *route53.Client fits.
-type Route53 interface {
-	ListResourceRecordSets(ctx context.Context, in *route53.ListResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error)
-}
-
 // AWS is what the AWS checks run against once the region is known.
 type AWS struct {
-	EC2 EC2
+	EC2 *ec2.Client
 	// Route53 is needed only for route53 resources; nil skips their check.
-	Route53 Route53
+	Route53 *route53.Client
 	// DynamoDB is needed only for the dynamodb election.
 	DynamoDB    DynamoDB
 	Credentials aws.CredentialsProvider
@@ -90,44 +76,22 @@ type Interface struct {
 }
 
 // Status is a check's outcome.
-type Status int
+type Status = probe.Status
 
+// The outcomes of a check.
 const (
 	// Pass: as needed.
-	Pass Status = iota
+	Pass = probe.Pass
 	// Warn: worth fixing, but a failover would still work.
-	Warn
+	Warn = probe.Warn
 	// Fail: a failover would not work (or could not be proven to).
-	Fail
+	Fail = probe.Fail
 	// Skip: not applicable to this configuration.
-	Skip
+	Skip = probe.Skip
 )
 
-func (s Status) String() string {
-	switch s {
-	case Pass:
-		return "pass"
-	case Warn:
-		return "warn"
-	case Fail:
-		return "fail"
-	case Skip:
-		return "skip"
-	}
-	return fmt.Sprintf("status(%d)", int(s))
-}
-
 // Result is one check's outcome.
-type Result struct {
-	// Check names what was checked: "imds", "credentials",
-	// "route-table rtb-...", "permission ec2:ReplaceRoute rtb-...".
-	Check  string
-	Status Status
-	// Detail says what was found.
-	Detail string
-	// Fix says what to do; set when Status is Warn or Fail.
-	Fix string
-}
+type Result = probe.Result
 
 // Blocking reports whether any result blocks a failover.
 func Blocking(rs []Result) bool {
@@ -173,12 +137,8 @@ type runner struct {
 	d   Deps
 	out []Result
 	id  awsapi.Identity
-	ec2 EC2
-	r53 Route53
 	// tlsDial dials peers with cluster TLS when it is configured.
 	tlsDial func(ctx context.Context, address string) (net.Conn, error)
-	// tables memoizes the route table checks by name.
-	tables map[string][]string
 }
 
 func (r *runner) add(res Result) { r.out = append(r.out, res) }
@@ -237,11 +197,18 @@ func (r *runner) aws(ctx context.Context) {
 		return
 	}
 	r.add(Result{Check: "credentials", Status: Pass, Detail: "found, from " + credentialSource(creds.Source)})
-	r.ec2, r.r53 = c.EC2, c.Route53
-
-	r.overlayRoutes(ctx)
-	r.kinds(ctx)
+	// Each resource kind checks its own resources (resource.Kind.Preflight).
+	p := &probe.Probe{Identity: id, EC2: c.EC2, Route53: c.Route53, Timeout: r.d.Timeout}
+	kinds.Registry().Preflight(ctx, p, r.cfg.Resources)
+	r.out = append(r.out, p.Results()...)
 	r.leaseTable(ctx, c.DynamoDB)
+}
+
+// call bounds one AWS call by the check timeout.
+func (r *runner) call(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
+	defer cancel()
+	return f(ctx)
 }
 
 // credentialSource names the SDK provider that found the credentials.
@@ -257,225 +224,6 @@ func credentialSource(src string) string {
 		return "the shared credentials file (" + src + ")"
 	}
 	return src
-}
-
-// call bounds one AWS call by the check timeout.
-func (r *runner) call(ctx context.Context, f func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
-	defer cancel()
-	return f(ctx)
-}
-
-// overlayRoutes checks the route tables of the overlay-route resources,
-// the source/dest check, and the permission for every write vipd makes for
-// them, each table and action once however many resources share it.
-func (r *runner) overlayRoutes(ctx context.Context) {
-	type write struct {
-		table  string
-		prefix string
-		delete bool
-	}
-	var writes []write
-	seen := map[string]int{} // table -> index in writes
-	some, srcDst := false, false
-	for i, res := range r.cfg.Resources {
-		o := res.OverlayRoute
-		if o == nil || len(o.Prefixes()) == 0 {
-			continue
-		}
-		some = true
-		srcDst = srcDst || o.DisableSourceDestCheck
-		for _, t := range r.routeTables(ctx, i, o) {
-			if j, ok := seen[t]; ok {
-				writes[j].delete = writes[j].delete || o.DeleteOnRelease
-				continue
-			}
-			seen[t] = len(writes)
-			// One prefix proves the permission: IAM decides on the
-			// table, not the destination.
-			writes = append(writes, write{table: t, prefix: o.Prefixes()[0].String(), delete: o.DeleteOnRelease})
-		}
-	}
-	if !some {
-		return
-	}
-	r.sourceDestCheck(ctx, srcDst)
-	for _, w := range writes {
-		t, dst := aws.String(w.table), aws.String(w.prefix)
-		r.dryRun(ctx, "ec2:ReplaceRoute", w.table, func(ctx context.Context) error {
-			_, err := r.ec2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{DryRun: aws.Bool(true),
-				RouteTableId: t, DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(r.id.ENIID)})
-			return err
-		})
-		r.dryRun(ctx, "ec2:CreateRoute", w.table, func(ctx context.Context) error {
-			_, err := r.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{DryRun: aws.Bool(true),
-				RouteTableId: t, DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(r.id.ENIID)})
-			return err
-		})
-		if w.delete {
-			r.dryRun(ctx, "ec2:DeleteRoute", w.table, func(ctx context.Context) error {
-				_, err := r.ec2.DeleteRoute(ctx, &ec2.DeleteRouteInput{DryRun: aws.Bool(true),
-					RouteTableId: t, DestinationCidrBlock: dst})
-				return err
-			})
-		}
-	}
-	if srcDst {
-		r.dryRun(ctx, "ec2:ModifyInstanceAttribute", r.id.InstanceID, func(ctx context.Context) error {
-			_, err := r.ec2.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{DryRun: aws.Bool(true),
-				InstanceId: aws.String(r.id.InstanceID), SourceDestCheck: &types.AttributeBooleanValue{Value: aws.Bool(false)}})
-			return err
-		})
-	}
-}
-
-// routeTables checks that every named table exists in the instance's VPC
-// (or that the VPC has tables, for `all`) and returns the ids usable for
-// the permission checks. A table (or `all`) named by several resources is
-// checked once.
-func (r *runner) routeTables(ctx context.Context, i int, o *config.OverlayRoute) []string {
-	where := fmt.Sprintf("resources[%d].overlay-route.route-tables", i)
-	if o.RouteTables.All {
-		return r.memo("route-tables all of "+r.id.VPCID, func(check string) []string {
-			var tables []types.RouteTable
-			err := r.call(ctx, func(ctx context.Context) error {
-				out, err := r.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-					Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{r.id.VPCID}}}})
-				if err == nil {
-					tables = out.RouteTables
-				}
-				return err
-			})
-			switch {
-			case err != nil:
-				r.describeFailed(check, "ec2:DescribeRouteTables", err)
-				return nil
-			case len(tables) == 0:
-				r.fail(check, "no route table found in "+r.id.VPCID, "create the route tables, or name them in "+where)
-				return nil
-			}
-			ids := make([]string, len(tables))
-			for j, t := range tables {
-				ids[j] = aws.ToString(t.RouteTableId)
-			}
-			r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%d table(s): %s", len(ids), strings.Join(ids, ", "))})
-			return ids
-		})
-	}
-	var ok []string
-	for _, id := range o.RouteTables.IDs {
-		ok = append(ok, r.memo("route-table "+id, func(check string) []string {
-			var tables []types.RouteTable
-			err := r.call(ctx, func(ctx context.Context) error {
-				out, err := r.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{id}})
-				if err == nil {
-					tables = out.RouteTables
-				}
-				return err
-			})
-			switch {
-			case awsapi.IsCode(err, awsapi.CodeRouteTableNotFound) || (err == nil && len(tables) == 0):
-				r.fail(check, "does not exist in "+r.id.Region,
-					"correct the id in "+where+" (aws ec2 describe-route-tables --filters Name=vpc-id,Values="+r.id.VPCID+" lists this VPC's)")
-			case err != nil:
-				r.describeFailed(check, "ec2:DescribeRouteTables", err)
-			case aws.ToString(tables[0].VpcId) != r.id.VPCID:
-				r.fail(check, fmt.Sprintf("is in %s, but this instance is in %s", aws.ToString(tables[0].VpcId), r.id.VPCID),
-					"name only tables of "+r.id.VPCID+" in "+where+": a route to this instance's ENI cannot be created in another VPC")
-			default:
-				r.add(Result{Check: check, Status: Pass, Detail: "exists in " + r.id.VPCID})
-				return []string{id}
-			}
-			return nil
-		})...)
-	}
-	return ok
-}
-
-// memo runs the check once and returns its first answer ever after.
-func (r *runner) memo(check string, f func(check string) []string) []string {
-	if ids, ok := r.tables[check]; ok {
-		return ids
-	}
-	if r.tables == nil {
-		r.tables = map[string][]string{}
-	}
-	ids := f(check)
-	r.tables[check] = ids
-	return ids
-}
-
-// describeFailed reports a failed Describe call: a missing permission
-// names the action, anything else is the error.
-func (r *runner) describeFailed(check, action string, err error) {
-	if awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation) {
-		r.fail(check, "not allowed: "+action+" is missing from the instance's role",
-			"add "+action+" on resource \"*\" to the role (see `vipd iam-policy`)")
-		return
-	}
-	r.fail(check, err.Error(), "check the EC2 endpoint and network path to it")
-}
-
-// sourceDestCheck reports the instance's source/dest check: on, traffic to
-// an overlay address (not the instance's own) is dropped by EC2.
-func (r *runner) sourceDestCheck(ctx context.Context, disable bool) {
-	const check = "source/dest check"
-	var inst *types.Instance
-	err := r.call(ctx, func(ctx context.Context) error {
-		out, err := r.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{r.id.InstanceID}})
-		if err != nil {
-			return err
-		}
-		for _, res := range out.Reservations {
-			for _, in := range res.Instances {
-				if aws.ToString(in.InstanceId) == r.id.InstanceID {
-					inst = &in
-				}
-			}
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		r.describeFailed(check, "ec2:DescribeInstances", err)
-	case inst == nil:
-		r.fail(check, "instance "+r.id.InstanceID+" not found by DescribeInstances", "check that the credentials belong to this instance's account")
-	case inst.SourceDestCheck == nil || !*inst.SourceDestCheck:
-		r.add(Result{Check: check, Status: Pass, Detail: "off on " + r.id.InstanceID})
-	case disable:
-		r.add(Result{Check: check, Status: Pass, Detail: "on for " + r.id.InstanceID + "; vipd turns it off when it takes the address (disable-source-dest-check)"})
-	default:
-		r.fail(check, "on for "+r.id.InstanceID+": EC2 drops traffic to the overlay address",
-			"set disable-source-dest-check: true on the overlay-route, or run aws ec2 modify-instance-attribute --instance-id "+r.id.InstanceID+" --no-source-dest-check")
-	}
-}
-
-// dryRun proves permission for action on resource: DryRunOperation is
-// allowed, UnauthorizedOperation is missing.
-func (r *runner) dryRun(ctx context.Context, action, resource string, f func(ctx context.Context) error) {
-	check := "permission " + action + " " + resource
-	err := r.call(ctx, f)
-	switch {
-	case awsapi.IsCode(err, awsapi.CodeDryRunOperation):
-		r.add(Result{Check: check, Status: Pass, Detail: "allowed (DryRun)"})
-	case awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation):
-		r.fail(check, "missing: the instance's role does not allow "+action+" on "+resource,
-			"add "+action+" on "+resourceARN(r.id, resource)+" to the role (see `vipd iam-policy`)")
-	case err == nil:
-		r.fail(check, "the endpoint ignored DryRun and ran the call", "point aws.endpoint at EC2")
-	default:
-		r.fail(check, "could not be proven: "+err.Error(), "fix the error above and run vipd check again")
-	}
-}
-
-func resourceARN(id awsapi.Identity, resource string) string {
-	kind := "route-table"
-	for prefix, k := range map[string]string{"i-": "instance", "eni-": "network-interface", "eipalloc-": "elastic-ip", "vol-": "volume"} {
-		if strings.HasPrefix(resource, prefix) {
-			kind = k
-		}
-	}
-	return fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", id.Region, kind, resource)
 }
 
 // clusterTLS loads the cluster TLS files as vipd run will, and makes the

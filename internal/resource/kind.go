@@ -2,6 +2,7 @@ package resource
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/iampolicy"
+	"github.com/vipd/vipd/internal/preflight/probe"
 )
 
 // Side says where a kind's work happens, and so who may drive it.
@@ -51,6 +54,16 @@ type Kind struct {
 	Side Side
 	// New builds the resource of r, which is of this kind, for env.
 	New func(r config.Resource, env Env) (Resource, error)
+	// Policy adds the IAM statements resource r needs to b (`vipd
+	// iam-policy`): every call New's resource and Preflight make.
+	Policy func(b *iampolicy.Builder, r config.Resource)
+	// Preflight checks, for `vipd check`, that this instance can take
+	// every resource of this kind over: the objects they name exist where
+	// the instance can take them, and every write is allowed (DryRun
+	// where EC2 offers it). It gets all of the configuration's resources
+	// of this kind at once, so that an object several of them name is
+	// checked once.
+	Preflight func(ctx context.Context, p *probe.Probe, rs []probe.Entry)
 }
 
 // Env is what a kind's New builds a resource with.
@@ -76,7 +89,8 @@ type Registry struct {
 }
 
 // NewRegistry returns the registry of kinds. It fails when a kind lacks a
-// name or a constructor, or when two kinds share a name or an order.
+// name, a constructor, an IAM policy or a preflight check, or when two
+// kinds share a name or an order.
 func NewRegistry(kinds ...Kind) (*Registry, error) {
 	var errs []error
 	names, orders := map[string]bool{}, map[int]string{LocalAddressOrder: "the local address"}
@@ -88,6 +102,10 @@ func NewRegistry(kinds ...Kind) (*Registry, error) {
 			errs = append(errs, fmt.Errorf("kind %s registered twice", k.Name))
 		case k.New == nil:
 			errs = append(errs, fmt.Errorf("kind %s has no constructor", k.Name))
+		case k.Policy == nil:
+			errs = append(errs, fmt.Errorf("kind %s has no IAM policy", k.Name))
+		case k.Preflight == nil:
+			errs = append(errs, fmt.Errorf("kind %s has no preflight check", k.Name))
 		}
 		if other, ok := orders[k.Order]; ok {
 			errs = append(errs, fmt.Errorf("kind %s has order %d, as %s", k.Name, k.Order, other))
@@ -123,14 +141,12 @@ func (g *Registry) Plan(rs []config.Resource, env Env, o PlanOptions) (*Plan, er
 	}
 	planned := make([]Planned, 0, len(rs))
 	for i, r := range rs {
-		name := r.Kind()
-		k, ok := g.Kind(name)
-		switch {
-		case name == "":
-			return nil, fmt.Errorf("resources[%d]: no resource kind set", i)
-		case !ok:
-			return nil, fmt.Errorf("resources[%d]: resource kind %s is not available in this build", i, name)
-		case k.Side == Host && !env.OnOwner:
+		k, err := g.lookup(r)
+		if err != nil {
+			return nil, fmt.Errorf("resources[%d]: %w", i, err)
+		}
+		name := k.Name
+		if k.Side == Host && !env.OnOwner {
 			return nil, fmt.Errorf("resources[%d]: %s changes the owner's host and needs vipd run on each node", i, name)
 		}
 		res, err := k.New(r, env)
@@ -140,4 +156,51 @@ func (g *Registry) Plan(rs []config.Resource, env Env, o PlanOptions) (*Plan, er
 		planned = append(planned, Planned{Resource: res, Order: k.Order})
 	}
 	return NewPlan(planned, o), nil
+}
+
+// lookup returns r's kind, or an error naming what is missing.
+func (g *Registry) lookup(r config.Resource) (Kind, error) {
+	name := r.Kind()
+	k, ok := g.Kind(name)
+	switch {
+	case name == "":
+		return Kind{}, errors.New("no resource kind set")
+	case !ok:
+		return Kind{}, fmt.Errorf("resource kind %s is not available in this build", name)
+	}
+	return k, nil
+}
+
+// Policy adds the IAM statements r needs to b, as its kind says
+// (iampolicy.Kinds).
+func (g *Registry) Policy(b *iampolicy.Builder, r config.Resource) error {
+	k, err := g.lookup(r)
+	if err != nil {
+		return err
+	}
+	k.Policy(b, r)
+	return nil
+}
+
+// Preflight runs the checks of rs's kinds: each kind once, over all of
+// its resources, kinds in the order the configuration first names them.
+// A resource of no known kind is reported as a failed check.
+func (g *Registry) Preflight(ctx context.Context, p *probe.Probe, rs []config.Resource) {
+	var order []Kind
+	byKind := map[string][]probe.Entry{}
+	for i, r := range rs {
+		where := fmt.Sprintf("resources[%d]", i)
+		k, err := g.lookup(r)
+		if err != nil {
+			p.Fail(where, err.Error(), "use a vipd that has it, or remove it")
+			continue
+		}
+		if _, ok := byKind[k.Name]; !ok {
+			order = append(order, k)
+		}
+		byKind[k.Name] = append(byKind[k.Name], probe.Entry{Where: where + "." + k.Name, Config: r})
+	}
+	for _, k := range order {
+		k.Preflight(ctx, p, byKind[k.Name])
+	}
 }

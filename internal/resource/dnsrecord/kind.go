@@ -11,9 +11,11 @@ import (
 // changes only the record.
 func Kind() resource.Kind {
 	return resource.Kind{
-		Name:  config.KindRoute53,
-		Order: 700,
-		Side:  resource.Cloud,
+		Name:      config.KindRoute53,
+		Order:     700,
+		Side:      resource.Cloud,
+		Policy:    policy,
+		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
 			return New(*r.Route53, env.Clients.Route53, env.Clients.EC2, Options{CallTimeout: env.CallTimeout}, env.Log), nil
 		},

@@ -11,9 +11,11 @@ import (
 // none), so only a node drives it.
 func Kind() resource.Kind {
 	return resource.Kind{
-		Name:  config.KindEBSVolume,
-		Order: 100,
-		Side:  resource.Host,
+		Name:      config.KindEBSVolume,
+		Order:     100,
+		Side:      resource.Host,
+		Policy:    policy,
+		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
 			opts := Options{CallTimeout: env.CallTimeout, Device: NoDevice{}}
 			if r.EBSVolume.Host != config.HostNone {

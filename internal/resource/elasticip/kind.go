@@ -10,9 +10,11 @@ import (
 // changes only the association in AWS.
 func Kind() resource.Kind {
 	return resource.Kind{
-		Name:  config.KindElasticIP,
-		Order: 400,
-		Side:  resource.Cloud,
+		Name:      config.KindElasticIP,
+		Order:     400,
+		Side:      resource.Cloud,
+		Policy:    policy,
+		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
 			return New(*r.ElasticIP, env.Clients.EC2, Options{CallTimeout: env.CallTimeout}, env.Log), nil
 		},

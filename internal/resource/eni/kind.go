@@ -12,9 +12,11 @@ import (
 // drives it.
 func Kind() resource.Kind {
 	return resource.Kind{
-		Name:  config.KindENI,
-		Order: 200,
-		Side:  resource.Host,
+		Name:      config.KindENI,
+		Order:     200,
+		Side:      resource.Host,
+		Policy:    policy,
+		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
 			opts := Options{CallTimeout: env.CallTimeout, IMDS: env.Clients.IMDS, Host: osnet.NoPolicy{}}
 			if r.ENI.Host != config.HostNone {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/iampolicy"
 	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/kinds"
 )
@@ -162,5 +163,27 @@ local-address: {interface: none}
 	_, err = kinds.Registry().Plan(cfg.Resources, env, resource.PlanOptions{})
 	if err == nil || !strings.Contains(err.Error(), "resources[1]: eni changes the owner's host") {
 		t.Errorf("plan of eni away from the owner: got %v, want a refusal naming resources[1]", err)
+	}
+}
+
+// TestEveryKindNeedsPermissions: each kind's policy grants something for
+// the simplest resource of its kind; a kind that added none would leave
+// its writes to be refused on AWS.
+func TestEveryKindNeedsPermissions(t *testing.T) {
+	reg := kinds.Registry()
+	rt := reflect.TypeFor[config.Resource]()
+	for i := range rt.NumField() {
+		var r config.Resource
+		f := reflect.ValueOf(&r).Elem().Field(i)
+		f.Set(reflect.New(f.Type().Elem()))
+		cfg := &config.Config{Resources: []config.Resource{r}}
+		p, err := iampolicy.For(cfg, iampolicy.Options{}, reg)
+		if err != nil {
+			t.Errorf("%s: %v", r.Kind(), err)
+			continue
+		}
+		if len(p.Statement) == 0 {
+			t.Errorf("%s: the policy grants nothing", r.Kind())
+		}
 	}
 }

@@ -11,9 +11,11 @@ import (
 // changes only route tables and the owner's source/dest check.
 func Kind() resource.Kind {
 	return resource.Kind{
-		Name:  config.KindOverlayRoute,
-		Order: 500,
-		Side:  resource.Cloud,
+		Name:      config.KindOverlayRoute,
+		Order:     500,
+		Side:      resource.Cloud,
+		Policy:    policy,
+		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
 			return New(*r.OverlayRoute, env.Clients.EC2, Options{CallTimeout: env.CallTimeout}, env.Log), nil
 		},

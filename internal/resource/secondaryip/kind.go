@@ -15,9 +15,11 @@ import (
 // interface, which a controller leaves to the candidates.
 func Kind() resource.Kind {
 	return resource.Kind{
-		Name:  config.KindSecondaryIP,
-		Order: 300,
-		Side:  resource.Cloud,
+		Name:      config.KindSecondaryIP,
+		Order:     300,
+		Side:      resource.Cloud,
+		Policy:    policy,
+		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
 			opts := Options{CallTimeout: env.CallTimeout}
 			la := env.LocalAddress

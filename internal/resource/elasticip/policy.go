@@ -1,0 +1,23 @@
+package elasticip
+
+import (
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/iampolicy"
+)
+
+// policy adds what an elastic-ip needs: associating (and, unless
+// keep-on-release, disassociating) the allocation with the owner's
+// interfaces and instances.
+func policy(b *iampolicy.Builder, r config.Resource) {
+	e, o := r.ElasticIP, b.Options()
+	b.Describe("ec2:DescribeAddresses")
+	if e.DeviceIndex != 0 {
+		b.Describe("ec2:DescribeNetworkInterfaces")
+	}
+	actions := []string{"ec2:AssociateAddress"}
+	if !e.KeepOnRelease {
+		actions = append(actions, "ec2:DisassociateAddress")
+	}
+	b.Allow("VipdElasticIP", actions, append([]string{
+		o.ARN("elastic-ip", e.AllocationID), o.ARN("network-interface", "*")}, o.InstanceARNs()...)...)
+}

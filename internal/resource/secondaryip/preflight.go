@@ -1,0 +1,48 @@
+package secondaryip
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vipd/vipd/internal/preflight/probe"
+)
+
+// preflight checks that the addresses lie in this instance's subnet:
+// secondary addresses move only within one subnet.
+func preflight(_ context.Context, p *probe.Probe, rs []probe.Entry) {
+	for _, e := range rs {
+		check1(p, e)
+	}
+}
+
+func check1(p *probe.Probe, e probe.Entry) {
+	s, id := e.Config.SecondaryIP, p.Identity
+	check := "secondary-ip"
+	addrs := s.Addrs()
+	if s.DeviceIndex == 0 && id.SubnetCIDR.IsValid() {
+		for _, a := range addrs {
+			if !id.SubnetCIDR.Contains(a) {
+				p.Fail(check+" "+a.String(), fmt.Sprintf("is outside this instance's subnet %s (%s)", id.SubnetCIDR, id.SubnetID),
+					"secondary addresses move only within one subnet: put both nodes in one subnet, or use overlay-route ("+e.Where+")")
+				return
+			}
+		}
+	}
+	if len(addrs) == 0 || s.DeviceIndex != 0 {
+		// The interface at another index is found at acquire time.
+		return
+	}
+	ips := make([]string, len(addrs))
+	for i, a := range addrs {
+		ips[i] = a.String()
+	}
+	p.Add(probe.Result{Check: check, Status: probe.Pass, Detail: fmt.Sprintf("%v in this instance's subnet %s", ips, id.SubnetCIDR)})
+	// EC2 has no DryRun for these two: proving them would move the
+	// address.
+	actions := "ec2:AssignPrivateIpAddresses"
+	if !s.KeepOnRelease {
+		actions += " and ec2:UnassignPrivateIpAddresses"
+	}
+	p.Add(probe.Result{Check: "permission " + actions + " " + id.ENIID, Status: probe.Skip,
+		Detail: "not provable: EC2 offers no DryRun for them; the policy from `vipd iam-policy` allows them"})
+}
