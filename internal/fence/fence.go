@@ -10,8 +10,10 @@
 //
 // # The margin
 //
-// A write's context ends at its own timeout or Margin before the grant's
-// validity ends, whichever comes first. The validity is re-read whenever
+// A write starts only while its grant stays valid for more than the margin
+// (a grant valid for less is waited for until a renewal extends it, or it
+// ends). Its context ends at its own timeout or the margin before the
+// grant's validity ends, whichever comes first. The validity is re-read whenever
 // that instant comes, so a grant the election keeps renewing keeps its
 // writes alive: a write may take longer than one renewal's validity (a
 // 600 ms lease gives about 220 ms, less than EC2's slower answers), yet it
@@ -114,19 +116,20 @@ func (t Token) Until() (time.Time, error) {
 // Bound returns ctx limited to at most timeout and to the grant's validity
 // less the token's margin, re-read each time that instant comes, so that
 // renewals keep a write alive and a write is never waited for past the
-// margin before the grant's end. It fails with ErrStale when the grant is
-// not valid for longer than the margin now. The returned cancel must be
-// called; it waits for the goroutine that follows the grant. When the grant
-// ends the write, context.Cause of the returned context wraps ErrStale.
+// margin before the grant's end. A grant that is valid, but for no more
+// than the margin, is waited for (within timeout and ctx) until a renewal
+// extends it: a renewal a little late is no reason to fail the write. It
+// fails with ErrStale when the grant ends or is lost first. The returned
+// cancel must be called; it waits for the goroutine that follows the
+// grant. When the grant ends the write, context.Cause of the returned
+// context wraps ErrStale.
 func (t Token) Bound(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc, error) {
-	until, err := t.Until()
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	until, err := t.renewed(ctx)
 	if err != nil {
+		cancelTimeout()
 		return nil, nil, err
 	}
-	if left := time.Until(until); left <= t.margin {
-		return nil, nil, fmt.Errorf("token %d: valid for %s, not beyond the %s margin a write keeps: %w", t.n, left.Round(time.Millisecond), t.margin, ErrStale)
-	}
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	ctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -138,6 +141,31 @@ func (t Token) Bound(ctx context.Context, timeout time.Duration) (context.Contex
 		<-done
 		cancelTimeout()
 	}, nil
+}
+
+// renewed returns the grant's validity once it exceeds the margin from now,
+// polling while it does not, until the grant ends or ctx does.
+func (t Token) renewed(ctx context.Context) (time.Time, error) {
+	poll := max(t.margin/10, time.Millisecond)
+	for {
+		until, err := t.Until()
+		if err != nil {
+			return time.Time{}, err
+		}
+		left := time.Until(until)
+		if left > t.margin {
+			return until, nil
+		}
+		if left <= 0 {
+			return time.Time{}, fmt.Errorf("token %d: grant ended: %w", t.n, ErrStale)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("token %d: valid for %s, not beyond the %s margin a write keeps, and not renewed in time: %w (%w)",
+				t.n, left.Round(time.Millisecond), t.margin, ErrStale, context.Cause(ctx))
+		case <-time.After(min(poll, left)):
+		}
+	}
 }
 
 // follow cancels ctx once the grant is no longer valid for longer than the

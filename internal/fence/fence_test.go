@@ -137,6 +137,32 @@ func TestBoundRefusesWithinMargin(t *testing.T) {
 	}
 }
 
+// A grant within its margin that a renewal extends a moment later lets the
+// write start then, instead of failing it: failing costs the whole acquire
+// a retry after a back-off, and the address a second move.
+func TestBoundWaitsForLateRenewal(t *testing.T) {
+	var renewed atomic.Bool
+	start := time.Now()
+	tok := New(7, func(uint64) (time.Time, bool) {
+		if renewed.Load() {
+			return time.Now().Add(time.Second), true
+		}
+		return start.Add(150 * time.Millisecond), true
+	}).WithMargin(200 * time.Millisecond)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		renewed.Store(true)
+	}()
+	ctx, cancel, err := tok.Bound(t.Context(), 10*time.Second)
+	if err != nil {
+		t.Fatalf("Bound under a grant renewed while it waited: %v", err)
+	}
+	defer cancel()
+	if ctx.Err() != nil {
+		t.Errorf("write context already done: %v", context.Cause(ctx))
+	}
+}
+
 func TestMarginProportionalToLease(t *testing.T) {
 	for _, tc := range []struct{ lease, want time.Duration }{
 		{2 * time.Second, 200 * time.Millisecond},
