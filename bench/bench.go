@@ -35,6 +35,10 @@ type Options struct {
 	// to the end of the round: a CPU-starving competitor. Its rounds are
 	// reported as the system's name with "+N busy". 0: none.
 	Starve int
+	// TunedLease replaces the tuned profile's lease (TunedSettings), to
+	// find the shortest lease a busy host holds; its rounds are reported
+	// as "vipd tuned <lease>". 0: the profile's own.
+	TunedLease time.Duration
 	// Log receives progress; default discards.
 	Log *slog.Logger
 }
@@ -64,6 +68,16 @@ func (o *Options) defaults() {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+}
+
+// tuned returns the tuned settings with TunedLease applied.
+func (o *Options) tuned() VipdSettings {
+	set := TunedSettings
+	if o.TunedLease > 0 && o.TunedLease != set.Lease {
+		set.Lease = o.TunedLease
+		set.Label = fmt.Sprintf("%s %s", set.Label, o.TunedLease)
+	}
+	return set
 }
 
 // Results is everything a run measured.
@@ -101,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	systems := []func(*env) (system, error){
 		func(e *env) (system, error) { return newKeepalived(e, failoverTables) },
 		func(e *env) (system, error) { return newVipd(e, o.VipdBin, DefaultSettings, dst, nil) },
-		func(e *env) (system, error) { return newVipd(e, o.VipdBin, TunedSettings, dst, nil) },
+		func(e *env) (system, error) { return newVipd(e, o.VipdBin, o.tuned(), dst, nil) },
 	}
 	for i, mk := range systems {
 		if !slices.Contains(o.Systems, systemNames[i]) || !want["failover"] && !want["switchover"] && !(want["idle"] && i < 2) {

@@ -45,6 +45,7 @@ func run() error {
 	flag.IntVar(&o.Rounds, "n", 10, "rounds per fault and system")
 	flag.DurationVar(&o.Idle, "idle", time.Minute, "idle benchmark window per system")
 	flag.IntVar(&o.ScaleRounds, "scale-rounds", 2, "failovers per scale cell")
+	flag.DurationVar(&o.TunedLease, "tuned-lease", 0, "lease of the tuned system instead of its own (0: the profile's)")
 	flag.IntVar(&o.Starve, "cpu-starve", 0, "run this many busy loops on the master's host in every failover and switchover round, from a second before the fault (0: none)")
 	flag.Parse()
 	if *short {
