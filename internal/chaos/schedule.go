@@ -167,8 +167,8 @@ func (s Schedule) String() string {
 
 // Generate draws a schedule: a fault starts every 0.3–2.5 s during length
 // and lasts 0.3–4 s (pauses 1.5–4 s, longer than the suite's 1 s lease;
-// hung hooks 10–14 s, longer than the hook timeout), so faults overlap and
-// some outlast a failover. The seed's share of the rotation (PerSchedule
+// hung hooks and floods 10–14 s, longer than the hook timeout and
+// OwnerBound), so faults overlap and some outlast a failover. The seed's share of the rotation (PerSchedule
 // kinds) takes the first slots; the rest are drawn. Some steps bring a
 // follow-up: a restart of the member a kill or stop-cont just hit, a kill
 // of the holder while a cluster port is flooded, a restart while the
@@ -231,16 +231,23 @@ func Generate(seed uint64, length time.Duration) Schedule {
 					For: dur(0, 500*time.Millisecond), Kind: KindRestart, Follows: idx})
 			}
 		case KindHookHang:
+			// A planned stop matters most on the primary: its lease must
+			// not wait for the hung hook.
 			st.Target = nodes[r.IntN(len(nodes))]
 			st.For = dur(10*time.Second, 14*time.Second)
-			st.Stop = r.IntN(2) == 0
+			if st.Stop = r.IntN(2) == 0; st.Stop {
+				st.Target = Holder
+			}
 		case KindPortFlood:
 			st.Target = []string{"witness", "witness", Other, Holder}[r.IntN(4)]
-			st.For = dur(3*time.Second, 6*time.Second)
+			st.For = dur(10*time.Second, 14*time.Second)
 			st.Conns = 200 + r.IntN(201)
 			if r.IntN(2) == 0 {
+				// The holder dies and stays dead while the flood lasts:
+				// the survivor needs the flooded member's vote, for longer
+				// than OwnerBound.
 				follow = append(follow, Step{At: st.At + dur(500*time.Millisecond, 1500*time.Millisecond),
-					For: dur(300*time.Millisecond, 2*time.Second), Kind: KindKill, Target: Holder})
+					For: dur(9*time.Second, 10*time.Second), Kind: KindKill, Target: Holder})
 			}
 		case KindLatency:
 			st.Target = callers[r.IntN(len(callers))]
