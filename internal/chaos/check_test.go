@@ -117,7 +117,7 @@ func reaches(node string, from, to int) []Reach {
 func polls(member, role string, from, to int) []Poll {
 	var out []Poll
 	for ms := from; ms < to; ms += 100 {
-		out = append(out, Poll{Node: member, Req: at(ms), Resp: at(ms + 2), OK: role != "", Role: role})
+		out = append(out, Poll{Node: member, Req: at(ms), Resp: at(ms + 2), OK: role != "", Role: role, Quorum: role != ""})
 	}
 	return out
 }
@@ -246,6 +246,26 @@ func livenessCases() []checkCase {
 			h.Polls = polls("b", "", 3000, 30000)
 			return h
 		}(), []string{"no-rejoin"}},
+		{"a restarted node whose election never runs", func() *History {
+			h := long(granted(100, "a", 3))
+			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
+			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Polls = polls("b", "backup", 3000, 30000)
+			for i := range h.Polls {
+				h.Polls[i].Quorum = false
+			}
+			return h
+		}(), []string{"no-rejoin"}},
+		{"a restarted node alone waits for a peer", func() *History {
+			h := long(granted(100, "a", 3))
+			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
+			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Procs["a"] = []ProcEvent{proc(-1000, ProcStart), proc(2500, ProcPause), proc(12000, ProcResume)}
+			h.Procs["witness"] = []ProcEvent{proc(-1000, ProcStart), proc(2500, ProcPause), proc(12000, ProcResume)}
+			h.Polls = append(append(polls("b", "", 3000, 20000), polls("b", "backup", 20000, 30000)...),
+				append(polls("a", "backup", 12000, 30000), polls("witness", "witness", 12000, 30000)...)...)
+			return h
+		}(), nil},
 		{"a resumed witness that stays in init", func() *History {
 			h := long(granted(100, "a", 3))
 			h.Procs["witness"] = []ProcEvent{proc(-1000, ProcStart), proc(1000, ProcPause), proc(3000, ProcResume)}

@@ -18,9 +18,11 @@ type Poll struct {
 	Req, Resp time.Time // the answer was computed between the two
 	OK        bool
 	Role      string
-	Held      bool
-	Token     uint64
-	ValidFor  time.Duration
+	// Quorum: the member's election runs and hears a quorum.
+	Quorum   bool
+	Held     bool
+	Token    uint64
+	ValidFor time.Duration
 }
 
 // Reach is one client attempt through the VIP.
@@ -175,7 +177,7 @@ func poll(ctx context.Context, m *Member) Poll {
 	st, err := m.Status(ctx)
 	p := Poll{Node: m.Name, Req: req, Resp: time.Now(), OK: err == nil}
 	if err == nil {
-		p.Role, p.Held, p.Token = st.Role, st.LeaseHeld, st.Token
+		p.Role, p.Quorum, p.Held, p.Token = st.Role, st.Quorum, st.LeaseHeld, st.Token
 		p.ValidFor, _ = time.ParseDuration(st.LeaseValid)
 	}
 	return p

@@ -102,12 +102,32 @@ func (p procState) up(t time.Time) bool {
 	return state
 }
 
-// checkRejoin: every start or resume of a member is followed, within
-// RejoinBound of the later of it and the end of the last fault on that
-// member, by a status answer as backup, primary or witness — unless the
-// harness stopped, paused or killed it again first.
+// checkRejoin: every start or resume of a member is followed by a status
+// answer showing it back (Poll.Back) within RejoinBound of the latest of:
+// the event, the end of the last fault on that member, and the moment a
+// peer it can reach runs again (quorum needs one) — unless the harness
+// stopped, paused or killed it again first.
 func checkRejoin(h *History) []Violation {
 	ws := windows(h)
+	procs := map[string]procState{}
+	for _, m := range []string{"a", "b", "witness"} {
+		procs[m] = newProcState(h, m)
+	}
+	// alone: no other member runs unpaused and unpartitioned from member.
+	alone := func(member string, t time.Time) bool {
+		for _, o := range []string{"a", "b", "witness"} {
+			if o == member || !procs[o].up(t) {
+				continue
+			}
+			cut := slices.ContainsFunc(ws, func(w window) bool {
+				return w.kind == KindPartition && w.covers(t) && ((w.target == member && w.peer == o) || (w.target == o && w.peer == member))
+			})
+			if !cut {
+				return false
+			}
+		}
+		return true
+	}
 	var vs []Violation
 	for member, evs := range h.Procs {
 		exits := h.Exits[member]
@@ -134,6 +154,11 @@ func checkRejoin(h *History) []Violation {
 						deadline, changed = w.to.Add(RejoinBound), true
 					}
 				}
+				for t := e.At; t.Before(deadline) && t.Before(h.End); t = t.Add(ownerStep) {
+					if alone(member, t) && t.Add(ownerStep+RejoinBound).After(deadline) {
+						deadline, changed = t.Add(ownerStep+RejoinBound), true
+					}
+				}
 			}
 			last := "no answer"
 			ok := false
@@ -142,8 +167,8 @@ func checkRejoin(h *History) []Violation {
 					continue
 				}
 				if p.OK {
-					last = "role " + p.Role
-					if rejoinedRole(p.Role) {
+					last = fmt.Sprintf("role %s, quorum %v", p.Role, p.Quorum)
+					if p.Back() {
 						ok = true
 						break
 					}
@@ -155,7 +180,7 @@ func checkRejoin(h *History) []Violation {
 				continue
 			}
 			vs = append(vs, Violation{At: deadline, Rule: "no-rejoin",
-				Detail: fmt.Sprintf("%s, %s at %s, did not answer as backup, primary or witness by %s (last: %s)",
+				Detail: fmt.Sprintf("%s, %s at %s, was not back (backup, primary or witness in touch with a quorum) by %s (last: %s)",
 					member, pastTense(e.What), clock(h, e.At), clock(h, deadline), last)})
 		}
 	}

@@ -59,8 +59,9 @@ const loopSettle = 20 * time.Second
 // waits for the other node to take over, then restarts the node (a
 // start after the kill; SIGTERM and a start after the pause, since the
 // resumed process is the one whose raft log was just truncated) and
-// checks that it answers as backup or primary again within RejoinBound.
-// A node that cannot is counted, and the loop goes on with a new cluster.
+// checks that it is back within RejoinBound: backup or primary, its
+// election in touch with a quorum (Poll.Back). A node that is not is
+// counted, and the loop goes on with a new cluster.
 func RestartLoop(ctx context.Context, o LoopOptions) (*LoopReport, error) {
 	rep := &LoopReport{}
 	start := time.Now()
@@ -137,7 +138,7 @@ func loopRound(ctx context.Context, c *Cluster, n int, stop bool) (LoopRound, er
 			sleep(ctx, rest)
 		}
 		c.Resume(holder)
-		waitFor(ctx, loopSettle, func() bool { return answersAs(ctx, c.Member(holder), "backup") })
+		waitFor(ctx, loopSettle, func() bool { return back(ctx, c.Member(holder)) })
 		c.Stop(holder, StopBound)
 	}
 	if took >= loopSettle {
@@ -148,13 +149,13 @@ func loopRound(ctx context.Context, c *Cluster, n int, stop bool) (LoopRound, er
 		return r, err
 	}
 	m := c.Member(holder)
-	back := false
+	ok := false
 	waitFor(ctx, RejoinBound, func() bool {
-		back = answersAs(ctx, m, "backup", "primary")
-		return back || !m.Running()
+		ok = back(ctx, m)
+		return ok || !m.Running()
 	})
 	r.Took = time.Since(began)
-	if !back {
+	if !ok {
 		r.Failed = lastError(m)
 	}
 	return r, nil
@@ -170,7 +171,7 @@ func settle(ctx context.Context, c *Cluster) (string, error) {
 			return false
 		}
 		for _, m := range c.Members {
-			if !answersAs(ctx, m, "backup", "primary", "witness") {
+			if !back(ctx, m) {
 				return false
 			}
 		}
@@ -182,18 +183,8 @@ func settle(ctx context.Context, c *Cluster) (string, error) {
 	return holder, nil
 }
 
-func answersAs(ctx context.Context, m *Member, roles ...string) bool {
-	st, err := m.Status(ctx)
-	if err != nil {
-		return false
-	}
-	for _, r := range roles {
-		if st.Role == r {
-			return true
-		}
-	}
-	return false
-}
+// back reports whether a member answers as back (Poll.Back).
+func back(ctx context.Context, m *Member) bool { return poll(ctx, m).Back() }
 
 // waitFor polls cond every 50 ms until it holds or d passes, and returns
 // how long it waited.
@@ -212,7 +203,7 @@ func waitFor(ctx context.Context, d time.Duration, cond func() bool) time.Durati
 func lastError(m *Member) string {
 	state := "exited"
 	if m.Running() {
-		state = "running but not answering as backup or primary"
+		state = "running but not back as backup or primary with a quorum"
 	}
 	f, err := os.Open(m.LogPath())
 	if err != nil {

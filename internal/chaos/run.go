@@ -31,9 +31,10 @@ const ConvergeBound = 15 * time.Second
 const OwnerBound = 8 * time.Second
 
 // RejoinBound is how long a started or resumed member may take to answer
-// `vipd status` as backup, primary or witness, counted from the end of the
-// last fault on it: opening its raft log, the startup quarantine and the
-// first health rise take under 2 s.
+// `vipd status` as backup, primary or witness in touch with a quorum,
+// counted from the end of the last fault on it and from when a peer it can
+// reach runs: opening its raft log, the startup quarantine, joining the
+// leader and the first health rise take under 3 s.
 const RejoinBound = 10 * time.Second
 
 // RunOptions configures one schedule's run.
@@ -238,21 +239,23 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	return rep, nil
 }
 
-// rejoined reports whether every member answers `vipd status` as
-// backup, primary or witness; the answers join the history.
+// rejoined reports whether every member is back (Poll.Back); the answers
+// join the history.
 func rejoined(ctx context.Context, c *Cluster, h *History) bool {
 	all := true
 	for _, m := range c.Members {
 		p := poll(ctx, m)
 		h.addPoll(p)
-		all = all && p.OK && rejoinedRole(p.Role)
+		all = all && p.Back()
 	}
 	return all
 }
 
-// rejoinedRole is a role a member that came back plays.
-func rejoinedRole(role string) bool {
-	return role == "backup" || role == "primary" || role == "witness"
+// Back reports whether the answer shows a member that came back: backup,
+// primary or witness, with its election running and in touch with a
+// quorum. A node whose election failed may still answer as backup.
+func (p Poll) Back() bool {
+	return p.OK && p.Quorum && (p.Role == "backup" || p.Role == "primary" || p.Role == "witness")
 }
 
 // converged returns the node the whole world agrees on, or "": it holds
