@@ -38,7 +38,7 @@ test: tidy vet unit e2e
 # Randomized fault schedules on the netns fabric (root): SEEDS=N runs N
 # schedules from a random base (printed), SEED=S replays one; LENGTH is how
 # long each injects faults; MODE picks overlay-route, secondary-ip or eni
-# (default: by seed). Any 8 consecutive schedules inject every fault kind.
+# (default: by seed). Any 9 consecutive schedules inject every fault kind.
 # Failures print the seed and a timeline; the last line counts the faults
 # injected by kind and the violations. About 20-30 s per schedule.
 SEEDS  ?= 20

@@ -175,17 +175,27 @@ func Check(h *History, converge time.Duration) []Violation {
 	}
 
 	// 2. No write under a token lower than one already written took effect
-	// after it (vpcsim's log is in completion order).
+	// after it. Writes are taken in the order they took effect (Applied;
+	// vpcsim records a call when it ends, and a late-write fault's
+	// mutation as a call of its own, Late, when it lands).
+	var writes []vpcsim.Call
+	for _, c := range h.Calls {
+		if isWrite(c.Action) && c.Code == "" && c.Status == 200 && c.Token != 0 {
+			writes = append(writes, c)
+		}
+	}
+	slices.SortStableFunc(writes, func(a, b vpcsim.Call) int { return tookEffect(a).Compare(tookEffect(b)) })
 	var maxTok uint64
 	var maxCall vpcsim.Call
-	for _, c := range h.Calls {
-		if !isWrite(c.Action) || c.Code != "" || c.Status != 200 || c.Token == 0 {
-			continue
-		}
+	for _, c := range writes {
 		if c.Token < maxTok {
-			vs = append(vs, Violation{At: c.Time, Rule: "stale-write",
-				Detail: fmt.Sprintf("%s by %s with token %d took effect (call %d) after %s by %s with token %d (call %d)",
-					c.Action, c.Caller, c.Token, c.Seq, maxCall.Action, maxCall.Caller, maxTok, maxCall.Seq)})
+			late := ""
+			if c.Late {
+				late = ", applied after its client gave up"
+			}
+			vs = append(vs, Violation{At: tookEffect(c), Rule: "stale-write",
+				Detail: fmt.Sprintf("%s by %s with token %d took effect (call %d%s) after %s by %s with token %d (call %d)",
+					c.Action, c.Caller, c.Token, c.Seq, late, maxCall.Action, maxCall.Caller, maxTok, maxCall.Seq)})
 		}
 		if c.Token > maxTok {
 			maxTok, maxCall = c.Token, c
@@ -232,6 +242,15 @@ func Check(h *History, converge time.Duration) []Violation {
 	}
 	slices.SortStableFunc(vs, func(a, b Violation) int { return a.At.Compare(b.At) })
 	return vs
+}
+
+// tookEffect is when a write took effect: Applied, or for a record that
+// lacks it, the call's start.
+func tookEffect(c vpcsim.Call) time.Time {
+	if !c.Applied.IsZero() {
+		return c.Applied
+	}
+	return c.Time
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -328,7 +347,10 @@ func Timeline(h *History, vs []Violation, names map[string]string) string {
 		if c.Code != "" {
 			res = c.Code
 		}
-		ls = append(ls, line{c.Time, "aws", fmt.Sprintf("%s by %s token=%d %s", c.Action, who, c.Token, res)})
+		if c.Late {
+			res += " (applied late)"
+		}
+		ls = append(ls, line{tookEffect(c), "aws", fmt.Sprintf("%s by %s token=%d %s", c.Action, who, c.Token, res)})
 	}
 	prev := "?"
 	for _, r := range h.Reaches {

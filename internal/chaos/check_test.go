@@ -163,6 +163,29 @@ func TestCheck(t *testing.T) {
 			h.Calls = []vpcsim.Call{write(1, 3), write(2, 7), c}
 			return h
 		}(), nil},
+		{"a late write under an older token lands after a newer one", func() *History {
+			// The deposed holder's ReplaceRoute timed out at 1 s; vpcsim
+			// applied it after the new holder's write (issue 16).
+			h := history(granted(100, "a", 3), lost(1000, "a", 3), granted(1200, "b", 7))
+			gaveUp := write(1, 3)
+			gaveUp.Status, gaveUp.Code = 503, "Unavailable"
+			newer := write(2, 7)
+			newer.Applied = at(1300)
+			late := write(3, 3)
+			late.Late, late.Applied = true, at(1400)
+			h.Calls = []vpcsim.Call{gaveUp, newer, late}
+			return h
+		}(), []string{"stale-write"}},
+		{"a late write that lands before the newer one", func() *History {
+			h := history(granted(100, "a", 3), lost(1000, "a", 3), granted(1200, "b", 7))
+			late := write(1, 3)
+			late.Late, late.Applied = true, at(1050)
+			newer := write(2, 7)
+			newer.Applied = at(1300)
+			// Recorded in the other order than they took effect.
+			h.Calls = []vpcsim.Call{newer, late}
+			return h
+		}(), nil},
 		{"admin writes carry no token", func() *History {
 			h := history(granted(100, "a", 3))
 			h.Calls = []vpcsim.Call{write(1, 7), write(2, 0)}

@@ -26,8 +26,9 @@
 // when the step ends), partitions between any pair (the fabric's blackhole
 // rules), the node's EC2 API path cut (the fabric's proxy) or the node cut
 // off by vpcsim itself (FaultCutoff), the node's IMDS cut or slowed, and
-// vpcsim's EC2 latency, InternalError, RequestLimitExceeded and hangs, for
-// one caller or all, one action or any. On the processes: SIGSTOP longer
+// vpcsim's EC2 latency, InternalError, RequestLimitExceeded, hangs and late
+// writes (a mutation applied after its client gave up, within
+// LateWriteMax), for one caller or all, one action or any. On the processes: SIGSTOP longer
 // than the lease then SIGCONT (stop-cont), SIGTERM and start again
 // (restart, often aimed right after a kill or stop-cont of the holder,
 // when raft has just truncated its log), notify hooks that hang (the
@@ -58,7 +59,8 @@
 //     logged hold, so the logs cannot hide one and a node resumed after a
 //     long pause cannot claim its old one;
 //   - stale-write: no fenced EC2 write that took effect carries a token
-//     lower than one already written;
+//     lower than one that took effect before it (in the order vpcsim
+//     applied them, late writes included);
 //   - no-convergence / slow-convergence: within ConvergeBound of the faults
 //     ending, one node holds the lease, vpcsim gives it the address, only it
 //     has the address bound, and the client reaches it — continuously for

@@ -307,6 +307,8 @@ func (in *injector) vpcsimFault(st Step) vpcsim.Fault {
 		f.Kind, f.Code = vpcsim.FaultError, "RequestLimitExceeded"
 	case KindHang:
 		f.Kind, f.Timeout = vpcsim.FaultHang, vpcsim.Duration(st.For)
+	case KindLateWrite:
+		f.Kind, f.Delay, f.Timeout = vpcsim.FaultLateWrite, vpcsim.Duration(st.Latency), vpcsim.Duration(st.For)
 	}
 	return f
 }

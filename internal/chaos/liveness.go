@@ -54,7 +54,7 @@ func (w window) touches(member string) bool {
 
 func ec2Fault(k Kind) bool {
 	switch k {
-	case KindCallerCutoff, KindLatency, Kind5xx, KindThrottle, KindHang:
+	case KindCallerCutoff, KindLatency, Kind5xx, KindThrottle, KindHang, KindLateWrite:
 		return true
 	}
 	return false

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vipd/vipd/internal/fence"
 )
 
 // Kind names a fault. Each is one value that the runner knows how to
@@ -61,7 +63,20 @@ const (
 	// KindIMDSSlow delays every request to the member's metadata service
 	// by Latency.
 	KindIMDSSlow Kind = "imds-slow"
+	// KindLateWrite makes vpcsim hold a node's mutating EC2 calls (one
+	// action or any) until the client gives up, answer 503, and apply the
+	// mutation Latency later all the same, as AWS may apply a request its
+	// client timed out on.
+	KindLateWrite Kind = "late-write"
 )
+
+// LateWriteMax bounds how late a late-write applies a mutation after its
+// client gave up: the margin vipd keeps between its writes and the end of
+// its grant for the suite's 1 s lease (fence.Margin). Within it, no write
+// under an older token may take effect after one under a newer token;
+// later than that, vipd relies on the new holder's reconcile to repair it
+// (internal/fence), which the suite checks as convergence.
+var LateWriteMax = fence.Margin(time.Second)
 
 // Symbolic targets, resolved when a step starts.
 const (
@@ -73,7 +88,7 @@ const (
 // it so that consecutive seeds cover every kind (see Rotation).
 var Kinds = []Kind{KindKill, KindPartition, KindCutAPI, KindCallerCutoff, KindCutIMDS, KindLatency, Kind5xx,
 	KindThrottle, KindHang, KindStopCont, KindRestart, KindHookHang, KindPortFlood, KindDuplicateDaemon,
-	KindCPUStarve, KindIMDSSlow}
+	KindCPUStarve, KindIMDSSlow, KindLateWrite}
 
 // weighted draws kills, partitions, pauses and restarts twice as often as
 // the rest: they are the faults that move the lease or truncate raft logs.
@@ -106,7 +121,8 @@ type Step struct {
 	Peer string
 	// Action narrows an EC2 fault to one action ("" = any).
 	Action string
-	// Latency is a latency or imds-slow fault's delay.
+	// Latency is a latency or imds-slow fault's delay, or how late a
+	// late-write applies the mutation.
 	Latency time.Duration
 	// Stop makes a hook-hang step also stop the member while its hooks
 	// hang.
@@ -131,7 +147,10 @@ func (s Step) String() string {
 	if s.Action != "" {
 		fmt.Fprintf(&b, " action=%s", s.Action)
 	}
-	if s.Latency > 0 {
+	switch {
+	case s.Kind == KindLateWrite:
+		fmt.Fprintf(&b, " delay=%s", s.Latency.Round(time.Millisecond))
+	case s.Latency > 0:
 		fmt.Fprintf(&b, " latency=%s", s.Latency)
 	}
 	if s.Stop {
@@ -183,6 +202,7 @@ func Generate(seed uint64, length time.Duration) Schedule {
 	nodes := []string{"a", "b", Holder, Holder}
 	callers := []string{"a", "b", "", Holder, Holder}
 	actions := []string{"", "", "ReplaceRoute", "CreateRoute", "DescribeRouteTables", "ModifyInstanceAttribute"}
+	writes := []string{"", "", "ReplaceRoute", "CreateRoute", "AssignPrivateIpAddresses", "AttachNetworkInterface", "DetachNetworkInterface"}
 	s := Schedule{Seed: seed, Length: length}
 	var ats []time.Duration
 	for at := dur(300*time.Millisecond, time.Second); at < length; at += dur(300*time.Millisecond, 2500*time.Millisecond) {
@@ -252,6 +272,10 @@ func Generate(seed uint64, length time.Duration) Schedule {
 		case KindLatency:
 			st.Target = callers[r.IntN(len(callers))]
 			st.Latency = dur(100*time.Millisecond, 1500*time.Millisecond)
+		case KindLateWrite:
+			st.Target = callers[r.IntN(len(callers))]
+			st.Action = writes[r.IntN(len(writes))]
+			st.Latency = dur(0, LateWriteMax+1)
 		case Kind5xx, KindThrottle, KindHang:
 			st.Target = callers[r.IntN(len(callers))]
 			st.Action = actions[r.IntN(len(actions))]
