@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/vipd/vipd/internal/testenv"
 	simssm "github.com/vipd/vipd/internal/vpcsim/ssm"
 )
 
@@ -61,13 +61,7 @@ func TestConfigFromParameter(t *testing.T) {
 	svc := simssm.New(simssm.Options{})
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_SSM": srv.URL, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "k"),
-	} {
-		t.Setenv(k, v)
-	}
+	testenv.AWS(t, "AWS_ENDPOINT_URL_SSM="+srv.URL, "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_EC2_METADATA_DISABLED=true")
 	yaml := `cluster: orders
 candidates: {instances: [{id: i-0a000000000000001}, {id: i-0b000000000000002}]}
 health: [{tcp: "{address}:5432"}]

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -111,6 +112,12 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if o.WrapHTTPClient != nil {
+		// LoadDefaultConfig leaves HTTPClient nil (each service client
+		// then builds the default) unless something such as AWS_CA_BUNDLE
+		// made it build one: wrap the default explicitly.
+		if cfg.HTTPClient == nil {
+			cfg.HTTPClient = awshttp.NewBuildableClient()
+		}
 		cfg.HTTPClient = o.WrapHTTPClient(cfg.HTTPClient)
 	}
 	return &Clients{Config: cfg, EC2: ec2.NewFromConfig(cfg), IMDS: md, Route53: route53.NewFromConfig(cfg)}, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/vipd/vipd/internal/iampolicy"
 	"github.com/vipd/vipd/internal/preflight"
 	"github.com/vipd/vipd/internal/resource/kinds"
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
@@ -104,7 +105,7 @@ func TestKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			isolate(t)
+			testenv.AWS(t)
 			srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, tt.role)))
 			imdsURL := srv.IMDSURL(instance)
 			deps := preflight.Deps{
@@ -153,7 +154,7 @@ func TestGeneratedPolicyKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(t *testing.T, sts []iampolicy.Statement) []preflight.Result {
-		isolate(t)
+		testenv.AWS(t)
 		srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, roleYAML(t, sts))))
 		imdsURL := srv.IMDSURL(instance)
 		return preflight.Run(t.Context(), cfg, preflight.Deps{
@@ -185,7 +186,7 @@ func TestGeneratedPolicyKinds(t *testing.T) {
 // existing zone passes with the record's current value, a missing zone
 // fails.
 func TestRoute53(t *testing.T) {
-	isolate(t)
+	testenv.AWS(t)
 	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, kindsRole)))
 	admin := r53.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
 	zone, err := admin.CreateHostedZone(t.Context(), &r53.CreateHostedZoneInput{Name: aws.String("db.internal."), CallerReference: aws.String("t"),

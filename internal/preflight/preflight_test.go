@@ -15,6 +15,7 @@ import (
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/preflight"
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -50,26 +51,13 @@ const fullRole = `
 
 const instance = "i-0a000000000000001"
 
-// isolate keeps the SDK's credential chain to the simulated instance
-// profile: no keys, profiles or files from the environment running the test.
-func isolate(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
-		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
 type env struct {
 	srv  *vpcsim.Server
 	deps preflight.Deps
 }
 
 func newEnv(t *testing.T, role string, srcDst bool) env {
-	isolate(t)
+	testenv.AWS(t)
 	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(worldFmt, role, srcDst)))
 	imdsURL := srv.IMDSURL(instance)
 	return env{srv: srv, deps: preflight.Deps{

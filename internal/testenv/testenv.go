@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -51,7 +52,7 @@ func Moto(t testing.TB) string {
 		require(t, "moto (pip install 'moto[server]')", err)
 	}
 	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0")
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1")
+	cmd.Env = AWSEnv(t)
 	// Its own process group, so the kill reaches any child it forks.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out SyncBuffer
@@ -122,6 +123,36 @@ func AWSCLI(t testing.TB, endpoint string, env ...string) func(args ...string) (
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		err = cmd.Run()
 		return out.Bytes(), errb.Bytes(), err
+	}
+}
+
+// AWS keeps the rest of t free of the caller's AWS configuration, so that
+// the SDK clients a test builds, in the process or in children that
+// inherit its environment, see only what the test sets: every AWS_*
+// variable is unset (a laptop's AWS_PROFILE, a CI machine's
+// AWS_EC2_METADATA_DISABLED or AWS_REGION), the shared config and
+// credentials files point at files that do not exist, and then env
+// (KEY=value entries) is set. Everything is restored when t ends. Like
+// t.Setenv, it panics in a parallel test: the environment is the
+// process's.
+func AWS(t testing.TB, env ...string) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "") // registers the restore
+			os.Unsetenv(k)
+		}
+	}
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Fatalf("testenv.AWS: %q is not KEY=value", kv)
+		}
+		t.Setenv(k, v)
 	}
 }
 

@@ -1,10 +1,15 @@
 package testenv_test
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/vipd/vipd/internal/testenv"
 )
@@ -79,5 +84,45 @@ func TestSDKConfig(t *testing.T) {
 	}
 	if n := cfg.Retryer().MaxAttempts(); n != 1 {
 		t.Errorf("retryer allows %d attempts, want 1 (no retries)", n)
+	}
+}
+
+// TestAWS loads the SDK's default configuration, as vipd does, inside a
+// hostile caller's environment: a profile that does not exist, IMDS
+// disabled, another region and keys. Under testenv.AWS none of it reaches
+// the SDK, what the test sets does, and the caller's values come back when
+// the test ends.
+func TestAWS(t *testing.T) {
+	hostile := map[string]string{
+		"AWS_PROFILE": "nonexistent", "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "eu-west-1",
+		"AWS_ACCESS_KEY_ID": "AKIACALLER", "AWS_SECRET_ACCESS_KEY": "caller-secret",
+	}
+	for k, v := range hostile {
+		t.Setenv(k, v)
+	}
+	t.Run("isolated", func(t *testing.T) {
+		testenv.AWS(t, "AWS_REGION=us-west-2")
+		cfg, err := config.LoadDefaultConfig(t.Context())
+		if err != nil {
+			t.Fatalf("load the SDK's configuration: %v", err)
+		}
+		if cfg.Region != "us-west-2" {
+			t.Errorf("region %q, want us-west-2 (set by the test)", cfg.Region)
+		}
+		for _, k := range []string{"AWS_PROFILE", "AWS_EC2_METADATA_DISABLED", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+			if v, ok := os.LookupEnv(k); ok {
+				t.Errorf("%s=%q is still set", k, v)
+			}
+		}
+		for _, k := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+			if _, err := os.Stat(os.Getenv(k)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s=%s: want a file that does not exist, stat says %v", k, os.Getenv(k), err)
+			}
+		}
+	})
+	for k, v := range hostile {
+		if got := os.Getenv(k); got != v {
+			t.Errorf("after the test %s=%q, want the caller's %q back", k, got, v)
+		}
 	}
 }

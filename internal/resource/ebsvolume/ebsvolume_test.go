@@ -15,6 +15,7 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/resource/ebsvolume"
 	"github.com/vipd/vipd/internal/resource/resourcetest"
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -98,7 +99,7 @@ func volState(t *testing.T, s *vpcsim.Server, id string) vpcsim.VolumeState {
 }
 
 func setup(t *testing.T, opts vpcsim.Options) (*vpcsim.Server, resourcetest.Node, resourcetest.Node) {
-	resourcetest.Isolate(t)
+	testenv.AWS(t)
 	s := vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, world), opts)
 	return s, resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
 }

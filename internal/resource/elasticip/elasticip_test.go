@@ -12,6 +12,7 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/resource/elasticip"
 	"github.com/vipd/vipd/internal/resource/resourcetest"
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -52,7 +53,7 @@ func eip(t *testing.T, s *vpcsim.Server) vpcsim.ElasticIPState {
 }
 
 func setup(t *testing.T) (*vpcsim.Server, resourcetest.Node, resourcetest.Node) {
-	resourcetest.Isolate(t)
+	testenv.AWS(t)
 	s := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world))
 	return s, resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
 }

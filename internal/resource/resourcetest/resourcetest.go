@@ -16,20 +16,6 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
-// Isolate keeps the SDK's credential chain to the simulated instance
-// profile: no keys, profiles or files from the environment running the
-// test. It uses t.Setenv, so the test cannot be parallel.
-func Isolate(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": dir + "/config", "AWS_SHARED_CREDENTIALS_FILE": dir + "/credentials",
-		"AWS_EC2_METADATA_DISABLED": "", "AWS_ENDPOINT_URL": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
 // Node is one simulated instance as vipd sees it: its identity from IMDS
 // and its clients from awsapi.Load, the production constructor.
 type Node struct {

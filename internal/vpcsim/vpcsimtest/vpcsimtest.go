@@ -13,11 +13,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -31,8 +33,14 @@ func NewServer(t testing.TB, w *vpcsim.World) *vpcsim.Server {
 
 // NewServerOptions is NewServer with options (timing, throttling); a nil
 // Logger logs warnings to the test's output.
+//
+// Both clear the caller's AWS configuration from the environment for the
+// rest of the test (testenv.AWS), so that the SDK clients the test builds,
+// in the process or in children inheriting its environment, talk to this
+// server with what the test sets; the test cannot be parallel.
 func NewServerOptions(t testing.TB, w *vpcsim.World, opts vpcsim.Options) *vpcsim.Server {
 	t.Helper()
+	testenv.AWS(t)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -102,6 +110,11 @@ func load(t testing.TB, s *vpcsim.Server, opts []func(*config.LoadOptions) error
 	cfg, err := config.LoadDefaultConfig(t.Context(), append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("vpcsimtest: load AWS config: %v", err)
+	}
+	if cfg.HTTPClient == nil {
+		// LoadDefaultConfig builds no client unless the environment asks
+		// for one (AWS_CA_BUNDLE); wrap the default the services would use.
+		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = BodyRaceFix(cfg.HTTPClient)
 	return cfg
