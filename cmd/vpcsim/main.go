@@ -45,9 +45,15 @@ calls signed with them are checked against the role's allow list. The admin key
 may do anything. /_sim/ on the same address resets, loads worlds, injects
 faults and returns the call history (JSON).
 
-By default calls take realistic, long-tailed time and ENI, volume and instance
-transitions take seconds (--timing none answers at once); --throttle adds EC2's
-per-action request limits.
+--timing picks what time the simulated AWS takes. realistic (the default)
+models what failover code meets on AWS, all long-tailed: EC2 Describe calls
+around 50 ms and mutating calls around 120 ms; ENI attach about 2 s and
+detach about 3 s; volume attach about 3 s and detach about 5 s; instance
+stop about 20 s and start about 15 s; Route 53 changes PENDING for about
+30 s (at most 60 s, as AWS documents) before GetChange says INSYNC. none
+answers every call at once and completes every transition and change
+before the next call, as unit tests want. --throttle adds EC2's per-action
+request limits (RequestLimitExceeded).
 
 It prints the EC2 endpoint and each instance's IMDS endpoint on stdout and runs
 until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.
@@ -91,7 +97,7 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.
 	f.StringVar(&adminKey, "admin-access-key", "vpcsim-admin", "access key ID that may do anything")
 	f.StringVar(&adminSec, "admin-secret-key", "vpcsim-admin-secret", "secret access key of the admin key")
 	f.BoolVar(&verbose, "verbose", false, "log every API call on stderr")
-	f.StringVar(&timing, "timing", "realistic", "latency and transition timing: none or realistic")
+	f.StringVar(&timing, "timing", "realistic", "realistic (AWS-like call latency, seconds for attach/detach, ~30 s Route 53 propagation) or none (everything at once)")
 	f.BoolVar(&throttle, "throttle", false, "throttle per action with EC2's token buckets (RequestLimitExceeded)")
 	cli.Setup(cmd)
 	return cmd

@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsr53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"go.uber.org/goleak"
 
 	"github.com/vipd/vipd/internal/cli"
@@ -81,5 +85,50 @@ func TestVersionFlag(t *testing.T) {
 	}
 	if want := "vpcsim " + version.Get().String() + "\n"; out.String() != want {
 		t.Errorf("vpcsim --version printed %q, want %q", out.String(), want)
+	}
+}
+
+// TestRealisticTimingKeepsRoute53ChangesPending runs vpcsim as a user
+// would, with the default --timing realistic: a Route 53 change is PENDING
+// after it is submitted, as on AWS, where changes take up to 60 s to reach
+// every name server (Route 53 FAQ), not INSYNC at once.
+func TestRealisticTimingKeepsRoute53ChangesPending(t *testing.T) {
+	testenv.AWS(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errOut testenv.SyncBuffer
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--timing", "realistic"})
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.HasPrefix(out.String(), "ec2 ") || !strings.Contains(out.String(), "\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoint printed; stdout %q stderr %q", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	url := strings.Fields(strings.SplitN(out.String(), "\n", 2)[0])[1]
+	c := awsr53.New(awsr53.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("vpcsim-admin", "vpcsim-admin-secret", "")})
+	z, err := c.CreateHostedZone(ctx, &awsr53.CreateHostedZoneInput{Name: aws.String("db.example.com."), CallerReference: aws.String(t.Name())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := c.ChangeResourceRecordSets(ctx, &awsr53.ChangeResourceRecordSetsInput{HostedZoneId: z.HostedZone.Id, ChangeBatch: &r53types.ChangeBatch{
+		Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+			Name: aws.String("vip.db.example.com."), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("10.0.1.10")}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetChange(ctx, &awsr53.GetChangeInput{Id: ch.ChangeInfo.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ChangeInfo.Status != r53types.ChangeStatusPending {
+		t.Errorf("GetChange right after the change: %s, want PENDING", got.ChangeInfo.Status)
 	}
 }

@@ -248,6 +248,9 @@ func (s *Server) syncIMDS(ctx context.Context) error {
 func (s *Server) newServices(st *state) {
 	opts := s.opts
 	r53 := opts.Route53
+	if r53.PropagationDelay == 0 {
+		r53.PropagationDelay = opts.Timing.Route53Propagation.Sample()
+	}
 	if r53.Logger == nil {
 		r53.Logger = opts.Logger
 	}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim/route53"
 )
 
 // Dist is a long-tailed duration: log-normal around Median with shape
@@ -49,6 +51,11 @@ type Timing struct {
 	// table as it was before (the data plane, Resolve, follows at once).
 	// Off in every profile; tests of read-after-write code turn it on.
 	StaleRoutes Dist `json:"stale_routes"`
+	// Route53Propagation is how long a Route 53 change stays PENDING
+	// before GetChange says INSYNC, drawn once per server so that changes
+	// to a zone stay in order; route53.Options.PropagationDelay, when set,
+	// wins.
+	Route53Propagation Dist `json:"route53_propagation"`
 }
 
 // TimingProfile returns a named timing profile: "none" (the zero Timing)
@@ -56,22 +63,27 @@ type Timing struct {
 // calls around 50 ms and mutating calls around 120 ms with tails to half
 // a second and more, ENI attach about 2 s and detach about 3 s, volume
 // attach about 3 s and detach about 5 s, a stop about 20 s (Force cuts it
-// short, see StopInstances) and a start about 15 s, all long-tailed. The
-// numbers are orders of magnitude from public reports, not measurements.
+// short, see StopInstances) and a start about 15 s, all long-tailed, and
+// Route 53 changes PENDING for about 30 s, at most 60 s: AWS designs
+// Route 53 "to propagate updates ... within 60 seconds under normal
+// conditions" (Route 53 FAQ), and `aws route53 wait
+// resource-record-sets-changed` polls every 30 s. The numbers are orders
+// of magnitude from public reports, not measurements.
 func TimingProfile(name string) (Timing, error) {
 	switch name {
 	case "", "none":
 		return Timing{}, nil
 	case "realistic":
 		return Timing{
-			Describe:      Dist{Median: 50 * time.Millisecond, Sigma: 0.5, Max: 2 * time.Second},
-			Mutate:        Dist{Median: 120 * time.Millisecond, Sigma: 0.6, Max: 3 * time.Second},
-			ENIAttach:     Dist{Median: 2 * time.Second, Sigma: 0.4, Max: 15 * time.Second},
-			ENIDetach:     Dist{Median: 3 * time.Second, Sigma: 0.5, Max: 30 * time.Second},
-			VolumeAttach:  Dist{Median: 3 * time.Second, Sigma: 0.4, Max: 30 * time.Second},
-			VolumeDetach:  Dist{Median: 5 * time.Second, Sigma: 0.5, Max: 60 * time.Second},
-			InstanceStop:  Dist{Median: 20 * time.Second, Sigma: 0.4, Max: 120 * time.Second},
-			InstanceStart: Dist{Median: 15 * time.Second, Sigma: 0.3, Max: 60 * time.Second},
+			Describe:           Dist{Median: 50 * time.Millisecond, Sigma: 0.5, Max: 2 * time.Second},
+			Mutate:             Dist{Median: 120 * time.Millisecond, Sigma: 0.6, Max: 3 * time.Second},
+			ENIAttach:          Dist{Median: 2 * time.Second, Sigma: 0.4, Max: 15 * time.Second},
+			ENIDetach:          Dist{Median: 3 * time.Second, Sigma: 0.5, Max: 30 * time.Second},
+			VolumeAttach:       Dist{Median: 3 * time.Second, Sigma: 0.4, Max: 30 * time.Second},
+			VolumeDetach:       Dist{Median: 5 * time.Second, Sigma: 0.5, Max: 60 * time.Second},
+			InstanceStop:       Dist{Median: 20 * time.Second, Sigma: 0.4, Max: 120 * time.Second},
+			InstanceStart:      Dist{Median: 15 * time.Second, Sigma: 0.3, Max: 60 * time.Second},
+			Route53Propagation: Dist{Median: 30 * time.Second, Sigma: 0.3, Max: route53.AWSPropagationDelay},
 		}, nil
 	}
 	return Timing{}, fmt.Errorf("timing profile %q is not none or realistic", name)

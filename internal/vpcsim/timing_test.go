@@ -1,14 +1,18 @@
 package vpcsim_test
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	awsr53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/route53"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
@@ -74,6 +78,14 @@ func TestTimingProfiles(t *testing.T) {
 			t.Fatalf("sample %s outside (0, %s]", d, r.Mutate.Max)
 		}
 	}
+	// Route 53: "designed to propagate updates ... within 60 seconds
+	// under normal conditions" (Route 53 FAQ), so PENDING for a while and
+	// never longer than that.
+	for range 1000 {
+		if d := r.Route53Propagation.Sample(); d < 5*time.Second || d > route53.AWSPropagationDelay {
+			t.Fatalf("route 53 propagation %s outside [5s, %s]", d, route53.AWSPropagationDelay)
+		}
+	}
 	if d := (vpcsim.Dist{}).Sample(); d != 0 {
 		t.Errorf("zero Dist sampled %s", d)
 	}
@@ -97,4 +109,57 @@ func TestStaleRouteReads(t *testing.T) {
 		t.Errorf("snapshot shows %s, want %s", got.NetworkInterfaceID, eniA)
 	}
 	waitFor(t, "the change to become visible", func() bool { return aws.ToString(routeTo(t, c, rtbB, vip).NetworkInterfaceId) == eniA })
+}
+
+// TestRoute53PropagationFromTiming checks that a timing profile's Route 53
+// propagation reaches GetChange: a change is PENDING until the delay has
+// passed, then INSYNC (GetChange: "PENDING indicates that the changes in
+// this request have not propagated to all Amazon Route 53 DNS servers",
+// https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html),
+// and an explicit route53.Options.PropagationDelay wins over the profile.
+func TestRoute53PropagationFromTiming(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		explicit time.Duration
+		want     time.Duration
+	}{
+		{"from the timing profile", 0, 40 * time.Second},
+		{"route53 options win", 5 * time.Second, 5 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var elapsed atomic.Int64
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			now := func() time.Time { return start.Add(time.Duration(elapsed.Load())) }
+			srv := vpcsimtest.NewServerOptions(t, loadTestWorld(t), vpcsim.Options{
+				Timing:  vpcsim.Timing{Route53Propagation: vpcsim.Dist{Median: 40 * time.Second}},
+				Route53: route53.Options{PropagationDelay: tt.explicit, Now: now},
+			})
+			c := awsr53.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+			z, err := c.CreateHostedZone(t.Context(), &awsr53.CreateHostedZoneInput{Name: aws.String("db.example.com."), CallerReference: aws.String(t.Name())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := c.ChangeResourceRecordSets(t.Context(), &awsr53.ChangeResourceRecordSetsInput{HostedZoneId: z.HostedZone.Id, ChangeBatch: &r53types.ChangeBatch{
+				Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+					Name: aws.String("vip.db.example.com."), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("10.0.1.10")}}}}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			status := func() r53types.ChangeStatus {
+				got, err := c.GetChange(t.Context(), &awsr53.GetChangeInput{Id: out.ChangeInfo.Id})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got.ChangeInfo.Status
+			}
+			elapsed.Store(int64(tt.want - time.Second))
+			if got := status(); got != r53types.ChangeStatusPending {
+				t.Errorf("status %s before the %s propagation, want PENDING", got, tt.want)
+			}
+			elapsed.Store(int64(tt.want + time.Second))
+			if got := status(); got != r53types.ChangeStatusInsync {
+				t.Errorf("status %s after the %s propagation, want INSYNC", got, tt.want)
+			}
+		})
+	}
 }
