@@ -81,7 +81,7 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 		}
 		region = out.Region
 	}
-	apiOptions := []func(*middleware.Stack) error{addTokenUserAgent}
+	apiOptions := []func(*middleware.Stack) error{addTokenUserAgent, addFenceAttempt}
 	if o.Observer != nil {
 		apiOptions = append(apiOptions, observe(o.Observer))
 	}

@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -50,4 +51,28 @@ func observe(obs CallObserver) func(*middleware.Stack) error {
 
 func addTokenUserAgent(stack *middleware.Stack) error {
 	return stack.Build.Add(tokenUserAgent, middleware.After)
+}
+
+// fenceAttempt refuses to send an attempt of a fenced call (one whose
+// context carries a token) unless the grant stays valid for longer than the
+// token's margin: AWS may apply a request it received at any time until it
+// answers, so the send is what a stale grant must not do, the first and
+// every retry alike. It sits in the Finalize step after the SDK's retry
+// middleware, so it runs once per attempt; its error (wrapping
+// fence.ErrStale) is not retried.
+var fenceAttempt = middleware.FinalizeMiddlewareFunc("vipdFenceAttempt",
+	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		if t, ok := fence.FromContext(ctx); ok {
+			if err := t.Check(t.Margin()); err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("send %s: %w", awsmiddleware.GetOperationName(ctx), err)
+			}
+		}
+		return next.HandleFinalize(ctx, in)
+	})
+
+func addFenceAttempt(stack *middleware.Stack) error {
+	if _, ok := stack.Finalize.Get("Retry"); ok {
+		return stack.Finalize.Insert(fenceAttempt, "Retry", middleware.After)
+	}
+	return stack.Finalize.Add(fenceAttempt, middleware.After)
 }

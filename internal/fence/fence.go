@@ -3,32 +3,32 @@
 // before it is sent and identified after it was sent.
 //
 // EC2 takes no fencing token, so vipd layers its fencing (see design.md):
-// a write runs only while the grant is valid, with a margin, for as long
-// as the write may still be waiting (Bound), and the token travels in the
-// User-Agent of the call (awsapi's middleware) so that vpcsim's call log and
-// CloudTrail show which grant made each write.
+// a write is sent only while its grant stays valid for longer than a margin,
+// checked before every attempt (Bound, and awsapi's middleware for the
+// SDK's retries), and the token travels in the User-Agent of the call
+// (awsapi's middleware) so that vpcsim's call log and CloudTrail show which
+// grant made each write.
 //
 // # The margin
 //
-// A write starts only while its grant stays valid for more than the margin
-// (a grant valid for less is waited for until a renewal extends it, or it
-// ends). Its context ends at its own timeout or the margin before the
-// grant's validity ends, whichever comes first. The validity is re-read whenever
-// that instant comes, so a grant the election keeps renewing keeps its
-// writes alive: a write may take longer than one renewal's validity (a
-// 600 ms lease gives about 220 ms, less than EC2's slower answers), yet it
-// is never waited for past the grant's end minus the margin. Cutting a
-// write short at a fixed instant instead made writes of the short leases
-// fail, and be sent again, at realistic EC2 latency.
+// AWS may apply a request at any time until it answers, so what a stale
+// grant must not do is send: the margin is the time a request sent at the
+// last allowed moment has to land before its grant ends, on top of the
+// election's own gap before another node can hold (raft: 0.2 ×
+// HeartbeatTimeout, 0.09 × lease, plus an election and a commit). It is
+// proportional to the lease (Margin: a tenth), since the lease is what the
+// operator sized to EC2's latency. No client-side margin bounds how late
+// AWS may apply a request (EC2's tail is seconds); the holder's reconcile
+// repairs such a late write (design.md, fencing layer 4).
 //
-// The margin is proportional to the lease (Margin): it is time, on top of
-// the election's own gap between one grant's end and the next grant
-// (raft: 0.2 × HeartbeatTimeout, 0.09 × lease), for a request the client
-// gave up on to land before another node can hold. No client-side margin
-// bounds how late AWS may apply a request it received (EC2's tail is
-// seconds); the holder's reconcile repairs such a late write (design.md,
-// fencing layer 4). The margin is paid out of the renewal's slack: a write
-// runs on only if a renewal lands within the validity less the margin.
+// A write waits for its answer while the grant lasts: its context ends at
+// its own timeout or when the grant's validity ends, re-read whenever that
+// instant comes, so renewals keep it alive. A grant that is valid but for no
+// more than the margin when a write starts is waited for until a renewal
+// extends it. A write may thus take longer than one renewal's validity (a
+// 600 ms lease gives about 220 ms, less than EC2's slower answers); cutting
+// writes at a fixed instant, or a margin before the grant's end, made
+// writes of short leases fail and be sent again while the grant was fine.
 //
 // Any package may import fence; it imports nothing of vipd.
 package fence
@@ -60,21 +60,22 @@ type Token struct {
 // MinMargin; WithMargin sets the lease's.
 func New(n uint64, v Validity) Token { return Token{n: n, valid: v, margin: MinMargin} }
 
-// MinMargin is the smallest margin a write keeps from its grant's end.
+// MinMargin is the smallest margin.
 const MinMargin = 50 * time.Millisecond
 
 // Margin returns the margin for a lease of the given duration: a tenth of
 // it, at least MinMargin (package doc).
 func Margin(lease time.Duration) time.Duration { return max(lease/10, MinMargin) }
 
-// WithMargin returns t with writes kept m (at least MinMargin) from the
-// grant's end.
+// WithMargin returns t with margin m (at least MinMargin): an attempt is
+// sent only while the grant stays valid for longer.
 func (t Token) WithMargin(m time.Duration) Token {
 	t.margin = max(m, MinMargin)
 	return t
 }
 
-// Margin returns how long before the grant's end writes under t stop.
+// Margin returns how long the grant must stay valid for a write under t to
+// be sent.
 func (t Token) Margin() time.Duration { return t.margin }
 
 // N returns the token's number. Numbers strictly increase with every grant.
@@ -113,16 +114,16 @@ func (t Token) Until() (time.Time, error) {
 	return until, nil
 }
 
-// Bound returns ctx limited to at most timeout and to the grant's validity
-// less the token's margin, re-read each time that instant comes, so that
-// renewals keep a write alive and a write is never waited for past the
-// margin before the grant's end. A grant that is valid, but for no more
-// than the margin, is waited for (within timeout and ctx) until a renewal
-// extends it: a renewal a little late is no reason to fail the write. It
-// fails with ErrStale when the grant ends or is lost first. The returned
+// Bound returns ctx limited to at most timeout and to the grant's validity,
+// re-read each time that instant comes, so that renewals keep a write
+// alive and a write is never waited for past the grant's end. It returns
+// once the grant stays valid for longer than the token's margin: a grant
+// valid for less is waited for (within timeout and ctx) until a renewal
+// extends it, since a renewal a little late is no reason to fail the write;
+// it fails with ErrStale when the grant ends or is lost first. The returned
 // cancel must be called; it waits for the goroutine that follows the
-// grant. When the grant ends the write, context.Cause of the returned
-// context wraps ErrStale.
+// grant. When the grant's end cuts the write short, context.Cause of the
+// returned context wraps ErrStale.
 func (t Token) Bound(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc, error) {
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	until, err := t.renewed(ctx)
@@ -168,10 +169,10 @@ func (t Token) renewed(ctx context.Context) (time.Time, error) {
 	}
 }
 
-// follow cancels ctx once the grant is no longer valid for longer than the
-// margin, waking only at the instant the last validity it read says so.
+// follow cancels ctx once the grant is no longer valid, waking only at the
+// instant the last validity it read says so.
 func (t Token) follow(ctx context.Context, until time.Time, cancel context.CancelCauseFunc) {
-	timer := time.NewTimer(time.Until(until) - t.margin)
+	timer := time.NewTimer(time.Until(until))
 	defer timer.Stop()
 	for {
 		select {
@@ -184,9 +185,9 @@ func (t Token) follow(ctx context.Context, until time.Time, cancel context.Cance
 			cancel(fmt.Errorf("write cut short: %w", err))
 			return
 		}
-		left := time.Until(u) - t.margin
+		left := time.Until(u)
 		if left <= 0 {
-			cancel(fmt.Errorf("token %d: write cut short %s before the grant ends, not renewed: %w", t.n, t.margin, ErrStale))
+			cancel(fmt.Errorf("token %d: write cut short at the grant's end, not renewed: %w", t.n, ErrStale))
 			return
 		}
 		timer.Reset(left)

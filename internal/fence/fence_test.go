@@ -58,13 +58,11 @@ func TestBoundFollowsRenewals(t *testing.T) {
 	}
 }
 
-// When renewals stop, the write is given up the margin before the grant
-// ends, never later than that instant as the grant last reported it, and
-// says why.
-func TestBoundCutsWriteMarginBeforeGrantEnds(t *testing.T) {
+// When renewals stop, the write is given up when the grant ends as it last
+// reported, not before, and says why.
+func TestBoundCutsWriteAtGrantEnd(t *testing.T) {
 	r := &renewed{window: 300 * time.Millisecond}
-	margin := 100 * time.Millisecond
-	tok := New(2, r.valid).WithMargin(margin)
+	tok := New(2, r.valid).WithMargin(100 * time.Millisecond)
 	ctx, cancel, err := tok.Bound(t.Context(), 10*time.Second)
 	if err != nil {
 		t.Fatalf("Bound: %v", err)
@@ -77,8 +75,8 @@ func TestBoundCutsWriteMarginBeforeGrantEnds(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("write not cut short 10 s after its grant stopped being renewed")
 	}
-	if now := time.Now(); now.Before(end.Add(-margin)) {
-		t.Errorf("write cut %s before the grant's end, earlier than the %s margin", end.Sub(now), margin)
+	if now := time.Now(); now.Before(end) {
+		t.Errorf("write cut %s before the grant's end", end.Sub(now))
 	}
 	if cause := context.Cause(ctx); !errors.Is(cause, ErrStale) {
 		t.Errorf("cause = %v, want ErrStale", cause)
