@@ -232,6 +232,8 @@ func newLease(cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) (el
 		return follow.New(follow.Config{Self: cfg.Node.Name, Peers: peers, Validity: cfg.Election.Lease}, primary, log), nil
 	case config.BackendDynamoDB:
 		return newDynamoDBLease(cfg, clients, log)
+	case config.BackendEtcd:
+		return newEtcdLease(cfg, log)
 	default:
 		return nil, fmt.Errorf("election backend %q is not available in this build", cfg.Election.Backend)
 	}

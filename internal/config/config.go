@@ -93,9 +93,11 @@ const (
 
 // Election tunes the election.
 type Election struct {
-	// Backend is one of raft, dynamodb, etcd, follow; this build runs raft,
-	// dynamodb and follow on nodes and Validate rejects etcd. Default raft.
+	// Backend is one of raft, dynamodb, etcd, follow. Default raft.
 	Backend string `yaml:"backend"`
+	// Etcd is the etcd cluster the etcd backend campaigns in. Required
+	// with backend etcd, refused otherwise.
+	Etcd *EtcdElection `yaml:"etcd"`
 	// DynamoDB is the item the dynamodb backend keeps the lease in: two
 	// nodes and no third host, DynamoDB is the witness. Required with
 	// backend dynamodb, refused otherwise.
@@ -129,6 +131,26 @@ type DynamoDBElection struct {
 	// Key is the lease item's key value; one item per cluster. Default: the
 	// cluster name.
 	Key string `yaml:"key"`
+}
+
+// EtcdElection is where and how the etcd backend campaigns.
+type EtcdElection struct {
+	// Endpoints are the etcd client URLs (http:// or https://). Required.
+	Endpoints []string `yaml:"endpoints"`
+	// Prefix is the election's key prefix; the members' keys live under
+	// it. Default /vipd/<cluster>.
+	Prefix string `yaml:"prefix"`
+	// Username authenticates with etcd's auth (etcdctl user add);
+	// PasswordFile is the absolute path of a file holding its password
+	// (read at start; keep it readable by vipd only). Both or neither.
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password-file"`
+	// CA is the PEM file of the CA that signed the etcd servers'
+	// certificates (https endpoints; default: the system's roots). Cert and
+	// Key are a client certificate for etcd's --client-cert-auth.
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
 }
 
 // Check is one health check. Exactly one of TCP, HTTP, Exec is set. The

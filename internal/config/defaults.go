@@ -84,7 +84,8 @@ const defaultHTTPStatus = "200-299"
 
 // DeriveDefaults fills the defaults that depend on other fields: Node.Listen
 // (Node.Advertise), Node.DataDir (/var/lib/vipd/<cluster>), the DynamoDB
-// lease item's key (the cluster name) and attribute (id), the name of each
+// lease item's key (the cluster name) and attribute (id), the etcd
+// election's prefix (/vipd/<cluster>), the name of each
 // unnamed check and the status range of HTTP checks. Parse calls it; a
 // config built in code calls it before Validate. It never overwrites a
 // field that is set, so calling it twice is harmless.
@@ -102,6 +103,9 @@ func (c *Config) DeriveDefaults() {
 		if d.KeyAttribute == "" {
 			d.KeyAttribute = "id"
 		}
+	}
+	if e := c.Election.Etcd; e != nil && e.Prefix == "" && c.Cluster != "" {
+		e.Prefix = "/vipd/" + c.Cluster
 	}
 	checks := make([]*Check, 0, len(c.Health)+1)
 	for i := range c.Health {

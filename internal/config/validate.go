@@ -122,12 +122,8 @@ func (v *validator) members(c *Config) {
 	}
 }
 
-// backends is the closed set of election.backend values; implemented says
-// which of them this build can run.
-var (
-	backends    = []string{BackendRaft, BackendDynamoDB, BackendEtcd, BackendFollow}
-	implemented = map[string]bool{BackendRaft: true, BackendDynamoDB: true, BackendFollow: true}
-)
+// backends is the closed set of election.backend values.
+var backends = []string{BackendRaft, BackendDynamoDB, BackendEtcd, BackendFollow}
 
 func (v *validator) enum(path, s string, set []string) bool {
 	for _, x := range set {
@@ -141,9 +137,7 @@ func (v *validator) enum(path, s string, set []string) bool {
 
 func (v *validator) election(c *Config) {
 	e := c.Election
-	if v.enum("election.backend", e.Backend, backends) && !implemented[e.Backend] {
-		v.errorf("election.backend", "%q is not implemented in this version; use %q", e.Backend, BackendRaft)
-	}
+	v.enum("election.backend", e.Backend, backends)
 	if e.Lease < MinLease {
 		v.errorf("election.lease", "%s is shorter than the minimum %s", e.Lease, MinLease)
 	}
@@ -163,6 +157,7 @@ func (v *validator) election(c *Config) {
 		}
 	}
 	v.dynamoDBElection(c)
+	v.etcdElection(c)
 	if e.Backend != BackendRaft {
 		return
 	}
@@ -204,17 +199,65 @@ func (v *validator) dynamoDBElection(c *Config) {
 	case !tableRE.MatchString(d.Table):
 		v.errorf("election.dynamodb.table", "%q is not a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ . -)", d.Table)
 	}
+	v.noWitness(c, "DynamoDB", "the first eligible node to find the lease free takes it")
+}
+
+// noWitness refuses witnesses and preempt with a backend whose third party
+// (named by who) is outside vipd and which elects in its own order.
+func (v *validator) noWitness(c *Config, who, order string) {
+	b := c.Election.Backend
 	if c.Election.Preempt {
-		v.errorf("election.preempt", "the dynamodb backend has no priority order to preempt by: the first eligible node to find the lease free takes it")
+		v.errorf("election.preempt", "the %s backend has no priority order to preempt by: %s", b, order)
 	}
 	if c.Node.Witness {
-		v.errorf("node.witness", "the dynamodb backend has no witnesses: DynamoDB is the third party; run vipd only on the nodes that can own the address")
+		v.errorf("node.witness", "the %s backend has no witnesses: %s is the third party; run vipd only on the nodes that can own the address", b, who)
 	}
 	for i, p := range c.Peers {
 		if p.Witness {
-			v.errorf(indexPath("peers", i)+".witness", "the dynamodb backend has no witnesses: DynamoDB is the third party")
+			v.errorf(indexPath("peers", i)+".witness", "the %s backend has no witnesses: %s is the third party", b, who)
 		}
 	}
+}
+
+// etcdElection checks election.etcd: present exactly with the etcd
+// backend; endpoints are URLs; credentials and TLS files go together and
+// are absolute paths (vipd runs from / under systemd).
+func (v *validator) etcdElection(c *Config) {
+	e := c.Election.Etcd
+	if c.Election.Backend != BackendEtcd {
+		if e != nil {
+			v.errorf("election.etcd", "only the etcd backend uses an etcd cluster; backend is %q", c.Election.Backend)
+		}
+		return
+	}
+	if e == nil {
+		v.errorf("election.etcd", "required with backend etcd: endpoints (and optionally prefix, username, password-file, ca, cert, key)")
+		return
+	}
+	if len(e.Endpoints) == 0 {
+		v.errorf("election.etcd.endpoints", "required: the etcd client URLs, e.g. [https://10.0.3.10:2379]")
+	}
+	for i, ep := range e.Endpoints {
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errorf(indexPath("election.etcd.endpoints", i), "%q is not an http:// or https:// URL with a host", ep)
+		}
+	}
+	if !strings.HasPrefix(e.Prefix, "/") {
+		v.errorf("election.etcd.prefix", "%q does not start with /", e.Prefix)
+	}
+	if (e.Username == "") != (e.PasswordFile == "") {
+		v.errorf("election.etcd.username", "username and password-file go together")
+	}
+	if (e.Cert == "") != (e.Key == "") {
+		v.errorf("election.etcd.cert", "cert and key go together (a client certificate and its key)")
+	}
+	for _, f := range []struct{ key, path string }{{"password-file", e.PasswordFile}, {"ca", e.CA}, {"cert", e.Cert}, {"key", e.Key}} {
+		if f.path != "" && !filepath.IsAbs(f.path) {
+			v.errorf("election.etcd."+f.key, "%q is not an absolute path", f.path)
+		}
+	}
+	v.noWitness(c, "etcd", "etcd elects in the order the nodes campaigned")
 }
 
 func (v *validator) health(c *Config) {

@@ -120,8 +120,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) []Result {
 	if !cfg.Node.Witness {
 		r.aws(ctx)
 	}
-	if cfg.Election.Backend == config.BackendDynamoDB {
-		r.add(Result{Check: "peers", Status: Skip, Detail: "not contacted: with the dynamodb backend the nodes talk only to DynamoDB"})
+	if b := cfg.Election.Backend; b == config.BackendDynamoDB || b == config.BackendEtcd {
+		r.add(Result{Check: "peers", Status: Skip, Detail: "not contacted: with the " + b + " backend the nodes talk only to " + map[string]string{
+			config.BackendDynamoDB: "DynamoDB", config.BackendEtcd: "etcd"}[b]})
 	} else {
 		r.clusterTLS()
 		r.peers(ctx)
