@@ -259,7 +259,7 @@ type Notify struct {
 	Fault  string `yaml:"fault"`
 	Stop   string `yaml:"stop"`
 	// Timeout bounds each script run; its process group is killed after it.
-	// Default 10s.
+	// Default 10s, at most MaxNotifyTimeout (30s).
 	Timeout time.Duration `yaml:"timeout"`
 }
 

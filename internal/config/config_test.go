@@ -96,6 +96,7 @@ func TestParseRejects(t *testing.T) {
 		{"local-address-interface-typo", members + "local-address: {interface: nnoe}\n"},
 		{"local-address-interface-bad-name", members + "local-address: {interface: eth0/1}\n"},
 		{"notify-relative-paths", members + "notify: {master: notify.sh, timeout: 0s}\n"},
+		{"notify-timeout-too-long", members + "notify:\n  stop: /etc/vipd/notify.sh\n  timeout: 2m\n"},
 		{"reconcile-too-often", members + "reconcile: {interval: 500ms}\n"},
 		{"api-and-aws", members + "api: {socket: vipd.sock, metrics: localhost}\naws: {region: eu-west, endpoint: '127.0.0.1:4566', imds-endpoint: 'http://'}\n"},
 		{"log-enums", members + "log: {format: jsno, level: verbose}\n"},

@@ -21,6 +21,13 @@ const MinLease = 200 * time.Millisecond
 // account (20 per second sustained), shared with every other tool there.
 const MinReconcileInterval = time.Second
 
+// MaxNotifyTimeout is the longest notify.timeout Validate accepts. Scripts
+// run one at a time, so a slow one delays every later notification, and a
+// stop waits for its stop script after releasing the address (the shipped
+// unit allows shutdown.timeout plus this before it kills vipd). A script
+// with longer work to do starts it in the background and returns.
+const MaxNotifyTimeout = 30 * time.Second
+
 // Default returns the configuration every file is decoded over: the one
 // place vipd's defaults are defined (flag help and docs read them here).
 // Fields left zero have no default and are either optional or required by

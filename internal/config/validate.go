@@ -488,8 +488,11 @@ func (v *validator) notify(c *Config) {
 			v.errorf("notify."+s.key, "%q is not an absolute path", s.path)
 		}
 	}
-	if n.Timeout <= 0 {
+	switch {
+	case n.Timeout <= 0:
 		v.errorf("notify.timeout", "%s is not a positive duration", n.Timeout)
+	case n.Timeout > MaxNotifyTimeout:
+		v.errorf("notify.timeout", "%s is longer than the maximum %s: scripts run one at a time; start long work in the background", n.Timeout, MaxNotifyTimeout)
 	}
 }
 

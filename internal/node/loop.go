@@ -203,6 +203,10 @@ func (n *Node) Run(ctx context.Context) error {
 	stopRun()
 	close(n.done)
 
+	// What the node owned is released (or kept, per config): give the
+	// lease up now, so that a peer takes over while the hooks run. A hook
+	// may hang until its timeout; the address must not wait for it.
+	stopLease()
 	// Let queued hooks (stop, backup) run, bounded by their timeout.
 	close(n.hookq)
 	select {
@@ -211,7 +215,6 @@ func (n *Node) Run(ctx context.Context) error {
 		stopHooks()
 		<-hooksDone
 	}
-	stopLease()
 	wg.Wait()
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/hooks"
 	"github.com/vipd/vipd/internal/resource"
 )
 
@@ -556,5 +557,79 @@ func TestElectionThatStopsEndsRun(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run still running 5s after the election stopped")
+	}
+}
+
+// resignLease records when Run was told to give the grant up, and what the
+// resources had seen by then.
+type resignLease struct {
+	*fakeLease
+	log      *callLog
+	resigned chan []string
+}
+
+func (r *resignLease) Run(ctx context.Context) error {
+	<-ctx.Done()
+	calls, _ := r.log.snapshot()
+	r.resigned <- calls
+	return nil
+}
+
+// hangingHooks is a notify script that never returns on its own.
+type hangingHooks struct{ started chan hooks.State }
+
+func (h *hangingHooks) Notify(ctx context.Context, ev hooks.Event) error {
+	select {
+	case h.started <- ev.State:
+	default:
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A planned stop of the primary releases what it owns, then gives the
+// lease up at once, while a hung notify hook is still running: the peer
+// must not wait for the hook's timeout (issue 16: 11 s with a 10 s hook
+// timeout, nothing within 40 s with 60 s).
+func TestStopGivesLeaseUpWhileHookHangs(t *testing.T) {
+	const hookTimeout = 3 * time.Second
+	calls := &callLog{}
+	lease := &resignLease{fakeLease: newFakeLease(), log: calls, resigned: make(chan []string, 1)}
+	hk := &hangingHooks{started: make(chan hooks.State, 8)}
+	n := New(Config{Self: resource.Self{Name: "a"}, ReleaseOnStop: true, HookTimeout: hookTimeout},
+		Deps{Lease: lease, Health: &fakeHealth{ok: true, changes: make(chan struct{}, 1)},
+			Plan: resource.NewPlan([]resource.Planned{{Resource: &fakeResource{name: "first", log: calls}}}, resource.PlanOptions{}), Hooks: hk})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = n.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	// The backup hook at start hangs; the master hook queues behind it.
+	lease.grant(4)
+	h := &harness{t: t, n: n}
+	h.waitRole(StatePrimary)
+	select {
+	case <-hk.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no hook started")
+	}
+
+	stopAt := time.Now()
+	cancel()
+	select {
+	case seen := <-lease.resigned:
+		if took := time.Since(stopAt); took > time.Second {
+			t.Errorf("lease given up %s after the stop, want well under the hook timeout %s", took.Round(time.Millisecond), hookTimeout)
+		}
+		if want := []string{"acquire first", "release first"}; !slices.Equal(seen, want) {
+			t.Errorf("resource calls before the lease was given up: %v, want %v", seen, want)
+		}
+	case <-time.After(hookTimeout + 2*time.Second):
+		t.Fatal("lease not given up while the hook hung")
+	}
+	select {
+	case <-done:
+	case <-time.After(hookTimeout + 3*time.Second):
+		t.Fatalf("Run still running %s after the stop", hookTimeout+3*time.Second)
 	}
 }
