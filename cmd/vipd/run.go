@@ -26,6 +26,7 @@ import (
 	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/lockfile"
 	"github.com/vipd/vipd/internal/logging"
 	"github.com/vipd/vipd/internal/node"
 	"github.com/vipd/vipd/internal/osnet"
@@ -88,6 +89,14 @@ func newLogger(cfg config.Log, w interface{ Write([]byte) (int, error) }) *slog.
 // runDaemon wires the node from cfg and runs it until ctx is done.
 func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]byte) (int, error) }) error {
 	log := newLogger(cfg.Log, logw).With("cluster", cfg.Cluster)
+	// One daemon per configuration: before anything is touched (socket,
+	// addresses, raft log), so that a second `vipd run` of the same file
+	// exits without harming the running one.
+	lock, err := lockInstance(cfg.API.Socket)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := node.NewMetrics(reg)
@@ -156,9 +165,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 	sctx, stopServers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServers()
 	if cfg.API.Socket != "" {
-		if err := os.MkdirAll(filepath.Dir(cfg.API.Socket), 0o755); err != nil {
-			return fmt.Errorf("create admin socket directory: %w", err)
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -189,6 +195,16 @@ func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]
 	stopNotify()
 	stopServers()
 	return err
+}
+
+// lockInstance takes the lock file next to the admin socket (which
+// validation requires; one socket serves one daemon), creating the socket
+// directory.
+func lockInstance(socket string) (*lockfile.Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(socket), 0o755); err != nil {
+		return nil, fmt.Errorf("create admin socket directory: %w", err)
+	}
+	return lockfile.Acquire(socket + ".lock")
 }
 
 // newLease builds the configured election backend; clients is nil on a

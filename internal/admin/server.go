@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -37,12 +38,17 @@ const (
 	MaxConns     = 64
 )
 
+// ErrSocketInUse is returned by Serve when another process answers on the
+// socket path.
+var ErrSocketInUse = errors.New("admin socket in use by a running process")
+
 // Serve listens on the unix socket path (mode 0600, replacing a stale
-// socket) and serves h until ctx is done. It returns after the listener and
-// all in-flight requests are finished.
+// socket but never one another process still answers on) and serves h
+// until ctx is done. It returns after the listener and all in-flight
+// requests are finished, removing the socket if it is still its own.
 func Serve(ctx context.Context, path string, h Handler, log *slog.Logger) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove stale admin socket %s: %w", path, err)
+	if err := removeStale(ctx, path); err != nil {
+		return err
 	}
 	// The socket is created with the process umask; restrict it before the
 	// first Accept. (The systemd unit sets UMask=0077, closing the window.)
@@ -50,8 +56,18 @@ func Serve(ctx context.Context, path string, h Handler, log *slog.Logger) error 
 	if err != nil {
 		return fmt.Errorf("listen on admin socket %s: %w", path, err)
 	}
+	// net.UnixListener removes the path on Close; a successor that replaced
+	// it must keep its own, so the path is removed below only while it is
+	// still this listener's file.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	own, err := os.Stat(path)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("stat admin socket %s: %w", path, err)
+	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
+		os.Remove(path)
 		return fmt.Errorf("restrict admin socket %s: %w", path, err)
 	}
 	srv := newServer(h)
@@ -71,7 +87,42 @@ func Serve(ctx context.Context, path string, h Handler, log *slog.Logger) error 
 			log.Warn("admin socket shutdown", "err", serr)
 		}
 	}
+	if cur, serr := os.Stat(path); serr == nil && os.SameFile(own, cur) {
+		os.Remove(path)
+	}
 	return err
+}
+
+// removeStale removes a socket file left by a process that is gone. A
+// socket something still accepts on belongs to a running daemon: removing
+// it would leave that daemon unreachable.
+func removeStale(ctx context.Context, path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect admin socket %s: %w", path, err)
+	}
+	if fi.Mode().Type() != os.ModeSocket {
+		return fmt.Errorf("admin socket %s: exists and is not a socket", path)
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(dctx, "unix", path)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%w: %s", ErrSocketInUse, path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, os.ErrNotExist) {
+		// A full backlog or a timeout is a live listener too.
+		return fmt.Errorf("%w: %s: %v", ErrSocketInUse, path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale admin socket %s: %w", path, err)
+	}
+	return nil
 }
 
 func newServer(h Handler) *http.Server {

@@ -198,6 +198,76 @@ func TestStalledBodyIsCutOff(t *testing.T) {
 	}
 }
 
+// socketPath is a fresh socket path in a short temporary directory.
+func socketPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "vipd-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "vipd.sock")
+}
+
+// A socket another process still answers on is that daemon's: Serve
+// refuses to start instead of removing it (issue 16: a second vipd run
+// removed the running daemon's socket).
+func TestServeKeepsALiveSocket(t *testing.T) {
+	path := serve(t, &handler{})
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	err := Serve(ctx, path, &handler{}, slog.New(slog.DiscardHandler))
+	if !errors.Is(err, ErrSocketInUse) {
+		t.Fatalf("Serve on a live socket: %v, want ErrSocketInUse", err)
+	}
+	if _, err := NewClient(path).Status(t.Context()); err != nil {
+		t.Errorf("the running server's socket no longer answers: %v", err)
+	}
+}
+
+// A socket file nobody listens on is a crashed daemon's: Serve replaces it.
+func TestServeReplacesAStaleSocket(t *testing.T) {
+	path := socketPath(t)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("stale socket file: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, path, &handler{}, slog.New(slog.DiscardHandler)) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := NewClient(path).Status(t.Context()); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Serve did not replace the stale socket within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A file that is not a socket is never removed.
+func TestServeRefusesAFileThatIsNotASocket(t *testing.T) {
+	path := socketPath(t)
+	if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := Serve(t.Context(), path, &handler{}, slog.New(slog.DiscardHandler))
+	if err == nil {
+		t.Fatal("Serve replaced a regular file")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "keep me" {
+		t.Errorf("file content now %q", b)
+	}
+}
+
 // Clients that keep their connection alive and then drop it (a program
 // that makes a client per call) must not use up the connection limit: an
 // idle connection gives its slot to a new one.
