@@ -81,6 +81,7 @@ type comboMember struct {
 	name, instance, addr, dir, socket, config string
 	witness                                   bool
 	health                                    net.Listener // the "service" its tcp check probes
+	extra                                     string       // appended to its configuration
 	proc                                      *exec.Cmd
 	done                                      chan error
 }
@@ -94,7 +95,7 @@ type combo struct {
 	members []*comboMember
 }
 
-func startCombo(t *testing.T) *combo {
+func startCombo(t *testing.T, opts ...func(*comboMember)) *combo {
 	t.Helper()
 	c := &combo{t: t, bin: vipdBin(t)}
 	c.sim = vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, comboWorld))
@@ -134,6 +135,9 @@ func startCombo(t *testing.T) *combo {
 		c.members = append(c.members, m)
 	}
 	for _, m := range c.members {
+		for _, o := range opts {
+			o(m)
+		}
 		if err := os.WriteFile(m.config, []byte(c.config(m)), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +186,7 @@ func (c *combo) config(m *comboMember) string {
 		}
 	}
 	fmt.Fprintf(&b, "election: {lease: 2s}\napi: {socket: %q}\nlog: {format: text, level: debug}\nshutdown: {release: true, timeout: 10s}\n", m.socket)
+	b.WriteString(m.extra)
 	if m.witness {
 		return b.String()
 	}
@@ -197,14 +202,7 @@ func (c *combo) start(m *comboMember) {
 		c.t.Fatal(err)
 	}
 	cmd := exec.Command(c.bin, "run", "--config", m.config)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir,
-		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials"),
-		"AWS_ENDPOINT_URL=" + c.sim.URL()}
-	if m.witness {
-		cmd.Env = append(cmd.Env, "AWS_EC2_METADATA_DISABLED=true")
-	} else {
-		cmd.Env = append(cmd.Env, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+c.sim.IMDSURL(m.instance))
-	}
+	cmd.Env = c.env(m)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -212,6 +210,18 @@ func (c *combo) start(m *comboMember) {
 	}
 	m.proc, m.done = cmd, make(chan error, 1)
 	go func() { m.done <- cmd.Wait(); logf.Close() }()
+}
+
+// env is the environment m's vipd runs with: vpcsim for AWS and IMDS,
+// nothing of the caller's AWS configuration.
+func (c *combo) env(m *comboMember) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir,
+		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials"),
+		"AWS_ENDPOINT_URL=" + c.sim.URL()}
+	if m.witness {
+		return append(env, "AWS_EC2_METADATA_DISABLED=true")
+	}
+	return append(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+c.sim.IMDSURL(m.instance))
 }
 
 // stop signals m and waits for it, SIGKILL after 10 s.
