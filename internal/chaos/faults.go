@@ -146,7 +146,14 @@ func (in *injector) apply(ctx context.Context, i int, st Step, on bool) {
 		}
 	case KindDuplicateDaemon:
 		if on {
-			err = c.StartDuplicate(st.Target)
+			// A second daemon is second only next to a running first one;
+			// started while the member is down it would be the first.
+			m := c.Member(st.Target)
+			if note = waitRunning(ctx, m, st.For/2); !m.Running() {
+				err = fmt.Errorf("%s is not running", st.Target)
+			} else {
+				err = c.StartDuplicate(st.Target)
+			}
 		} else if d, ok := c.StopDuplicate(st.Target); ok {
 			in.h.addDuplicate(d)
 			note = "second daemon " + d.Exit.describe()
