@@ -128,9 +128,11 @@ func (in *injector) apply(ctx context.Context, i int, st Step, on bool) {
 		note, err = in.toggle(ctx, st, on)
 	case KindPortFlood:
 		if on {
+			// A member that is down refuses every connection: wait for it.
+			note = waitRunning(ctx, c.Member(st.Target), st.For/4)
 			var f *flood
 			if f, err = c.Flood(ctx, st.Target, st.Conns); err == nil {
-				note = fmt.Sprintf("%d idle connections open", len(f.conns))
+				note += fmt.Sprintf("%d idle connections open", len(f.conns))
 				in.mu.Lock()
 				in.floods[i] = f
 				in.mu.Unlock()
