@@ -164,6 +164,8 @@ func (c *Cluster) Starve(name string) (*starver, error) {
 		// forks, pinned and reniced right after it starts, and killed
 		// with the harness if that dies first.
 		cmd := exec.Command("sh", "-c", "while :; do :; done")
+		// It talks to nothing; it gets no AWS settings either way.
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_EC2_METADATA_DISABLED=true"}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			s.stop()
