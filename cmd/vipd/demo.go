@@ -64,7 +64,7 @@ every process and file is cleaned up on exit, Ctrl-C included.`,
 	cmd.Flags().IntVar(&o.Rounds, "rounds", 1, "rounds per scenario")
 	cmd.Flags().StringVar(&o.Latency, "latency", "none", "EC2 latency model: none or realistic")
 	cmd.Flags().StringVar(&o.Election, "election", "raft", "election backend: raft (two nodes and a witness) or dynamodb (two nodes, the lease in simulated DynamoDB)")
-	cmd.Flags().BoolVar(&o.Tuned, "tuned", false, "tighter timing (lease 600ms, checks every 200ms) instead of the defaults")
+	cmd.Flags().BoolVar(&o.Tuned, "tuned", false, "tighter timing (lease 1s, checks every 200ms) instead of the defaults")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON object per round instead of the timeline")
 	cmd.Flags().BoolVar(&o.KeepDir, "keep", false, "keep the working directory (configs and node logs)")
 	cmd.AddCommand(newDemoServiceCmd())

@@ -237,7 +237,7 @@ func (c *Cluster) nodeConfig(m *member) string {
 	var b strings.Builder
 	lease, interval := "2s", "500ms"
 	if c.o.Tuned {
-		lease, interval = "600ms", "200ms"
+		lease, interval = "1s", "200ms"
 	}
 	fmt.Fprintf(&b, "cluster: demo\nnode: {name: %s, advertise: %q, witness: %v, data-dir: %q}\npeers:\n",
 		m.name, m.raftAddr, m.witness, filepath.Join(m.dir, "data"))

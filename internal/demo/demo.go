@@ -49,7 +49,8 @@ type Options struct {
 	Rounds    int
 	// Latency is "none" or "realistic" (vpcsim's latency model).
 	Latency string
-	// Tuned runs the nodes with tighter timing (lease 600ms) instead of the defaults.
+	// Tuned runs the nodes with tighter timing (lease 1s, checks every
+	// 200ms) instead of the defaults.
 	Tuned bool
 	// Election is the nodes' election backend: "raft" (default; two nodes
 	// and a witness) or "dynamodb" (two nodes and no witness, the lease in
