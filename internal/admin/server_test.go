@@ -132,6 +132,7 @@ func TestLargeBodyIsRefused(t *testing.T) {
 	}
 	// The test writes the body from a fixed buffer, so what the process
 	// allocated meanwhile is the server's reading of it.
+	t.Logf("a %d MB body: %s after %d MB sent, %d MB allocated meanwhile", size>>20, resp.Status, body.sent>>20, (after.TotalAlloc-before.TotalAlloc)>>20)
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 		t.Errorf("allocated %d MB while refusing a %d MB body", grew>>20, size>>20)
 	}
@@ -159,6 +160,7 @@ func TestStalledConnectionsAreBounded(t *testing.T) {
 	}
 	// Give the server time to accept them all.
 	time.Sleep(500 * time.Millisecond)
+	t.Logf("%d stalled connections: %d more goroutines", stalled, runtime.NumGoroutine()-base)
 	if grew := runtime.NumGoroutine() - base; grew > MaxConns+8 {
 		t.Errorf("%d stalled connections started %d goroutines, want at most %d", stalled, grew, MaxConns+8)
 	}
