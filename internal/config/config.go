@@ -251,13 +251,22 @@ type LocalAddress struct {
 	CIDR netip.Prefix `yaml:"cidr"`
 }
 
-// Notify holds keepalived-compatible notify scripts (absolute paths; ""
-// runs nothing for that kind).
+// Notify holds keepalived-compatible notify scripts. Each is a program's
+// absolute path followed by its arguments, split as keepalived splits
+// notify_master's string (see SplitScript); "" runs nothing.
 type Notify struct {
+	// Master, Backup, Fault and Stop run on entering that state with
+	// exactly the arguments written, like keepalived's notify_master,
+	// notify_backup, notify_fault and notify_stop.
 	Master string `yaml:"master"`
 	Backup string `yaml:"backup"`
 	Fault  string `yaml:"fault"`
 	Stop   string `yaml:"stop"`
+	// Any runs after the state's own script on every transition, like
+	// keepalived's generic notify: the arguments written, then INSTANCE,
+	// the cluster name, the state (MASTER, BACKUP, FAULT or STOP) and the
+	// node's priority.
+	Any string `yaml:"any"`
 	// Timeout bounds each script run; its process group is killed after it.
 	// Default 10s, at most MaxNotifyTimeout (30s).
 	Timeout time.Duration `yaml:"timeout"`

@@ -192,17 +192,35 @@ func LoadController(path string) (*Controller, error) {
 // derived defaults and validates the result, as strictly as Parse: every
 // problem is an *Error with file:line:column and YAML path.
 func ParseController(data []byte, source string) (*Controller, error) {
+	c, _, err := parseController(data, source)
+	return c, err
+}
+
+// LintController is Lint for a controller configuration.
+func LintController(path string) (*Controller, []error, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, idx, err := parseController(data, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, checkScripts(idx, c.Notify, ""), nil
+}
+
+func parseController(data []byte, source string) (*Controller, *index, error) {
 	c := DefaultController()
 	c.Source = source
 	idx, err := decodeStrict(data, source, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.DeriveDefaults()
 	if err := c.validate(idx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	return c, idx, nil
 }
 
 // ExpandCheck returns c with AddressPlaceholder replaced by address in its

@@ -26,6 +26,23 @@ func Load(path string) (*Config, error) {
 	return Parse(data, path)
 }
 
+// Lint reads and parses the configuration file at path like Load, and also
+// returns warnings: problems that leave the configuration valid but will
+// fail on this host, each an *Error naming its line (a notify script that
+// does not exist or is not executable). vipd run --validate prints them;
+// vipd check fails on them.
+func Lint(path string) (*Config, []error, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, idx, err := parse(data, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, checkScripts(idx, c.Notify, ""), nil
+}
+
 // readFile reads a configuration file of at most maxFileSize bytes.
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -53,17 +70,24 @@ func readFile(path string) ([]byte, error) {
 // value that failed to decode would make the cross-field rules report
 // follow-on problems that are not real.
 func Parse(data []byte, source string) (*Config, error) {
+	c, _, err := parse(data, source)
+	return c, err
+}
+
+// parse is Parse that also returns the index of where each value was
+// written.
+func parse(data []byte, source string) (*Config, *index, error) {
 	c := Default()
 	c.Source = source
 	idx, err := decodeStrict(data, source, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.DeriveDefaults()
 	if err := c.validate(idx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	return c, idx, nil
 }
 
 // decodeStrict decodes the single YAML document in data over v, a pointer

@@ -481,11 +481,18 @@ func validIfName(s string) bool {
 
 func (v *validator) notify(c *Config) {
 	n := c.Notify
-	for _, s := range []struct{ key, path string }{
-		{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop},
-	} {
-		if s.path != "" && !filepath.IsAbs(s.path) {
-			v.errorf("notify."+s.key, "%q is not an absolute path", s.path)
+	for _, s := range n.scripts() {
+		if s.script == "" {
+			continue
+		}
+		words, err := SplitScript(s.script)
+		switch {
+		case err != nil:
+			v.errorf("notify."+s.key, "%q: %v", s.script, err)
+		case len(words) == 0:
+			v.errorf("notify."+s.key, "%q names no program; leave the key out to run nothing", s.script)
+		case !filepath.IsAbs(words[0]):
+			v.errorf("notify."+s.key, "%q is not an absolute path", words[0])
 		}
 	}
 	switch {
