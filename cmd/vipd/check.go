@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -53,6 +54,7 @@ fix under it), - not applicable.
                   cluster-tls: a mutual TLS handshake both sides accept);
                   not with the dynamodb backend, whose nodes never connect
   local interface the interface the address is bound on exists
+  notify          every notify script exists and is executable
 
 A witness is checked for its configuration and its peers only.
 
@@ -64,13 +66,14 @@ Exit status 0 when nothing blocks a failover, 1 otherwise, 2 on usage errors.`,
 				return cli.Usage(errors.New("check: --config is required"))
 			}
 			out := cmd.OutOrStdout()
-			cfg, err := config.Load(path)
+			cfg, warnings, err := config.Lint(path)
 			if err != nil {
 				_ = preflight.Write(out, []preflight.Result{{Check: "config", Status: preflight.Fail,
 					Detail: err.Error(), Fix: "correct the configuration (vipd run --config " + path + " --validate)"}})
 				return errCheckFailed
 			}
 			rs := preflight.Run(cmd.Context(), cfg, checkDeps(cfg, timeout))
+			rs = slices.Insert(rs, min(1, len(rs)), notifyResults(cfg.Notify, warnings)...)
 			if err := preflight.Write(out, rs); err != nil {
 				return fmt.Errorf("check: write results: %w", err)
 			}
@@ -104,4 +107,28 @@ func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
 		},
 		Timeout: timeout,
 	}
+}
+
+// notifyResults reports the notify scripts: one failure per script this host
+// cannot run (warnings from config.Lint), else one pass.
+func notifyResults(n config.Notify, warnings []error) []preflight.Result {
+	configured := 0
+	for _, s := range []string{n.Master, n.Backup, n.Fault, n.Stop, n.Any} {
+		if s != "" {
+			configured++
+		}
+	}
+	if configured == 0 {
+		return []preflight.Result{{Check: "notify", Status: preflight.Skip, Detail: "no notify scripts configured"}}
+	}
+	if len(warnings) == 0 {
+		return []preflight.Result{{Check: "notify", Status: preflight.Pass,
+			Detail: fmt.Sprintf("%d script(s) exist and are executable", configured)}}
+	}
+	out := make([]preflight.Result, len(warnings))
+	for i, w := range warnings {
+		out[i] = preflight.Result{Check: "notify", Status: preflight.Fail, Detail: w.Error(),
+			Fix: "install the script and make it executable by the vipd user (chmod 0755), or remove the line"}
+	}
+	return out
 }

@@ -44,7 +44,7 @@ runs as an AWS Lambda function (vipd-lambda; see docs/controller.md).
 problem listed with its file:line:column otherwise.`,
 		Example: "  vipd controller --config /etc/vipd/controller.yaml\n  vipd controller --config controller.yaml --validate",
 		Args:    cobra.ExactArgs(0),
-		RunE:    runWithConfig("controller", &path, &validate, config.LoadController, runController),
+		RunE:    runWithConfig("controller", &path, &validate, config.LintController, runController),
 	}
 	cmd.Flags().StringVar(&path, "config", "", "controller configuration file (YAML)")
 	cmd.Flags().BoolVar(&validate, "validate", false, "only check the configuration")

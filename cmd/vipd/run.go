@@ -49,10 +49,12 @@ netlink (needs CAP_NET_ADMIN unless local-address.interface is none).
 A witness (node.witness: true) only votes; it needs no AWS access.
 
 --validate checks the configuration and exits: 0 when valid, 1 with every
-problem listed with its file:line:column otherwise.`,
+problem listed with its file:line:column otherwise. A notify script that
+does not exist or is not executable on this host is a warning on stderr
+naming its line (vipd check fails on it).`,
 		Example: "  vipd run --config /etc/vipd/vipd.yaml\n  vipd run --config vipd.yaml --validate",
 		Args:    cobra.ExactArgs(0),
-		RunE:    runWithConfig("run", &path, &validate, config.Load, runDaemon),
+		RunE:    runWithConfig("run", &path, &validate, config.Lint, runDaemon),
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
 	cmd.Flags().BoolVar(&validate, "validate", false, "only check the configuration")
@@ -62,15 +64,21 @@ problem listed with its file:line:column otherwise.`,
 // runWithConfig is the RunE of a command that loads its configuration from
 // --config and then either only reports it valid (--validate) or runs with
 // it: vipd run and vipd controller.
-func runWithConfig[T any](name string, path *string, validate *bool, load func(string) (T, error),
+//
+// Warnings (a notify script this host cannot run) do not stop either; they
+// go to stderr, each with its line, as keepalived warns when it loads.
+func runWithConfig[T any](name string, path *string, validate *bool, load func(string) (T, []error, error),
 	run func(context.Context, T, interface{ Write([]byte) (int, error) }) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		if *path == "" {
 			return cli.Usage(fmt.Errorf("%s: --config is required", name))
 		}
-		cfg, err := load(*path)
+		cfg, warnings, err := load(*path)
 		if err != nil {
 			return err
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", w)
 		}
 		if *validate {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", *path)

@@ -1,13 +1,18 @@
 // Package hooks runs keepalived-compatible notify scripts when a node changes
 // state, so that sites moving from keepalived keep their notify_master,
-// notify_backup, notify_fault and notify_stop scripts unchanged.
+// notify_backup, notify_fault, notify_stop and notify scripts unchanged.
 //
-// A script is started with keepalived's arguments (TYPE NAME STATE PRIORITY,
-// e.g. "INSTANCE orders-db MASTER 100"), receives the event as one JSON
-// object on stdin, and runs with a clean environment (see Runner.Notify for
-// the exact variables), in its own process group, under a timeout after
-// which the whole group is killed. A failing script is reported as an error;
-// the caller logs and counts it and never lets it hold up a failover.
+// A script string is split as keepalived splits it (config.SplitScript).
+// The state's own script receives exactly the arguments written, as
+// keepalived's notify_master does; the generic script (notify.any, keepalived's
+// notify) runs after it and receives the arguments written followed by
+// keepalived's four: INSTANCE NAME STATE PRIORITY, e.g.
+// "INSTANCE orders-db MASTER 100". Beyond keepalived, every script receives
+// the event as one JSON object on stdin and VIPD_* environment variables
+// (see Runner.Notify). Scripts run with a clean environment, in their own
+// process group, under a timeout after which the whole group is killed. A
+// failing script is reported as an error; the caller logs and counts it and
+// never lets it hold up a failover.
 //
 // Only internal/node (and tests, the demo) import hooks.
 package hooks
@@ -94,26 +99,41 @@ const waitDelay = 2 * time.Second
 // Runner runs the notify scripts of one vipd instance. Its methods are safe
 // for concurrent use; each call runs one script.
 type Runner struct {
-	scripts  map[State]string
+	scripts  map[State]script
+	generic  script // notify.any: run after the state's own script
 	timeout  time.Duration
 	instance string
 	logger   *slog.Logger
 }
 
+// script is one configured script string, split into words.
+type script struct {
+	text  string   // as configured, for messages
+	argv  []string // program and the arguments written; nil when none
+	split error    // why text could not be split (a config not validated)
+}
+
+func newScript(text string) script {
+	argv, err := config.SplitScript(text)
+	return script{text: text, argv: argv, split: err}
+}
+
 // New returns a Runner for the scripts in n. instance is the NAME argument
-// (the vipd cluster name, as keepalived passes the VRRP instance name).
+// of the generic script (the vipd cluster name, as keepalived passes the
+// VRRP instance name).
 func New(n config.Notify, instance string, logger *slog.Logger) *Runner {
 	timeout := n.Timeout
 	if timeout <= 0 {
 		timeout = fallbackTimeout
 	}
 	return &Runner{
-		scripts: map[State]string{
-			Master: n.Master,
-			Backup: n.Backup,
-			Fault:  n.Fault,
-			Stop:   n.Stop,
+		scripts: map[State]script{
+			Master: newScript(n.Master),
+			Backup: newScript(n.Backup),
+			Fault:  newScript(n.Fault),
+			Stop:   newScript(n.Stop),
 		},
+		generic:  newScript(n.Any),
 		timeout:  timeout,
 		instance: instance,
 		logger:   logger.With("component", "hooks"),
@@ -139,43 +159,68 @@ func (e *ScriptError) Error() string {
 
 func (e *ScriptError) Unwrap() error { return e.Err }
 
-// Notify runs the script configured for ev.State and waits for it to exit;
-// it does nothing and returns nil when none is configured.
+// Notify runs the script configured for ev.State, then the generic script,
+// each waiting for the one before to exit (keepalived's order); it does
+// nothing and returns nil when neither is configured.
 //
-// The script is run as
+// The state's script is run with exactly the words configured; the generic
+// one with the words configured followed by
 //
-//	PATH INSTANCE <instance> <STATE> <priority>
+//	INSTANCE <instance> <STATE> <priority>
 //
-// with ev as JSON on stdin, working directory /, and only these
-// environment variables: PATH=/usr/sbin:/usr/bin:/sbin:/bin, VIPD_STATE,
-// VIPD_PREVIOUS_STATE, VIPD_NODE, VIPD_HOLDER, VIPD_TOKEN, VIPD_REASON,
-// VIPD_PRIORITY and VIPD_INSTANCE (states in lower case, as in the JSON).
+// (STATE in upper case: MASTER, BACKUP, FAULT, STOP). Both get ev as JSON
+// on stdin, working directory /, and only these environment variables:
+// PATH=/usr/sbin:/usr/bin:/sbin:/bin, VIPD_STATE, VIPD_PREVIOUS_STATE,
+// VIPD_NODE, VIPD_HOLDER, VIPD_TOKEN, VIPD_REASON, VIPD_PRIORITY and
+// VIPD_INSTANCE (states in lower case, as in the JSON).
 //
-// The script runs in its own process group. When the configured timeout
+// Each script runs in its own process group. When the configured timeout
 // passes or ctx is done, the whole group (the script and anything it started
-// in the background) is killed with SIGKILL and Notify returns promptly. A
+// in the background) is killed with SIGKILL and the run returns promptly. A
 // non-zero exit, a kill or a start failure is returned as a *ScriptError
 // carrying the tail of the script's output; on a timeout it wraps
-// context.DeadlineExceeded.
+// context.DeadlineExceeded. A failure of the state's script does not keep
+// the generic one from running; both errors are returned, joined.
 func (r *Runner) Notify(ctx context.Context, ev Event) error {
-	path, ok := r.scripts[ev.State]
+	sc, ok := r.scripts[ev.State]
 	if !ok {
 		return fmt.Errorf("run notify script: unknown state %q", ev.State)
 	}
-	if path == "" {
+	if sc.text == "" && r.generic.text == "" {
 		return nil
 	}
 	input, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode %s notify event: %w", ev.State, err)
 	}
+	var errs []error
+	if sc.text != "" {
+		errs = append(errs, r.run(ctx, ev, sc, nil, input))
+	}
+	if r.generic.text != "" {
+		extra := []string{"INSTANCE", r.instance, ev.State.keepalived(), strconv.Itoa(ev.Priority)}
+		errs = append(errs, r.run(ctx, ev, r.generic, extra, input))
+	}
+	return errors.Join(errs...)
+}
+
+// run runs one script with extra appended to its configured arguments.
+func (r *Runner) run(ctx context.Context, ev Event, sc script, extra []string, input []byte) error {
+	if sc.split != nil || len(sc.argv) == 0 {
+		err := sc.split
+		if err == nil {
+			err = errors.New("no program named")
+		}
+		return &ScriptError{State: ev.State, Path: sc.text, Err: err}
+	}
+	path := sc.argv[0]
+	args := append(append([]string(nil), sc.argv[1:]...), extra...)
 
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
 	out := &tailBuffer{limit: outputLimit}
-	cmd := exec.CommandContext(ctx, path,
-		"INSTANCE", r.instance, ev.State.keepalived(), strconv.Itoa(ev.Priority))
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = "/"
 	cmd.Env = []string{
 		"PATH=" + scriptPath,
@@ -195,11 +240,11 @@ func (r *Runner) Notify(ctx context.Context, ev Event) error {
 	setProcessGroup(cmd)
 
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	elapsed := time.Since(start)
 	output := out.String()
 	r.logger.Debug("notify script finished",
-		"state", string(ev.State), "path", path, "duration", elapsed,
+		"state", string(ev.State), "path", path, "args", args, "duration", elapsed,
 		"output", output, "err", err)
 	if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
 		// The script exited 0 but left a background child holding its

@@ -71,13 +71,15 @@ pwd > "$out/pwd"
 		Time:          time.Date(2026, 11, 24, 21, 0, 0, 5, time.UTC),
 		Resources:     []Resource{{Name: "vip", Kind: "overlay-route", State: "acquired"}},
 	}
-	r := New(config.Notify{Master: script, Timeout: 5 * time.Second}, "orders-db", testLogger(t))
+	// keepalived: notify_master "/path/notify.sh master eth0" runs the
+	// script with exactly those two arguments.
+	r := New(config.Notify{Master: script + " master eth0", Timeout: 5 * time.Second}, "orders-db", testLogger(t))
 	if err := r.Notify(t.Context(), ev); err != nil {
 		t.Fatalf("Notify(master) = %v, want nil", err)
 	}
 
 	gotArgs := strings.Split(strings.TrimSpace(readFile(t, filepath.Join(dir, "args"))), "\n")
-	if diff := cmp.Diff([]string{"INSTANCE", "orders-db", "MASTER", "150"}, gotArgs); diff != "" {
+	if diff := cmp.Diff([]string{"master", "eth0"}, gotArgs); diff != "" {
 		t.Errorf("script arguments (-want +got):\n%s", diff)
 	}
 
@@ -133,16 +135,17 @@ func TestNotifyRunsTheScriptOfEachState(t *testing.T) {
 	dir := t.TempDir()
 	n := config.Notify{Timeout: 5 * time.Second}
 	for _, s := range []State{Master, Backup, Fault, Stop} {
-		path := writeScript(t, dir, string(s)+".sh", `echo "$3" >> "$(dirname "$0")/ran"`+"\n")
+		path := writeScript(t, dir, string(s)+".sh", `echo "$#:$1" >> "$(dirname "$0")/ran"`+"\n")
+		cmd := path + " " + strings.ToUpper(string(s))
 		switch s {
 		case Master:
-			n.Master = path
+			n.Master = cmd
 		case Backup:
-			n.Backup = path
+			n.Backup = cmd
 		case Fault:
-			n.Fault = path
+			n.Fault = cmd
 		case Stop:
-			n.Stop = path
+			n.Stop = cmd
 		}
 	}
 	r := New(n, "c", testLogger(t))
@@ -152,8 +155,55 @@ func TestNotifyRunsTheScriptOfEachState(t *testing.T) {
 		}
 	}
 	got := strings.Fields(readFile(t, filepath.Join(dir, "ran")))
-	if diff := cmp.Diff([]string{"FAULT", "BACKUP", "MASTER", "STOP"}, got); diff != "" {
-		t.Errorf("scripts run (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"1:FAULT", "1:BACKUP", "1:MASTER", "1:STOP"}, got); diff != "" {
+		t.Errorf("scripts run, as argc:first argument (-want +got):\n%s", diff)
+	}
+}
+
+// The generic script (keepalived's notify) runs after the state's own
+// script and gets the words written, then INSTANCE NAME STATE PRIORITY
+// (keepalived.conf(5): "4 additional arguments after the configured
+// arguments"); a failing state script does not keep it from running.
+func TestNotifyGenericScriptRunsAfterWithKeepalivedArguments(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	state := writeScript(t, dir, "state.sh", `printf 'state %s\n' "$*" >> "$(dirname "$0")/log"; exit 3`+"\n")
+	generic := writeScript(t, dir, "generic.sh", `for a in "$@"; do printf 'generic [%s]\n' "$a"; done >> "$(dirname "$0")/log"`+"\n")
+	r := New(config.Notify{
+		Backup:  state + " backup",
+		Any:     generic + ` 'two words' "x y"z`,
+		Timeout: 5 * time.Second,
+	}, "orders-db", testLogger(t))
+
+	err := r.Notify(t.Context(), Event{State: Backup, Priority: 90})
+	var se *ScriptError
+	if !errors.As(err, &se) || se.Path != state {
+		t.Errorf("Notify(backup) = %v, want the state script's failure", err)
+	}
+	want := []string{
+		"state backup",
+		"generic [two words]",
+		"generic [x yz]",
+		"generic [INSTANCE]",
+		"generic [orders-db]",
+		"generic [BACKUP]",
+		"generic [90]",
+	}
+	got := strings.Split(strings.TrimSpace(readFile(t, log)), "\n")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("scripts run, in order (-want +got):\n%s", diff)
+	}
+
+	// A state without its own script still runs the generic one.
+	if err := os.Remove(log); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Notify(t.Context(), Event{State: Master, Priority: 90}); err != nil {
+		t.Fatalf("Notify(master) = %v, want nil", err)
+	}
+	got = strings.Split(strings.TrimSpace(readFile(t, log)), "\n")
+	if len(got) != 6 || got[4] != "generic [MASTER]" {
+		t.Errorf("generic script for master ran with %q, want state MASTER as the third of the last four", got)
 	}
 }
 
