@@ -298,30 +298,7 @@ func (l *Lease) Run(ctx context.Context) error {
 	// library makes on it (a cancelled campaign resigns with it).
 	cctx, cancelClient := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelClient()
-	connect := max(3*l.cfg.CallTimeout, 2*time.Second)
-	ccfg := clientv3.Config{
-		Endpoints: l.cfg.Endpoints,
-		TLS:       l.cfg.TLS,
-		Username:  l.cfg.Username,
-		Password:  l.cfg.Password,
-		// Bounds the first connection and authentication (a bcrypt check
-		// on the server), which clientv3.New waits for.
-		DialTimeout: connect,
-		Context:     cctx,
-		Logger:      zap.NewNop(),
-		// Reconnect within a lease after a partition heals, not after
-		// gRPC's default backoff of up to two minutes.
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: l.cfg.renew()},
-			MinConnectTimeout: connect, // a TLS handshake may take a while
-
-		})},
-	}
-	if l.cfg.Dial != nil {
-		dial := l.cfg.Dial
-		ccfg.DialOptions = append(ccfg.DialOptions, grpc.WithContextDialer(dial))
-	}
-	cli, err := l.connect(ctx, ccfg)
+	cli, err := connect(ctx, clientConfig(cctx, l.cfg), l.cfg, l.log, l.setContact)
 	if err != nil {
 		l.drop()
 		return nil // ctx ended before etcd answered
@@ -361,26 +338,53 @@ func (l *Lease) Run(ctx context.Context) error {
 	return nil
 }
 
+// clientConfig is the etcd client configuration of cfg; ctx bounds the
+// calls the etcd library makes on its own.
+func clientConfig(ctx context.Context, cfg Config) clientv3.Config {
+	connect := max(3*cfg.CallTimeout, 2*time.Second)
+	ccfg := clientv3.Config{
+		Endpoints: cfg.Endpoints,
+		TLS:       cfg.TLS,
+		Username:  cfg.Username,
+		Password:  cfg.Password,
+		// Bounds the first connection and authentication (a bcrypt check
+		// on the server), which clientv3.New waits for.
+		DialTimeout: connect,
+		Context:     ctx,
+		Logger:      zap.NewNop(),
+		// Reconnect within a lease after a partition heals, not after
+		// gRPC's default backoff of up to two minutes.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: cfg.renew()},
+			MinConnectTimeout: connect, // a TLS handshake may take a while
+		})},
+	}
+	if cfg.Dial != nil {
+		ccfg.DialOptions = append(ccfg.DialOptions, grpc.WithContextDialer(cfg.Dial))
+	}
+	return ccfg
+}
+
 // connect creates the client, retrying until etcd answers or ctx ends: an
 // etcd that is down (or a password that is wrong) when vipd starts is
-// reported, not fatal, and this member simply never holds meanwhile.
-func (l *Lease) connect(ctx context.Context, ccfg clientv3.Config) (*clientv3.Client, error) {
+// reported, not fatal, and the caller acts as out of contact meanwhile.
+func connect(ctx context.Context, ccfg clientv3.Config, cfg Config, log *slog.Logger, contact func(bool)) (*clientv3.Client, error) {
 	var lastLog time.Time
 	for {
 		cli, err := clientv3.New(ccfg)
 		if err == nil {
-			l.setContact(true)
+			contact(true)
 			return cli, nil
 		}
-		l.setContact(false)
+		contact(false)
 		if time.Since(lastLog) > 30*time.Second {
 			lastLog = time.Now()
-			l.log.Error("cannot connect to etcd; retrying", "endpoints", l.cfg.Endpoints, "err", err)
+			log.Error("cannot connect to etcd; retrying", "endpoints", cfg.Endpoints, "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(l.cfg.renew()):
+		case <-time.After(cfg.renew()):
 		}
 	}
 }
