@@ -245,9 +245,9 @@ func newLease(cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) (el
 			Network:   network,
 		}, log)
 	case config.BackendFollow:
-		primary, err := health.NewMonitor([]config.Check{*cfg.Election.PrimaryCheck}, log.With("check", "primary"))
+		primary, err := followPrimary(cfg, log)
 		if err != nil {
-			return nil, fmt.Errorf("election.primary-check: %w", err)
+			return nil, err
 		}
 		peers := make([]election.Peer, 0, len(cfg.Peers))
 		for _, p := range cfg.Peers {

@@ -7,6 +7,7 @@ package config
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -107,6 +108,11 @@ type Election struct {
 	// the address; no election among vipd nodes. Required with follow,
 	// refused otherwise. Its omitted fields take the health check defaults.
 	PrimaryCheck *Check `yaml:"primary-check"`
+	// Patroni makes follow mode follow Patroni's leader key in etcd
+	// (<namespace>/<scope>/leader names the leader's member): this node
+	// owns the address while the key names it. Follow mode takes either
+	// this or primary-check (e.g. Patroni's REST GET /primary).
+	Patroni *Patroni `yaml:"patroni"`
 	// OnConflict says what a follow-mode primary does when another node
 	// claims the address too (a route or IP points at it; two databases
 	// both believing they are primary): yield (default) leaves the other
@@ -131,6 +137,28 @@ type DynamoDBElection struct {
 	// Key is the lease item's key value; one item per cluster. Default: the
 	// cluster name.
 	Key string `yaml:"key"`
+}
+
+// Patroni is where Patroni keeps its leader key.
+type Patroni struct {
+	// Scope is Patroni's scope (the cluster's name in patroni.yml).
+	// Required.
+	Scope string `yaml:"scope"`
+	// Namespace is Patroni's namespace. Default /service.
+	Namespace string `yaml:"namespace"`
+	// Member is this node's Patroni name. Default: node.name.
+	Member string `yaml:"member"`
+	// Grace is how long the last answer stands while etcd cannot be read:
+	// at most Patroni's retry_timeout, during which Patroni keeps a leader
+	// running without its DCS. Default 10s.
+	Grace time.Duration `yaml:"grace"`
+	// Etcd is how to reach Patroni's etcd (its prefix is unused).
+	Etcd EtcdElection `yaml:"etcd"`
+}
+
+// LeaderKey is Patroni's leader key.
+func (p *Patroni) LeaderKey() string {
+	return strings.TrimSuffix(p.Namespace, "/") + "/" + p.Scope + "/leader"
 }
 
 // EtcdElection is where and how the etcd backend campaigns.

@@ -92,7 +92,8 @@ const defaultHTTPStatus = "200-299"
 // DeriveDefaults fills the defaults that depend on other fields: Node.Listen
 // (Node.Advertise), Node.DataDir (/var/lib/vipd/<cluster>), the DynamoDB
 // lease item's key (the cluster name) and attribute (id), the etcd
-// election's prefix (/vipd/<cluster>), the name of each
+// election's prefix (/vipd/<cluster>), Patroni's namespace, member and
+// grace, the name of each
 // unnamed check and the status range of HTTP checks. Parse calls it; a
 // config built in code calls it before Validate. It never overwrites a
 // field that is set, so calling it twice is harmless.
@@ -113,6 +114,17 @@ func (c *Config) DeriveDefaults() {
 	}
 	if e := c.Election.Etcd; e != nil && e.Prefix == "" && c.Cluster != "" {
 		e.Prefix = "/vipd/" + c.Cluster
+	}
+	if p := c.Election.Patroni; p != nil {
+		if p.Namespace == "" {
+			p.Namespace = "/service"
+		}
+		if p.Member == "" {
+			p.Member = c.Node.Name
+		}
+		if p.Grace == 0 {
+			p.Grace = 10 * time.Second
+		}
 	}
 	checks := make([]*Check, 0, len(c.Health)+1)
 	for i := range c.Health {

@@ -142,12 +142,18 @@ func (v *validator) election(c *Config) {
 		v.errorf("election.lease", "%s is shorter than the minimum %s", e.Lease, MinLease)
 	}
 	switch {
-	case e.Backend == BackendFollow && e.PrimaryCheck == nil:
-		v.errorf("election.backend", "follow needs election.primary-check: the check that says whether this node's service is the primary")
-	case e.Backend == BackendFollow:
+	case e.Backend == BackendFollow && e.PrimaryCheck == nil && e.Patroni == nil:
+		v.errorf("election.backend", "follow needs election.primary-check (the check that says whether this node's service is the primary) or election.patroni (Patroni's leader key)")
+	case e.Backend == BackendFollow && e.PrimaryCheck != nil && e.Patroni != nil:
+		v.errorf("election.patroni", "follow takes either primary-check or patroni, not both")
+	case e.Backend == BackendFollow && e.PrimaryCheck != nil:
 		v.check("election.primary-check", e.PrimaryCheck, map[string]string{})
+	case e.Backend == BackendFollow:
+		v.patroni(e.Patroni)
 	case e.PrimaryCheck != nil:
 		v.errorf("election.primary-check", "only the follow backend uses a primary check; backend is %q", e.Backend)
+	case e.Patroni != nil:
+		v.errorf("election.patroni", "only the follow backend follows Patroni; backend is %q", e.Backend)
 	}
 	if e.OnConflict != "" {
 		if e.Backend != BackendFollow {
@@ -234,30 +240,53 @@ func (v *validator) etcdElection(c *Config) {
 		v.errorf("election.etcd", "required with backend etcd: endpoints (and optionally prefix, username, password-file, ca, cert, key)")
 		return
 	}
+	if !strings.HasPrefix(e.Prefix, "/") {
+		v.errorf("election.etcd.prefix", "%q does not start with /", e.Prefix)
+	}
+	v.etcdAccess("election.etcd", e)
+	v.noWitness(c, "etcd", "etcd elects in the order the nodes campaigned")
+}
+
+// etcdAccess checks how etcd is reached: endpoints are URLs; credentials
+// and TLS files go together and are absolute paths (vipd runs from /).
+func (v *validator) etcdAccess(path string, e *EtcdElection) {
 	if len(e.Endpoints) == 0 {
-		v.errorf("election.etcd.endpoints", "required: the etcd client URLs, e.g. [https://10.0.3.10:2379]")
+		v.errorf(path+".endpoints", "required: the etcd client URLs, e.g. [https://10.0.3.10:2379]")
 	}
 	for i, ep := range e.Endpoints {
 		u, err := url.Parse(ep)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.errorf(indexPath("election.etcd.endpoints", i), "%q is not an http:// or https:// URL with a host", ep)
+			v.errorf(indexPath(path+".endpoints", i), "%q is not an http:// or https:// URL with a host", ep)
 		}
 	}
-	if !strings.HasPrefix(e.Prefix, "/") {
-		v.errorf("election.etcd.prefix", "%q does not start with /", e.Prefix)
-	}
 	if (e.Username == "") != (e.PasswordFile == "") {
-		v.errorf("election.etcd.username", "username and password-file go together")
+		v.errorf(path+".username", "username and password-file go together")
 	}
 	if (e.Cert == "") != (e.Key == "") {
-		v.errorf("election.etcd.cert", "cert and key go together (a client certificate and its key)")
+		v.errorf(path+".cert", "cert and key go together (a client certificate and its key)")
 	}
 	for _, f := range []struct{ key, path string }{{"password-file", e.PasswordFile}, {"ca", e.CA}, {"cert", e.Cert}, {"key", e.Key}} {
 		if f.path != "" && !filepath.IsAbs(f.path) {
-			v.errorf("election.etcd."+f.key, "%q is not an absolute path", f.path)
+			v.errorf(path+"."+f.key, "%q is not an absolute path", f.path)
 		}
 	}
-	v.noWitness(c, "etcd", "etcd elects in the order the nodes campaigned")
+}
+
+// patroni checks election.patroni.
+func (v *validator) patroni(p *Patroni) {
+	if p.Scope == "" || strings.Contains(p.Scope, "/") {
+		v.errorf("election.patroni.scope", "%q: want Patroni's scope, the cluster name of patroni.yml (no /)", p.Scope)
+	}
+	if !strings.HasPrefix(p.Namespace, "/") {
+		v.errorf("election.patroni.namespace", "%q does not start with / (Patroni's default is /service)", p.Namespace)
+	}
+	if p.Grace <= 0 {
+		v.errorf("election.patroni.grace", "%s is not a positive duration", p.Grace)
+	}
+	if p.Etcd.Prefix != "" {
+		v.errorf("election.patroni.etcd.prefix", "unused: Patroni's key is namespace/scope/leader")
+	}
+	v.etcdAccess("election.patroni.etcd", &p.Etcd)
 }
 
 func (v *validator) health(c *Config) {
