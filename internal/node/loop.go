@@ -93,6 +93,7 @@ func New(cfg Config, d Deps) *Node {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	d.Metrics.watch(d.Lease, d.Health)
 	return &Node{
 		cfg:     cfg,
 		d:       d,

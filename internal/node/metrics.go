@@ -1,11 +1,14 @@
 package node
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/election"
+	"github.com/vipd/vipd/internal/version"
 )
 
 // Metrics are the node's Prometheus metrics. Labels are bounded: states,
@@ -19,6 +22,17 @@ type Metrics struct {
 	contests     *prometheus.CounterVec
 	hookFailures *prometheus.CounterVec
 	aws          *awsapi.CallMetrics
+	// live is read at each scrape: the election's view of quorum and
+	// peers and the health checks, so the numbers are as fresh as
+	// vipd status, not as old as the last transition.
+	live atomic.Pointer[liveSource]
+}
+
+// liveSource is what the scrape-time metrics read; both are safe to call
+// from any goroutine and return without I/O.
+type liveSource struct {
+	lease  election.Lease
+	health Health // nil on a witness
 }
 
 var allStates = []State{StateInit, StateBackup, StateAcquiring, StatePrimary, StateReleasing, StateFault, StateMaintenance, StateWitness, StateStopped}
@@ -49,7 +63,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "vipd_hook_failures_total", Help: "Notify scripts that failed or timed out, by state.",
 		}, []string{"state"}),
 	}
-	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.contests, m.hookFailures)
+	v := version.Get()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vipd_build_info", Help: "Always 1; the labels say which vipd build runs.",
+		ConstLabels: prometheus.Labels{"version": v.Version, "commit": v.Commit, "goversion": v.Go},
+	})
+	buildInfo.Set(1)
+	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.contests, m.hookFailures,
+		buildInfo, liveCollector{m})
 	m.aws = awsapi.NewCallMetrics(reg)
 	return m
 }
@@ -67,8 +88,11 @@ func (m *Metrics) setState(s State) {
 	}
 }
 
+// transition counts a change of state. A primary that repaired drift stays
+// primary: that is counted by vipd_drift_repairs_total, not here, so that a
+// flapping alert on transitions to primary never fires on repairs.
 func (m *Metrics) transition(from, to State, reason string) {
-	if m != nil {
+	if m != nil && from != to {
 		m.transitions.WithLabelValues(string(from), string(to), reason).Inc()
 	}
 }
@@ -107,5 +131,64 @@ func (m *Metrics) hookFailed(state string) {
 func (m *Metrics) ObserveAWS(service, op string, d time.Duration, err error) {
 	if m != nil {
 		m.aws.Observe(service, op, d, err)
+	}
+}
+
+// watch makes the scrape-time metrics read lease and health.
+func (m *Metrics) watch(lease election.Lease, health Health) {
+	if m != nil && lease != nil {
+		m.live.Store(&liveSource{lease: lease, health: health})
+	}
+}
+
+var (
+	quorumDesc = prometheus.NewDesc("vipd_quorum",
+		"Cluster members this node is in contact with, itself included (count=\"have\"), and how many a quorum needs (count=\"need\").",
+		[]string{"count"}, nil)
+	peerUpDesc = prometheus.NewDesc("vipd_peer_up",
+		"1 while this node hears from the peer (as the election backend sees it), else 0.",
+		[]string{"peer"}, nil)
+	checkUpDesc = prometheus.NewDesc("vipd_health_check_up",
+		"1 while the health check passes (after rise/fall), else 0.",
+		[]string{"check"}, nil)
+)
+
+// liveCollector serves the metrics read at scrape time.
+type liveCollector struct{ m *Metrics }
+
+func (c liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- quorumDesc
+	ch <- peerUpDesc
+	ch <- checkUpDesc
+}
+
+func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
+	src := c.m.live.Load()
+	if src == nil {
+		return
+	}
+	st := src.lease.Status()
+	if len(st.Peers) > 0 {
+		have := 1 // this node
+		for _, p := range st.Peers {
+			up := 0.0
+			if p.Reachable {
+				up = 1
+				have++
+			}
+			ch <- prometheus.MustNewConstMetric(peerUpDesc, prometheus.GaugeValue, up, p.Name)
+		}
+		need := (len(st.Peers)+1)/2 + 1
+		ch <- prometheus.MustNewConstMetric(quorumDesc, prometheus.GaugeValue, float64(have), "have")
+		ch <- prometheus.MustNewConstMetric(quorumDesc, prometheus.GaugeValue, float64(need), "need")
+	}
+	if src.health != nil {
+		for _, cs := range src.health.Status() {
+			up := 0.0
+			if cs.Passing {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(checkUpDesc, prometheus.GaugeValue, up, cs.Name)
+		}
 	}
 }

@@ -249,7 +249,12 @@ func (l *loop) transition(to State, reason string, steps []admin.Step) {
 	if len(l.history) > n.cfg.History {
 		l.history = l.history[len(l.history)-n.cfg.History:]
 	}
-	l.state, l.since = to, now
+	if from != to {
+		// A drift repair (primary to primary) is recorded with its steps
+		// but does not restart "primary since".
+		l.since = now
+	}
+	l.state = to
 	n.d.Metrics.setState(to)
 	n.d.Metrics.transition(from, to, reason)
 	if from != to {
