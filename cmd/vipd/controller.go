@@ -25,7 +25,7 @@ func newControllerCmd() *cobra.Command {
 	var validate bool
 	cmd := &cobra.Command{
 		Use:   "controller --config FILE",
-		Short: "Run the agentless controller (seed 003): check candidates from outside, move cloud-side resources",
+		Short: "Run the agentless controller: check candidates from outside, move cloud-side resources",
 		Long: `Run vipd as a controller outside the candidate instances: it health-checks
 each candidate against its private address, reads the instances' state, and
 when the owner fails moves the cloud-side resources (route table entries,

@@ -145,7 +145,7 @@ type PolicyRouting struct {
 	// TableName is the table's name in /etc/iproute2/rt_tables, for logs
 	// and docs only; netlink uses the number.
 	TableName string `yaml:"table-name"`
-	// Priority of the rule; 0 means the default, 100 as in the seed.
+	// Priority of the rule; 0 means the default, 100.
 	Priority int `yaml:"priority"`
 }
 
