@@ -289,7 +289,7 @@ type callCount struct {
 func (e *env) countCalls(since uint64, from, to time.Time) callCount {
 	var c callCount
 	for _, call := range e.srv.Calls(since) {
-		if call.Caller == "admin" || call.Time.Before(from) || call.Time.After(to) {
+		if call.Service != "ec2" || call.Caller == "admin" || call.Time.Before(from) || call.Time.After(to) {
 			continue
 		}
 		c.All++

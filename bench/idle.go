@@ -71,7 +71,7 @@ func measureIdle(ctx context.Context, e *env, sys system, dst netip.Prefix, tabl
 		end, _ := ticks(r.node)
 		n := 0
 		for _, c := range calls {
-			if c.Caller == e.node(r.node).InstanceID {
+			if c.Service == "ec2" && c.Caller == e.node(r.node).InstanceID {
 				n++
 			}
 		}

@@ -237,7 +237,7 @@ func (c *Cluster) lastCallSeq() uint64 {
 // and the mutating ones among them.
 func (c *Cluster) countCalls(seq uint64, from, to time.Time) (calls, writes int) {
 	for _, call := range c.srv.Calls(seq) {
-		if call.Time.Before(from) || call.Time.After(to) {
+		if call.Service != "ec2" || call.Time.Before(from) || call.Time.After(to) {
 			continue
 		}
 		calls++

@@ -50,7 +50,7 @@ func authFailure() *apiError {
 // SigV4 signature with that key's secret (unless SkipSignatureCheck); an
 // instance key must come with that instance's session token. EC2 answers
 // every such failure with AuthFailure (401).
-func (s *Server) authenticate(hr *http.Request, form url.Values, body []byte) (caller, error) {
+func (s *Server) authenticate(hr *http.Request, form url.Values, body []byte) (caller, *apiError) {
 	key := accessKeyOf(hr, form)
 	if key == "" {
 		return caller{}, authFailure()
@@ -65,6 +65,33 @@ func (s *Server) authenticate(hr *http.Request, form url.Values, body []byte) (c
 	if token == "" {
 		token = form.Get("X-Amz-Security-Token")
 	}
+	c := s.identify(key)
+	switch {
+	case c.instance != "":
+		_, secret, tok := s.credentialsFor(c.instance)
+		if tok != token {
+			return caller{}, authFailure()
+		}
+		if err := s.checkSignature(hr, body, secret); err != nil {
+			return caller{}, err
+		}
+		return c, nil
+	case c.admin:
+		return c, nil
+	}
+	return caller{}, authFailure()
+}
+
+// identify maps an access key to its caller without checking anything
+// else: the admin key, an instance role's key, or, with AnyAccessKey, any
+// other key as the admin; the zero caller otherwise.
+func (s *Server) identify(key string) caller {
+	if key == "" {
+		return caller{}
+	}
+	if key == s.opts.AdminAccessKeyID {
+		return caller{admin: true}
+	}
 	// Find the instance under the lock; hash outside it.
 	type cand struct{ id, role string }
 	s.mu.Lock()
@@ -76,25 +103,17 @@ func (s *Server) authenticate(hr *http.Request, form url.Values, body []byte) (c
 	}
 	s.mu.Unlock()
 	for _, in := range cands {
-		ak, secret, tok := s.credentialsFor(in.id)
-		if ak != key {
-			continue
+		if ak, _, _ := s.credentialsFor(in.id); ak == key {
+			return caller{instance: in.id, role: in.role}
 		}
-		if tok != token {
-			return caller{}, authFailure()
-		}
-		if err := s.checkSignature(hr, body, secret); err != nil {
-			return caller{}, err
-		}
-		return caller{instance: in.id, role: in.role}, nil
 	}
 	if s.opts.AnyAccessKey {
-		return caller{admin: true}, nil
+		return caller{admin: true}
 	}
-	return caller{}, authFailure()
+	return caller{}
 }
 
-func (s *Server) checkSignature(hr *http.Request, body []byte, secret string) error {
+func (s *Server) checkSignature(hr *http.Request, body []byte, secret string) *apiError {
 	if s.opts.SkipSignatureCheck {
 		return nil
 	}

@@ -211,15 +211,10 @@ func (s *Server) LoadWorld(ctx context.Context, w *World) error {
 	if err != nil {
 		return fmt.Errorf("load world: %w", err)
 	}
+	s.inj.Reset()
 	s.mu.Lock()
 	s.world = w
 	s.st = st
-	for _, f := range append(s.faults, s.spent...) {
-		close(f.cleared)
-	}
-	s.faults, s.spent = nil, nil
-	close(s.worldGone)
-	s.worldGone = make(chan struct{})
 	clear(s.tokens)
 	started := s.started
 	s.mu.Unlock()

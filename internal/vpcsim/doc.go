@@ -11,7 +11,12 @@
 // every SDK client; a private hosted zone's VPC is checked against this
 // server's VPCs. A request for any other service (by X-Amz-Target or by the
 // SigV4 scope's service) answers an error naming it. Those services keep
-// their own state: /_sim/ reset, faults, history and IAM apply to EC2.
+// their own state. Every service is wrapped in the same faults middleware
+// (package faults): injected faults, late writes and the call history
+// apply to all four, matched by the action's AWS name
+// ("ChangeResourceRecordSets", "PutItem") and the caller, which is named by
+// its access key. /_sim/ reset and IAM (signatures and role policies) apply
+// to EC2 only.
 //
 // For suites written for moto_server: Options.AnyAccessKey lets unknown
 // keys act as the admin, and POST /moto-api/reset (moto's endpoint) makes
@@ -33,10 +38,11 @@
 // mutation Server.Changes receives a hint. Asynchronous transitions
 // (attaching, stopping, ...) are stored with their due time: every reader
 // applies those that are due when it locks, and one goroutine applies them
-// on time so that Changes fires without a caller. The call history has its
-// own lock. Faults that delay or hold a call wait outside the lock; a
-// late-write fault's mutation runs on a goroutine of its own that Close
-// waits for.
+// on time so that Changes fires without a caller. The faults middleware
+// has its own lock and runs before a service takes its lock: faults that
+// delay or hold a call wait outside every service's lock, and a late-write
+// fault's mutation is replayed on a goroutine of its own that Close waits
+// for.
 //
 // SDK clients pointed at vpcsim on loopback should wrap their HTTP client
 // with vpcsimtest.BodyRaceFix (vpcsimtest's configs do): vpcsim answers

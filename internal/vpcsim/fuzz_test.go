@@ -60,7 +60,7 @@ func FuzzQuery(f *testing.F) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=vpcsim-admin/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0")
 		rec := httptest.NewRecorder()
-		s.serveEC2(rec, req)
+		s.ec2H.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK && rec.Code/100 != 4 && rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("body %q: HTTP %d\n%s", body, rec.Code, rec.Body)
 		}

@@ -38,7 +38,7 @@ func (s *Server) serveIMDS(w http.ResponseWriter, hr *http.Request) {
 	if down {
 		// An unreachable metadata service: the client sees the connection
 		// drop, as when the instance is stopped or IMDS is disabled.
-		s.hijackClose(w)
+		hijackClose(w)
 		return
 	}
 
@@ -275,4 +275,19 @@ func (s *Server) metadata(id, path string, now time.Time) (body, ctype string, o
 		return lines(v.cidr.String())
 	}
 	return "", "", false
+}
+
+// hijackClose drops the connection without an answer, as a client of an
+// unreachable metadata service sees it.
+func hijackClose(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "", http.StatusServiceUnavailable)
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	conn.Close()
 }

@@ -7,10 +7,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/vipd/vipd/internal/vpcsim/faults"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -23,13 +23,7 @@ import (
 const ec2Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
 // apiError is an EC2 error response.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+type apiError = faults.APIError
 
 func errorf(status int, code, format string, args ...any) *apiError {
 	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
@@ -107,9 +101,6 @@ type request struct {
 	form   url.Values
 	caller caller
 	id     string
-	// applied is when the action's mutation took effect; zero for a read
-	// or a call that changed nothing.
-	applied time.Time
 }
 
 func (r *request) get(name string) string { return r.form.Get(name) }
@@ -323,103 +314,109 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 	}
 }
 
-var fenceRE = regexp.MustCompile(`vipd-token/(\d+)`)
-
-// fenceToken reads the fencing token vipd appends to its User-Agent.
-func fenceToken(ua string) uint64 {
-	m := fenceRE.FindStringSubmatch(ua)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.ParseUint(m[1], 10, 64)
-	return n
+// ec2Call is what identifyEC2 learned of a call, carried in its context
+// to serveEC2 and to a late write's replay.
+type ec2Call struct {
+	caller caller
 }
 
-// serveEC2 handles one EC2 Query call: authenticate, apply faults,
-// authorize, honour DryRun, run the action, answer XML, record the call.
-func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
-	start := time.Now()
-	req := &request{id: newRequestID()}
-	// The body is kept to check the signature's payload hash.
-	body, perr := io.ReadAll(http.MaxBytesReader(w, hr.Body, 1<<20))
+type ec2CallKey struct{}
+
+// ec2Service describes EC2's Query protocol to the faults middleware.
+func (s *Server) ec2Service() faults.Service {
+	svc := faults.Service{
+		Name:     "ec2",
+		Identify: s.identifyEC2,
+		Action:   func(r *http.Request) string { return r.Form.Get("Action") },
+		Params:   func(r *http.Request) map[string]string { return paramsOf(r.Form) },
+		WriteError: func(w http.ResponseWriter, r *http.Request, e *faults.APIError) {
+			s.writeEC2(w, &request{id: newRequestID(), action: r.Form.Get("Action")}, nil, e)
+		},
+		Check: func(r *http.Request) error {
+			req := ec2Request(r)
+			spec, err := lookupAction(req)
+			if err != nil {
+				return err
+			}
+			return s.check(req, spec)
+		},
+		Latency: func(action string) time.Duration {
+			if isDescribe(action) {
+				return s.opts.Timing.Describe.Sample()
+			}
+			return s.opts.Timing.Mutate.Sample()
+		},
+	}
+	if s.opts.Throttle {
+		svc.Bucket = func(r *http.Request, action string) (string, faults.Bucket, bool) {
+			if _, ok := actions[action]; !ok {
+				return "", faults.Bucket{}, false
+			}
+			key, size := bucketFor(action, unfiltered(r.Form))
+			return key, size, true
+		}
+	}
+	return svc
+}
+
+// identifyEC2 reads and parses the form (the body is kept to check the
+// signature's payload hash) and authenticates the caller.
+func (s *Server) identifyEC2(hr *http.Request) (*http.Request, string, *faults.APIError) {
+	body, perr := io.ReadAll(io.LimitReader(hr.Body, maxQueryBody+1))
+	if perr == nil && len(body) > maxQueryBody {
+		perr = errors.New("http: request body too large")
+	}
 	hr.Body = io.NopCloser(bytes.NewReader(body))
 	if perr == nil {
 		perr = hr.ParseForm()
 	}
-	req.form = hr.Form
-	req.action = req.form.Get("Action")
-	call := Call{
-		Time:   start.UTC(),
-		Action: req.action,
-		Params: paramsOf(req.form),
-		Token:  fenceToken(hr.UserAgent()),
+	if hr.Form == nil {
+		hr.Form = url.Values{}
 	}
-
-	resp, cut, late, err := s.handleEC2(hr, req, body, perr)
-	call.Caller = req.caller.name()
-	if cut {
-		call.Code = "ConnectionCut"
-		s.hijackClose(w)
-	} else {
-		call.Status, call.Code = s.writeEC2(w, req, resp, err)
-	}
-	call.Applied = req.applied
-	call.Latency = Duration(time.Since(start))
-	s.log.Debug("ec2 call", "op", call.Action, "caller", call.Caller, "aws_code", call.Code, "duration", time.Duration(call.Latency), "token", call.Token)
-	s.hist.add(call)
-	if late != nil {
-		s.applyLate(late, call)
-	}
-}
-
-// handleEC2 runs the call's checks and action. Under a late-write fault it
-// returns the mutation to apply later (late) and the error the client is
-// answered with.
-func (s *Server) handleEC2(hr *http.Request, req *request, body []byte, perr error) (resp any, cut bool, late *lateWrite, err error) {
-	c, aerr := s.authenticate(hr, req.form, body)
-	req.caller = c
+	c, aerr := s.authenticate(hr, hr.Form, body)
+	hr = hr.WithContext(context.WithValue(hr.Context(), ec2CallKey{}, &ec2Call{caller: c}))
 	if aerr != nil {
-		return nil, false, nil, aerr
+		return hr, c.name(), aerr
 	}
 	if perr != nil {
-		return nil, false, nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "could not parse the request: %v", perr)
+		return hr, c.name(), errorf(http.StatusBadRequest, "InvalidParameterValue", "could not parse the request: %v", perr)
 	}
-	var lateFault *fault
-	if f := s.takeFault(req.action, c.name(), !isDescribe(req.action)); f != nil {
-		if f.Kind == FaultLateWrite {
-			lateFault = f
-		} else if cut, ferr := s.applyFault(hr.Context(), f); cut || ferr != nil {
-			return nil, cut, nil, ferr
-		}
+	return hr, c.name(), nil
+}
+
+// maxQueryBody bounds an EC2 Query request's form.
+const maxQueryBody = 1 << 20
+
+// ec2Request is the parsed call of a request identifyEC2 passed on.
+func ec2Request(hr *http.Request) *request {
+	req := &request{id: newRequestID(), form: hr.Form, action: hr.Form.Get("Action")}
+	if c, ok := hr.Context().Value(ec2CallKey{}).(*ec2Call); ok {
+		req.caller = c.caller
 	}
+	return req
+}
+
+// serveEC2 handles one EC2 Query call that the faults middleware passed
+// on: find the action, authorize, honour DryRun, run it, answer XML.
+func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
+	req := ec2Request(hr)
+	spec, err := lookupAction(req)
+	var resp any
+	if err == nil {
+		resp, err = s.runAction(hr.Context(), req, spec)
+	}
+	s.writeEC2(w, req, resp, err)
+}
+
+func lookupAction(req *request) (actionSpec, error) {
 	spec, ok := actions[req.action]
 	if !ok {
 		if req.action == "" {
-			return nil, false, nil, errorf(http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action")
+			return spec, errorf(http.StatusBadRequest, "MissingAction", "The request must contain the parameter Action")
 		}
-		return nil, false, nil, errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", req.action)
+		return spec, errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", req.action)
 	}
-	if s.opts.Throttle && !s.throttle.take(req.action, unfiltered(req.form), time.Now()) {
-		return nil, false, nil, errorf(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
-	}
-	if lateFault != nil {
-		// AWS checks a call before it accepts it; only an accepted call
-		// can take effect after its client gave up.
-		if err := s.check(req, spec); err != nil {
-			return nil, false, nil, err
-		}
-		s.hold(hr.Context(), lateFault)
-		return nil, false, &lateWrite{f: lateFault, req: req, spec: spec}, unavailable()
-	}
-	d := s.opts.Timing.Mutate
-	if isDescribe(req.action) {
-		d = s.opts.Timing.Describe
-	}
-	if err := s.wait(hr.Context(), d.Sample()); err != nil {
-		return nil, false, nil, errorf(http.StatusServiceUnavailable, "Unavailable", "The request was interrupted.")
-	}
-	resp, err = s.runAction(hr.Context(), req, spec)
-	return resp, false, nil, err
+	return spec, nil
 }
 
 // check authorizes the call and honours DryRun.
@@ -433,23 +430,15 @@ func (s *Server) check(req *request, spec actionSpec) error {
 	return nil
 }
 
-// runAction checks and runs the action.
+// runAction checks and runs the action. ctx bounds opening the IMDS
+// listeners of new instances.
 func (s *Server) runAction(ctx context.Context, req *request, spec actionSpec) (any, error) {
 	if err := s.check(req, spec); err != nil {
 		return nil, err
 	}
-	return s.apply(ctx, req, spec)
-}
-
-// apply runs a checked action; a mutation that succeeds sets req.applied.
-// ctx bounds opening the IMDS listeners of new instances.
-func (s *Server) apply(ctx context.Context, req *request, spec actionSpec) (any, error) {
 	resp, err := spec.run(s, req)
 	if err != nil {
 		return nil, err
-	}
-	if !isDescribe(req.action) {
-		req.applied = time.Now().UTC()
 	}
 	if req.action == "RunInstances" {
 		// Each new instance gets its IMDS endpoint before the caller hears
@@ -512,21 +501,6 @@ func (s *Server) writeEC2(w http.ResponseWriter, req *request, resp any, err err
 	return status, code
 }
 
-// hijackClose drops the connection without an answer, as a client cut off
-// from the endpoint sees it.
-func (s *Server) hijackClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		http.Error(w, "", http.StatusServiceUnavailable)
-		return
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	conn.Close()
-}
-
 // unfiltered reports a Describe call without filters, IDs or pagination,
 // which EC2 throttles from a smaller bucket.
 func unfiltered(form url.Values) bool {
@@ -565,21 +539,4 @@ func jsonEscape(s string) string {
 func newRequestID() string {
 	h := randomHex(32)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// wait blocks for d unless ctx ends or the server closes.
-func (s *Server) wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
-		return errors.New("server closed")
-	}
 }

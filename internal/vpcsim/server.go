@@ -6,16 +6,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
+	"github.com/vipd/vipd/internal/vpcsim/faults"
 	"github.com/vipd/vipd/internal/vpcsim/route53"
 	"github.com/vipd/vipd/internal/vpcsim/ssm"
 )
@@ -82,12 +85,11 @@ type Server struct {
 	ids  idGen
 	salt string // makes instance credentials unguessable yet stable across resets
 
+	inj *faults.Injector // faults, throttling and history of every service
+
 	mu       sync.Mutex
 	world    *World // the world reset returns to
 	st       *state
-	faults   []*fault
-	spent    []*fault // count-limited hang faults that still hold calls
-	faultSeq int64
 	tokens   map[string]imdsToken // IMDS session tokens
 	imdsLn   map[string]net.Listener
 	imdsAddr map[string]string // listener address → instance ID
@@ -95,19 +97,17 @@ type Server struct {
 	closed   bool
 	advanced bool // transitions applied under the current lock: signal on unlock
 
-	hist     history
-	throttle throttler
-
 	r53 *route53.Service
 	ddb *dynamodb.Service
 	ssm *ssm.Service
 
 	changes chan struct{}
 	wake    chan struct{} // pokes the transition loop after a mutation
-	done    chan struct{} // closed by Close: releases hung requests
-	// worldGone is closed when LoadWorld replaces the world, dropping the
-	// late writes still waiting for it.
-	worldGone chan struct{}
+	done    chan struct{} // closed by Close: ends the transition loop
+
+	// ec2H, r53H, ddbH and ssmH are the services wrapped in the faults
+	// middleware.
+	ec2H, r53H, ddbH, ssmH http.Handler
 
 	ln      net.Listener
 	url     string
@@ -137,15 +137,63 @@ func New(w *World, opts Options) (*Server, error) {
 		tokens:   map[string]imdsToken{},
 		imdsLn:   map[string]net.Listener{},
 		imdsAddr: map[string]string{},
-		hist:     history{limit: opts.HistoryLimit},
+		inj:      faults.New(faults.Options{HistoryLimit: opts.HistoryLimit, MaxHang: opts.MaxHang, Logger: opts.Logger.With("component", "vpcsim")}),
 		changes:  make(chan struct{}, 1),
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
-
-		worldGone: make(chan struct{}),
 	}
 	s.newServices(st)
+	s.ec2H = s.inj.Wrap(s.ec2Service(), http.HandlerFunc(s.serveEC2))
+	s.r53H = s.inj.Wrap(s.route53Service(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Route53().Handler().ServeHTTP(w, r)
+	}))
+	s.ddbH = s.inj.Wrap(s.jsonService("dynamodb", "DynamoDB_20120810.", "application/x-amz-json-1.0", "com.amazonaws.dynamodb.v20120810#"),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.DynamoDB().Handler().ServeHTTP(w, r) }))
+	s.ssmH = s.inj.Wrap(s.jsonService("ssm", ssm.TargetPrefix, "application/x-amz-json-1.1", ""),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.SSM().Handler().ServeHTTP(w, r) }))
 	return s, nil
+}
+
+// route53Service describes Route 53's REST-XML protocol to the faults
+// middleware. Route 53 throttles itself (its account-wide rate, answered
+// with HTTP 400), so the middleware does not.
+func (s *Server) route53Service() faults.Service {
+	return faults.Service{
+		Name:     "route53",
+		Identify: s.identifyAny,
+		Action:   route53.Operation,
+		WriteError: func(w http.ResponseWriter, r *http.Request, e *faults.APIError) {
+			route53.WriteError(w, e.Status, e.Code, e.Message)
+		},
+	}
+}
+
+// jsonService describes a JSON protocol service (DynamoDB, SSM) whose
+// operation is named by X-Amz-Target after prefix; errors carry
+// typePrefix before the code in __type, as that service writes them.
+func (s *Server) jsonService(name, prefix, ctype, typePrefix string) faults.Service {
+	return faults.Service{
+		Name:     name,
+		Identify: s.identifyAny,
+		Action:   func(r *http.Request) string { return strings.TrimPrefix(r.Header.Get("X-Amz-Target"), prefix) },
+		WriteError: func(w http.ResponseWriter, r *http.Request, e *faults.APIError) {
+			b := fmt.Appendf(nil, `{"__type":"%s%s","message":"%s"}`, typePrefix, jsonEscape(e.Code), jsonEscape(e.Message))
+			w.Header().Set("Content-Type", ctype)
+			w.Header().Set("X-Amzn-Errortype", e.Code)
+			// DynamoDB sends a checksum with every answer, and the SDK
+			// checks it when present.
+			w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+			w.WriteHeader(e.Status)
+			w.Write(b)
+		},
+	}
+}
+
+// identifyAny names the caller of a Route 53, DynamoDB or SSM call by its
+// access key, as the history and fault matching need; these services do
+// not check signatures or policies (docs/vpcsim.md).
+func (s *Server) identifyAny(r *http.Request) (*http.Request, string, *faults.APIError) {
+	return r, s.identify(accessKeyOf(r, nil)).name(), nil
 }
 
 // Start listens on addr (host:port; port 0 picks one) for the EC2 API and
@@ -172,8 +220,7 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	mux := http.NewServeMux()
 	s.routeControl(mux)
 	mux.HandleFunc("/2013-04-01/", func(w http.ResponseWriter, r *http.Request) {
-		r53, _, _ := s.services()
-		r53.Handler().ServeHTTP(w, r)
+		s.r53H.ServeHTTP(w, r)
 	})
 	mux.HandleFunc("/", s.serveRoot)
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -294,12 +341,11 @@ func (s *Server) services() (*route53.Service, *dynamodb.Service, *ssm.Service) 
 // mode does: DynamoDB and SSM by X-Amz-Target, EC2 by its form; a request
 // for any other service answers an error naming it.
 func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
-	_, ddb, sm := s.services()
 	switch target := r.Header.Get("X-Amz-Target"); {
 	case strings.HasPrefix(target, "DynamoDB_20120810."):
-		ddb.Handler().ServeHTTP(w, r)
+		s.ddbH.ServeHTTP(w, r)
 	case strings.HasPrefix(target, ssm.TargetPrefix):
-		sm.Handler().ServeHTTP(w, r)
+		s.ssmH.ServeHTTP(w, r)
 	case target != "":
 		svc, _, _ := strings.Cut(target, ".")
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -313,7 +359,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 				xmlHeader, xmlEscape(svc), newRequestID())
 			return
 		}
-		s.serveEC2(w, r)
+		s.ec2H.ServeHTTP(w, r)
 	}
 }
 
@@ -450,6 +496,9 @@ func (s *Server) Close() error {
 		lns = append(lns, ln)
 	}
 	s.mu.Unlock()
+	// Held calls end and late writes stop before the listeners wait for
+	// their requests.
+	s.inj.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

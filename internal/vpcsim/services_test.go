@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -14,7 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
@@ -87,5 +92,92 @@ func TestOnePortForEveryService(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {
 			t.Errorf("%s: HTTP %d %s, want 400 naming %q", tc.name, resp.StatusCode, b, tc.want)
 		}
+	}
+}
+
+// TestFaultsWrapEveryService shows that injected faults, late writes and
+// the call history apply to Route 53, DynamoDB and SSM as they do to EC2,
+// matched by the action's AWS name and the caller.
+func TestFaultsWrapEveryService(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, loadTestWorld(t))
+	withToken := config.WithAPIOptions([]func(*middleware.Stack) error{awsmiddleware.AddUserAgentKeyValue("vipd-token", "7")})
+	cfg := vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1), withToken)
+	ctx := t.Context()
+	r53, ddb, sm := route53.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
+
+	zone, err := r53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("db.internal."), CallerReference: aws.String("t1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upsert := func() error {
+		_, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: zone.HostedZone.Id,
+			ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert,
+				ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("vip.db.internal."), Type: r53types.RRTypeA, TTL: aws.Int64(10),
+					ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("10.0.1.10")}}}}}}})
+		return err
+	}
+	if _, err := srv.InjectFault(vpcsim.Fault{Action: "ChangeResourceRecordSets", Kind: vpcsim.FaultError, Code: "PriorRequestNotComplete", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := upsert(); code(t, err) != "PriorRequestNotComplete" {
+		t.Errorf("route53 change under an error fault: %v, want PriorRequestNotComplete", err)
+	}
+	if err := upsert(); err != nil {
+		t.Errorf("route53 change once the fault's count is used up: %v", err)
+	}
+
+	// An SSM fault for node-a's calls leaves the admin's alone.
+	if _, err := srv.InjectFault(vpcsim.Fault{Action: "GetParameter", Caller: nodeA, Kind: vpcsim.FaultError, Code: "InternalServerError"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/vipd/owner"), Value: aws.String(nodeA), Type: "String"}); err != nil {
+		t.Fatal(err)
+	}
+	nodeSSM := ssm.NewFromConfig(vpcsimtest.InstanceConfig(t, srv, nodeA, config.WithRetryMaxAttempts(1)))
+	if _, err := nodeSSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/vipd/owner")}); code(t, err) != "InternalServerError" {
+		t.Errorf("node-a's ssm read under its fault: %v, want InternalServerError", err)
+	}
+	if _, err := sm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/vipd/owner")}); err != nil {
+		t.Errorf("admin's ssm read: %v", err)
+	}
+
+	// A DynamoDB write answered Unavailable takes effect later.
+	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("lease"), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.InjectFault(vpcsim.Fault{Action: "PutItem", Kind: vpcsim.FaultLateWrite, Timeout: vpcsim.Duration(50 * time.Millisecond), Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	item := map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "vip"}}
+	if _, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("lease"), Item: item}); code(t, err) != "Unavailable" {
+		t.Fatalf("dynamodb put under a late-write fault: %v, want Unavailable", err)
+	}
+	waitFor(t, "the late put", func() bool {
+		out, err := ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("lease"), Key: item})
+		return err == nil && out.Item != nil
+	})
+
+	type rec struct {
+		Service, Action, Code string
+		Token                 uint64
+		Late, Applied         bool
+	}
+	var got []rec
+	for _, c := range srv.Calls(0) {
+		if c.Action == "ChangeResourceRecordSets" || c.Action == "PutItem" || (c.Service == "ssm" && c.Caller == nodeA) {
+			got = append(got, rec{c.Service, c.Action, c.Code, c.Token, c.Late, !c.Applied.IsZero()})
+		}
+	}
+	want := []rec{
+		{"route53", "ChangeResourceRecordSets", "PriorRequestNotComplete", 7, false, false},
+		{"route53", "ChangeResourceRecordSets", "", 7, false, true},
+		{"ssm", "GetParameter", "InternalServerError", 0, false, false},
+		{"dynamodb", "PutItem", "Unavailable", 7, false, false},
+		{"dynamodb", "PutItem", "", 7, true, true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }

@@ -2,9 +2,9 @@ package vpcsim
 
 import (
 	"fmt"
+	"github.com/vipd/vipd/internal/vpcsim/faults"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/vipd/vipd/internal/vpcsim/route53"
@@ -92,20 +92,17 @@ func TimingProfile(name string) (Timing, error) {
 // throttle category of an action, after "Request throttling for the Amazon
 // EC2 API" (EC2 API reference): each action has its own token bucket per
 // account and region, sized by category.
-type bucketSize struct {
-	capacity float64
-	refill   float64 // tokens per second
-}
-
 var (
-	describeBucket   = bucketSize{100, 20}
-	unfilteredBucket = bucketSize{50, 10}
-	mutateBucket     = bucketSize{50, 5}
+	describeBucket   = faults.Bucket{Capacity: 100, Refill: 20}
+	unfilteredBucket = faults.Bucket{Capacity: 50, Refill: 10}
+	mutateBucket     = faults.Bucket{Capacity: 50, Refill: 5}
 	// AssignPrivateIpAddresses and friends form their own category.
-	ipBucket = bucketSize{100, 5}
+	ipBucket = faults.Bucket{Capacity: 100, Refill: 5}
 )
 
-func bucketFor(action string, unfiltered bool) (key string, size bucketSize) {
+// bucketFor names the token bucket an EC2 action draws from, with AWS's
+// published sizes.
+func bucketFor(action string, unfiltered bool) (key string, size faults.Bucket) {
 	switch {
 	case action == "AssignPrivateIpAddresses" || action == "UnassignPrivateIpAddresses":
 		return action, ipBucket
@@ -120,38 +117,4 @@ func bucketFor(action string, unfiltered bool) (key string, size bucketSize) {
 
 func isDescribe(action string) bool {
 	return len(action) > 8 && action[:8] == "Describe"
-}
-
-// throttler holds one token bucket per action (and category).
-type throttler struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take removes a token from the action's bucket, refilling it for the time
-// passed; false means the call is throttled.
-func (t *throttler) take(action string, unfiltered bool, now time.Time) bool {
-	key, size := bucketFor(action, unfiltered)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.buckets == nil {
-		t.buckets = map[string]*bucket{}
-	}
-	b, ok := t.buckets[key]
-	if !ok {
-		b = &bucket{tokens: size.capacity, last: now}
-		t.buckets[key] = b
-	}
-	b.tokens = min(size.capacity, b.tokens+now.Sub(b.last).Seconds()*size.refill)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

@@ -38,14 +38,17 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		ae = errorf(http.StatusInternalServerError, "InternalFailure", "%v", err)
 	}
 	s.log.Debug("route53 error", "op", r.Method+" "+r.URL.Path, "aws_code", ae.code)
+	writeError(w, reqID, ae.status, ae.code, ae.message)
+}
+
+func writeError(w http.ResponseWriter, reqID string, status int, code, message string) {
 	er := errorResponse{Xmlns: xmlns, RequestID: reqID}
 	er.Error.Type = "Sender"
-	if ae.status >= 500 {
+	if status >= 500 {
 		er.Error.Type = "Receiver"
 	}
-	er.Error.Code = ae.code
-	er.Error.Message = ae.message
-	writeXML(w, ae.status, er)
+	er.Error.Code, er.Error.Message = code, message
+	writeXML(w, status, er)
 }
 
 func writeXML(w http.ResponseWriter, status int, v any) {
@@ -486,4 +489,43 @@ func (s *Service) deleteHostedZone(id string) (any, error) {
 	s.changes[c.id] = c
 	s.deletions = append(s.deletions, c)
 	return &deleteHostedZoneResponse{Xmlns: xmlns, ChangeInfo: c.wire()}, nil
+}
+
+// Operation names the API operation a request calls, as AWS names it
+// ("ChangeResourceRecordSets"), or "" for a path that is none; vpcsim's
+// fault injection and call history match on it.
+func Operation(r *http.Request) string {
+	p, ok := strings.CutPrefix(r.URL.Path, "/2013-04-01/")
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(strings.TrimSuffix(p, "/"), "/")
+	get, post, del := r.Method == http.MethodGet, r.Method == http.MethodPost, r.Method == http.MethodDelete
+	switch {
+	case len(parts) == 1 && parts[0] == "hostedzone" && post:
+		return "CreateHostedZone"
+	case len(parts) == 1 && parts[0] == "hostedzone" && get:
+		return "ListHostedZones"
+	case len(parts) == 1 && parts[0] == "hostedzonesbyname" && get:
+		return "ListHostedZonesByName"
+	case len(parts) == 2 && parts[0] == "hostedzone" && get:
+		return "GetHostedZone"
+	case len(parts) == 2 && parts[0] == "hostedzone" && del:
+		return "DeleteHostedZone"
+	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && post:
+		return "ChangeResourceRecordSets"
+	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && get:
+		return "ListResourceRecordSets"
+	case len(parts) == 2 && parts[0] == "change" && get:
+		return "GetChange"
+	}
+	return ""
+}
+
+// WriteError answers an error as Route 53 does (REST-XML ErrorResponse);
+// vpcsim's fault injection answers with it.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	reqID := newID("")
+	w.Header().Set("X-Amzn-Requestid", reqID)
+	writeError(w, reqID, status, code, message)
 }

@@ -1,47 +1,29 @@
-package vpcsim
+package faults
 
 import (
-	"encoding/json"
-	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// Duration is a time.Duration written as a string ("1.5s") in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as time.Duration.String does.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "1.5s"-style strings.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"1.5s\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("parse duration: %w", err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// Call is one EC2 API call as the server saw it.
+// Call is one API call as the server saw it.
 type Call struct {
 	// Seq numbers calls from 1 in arrival order of their completion.
 	Seq  uint64    `json:"seq"`
 	Time time.Time `json:"time"`
+	// Service is the service called: "ec2", "route53", "dynamodb" or "ssm".
+	Service string `json:"service"`
 	// Caller is "admin", the calling instance's ID, or "unknown".
 	Caller string `json:"caller"`
 	Action string `json:"action"`
-	// Params are the form parameters except Action and Version.
+	// Params are EC2's form parameters except Action and Version.
 	Params map[string]string `json:"params,omitempty"`
 	// Status is the HTTP status; 0 when the connection was cut.
 	Status int `json:"status"`
-	// Code is the EC2 error code, "" on success, "ConnectionCut" for a
-	// cut-off caller.
+	// Code is the service's error code, "" on success, "ConnectionCut" for
+	// a cut-off caller.
 	Code    string   `json:"code,omitempty"`
 	Latency Duration `json:"latency"`
 	// Token is the fencing token from the caller's User-Agent
@@ -59,8 +41,21 @@ type Call struct {
 	Late bool `json:"late,omitempty"`
 }
 
+var fenceRE = regexp.MustCompile(`vipd-token/(\d+)`)
+
+// Token reads the fencing token vipd appends to its User-Agent
+// (internal/awsapi); 0 when absent.
+func Token(userAgent string) uint64 {
+	m := fenceRE.FindStringSubmatch(userAgent)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(m[1], 10, 64)
+	return n
+}
+
 // history is a bounded log of calls with its own lock, so recording never
-// waits for the state lock.
+// waits for a service's lock.
 type history struct {
 	mu    sync.Mutex
 	limit int
@@ -92,7 +87,3 @@ func (h *history) since(seq uint64) []Call {
 	copy(out, h.calls[i:])
 	return out
 }
-
-// Calls returns the recorded calls with Seq greater than since, oldest
-// first.
-func (s *Server) Calls(since uint64) []Call { return s.hist.since(since) }
