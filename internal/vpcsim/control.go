@@ -150,9 +150,7 @@ func (s *Server) Snapshot() State {
 		if p := st.primaryENI(in); p != nil {
 			x.AZ, x.PrivateIP, x.SourceDestCheck = p.az, p.ip.String(), p.sdc
 		}
-		if ln, ok := s.imdsLn[in.id]; ok {
-			x.IMDSURL = "http://" + ln.Addr().String()
-		}
+		x.IMDSURL = s.imds.URL(in.id)
 		out.Instances = append(out.Instances, x)
 	}
 	for _, e := range st.enis {
@@ -212,10 +210,10 @@ func (s *Server) LoadWorld(ctx context.Context, w *World) error {
 		return fmt.Errorf("load world: %w", err)
 	}
 	s.inj.Reset()
+	s.imds.Reset()
 	s.mu.Lock()
 	s.world = w
 	s.st = st
-	clear(s.tokens)
 	started := s.started
 	s.mu.Unlock()
 	s.signal()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
 	"github.com/vipd/vipd/internal/vpcsim/faults"
+	"github.com/vipd/vipd/internal/vpcsim/imds"
 	"github.com/vipd/vipd/internal/vpcsim/route53"
 	"github.com/vipd/vipd/internal/vpcsim/ssm"
 )
@@ -85,14 +86,12 @@ type Server struct {
 	ids  idGen
 	salt string // makes instance credentials unguessable yet stable across resets
 
-	inj *faults.Injector // faults, throttling and history of every service
+	inj  *faults.Injector // faults, throttling and history of every service
+	imds *imds.Service    // every instance's metadata service
 
 	mu       sync.Mutex
 	world    *World // the world reset returns to
 	st       *state
-	tokens   map[string]imdsToken // IMDS session tokens
-	imdsLn   map[string]net.Listener
-	imdsAddr map[string]string // listener address → instance ID
 	started  bool
 	closed   bool
 	advanced bool // transitions applied under the current lock: signal on unlock
@@ -109,11 +108,10 @@ type Server struct {
 	// middleware.
 	ec2H, r53H, ddbH, ssmH http.Handler
 
-	ln      net.Listener
-	url     string
-	apiSrv  *http.Server
-	imdsSrv *http.Server
-	wg      sync.WaitGroup
+	ln     net.Listener
+	url    string
+	apiSrv *http.Server
+	wg     sync.WaitGroup
 }
 
 // New checks w and returns a server that has not started listening.
@@ -128,20 +126,18 @@ func New(w *World, opts Options) (*Server, error) {
 	}
 	opts = opts.withDefaults()
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger.With("component", "vpcsim"),
-		ids:      ids,
-		salt:     randomHex(32),
-		world:    w,
-		st:       st,
-		tokens:   map[string]imdsToken{},
-		imdsLn:   map[string]net.Listener{},
-		imdsAddr: map[string]string{},
-		inj:      faults.New(faults.Options{HistoryLimit: opts.HistoryLimit, MaxHang: opts.MaxHang, Logger: opts.Logger.With("component", "vpcsim")}),
-		changes:  make(chan struct{}, 1),
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
+		opts:    opts,
+		log:     opts.Logger.With("component", "vpcsim"),
+		ids:     ids,
+		salt:    randomHex(32),
+		world:   w,
+		st:      st,
+		inj:     faults.New(faults.Options{HistoryLimit: opts.HistoryLimit, MaxHang: opts.MaxHang, Logger: opts.Logger.With("component", "vpcsim")}),
+		changes: make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
+	s.imds = imds.New(imds.Options{Lookup: s.imdsInstance, Credentials: s.credentialsFor, Logger: s.log})
 	s.newServices(st)
 	s.ec2H = s.inj.Wrap(s.ec2Service(), http.HandlerFunc(s.serveEC2))
 	s.r53H = s.inj.Wrap(s.route53Service(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -224,13 +220,6 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	})
 	mux.HandleFunc("/", s.serveRoot)
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	s.imdsSrv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveIMDS),
-		ReadHeaderTimeout: 10 * time.Second,
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, imdsAddrKey{}, c.LocalAddr().String())
-		},
-	}
 	s.wg.Go(func() { s.serve(s.apiSrv, ln) })
 	s.wg.Go(s.runTransitions)
 	if err := s.syncIMDS(ctx); err != nil {
@@ -247,47 +236,15 @@ func (s *Server) serve(srv *http.Server, ln net.Listener) {
 }
 
 // syncIMDS opens an IMDS listener for every instance that lacks one and
-// closes those of instances that no longer exist. Listening happens outside
-// the lock.
+// closes those of instances that no longer exist.
 func (s *Server) syncIMDS(ctx context.Context) error {
 	s.mu.Lock()
-	var want []string
+	ids := make([]string, 0, len(s.st.insts))
 	for _, in := range s.st.insts {
-		if _, ok := s.imdsLn[in.id]; !ok {
-			want = append(want, in.id)
-		}
-	}
-	var stale []net.Listener
-	for id, ln := range s.imdsLn {
-		if s.st.instance(id) == nil {
-			stale = append(stale, ln)
-			delete(s.imdsLn, id)
-			delete(s.imdsAddr, ln.Addr().String())
-		}
+		ids = append(ids, in.id)
 	}
 	s.mu.Unlock()
-
-	for _, ln := range stale {
-		ln.Close()
-	}
-	var lc net.ListenConfig
-	for _, id := range want {
-		ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("listen imds for %s: %w", id, err)
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			ln.Close()
-			return errors.New("server closed")
-		}
-		s.imdsLn[id] = ln
-		s.imdsAddr[ln.Addr().String()] = id
-		s.mu.Unlock()
-		s.wg.Go(func() { s.serve(s.imdsSrv, ln) })
-	}
-	return nil
+	return s.imds.Sync(ctx, ids)
 }
 
 // newServices creates empty Route 53, DynamoDB and SSM services for the
@@ -394,15 +351,7 @@ func (s *Server) URL() string { return s.url }
 // IMDSURL returns the base URL of an instance's metadata service
 // (http://127.0.0.1:port, the SDK's imds Endpoint), or "" when the instance
 // does not exist or the server has not started.
-func (s *Server) IMDSURL(instanceID string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ln, ok := s.imdsLn[instanceID]
-	if !ok {
-		return ""
-	}
-	return "http://" + ln.Addr().String()
-}
+func (s *Server) IMDSURL(instanceID string) string { return s.imds.URL(instanceID) }
 
 // AdminKey returns the admin credentials (access key ID and secret).
 func (s *Server) AdminKey() (accessKeyID, secretAccessKey string) {
@@ -491,10 +440,6 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.done)
-	lns := make([]net.Listener, 0, len(s.imdsLn))
-	for _, ln := range s.imdsLn {
-		lns = append(lns, ln)
-	}
 	s.mu.Unlock()
 	// Held calls end and late writes stop before the listeners wait for
 	// their requests.
@@ -503,18 +448,13 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var errs []error
-	for _, srv := range []*http.Server{s.apiSrv, s.imdsSrv} {
-		if srv == nil {
-			continue
-		}
-		// Listeners of removed instances were closed already (syncIMDS);
-		// Shutdown reports that, which is not a failure.
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err, srv.Close())
+	if s.apiSrv != nil {
+		if err := s.apiSrv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err, s.apiSrv.Close())
 		}
 	}
-	for _, ln := range lns {
-		ln.Close() // listeners that Serve has not taken over yet
+	if err := s.imds.Close(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	s.wg.Wait()
 	if err := errors.Join(errs...); err != nil {

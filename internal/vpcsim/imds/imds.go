@@ -1,0 +1,452 @@
+// Package imds is vpcsim's instance metadata service: one loopback
+// listener per simulated instance, speaking IMDSv2 as documented in "Use
+// the Instance Metadata Service to access instance metadata": a PUT to
+// /latest/api/token with X-aws-ec2-metadata-token-ttl-seconds (1..21600)
+// returns a session token that GETs present in X-aws-ec2-metadata-token.
+//
+// It owns its listeners and session tokens; what it reports of an
+// instance is read afresh for every request through Options.Lookup, so
+// that after an interface moves the listing follows. Only package vpcsim
+// imports imds.
+package imds
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Instance is what an instance's metadata service reports.
+type Instance struct {
+	ID, Type, Region, Account string
+	Launch                    time.Time
+	// Up is false when the instance is not running or its metadata service
+	// was taken down: connections then drop.
+	Up bool
+	// V1 accepts calls without a session token (the world's imds-v1).
+	V1 bool
+	// Role is the instance profile's role, "" for none; ProfileARN and
+	// ProfileID name the profile, RoleUpdated is its LastUpdated.
+	Role, ProfileARN, ProfileID string
+	RoleUpdated                 time.Time
+	// AZ, AZID, MAC, PrivateIP and Hostname are the primary interface's;
+	// empty when it has none.
+	AZ, AZID, MAC, PrivateIP, Hostname string
+	// Interfaces are the instance's network interfaces; only attached ones
+	// are listed, but any of them answers by its MAC.
+	Interfaces []Interface
+}
+
+// Interface is one attached network interface as IMDS lists it under
+// network/interfaces/macs/.
+type Interface struct {
+	Attached                         bool
+	MAC, ID, Hostname, Owner         string
+	Device                           int
+	IPs                              []string // primary first
+	Subnet, SubnetCIDR, VPC, VPCCIDR string
+}
+
+// Options configures a Service.
+type Options struct {
+	// Lookup returns an instance's metadata as of now; ok false when the
+	// instance does not exist.
+	Lookup func(instanceID string) (in Instance, ok bool)
+	// Credentials returns the role credentials of an instance.
+	Credentials func(instanceID string) (accessKeyID, secret, token string)
+	// Logger receives serving failures; default discards.
+	Logger *slog.Logger
+}
+
+// credentialLifetime is how long role credentials served by IMDS claim to
+// be valid; AWS rotates them hours before they expire.
+const credentialLifetime = 6 * time.Hour
+
+type token struct {
+	instance string
+	expires  time.Time
+}
+
+// Service serves every instance's metadata. Its methods are safe for
+// concurrent use.
+type Service struct {
+	opts Options
+	srv  *http.Server
+
+	mu     sync.Mutex
+	tokens map[string]token
+	lns    map[string]net.Listener // instance ID → listener
+	addrs  map[string]string       // listener address → instance ID
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type addrKey struct{}
+
+// New returns a service with no listeners.
+func New(opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{opts: opts, tokens: map[string]token{}, lns: map[string]net.Listener{}, addrs: map[string]string{}}
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serve),
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, addrKey{}, c.LocalAddr().String())
+		},
+	}
+	return s
+}
+
+// Sync opens a listener on 127.0.0.1:0 for every instance in ids that
+// lacks one and closes those of instances not in ids. ctx bounds
+// listening.
+func (s *Service) Sync(ctx context.Context, ids []string) error {
+	want := map[string]bool{}
+	s.mu.Lock()
+	var missing []string
+	for _, id := range ids {
+		want[id] = true
+		if _, ok := s.lns[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	var stale []net.Listener
+	for id, ln := range s.lns {
+		if !want[id] {
+			stale = append(stale, ln)
+			delete(s.lns, id)
+			delete(s.addrs, ln.Addr().String())
+		}
+	}
+	s.mu.Unlock()
+
+	for _, ln := range stale {
+		ln.Close()
+	}
+	var lc net.ListenConfig
+	for _, id := range missing {
+		ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("listen imds for %s: %w", id, err)
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			ln.Close()
+			return errors.New("imds closed")
+		}
+		s.lns[id] = ln
+		s.addrs[ln.Addr().String()] = id
+		s.wg.Go(func() {
+			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				s.opts.Logger.Error("serve failed", "addr", ln.Addr().String(), "err", err)
+			}
+		})
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// URL returns the base URL of an instance's metadata service
+// (http://127.0.0.1:port, the SDK's imds Endpoint), or "" when it has
+// none.
+func (s *Service) URL(instanceID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ln, ok := s.lns[instanceID]
+	if !ok {
+		return ""
+	}
+	return "http://" + ln.Addr().String()
+}
+
+// Reset forgets every session token, as a world reload does.
+func (s *Service) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
+// Close stops every listener and waits for in-flight requests until ctx
+// ends, then cuts them.
+func (s *Service) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	lns := make([]net.Listener, 0, len(s.lns))
+	for _, ln := range s.lns {
+		lns = append(lns, ln)
+	}
+	s.mu.Unlock()
+	var err error
+	// Listeners of removed instances were closed already (Sync); Shutdown
+	// reports that, which is not a failure.
+	if serr := s.srv.Shutdown(ctx); serr != nil && !errors.Is(serr, net.ErrClosed) {
+		err = errors.Join(serr, s.srv.Close())
+	}
+	for _, ln := range lns {
+		ln.Close() // listeners that Serve has not taken over yet
+	}
+	s.wg.Wait()
+	return err
+}
+
+func (s *Service) serve(w http.ResponseWriter, hr *http.Request) {
+	addr, _ := hr.Context().Value(addrKey{}).(string)
+	now := time.Now()
+	s.mu.Lock()
+	id := s.addrs[addr]
+	s.mu.Unlock()
+	in, ok := s.opts.Lookup(id)
+	if !ok || !in.Up {
+		// An unreachable metadata service: the client sees the connection
+		// drop, as when the instance is stopped or IMDS is disabled.
+		hijackClose(w)
+		return
+	}
+	if hr.URL.Path == "/latest/api/token" {
+		s.token(w, hr, id, now)
+		return
+	}
+	if hr.Method != http.MethodGet && hr.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD, PUT")
+		http.Error(w, "", http.StatusMethodNotAllowed)
+		return
+	}
+	tok := hr.Header.Get("X-aws-ec2-metadata-token")
+	s.mu.Lock()
+	t, ok := s.tokens[tok]
+	s.mu.Unlock()
+	switch {
+	case tok == "" && in.V1:
+	case tok == "" || !ok || t.instance != id || now.After(t.expires):
+		http.Error(w, "", http.StatusUnauthorized)
+		return
+	}
+	body, ctype, found := s.metadata(in, hr.URL.Path, now)
+	if !found {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n<html><head><title>404 - Not Found</title></head><body><h1>404 - Not Found</h1></body></html>\n")
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write([]byte(body))
+}
+
+func (s *Service) token(w http.ResponseWriter, hr *http.Request, id string, now time.Time) {
+	if hr.Method != http.MethodPut {
+		w.Header().Set("Allow", "PUT")
+		http.Error(w, "", http.StatusMethodNotAllowed)
+		return
+	}
+	// IMDS refuses token requests that went through a proxy.
+	if hr.Header.Get("X-Forwarded-For") != "" {
+		http.Error(w, "", http.StatusForbidden)
+		return
+	}
+	ttl, err := strconv.Atoi(hr.Header.Get("X-aws-ec2-metadata-token-ttl-seconds"))
+	if err != nil || ttl < 1 || ttl > 21600 {
+		http.Error(w, "", http.StatusBadRequest)
+		return
+	}
+	tok := "AQAEA" + randomHex(51)
+	s.mu.Lock()
+	for k, t := range s.tokens {
+		if now.After(t.expires) {
+			delete(s.tokens, k)
+		}
+	}
+	s.tokens[tok] = token{instance: id, expires: now.Add(time.Duration(ttl) * time.Second)}
+	s.mu.Unlock()
+	w.Header().Set("X-aws-ec2-metadata-token-ttl-seconds", strconv.Itoa(ttl))
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprint(w, tok)
+}
+
+// metadata answers one metadata path for an instance.
+func (s *Service) metadata(in Instance, path string, now time.Time) (body, ctype string, ok bool) {
+	const text = "text/plain"
+	lines := func(l ...string) (string, string, bool) { return strings.Join(l, "\n"), text, true }
+
+	if path == "/latest/dynamic/instance-identity/document" {
+		doc := map[string]any{
+			"accountId":        in.Account,
+			"architecture":     "x86_64",
+			"availabilityZone": in.AZ,
+			"imageId":          "ami-0a1b2c3d4e5f60718",
+			"instanceId":       in.ID,
+			"instanceType":     in.Type,
+			"pendingTime":      in.Launch.Format(time.RFC3339),
+			"privateIp":        in.PrivateIP,
+			"region":           in.Region,
+			"version":          "2017-09-30",
+		}
+		b, _ := json.MarshalIndent(doc, "", "  ")
+		return string(b), text, true
+	}
+	if path == "/latest/dynamic/" || path == "/latest/dynamic" {
+		return lines("instance-identity/")
+	}
+	md, okPrefix := strings.CutPrefix(path, "/latest/meta-data")
+	if !okPrefix {
+		if path == "/latest/" || path == "/latest" {
+			return lines("dynamic", "meta-data")
+		}
+		return "", "", false
+	}
+	md = strings.TrimPrefix(md, "/")
+	switch md {
+	case "":
+		return lines("ami-id", "hostname", "iam/", "instance-id", "instance-type", "local-hostname", "local-ipv4", "mac", "network/", "placement/")
+	case "ami-id":
+		return lines("ami-0a1b2c3d4e5f60718")
+	case "instance-id":
+		return lines(in.ID)
+	case "instance-type":
+		return lines(in.Type)
+	case "placement", "placement/":
+		return lines("availability-zone", "availability-zone-id", "region")
+	case "placement/region":
+		return lines(in.Region)
+	}
+	if in.MAC == "" {
+		return "", "", false
+	}
+	switch md {
+	case "placement/availability-zone":
+		return lines(in.AZ)
+	case "placement/availability-zone-id":
+		return lines(in.AZID)
+	case "mac":
+		return lines(in.MAC)
+	case "local-ipv4":
+		return lines(in.PrivateIP)
+	case "hostname", "local-hostname":
+		return lines(in.Hostname)
+	case "network", "network/":
+		return lines("interfaces/")
+	case "network/interfaces", "network/interfaces/":
+		return lines("macs/")
+	case "iam", "iam/":
+		if in.Role == "" {
+			return "", "", false
+		}
+		return lines("info", "security-credentials/")
+	case "iam/info":
+		if in.Role == "" {
+			return "", "", false
+		}
+		b, _ := json.MarshalIndent(map[string]string{
+			"Code":               "Success",
+			"LastUpdated":        in.RoleUpdated.Format(time.RFC3339),
+			"InstanceProfileArn": in.ProfileARN,
+			"InstanceProfileId":  in.ProfileID,
+		}, "", "  ")
+		return string(b), text, true
+	case "iam/security-credentials", "iam/security-credentials/":
+		if in.Role == "" {
+			return "", "", false
+		}
+		return lines(in.Role)
+	}
+	if role, isCreds := strings.CutPrefix(md, "iam/security-credentials/"); isCreds {
+		if in.Role == "" || role != in.Role {
+			return "", "", false
+		}
+		ak, secret, token := s.opts.Credentials(in.ID)
+		b, _ := json.MarshalIndent(map[string]string{
+			"Code":            "Success",
+			"LastUpdated":     now.UTC().Format(time.RFC3339),
+			"Type":            "AWS-HMAC",
+			"AccessKeyId":     ak,
+			"SecretAccessKey": secret,
+			"Token":           token,
+			"Expiration":      now.Add(credentialLifetime).UTC().Format(time.RFC3339),
+		}, "", "  ")
+		return string(b), text, true
+	}
+	macs, isMacs := strings.CutPrefix(md, "network/interfaces/macs")
+	if !isMacs {
+		return "", "", false
+	}
+	macs = strings.Trim(macs, "/")
+	if macs == "" {
+		l := make([]string, 0, len(in.Interfaces))
+		for _, e := range in.Interfaces {
+			if e.Attached {
+				l = append(l, e.MAC+"/")
+			}
+		}
+		return lines(l...)
+	}
+	mac, leaf, _ := strings.Cut(macs, "/")
+	var e *Interface
+	for i := range in.Interfaces {
+		if in.Interfaces[i].MAC == mac {
+			e = &in.Interfaces[i]
+		}
+	}
+	if e == nil {
+		return "", "", false
+	}
+	switch leaf {
+	case "":
+		return lines("device-number", "interface-id", "local-hostname", "local-ipv4s", "mac", "owner-id",
+			"subnet-id", "subnet-ipv4-cidr-block", "vpc-id", "vpc-ipv4-cidr-block", "vpc-ipv4-cidr-blocks")
+	case "device-number":
+		return lines(strconv.Itoa(e.Device))
+	case "interface-id":
+		return lines(e.ID)
+	case "local-hostname":
+		return lines(e.Hostname)
+	case "local-ipv4s":
+		return lines(e.IPs...)
+	case "mac":
+		return lines(e.MAC)
+	case "owner-id":
+		return lines(e.Owner)
+	case "subnet-id":
+		return lines(e.Subnet)
+	case "subnet-ipv4-cidr-block":
+		return lines(e.SubnetCIDR)
+	case "vpc-id":
+		return lines(e.VPC)
+	case "vpc-ipv4-cidr-block", "vpc-ipv4-cidr-blocks":
+		return lines(e.VPCCIDR)
+	}
+	return "", "", false
+}
+
+// hijackClose drops the connection without an answer, as a client of an
+// unreachable metadata service sees it.
+func hijackClose(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "", http.StatusServiceUnavailable)
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	conn.Close()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, (n+1)/2)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)[:n]
+}
