@@ -1,6 +1,7 @@
 package vpcsim
 
 import (
+	"github.com/vipd/vipd/internal/vpcsim/iam"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,7 +94,7 @@ func match(fs []filter, tags map[string]string, attr func(name string) []string)
 func anyMatch(patterns, have []string) bool {
 	for _, p := range patterns {
 		for _, h := range have {
-			if glob(p, h) {
+			if iam.Glob(p, h) {
 				return true
 			}
 		}

@@ -376,12 +376,12 @@ func (s *Server) identifyEC2(hr *http.Request) (*http.Request, string, *faults.A
 	c, aerr := s.authenticate(hr, hr.Form, body)
 	hr = hr.WithContext(context.WithValue(hr.Context(), ec2CallKey{}, &ec2Call{caller: c}))
 	if aerr != nil {
-		return hr, c.name(), aerr
+		return hr, c.Name(), aerr
 	}
 	if perr != nil {
-		return hr, c.name(), errorf(http.StatusBadRequest, "InvalidParameterValue", "could not parse the request: %v", perr)
+		return hr, c.Name(), errorf(http.StatusBadRequest, "InvalidParameterValue", "could not parse the request: %v", perr)
 	}
-	return hr, c.name(), nil
+	return hr, c.Name(), nil
 }
 
 // maxQueryBody bounds an EC2 Query request's form.

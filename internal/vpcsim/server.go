@@ -2,8 +2,6 @@ package vpcsim
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
 	"github.com/vipd/vipd/internal/vpcsim/faults"
+	"github.com/vipd/vipd/internal/vpcsim/iam"
 	"github.com/vipd/vipd/internal/vpcsim/imds"
 	"github.com/vipd/vipd/internal/vpcsim/route53"
 	"github.com/vipd/vipd/internal/vpcsim/ssm"
@@ -84,7 +83,7 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	ids  idGen
-	salt string // makes instance credentials unguessable yet stable across resets
+	iam  *iam.Authority // signatures and instance credentials
 
 	inj  *faults.Injector // faults, throttling and history of every service
 	imds *imds.Service    // every instance's metadata service
@@ -129,7 +128,6 @@ func New(w *World, opts Options) (*Server, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "vpcsim"),
 		ids:     ids,
-		salt:    randomHex(32),
 		world:   w,
 		st:      st,
 		inj:     faults.New(faults.Options{HistoryLimit: opts.HistoryLimit, MaxHang: opts.MaxHang, Logger: opts.Logger.With("component", "vpcsim")}),
@@ -137,7 +135,9 @@ func New(w *World, opts Options) (*Server, error) {
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
-	s.imds = imds.New(imds.Options{Lookup: s.imdsInstance, Credentials: s.credentialsFor, Logger: s.log})
+	s.iam = iam.New(iam.Options{AdminAccessKeyID: opts.AdminAccessKeyID, AdminSecretAccessKey: opts.AdminSecretAccessKey,
+		AnyAccessKey: opts.AnyAccessKey, SkipSignatureCheck: opts.SkipSignatureCheck, Roles: s.instanceRoles, Logger: s.log})
+	s.imds = imds.New(imds.Options{Lookup: s.imdsInstance, Credentials: s.iam.Credentials, Logger: s.log})
 	s.newServices(st)
 	s.ec2H = s.inj.Wrap(s.ec2Service(), http.HandlerFunc(s.serveEC2))
 	s.r53H = s.inj.Wrap(s.route53Service(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -189,7 +189,7 @@ func (s *Server) jsonService(name, prefix, ctype, typePrefix string) faults.Serv
 // access key, as the history and fault matching need; these services do
 // not check signatures or policies (docs/vpcsim.md).
 func (s *Server) identifyAny(r *http.Request) (*http.Request, string, *faults.APIError) {
-	return r, s.identify(accessKeyOf(r, nil)).name(), nil
+	return r, s.iam.Identify(iam.AccessKey(r, nil)).Name(), nil
 }
 
 // Start listens on addr (host:port; port 0 picks one) for the EC2 API and
@@ -546,15 +546,3 @@ var (
 	// interface checks that it is the packet's destination.
 	ErrSourceDestCheck = errors.New("dropped by source/destination check")
 )
-
-// credentialsFor derives an instance's role credentials. They identify the
-// instance (the access key ID maps back to it) and survive world reloads.
-func (s *Server) credentialsFor(instanceID string) (accessKeyID, secret, token string) {
-	h := sha256.Sum256([]byte(s.salt + "/" + instanceID))
-	hx := strings.ToUpper(hex.EncodeToString(h[:]))
-	accessKeyID = "ASIA" + hx[:16]
-	secret = hex.EncodeToString(h[8:28])
-	t := sha256.Sum256([]byte("token/" + s.salt + "/" + instanceID))
-	token = "IQoJb3JpZ2luX2VjE" + hex.EncodeToString(t[:])
-	return accessKeyID, secret, token
-}

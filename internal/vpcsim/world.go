@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/vipd/vipd/internal/vpcsim/iam"
 	"io"
 	"os"
 	"strconv"
@@ -183,10 +184,7 @@ type Role struct {
 
 // Statement allows Actions ("ec2:ReplaceRoute", wildcards * and ?) on
 // Resources (ARN patterns; empty means "*").
-type Statement struct {
-	Actions   []string `yaml:"actions,omitempty" json:"actions"`
-	Resources []string `yaml:"resources,omitempty" json:"resources,omitempty"`
-}
+type Statement = iam.Statement
 
 // LoadWorld reads and validates the world file at path.
 func LoadWorld(path string) (*World, error) {

@@ -1,4 +1,4 @@
-package vpcsim
+package iam
 
 import (
 	"crypto/hmac"
