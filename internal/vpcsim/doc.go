@@ -30,9 +30,20 @@
 // demo, the fabric and cmd/vpcsim import it; vipd's production code never
 // does.
 //
+// # Parts
+//
+// Server composes the parts, each a package of its own: ec2 (the
+// account's EC2 state, its lock, the transitions and the Query API
+// handlers, one file per noun), imds (the metadata listeners and session
+// tokens), iam (signatures, instance credentials, allow lists), faults
+// (the middleware that wraps every service with injected faults, latency,
+// throttling and the call history), and route53, dynamodb and ssm. The
+// types of world files, snapshots and faults are aliases of theirs.
+//
 // # State and concurrency
 //
-// One struct (state) owns the account and is guarded by Server.mu. Every
+// One struct (ec2's state) owns the account and is guarded by the
+// Account's lock. Every
 // action locks it once, reads or mutates, and unlocks before any I/O
 // (responses are encoded after the lock is released). After a successful
 // mutation Server.Changes receives a hint. Asynchronous transitions

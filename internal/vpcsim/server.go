@@ -1,7 +1,12 @@
 package vpcsim
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -9,13 +14,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
+	"github.com/vipd/vipd/internal/vpcsim/ec2"
 	"github.com/vipd/vipd/internal/vpcsim/faults"
 	"github.com/vipd/vipd/internal/vpcsim/iam"
 	"github.com/vipd/vipd/internal/vpcsim/imds"
@@ -82,26 +87,20 @@ func (o Options) withDefaults() Options {
 type Server struct {
 	opts Options
 	log  *slog.Logger
-	ids  idGen
-	iam  *iam.Authority // signatures and instance credentials
 
+	ec2  *ec2.Account     // EC2's state and handlers
+	iam  *iam.Authority   // signatures and instance credentials
 	inj  *faults.Injector // faults, throttling and history of every service
 	imds *imds.Service    // every instance's metadata service
 
-	mu       sync.Mutex
-	world    *World // the world reset returns to
-	st       *state
-	started  bool
-	closed   bool
-	advanced bool // transitions applied under the current lock: signal on unlock
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	r53     *route53.Service
+	ddb     *dynamodb.Service
+	ssm     *ssm.Service
 
-	r53 *route53.Service
-	ddb *dynamodb.Service
-	ssm *ssm.Service
-
-	changes chan struct{}
-	wake    chan struct{} // pokes the transition loop after a mutation
-	done    chan struct{} // closed by Close: ends the transition loop
+	stop context.CancelFunc // ends the transition loop
 
 	// ec2H, r53H, ddbH and ssmH are the services wrapped in the faults
 	// middleware.
@@ -115,31 +114,25 @@ type Server struct {
 
 // New checks w and returns a server that has not started listening.
 func New(w *World, opts Options) (*Server, error) {
-	if w == nil {
-		w = &World{}
+	opts = opts.withDefaults()
+	log := opts.Logger.With("component", "vpcsim")
+	s := &Server{
+		opts: opts,
+		log:  log,
+		inj:  faults.New(faults.Options{HistoryLimit: opts.HistoryLimit, MaxHang: opts.MaxHang, Logger: log}),
 	}
-	ids := newIDGen()
-	st, err := buildState(w, ids)
+	s.iam = iam.New(iam.Options{AdminAccessKeyID: opts.AdminAccessKeyID, AdminSecretAccessKey: opts.AdminSecretAccessKey,
+		AnyAccessKey: opts.AnyAccessKey, SkipSignatureCheck: opts.SkipSignatureCheck,
+		Roles: func() map[string]string { return s.ec2.InstanceRoles() }, Logger: log})
+	acct, err := ec2.New(w, ec2.Options{Timing: opts.Timing, Throttle: opts.Throttle, IAM: s.iam, OnLaunch: s.syncIMDS,
+		IMDSURL: func(id string) string { return s.imds.URL(id) }, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("new vpcsim: %w", err)
 	}
-	opts = opts.withDefaults()
-	s := &Server{
-		opts:    opts,
-		log:     opts.Logger.With("component", "vpcsim"),
-		ids:     ids,
-		world:   w,
-		st:      st,
-		inj:     faults.New(faults.Options{HistoryLimit: opts.HistoryLimit, MaxHang: opts.MaxHang, Logger: opts.Logger.With("component", "vpcsim")}),
-		changes: make(chan struct{}, 1),
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-	}
-	s.iam = iam.New(iam.Options{AdminAccessKeyID: opts.AdminAccessKeyID, AdminSecretAccessKey: opts.AdminSecretAccessKey,
-		AnyAccessKey: opts.AnyAccessKey, SkipSignatureCheck: opts.SkipSignatureCheck, Roles: s.instanceRoles, Logger: s.log})
-	s.imds = imds.New(imds.Options{Lookup: s.imdsInstance, Credentials: s.iam.Credentials, Logger: s.log})
-	s.newServices(st)
-	s.ec2H = s.inj.Wrap(s.ec2Service(), http.HandlerFunc(s.serveEC2))
+	s.ec2 = acct
+	s.imds = imds.New(imds.Options{Lookup: acct.Metadata, Credentials: s.iam.Credentials, Logger: log})
+	s.newServices()
+	s.ec2H = s.inj.Wrap(acct.Service(), acct)
 	s.r53H = s.inj.Wrap(s.route53Service(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Route53().Handler().ServeHTTP(w, r)
 	}))
@@ -221,7 +214,11 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	mux.HandleFunc("/", s.serveRoot)
 	s.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Go(func() { s.serve(s.apiSrv, ln) })
-	s.wg.Go(s.runTransitions)
+	tctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.mu.Lock()
+	s.stop = stop
+	s.mu.Unlock()
+	s.wg.Go(func() { s.ec2.RunTransitions(tctx) })
 	if err := s.syncIMDS(ctx); err != nil {
 		s.Close()
 		return fmt.Errorf("start vpcsim: %w", err)
@@ -238,18 +235,13 @@ func (s *Server) serve(srv *http.Server, ln net.Listener) {
 // syncIMDS opens an IMDS listener for every instance that lacks one and
 // closes those of instances that no longer exist.
 func (s *Server) syncIMDS(ctx context.Context) error {
-	s.mu.Lock()
-	ids := make([]string, 0, len(s.st.insts))
-	for _, in := range s.st.insts {
-		ids = append(ids, in.id)
-	}
-	s.mu.Unlock()
-	return s.imds.Sync(ctx, ids)
+	return s.imds.Sync(ctx, s.ec2.Instances())
 }
 
 // newServices creates empty Route 53, DynamoDB and SSM services for the
 // account of st; callers hold s.mu or own s exclusively.
-func (s *Server) newServices(st *state) {
+func (s *Server) newServices() {
+	region, account := s.ec2.Region(), s.ec2.AccountID()
 	opts := s.opts
 	r53 := opts.Route53
 	if r53.PropagationDelay == 0 {
@@ -260,26 +252,24 @@ func (s *Server) newServices(st *state) {
 	}
 	if r53.VPCExists == nil {
 		r53.VPCExists = func(region, vpcID string) bool {
-			st := s.lockState()
-			defer s.unlockState()
-			return region == st.region && st.vpc(vpcID) != nil
+			return s.ec2.VPCExists(region, vpcID)
 		}
 	}
 	ddb, sm := opts.DynamoDB, opts.SSM
 	if ddb.Region == "" {
-		ddb.Region = st.region
+		ddb.Region = region
 	}
 	if ddb.AccountID == "" {
-		ddb.AccountID = st.account
+		ddb.AccountID = account
 	}
 	if ddb.Logger == nil {
 		ddb.Logger = opts.Logger
 	}
 	if sm.Region == "" {
-		sm.Region = st.region
+		sm.Region = region
 	}
 	if sm.AccountID == "" {
-		sm.AccountID = st.account
+		sm.AccountID = account
 	}
 	if sm.Logger == nil {
 		sm.Logger = opts.Logger
@@ -313,7 +303,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprintf(w, "%s<Response><Errors><Error><Code>UnsupportedService</Code><Message>vpcsim does not model the %s service; it models EC2, Route 53, DynamoDB and SSM</Message></Error></Errors><RequestID>%s</RequestID></Response>",
-				xmlHeader, xmlEscape(svc), newRequestID())
+				xml.Header, xmlEscape(svc), newRequestID())
 			return
 		}
 		s.ec2H.ServeHTTP(w, r)
@@ -358,78 +348,6 @@ func (s *Server) AdminKey() (accessKeyID, secretAccessKey string) {
 	return s.opts.AdminAccessKeyID, s.opts.AdminSecretAccessKey
 }
 
-// Region returns the simulated region.
-func (s *Server) Region() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.region
-}
-
-// Changes returns a channel that receives a value after state mutations.
-// It is a hint with one slot: several mutations may collapse into one value,
-// so a receiver re-reads what it needs (Resolve) instead of counting.
-func (s *Server) Changes() <-chan struct{} { return s.changes }
-
-// lockState locks the state and applies the transitions that are due, so
-// every reader sees attachments and instance states as of now.
-func (s *Server) lockState() *state {
-	s.mu.Lock()
-	if s.st.advance(time.Now()) {
-		s.advanced = true
-	}
-	return s.st
-}
-
-// unlockState unlocks and signals Changes if the state changed meanwhile.
-func (s *Server) unlockState() {
-	changed := s.advanced
-	s.advanced = false
-	s.mu.Unlock()
-	if changed {
-		s.signal()
-	}
-}
-
-// poke wakes the transition loop to look at newly scheduled transitions.
-func (s *Server) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// runTransitions completes asynchronous transitions (attaching, stopping,
-// ...) when they are due, even if nobody calls, so that Changes fires in
-// time for the fabric. It is the server's only background goroutine besides
-// the listeners and ends when the server closes.
-func (s *Server) runTransitions() {
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		st := s.lockState()
-		next := st.nextTransition()
-		s.unlockState()
-		d := time.Hour
-		if !next.IsZero() {
-			d = max(time.Until(next), 0)
-		}
-		t.Reset(d)
-		select {
-		case <-t.C:
-		case <-s.wake:
-		case <-s.done:
-			return
-		}
-	}
-}
-
-func (s *Server) signal() {
-	select {
-	case s.changes <- struct{}{}:
-	default:
-	}
-}
-
 // Close stops all listeners, releases requests held by hang faults and
 // waits for in-flight requests to finish (at most 10 s, then it cuts them).
 func (s *Server) Close() error {
@@ -439,7 +357,9 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.done)
+	if s.stop != nil {
+		s.stop()
+	}
 	s.mu.Unlock()
 	// Held calls end and late writes stop before the listeners wait for
 	// their requests.
@@ -463,86 +383,52 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Region returns the simulated region.
+func (s *Server) Region() string { return s.ec2.Region() }
+
+// Changes returns a channel that receives a value after state mutations.
+// It is a hint with one slot: several mutations may collapse into one value,
+// so a receiver re-reads what it needs (Resolve) instead of counting.
+func (s *Server) Changes() <-chan struct{} { return s.ec2.Changes() }
+
 // Resolve answers the data-plane question of the fabric: which instance
-// receives a packet sent from a subnet to dst. It takes the most specific
-// route of the subnet's route table (its explicit association or the VPC's
-// main table); a local route delivers to the interface holding dst as a
-// primary or secondary address, any other route to its target interface's
-// instance. As in AWS, an instance whose interface has source/destination
-// checking on drops traffic for addresses it does not hold, and a stopped
-// instance receives nothing.
+// receives a packet sent from a subnet to dst (see ec2.Account.Resolve).
 func (s *Server) Resolve(fromSubnetID string, dst netip.Addr) (instanceID string, err error) {
-	st := s.lockState()
-	defer s.unlockState()
-	sn := st.subnet(fromSubnetID)
-	if sn == nil {
-		return "", fmt.Errorf("resolve %s from %s: subnet: %w", dst, fromSubnetID, ErrNotFound)
-	}
-	// An Elastic IP is reached from anywhere: its traffic is translated to
-	// the private address it is associated with.
-	if x := st.eipByIP(dst); x != nil {
-		if x.eni == "" {
-			return "", fmt.Errorf("resolve %s: elastic ip %s is not associated: %w", dst, x.id, ErrNoRoute)
-		}
-		e := st.eni(x.eni)
-		if e == nil || e.attach == nil || e.attach.status != "attached" {
-			return "", fmt.Errorf("resolve %s: interface %s of elastic ip %s is not attached: %w", dst, x.eni, x.id, ErrBlackhole)
-		}
-		in := st.instance(e.attach.instance)
-		if in == nil || in.state != "running" {
-			return "", fmt.Errorf("resolve %s: instance %s is not running: %w", dst, e.attach.instance, ErrBlackhole)
-		}
-		return in.id, nil
-	}
-	t := st.tableFor(sn)
-	if t == nil {
-		return "", fmt.Errorf("resolve %s from %s: %w", dst, fromSubnetID, ErrNoRoute)
-	}
-	var best *route
-	for _, r := range t.routes {
-		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
-			best = r
-		}
-	}
-	if best == nil {
-		return "", fmt.Errorf("resolve %s from %s in %s: %w", dst, fromSubnetID, t.id, ErrNoRoute)
-	}
-	var e *eni
-	switch {
-	case best.local:
-		e = st.ownerOf(sn.vpc, dst)
-		if e == nil {
-			return "", fmt.Errorf("resolve %s from %s: no interface holds the address: %w", dst, fromSubnetID, ErrNoRoute)
-		}
-	case best.gateway != "":
-		return "", fmt.Errorf("resolve %s from %s: route %s leaves through %s: %w", dst, fromSubnetID, best.dst, best.gateway, ErrNoRoute)
-	default:
-		e = st.eni(best.eni)
-	}
-	if e == nil || e.attach == nil || e.attach.status != "attached" {
-		return "", fmt.Errorf("resolve %s from %s: route %s in %s: %w", dst, fromSubnetID, best.dst, t.id, ErrBlackhole)
-	}
-	in := st.instance(e.attach.instance)
-	if in == nil {
-		return "", fmt.Errorf("resolve %s from %s: instance %s: %w", dst, fromSubnetID, e.attach.instance, ErrBlackhole)
-	}
-	if in.state != "running" {
-		return "", fmt.Errorf("resolve %s from %s: instance %s is %s: %w", dst, fromSubnetID, in.id, in.state, ErrBlackhole)
-	}
-	if e.sdc && e.ip != dst && !slices.Contains(e.secondary, dst) {
-		return "", fmt.Errorf("resolve %s from %s: interface %s of %s: %w", dst, fromSubnetID, e.id, in.id, ErrSourceDestCheck)
-	}
-	return in.id, nil
+	return s.ec2.Resolve(fromSubnetID, dst)
 }
 
-var (
-	// ErrNotFound reports an unknown subnet or instance.
-	ErrNotFound = errors.New("not found")
-	// ErrNoRoute reports that no route (or no interface) takes the packet.
-	ErrNoRoute = errors.New("no route to destination")
-	// ErrBlackhole reports a route whose target cannot take traffic.
-	ErrBlackhole = errors.New("route target is a blackhole")
-	// ErrSourceDestCheck reports a packet dropped because the receiving
-	// interface checks that it is the packet's destination.
-	ErrSourceDestCheck = errors.New("dropped by source/destination check")
-)
+// Snapshot returns a copy of the current EC2 state.
+func (s *Server) Snapshot() State { return s.ec2.Snapshot() }
+
+// World returns the current EC2 state as a world that LoadWorld accepts.
+func (s *Server) World() *World { return s.ec2.World() }
+
+// SetIMDS takes an instance's metadata service down (connections drop) or
+// brings it back up.
+func (s *Server) SetIMDS(instanceID string, up bool) error { return s.ec2.SetIMDS(instanceID, up) }
+
+// SetInstanceState stops ("stopped") or starts ("running") an instance at
+// once, as a crash or an operator outside the API would. A stopped
+// instance keeps its interfaces; routes to it turn blackhole and its IMDS
+// stops answering.
+func (s *Server) SetInstanceState(instanceID, to string) error {
+	return s.ec2.SetInstanceState(instanceID, to)
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+func newRequestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -56,7 +56,7 @@ var routeTableFilters = []string{
 	"route.state", "route.origin",
 }
 
-func (s *Server) describeRouteTables(r *request) (any, error) {
+func (s *Account) describeRouteTables(r *request) (any, error) {
 	ids := r.list("RouteTableId")
 	fs, err := r.filters(routeTableFilters...)
 	if err != nil {
@@ -294,7 +294,7 @@ func (t *routeTable) local() *route {
 	return nil
 }
 
-func (s *Server) createRoute(r *request) (any, error) {
+func (s *Account) createRoute(r *request) (any, error) {
 	return s.changeRoute(r, func(st *state, t *routeTable, dst netip.Prefix) (func(), error) {
 		rt, err := st.routeTarget(r, t)
 		if err != nil {
@@ -311,7 +311,7 @@ func (s *Server) createRoute(r *request) (any, error) {
 	})
 }
 
-func (s *Server) replaceRoute(r *request) (any, error) {
+func (s *Account) replaceRoute(r *request) (any, error) {
 	return s.changeRoute(r, func(st *state, t *routeTable, dst netip.Prefix) (func(), error) {
 		rt, err := st.routeTarget(r, t)
 		if err != nil {
@@ -330,7 +330,7 @@ func (s *Server) replaceRoute(r *request) (any, error) {
 	})
 }
 
-func (s *Server) deleteRoute(r *request) (any, error) {
+func (s *Account) deleteRoute(r *request) (any, error) {
 	return s.changeRoute(r, func(_ *state, t *routeTable, dst netip.Prefix) (func(), error) {
 		i := t.find(dst)
 		if i < 0 {
@@ -347,7 +347,7 @@ func (s *Server) deleteRoute(r *request) (any, error) {
 // destination and finds the table, then edit checks the call with s.mu
 // held and returns the change to the table's routes, which readers see
 // after the sampled Timing.StaleRoutes as on AWS.
-func (s *Server) changeRoute(r *request, edit func(st *state, t *routeTable, dst netip.Prefix) (func(), error)) (any, error) {
+func (s *Account) changeRoute(r *request, edit func(st *state, t *routeTable, dst netip.Prefix) (func(), error)) (any, error) {
 	dst, err := parseDestination(r)
 	if err != nil {
 		return nil, err
@@ -371,7 +371,7 @@ func (s *Server) changeRoute(r *request, edit func(st *state, t *routeTable, dst
 
 // mutate runs fn on the state with the lock held and signals Changes when
 // fn succeeds. fn must not block.
-func (s *Server) mutate(fn func(st *state) error) error {
+func (s *Account) mutate(fn func(st *state) error) error {
 	st := s.lockState()
 	err := fn(st)
 	if err == nil {
@@ -387,7 +387,7 @@ type createRouteTableResp struct {
 	RouteTable xRouteTable `xml:"routeTable"`
 }
 
-func (s *Server) createRouteTable(r *request) (any, error) {
+func (s *Account) createRouteTable(r *request) (any, error) {
 	vid, err := r.required("VpcId", "vpcId")
 	if err != nil {
 		return nil, err
@@ -411,7 +411,7 @@ func (s *Server) createRouteTable(r *request) (any, error) {
 	return out, nil
 }
 
-func (s *Server) deleteRouteTable(r *request) (any, error) {
+func (s *Account) deleteRouteTable(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		t, err := st.lookupTable(r)
 		if err != nil {
@@ -439,7 +439,7 @@ type associateRouteTableResp struct {
 // associateRouteTable associates a subnet explicitly. A subnet has at most
 // one explicit association: another one is Resource.AlreadyAssociated
 // (ReplaceRouteTableAssociation moves it).
-func (s *Server) associateRouteTable(r *request) (any, error) {
+func (s *Account) associateRouteTable(r *request) (any, error) {
 	sid, err := r.required("SubnetId", "subnetId")
 	if err != nil {
 		return nil, err
@@ -490,7 +490,7 @@ func (st *state) findAssoc(id string) (t *routeTable, i int, main bool) {
 	return nil, -1, false
 }
 
-func (s *Server) disassociateRouteTable(r *request) (any, error) {
+func (s *Account) disassociateRouteTable(r *request) (any, error) {
 	id, err := r.required("AssociationId", "associationId")
 	if err != nil {
 		return nil, err
@@ -520,7 +520,7 @@ type replaceAssocResp struct {
 
 // replaceRouteTableAssociation points an association at another table of
 // the same VPC; replacing the main association makes that table main.
-func (s *Server) replaceRouteTableAssociation(r *request) (any, error) {
+func (s *Account) replaceRouteTableAssociation(r *request) (any, error) {
 	id, err := r.required("AssociationId", "associationId")
 	if err != nil {
 		return nil, err

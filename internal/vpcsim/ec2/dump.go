@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 // running); detaching attachments and terminated instances are left out.
 // References use IDs; a Name tag becomes the object's Name. A default VPC
 // is written as an ordinary VPC with its subnets and gateway.
-func (s *Server) World() *World {
+func (s *Account) World() *World {
 	st := s.lockState()
 	defer s.unlockState()
 	w := &World{Region: st.region, AccountID: st.account, IMDSv1: st.imdsV1}

@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -16,16 +16,16 @@ func authFailure() *apiError {
 
 // authenticate names the caller of an EC2 call and checks its signature;
 // EC2 answers every failure with AuthFailure (401).
-func (s *Server) authenticate(hr *http.Request, form url.Values, body []byte) (caller, *apiError) {
-	c, err := s.iam.Authenticate(hr, form, body)
+func (s *Account) authenticate(hr *http.Request, form url.Values, body []byte) (caller, *apiError) {
+	c, err := s.opts.IAM.Authenticate(hr, form, body)
 	if err != nil {
 		return caller{}, authFailure()
 	}
 	return c, nil
 }
 
-// instanceRoles lists the instances that have a role, for package iam.
-func (s *Server) instanceRoles() map[string]string {
+// InstanceRoles lists the instances that have a role, for package iam.
+func (s *Account) InstanceRoles() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]string{}
@@ -39,7 +39,7 @@ func (s *Server) instanceRoles() map[string]string {
 
 // authorize evaluates the caller's role policy for ec2:<Action> on the
 // action's resource (package iam).
-func (s *Server) authorize(req *request, spec actionSpec) error {
+func (s *Account) authorize(req *request, spec actionSpec) error {
 	if req.caller.Admin {
 		return nil
 	}

@@ -1,9 +1,8 @@
-package vpcsim
+package ec2
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -154,7 +153,7 @@ func (r *request) boolean(name string) (value, present bool, err error) {
 
 // actionSpec describes one EC2 action.
 type actionSpec struct {
-	run func(s *Server, r *request) (any, error)
+	run func(s *Account, r *request) (any, error)
 	// resource names the ARN that IAM evaluates for the call; nil means
 	// "*", as for every Describe action (they support no resource-level
 	// permissions).
@@ -162,67 +161,67 @@ type actionSpec struct {
 }
 
 var actions = map[string]actionSpec{
-	"DescribeRouteTables":       {run: (*Server).describeRouteTables},
-	"CreateRoute":               {run: (*Server).createRoute, resource: tableARN},
-	"ReplaceRoute":              {run: (*Server).replaceRoute, resource: tableARN},
-	"DeleteRoute":               {run: (*Server).deleteRoute, resource: tableARN},
-	"DescribeInstances":         {run: (*Server).describeInstances},
-	"DescribeInstanceAttribute": {run: (*Server).describeInstanceAttribute},
-	"ModifyInstanceAttribute":   {run: (*Server).modifyInstanceAttribute, resource: instanceARN},
-	"DescribeNetworkInterfaces": {run: (*Server).describeNetworkInterfaces},
-	"DescribeVpcs":              {run: (*Server).describeVpcs},
-	"DescribeSubnets":           {run: (*Server).describeSubnets},
+	"DescribeRouteTables":       {run: (*Account).describeRouteTables},
+	"CreateRoute":               {run: (*Account).createRoute, resource: tableARN},
+	"ReplaceRoute":              {run: (*Account).replaceRoute, resource: tableARN},
+	"DeleteRoute":               {run: (*Account).deleteRoute, resource: tableARN},
+	"DescribeInstances":         {run: (*Account).describeInstances},
+	"DescribeInstanceAttribute": {run: (*Account).describeInstanceAttribute},
+	"ModifyInstanceAttribute":   {run: (*Account).modifyInstanceAttribute, resource: instanceARN},
+	"DescribeNetworkInterfaces": {run: (*Account).describeNetworkInterfaces},
+	"DescribeVpcs":              {run: (*Account).describeVpcs},
+	"DescribeSubnets":           {run: (*Account).describeSubnets},
 
-	"StopInstances":             {run: (*Server).stopInstances, resource: firstInstanceARN},
-	"StartInstances":            {run: (*Server).startInstances, resource: firstInstanceARN},
-	"CreateTags":                {run: (*Server).createTags, resource: taggedARN},
-	"DeleteTags":                {run: (*Server).deleteTags, resource: taggedARN},
-	"DescribeTags":              {run: (*Server).describeTags},
-	"DescribeAvailabilityZones": {run: (*Server).describeAvailabilityZones},
+	"StopInstances":             {run: (*Account).stopInstances, resource: firstInstanceARN},
+	"StartInstances":            {run: (*Account).startInstances, resource: firstInstanceARN},
+	"CreateTags":                {run: (*Account).createTags, resource: taggedARN},
+	"DeleteTags":                {run: (*Account).deleteTags, resource: taggedARN},
+	"DescribeTags":              {run: (*Account).describeTags},
+	"DescribeAvailabilityZones": {run: (*Account).describeAvailabilityZones},
 
-	"CreateNetworkInterface":          {run: (*Server).createNetworkInterface, resource: paramARN("subnet", "SubnetId")},
-	"DeleteNetworkInterface":          {run: (*Server).deleteNetworkInterface, resource: eniARN},
-	"AttachNetworkInterface":          {run: (*Server).attachNetworkInterface, resource: instanceARN},
-	"DetachNetworkInterface":          {run: (*Server).detachNetworkInterface, resource: attachmentInstanceARN},
-	"ModifyNetworkInterfaceAttribute": {run: (*Server).modifyNetworkInterfaceAttribute, resource: eniARN},
-	"AssignPrivateIpAddresses":        {run: (*Server).assignPrivateIpAddresses, resource: eniARN},
-	"UnassignPrivateIpAddresses":      {run: (*Server).unassignPrivateIpAddresses, resource: eniARN},
+	"CreateNetworkInterface":          {run: (*Account).createNetworkInterface, resource: paramARN("subnet", "SubnetId")},
+	"DeleteNetworkInterface":          {run: (*Account).deleteNetworkInterface, resource: eniARN},
+	"AttachNetworkInterface":          {run: (*Account).attachNetworkInterface, resource: instanceARN},
+	"DetachNetworkInterface":          {run: (*Account).detachNetworkInterface, resource: attachmentInstanceARN},
+	"ModifyNetworkInterfaceAttribute": {run: (*Account).modifyNetworkInterfaceAttribute, resource: eniARN},
+	"AssignPrivateIpAddresses":        {run: (*Account).assignPrivateIpAddresses, resource: eniARN},
+	"UnassignPrivateIpAddresses":      {run: (*Account).unassignPrivateIpAddresses, resource: eniARN},
 
-	"AllocateAddress":     {run: (*Server).allocateAddress},
-	"AssociateAddress":    {run: (*Server).associateAddress, resource: eipARN},
-	"DisassociateAddress": {run: (*Server).disassociateAddress, resource: eipARN},
-	"ReleaseAddress":      {run: (*Server).releaseAddress, resource: eipARN},
-	"DescribeAddresses":   {run: (*Server).describeAddresses},
+	"AllocateAddress":     {run: (*Account).allocateAddress},
+	"AssociateAddress":    {run: (*Account).associateAddress, resource: eipARN},
+	"DisassociateAddress": {run: (*Account).disassociateAddress, resource: eipARN},
+	"ReleaseAddress":      {run: (*Account).releaseAddress, resource: eipARN},
+	"DescribeAddresses":   {run: (*Account).describeAddresses},
 
-	"CreateVolume":    {run: (*Server).createVolume},
-	"AttachVolume":    {run: (*Server).attachVolume, resource: paramARN("volume", "VolumeId")},
-	"DetachVolume":    {run: (*Server).detachVolume, resource: paramARN("volume", "VolumeId")},
-	"DeleteVolume":    {run: (*Server).deleteVolume, resource: paramARN("volume", "VolumeId")},
-	"DescribeVolumes": {run: (*Server).describeVolumes},
+	"CreateVolume":    {run: (*Account).createVolume},
+	"AttachVolume":    {run: (*Account).attachVolume, resource: paramARN("volume", "VolumeId")},
+	"DetachVolume":    {run: (*Account).detachVolume, resource: paramARN("volume", "VolumeId")},
+	"DeleteVolume":    {run: (*Account).deleteVolume, resource: paramARN("volume", "VolumeId")},
+	"DescribeVolumes": {run: (*Account).describeVolumes},
 
-	"CreateVpc":              {run: (*Server).createVpc},
-	"DeleteVpc":              {run: (*Server).deleteVpc, resource: paramARN("vpc", "VpcId")},
-	"ModifyVpcAttribute":     {run: (*Server).modifyVpcAttribute, resource: paramARN("vpc", "VpcId")},
-	"DescribeVpcAttribute":   {run: (*Server).describeVpcAttribute},
-	"CreateSubnet":           {run: (*Server).createSubnet, resource: paramARN("vpc", "VpcId")},
-	"DeleteSubnet":           {run: (*Server).deleteSubnet, resource: paramARN("subnet", "SubnetId")},
-	"RunInstances":           {run: (*Server).runInstances, resource: paramARN("subnet", "SubnetId")},
-	"TerminateInstances":     {run: (*Server).terminateInstances, resource: firstInstanceARN},
-	"DescribeInstanceStatus": {run: (*Server).describeInstanceStatus},
-	"DescribeImages":         {run: (*Server).describeImages},
+	"CreateVpc":              {run: (*Account).createVpc},
+	"DeleteVpc":              {run: (*Account).deleteVpc, resource: paramARN("vpc", "VpcId")},
+	"ModifyVpcAttribute":     {run: (*Account).modifyVpcAttribute, resource: paramARN("vpc", "VpcId")},
+	"DescribeVpcAttribute":   {run: (*Account).describeVpcAttribute},
+	"CreateSubnet":           {run: (*Account).createSubnet, resource: paramARN("vpc", "VpcId")},
+	"DeleteSubnet":           {run: (*Account).deleteSubnet, resource: paramARN("subnet", "SubnetId")},
+	"RunInstances":           {run: (*Account).runInstances, resource: paramARN("subnet", "SubnetId")},
+	"TerminateInstances":     {run: (*Account).terminateInstances, resource: firstInstanceARN},
+	"DescribeInstanceStatus": {run: (*Account).describeInstanceStatus},
+	"DescribeImages":         {run: (*Account).describeImages},
 
-	"CreateInternetGateway":             {run: (*Server).createInternetGateway},
-	"AttachInternetGateway":             {run: (*Server).attachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
-	"DetachInternetGateway":             {run: (*Server).detachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
-	"DeleteInternetGateway":             {run: (*Server).deleteInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
-	"DescribeInternetGateways":          {run: (*Server).describeInternetGateways},
-	"DescribeNetworkInterfaceAttribute": {run: (*Server).describeNetworkInterfaceAttribute},
+	"CreateInternetGateway":             {run: (*Account).createInternetGateway},
+	"AttachInternetGateway":             {run: (*Account).attachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
+	"DetachInternetGateway":             {run: (*Account).detachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
+	"DeleteInternetGateway":             {run: (*Account).deleteInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
+	"DescribeInternetGateways":          {run: (*Account).describeInternetGateways},
+	"DescribeNetworkInterfaceAttribute": {run: (*Account).describeNetworkInterfaceAttribute},
 
-	"CreateRouteTable":             {run: (*Server).createRouteTable, resource: paramARN("vpc", "VpcId")},
-	"DeleteRouteTable":             {run: (*Server).deleteRouteTable, resource: tableARN},
-	"AssociateRouteTable":          {run: (*Server).associateRouteTable, resource: tableARN},
-	"DisassociateRouteTable":       {run: (*Server).disassociateRouteTable},
-	"ReplaceRouteTableAssociation": {run: (*Server).replaceRouteTableAssociation, resource: tableARN},
+	"CreateRouteTable":             {run: (*Account).createRouteTable, resource: paramARN("vpc", "VpcId")},
+	"DeleteRouteTable":             {run: (*Account).deleteRouteTable, resource: tableARN},
+	"AssociateRouteTable":          {run: (*Account).associateRouteTable, resource: tableARN},
+	"DisassociateRouteTable":       {run: (*Account).disassociateRouteTable},
+	"ReplaceRouteTableAssociation": {run: (*Account).replaceRouteTableAssociation, resource: tableARN},
 }
 
 // The resource functions name the ARN IAM evaluates for an action; where
@@ -322,8 +321,8 @@ type ec2Call struct {
 
 type ec2CallKey struct{}
 
-// ec2Service describes EC2's Query protocol to the faults middleware.
-func (s *Server) ec2Service() faults.Service {
+// Service describes EC2's Query protocol to the faults middleware.
+func (s *Account) Service() faults.Service {
 	svc := faults.Service{
 		Name:     "ec2",
 		Identify: s.identifyEC2,
@@ -361,7 +360,7 @@ func (s *Server) ec2Service() faults.Service {
 
 // identifyEC2 reads and parses the form (the body is kept to check the
 // signature's payload hash) and authenticates the caller.
-func (s *Server) identifyEC2(hr *http.Request) (*http.Request, string, *faults.APIError) {
+func (s *Account) identifyEC2(hr *http.Request) (*http.Request, string, *faults.APIError) {
 	body, perr := io.ReadAll(io.LimitReader(hr.Body, maxQueryBody+1))
 	if perr == nil && len(body) > maxQueryBody {
 		perr = errors.New("http: request body too large")
@@ -398,7 +397,7 @@ func ec2Request(hr *http.Request) *request {
 
 // serveEC2 handles one EC2 Query call that the faults middleware passed
 // on: find the action, authorize, honour DryRun, run it, answer XML.
-func (s *Server) serveEC2(w http.ResponseWriter, hr *http.Request) {
+func (s *Account) serveEC2(w http.ResponseWriter, hr *http.Request) {
 	req := ec2Request(hr)
 	spec, err := lookupAction(req)
 	var resp any
@@ -420,7 +419,7 @@ func lookupAction(req *request) (actionSpec, error) {
 }
 
 // check authorizes the call and honours DryRun.
-func (s *Server) check(req *request, spec actionSpec) error {
+func (s *Account) check(req *request, spec actionSpec) error {
 	if err := s.authorize(req, spec); err != nil {
 		return err
 	}
@@ -432,7 +431,7 @@ func (s *Server) check(req *request, spec actionSpec) error {
 
 // runAction checks and runs the action. ctx bounds opening the IMDS
 // listeners of new instances.
-func (s *Server) runAction(ctx context.Context, req *request, spec actionSpec) (any, error) {
+func (s *Account) runAction(ctx context.Context, req *request, spec actionSpec) (any, error) {
 	if err := s.check(req, spec); err != nil {
 		return nil, err
 	}
@@ -443,7 +442,7 @@ func (s *Server) runAction(ctx context.Context, req *request, spec actionSpec) (
 	if req.action == "RunInstances" {
 		// Each new instance gets its IMDS endpoint before the caller hears
 		// of it; listening is I/O, so it happens here, outside the lock.
-		if err := s.syncIMDS(ctx); err != nil {
+		if err := s.opts.OnLaunch(ctx); err != nil {
 			s.log.Error("open imds for launched instances failed", "err", err)
 		}
 	}
@@ -452,7 +451,7 @@ func (s *Server) runAction(ctx context.Context, req *request, spec actionSpec) (
 
 // asAPIError is err as EC2 answers it: an action's *apiError, or an
 // InternalError for anything else (logged, as a defect).
-func (s *Server) asAPIError(req *request, err error) *apiError {
+func (s *Account) asAPIError(req *request, err error) *apiError {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		ae = errorf(http.StatusInternalServerError, "InternalError", "An internal error has occurred")
@@ -463,7 +462,7 @@ func (s *Server) asAPIError(req *request, err error) *apiError {
 
 // writeEC2 answers the response or error and reports status and code. The
 // XML is built in memory first so the answer carries a Content-Length.
-func (s *Server) writeEC2(w http.ResponseWriter, req *request, resp any, err error) (int, string) {
+func (s *Account) writeEC2(w http.ResponseWriter, req *request, resp any, err error) (int, string) {
 	status, code := http.StatusOK, ""
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
@@ -523,20 +522,11 @@ func paramsOf(form url.Values) map[string]string {
 	return out
 }
 
-const xmlHeader = xml.Header
-
-func xmlEscape(s string) string {
-	var b bytes.Buffer
-	xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
-
-func jsonEscape(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b[1 : len(b)-1])
-}
-
 func newRequestID() string {
 	h := randomHex(32)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
+
+// ServeHTTP serves one EC2 Query call that the faults middleware passed
+// on after Service().Identify.
+func (s *Account) ServeHTTP(w http.ResponseWriter, hr *http.Request) { s.serveEC2(w, hr) }

@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"crypto/rand"
@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// state is the simulated account. It is owned by Server and only touched
-// with Server.mu held; nothing here does I/O.
+// state is the simulated account. It is owned by Account and only touched
+// with Account.mu held; nothing here does I/O.
 type state struct {
 	region  string
 	account string

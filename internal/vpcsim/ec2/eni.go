@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -48,7 +48,7 @@ type createENIResp struct {
 	NetworkInterface xENI `xml:"networkInterface"`
 }
 
-func (s *Server) createNetworkInterface(r *request) (any, error) {
+func (s *Account) createNetworkInterface(r *request) (any, error) {
 	sid, err := r.required("SubnetId", "subnetId")
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func (st *state) assignCount(e *eni, sn *subnet, n int) error {
 	return nil
 }
 
-func (s *Server) deleteNetworkInterface(r *request) (any, error) {
+func (s *Account) deleteNetworkInterface(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		e, err := st.lookupENI(r)
 		if err != nil {
@@ -157,7 +157,7 @@ type attachENIResp struct {
 // instance must be in the same availability zone
 // (InvalidParameterCombination) and an attached interface cannot be
 // attached again (InvalidNetworkInterface.InUse).
-func (s *Server) attachNetworkInterface(r *request) (any, error) {
+func (s *Account) attachNetworkInterface(r *request) (any, error) {
 	idxStr, err := r.required("DeviceIndex", "deviceIndex")
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (s *Server) attachNetworkInterface(r *request) (any, error) {
 // detachNetworkInterface starts detaching (status detaching); the
 // interface becomes available after Timing.ENIDetach, halved with Force.
 // The primary interface (device index 0) cannot be detached.
-func (s *Server) detachNetworkInterface(r *request) (any, error) {
+func (s *Account) detachNetworkInterface(r *request) (any, error) {
 	aid, err := r.required("AttachmentId", "attachmentId")
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (s *Server) detachNetworkInterface(r *request) (any, error) {
 	return &returnResp{Return: true}, nil
 }
 
-func (s *Server) modifyNetworkInterfaceAttribute(r *request) (any, error) {
+func (s *Account) modifyNetworkInterfaceAttribute(r *request) (any, error) {
 	sdc, sdcSet, err := r.boolean("SourceDestCheck.Value")
 	if err != nil {
 		return nil, err
@@ -305,7 +305,7 @@ type assignResp struct {
 // AllowReassignment, which moves it: afterwards the
 // addresses.private-ip-address filter finds it on its new interface only.
 // An Elastic IP associated with a moved address follows it, as in AWS.
-func (s *Server) assignPrivateIpAddresses(r *request) (any, error) {
+func (s *Account) assignPrivateIpAddresses(r *request) (any, error) {
 	allow, _, err := r.boolean("AllowReassignment")
 	if err != nil {
 		return nil, err
@@ -373,7 +373,7 @@ func (s *Server) assignPrivateIpAddresses(r *request) (any, error) {
 	return out, nil
 }
 
-func (s *Server) unassignPrivateIpAddresses(r *request) (any, error) {
+func (s *Account) unassignPrivateIpAddresses(r *request) (any, error) {
 	addrs := r.list("PrivateIpAddress")
 	if len(addrs) == 0 {
 		return nil, missingParam("privateIpAddress")

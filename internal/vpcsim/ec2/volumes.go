@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -52,7 +52,7 @@ type createVolumeResp struct {
 
 // createVolume creates a volume that is "creating" until the next
 // transition (one Timing.VolumeAttach sample), then "available".
-func (s *Server) createVolume(r *request) (any, error) {
+func (s *Account) createVolume(r *request) (any, error) {
 	az, err := r.required("AvailabilityZone", "availabilityZone")
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ type volAttachResp struct {
 // attachVolume starts attaching (attaching → attached after
 // Timing.VolumeAttach). A volume in use answers VolumeInUse, one in another
 // zone InvalidVolume.ZoneMismatch, a taken device InvalidParameterValue.
-func (s *Server) attachVolume(r *request) (any, error) {
+func (s *Account) attachVolume(r *request) (any, error) {
 	dev, err := r.required("Device", "device")
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func (s *Server) attachVolume(r *request) (any, error) {
 // detachVolume starts detaching (detaching → available after
 // Timing.VolumeDetach, halved with Force). InstanceId and Device, when
 // given, must match the attachment.
-func (s *Server) detachVolume(r *request) (any, error) {
+func (s *Account) detachVolume(r *request) (any, error) {
 	force, _, err := r.boolean("Force")
 	if err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func (s *Server) detachVolume(r *request) (any, error) {
 	return out, nil
 }
 
-func (s *Server) deleteVolume(r *request) (any, error) {
+func (s *Account) deleteVolume(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		v, err := st.lookupVolume(r)
 		if err != nil {
@@ -233,7 +233,7 @@ type describeVolumesResp struct {
 	Volumes set[xVolume] `xml:"volumeSet"`
 }
 
-func (s *Server) describeVolumes(r *request) (any, error) {
+func (s *Account) describeVolumes(r *request) (any, error) {
 	ids := r.list("VolumeId")
 	fs, err := r.filters("volume-id", "attachment.instance-id", "attachment.status", "attachment.device",
 		"availability-zone", "status", "size", "volume-type", "encrypted")

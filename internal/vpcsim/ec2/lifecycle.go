@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -38,7 +38,7 @@ func (st *state) lookupInstances(r *request) ([]*instance, error) {
 // Timing.InstanceStop; Force (as fence_aws uses it to fence a node) cuts
 // the wait to a quarter, since the OS is not asked to shut down. Stopping
 // a stopping or stopped instance is not an error, as in AWS.
-func (s *Server) stopInstances(r *request) (any, error) {
+func (s *Account) stopInstances(r *request) (any, error) {
 	force, _, err := r.boolean("Force")
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func (s *Server) stopInstances(r *request) (any, error) {
 
 // startInstances moves stopped instances to pending, then running after
 // Timing.InstanceStart. A stopping instance cannot be started yet.
-func (s *Server) startInstances(r *request) (any, error) {
+func (s *Account) startInstances(r *request) (any, error) {
 	return s.changeInstances(r, "stopping", "started", func(st *state, in *instance) {
 		if in.state != "stopped" {
 			return
@@ -82,7 +82,7 @@ func (s *Server) startInstances(r *request) (any, error) {
 // nothing changes and the call answers IncorrectInstanceState (it cannot
 // be verb); otherwise change moves each, and the answer lists every
 // instance's previous and current state, changed or not, as AWS does.
-func (s *Server) changeInstances(r *request, blocked, verb string, change func(st *state, in *instance)) (any, error) {
+func (s *Account) changeInstances(r *request, blocked, verb string, change func(st *state, in *instance)) (any, error) {
 	out := &instancesChangeResp{}
 	err := s.mutate(func(st *state) error {
 		ins, err := st.lookupInstances(r)
@@ -162,7 +162,7 @@ func tagParams(r *request) (tags [][2]string, ok bool) {
 // hasTagValue reports whether Tag.N.Value was sent for the N-th tag.
 func hasTagValue(r *request, n int) bool { return r.form.Has("Tag." + strconv.Itoa(n+1) + ".Value") }
 
-func (s *Server) createTags(r *request) (any, error) {
+func (s *Account) createTags(r *request) (any, error) {
 	ids := r.list("ResourceId")
 	if len(ids) == 0 {
 		return nil, missingParam("resourceIdSet")
@@ -196,7 +196,7 @@ func (s *Server) createTags(r *request) (any, error) {
 	return &returnResp{Return: true}, nil
 }
 
-func (s *Server) deleteTags(r *request) (any, error) {
+func (s *Account) deleteTags(r *request) (any, error) {
 	ids := r.list("ResourceId")
 	if len(ids) == 0 {
 		return nil, missingParam("resourceIdSet")
@@ -241,7 +241,7 @@ type describeTagsResp struct {
 	Tags set[xTagDesc] `xml:"tagSet"`
 }
 
-func (s *Server) describeTags(r *request) (any, error) {
+func (s *Account) describeTags(r *request) (any, error) {
 	fs, err := r.filters("resource-id", "resource-type", "key", "value")
 	if err != nil {
 		return nil, err
@@ -301,7 +301,7 @@ type describeZonesResp struct {
 
 // describeAvailabilityZones lists zones a to f of the region (us-east-1 has
 // six; other regions fewer, but a simulator may offer more than it uses).
-func (s *Server) describeAvailabilityZones(r *request) (any, error) {
+func (s *Account) describeAvailabilityZones(r *request) (any, error) {
 	names := r.list("ZoneName")
 	zoneIDs := r.list("ZoneId")
 	fs, err := r.filters("zone-name", "zone-id", "state", "region-name", "zone-type", "group-name", "opt-in-status")

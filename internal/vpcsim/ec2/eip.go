@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -17,7 +17,7 @@ type allocateAddressResp struct {
 
 // allocateAddress allocates a VPC Elastic IP from the documentation ranges
 // 203.0.113.0/24 and 198.51.100.0/24.
-func (s *Server) allocateAddress(r *request) (any, error) {
+func (s *Account) allocateAddress(r *request) (any, error) {
 	if d := r.get("Domain"); d != "" && d != "vpc" {
 		return nil, invalidParam("vpcsim models VPC addresses only (Domain=vpc)")
 	}
@@ -73,7 +73,7 @@ type associateAddressResp struct {
 // as AWS answers). An address already associated elsewhere is
 // Resource.AlreadyAssociated unless AllowReassociation; a private address
 // that already has another Elastic IP loses it.
-func (s *Server) associateAddress(r *request) (any, error) {
+func (s *Account) associateAddress(r *request) (any, error) {
 	allow, _, err := r.boolean("AllowReassociation")
 	if err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func (s *Server) associateAddress(r *request) (any, error) {
 	return out, nil
 }
 
-func (s *Server) disassociateAddress(r *request) (any, error) {
+func (s *Account) disassociateAddress(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		if id := r.get("AssociationId"); id != "" {
 			for _, x := range st.eips {
@@ -161,7 +161,7 @@ func (s *Server) disassociateAddress(r *request) (any, error) {
 	return &returnResp{Return: true}, nil
 }
 
-func (s *Server) releaseAddress(r *request) (any, error) {
+func (s *Account) releaseAddress(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		x, err := st.lookupEIP(r)
 		if err != nil {
@@ -210,7 +210,7 @@ func (st *state) xAddress(x *eip) xAddress {
 	return a
 }
 
-func (s *Server) describeAddresses(r *request) (any, error) {
+func (s *Account) describeAddresses(r *request) (any, error) {
 	ids := r.list("AllocationId")
 	ips := r.list("PublicIp")
 	fs, err := r.filters("allocation-id", "association-id", "domain", "instance-id", "network-interface-id",

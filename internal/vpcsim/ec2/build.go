@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -33,7 +33,7 @@ func (st *state) xVpc(v *vpc) xVpc {
 
 // createVpc creates a VPC with its main route table (holding the local
 // route), as AWS does. The block must be /16 to /28 (InvalidVpc.Range).
-func (s *Server) createVpc(r *request) (any, error) {
+func (s *Account) createVpc(r *request) (any, error) {
 	c, err := r.required("CidrBlock", "cidrBlock")
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func (st *state) lookupVpc(r *request) (*vpc, error) {
 
 // deleteVpc removes an empty VPC and its main route table; subnets, other
 // route tables or interfaces are DependencyViolation.
-func (s *Server) deleteVpc(r *request) (any, error) {
+func (s *Account) deleteVpc(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		v, err := st.lookupVpc(r)
 		if err != nil {
@@ -112,7 +112,7 @@ type vpcAttributeResp struct {
 
 // modifyVpcAttribute sets enableDnsSupport or enableDnsHostnames, one per
 // call as EC2 requires (seed 004 calls it twice).
-func (s *Server) modifyVpcAttribute(r *request) (any, error) {
+func (s *Account) modifyVpcAttribute(r *request) (any, error) {
 	sup, supSet, err := r.boolean("EnableDnsSupport.Value")
 	if err != nil {
 		return nil, err
@@ -142,7 +142,7 @@ func (s *Server) modifyVpcAttribute(r *request) (any, error) {
 	return &returnResp{Return: true}, nil
 }
 
-func (s *Server) describeVpcAttribute(r *request) (any, error) {
+func (s *Account) describeVpcAttribute(r *request) (any, error) {
 	attr, err := r.required("Attribute", "attribute")
 	if err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func (st *state) xSubnet(sn *subnet) xSubnet {
 // createSubnet adds a subnet inside its VPC's block (InvalidSubnet.Range)
 // that overlaps no other (InvalidSubnet.Conflict), in AvailabilityZone or
 // the region's first zone.
-func (s *Server) createSubnet(r *request) (any, error) {
+func (s *Account) createSubnet(r *request) (any, error) {
 	c, err := r.required("CidrBlock", "cidrBlock")
 	if err != nil {
 		return nil, err
@@ -246,7 +246,7 @@ func (s *Server) createSubnet(r *request) (any, error) {
 	return out, nil
 }
 
-func (s *Server) deleteSubnet(r *request) (any, error) {
+func (s *Account) deleteSubnet(r *request) (any, error) {
 	id, err := r.required("SubnetId", "subnetId")
 	if err != nil {
 		return nil, err
@@ -288,7 +288,7 @@ type runInstancesResp struct {
 // accepted. Without a subnet the default VPC's subnet of
 // Placement.AvailabilityZone (or of the first zone) is used; without a
 // default VPC the call fails as AWS's does (VPCIdNotSpecified).
-func (s *Server) runInstances(r *request) (any, error) {
+func (s *Account) runInstances(r *request) (any, error) {
 	if img := r.get("ImageId"); img == "" {
 		return nil, missingParam("imageId")
 	} else if !strings.HasPrefix(img, "ami-") {
@@ -426,7 +426,7 @@ func (s *Server) runInstances(r *request) (any, error) {
 // after Timing.InstanceStop; on termination their primary interfaces are
 // deleted (with their Elastic IP associations), other interfaces and
 // volumes are detached. Terminated instances stay visible, as in AWS.
-func (s *Server) terminateInstances(r *request) (any, error) {
+func (s *Account) terminateInstances(r *request) (any, error) {
 	return s.changeInstances(r, "", "", func(st *state, in *instance) {
 		if in.state != "terminated" && in.state != "shutting-down" {
 			in.state = "shutting-down"
@@ -491,7 +491,7 @@ type describeInstanceStatusResp struct {
 // describeInstanceStatus reports running instances (every instance with
 // IncludeAllInstances); checks of a running instance pass, as vpcsim does
 // not model impaired hosts.
-func (s *Server) describeInstanceStatus(r *request) (any, error) {
+func (s *Account) describeInstanceStatus(r *request) (any, error) {
 	ids := r.list("InstanceId")
 	all, _, err := r.boolean("IncludeAllInstances")
 	if err != nil {
@@ -565,7 +565,7 @@ var builtinImages = []xImage{
 	{ImageID: "ami-0c1d2e3f4a5b6071a", Name: "al2023-ami-2023.6-arm64", Description: "Amazon Linux 2023 AMI arm64 (vpcsim)", Architecture: "arm64"},
 }
 
-func (s *Server) describeImages(r *request) (any, error) {
+func (s *Account) describeImages(r *request) (any, error) {
 	ids := r.list("ImageId")
 	fs, err := r.filters("image-id", "name", "architecture", "owner-id", "state", "is-public", "root-device-type", "virtualization-type")
 	if err != nil {

@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"fmt"
@@ -324,7 +324,7 @@ func instanceAttr(x xInstance, name string) []string {
 	return out
 }
 
-func (s *Server) describeInstances(r *request) (any, error) {
+func (s *Account) describeInstances(r *request) (any, error) {
 	ids := r.list("InstanceId")
 	fs, err := r.filters(instanceFilters...)
 	if err != nil {
@@ -385,7 +385,7 @@ func (st *state) lookupInstance(r *request) (*instance, error) {
 	return lookupParam(r, "InstanceId", "instanceId", instanceIDs, st.instance)
 }
 
-func (s *Server) describeInstanceAttribute(r *request) (any, error) {
+func (s *Account) describeInstanceAttribute(r *request) (any, error) {
 	attr, err := r.required("Attribute", "attribute")
 	if err != nil {
 		return nil, err
@@ -423,7 +423,7 @@ func (s *Server) describeInstanceAttribute(r *request) (any, error) {
 // Attribute=sourceDestCheck&Value=... The attribute belongs to the primary
 // interface; like AWS, an instance with several interfaces is refused and
 // the interface must be modified instead.
-func (s *Server) modifyInstanceAttribute(r *request) (any, error) {
+func (s *Account) modifyInstanceAttribute(r *request) (any, error) {
 	v, present, err := r.boolean("SourceDestCheck.Value")
 	if err != nil {
 		return nil, err
@@ -606,7 +606,7 @@ func eniAttr(x xENI, name string) []string {
 	return nil
 }
 
-func (s *Server) describeNetworkInterfaces(r *request) (any, error) {
+func (s *Account) describeNetworkInterfaces(r *request) (any, error) {
 	ids := r.list("NetworkInterfaceId")
 	fs, err := r.filters(eniFilters...)
 	if err != nil {
@@ -658,7 +658,7 @@ type describeVpcsResp struct {
 
 var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "owner-id", "dhcp-options-id"}
 
-func (s *Server) describeVpcs(r *request) (any, error) {
+func (s *Account) describeVpcs(r *request) (any, error) {
 	ids := r.list("VpcId")
 	fs, err := r.filters(vpcFilters...)
 	if err != nil {
@@ -744,7 +744,7 @@ func azID(az string) string {
 	return fmt.Sprintf("%s-az%d", short, int(az[len(az)-1]-'a')+1)
 }
 
-func (s *Server) describeSubnets(r *request) (any, error) {
+func (s *Account) describeSubnets(r *request) (any, error) {
 	ids := r.list("SubnetId")
 	fs, err := r.filters(subnetFilters...)
 	if err != nil {

@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"fmt"
@@ -7,9 +7,9 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim/imds"
 )
 
-// imdsInstance is what an instance's metadata service reports, read from
+// Metadata is what an instance's metadata service reports, read from
 // current state for each request (package imds serves it).
-func (s *Server) imdsInstance(id string) (imds.Instance, bool) {
+func (s *Account) Metadata(id string) (imds.Instance, bool) {
 	st := s.lockState()
 	defer s.unlockState()
 	in := st.instance(id)

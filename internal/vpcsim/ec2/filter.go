@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"github.com/vipd/vipd/internal/vpcsim/iam"

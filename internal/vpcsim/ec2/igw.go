@@ -1,4 +1,4 @@
-package vpcsim
+package ec2
 
 import (
 	"net/http"
@@ -31,7 +31,7 @@ type createIGWResp struct {
 	InternetGateway xIGW `xml:"internetGateway"`
 }
 
-func (s *Server) createInternetGateway(r *request) (any, error) {
+func (s *Account) createInternetGateway(r *request) (any, error) {
 	out := &createIGWResp{}
 	err := s.mutate(func(st *state) error {
 		g := &igw{id: s.ids.next("igw"), tags: tagSpecs(r, "internet-gateway")}
@@ -52,7 +52,7 @@ func (st *state) lookupIGW(r *request) (*igw, error) {
 
 // attachInternetGateway attaches a gateway to a VPC; a VPC has at most one
 // (Resource.AlreadyAssociated) and a gateway one VPC.
-func (s *Server) attachInternetGateway(r *request) (any, error) {
+func (s *Account) attachInternetGateway(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		g, err := st.lookupIGW(r)
 		if err != nil {
@@ -77,7 +77,7 @@ func (s *Server) attachInternetGateway(r *request) (any, error) {
 	return &returnResp{Return: true}, nil
 }
 
-func (s *Server) detachInternetGateway(r *request) (any, error) {
+func (s *Account) detachInternetGateway(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		g, err := st.lookupIGW(r)
 		if err != nil {
@@ -99,7 +99,7 @@ func (s *Server) detachInternetGateway(r *request) (any, error) {
 	return &returnResp{Return: true}, nil
 }
 
-func (s *Server) deleteInternetGateway(r *request) (any, error) {
+func (s *Account) deleteInternetGateway(r *request) (any, error) {
 	err := s.mutate(func(st *state) error {
 		g, err := st.lookupIGW(r)
 		if err != nil {
@@ -123,7 +123,7 @@ type describeIGWsResp struct {
 	InternetGateways set[xIGW] `xml:"internetGatewaySet"`
 }
 
-func (s *Server) describeInternetGateways(r *request) (any, error) {
+func (s *Account) describeInternetGateways(r *request) (any, error) {
 	ids := r.list("InternetGatewayId")
 	fs, err := r.filters("internet-gateway-id", "attachment.vpc-id", "attachment.state", "owner-id")
 	if err != nil {
@@ -177,7 +177,7 @@ type describeENIAttributeResp struct {
 
 // describeNetworkInterfaceAttribute answers one attribute (seed 000's
 // policy grants it): sourceDestCheck, description, attachment or groupSet.
-func (s *Server) describeNetworkInterfaceAttribute(r *request) (any, error) {
+func (s *Account) describeNetworkInterfaceAttribute(r *request) (any, error) {
 	attr, err := r.required("Attribute", "attribute")
 	if err != nil {
 		return nil, err
