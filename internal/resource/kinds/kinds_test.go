@@ -43,12 +43,8 @@ func TestEveryConfigKindIsRegistered(t *testing.T) {
 // does.
 func TestEveryKindBuilds(t *testing.T) {
 	reg := kinds.Registry()
-	rt := reflect.TypeFor[config.Resource]()
-	for i := range rt.NumField() {
-		var r config.Resource
-		f := reflect.ValueOf(&r).Elem().Field(i)
-		f.Set(reflect.New(f.Type().Elem()))
-		k, ok := reg.Kind(r.Kind())
+	for name, r := range zeroResources() {
+		k, ok := reg.Kind(name)
 		if !ok {
 			continue // TestEveryConfigKindIsRegistered reports it
 		}
@@ -61,6 +57,20 @@ func TestEveryKindBuilds(t *testing.T) {
 			t.Errorf("%s: built resource says kind %q", k.Name, res.Kind())
 		}
 	}
+}
+
+// zeroResources returns, for every kind of the config schema, a resource
+// of that kind whose settings are all zero.
+func zeroResources() map[string]config.Resource {
+	out := map[string]config.Resource{}
+	rt := reflect.TypeFor[config.Resource]()
+	for i := range rt.NumField() {
+		var r config.Resource
+		f := reflect.ValueOf(&r).Elem().Field(i)
+		f.Set(reflect.New(f.Type().Elem()))
+		out[r.Kind()] = r
+	}
+	return out
 }
 
 const node = `cluster: c
@@ -171,11 +181,7 @@ local-address: {interface: none}
 // its writes to be refused on AWS.
 func TestEveryKindNeedsPermissions(t *testing.T) {
 	reg := kinds.Registry()
-	rt := reflect.TypeFor[config.Resource]()
-	for i := range rt.NumField() {
-		var r config.Resource
-		f := reflect.ValueOf(&r).Elem().Field(i)
-		f.Set(reflect.New(f.Type().Elem()))
+	for _, r := range zeroResources() {
 		cfg := &config.Config{Resources: []config.Resource{r}}
 		p, err := iampolicy.For(cfg, iampolicy.Options{}, reg)
 		if err != nil {
@@ -184,6 +190,26 @@ func TestEveryKindNeedsPermissions(t *testing.T) {
 		}
 		if len(p.Statement) == 0 {
 			t.Errorf("%s: the policy grants nothing", r.Kind())
+		}
+	}
+}
+
+// TestControllerSchemaFollowsSide: the controller's config refuses exactly
+// the kinds that change the owner's host, so that `vipd controller
+// --validate` says early what the registry would refuse at start.
+func TestControllerSchemaFollowsSide(t *testing.T) {
+	zero := zeroResources()
+	for _, k := range kinds.Registry().Kinds() {
+		r, ok := zero[k.Name]
+		if !ok {
+			continue // TestEveryConfigKindIsRegistered reports it
+		}
+		c := config.DefaultController()
+		c.Resources = []config.Resource{r}
+		err := c.Validate()
+		refused := err != nil && strings.Contains(err.Error(), "resources[0]."+k.Name+": "+k.Name+" changes the host")
+		if want := k.Side == resource.Host; refused != want {
+			t.Errorf("%s (side %s): controller config refuses it = %v, want %v (validation: %v)", k.Name, k.Side, refused, want, err)
 		}
 	}
 }
