@@ -21,6 +21,9 @@ import (
 
 func motoClient(t *testing.T, url string) *awsec2.Client {
 	t.Helper()
+	// LoadDefaultConfig still reads AWS_PROFILE and friends; a caller's
+	// AWS_PROFILE=nonexistent fails it before any option applies.
+	testenv.AWS(t)
 	cfg, err := config.LoadDefaultConfig(t.Context(),
 		config.WithRegion("us-east-1"),
 		config.WithBaseEndpoint(url),
