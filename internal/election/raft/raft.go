@@ -256,6 +256,12 @@ func poke(ch chan struct{}) {
 func (l *Lease) Status() election.Status {
 	st := *l.status.Load()
 	st.Peers = slices.Clone(st.Peers)
+	// The loop publishes a lapse only when it runs again; a process that was
+	// paused past its validity must not report a hold it no longer has
+	// (Valid already refuses it), or vipd status shows two primaries.
+	if st.Held && !time.Now().Before(st.ValidUntil) {
+		st.Held = false
+	}
 	return st
 }
 
