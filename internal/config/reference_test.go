@@ -15,7 +15,6 @@ import (
 	"time"
 )
 
-
 const referencePath = "../../docs/configuration.md"
 
 // TestReference keeps docs/configuration.md, the configuration reference,
