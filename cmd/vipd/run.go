@@ -3,35 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
-	"sync"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/vipd/vipd/internal/admin"
-	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/cli"
 	"github.com/vipd/vipd/internal/config"
-	"github.com/vipd/vipd/internal/election"
-	"github.com/vipd/vipd/internal/election/follow"
-	electionraft "github.com/vipd/vipd/internal/election/raft"
-	"github.com/vipd/vipd/internal/fence"
-	"github.com/vipd/vipd/internal/health"
-	"github.com/vipd/vipd/internal/hooks"
-	"github.com/vipd/vipd/internal/lockfile"
-	"github.com/vipd/vipd/internal/logging"
-	"github.com/vipd/vipd/internal/node"
-	"github.com/vipd/vipd/internal/osnet"
-	"github.com/vipd/vipd/internal/resource"
-	"github.com/vipd/vipd/internal/resource/kinds"
+	"github.com/vipd/vipd/internal/daemon"
 )
 
 func newRunCmd() *cobra.Command {
@@ -54,7 +31,7 @@ does not exist or is not executable on this host is a warning on stderr
 naming its line (vipd check fails on it).`,
 		Example: "  vipd run --config /etc/vipd/vipd.yaml\n  vipd run --config vipd.yaml --validate",
 		Args:    cobra.ExactArgs(0),
-		RunE:    runWithConfig("run", &path, &validate, config.Lint, runDaemon),
+		RunE:    runWithConfig("run", &path, &validate, config.Lint, daemon.Run),
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
 	cmd.Flags().BoolVar(&validate, "validate", false, "only check the configuration")
@@ -85,180 +62,5 @@ func runWithConfig[T any](name string, path *string, validate *bool, load func(s
 			return nil
 		}
 		return run(cmd.Context(), cfg, cmd.ErrOrStderr())
-	}
-}
-
-func newLogger(cfg config.Log, w interface{ Write([]byte) (int, error) }) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
-	return logging.New(w, logging.Format(cfg.Format), level)
-}
-
-// runDaemon wires the node from cfg and runs it until ctx is done.
-func runDaemon(ctx context.Context, cfg *config.Config, logw interface{ Write([]byte) (int, error) }) error {
-	log := newLogger(cfg.Log, logw).With("cluster", cfg.Cluster)
-	// One daemon per configuration: before anything is touched (socket,
-	// addresses, raft log), so that a second `vipd run` of the same file
-	// exits without harming the running one.
-	lock, err := lockInstance(cfg.API.Socket)
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := node.NewMetrics(reg)
-
-	ncfg := node.Config{
-		Cluster:           cfg.Cluster,
-		Self:              resource.Self{Name: cfg.Node.Name},
-		Witness:           cfg.Node.Witness,
-		Priority:          cfg.Node.Priority,
-		ReconcileInterval: cfg.Reconcile.Interval,
-		ReleaseOnStop:     cfg.Shutdown.ReleaseOnStop(),
-		StopTimeout:       cfg.Shutdown.Timeout,
-		HookTimeout:       cfg.Notify.Timeout,
-		FenceMargin:       fence.Margin(cfg.Election.Lease),
-	}
-	deps := node.Deps{Metrics: metrics, Log: log,
-		Hooks: hooks.New(cfg.Notify, cfg.Cluster, log)}
-
-	var clients *awsapi.Clients // nil on a witness: it makes no AWS call
-	if !cfg.Node.Witness {
-		start := time.Now()
-		ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		var err error
-		clients, err = awsapi.Load(ictx, awsapi.Options{
-			Region: cfg.AWS.Region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
-			Observer: metrics.ObserveAWS,
-		})
-		if err != nil {
-			cancel()
-			return err
-		}
-		id, err := awsapi.ReadIdentity(ictx, clients.IMDS)
-		cancel()
-		if err != nil {
-			return err
-		}
-		log.Info("instance identity read", "instance_id", id.InstanceID, "eni_id", id.ENIID,
-			"reason", id.VPCID+" "+id.AZ, "duration", time.Since(start).Round(time.Millisecond))
-		ncfg.Self.Identity = id
-		ncfg.YieldContested = cfg.Election.Backend == config.BackendFollow && cfg.Election.OnConflict != config.ConflictRepair
-		var popts resource.PlanOptions
-		if cfg.LocalAddress.CIDR.IsValid() {
-			popts.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
-		}
-		env := resource.Env{Clients: clients, CallTimeout: cfg.AWS.CallTimeout, OnOwner: true, LocalAddress: cfg.LocalAddress, Log: log}
-		if deps.Plan, err = kinds.Registry().Plan(cfg.Resources, env, popts); err != nil {
-			return err
-		}
-		mon, err := health.NewMonitor(cfg.Health, log)
-		if err != nil {
-			return err
-		}
-		deps.Health = mon
-	}
-	lease, err := newLease(cfg, clients, log)
-	if err != nil {
-		return err
-	}
-	deps.Lease = lease
-	stopReload := watchReload(ctx, cfg, &deps, log)
-	defer stopReload()
-	n := node.New(ncfg, deps)
-
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sctx, stopServers := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServers()
-	if cfg.API.Socket != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := admin.Serve(sctx, cfg.API.Socket, n, log); err != nil {
-				log.Error("admin socket failed", "err", err)
-			}
-		}()
-	}
-	if cfg.API.Metrics != "" {
-		ln, err := net.Listen("tcp", cfg.API.Metrics)
-		if err != nil {
-			return fmt.Errorf("listen for metrics on %s: %w", cfg.API.Metrics, err)
-		}
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		wg.Add(2)
-		go func() { defer wg.Done(); _ = srv.Serve(ln) }()
-		go func() {
-			defer wg.Done()
-			<-sctx.Done()
-			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(c)
-		}()
-	}
-	log.Info("vipd started", "node", cfg.Node.Name, "reason", "config "+cfg.Source)
-	stopNotify := notifySystemd(ctx, n, log)
-	err = n.Run(ctx)
-	stopNotify()
-	stopServers()
-	return err
-}
-
-// lockInstance takes the lock file next to the admin socket (which
-// validation requires; one socket serves one daemon), creating the socket
-// directory.
-func lockInstance(socket string) (*lockfile.Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(socket), 0o755); err != nil {
-		return nil, fmt.Errorf("create admin socket directory: %w", err)
-	}
-	return lockfile.Acquire(socket + ".lock")
-}
-
-// newLease builds the configured election backend; clients is nil on a
-// witness.
-func newLease(cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) (election.Lease, error) {
-	switch cfg.Election.Backend {
-	case config.BackendRaft, "":
-		peers := make([]electionraft.Peer, 0, len(cfg.Peers))
-		for _, p := range cfg.Peers {
-			peers = append(peers, electionraft.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness})
-		}
-		var network electionraft.Network // nil: plain TCP
-		if t := cfg.ClusterTLS; t.Enabled() {
-			tn, err := electionraft.NewTLSNetwork(electionraft.TLSFiles{CA: t.CA, Cert: t.Cert, Key: t.Key}, cfg.Node.Name, peers, log)
-			if err != nil {
-				return nil, err
-			}
-			network = tn
-		}
-		return electionraft.New(electionraft.Config{
-			Self:      cfg.Node.Name,
-			Advertise: cfg.Node.Advertise,
-			Bind:      cfg.Node.Listen,
-			Peers:     peers,
-			Witness:   cfg.Node.Witness,
-			Priority:  cfg.Node.Priority,
-			Preempt:   cfg.Election.Preempt,
-			Lease:     cfg.Election.Lease,
-			DataDir:   cfg.Node.DataDir,
-			Network:   network,
-		}, log)
-	case config.BackendFollow:
-		primary, err := followPrimary(cfg, log)
-		if err != nil {
-			return nil, err
-		}
-		peers := make([]election.Peer, 0, len(cfg.Peers))
-		for _, p := range cfg.Peers {
-			peers = append(peers, election.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness})
-		}
-		return follow.New(follow.Config{Self: cfg.Node.Name, Peers: peers, Validity: cfg.Election.Lease}, primary, log), nil
-	case config.BackendDynamoDB:
-		return newDynamoDBLease(cfg, clients, log)
-	case config.BackendEtcd:
-		return newEtcdLease(cfg, log)
-	default:
-		return nil, fmt.Errorf("election backend %q is not available in this build", cfg.Election.Backend)
 	}
 }

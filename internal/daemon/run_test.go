@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func TestSecondRunOfTheSameConfigLeavesTheFirstAlone(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var firstLog testenv.SyncBuffer
 	first := make(chan error, 1)
-	go func() { first <- runDaemon(ctx, cfg, &firstLog) }()
+	go func() { first <- Run(ctx, cfg, &firstLog) }()
 	defer func() {
 		cancel()
 		select {
@@ -71,7 +71,7 @@ func TestSecondRunOfTheSameConfigLeavesTheFirstAlone(t *testing.T) {
 
 	var secondLog testenv.SyncBuffer
 	second := make(chan error, 1)
-	go func() { second <- runDaemon(t.Context(), cfg, &secondLog) }()
+	go func() { second <- Run(t.Context(), cfg, &secondLog) }()
 	select {
 	case err := <-second:
 		held, ok := errors.AsType[*lockfile.HeldError](err)
