@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +46,7 @@ naming its line (vipd check fails on it).`,
 // Warnings (a notify script this host cannot run) do not stop either; they
 // go to stderr, each with its line, as keepalived warns when it loads.
 func runWithConfig[T any](name string, path *string, validate *bool, load func(string) (T, []error, error),
-	run func(context.Context, T, interface{ Write([]byte) (int, error) }) error) func(*cobra.Command, []string) error {
+	run func(context.Context, T, io.Writer) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		if *path == "" {
 			return cli.Usage(fmt.Errorf("%s: --config is required", name))

@@ -13,7 +13,7 @@
 // One goroutine (Run's loop) owns the controller's state; instance reads,
 // surveys, moves and hooks run in workers that report back by message. The
 // same Controller runs under `vipd controller` and in the Lambda function.
-// Imported by cmd/vipd, cmd/vipd-lambda and tests.
+// Imported by internal/daemon (vipd controller), cmd/vipd-lambda and tests.
 package controller
 
 import (

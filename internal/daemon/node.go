@@ -3,19 +3,12 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/election"
@@ -32,14 +25,19 @@ import (
 	"github.com/vipd/vipd/internal/resource/kinds"
 )
 
-func newLogger(cfg config.Log, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	return logging.New(w, logging.Format(cfg.Format), level)
 }
 
-// Run wires a node (or a witness) from cfg and runs it until ctx is done.
-func Run(ctx context.Context, cfg *config.Config, logw interface{ Write([]byte) (int, error) }) error {
+// Run builds a node (or a witness) from cfg and runs it, with the admin
+// socket, the metrics listener, SIGHUP reload and systemd notification,
+// until ctx is done or the node fails. It logs to logw in cfg's format. It
+// returns after every goroutine it started has exited, with the node's
+// error or why it could not start; a second Run of the same configuration
+// fails at once with a *lockfile.HeldError.
+func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	log := newLogger(cfg.Log, logw).With("cluster", cfg.Cluster)
 	// One daemon per configuration: before anything is touched (socket,
 	// addresses, raft log), so that a second `vipd run` of the same file
@@ -49,8 +47,7 @@ func Run(ctx context.Context, cfg *config.Config, logw interface{ Write([]byte) 
 		return err
 	}
 	defer lock.Release()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	metrics := node.NewMetrics(reg)
 
 	ncfg := node.Config{
@@ -111,42 +108,15 @@ func Run(ctx context.Context, cfg *config.Config, logw interface{ Write([]byte) 
 	stopReload := watchReload(ctx, cfg, &deps, log)
 	defer stopReload()
 	n := node.New(ncfg, deps)
-
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sctx, stopServers := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServers()
-	if cfg.API.Socket != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := admin.Serve(sctx, cfg.API.Socket, n, log); err != nil {
-				log.Error("admin socket failed", "err", err)
-			}
-		}()
+	srv, err := serve(ctx, cfg.API, n, reg, log)
+	if err != nil {
+		return err
 	}
-	if cfg.API.Metrics != "" {
-		ln, err := net.Listen("tcp", cfg.API.Metrics)
-		if err != nil {
-			return fmt.Errorf("listen for metrics on %s: %w", cfg.API.Metrics, err)
-		}
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		wg.Add(2)
-		go func() { defer wg.Done(); _ = srv.Serve(ln) }()
-		go func() {
-			defer wg.Done()
-			<-sctx.Done()
-			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(c)
-		}()
-	}
+	defer srv.stop()
 	log.Info("vipd started", "node", cfg.Node.Name, "reason", "config "+cfg.Source)
 	stopNotify := notifySystemd(ctx, n, log)
-	err = n.Run(ctx)
-	stopNotify()
-	stopServers()
-	return err
+	defer stopNotify()
+	return n.Run(ctx)
 }
 
 // lockInstance takes the lock file next to the admin socket (which

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,8 +37,8 @@ node: {name: w, advertise: %q, witness: true, data-dir: %q}
 peers:
   - {name: a, address: %q}
   - {name: b, address: %q}
-api: {socket: %q}
-`, closedPort(t), filepath.Join(dir, "data"), closedPort(t), closedPort(t), filepath.Join(dir, "run", "vipd.sock"))
+api: {socket: %q, metrics: %q}
+`, closedPort(t), filepath.Join(dir, "data"), closedPort(t), closedPort(t), filepath.Join(dir, "run", "vipd.sock"), closedPort(t))
 	cfg, err := config.Parse([]byte(src), filepath.Join(dir, "vipd.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,5 +92,51 @@ func TestSecondRunOfTheSameConfigLeavesTheFirstAlone(t *testing.T) {
 	}
 	if st.Node != "w" {
 		t.Errorf("status answered by %q", st.Node)
+	}
+}
+
+// Run serves the admin socket and the metrics listener while the node runs
+// and has closed both, and every goroutine it started, when it returns: a
+// restarted vipd binds them again at once (issue 18).
+func TestRunServesWhileRunningAndStopsEverything(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cfg := witnessConfig(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var log testenv.SyncBuffer
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, &log) }()
+
+	client := admin.NewClient(cfg.API.Socket)
+	poll(t, "the admin socket", func() bool {
+		_, err := client.Status(t.Context())
+		return err == nil
+	})
+	metrics := "http://" + cfg.API.Metrics + "/metrics"
+	resp, err := http.Get(metrics)
+	if err != nil {
+		t.Fatalf("GET %s while running: %v", metrics, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "vipd_state") {
+		t.Errorf("GET %s: %s, want 200 with vipd_state; body:\n%.300s", metrics, resp.Status, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Run did not return within 10s of its context ending; log:\n%s", log.String())
+	}
+	if _, err := os.Stat(cfg.API.Socket); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("admin socket after Run returned: stat = %v, want it removed", err)
+	}
+	if c, err := net.DialTimeout("tcp", cfg.API.Metrics, time.Second); err == nil {
+		c.Close()
+		t.Errorf("metrics listener %s still accepts after Run returned", cfg.API.Metrics)
 	}
 }

@@ -5,8 +5,9 @@
 // neither gives the address up nor takes it.
 //
 // Checker is a single probe; Monitor runs all of a node's checks and says
-// whether the node is healthy. Only internal/node, cmd/vipd (vipd check)
-// and tests import health; it imports only config of vipd.
+// whether the node is healthy. Only internal/node, internal/controller,
+// internal/daemon (which builds the monitors) and tests import health; it
+// imports only config of vipd.
 package health
 
 import (

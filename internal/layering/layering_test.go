@@ -29,6 +29,11 @@ var (
 	// daemon is what runs a node or a controller.
 	daemon = []string{"internal/daemon/...", "internal/node/...", "internal/controller/..."}
 	// lower are the layers under the daemon: what it decides and acts with.
+	// vipdCommands is all cmd/vipd may import: the daemon, and one package
+	// per command that is not the daemon (status and the other admin
+	// calls, check, iam-policy, demo), with what every command shares.
+	vipdCommands = []string{"internal/daemon", "internal/admin", "internal/cli", "internal/config", "internal/version",
+		"internal/preflight", "internal/awsapi", "internal/iampolicy", "internal/resource/kinds", "internal/demo"}
 	lower = []string{"internal/election/...", "internal/health/...", "internal/hooks/...", "internal/resource/...",
 		"internal/awsapi/...", "internal/osnet/...", "internal/fence/...", "internal/iampolicy/...", "internal/preflight/probe/..."}
 )
@@ -79,6 +84,14 @@ var rules = []rule{
 			"would own goroutines and sockets nobody waits for",
 		applies: func(p string) bool { return !in(p, []string{"cmd/..."}) && !in(p, daemon) },
 		banned:  func(_, dep string) bool { return in(dep, daemon) },
+	},
+	{
+		name: "cmd/vipd imports only the daemon and its other commands' packages",
+		why: "the command parses flags and calls one package per command; when it wired the node " +
+			"itself it imported 22 packages and ran goroutines nobody waited for (issue 18). Building " +
+			"a node, a lease or a reload belongs in internal/daemon",
+		applies: func(p string) bool { return p == "cmd/vipd" },
+		banned:  func(_, dep string) bool { return !in(dep, vipdCommands) },
 	},
 	{
 		name: "the config schema imports nothing of vipd",
@@ -265,7 +278,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		"internal/config":                {"internal/fence"},
 		"internal/election/raft":         {"internal/admin"},
 		"internal/vpcsim":                {"internal/awsapi"},
-		"cmd/vipd":                       {"internal/chaos"},
+		"cmd/vipd":                       {"internal/chaos", "internal/node", "internal/daemon"},
 		"internal/demo":                  {"internal/vpcsim", "internal/election/electiontest"},
 		"internal/preflight":             {"internal/resource/kinds"},
 		"internal/resource/resourcetest": {"internal/vpcsim"},
@@ -283,6 +296,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		"internal/election/raft imports internal/admin",
 		"internal/vpcsim imports internal/awsapi",
 		"cmd/vipd imports internal/chaos",
+		"cmd/vipd imports internal/node",
 		"internal/demo imports internal/election/electiontest",
 	}
 	for _, w := range want {
@@ -290,7 +304,7 @@ func TestRulesCatchViolations(t *testing.T) {
 			t.Errorf("no rule caught %q", w)
 		}
 	}
-	for _, ok := range []string{"internal/demo imports internal/vpcsim:", "internal/preflight imports internal/resource/kinds:",
+	for _, ok := range []string{"internal/demo imports internal/vpcsim:", "cmd/vipd imports internal/daemon:", "internal/preflight imports internal/resource/kinds:",
 		"internal/resource/resourcetest imports", "internal/election/electiontest imports", "cmd/vpcsim imports"} {
 		if slices.ContainsFunc(got, func(v string) bool { return strings.HasPrefix(v, ok) }) {
 			t.Errorf("a rule forbids what is allowed: %s", ok)

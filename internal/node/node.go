@@ -5,7 +5,7 @@
 // blocks (AWS calls, netlink, hooks, lease RPCs) runs in worker goroutines
 // that report back by message; the loop itself never blocks on I/O.
 //
-// Imported by cmd/vipd and the demo.
+// Imported by internal/daemon, which builds and runs it.
 package node
 
 import (
