@@ -184,7 +184,10 @@ func TestSecondRunLeavesTheDaemonAlone(t *testing.T) {
 	}
 	c.waitWorld(p, time.Second)
 	for _, call := range c.sim.Calls(seq) {
-		if call.Caller == m.instance && !strings.HasPrefix(call.Action, "Describe") {
+		// The running primary keeps reading (its reconcile: EC2 Describe
+		// calls, Route 53 ListResourceRecordSets); only a write is harm.
+		read := strings.HasPrefix(call.Action, "Describe") || strings.HasPrefix(call.Action, "List") || strings.HasPrefix(call.Action, "Get")
+		if call.Caller == m.instance && !read {
 			t.Errorf("AWS write %s by %s's instance after the second run", call.Action, p)
 		}
 	}
