@@ -108,13 +108,13 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	stopReload := watchReload(ctx, cfg, &deps, log)
 	defer stopReload()
 	n := node.New(ncfg, deps)
-	srv, err := serve(ctx, cfg.API, n, reg, log)
+	srv, err := serve(ctx, cfg.API, nodeAdmin{n}, reg, log)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 	log.Info("vipd started", "node", cfg.Node.Name, "reason", "config "+cfg.Source)
-	stopNotify := notifySystemd(ctx, n, log)
+	stopNotify := notifySystemd(ctx, nodeAdmin{n}, log)
 	defer stopNotify()
 	return n.Run(ctx)
 }

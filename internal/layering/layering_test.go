@@ -94,6 +94,13 @@ var rules = []rule{
 		banned:  func(_, dep string) bool { return !in(dep, vipdCommands) },
 	},
 	{
+		name: "the node loop never imports the admin surface",
+		why: "the loop keeps its state in its own types and internal/daemon shows them as `vipd status " +
+			"--json`; state kept as the JSON types tied every change of the loop to the wire contract (issue 18)",
+		applies: func(p string) bool { return p == "internal/node" },
+		banned:  func(_, dep string) bool { return in(dep, []string{"internal/admin/..."}) },
+	},
+	{
 		name: "the config schema imports nothing of vipd",
 		why: "config is read by every command, the docs and the harnesses; it describes, it " +
 			"does not act (style.md: config imports none of them)",
@@ -271,7 +278,7 @@ func TestLayering(t *testing.T) {
 // matches nothing) is noticed.
 func TestRulesCatchViolations(t *testing.T) {
 	bad := map[string][]string{
-		"internal/node":                  {"internal/vpcsim"},
+		"internal/node":                  {"internal/vpcsim", "internal/admin"},
 		"internal/resource/overlayroute": {"internal/vpcsim/vpcsimtest", "internal/node"},
 		"internal/admin":                 {"internal/node"},
 		"internal/health":                {"internal/controller"},
@@ -288,6 +295,7 @@ func TestRulesCatchViolations(t *testing.T) {
 	got := violations(bad)
 	want := []string{
 		"internal/node imports internal/vpcsim",
+		"internal/node imports internal/admin",
 		"internal/resource/overlayroute imports internal/vpcsim/vpcsimtest",
 		"internal/resource/overlayroute imports internal/node",
 		"internal/admin imports internal/node",

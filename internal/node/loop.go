@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/hooks"
 	"github.com/vipd/vipd/internal/resource"
@@ -46,7 +45,7 @@ type request struct {
 }
 
 type response struct {
-	status admin.Status
+	status Status
 	err    error
 }
 
@@ -54,7 +53,7 @@ type response struct {
 type result struct {
 	kind     opKind
 	token    uint64
-	steps    []admin.Step
+	steps    []resource.Step
 	err      error
 	drift    map[string][]string // reconcile: resource name → drift lines
 	inSync   map[string]bool
@@ -106,7 +105,7 @@ func New(cfg Config, d Deps) *Node {
 }
 
 // Status returns the node's status. It waits for the loop, bounded by ctx.
-func (n *Node) Status(ctx context.Context) (admin.Status, error) {
+func (n *Node) Status(ctx context.Context) (Status, error) {
 	r, err := n.ask(ctx, request{status: true})
 	return r.status, err
 }

@@ -228,7 +228,7 @@ func (h *harness) waitRole(want State) {
 		ctx, cancel := context.WithTimeout(h.t.Context(), time.Second)
 		st, err := h.n.Status(ctx)
 		cancel()
-		if err == nil && st.Role == string(want) {
+		if err == nil && st.Role == want {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -492,7 +492,7 @@ func TestContestedDriftIsNotRepairedWhenYielding(t *testing.T) {
 			if st.Counters["drift_repairs"] != 0 {
 				t.Fatalf("repaired a contested claim %d times", st.Counters["drift_repairs"])
 			}
-			if st.Role != string(StatePrimary) {
+			if st.Role != StatePrimary {
 				t.Fatalf("role %s, want primary (the primary check still says so)", st.Role)
 			}
 			return

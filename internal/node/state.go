@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/resource"
 )
 
 // loop is the state owned by the node loop goroutine. Nothing else reads or
@@ -51,8 +51,8 @@ type loop struct {
 	// drifted names what the running repair found out of place.
 	drifted []string
 
-	resources map[string]*admin.Resource
-	history   []admin.Transition
+	resources map[string]*ResourceStatus
+	history   []Transition
 	counters  map[string]int64
 
 	timer *time.Timer
@@ -71,12 +71,12 @@ func newLoop(ctx context.Context, n *Node, wg *sync.WaitGroup) *loop {
 		wg:        wg,
 		state:     StateInit,
 		since:     time.Now(),
-		resources: map[string]*admin.Resource{},
+		resources: map[string]*ResourceStatus{},
 		counters:  map[string]int64{},
 		timer:     time.NewTimer(time.Hour),
 	}
 	for _, r := range n.d.Plan.Resources() {
-		l.resources[r.Name()] = &admin.Resource{Name: r.Name(), Kind: r.Kind(), State: "released"}
+		l.resources[r.Name()] = &ResourceStatus{Name: r.Name(), Kind: r.Kind(), State: "released"}
 	}
 	if n.cfg.Witness {
 		l.state = StateWitness
@@ -173,7 +173,7 @@ func (l *loop) step(why string) {
 func (l *loop) settle(eligible bool) { l.settleWith(eligible, nil) }
 
 // settleWith is settle after a release, whose steps the transition records.
-func (l *loop) settleWith(eligible bool, steps []admin.Step) {
+func (l *loop) settleWith(eligible bool, steps []resource.Step) {
 	n := l.n
 	switch {
 	case l.maint:
@@ -236,15 +236,15 @@ func (l *loop) pushEligible(want bool) {
 }
 
 // transition records a state change (no-op when unchanged).
-func (l *loop) transition(to State, reason string, steps []admin.Step) {
+func (l *loop) transition(to State, reason string, steps []resource.Step) {
 	if l.state == to && steps == nil {
 		return
 	}
 	n := l.n
 	now := time.Now()
 	from := l.state
-	tr := admin.Transition{At: now, From: string(from), To: string(to), Reason: reason, Token: l.token,
-		InPreviousMS: ms(now.Sub(l.since)), Steps: steps}
+	tr := Transition{At: now, From: from, To: to, Reason: reason, Token: l.token,
+		InPrevious: now.Sub(l.since), Steps: steps}
 	l.history = append(l.history, tr)
 	if len(l.history) > n.cfg.History {
 		l.history = l.history[len(l.history)-n.cfg.History:]
@@ -428,20 +428,21 @@ func (l *loop) handle(r result) {
 	}
 }
 
-func (l *loop) applySteps(steps []admin.Step, okState string) {
+func (l *loop) applySteps(steps []resource.Step, okState string) {
 	for _, s := range steps {
 		rs := l.resources[s.Resource]
 		if rs == nil {
 			continue
 		}
-		rs.LastError = s.Error
-		if s.Error == "" {
+		rs.LastError = ""
+		if s.Err == nil {
 			rs.State = okState
 			rs.InSync = okState == "owned"
 			if s.Op == string(opAcquire) {
-				rs.AcquireMS = s.DurationMS
+				rs.AcquireTook = s.Took
 			}
 		} else {
+			rs.LastError = s.Err.Error()
 			rs.State = "error"
 		}
 	}
@@ -501,7 +502,7 @@ func (l *loop) stop(ctx context.Context) error {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.StopTimeout)
 		defer cancel()
 		l.transition(StateReleasing, "stopping", nil)
-		var steps []admin.Step
+		var steps []resource.Step
 		steps, err = n.release(rctx, n.fence(l.token))
 		l.applySteps(steps, "released")
 		l.transition(StateStopped, "stopping", steps)
@@ -512,5 +513,3 @@ func (l *loop) stop(ctx context.Context) error {
 	l.transition(StateStopped, "stopping", nil)
 	return err
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

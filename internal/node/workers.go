@@ -2,17 +2,17 @@ package node
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
-	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/fence"
-	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/resource"
 )
 
 // acquire runs the plan's acquire and logs what it took. Runs in a worker
 // goroutine.
-func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]admin.Step, error) {
+func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]resource.Step, error) {
 	steps, err := n.d.Plan.Acquire(ctx, n.cfg.Self, tok)
 	for _, s := range steps {
 		if s.Err != nil || s.Resource == resource.LocalStep {
@@ -21,14 +21,13 @@ func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]admin.Step, erro
 		n.d.Metrics.acquired(s.Kind, s.Took)
 		n.log.Info("resource acquired", "op", s.Resource, "token", tok.N(), "duration", s.Took.Round(time.Millisecond))
 	}
-	return adminSteps(steps), err
+	return steps, err
 }
 
 // release runs the plan's release. Runs in a worker goroutine, or on the
 // loop at stop.
-func (n *Node) release(ctx context.Context, tok fence.Token) ([]admin.Step, error) {
-	steps, err := n.d.Plan.Release(ctx, n.cfg.Self, tok)
-	return adminSteps(steps), err
+func (n *Node) release(ctx context.Context, tok fence.Token) ([]resource.Step, error) {
+	return n.d.Plan.Release(ctx, n.cfg.Self, tok)
 }
 
 // check reads every resource's state (reconcile) or only the local address
@@ -98,54 +97,24 @@ func (n *Node) hasHostState() bool {
 	return false
 }
 
-// adminSteps are steps as status and the transition history show them.
-func adminSteps(steps []resource.Step) []admin.Step {
-	out := make([]admin.Step, len(steps))
-	for i, s := range steps {
-		out[i] = admin.Step{Resource: s.Resource, Op: s.Op, DurationMS: ms(s.Took)}
-		if s.Err != nil {
-			out[i].Error = s.Err.Error()
-		}
-	}
-	return out
-}
-
-// status builds the admin view. Called on the loop goroutine.
-func (l *loop) status() admin.Status {
+// status copies the loop's state. Called on the loop goroutine.
+func (l *loop) status() Status {
 	n := l.n
-	st := n.leaseStatus()
-	out := admin.Status{
+	out := Status{
 		Cluster: n.cfg.Cluster, Node: n.cfg.Self.Name, Witness: n.cfg.Witness,
-		Role: string(l.state), Since: l.since,
-		Holder: st.Holder, Token: st.Token, LeaseHeld: st.Held, Quorum: st.Quorum,
+		Role: l.state, Since: l.since, Lease: n.leaseStatus(),
 		Healthy: n.d.Health == nil || n.d.Health.Healthy(), Maintenance: l.maint,
 		InstanceID: n.cfg.Self.InstanceID, ENIID: n.cfg.Self.ENIID,
-		Transitions: append([]admin.Transition(nil), l.history...),
-		Counters:    map[string]int64{},
-		Health:      []admin.Check{},
-		Resources:   []admin.Resource{},
-		Peers:       []admin.Peer{},
-	}
-	if st.Held {
-		out.LeaseValid = time.Until(st.ValidUntil).Round(time.Millisecond).String()
-	}
-	for k, v := range l.counters {
-		out.Counters[k] = v
+		Transitions: slices.Clone(l.history),
+		Counters:    maps.Clone(l.counters),
 	}
 	if n.d.Health != nil {
-		for _, c := range n.d.Health.Status() {
-			out.Health = append(out.Health, checkStatus(c))
-		}
+		out.Health = n.d.Health.Status()
 	}
 	for _, r := range n.d.Plan.Resources() {
-		out.Resources = append(out.Resources, *l.resources[r.Name()])
-	}
-	for _, p := range st.Peers {
-		out.Peers = append(out.Peers, admin.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness, Eligible: p.Eligible, Reachable: p.Reachable})
+		rs := *l.resources[r.Name()]
+		rs.Drift = slices.Clone(rs.Drift)
+		out.Resources = append(out.Resources, rs)
 	}
 	return out
-}
-
-func checkStatus(c health.CheckStatus) admin.Check {
-	return admin.Check{Name: c.Name, Passing: c.Passing, LastError: c.LastError}
 }
