@@ -32,7 +32,9 @@ fix under it), - not applicable.
 
   config          the configuration is valid
   imds            IMDSv2 answers: which instance, zone and VPC this is
-  credentials     AWS credentials are found, and from where
+  credentials     AWS credentials are found, from where, and EC2 accepts
+                  them (a DryRun call: rejected keys, a wrong secret or an
+                  expired token fail here, with the fix)
   route-table     every named table exists in this instance's VPC (or the
                   VPC has tables, for route-tables: all)
   source/dest     the instance's source/dest check is off, or vipd turns it off
@@ -50,9 +52,11 @@ fix under it), - not applicable.
                   PutItem/UpdateItem are allowed, proven with writes whose
                   condition cannot hold: nothing is changed
   cluster tls     the certificate loads, is valid and names this node
-  peer, witness   every member's cluster port accepts a connection (with
-                  cluster-tls: a mutual TLS handshake both sides accept);
-                  not with the dynamodb backend, whose nodes never connect
+  peer, witness   a vipd member answers the cluster's handshake on every
+                  member's cluster port (with cluster-tls: over a mutual
+                  TLS handshake both sides accept); an open port where
+                  something else listens fails; not with the dynamodb or
+                  etcd backend, whose nodes never connect
   local interface the interface the address is bound on exists
   notify          every notify script exists and is executable
 

@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/aws/smithy-go"
 )
@@ -24,6 +25,41 @@ const (
 	CodeServiceUnavailable       = "ServiceUnavailable"
 	CodeAuthFailure              = "AuthFailure"
 )
+
+// Codes with which AWS services reject the credentials themselves rather
+// than the call: EC2 answers AuthFailure, most other services (Route 53,
+// STS) InvalidClientTokenId or SignatureDoesNotMatch, DynamoDB
+// UnrecognizedClientException or InvalidSignatureException; a clock more
+// than 5 minutes off gives RequestExpired or, in a signature,
+// SignatureDoesNotMatch. See "Error codes for the Amazon EC2 API" (common
+// client errors) and each service's "Common Errors".
+const (
+	CodeInvalidClientTokenId         = "InvalidClientTokenId"
+	CodeSignatureDoesNotMatch        = "SignatureDoesNotMatch"
+	CodeUnrecognizedClient           = "UnrecognizedClientException"
+	CodeInvalidSignature             = "InvalidSignatureException"
+	CodeIncompleteSignature          = "IncompleteSignature"
+	CodeMissingAuthenticationToken   = "MissingAuthenticationToken"
+	CodeExpiredToken                 = "ExpiredToken"
+	CodeExpiredTokenException        = "ExpiredTokenException"
+	CodeRequestExpired               = "RequestExpired"
+	CodeInvalidAccessKeyID           = "InvalidAccessKeyId"
+	CodeMissingAuthenticationTokenEx = "MissingAuthenticationTokenException"
+)
+
+// authCodes are the codes IsAuthFailure reports.
+var authCodes = []string{CodeAuthFailure, CodeInvalidClientTokenId, CodeSignatureDoesNotMatch,
+	CodeUnrecognizedClient, CodeInvalidSignature, CodeIncompleteSignature, CodeMissingAuthenticationToken,
+	CodeMissingAuthenticationTokenEx, CodeExpiredToken, CodeExpiredTokenException, CodeRequestExpired, CodeInvalidAccessKeyID}
+
+// IsAuthFailure reports whether err is AWS refusing the credentials (an
+// unknown or deactivated key, a wrong secret, an expired session token, a
+// clock too far off), as opposed to refusing the call (UnauthorizedOperation,
+// AccessDenied), which needs a permission, not other credentials.
+func IsAuthFailure(err error) bool {
+	c := Code(err)
+	return c != "" && slices.Contains(authCodes, c)
+}
 
 // Code returns the AWS error code carried by err's chain, or "" when err is
 // not an AWS API error.

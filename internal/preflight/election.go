@@ -58,6 +58,9 @@ func (r *runner) leaseTable(ctx context.Context, ddb DynamoDB) {
 	case awsapi.IsCode(err, codeAccessDenied):
 		r.fail(table, "the instance's role may not describe it", fix)
 		return
+	case awsapi.IsAuthFailure(err):
+		r.fail(table, "DynamoDB rejected the credentials ("+awsapi.Code(err)+")", credentialsFix(awsapi.Code(err), r.source, r.id.InstanceID))
+		return
 	case err != nil:
 		r.fail(table, "could not be read: "+err.Error(), "check aws.region and the network path to DynamoDB (a gateway VPC endpoint for private subnets)")
 		return

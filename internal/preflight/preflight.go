@@ -60,8 +60,6 @@ type Deps struct {
 	// Connect builds the AWS clients for region (the instance's, or the
 	// configured one). It is called once, after the identity check.
 	Connect func(ctx context.Context, region string) (AWS, error)
-	// Dial connects to a peer; nil means TCP.
-	Dial func(ctx context.Context, address string) (net.Conn, error)
 	// Interfaces lists the host's interfaces with their addresses; nil
 	// means the host's (net.Interfaces).
 	Interfaces func() ([]Interface, error)
@@ -106,12 +104,6 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) []Result {
 	if d.Timeout <= 0 {
 		d.Timeout = 3 * time.Second
 	}
-	if d.Dial == nil {
-		d.Dial = func(ctx context.Context, address string) (net.Conn, error) {
-			var dl net.Dialer
-			return dl.DialContext(ctx, "tcp", address)
-		}
-	}
 	if d.Interfaces == nil {
 		d.Interfaces = hostInterfaces
 	}
@@ -138,8 +130,11 @@ type runner struct {
 	d   Deps
 	out []Result
 	id  awsapi.Identity
-	// tlsDial dials peers with cluster TLS when it is configured.
-	tlsDial func(ctx context.Context, address string) (net.Conn, error)
+	// source is the credentials provider's name, once found.
+	source string
+	// network reaches the peers' cluster ports: nil (TCP), or with
+	// cluster TLS configured the mutual TLS network.
+	network electionraft.Network
 }
 
 func (r *runner) add(res Result) { r.out = append(r.out, res) }
@@ -197,12 +192,66 @@ func (r *runner) aws(ctx context.Context) {
 			"attach an instance profile (IAM role) to "+id.InstanceID+" with the policy printed by `vipd iam-policy`")
 		return
 	}
-	r.add(Result{Check: "credentials", Status: Pass, Detail: "found, from " + credentialSource(creds.Source)})
+	r.source = creds.Source
+	if !r.credentialsAccepted(ctx, c.EC2, creds.Source) {
+		return
+	}
 	// Each resource kind checks its own resources (resource.Kind.Preflight).
 	p := &probe.Probe{Identity: id, EC2: c.EC2, Route53: c.Route53, Timeout: r.d.Timeout}
 	kinds.Registry().Preflight(ctx, p, r.cfg.Resources)
 	r.out = append(r.out, p.Results()...)
 	r.leaseTable(ctx, c.DynamoDB)
+}
+
+// credentialsAccepted proves that AWS accepts the credentials, not only
+// that a provider handed some out: a DryRun DescribeInstances of this
+// instance is answered DryRunOperation or UnauthorizedOperation once EC2
+// has verified the signature, whatever the role allows, and AuthFailure
+// when it has not. It reports the credentials check and whether the checks
+// that call AWS can run.
+func (r *runner) credentialsAccepted(ctx context.Context, ec2c *ec2.Client, source string) bool {
+	const check = "credentials"
+	from := credentialSource(source)
+	err := r.call(ctx, func(ctx context.Context) error {
+		_, err := ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{DryRun: aws.Bool(true), InstanceIds: []string{r.id.InstanceID}})
+		return err
+	})
+	switch {
+	case awsapi.IsCode(err, awsapi.CodeDryRunOperation), awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation):
+		r.add(Result{Check: check, Status: Pass, Detail: "found, from " + from + ", and accepted by EC2"})
+		return true
+	case awsapi.IsAuthFailure(err):
+		r.fail(check, fmt.Sprintf("rejected by AWS (%s): the credentials from %s do not authenticate", awsapi.Code(err), from),
+			credentialsFix(awsapi.Code(err), source, r.id.InstanceID))
+		r.add(Result{Check: "resources", Status: Fail, Detail: "not checked: AWS rejects the credentials", Fix: "fix the credentials check first"})
+		return false
+	case err == nil:
+		r.fail(check, "found, from "+from+", but the endpoint ignored DryRun and ran DescribeInstances", "point aws.endpoint at EC2")
+		return false
+	default:
+		r.fail(check, "found, from "+from+", but could not be verified: "+err.Error(),
+			"check aws.endpoint and the network path to EC2 (a route to the internet or an ec2 interface VPC endpoint, security group egress on 443)")
+		r.add(Result{Check: "resources", Status: Fail, Detail: "not checked: EC2 did not answer", Fix: "fix the credentials check first"})
+		return false
+	}
+}
+
+// credentialsFix says what to do about credentials AWS rejected with code,
+// by where they came from.
+func credentialsFix(code, source, instance string) string {
+	switch {
+	case code == awsapi.CodeRequestExpired:
+		return "this host's clock is more than 5 minutes off: synchronise it (timedatectl; chronyc makestep) and run vipd check again"
+	case code == awsapi.CodeExpiredToken || code == awsapi.CodeExpiredTokenException:
+		return "the session token has expired: use the instance profile (unset AWS_SESSION_TOKEN and the static keys) rather than temporary keys copied into the configuration"
+	case strings.HasPrefix(source, "EnvConfigCredentials"):
+		return "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in vipd's environment are wrong, deactivated or deleted: remove them (systemctl edit vipd) so that vipd uses the instance profile, or set a valid key pair"
+	case strings.HasPrefix(source, "SharedConfigCredentials"):
+		return "the key in the shared credentials file is wrong, deactivated or deleted: remove the file (or its profile) so that vipd uses the instance profile, or correct the key (aws configure)"
+	case strings.HasPrefix(source, "EC2RoleProvider"):
+		return "the instance profile's credentials were refused: check this host's clock (timedatectl), that aws.endpoint is EC2 of this region, and that " + instance + "'s profile has a role (aws ec2 describe-iam-instance-profile-associations)"
+	}
+	return "use the instance profile: remove static keys from vipd's environment and configuration, and attach a role to " + instance + " with the policy printed by `vipd iam-policy`"
 }
 
 // call bounds one AWS call by the check timeout.
@@ -229,7 +278,7 @@ func credentialSource(src string) string {
 
 // clusterTLS loads the cluster TLS files as vipd run will, and makes the
 // peer checks dial with mutual TLS, so that they prove the peers trust this
-// member's certificate (and it theirs), not only that the port is open.
+// member's certificate (and it theirs).
 func (r *runner) clusterTLS() {
 	const check = "cluster tls"
 	t := r.cfg.ClusterTLS
@@ -249,61 +298,51 @@ func (r *runner) clusterTLS() {
 	}
 	r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%s valid for %s until %s, signed by %s",
 		t.Cert, r.cfg.Node.Name, n.NotAfter().UTC().Format(time.RFC3339), t.CA)})
-	if r.tlsDial == nil {
-		r.tlsDial = n.DialContext
-	}
+	r.network = n
 }
 
-// peers dials every peer's cluster port.
+// peers proves that a vipd member answers on every peer's cluster port:
+// a peer RPC ping (electionraft.Ping), over mutual TLS when cluster-tls is
+// configured, so that a port some other program holds, or a member that
+// refuses this one's certificate, does not pass as reachable.
 func (r *runner) peers(ctx context.Context) {
 	for _, p := range r.cfg.Peers {
-		what := "peer"
+		what, unit := "peer", "vipd"
 		if p.Witness {
-			what = "witness"
+			what, unit = "witness", "vipd-witness"
 		}
 		check := what + " " + p.Name
-		dctx, cancel := context.WithTimeout(ctx, max(r.d.Timeout/3, 200*time.Millisecond))
+		pctx, cancel := context.WithTimeout(ctx, max(r.d.Timeout/3, 200*time.Millisecond))
 		start := time.Now()
-		dial := r.d.Dial
-		if r.tlsDial != nil {
-			dial = r.tlsDial
-		}
-		c, err := dial(dctx, p.Address)
+		err := electionraft.Ping(pctx, r.network, p.Address, r.cfg.Node.Name)
 		cancel()
-		if err == nil && r.tlsDial != nil {
-			err = accepted(c, p, r.d.Timeout/3)
-		}
+		var remote *net.OpError
+		var handshake *electionraft.HandshakeError
 		switch {
 		case err == nil:
-			c.Close()
-			r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%s reachable (%s)", p.Address, time.Since(start).Round(time.Millisecond))})
+			r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%s answered as a vipd member (%s)", p.Address, time.Since(start).Round(time.Millisecond))})
 		case errors.Is(err, syscall.ECONNREFUSED):
 			// The host answered: the network path is open and vipd is
 			// not running there yet, which is normal while setting up.
 			r.add(Result{Check: check, Status: Warn, Detail: p.Address + " refused the connection: vipd is not running there",
-				Fix: "start vipd on " + p.Name + " (systemctl start vipd)"})
-		case errors.As(err, new(*electionraft.HandshakeError)):
-			r.fail(check, err.Error(), "give every member a certificate from the same cluster CA, each for its node name")
+				Fix: "start vipd on " + p.Name + " (systemctl start " + unit + ")"})
+		case errors.As(err, &handshake):
+			r.fail(check, handshake.Error(), "give every member a certificate from the same cluster CA, each for its node name")
+		case errors.As(err, &remote) && remote.Op == "remote error":
+			// TLS 1.3: the client's handshake completes before the
+			// server has checked the client's certificate; its refusal
+			// arrives as an alert on the first read.
+			r.fail(check, fmt.Sprintf("cluster tls: %s at %s refused this member's certificate: %v", p.Name, p.Address, remote.Err),
+				"give every member a certificate from the same cluster CA, each for its node name, and list this member ("+r.cfg.Node.Name+") in "+p.Name+"'s peers")
+		case errors.Is(err, electionraft.ErrNoAnswer):
+			r.fail(check, fmt.Sprintf("%s accepted the connection but did not answer as a vipd member: %v", p.Address, errors.Unwrap(err)),
+				"check that "+p.Address+" is "+p.Name+"'s cluster port (node.advertise there) and that "+unit+" runs there ("+
+					"systemctl status "+unit+"); with cluster-tls, every member needs it")
 		default:
 			r.fail(check, fmt.Sprintf("%s unreachable: %v", p.Address, err),
 				"allow TCP "+portOf(p.Address)+" between the cluster's members (security groups, NACLs, host firewall)")
 		}
 	}
-}
-
-// accepted waits briefly for the peer's verdict on this member's
-// certificate: in TLS 1.3 the client's handshake completes before the
-// server has checked the client certificate, and a refusal arrives as an
-// alert on the first read. A peer that accepted waits for the first byte,
-// so the read times out.
-func accepted(c net.Conn, p config.Peer, wait time.Duration) error {
-	_ = c.SetReadDeadline(time.Now().Add(max(wait, 100*time.Millisecond)))
-	_, err := c.Read(make([]byte, 1))
-	var ne net.Error
-	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
-		return nil
-	}
-	return &electionraft.HandshakeError{Peer: p.Name, Address: p.Address, Err: fmt.Errorf("the peer refused this member's certificate: %w", err)}
 }
 
 func portOf(address string) string {

@@ -8,13 +8,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,8 +85,8 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	}
 }
 
-// tlsPeer serves the cluster port of member name with files, answering
-// each connection's handshake, until the test ends.
+// tlsPeer runs member name with cluster TLS from files, counting peers
+// (by name) as the other members, and returns its cluster address.
 func tlsPeer(t *testing.T, files config.ClusterTLS, name string, peers ...string) string {
 	t.Helper()
 	var ps []electionraft.Peer
@@ -99,30 +97,7 @@ func tlsPeer(t *testing.T, files config.ClusterTLS, name string, peers ...string
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := n.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return member(t, name, n, ps)
 }
 
 // TestClusterTLS: vipd check loads the member's certificate as vipd run
@@ -149,16 +124,19 @@ cluster-tls: {ca: %q, cert: %q, key: %q}
 		return c
 	}
 
-	rs := preflight.Run(t.Context(), cfg(cluster.issue(t, "w", time.Now().Add(time.Hour))), preflight.Deps{})
+	rs := preflight.Run(t.Context(), cfg(cluster.issue(t, "w", time.Now().Add(time.Hour))), preflight.Deps{Timeout: 6 * time.Second})
 	want := []outcome{{"config", preflight.Pass}, {"cluster tls", preflight.Pass},
 		{"peer a", preflight.Pass}, {"peer b", preflight.Fail}, {"peer x", preflight.Fail}}
 	if diff := cmp.Diff(want, outcomes(rs)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s\n%s", diff, written(t, rs))
 	}
+	if out := written(t, rs); !strings.Contains(out, "✓ peer a: "+good+" answered as a vipd member") {
+		t.Errorf("output lacks a's answer:\n%s", out)
+	}
 	if out := written(t, rs); !strings.Contains(out, "✗ peer b: cluster tls: handshake with b at "+alien) {
 		t.Errorf("output lacks the failed handshake with b:\n%s", out)
 	}
-	if out := written(t, rs); !strings.Contains(out, "✗ peer x: cluster tls: handshake with x at "+other+": the peer refused this member's certificate") {
+	if out := written(t, rs); !strings.Contains(out, "✗ peer x: cluster tls: x at "+other+" refused this member's certificate") {
 		t.Errorf("output lacks x's refusal:\n%s", out)
 	}
 

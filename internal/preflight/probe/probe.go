@@ -130,8 +130,16 @@ func (p *Probe) DescribeFailed(check, action string, err error) {
 			"add "+action+" on resource \"*\" to the role (see `vipd iam-policy`)")
 		return
 	}
+	if awsapi.IsAuthFailure(err) {
+		p.Fail(check, "AWS rejected the credentials ("+awsapi.Code(err)+")", credentialsFix)
+		return
+	}
 	p.Fail(check, err.Error(), "check the EC2 endpoint and network path to it")
 }
+
+// credentialsFix points at the credentials check, which says why AWS
+// rejects the credentials and what to do.
+const credentialsFix = "see the credentials check: AWS does not accept these credentials, whatever the role allows"
 
 // DryRun proves permission for action on the EC2 object id of ARN type
 // arnType (route-table, instance, volume, ...): f sends the call with
@@ -146,6 +154,8 @@ func (p *Probe) DryRun(ctx context.Context, action, arnType, id string, f func(c
 	case awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation):
 		p.Fail(check, "missing: the instance's role does not allow "+action+" on "+id,
 			"add "+action+" on "+fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", p.Identity.Region, arnType, id)+" to the role (see `vipd iam-policy`)")
+	case awsapi.IsAuthFailure(err):
+		p.Fail(check, "could not be proven: AWS rejected the credentials ("+awsapi.Code(err)+")", credentialsFix)
 	case err == nil:
 		p.Fail(check, "the endpoint ignored DryRun and ran the call", "point aws.endpoint at EC2")
 	default:
