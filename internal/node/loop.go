@@ -126,7 +126,10 @@ func (n *Node) Switchover(ctx context.Context, to string) error {
 		defer cancel()
 	}
 	if err := n.d.Lease.Transfer(ctx, to); err != nil {
-		return fmt.Errorf("switchover to %q: %w", to, err)
+		if to == "" {
+			return fmt.Errorf("switchover: %w", err)
+		}
+		return fmt.Errorf("switchover to %s: %w", to, err)
 	}
 	return nil
 }

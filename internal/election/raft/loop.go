@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -550,7 +551,7 @@ func (lp *loop) startTransferRequest(req *request) {
 			except = self
 		}
 		if to = lp.best(st, except, false); to == "" {
-			req.reply <- fmt.Errorf("no other eligible node: %w", election.ErrNotEligible)
+			req.reply <- lp.noTarget(st)
 			return
 		}
 	} else {
@@ -583,6 +584,50 @@ func (lp *loop) startTransferRequest(req *request) {
 		lp.drop("transfer to " + to)
 	}
 	lp.startHandOff(to, reason, req)
+}
+
+// noTargetError is a transfer to "any other node" with none eligible: it
+// names every member and why it cannot take the lease, so the operator
+// learns what to fix rather than only that nothing could be done.
+type noTargetError struct{ why []string }
+
+func (e *noTargetError) Error() string {
+	return "no other member can take the lease: " + strings.Join(e.why, "; ") +
+		" (make a node eligible: fix its failing health check, or run vipd maintenance off on it; vipd status shows every member)"
+}
+
+func (e *noTargetError) Unwrap() error { return election.ErrNotEligible }
+
+// noTarget explains, from the replicated records, why no member but the
+// holder may take the lease.
+func (lp *loop) noTarget(st fsmState) error {
+	holder := ""
+	if !st.Grant.Released {
+		holder = st.Grant.Holder
+	}
+	e := &noTargetError{}
+	explain := func(name string, witness, reported, eligible bool) {
+		switch {
+		case name == holder:
+			e.why = append(e.why, name+" holds it")
+		case witness:
+			e.why = append(e.why, name+" is a witness")
+		case !reported:
+			e.why = append(e.why, name+" has never reported its eligibility (not started, or cannot reach the cluster)")
+		case !eligible:
+			e.why = append(e.why, name+" is not eligible (a failing health check, or maintenance)")
+		default:
+			e.why = append(e.why, name+" is eligible")
+		}
+	}
+	self := lp.l.cfg.Self
+	eligible, _ := lp.l.desire()
+	explain(self, lp.l.cfg.Witness, true, eligible)
+	for _, p := range lp.l.cfg.Peers {
+		rec, ok := st.Nodes[p.Name]
+		explain(p.Name, p.Witness, ok, rec.Eligible)
+	}
+	return e
 }
 
 // shutdown gives a held grant up: it is dropped at once, then released in

@@ -378,10 +378,10 @@ func (l *Lease) Transfer(ctx context.Context, to string) error {
 	select {
 	case <-l.started:
 	case <-ctx.Done():
-		return fmt.Errorf("transfer lease to %q: %w", to, ctx.Err())
+		return fmt.Errorf("transfer lease to %s: %w", target(to), ctx.Err())
 	}
 	if err := l.requestTransfer(ctx, to); err != nil {
-		return fmt.Errorf("transfer lease to %q: %w", to, err)
+		return fmt.Errorf("transfer lease to %s: %w", target(to), err)
 	}
 	for {
 		ch := l.published()
@@ -393,14 +393,22 @@ func (l *Lease) Transfer(ctx context.Context, to string) error {
 		select {
 		case <-ch:
 		case <-l.stopped:
-			return fmt.Errorf("transfer lease to %q: %w", to, errStopped)
+			return fmt.Errorf("transfer lease to %s: %w", target(to), errStopped)
 		case <-ctx.Done():
-			return fmt.Errorf("transfer lease to %q: wait for new holder: %w", to, ctx.Err())
+			return fmt.Errorf("transfer lease to %s: wait for new holder: %w", target(to), ctx.Err())
 		}
 	}
 }
 
 var errStopped = errors.New("election stopped")
+
+// target names a transfer's target in errors: "" is any other member.
+func target(to string) string {
+	if to == "" {
+		return "another member"
+	}
+	return to
+}
 
 // requestTransfer asks the raft leader to move the lease, retrying while
 // leadership is unknown or moving or the leader cannot be reached. The

@@ -3,6 +3,7 @@ package raft
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -367,8 +368,17 @@ func TestTransfer(t *testing.T) {
 	if err := c.lease("w").Transfer(ctx, first.Self); !errors.Is(err, election.ErrNotEligible) {
 		t.Errorf("Transfer(%q) on w = %v, want %v", first.Self, err, election.ErrNotEligible)
 	}
-	if err := c.lease("w").Transfer(ctx, ""); !errors.Is(err, election.ErrNotEligible) {
+	err := c.lease("w").Transfer(ctx, "")
+	if !errors.Is(err, election.ErrNotEligible) {
 		t.Errorf("Transfer(\"\") on w with one eligible node = %v, want %v", err, election.ErrNotEligible)
+	}
+	// It names every member and why it cannot take the lease, and what to
+	// do (issue 20: it said only "no other eligible node").
+	for _, want := range []string{"transfer lease to another member: ", other + " holds it",
+		first.Self + " is not eligible (a failing health check, or maintenance)", "w is a witness", "vipd maintenance off"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Transfer(\"\") on w = %v, want it to say %q", err, want)
+		}
 	}
 }
 
