@@ -6,11 +6,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
@@ -93,8 +94,8 @@ func newVipd(e *env, bin string, set VipdSettings, cidr netip.Prefix, tables []s
 		s.members = append(s.members, m)
 	}
 	for _, m := range s.members {
-		if err := os.WriteFile(m.config, []byte(s.config(m)), 0o600); err != nil {
-			return nil, fmt.Errorf("write %s: %w", m.config, err)
+		if err := simcluster.WriteConfig(m.config, s.config(m)); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
@@ -104,50 +105,40 @@ func (s *vipdSystem) Name() string { return s.set.Label }
 
 const raftPort = 7000
 
-func (s *vipdSystem) config(m *vipdMember) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "cluster: bench\nnode: {name: %s, advertise: \"%s:%d\", witness: %v, data-dir: %q}\npeers:\n",
-		m.Name, m.Addr, raftPort, m.witness, filepath.Join(m.dir, "data"))
-	for _, p := range s.members {
-		if p != m {
-			fmt.Fprintf(&b, "  - {name: %s, address: \"%s:%d\", witness: %v}\n", p.Name, p.Addr, raftPort, p.witness)
-		}
-	}
-	if s.set.Lease > 0 {
-		fmt.Fprintf(&b, "election: {lease: %s}\n", s.set.Lease)
-	}
-	fmt.Fprintf(&b, "api: {socket: %q}\nlog: {format: json, level: info}\n", m.socket)
-	if m.witness {
-		return b.String()
-	}
-	check := ""
-	if s.set.CheckInterval > 0 {
-		check = fmt.Sprintf(", interval: %s, timeout: %s", s.set.CheckInterval, s.set.CheckInterval)
-	}
-	tables := "all"
-	if s.tables != nil {
-		tables = "[" + strings.Join(s.tables, ", ") + "]"
-	}
-	fmt.Fprintf(&b, `health:
-  - {name: service, tcp: "127.0.0.1:%d"%s}
-resources:
-  - overlay-route: {cidr: %s, route-tables: %s, disable-source-dest-check: true}
-local-address: {interface: auto, cidr: %s/32}
-aws: {region: %s, endpoint: "http://%s", imds-endpoint: "http://%s"}
-`, servicePort, check, s.cidr, tables, s.e.vip, s.e.srv.Region(), netns.APIAddr, netns.IMDSAddr)
-	return b.String()
+// sim is the member as the simulated cluster's helpers see it.
+func (m *vipdMember) sim() simcluster.Member {
+	return simcluster.Member{Name: m.Name, InstanceID: m.InstanceID, Witness: m.witness,
+		Advertise: netip.AddrPortFrom(m.Addr, raftPort).String(), Dir: m.dir}
 }
 
-// envOf gives a member nothing of the harness's environment: the SDK
-// reaches vpcsim and IMDS only through the namespace's proxies and takes
-// credentials from (simulated) IMDS, as on EC2.
-func (s *vipdSystem) envOf(m *vipdMember) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir,
-		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
-	if m.witness {
-		return append(env, "AWS_EC2_METADATA_DISABLED=true")
+// config is a member's vipd.yaml: raft among the three members, the
+// overlay route of the routed block, the VIP bound on eth0, AWS through
+// the namespace's proxies; the settings' lease and check interval.
+func (s *vipdSystem) config(m *vipdMember) *config.Config {
+	sims := make([]simcluster.Member, len(s.members))
+	for i, p := range s.members {
+		sims[i] = p.sim()
 	}
-	return append(env, "AWS_ENDPOINT_URL=http://"+netns.APIAddr, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+netns.IMDSAddr)
+	cfg := simcluster.BaseConfig("bench", m.sim(), sims, config.LogJSON)
+	if s.set.Lease > 0 {
+		cfg.Election.Lease = s.set.Lease
+	}
+	if m.witness {
+		return cfg
+	}
+	cfg.Health = []config.Check{simcluster.ServiceCheck(fmt.Sprintf("127.0.0.1:%d", servicePort), s.set.CheckInterval)}
+	tables := config.RouteTables{All: s.tables == nil, IDs: s.tables}
+	cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: s.cidr, RouteTables: tables, DisableSourceDestCheck: true}}}
+	cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: netip.PrefixFrom(s.e.vip, 32)}
+	cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.IMDSEndpoint = s.e.srv.Region(), "http://"+netns.APIAddr, "http://"+netns.IMDSAddr
+	return cfg
+}
+
+// envOf is a member's environment: the SDK reaches vpcsim and IMDS only
+// through the namespace's proxies and takes credentials from (simulated)
+// IMDS, as on EC2.
+func (s *vipdSystem) envOf(m *vipdMember) []string {
+	return simcluster.Env(m.sim(), "http://"+netns.APIAddr, "http://"+netns.IMDSAddr)
 }
 
 func (s *vipdSystem) member(name string) *vipdMember {

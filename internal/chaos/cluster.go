@@ -22,6 +22,8 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
@@ -240,8 +242,8 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		c.Members = append(c.Members, m)
 	}
 	for _, m := range c.Members {
-		if err := os.WriteFile(m.config, []byte(c.config(m)), 0o600); err != nil {
-			return nil, fmt.Errorf("write %s: %w", m.config, err)
+		if err := simcluster.WriteConfig(m.config, c.config(m)); err != nil {
+			return nil, err
 		}
 		if !m.Witness {
 			if err := os.WriteFile(m.hook, []byte(hookScript(m.hangFlag)), 0o700); err != nil {
@@ -273,50 +275,48 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	}
 }
 
+// sim is the member as the simulated cluster's helpers see it.
+func (m *Member) sim() simcluster.Member {
+	return simcluster.Member{Name: m.Name, InstanceID: m.InstanceID, Witness: m.Witness,
+		Advertise: netip.AddrPortFrom(m.Addr, raftPort).String(), Dir: m.dir}
+}
+
 // config is a member's vipd.yaml: raft among the three members' primary
-// addresses, the overlay route, the VIP bound for real (interface auto,
-// netlink), and AWS reached through the fabric's in-namespace proxies.
-func (c *Cluster) config(m *Member) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "cluster: chaos\nnode: {name: %s, advertise: \"%s:%d\", witness: %v, data-dir: %q}\npeers:\n",
-		m.Name, m.Addr, raftPort, m.Witness, filepath.Join(m.dir, "data"))
-	for _, p := range c.Members {
-		if p != m {
-			fmt.Fprintf(&b, "  - {name: %s, address: \"%s:%d\", witness: %v}\n", p.Name, p.Addr, raftPort, p.Witness)
-		}
+// addresses, the mode's resource, the address bound for real (interface
+// auto, netlink) where the mode binds one, and AWS reached through the
+// fabric's in-namespace proxies.
+func (c *Cluster) config(m *Member) *config.Config {
+	sims := make([]simcluster.Member, len(c.Members))
+	for i, p := range c.Members {
+		sims[i] = p.sim()
 	}
-	fmt.Fprintf(&b, "election: {lease: %s}\napi: {socket: %q}\nlog: {format: json, level: info}\n", c.o.Lease, m.socket)
+	cfg := simcluster.BaseConfig("chaos", m.sim(), sims, config.LogJSON)
+	cfg.Election.Lease = c.o.Lease
 	if m.Witness {
-		return b.String()
+		return cfg
 	}
-	fmt.Fprintf(&b, `health:
-  - {name: service, tcp: "127.0.0.1:%d", interval: 200ms, timeout: 200ms, rise: 2, fall: 2}
-reconcile: {interval: 1s}
-aws: {region: %s, endpoint: "http://%s", imds-endpoint: "http://%s", call-timeout: 1s}
-notify: {master: %q, backup: %q, fault: %q, stop: %q}
-`, ServicePort, c.Srv.Region(), netns.APIAddr, netns.IMDSAddr, m.hook, m.hook, m.hook, m.hook)
+	check := simcluster.ServiceCheck(fmt.Sprintf("127.0.0.1:%d", ServicePort), 200*time.Millisecond)
+	cfg.Health = []config.Check{check}
+	cfg.Reconcile.Interval = time.Second
+	cfg.AWS = config.AWS{Region: c.Srv.Region(), Endpoint: "http://" + netns.APIAddr, IMDSEndpoint: "http://" + netns.IMDSAddr, CallTimeout: time.Second}
+	cfg.Notify.Master, cfg.Notify.Backup, cfg.Notify.Fault, cfg.Notify.Stop = m.hook, m.hook, m.hook, m.hook
 	switch c.o.Mode {
 	case ModeOverlay:
-		fmt.Fprintf(&b, `resources:
-  - overlay-route: {cidr: %s/32, route-tables: all, disable-source-dest-check: true}
-local-address: {interface: auto, cidr: %s/32}
-`, VIP, VIP)
+		cidr := netip.PrefixFrom(VIP, 32)
+		cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: cidr, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true}}}
+		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: cidr}
 	case ModeSecondaryIP:
 		// local-address names the secondary IP so that the node binds it
 		// and, as a backup, removes it when a kill left it behind.
-		fmt.Fprintf(&b, `resources:
-  - secondary-ip: {addresses: [%s]}
-local-address: {interface: auto, cidr: %s/32}
-`, SecondaryIP, SecondaryIP)
+		cfg.Resources = []config.Resource{{SecondaryIP: &config.SecondaryIP{Addresses: []string{SecondaryIP.String()}}}}
+		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: netip.PrefixFrom(SecondaryIP, 32)}
 	case ModeENI:
 		// A dead holder keeps the ENI attached; the next one forces the
 		// detach after a short wait instead of EC2's default patience.
-		fmt.Fprintf(&b, `resources:
-  - eni: {id: %s, device-index: 1, detach-timeout: 2s, attach-timeout: 20s}
-local-address: {interface: none}
-`, FloatENI)
+		cfg.Resources = []config.Resource{{ENI: &config.ENI{ID: FloatENI, DeviceIndex: 1, DetachTimeout: 2 * time.Second, AttachTimeout: 20 * time.Second}}}
+		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone}
 	}
-	return b.String()
+	return cfg
 }
 
 // hookScript is a notify hook that drains its JSON event and returns at
@@ -326,16 +326,11 @@ func hookScript(flag string) string {
 	return fmt.Sprintf("#!/bin/sh\ncat >/dev/null\nwhile [ -e %q ]; do sleep 0.1; done\n", flag)
 }
 
-// env gives a member nothing of the harness's environment: the SDK finds
-// vpcsim and IMDS only through the namespace's proxies, and credentials
-// only from (simulated) IMDS, as on EC2.
+// env is a member's environment: the SDK finds vpcsim and IMDS only
+// through the namespace's proxies, and credentials only from (simulated)
+// IMDS, as on EC2.
 func (c *Cluster) env(m *Member) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir,
-		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
-	if m.Witness {
-		return append(env, "AWS_EC2_METADATA_DISABLED=true")
-	}
-	return append(env, "AWS_ENDPOINT_URL=http://"+netns.APIAddr, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+netns.IMDSAddr)
+	return simcluster.Env(m.sim(), "http://"+netns.APIAddr, "http://"+netns.IMDSAddr)
 }
 
 // Mode returns the cluster's mode.

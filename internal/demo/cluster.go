@@ -23,6 +23,7 @@ import (
 
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/fabric"
 )
@@ -168,8 +169,8 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		}
 	}
 	for _, m := range c.members {
-		if err := os.WriteFile(m.config, []byte(c.nodeConfig(m)), 0o600); err != nil {
-			return nil, fmt.Errorf("write %s: %w", m.config, err)
+		if err := simcluster.WriteConfig(m.config, c.nodeConfig(m)); err != nil {
+			return nil, err
 		}
 		if err := c.startNode(m); err != nil {
 			return nil, err
@@ -233,48 +234,44 @@ func (c *Cluster) primary() *member {
 	return c.member(id)
 }
 
-func (c *Cluster) nodeConfig(m *member) string {
-	var b strings.Builder
-	lease, interval := "2s", "500ms"
-	if c.o.Tuned {
-		lease, interval = "1s", "200ms"
-	}
-	fmt.Fprintf(&b, "cluster: demo\nnode: {name: %s, advertise: %q, witness: %v, data-dir: %q}\npeers:\n",
-		m.name, m.raftAddr, m.witness, filepath.Join(m.dir, "data"))
-	for _, p := range c.members {
-		if p != m {
-			fmt.Fprintf(&b, "  - {name: %s, address: %q, witness: %v}\n", p.name, p.raftAddr, p.witness)
-		}
-	}
-	if c.dynamoDB() {
-		fmt.Fprintf(&b, "election: {backend: dynamodb, lease: %s, dynamodb: {table: %s}}\n", lease, leaseTable)
-	} else {
-		fmt.Fprintf(&b, "election: {lease: %s}\n", lease)
-	}
-	fmt.Fprintf(&b, "api: {socket: %q}\nlog: {format: text, level: info}\n", m.socket)
-	if m.witness {
-		return b.String()
-	}
-	fmt.Fprintf(&b, `health:
-  - {name: service, tcp: %q, interval: %s, timeout: %s, rise: 2, fall: 2}
-resources:
-  - overlay-route: {cidr: %s/32, route-tables: all, disable-source-dest-check: true}
-local-address: {interface: none, cidr: %s/32}
-aws: {region: %s, endpoint: %q, imds-endpoint: %q}
-`, m.svcAddr.String(), interval, interval, vip, vip, c.srv.Region(), c.srv.URL(), c.srv.IMDSURL(m.instanceID))
-	return b.String()
+// sim is the member as the simulated cluster's helpers see it.
+func (m *member) sim() simcluster.Member {
+	return simcluster.Member{Name: m.name, InstanceID: m.instanceID, Witness: m.witness, Advertise: m.raftAddr, Dir: m.dir}
 }
 
-// env is the environment of a node process: nothing of ours, the AWS SDK
-// pointed at vpcsim, and no credentials so that the node uses its
-// instance role from (simulated) IMDS, as it would on EC2.
-func (c *Cluster) env(m *member) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir, "AWS_ENDPOINT_URL=" + c.srv.URL(),
-		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
-	if m.witness {
-		return append(env, "AWS_EC2_METADATA_DISABLED=true")
+// nodeConfig is a member's vipd.yaml: raft among the three members (or
+// the dynamodb lease between the two nodes), the overlay route to the
+// VIP, no local address (the proxy fabric delivers to the service's
+// loopback port), AWS at vpcsim.
+func (c *Cluster) nodeConfig(m *member) *config.Config {
+	sims := make([]simcluster.Member, len(c.members))
+	for i, p := range c.members {
+		sims[i] = p.sim()
 	}
-	return append(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+c.srv.IMDSURL(m.instanceID))
+	cfg := simcluster.BaseConfig("demo", m.sim(), sims, config.LogText)
+	cfg.Election.Lease = 2 * time.Second
+	interval := 500 * time.Millisecond
+	if c.o.Tuned {
+		cfg.Election.Lease, interval = time.Second, 200*time.Millisecond
+	}
+	if c.dynamoDB() {
+		cfg.Election.Backend = config.BackendDynamoDB
+		cfg.Election.DynamoDB = &config.DynamoDBElection{Table: leaseTable}
+	}
+	if m.witness {
+		return cfg
+	}
+	cfg.Health = []config.Check{simcluster.ServiceCheck(m.svcAddr.String(), interval)}
+	cidr := netip.PrefixFrom(vip, 32)
+	cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: cidr, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true}}}
+	cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone, CIDR: cidr}
+	cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.IMDSEndpoint = c.srv.Region(), c.srv.URL(), c.srv.IMDSURL(m.instanceID)
+	return cfg
+}
+
+// env is the environment of a member's process, pointed at vpcsim.
+func (c *Cluster) env(m *member) []string {
+	return simcluster.Env(m.sim(), c.srv.URL(), c.srv.IMDSURL(m.instanceID))
 }
 
 func (c *Cluster) startNode(m *member) error {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -158,7 +159,7 @@ func (c *Cluster) restore(ctx context.Context, m *member) {
 	}
 	if m.proc == nil {
 		// The config names the service's address, which changed.
-		if err := writeFile(m.config, c.nodeConfig(m)); err != nil {
+		if err := simcluster.WriteConfig(m.config, c.nodeConfig(m)); err != nil {
 			c.progress.say("%v", err)
 			return
 		}

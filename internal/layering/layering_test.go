@@ -26,6 +26,9 @@ var (
 	// harnesses drive vipd from outside: the fault suite, benchmarks and
 	// end-to-end tests.
 	harnesses = []string{"internal/chaos/...", "bench/...", "test/..."}
+	// simulatedCluster runs vipd on the simulator: `vipd demo` and what
+	// it shares with the harnesses.
+	simulatedCluster = []string{"internal/demo", "internal/simcluster"}
 	// daemon is what runs a node or a controller.
 	daemon = []string{"internal/daemon/...", "internal/node/...", "internal/controller/..."}
 	// lower are the layers under the daemon: what it decides and acts with.
@@ -61,7 +64,7 @@ var rules = []rule{
 		why: "vpcsim answers as AWS does for tests; in the daemon it would stand in for AWS on a " +
 			"failover path. Only `vipd demo` (internal/demo) embeds it (design.md, style.md: only tests " +
 			"and vipd demo import vpcsim)",
-		applies: func(p string) bool { return isProduct(p) && p != "internal/demo" },
+		applies: func(p string) bool { return isProduct(p) && !in(p, simulatedCluster) },
 		banned:  func(_, dep string) bool { return in(dep, simulators) },
 	},
 	{
@@ -99,6 +102,13 @@ var rules = []rule{
 			"--json`; state kept as the JSON types tied every change of the loop to the wire contract (issue 18)",
 		applies: func(p string) bool { return p == "internal/node" },
 		banned:  func(_, dep string) bool { return in(dep, []string{"internal/admin/..."}) },
+	},
+	{
+		name: "only the demo and the harnesses import the simulated cluster",
+		why: "simcluster starts vipd processes on vpcsim; in the daemon it would be a second, " +
+			"simulated, way to run a node",
+		applies: func(p string) bool { return !in(p, harnesses) && !in(p, simulatedCluster) },
+		banned:  func(_, dep string) bool { return dep == "internal/simcluster" },
 	},
 	{
 		name: "the config schema imports nothing of vipd",
@@ -286,7 +296,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		"internal/election/raft":         {"internal/admin"},
 		"internal/vpcsim":                {"internal/awsapi"},
 		"cmd/vipd":                       {"internal/chaos", "internal/node", "internal/daemon"},
-		"internal/demo":                  {"internal/vpcsim", "internal/election/electiontest"},
+		"internal/demo":                  {"internal/vpcsim", "internal/election/electiontest", "internal/simcluster"},
+		"internal/simcluster":            {"internal/vpcsim", "internal/vpcsim/vpcsimtest"},
+		"internal/daemon":                {"internal/simcluster"},
 		"internal/preflight":             {"internal/resource/kinds"},
 		"internal/resource/resourcetest": {"internal/vpcsim"},
 		"internal/election/electiontest": {"internal/election"},
@@ -306,13 +318,16 @@ func TestRulesCatchViolations(t *testing.T) {
 		"cmd/vipd imports internal/chaos",
 		"cmd/vipd imports internal/node",
 		"internal/demo imports internal/election/electiontest",
+		"internal/simcluster imports internal/vpcsim/vpcsimtest",
+		"internal/daemon imports internal/simcluster",
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(got, func(v string) bool { return strings.HasPrefix(v, w+":") }) {
 			t.Errorf("no rule caught %q", w)
 		}
 	}
-	for _, ok := range []string{"internal/demo imports internal/vpcsim:", "cmd/vipd imports internal/daemon:", "internal/preflight imports internal/resource/kinds:",
+	for _, ok := range []string{"internal/demo imports internal/vpcsim:", "cmd/vipd imports internal/daemon:",
+		"internal/demo imports internal/simcluster:", "internal/simcluster imports internal/vpcsim:", "internal/preflight imports internal/resource/kinds:",
 		"internal/resource/resourcetest imports", "internal/election/electiontest imports", "cmd/vpcsim imports"} {
 		if slices.ContainsFunc(got, func(v string) bool { return strings.HasPrefix(v, ok) }) {
 			t.Errorf("a rule forbids what is allowed: %s", ok)
