@@ -5,7 +5,8 @@
 // own resources (the route tables, ENIs, volumes and Elastic IPs in the
 // right VPC and zone, the source/dest check, IAM permission for every
 // mutating EC2 call that has a DryRun, so nothing changes; see
-// resource.Kind.Preflight).
+// resource.Kind.Preflight), and the election's store: the DynamoDB lease
+// table, or the etcd the etcd backend or Patroni uses.
 //
 // Each check yields one Result with what was found and, when it failed, the
 // fix. A Fail blocks a failover; a Warn is worth knowing but does not.
@@ -119,6 +120,7 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) []Result {
 		r.clusterTLS()
 		r.peers(ctx)
 	}
+	r.etcd(ctx) // etcd.go: the etcd backend's or Patroni's etcd
 	if !cfg.Node.Witness {
 		r.localInterface()
 	}
