@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
@@ -107,7 +106,7 @@ type env struct {
 	starve int
 
 	mu   sync.Mutex
-	svcs map[string]*service
+	svcs map[string]*simcluster.Service
 	cl   *prober
 }
 
@@ -122,7 +121,7 @@ func newEnv(ctx context.Context, tables int, vip netip.Addr, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	e := &env{nodes: nodeSpecs, witness: witnessSpec, vip: vip, svcs: map[string]*service{}, fabDone: make(chan struct{})}
+	e := &env{nodes: nodeSpecs, witness: witnessSpec, vip: vip, svcs: map[string]*simcluster.Service{}, fabDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -164,23 +163,9 @@ func (e *env) node(name string) node {
 	panic("bench: no node " + name)
 }
 
-// byENI names the node that owns an ENI, "" if none.
-func (e *env) byENI(eni string) string {
-	for _, n := range e.nodes {
-		if n.ENI == eni {
-			return n.Name
-		}
-	}
-	return ""
-}
-
-// service answers every connection with its node's name; the systems'
-// health checks probe it on 127.0.0.1, the client through the VIP.
-type service struct {
-	ln net.Listener
-	wg sync.WaitGroup
-}
-
+// startService starts a node's service in its namespace (once): the
+// systems' health checks probe it on 127.0.0.1, the client through the
+// VIP.
 func (e *env) startService(name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -191,18 +176,7 @@ func (e *env) startService(name string) error {
 	if err != nil {
 		return fmt.Errorf("start service on %s: %w", name, err)
 	}
-	s := &service{ln: ln}
-	s.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, name+"\n")
-			c.Close()
-		}
-	})
-	e.svcs[name] = s
+	e.svcs[name] = simcluster.Serve(ln, name)
 	return nil
 }
 
@@ -213,58 +187,18 @@ func (e *env) stopService(name string) {
 	delete(e.svcs, name)
 	e.mu.Unlock()
 	if s != nil {
-		s.ln.Close()
-		s.wg.Wait()
+		s.Close()
 	}
-}
-
-// routedTo returns, per table in ids, the node the VIP's route targets
-// ("" when none or another ENI), as vpcsim says.
-func (e *env) routedTo(dst netip.Prefix, ids []string) map[string]string {
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	out := map[string]string{}
-	for _, t := range e.srv.Snapshot().RouteTables {
-		if !want[t.ID] {
-			continue
-		}
-		out[t.ID] = ""
-		for _, r := range t.Routes {
-			if r.Destination != dst.String() {
-				continue
-			}
-			out[t.ID] = e.byENI(r.NetworkInterfaceID)
-			for _, n := range e.nodes {
-				if r.NetworkInterfaceID == "" && r.InstanceID == n.InstanceID {
-					out[t.ID] = n.Name
-				}
-			}
-		}
-	}
-	return out
 }
 
 // routeOwner returns the node every listed table routes dst to, "" if
 // the tables disagree or miss the route.
 func (e *env) routeOwner(dst netip.Prefix, ids []string) string {
-	owner := ""
-	for i, n := range mapValues(e.routedTo(dst, ids)) {
-		if n == "" || (i > 0 && n != owner) {
-			return ""
-		}
-		owner = n
+	names := map[string]string{}
+	for _, n := range e.nodes {
+		names[n.ENI], names[n.InstanceID] = n.Name, n.Name
 	}
-	return owner
-}
-
-func mapValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
+	return simcluster.RouteOwner(simcluster.RouteTargets(e.srv.Snapshot(), dst, ids), names)
 }
 
 // lastSeq is the newest call in vpcsim's history.

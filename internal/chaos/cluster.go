@@ -6,9 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -114,8 +112,7 @@ type Member struct {
 	paused bool          // proc is SIGSTOPped
 	exits  []Exit
 	events []ProcEvent
-	svc    net.Listener
-	svcWG  sync.WaitGroup
+	svc    *simcluster.Service
 }
 
 // Exit is one end of a member's process.
@@ -560,17 +557,7 @@ func (c *Cluster) startService(m *Member) error {
 	if err != nil {
 		return err
 	}
-	m.svc = ln
-	m.svcWG.Go(func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(conn, m.Name+"\n")
-			conn.Close()
-		}
-	})
+	m.svc = simcluster.Serve(ln, m.Name)
 	return nil
 }
 
@@ -654,14 +641,7 @@ func (c *Cluster) Owner() string {
 			}
 		}
 	default:
-		owner := ""
-		for _, eni := range c.RouteTargets() {
-			if eni == "" || (owner != "" && byENI[eni] != owner) {
-				return ""
-			}
-			owner = byENI[eni]
-		}
-		return owner
+		return simcluster.RouteOwner(c.RouteTargets(), byENI)
 	}
 	return ""
 }
@@ -669,16 +649,7 @@ func (c *Cluster) Owner() string {
 // RouteTargets returns, per route table, the ENI the VIP is routed to, as
 // vpcsim says.
 func (c *Cluster) RouteTargets() map[string]string {
-	out := map[string]string{}
-	for _, t := range c.Srv.Snapshot().RouteTables {
-		out[t.ID] = ""
-		for _, r := range t.Routes {
-			if r.Destination == VIP.String()+"/32" {
-				out[t.ID] = r.NetworkInterfaceID
-			}
-		}
-	}
-	return out
+	return simcluster.RouteTargets(c.Srv.Snapshot(), netip.PrefixFrom(VIP, 32), nil)
 }
 
 // Close stops every process, the fabric (deleting its namespaces) and
@@ -693,7 +664,6 @@ func (c *Cluster) Close() {
 		}
 		if m.svc != nil {
 			m.svc.Close()
-			m.svcWG.Wait()
 		}
 	}
 	if c.stop != nil {
