@@ -1,10 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -107,7 +107,7 @@ type env struct {
 
 	mu   sync.Mutex
 	svcs map[string]*simcluster.Service
-	cl   *prober
+	cl   *simcluster.Prober
 }
 
 // newEnv builds the world with the given number of route tables, probing
@@ -241,7 +241,7 @@ func (e *env) countCalls(since uint64, from, to time.Time) callCount {
 
 func (e *env) close() {
 	if e.cl != nil {
-		e.cl.stop()
+		e.cl.Stop()
 	}
 	for _, n := range e.nodes {
 		e.stopService(n.Name)
@@ -257,94 +257,23 @@ func (e *env) close() {
 	}
 }
 
-// prober connects from the client namespace to the VIP every probeEvery,
-// each attempt in its own goroutine so that one that hangs in a blackhole
-// does not delay the next, and keeps what answered when.
-type prober struct {
-	e      *env
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+// probeOptions are the bench client's: an attempt every 25 ms, each in its
+// own goroutine so that one that hangs in a blackhole does not delay the
+// next.
+var probeOptions = simcluster.ProberOptions{Every: 25 * time.Millisecond, Timeout: 300 * time.Millisecond, Overlap: true}
 
-	mu      sync.Mutex
-	samples []sample
+// newProber probes the VIP's service from the client namespace.
+func newProber(ctx context.Context, e *env) *simcluster.Prober {
+	return simcluster.StartProber(ctx, func(ctx context.Context) (net.Conn, error) {
+		return e.fab.Dial(ctx, clientInstance, "tcp", netip.AddrPortFrom(e.vip, servicePort).String())
+	}, probeOptions)
 }
 
-type sample struct {
-	start, end time.Time
-	node       string // "" on failure
-}
-
-const (
-	probeEvery   = 25 * time.Millisecond
-	probeTimeout = 300 * time.Millisecond
-	keepSamples  = 20000
-)
-
-func newProber(ctx context.Context, e *env) *prober {
-	ctx, cancel := context.WithCancel(ctx)
-	p := &prober{e: e, cancel: cancel}
-	p.wg.Go(func() {
-		t := time.NewTicker(probeEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				p.wg.Go(func() { p.add(p.attempt(ctx)) })
-			}
-		}
-	})
-	return p
-}
-
-func (p *prober) attempt(ctx context.Context) sample {
-	s := sample{start: time.Now()}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	conn, err := p.e.fab.Dial(ctx, clientInstance, "tcp", netip.AddrPortFrom(p.e.vip, servicePort).String())
-	if err != nil {
-		return s
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(probeTimeout))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err == nil {
-		s.node = strings.TrimSpace(line)
-	}
-	s.end = time.Now()
-	return s
-}
-
-func (p *prober) add(s sample) {
-	if s.end.IsZero() {
-		s.end = time.Now()
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.samples) >= keepSamples {
-		p.samples = append(p.samples[:0], p.samples[keepSamples/2:]...)
-	}
-	p.samples = append(p.samples, s)
-}
-
-// servedBy returns when the first attempt started after t was answered by
-// node.
-func (p *prober) servedBy(node string, after time.Time) (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var first time.Time
-	for _, s := range p.samples {
-		if s.node == node && s.start.After(after) && (first.IsZero() || s.end.Before(first)) {
-			first = s.end
-		}
-	}
-	return first, !first.IsZero()
-}
-
-func (p *prober) stop() {
-	p.cancel()
-	p.wg.Wait()
+// servedBy returns when the first attempt started after t that node
+// answered was answered.
+func (e *env) servedBy(node string, after time.Time) (time.Time, bool) {
+	s, ok := e.cl.FirstServed(node, after)
+	return s.End, ok
 }
 
 // waitFor polls cond every 25ms until it holds or timeout passes.

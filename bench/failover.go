@@ -98,7 +98,7 @@ func stableMaster(ctx context.Context, e *env, sys system, dst netip.Prefix, tab
 		if e.routeOwner(dst, tables) != m {
 			return false
 		}
-		_, ok := e.cl.servedBy(m, since)
+		_, ok := e.servedBy(m, since)
 		return ok
 	})
 	return m, err
@@ -229,7 +229,7 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 			routed = time.Now()
 		}
 		if !r.OK {
-			served, r.OK = e.cl.servedBy(r.To, t0)
+			served, r.OK = e.servedBy(r.To, t0)
 		}
 		return r.OK && !routed.IsZero()
 	})

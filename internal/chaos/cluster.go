@@ -1,12 +1,12 @@
 package chaos
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -579,19 +579,13 @@ func (c *Cluster) Holder(ctx context.Context) string {
 // Reach connects from the client namespace to the VIP's service and
 // returns the name of the node that answered.
 func (c *Cluster) Reach(ctx context.Context) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
-	defer cancel()
-	conn, err := c.Fab.Dial(ctx, ClientInstance, "tcp", netip.AddrPortFrom(c.Target, ServicePort).String())
-	if err != nil {
-		return "", err
+	s := simcluster.Ask(ctx, func(ctx context.Context) (net.Conn, error) {
+		return c.Fab.Dial(ctx, ClientInstance, "tcp", netip.AddrPortFrom(c.Target, ServicePort).String())
+	}, 400*time.Millisecond)
+	if s.Err != nil {
+		return "", fmt.Errorf("reach %s: %w", c.Target, s.Err)
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(400 * time.Millisecond))
-	s, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return "", fmt.Errorf("read from %s: %w", c.Target, err)
-	}
-	return strings.TrimSpace(s), nil
+	return s.Node, nil
 }
 
 // Bound reports whether the target address is bound on a member's eth0

@@ -65,7 +65,7 @@ type Cluster struct {
 	stop       context.CancelFunc
 	wg         sync.WaitGroup
 	members    []*member // a, b, and the witness with raft
-	client     *client
+	client     *simcluster.Prober
 	clientAddr netip.AddrPort
 	progress   *progress
 	// seq is the newest vpcsim call sequence number seen.
@@ -176,12 +176,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	c.client = newClient(c.clientAddr)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.client.run(bg)
-	}()
+	c.client = simcluster.StartProber(bg, dialer(c.clientAddr), clientOptions)
 	if c.dynamoDB() {
 		c.progress.say("started vpcsim, fabric and nodes a and b (no witness: the lease is an item in DynamoDB table %s); waiting for the first primary", leaseTable)
 	} else {
@@ -190,7 +185,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	var p *member
 	err = c.progress.wait(ctx, 30*time.Second, "waiting for a primary", func() bool {
 		p = c.primary()
-		return p != nil && c.client.servedBy(p.name, began)
+		return p != nil && c.servedBy(p.name, began)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("no node became primary: %w (logs in %s)", err, dir)
@@ -390,6 +385,9 @@ func (c *Cluster) Close() {
 	}
 	wg.Wait()
 	c.stop()
+	if c.client != nil {
+		c.client.Stop()
+	}
 	c.wg.Wait()
 	if c.srv != nil {
 		_ = c.srv.Close()
@@ -479,7 +477,13 @@ func (c *Cluster) Status(ctx context.Context, name string) (admin.Status, error)
 func (c *Cluster) Socket(name string) string { return c.byName(name).socket }
 
 // ServedSince reports whether node answered the client after t.
-func (c *Cluster) ServedSince(node string, t time.Time) bool { return c.client.servedBy(node, t) }
+func (c *Cluster) ServedSince(node string, t time.Time) bool { return c.servedBy(node, t) }
+
+// servedBy reports whether the client was served by node after t.
+func (c *Cluster) servedBy(node string, after time.Time) bool {
+	_, ok := c.client.FirstServed(node, after)
+	return ok
+}
 
 // Served returns how many client attempts each node answered.
-func (c *Cluster) Served() map[string]int { return c.client.nodesServed() }
+func (c *Cluster) Served() map[string]int { return c.client.Served() }

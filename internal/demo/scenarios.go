@@ -77,21 +77,21 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 		if routed.IsZero() && c.primary() == q {
 			routed = time.Now()
 		}
-		return c.client.servedBy(q.name, t0)
+		return c.servedBy(q.name, t0)
 	})
 	if err != nil {
 		r.Error = err.Error()
 		c.restore(ctx, p)
 		return r
 	}
-	served, _ := c.client.firstServed(q.name, t0)
-	if routed.IsZero() || routed.After(served.at) {
-		routed = served.at
+	served, _ := c.client.FirstServed(q.name, t0)
+	if routed.IsZero() || routed.After(served.Start) {
+		routed = served.Start
 	}
-	r.FailoverMS = ms(served.at.Sub(t0))
+	r.FailoverMS = ms(served.Start.Sub(t0))
 	r.RoutedMS = ms(routed.Sub(t0))
-	r.ClientErrors = c.client.errorsBetween(t0, served.at)
-	r.AWSCalls, r.AWSWrites = c.countCalls(seq, t0, served.at)
+	r.ClientErrors = c.client.Failed(t0, served.Start)
+	r.AWSCalls, r.AWSWrites = c.countCalls(seq, t0, served.Start)
 
 	// The client can be served before the new primary has finished its
 	// read-back; wait for its primary transition to report the timings.
@@ -111,7 +111,7 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 	}
 	c.line(routed.Sub(t0), "route tables point at node %s (read from vpcsim; acquire took %.0f ms, %d EC2 calls, %d writes)",
 		q.name, r.AcquireMS, r.AWSCalls, r.AWSWrites)
-	c.line(served.at.Sub(t0), "client served by node %s (%d failed attempts before)", q.name, r.ClientErrors)
+	c.line(served.Start.Sub(t0), "client served by node %s (%d failed attempts before)", q.name, r.ClientErrors)
 	c.restore(ctx, p)
 	return r
 }
