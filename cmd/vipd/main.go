@@ -38,6 +38,7 @@ Run "vipd demo" to watch a failover on a simulated VPC, without AWS or root.
 		newControllerCmd(),
 		newCheckCmd(),
 		newIAMPolicyCmd(),
+		cli.ManCmd(),
 	)
 	cli.Setup(root)
 	return root

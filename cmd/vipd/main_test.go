@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,6 +64,43 @@ func TestHelpDocumentsExitStatus(t *testing.T) {
 	for _, want := range []string{"2 for a usage error", "130 when\ninterrupted (SIGINT, Ctrl-C)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("vipd --help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestManPages runs vipd man, which make dist uses to write the manual the
+// package ships: a page for each command a user can run (and none for
+// help or man), each with the command's --help text.
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if got := cli.Run(t.Context(), newRootCmd(), []string{"man", dir}, &out); got != 0 {
+		t.Fatalf("vipd man: exit status %d: %s", got, out.String())
+	}
+	for _, page := range []string{"vipd.1", "vipd-run.1", "vipd-check.1", "vipd-status.1", "vipd-switchover.1",
+		"vipd-maintenance.1", "vipd-controller.1", "vipd-iam-policy.1", "vipd-demo.1", "vipd-version.1",
+		"vipd-completion-bash.1"} {
+		b, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil {
+			t.Errorf("vipd man wrote no %s: %v", page, err)
+			continue
+		}
+		if !strings.Contains(string(b), `"User Commands"`) || !strings.Contains(string(b), ".SH DESCRIPTION") {
+			t.Errorf("%s is not a manual page:\n%s", page, b)
+		}
+	}
+	for _, page := range []string{"vipd-man.1", "vipd-help.1"} {
+		if _, err := os.Stat(filepath.Join(dir, page)); err == nil {
+			t.Errorf("vipd man wrote %s, a command --help does not list", page)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "vipd.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"130 when", `\fB-v\fP, \fB--version\fP`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("vipd.1 lacks %q:\n%s", want, b)
 		}
 	}
 }

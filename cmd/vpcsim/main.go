@@ -99,6 +99,7 @@ until interrupted (SIGINT or SIGTERM). Nothing outside the process changes.
 	f.BoolVar(&verbose, "verbose", false, "log every API call on stderr")
 	f.StringVar(&timing, "timing", "realistic", "realistic (AWS-like call latency, seconds for attach/detach, ~30 s Route 53 propagation) or none (everything at once)")
 	f.BoolVar(&throttle, "throttle", false, "throttle per action with EC2's token buckets (RequestLimitExceeded)")
+	cmd.AddCommand(cli.ManCmd())
 	cli.Setup(cmd)
 	return cmd
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +87,25 @@ func TestVersionFlag(t *testing.T) {
 	}
 	if want := "vpcsim " + version.Get().String() + "\n"; out.String() != want {
 		t.Errorf("vpcsim --version printed %q, want %q", out.String(), want)
+	}
+}
+
+// TestManPage runs vpcsim man: vpcsim's manual page, for whoever packages
+// it (the vipd package does not ship vpcsim), has its --help text.
+func TestManPage(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if got := cli.Run(t.Context(), newRootCmd(), []string{"man", dir}, &out); got != 0 {
+		t.Fatalf("vpcsim man: exit status %d: %s", got, out.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "vpcsim.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`.TH "VPCSIM" "1"`, "--timing picks what time the simulated AWS takes", `\fB--world\fP`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("vpcsim.1 lacks %q:\n%s", want, b)
+		}
 	}
 }
 

@@ -31,13 +31,13 @@ func TestMain(m *testing.M) {
 }
 
 // tree is a command tree like vipd's: runnable subcommands with argument
-// checks, a command that only groups others, and one whose flag value is
-// checked in RunE.
+// checks, a command that only groups others, one whose flag value is
+// checked in RunE, and the hidden man command.
 func tree(stdout *bytes.Buffer) *cobra.Command {
 	root := &cobra.Command{Use: "tool", SilenceUsage: true, SilenceErrors: true}
 	root.SetOut(stdout) // before Setup: cobra's completion command keeps the writer it finds then
 	var mode string
-	run := &cobra.Command{Use: "run", Args: cobra.ExactArgs(0), RunE: func(*cobra.Command, []string) error {
+	run := &cobra.Command{Use: "run", Short: "Run *it*", Long: runLong, Args: cobra.ExactArgs(0), RunE: func(*cobra.Command, []string) error {
 		switch mode {
 		case "ok":
 			return nil
@@ -49,7 +49,7 @@ func tree(stdout *bytes.Buffer) *cobra.Command {
 	run.Flags().StringVar(&mode, "mode", "ok", "ok or fail")
 	group := &cobra.Command{Use: "group"}
 	group.AddCommand(&cobra.Command{Use: "leaf", Run: func(*cobra.Command, []string) {}})
-	root.AddCommand(run, group)
+	root.AddCommand(run, group, ManCmd())
 	Setup(root)
 	return root
 }
@@ -75,6 +75,7 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"completion", "bash"}, 0, ""},
 		{[]string{"help", "nosuch"}, ExitUsage, `unknown help topic "nosuch"`},
 		{[]string{"help", "run"}, 0, ""},
+		{[]string{"man"}, ExitUsage, "accepts 1 arg(s), received 0"},
 		{[]string{}, 0, ""},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
