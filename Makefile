@@ -74,9 +74,10 @@ clean:
 
 # Release artifacts in dist/: static binaries for linux/amd64 and arm64
 # (dist/linux-ARCH/vipd) and a .deb of each
-# (dist/vipd_VERSION_ARCH.deb) with the unit files, example configs, docs
-# and the --help text of every command. The .deb is built by nfpm, a Go
-# tool of this module (go.mod), so nothing outside the module proxy is needed.
+# (dist/vipd_VERSION-REVISION_ARCH.deb) with the unit files, example
+# configs, docs, a manual page per command and bash, zsh and fish
+# completions. The .deb is built by nfpm, a Go tool of this module
+# (go.mod), so nothing outside the module proxy is needed.
 DIST        ?= dist
 DIST_ARCHES ?= amd64 arm64
 # Debian versions must start with a digit: v1.2.3 tags give 1.2.3, untagged
@@ -85,6 +86,13 @@ NEXT        := $(shell sed -n 's/^const Next = "v\(.*\)"/\1/p' internal/version/
 DEB_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo $(NEXT)~git$(COMMIT))
 # Expand once: both packages get the same version even if HEAD moves.
 DEB_VERSION := $(DEB_VERSION)
+DEB_REVISION ?= 1
+DEB_MAINTAINER := $(shell sed -n 's/^maintainer: *//p' deploy/nfpm.yaml)
+# The time of the commit (reproducible builds: the manual pages' date, the
+# snapshot changelog entry, the files' mtime in the .deb); now outside git.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null | grep . || date +%s)
+SOURCE_DATE_EPOCH := $(SOURCE_DATE_EPOCH)
+export SOURCE_DATE_EPOCH
 
 .PHONY: dist dist-test
 dist:
@@ -93,16 +101,44 @@ dist:
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS) -s -w' -o $(DIST)/linux-$$arch/ ./cmd/vipd; \
 	done
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(DIST)/host/ ./cmd/vipd
-	sh deploy/helpdocs.sh $(DIST)/host/vipd $(DIST)/help
+	mkdir -p $(DIST)/stage/completions
+	$(DIST)/host/vipd man $(DIST)/stage/man
+	gzip -9n $(DIST)/stage/man/*.1
+	$(DIST)/host/vipd completion bash >$(DIST)/stage/completions/vipd
+	$(DIST)/host/vipd completion zsh >$(DIST)/stage/completions/_vipd
+	$(DIST)/host/vipd completion fish >$(DIST)/stage/completions/vipd.fish
+	$(GO) run ./deploy/copyright -o $(DIST)/stage/copyright ./cmd/vipd
+	@# The changelog: deploy/changelog.yaml, which must have the entry of a
+	@# release, under a snapshot entry for an untagged tree.
+	set -e; v=$(DEB_VERSION)-$(DEB_REVISION); \
+	if grep -q "^- semver: $$v\$$" deploy/changelog.yaml; then \
+		cp deploy/changelog.yaml $(DIST)/stage/changelog.yaml; \
+	elif echo "$$v" | grep -q '~git'; then \
+		{ echo "- semver: $$v"; \
+		  echo "  date: $$(date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)"; \
+		  echo "  packager: $(DEB_MAINTAINER)"; \
+		  echo "  deb: {urgency: medium, distributions: [UNRELEASED]}"; \
+		  echo "  changes:"; \
+		  echo "    - note: Snapshot of commit $(COMMIT), ahead of release $(NEXT)."; \
+		  cat deploy/changelog.yaml; } >$(DIST)/stage/changelog.yaml; \
+	else \
+		echo "deploy/changelog.yaml has no entry for $$v: add it before tagging a release" >&2; exit 1; \
+	fi
 	set -e; for arch in $(DIST_ARCHES); do \
-		mkdir -p $(DIST)/stage && cp $(DIST)/linux-$$arch/vipd $(DIST)/stage/vipd; \
-		ARCH=$$arch DEB_VERSION=$(DEB_VERSION) $(GO) tool nfpm package --config deploy/nfpm.yaml --packager deb --target $(DIST)/; \
+		cp $(DIST)/linux-$$arch/vipd $(DIST)/stage/vipd; \
+		ARCH=$$arch DEB_VERSION=$(DEB_VERSION) DEB_REVISION=$(DEB_REVISION) $(GO) tool nfpm package --config deploy/nfpm.yaml --packager deb --target $(DIST)/; \
 	done
 	ls -l $(DIST)/*.deb
 
 # Install the amd64 .deb into a scratch root (dpkg -x) and run vipd version
-# and vipd check against vpcsim from it (deploy/dist_test.go).
+# and vipd check against vpcsim from it, list its files, and run lintian on
+# it, which must report nothing that deploy/lintian-overrides does not
+# explain (deploy/dist_test.go). lintian is installed when missing and
+# root; the test fails without it under CI=true.
 dist-test: dist
+	@if ! command -v lintian >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing lintian"; apt-get update -qq && apt-get install -y -qq --no-install-recommends lintian >/dev/null; \
+	fi
 	VIPD_DEB=$$(ls $(CURDIR)/$(DIST)/vipd_*_amd64.deb) $(GO) test -count=1 -timeout 5m ./deploy/
 
 # The controller as an AWS Lambda function (provided.al2023): one bootstrap

@@ -1,5 +1,6 @@
 // Package deploy holds the files that put vipd on a host (systemd units,
-// example configs, packaging); its test checks the built .deb.
+// example configs, packaging); its tests check the built .deb: its
+// contents, lintian's verdict, and the installed vipd against vpcsim.
 package deploy
 
 import (
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
@@ -21,6 +23,18 @@ import (
 // and returns the root.
 func installed(t *testing.T) string {
 	t.Helper()
+	deb := debPath(t)
+	root := t.TempDir()
+	if out, err := exec.CommandContext(t.Context(), "dpkg", "-x", deb, root).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg -x %s: %v\n%s", deb, err, out)
+	}
+	return root
+}
+
+// debPath is the .deb named by VIPD_DEB (make dist-test sets it); without
+// it the test skips.
+func debPath(t *testing.T) string {
+	t.Helper()
 	deb := os.Getenv("VIPD_DEB")
 	if deb == "" {
 		t.Skip("VIPD_DEB is not set: run make dist-test")
@@ -28,11 +42,7 @@ func installed(t *testing.T) string {
 	if !filepath.IsAbs(deb) {
 		t.Fatalf("VIPD_DEB=%s: want an absolute path (the test runs in deploy/)", deb)
 	}
-	root := t.TempDir()
-	if out, err := exec.CommandContext(t.Context(), "dpkg", "-x", deb, root).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg -x %s: %v\n%s", deb, err, out)
-	}
-	return root
+	return deb
 }
 
 // vipd runs the installed binary with an environment that holds nothing of
@@ -61,8 +71,6 @@ func TestDeb(t *testing.T) {
 		"usr/share/doc/vipd/examples/witness.yaml",
 		"usr/share/doc/vipd/examples/grafana-dashboard.json",
 		"usr/share/doc/vipd/quickstart.md",
-		"usr/share/doc/vipd/commands/vipd.txt",
-		"usr/share/doc/vipd/commands/vipd-check.txt",
 		"etc/vipd",
 	} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
@@ -82,6 +90,81 @@ func TestDeb(t *testing.T) {
 		if out, err := vipd(t, root, "run", "--validate", "--config", filepath.Join(root, "usr/share/doc/vipd/examples", ex)); err != nil {
 			t.Errorf("example %s is not valid: %v\n%s", ex, err, out)
 		}
+	}
+}
+
+// TestDebContents lists the package with dpkg-deb -c, as a user checking it
+// would, for what Debian expects of it beyond the program: a manual page
+// for each command, completions where bash, zsh and fish look for them,
+// the copyright file, the changelog, and the lintian overrides. The
+// completions must load in their shell.
+func TestDebContents(t *testing.T) {
+	deb := debPath(t)
+	out, err := exec.CommandContext(t.Context(), testenv.LookPath(t, "dpkg-deb"), "-c", deb).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpkg-deb -c %s: %v\n%s", deb, err, out)
+	}
+	listed := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		// drwxr-xr-x 0/0 0 2026-12-05 04:59 ./usr/share/man/man1/vipd.1.gz
+		if f := strings.Fields(line); len(f) >= 6 {
+			listed[strings.TrimPrefix(f[5], ".")] = true
+		}
+	}
+	var want []string
+	for _, page := range []string{"vipd", "vipd-run", "vipd-check", "vipd-status", "vipd-switchover", "vipd-maintenance",
+		"vipd-controller", "vipd-iam-policy", "vipd-demo", "vipd-version", "vipd-completion-bash"} {
+		want = append(want, "/usr/share/man/man1/"+page+".1.gz")
+	}
+	want = append(want,
+		"/usr/share/bash-completion/completions/vipd",
+		"/usr/share/zsh/vendor-completions/_vipd",
+		"/usr/share/fish/vendor_completions.d/vipd.fish",
+		"/usr/share/doc/vipd/copyright",
+		"/usr/share/doc/vipd/changelog.Debian.gz",
+		"/usr/share/lintian/overrides/vipd",
+	)
+	for _, f := range want {
+		if !listed[f] {
+			t.Errorf("dpkg-deb -c lacks %s:\n%s", f, out)
+		}
+	}
+
+	root := installed(t)
+	// bash: sourcing the script registers the completion of vipd.
+	bash := filepath.Join(root, "usr/share/bash-completion/completions/vipd")
+	if out, err := exec.CommandContext(t.Context(), testenv.LookPath(t, "bash"), "-c", `source "$1" && complete -p vipd`, "bash", bash).CombinedOutput(); err != nil || !strings.Contains(string(out), " vipd") {
+		t.Errorf("bash completion does not register for vipd: %v\n%s", err, out)
+	}
+	for f, want := range map[string]string{
+		"usr/share/zsh/vendor-completions/_vipd":        "#compdef vipd\n",   // compinit reads the first line
+		"usr/share/fish/vendor_completions.d/vipd.fish": "complete -c vipd ", // fish loads it for the command vipd
+		"usr/share/doc/vipd/copyright":                  "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n",
+	} {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %q: %v", f, want, err)
+		}
+	}
+}
+
+// TestLintian runs lintian on the package: it must report no error and no
+// warning; what it would say and is wrong for this package is overridden
+// in deploy/lintian-overrides, with the reason.
+func TestLintian(t *testing.T) {
+	deb := debPath(t)
+	lintian := testenv.LookPath(t, "lintian")
+	cmd := exec.CommandContext(t.Context(), lintian, "--fail-on", "error,warning", "--display-info", deb)
+	out, err := cmd.CombinedOutput()
+	t.Logf("lintian %s:\n%s", filepath.Base(deb), out)
+	var bad []string
+	for line := range strings.Lines(string(out)) {
+		if strings.HasPrefix(line, "E: ") || strings.HasPrefix(line, "W: ") {
+			bad = append(bad, line)
+		}
+	}
+	if err != nil || len(bad) > 0 {
+		t.Errorf("lintian: %v; errors and warnings:\n%s", err, strings.Join(bad, ""))
 	}
 }
 

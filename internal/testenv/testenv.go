@@ -3,6 +3,8 @@
 // user's AWS configuration and from the real instance metadata service, and
 // only ever on loopback.
 //
+// LookPath finds the other programs tests run (lintian, dpkg-deb).
+//
 // A test whose tool is missing skips, except under CI=true, where it fails:
 // CI must not pass by skipping the comparisons.
 //
@@ -210,4 +212,16 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// LookPath returns the path of the program name, for a test that runs it
+// (lintian, dpkg-deb); when it is not installed, the test skips, or fails
+// under CI=true.
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		require(t, name, err)
+	}
+	return path
 }
