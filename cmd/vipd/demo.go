@@ -23,8 +23,10 @@ func newDemoCmd() *cobra.Command {
 two vipd nodes on loopback, each node in front of a tiny service that
 answers with the node's name, and a client that connects to the overlay
 address 192.168.100.10:5432 through the simulator's fabric every 50 ms.
-Then break the primary and print a timeline: detection, the AWS calls,
-and when the client is served again.
+Then break the primary and print a timeline: detection, the AWS calls
+(each failed one, throttled or not, as it was retried), and when the
+client is served again, with the failover cut into detection + AWS +
+client parts that add up to it.
 
 With --election dynamodb there is no witness: the two nodes share a lease
 item in the simulator's DynamoDB, as two instances without a third host do.

@@ -76,9 +76,23 @@ type Round struct {
 	// FailoverMS is from the fault to the client's first answer from To.
 	FailoverMS float64 `json:"failover_ms"`
 	// DetectionMS is from the fault to To starting to acquire.
+	// DetectionMS + AWSMS + ClientMS = FailoverMS.
 	DetectionMS float64 `json:"detection_ms"`
-	// AcquireMS is how long To's resource steps took (AWS calls and read-back).
+	// AWSMS is from To starting to acquire to the VIP's route pointing at
+	// To: every attempt of the acquire, with retries and back-off.
+	AWSMS float64 `json:"aws_ms"`
+	// ClientMS is from the route pointing at To to the client's first
+	// answer from To.
+	ClientMS float64 `json:"client_ms"`
+	// AcquireMS is the sum of the resource steps of To's successful
+	// acquire attempt (AWS calls and read-back). Steps may overlap and
+	// earlier failed attempts are not in it: AWSMS is the wall-clock time.
 	AcquireMS float64 `json:"acquire_ms"`
+	// AWSAttempts counts the EC2 calls To made during AWSMS, retries
+	// included; AWSErrors counts the failed ones by error code
+	// (RequestLimitExceeded is EC2 throttling).
+	AWSAttempts int            `json:"aws_attempts"`
+	AWSErrors   map[string]int `json:"aws_errors,omitempty"`
 	// RoutedMS is from the fault to the VIP's route pointing at To in vpcsim.
 	RoutedMS float64 `json:"routed_ms"`
 	// AWSCalls counts EC2 calls vpcsim served between the fault and the client being served.

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -17,8 +20,40 @@ func (c *Cluster) report(r Round) {
 		fmt.Fprintf(c.o.Out, "  ✗ %s\n", r.Error)
 		return
 	}
-	fmt.Fprintf(c.o.Out, "  ✓ failover %.0f ms (detection %.0f ms, AWS %.0f ms, %d client errors)\n",
-		r.FailoverMS, r.DetectionMS, r.AcquireMS, r.ClientErrors)
+	fmt.Fprintln(c.o.Out, "  ✓ "+summaryLine(r))
+}
+
+// roundedParts are the detection, AWS and client parts in whole
+// milliseconds, each rounded at its end point on the timeline, so that they
+// add up to the rounded failover time.
+func roundedParts(r Round) (detection, aws, client float64) {
+	detection = math.Round(r.DetectionMS)
+	aws = math.Round(r.DetectionMS+r.AWSMS) - detection
+	client = math.Round(r.FailoverMS) - detection - aws
+	return detection, aws, client
+}
+
+// summaryLine is a round's failover cut into its parts. Each part is
+// rounded at its end point, so that the printed parts add up to the
+// printed total.
+func summaryLine(r Round) string {
+	d, a, cl := roundedParts(r)
+	calls := fmt.Sprintf("%d EC2 calls", r.AWSAttempts)
+	if codes := failedCodes(r.AWSErrors); codes != "" {
+		calls += ", retried: " + codes
+	}
+	return fmt.Sprintf("failover %.0f ms = detection %.0f ms + AWS %.0f ms (%s) + client %.0f ms; %d client errors",
+		math.Round(r.FailoverMS), d, a, calls, cl, r.ClientErrors)
+}
+
+// failedCodes is "2 InternalError, 3 RequestLimitExceeded", or "" when
+// no call failed.
+func failedCodes(codes map[string]int) string {
+	out := make([]string, 0, len(codes))
+	for _, code := range slices.Sorted(maps.Keys(codes)) {
+		out = append(out, fmt.Sprintf("%d %s", codes[code], code))
+	}
+	return strings.Join(out, ", ")
 }
 
 func printSummary(w io.Writer, rounds []Round) {

@@ -85,11 +85,7 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 		return r
 	}
 	served, _ := c.client.FirstServed(q.name, t0)
-	if routed.IsZero() || routed.After(served.Start) {
-		routed = served.Start
-	}
 	r.FailoverMS = ms(served.Start.Sub(t0))
-	r.RoutedMS = ms(routed.Sub(t0))
 	r.ClientErrors = c.client.Failed(t0, served.Start)
 	r.AWSCalls, r.AWSWrites = c.countCalls(seq, t0, served.Start)
 
@@ -101,19 +97,49 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 		st, err = c.status(ctx, q)
 		return err == nil && primaryAfter(st, t0)
 	})
-	{
-		r.Token = st.Token
-		if acq, steps := acquireAfter(st, t0); !acq.IsZero() {
-			r.DetectionMS = ms(acq.Sub(t0))
-			r.AcquireMS = steps
-			c.line(acq.Sub(t0), "node %s starts acquiring (%s, token %d)", q.name, "lease granted", st.Token)
-		}
+	r.Token = st.Token
+	acquiring, steps := acquireAfter(st, t0)
+	r.AcquireMS = steps
+	pt := cut(t0, acquiring, routed, served.Start)
+	r.DetectionMS, r.AWSMS, r.ClientMS = ms(pt.Detection), ms(pt.AWS), ms(pt.Client)
+	r.FailoverMS = ms(pt.Detection + pt.AWS + pt.Client)
+	r.RoutedMS = ms(pt.Detection + pt.AWS)
+	from := t0.Add(pt.Detection)
+	a := acquireCalls(c.srv.Calls(seq), q.instanceID, from, from.Add(pt.AWS))
+	r.AWSAttempts, r.AWSErrors = a.Calls, a.codes()
+
+	if !acquiring.IsZero() {
+		c.line(pt.Detection, "node %s starts acquiring (lease granted, token %d)", q.name, st.Token)
 	}
-	c.line(routed.Sub(t0), "route tables point at node %s (read from vpcsim; acquire took %.0f ms, %d EC2 calls, %d writes)",
-		q.name, r.AcquireMS, r.AWSCalls, r.AWSWrites)
+	for _, f := range a.Failed {
+		c.line(f.Time.Sub(t0), "  EC2 %s by node %s: %s (%s), retried", f.Action, q.name, f.Code, throttleOrFault(f.Code))
+	}
+	_, awsMS, _ := roundedParts(r)
+	c.line(pt.Detection+pt.AWS, "route tables point at node %s (read from vpcsim): AWS %.0f ms since it started acquiring, %d EC2 calls%s",
+		q.name, awsMS, a.Calls, failedSummary(a))
 	c.line(served.Start.Sub(t0), "client served by node %s (%d failed attempts before)", q.name, r.ClientErrors)
 	c.restore(ctx, p)
 	return r
+}
+
+// throttleOrFault says what an EC2 error code is to an operator.
+func throttleOrFault(code string) string {
+	switch code {
+	case "RequestLimitExceeded", "Throttling", "ThrottlingException":
+		return "throttled"
+	case "InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable":
+		return "server error"
+	}
+	return "error"
+}
+
+// failedSummary is "; 5 failed and were retried: 2 InternalError, 3
+// RequestLimitExceeded", or "".
+func failedSummary(a attempts) string {
+	if len(a.Failed) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d failed and were retried: %s", len(a.Failed), failedCodes(a.codes()))
 }
 
 // primaryAfter reports whether a node became primary after t0.

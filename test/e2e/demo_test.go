@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os/exec"
 	"testing"
 
@@ -45,6 +46,27 @@ func TestDemoAllScenarios(t *testing.T) {
 		}
 		if r.AWSWrites < 1 || r.AWSCalls < r.AWSWrites {
 			t.Errorf("%s round %d: aws_calls %d, aws_writes %d; want at least one write", r.Scenario, r.Round, r.AWSCalls, r.AWSWrites)
+		}
+		// The parts add up to the failover, and the AWS part covers every
+		// attempt of the acquire (issue 20).
+		if sum := r.DetectionMS + r.AWSMS + r.ClientMS; math.Abs(sum-r.FailoverMS) > 0.01 {
+			t.Errorf("%s round %d: detection_ms %.3f + aws_ms %.3f + client_ms %.3f = %.3f, want failover_ms %.3f",
+				r.Scenario, r.Round, r.DetectionMS, r.AWSMS, r.ClientMS, sum, r.FailoverMS)
+		}
+		if r.DetectionMS < 0 || r.AWSMS < 0 || r.ClientMS < 0 {
+			t.Errorf("%s round %d: a negative part: detection %.3f, aws %.3f, client %.3f", r.Scenario, r.Round, r.DetectionMS, r.AWSMS, r.ClientMS)
+		}
+		if r.Scenario == demo.ScenarioAPIFaults {
+			failed := 0
+			for _, n := range r.AWSErrors {
+				failed += n
+			}
+			// The faults are taken by the first calls after the fault;
+			// the broken primary may have taken one before it died.
+			if failed < 3 || r.AWSAttempts <= failed {
+				t.Errorf("api-faults round %d: aws_attempts %d, aws_errors %v; want the retried faults counted and calls that went through",
+					r.Round, r.AWSAttempts, r.AWSErrors)
+			}
 		}
 		if r.Token == 0 {
 			t.Errorf("%s round %d: token 0", r.Scenario, r.Round)
