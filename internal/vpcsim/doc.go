@@ -116,7 +116,13 @@
 //     wording EC2 and moto use for malformed blocks; that EC2 also refuses
 //     host bits is believed, not confirmed — moto masks them);
 //     an existing destination, the local one included, is RouteAlreadyExists.
-//     A gateway target for a destination inside the VPC CIDR is refused.
+//     A destination more specific than the local route (inside the VPC
+//     CIDR) must match the entire CIDR block of one of the VPC's subnets
+//     and target an interface or instance, in CreateRoute and ReplaceRoute
+//     alike (Amazon VPC User Guide, "Subnet route tables", rules and
+//     considerations; AWS's "more specific routing", August 2021): a /32
+//     inside the VPC is InvalidParameterValue, in vpcsim's words. A gateway
+//     target for such a destination is refused.
 //   - ReplaceRoute of a missing destination answers InvalidParameterValue
 //     "There is no route defined for '...' in the route table. Use
 //     CreateRoute instead."; DeleteRoute of one answers InvalidRoute.NotFound.

@@ -701,3 +701,54 @@ type staticCreds struct{ ak, sk string }
 func (s staticCreds) Retrieve(context.Context) (aws.Credentials, error) {
 	return aws.Credentials{AccessKeyID: s.ak, SecretAccessKey: s.sk, Source: "test"}, nil
 }
+
+// TestRouteInsideVPC: AWS accepts a route more specific than the local
+// route only when its destination matches the entire CIDR block of a
+// subnet of the VPC and its target is a network interface (NAT gateway or
+// Gateway Load Balancer endpoint) — Amazon VPC User Guide, "Subnet route
+// tables", rules and considerations ("more specific routing", August
+// 2021). A /32 inside the VPC, what an overlay address in the VPC's CIDR
+// would need, is refused, by CreateRoute and by ReplaceRoute alike (issue
+// 21).
+func TestRouteInsideVPC(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	create := func(dst string, target func(*awsec2.CreateRouteInput)) error {
+		in := &awsec2.CreateRouteInput{RouteTableId: aws.String(rtbA), DestinationCidrBlock: aws.String(dst)}
+		target(in)
+		_, err := e.ec2.CreateRoute(ctx, in)
+		return err
+	}
+	toENI := func(in *awsec2.CreateRouteInput) { in.NetworkInterfaceId = aws.String(eniA) }
+	toInstance := func(in *awsec2.CreateRouteInput) { in.InstanceId = aws.String(nodeA) }
+	tests := []struct {
+		name, dst string
+		target    func(*awsec2.CreateRouteInput)
+		code      string // "" = accepted
+	}{
+		{"a /32 inside the VPC to an interface", "10.0.2.77/32", toENI, "InvalidParameterValue"},
+		{"a /32 inside the VPC to an instance", "10.0.1.99/32", toInstance, "InvalidParameterValue"},
+		{"a block inside the VPC that is no subnet's", "10.0.4.0/24", toENI, "InvalidParameterValue"},
+		{"part of a subnet", "10.0.2.0/25", toENI, "InvalidParameterValue"},
+		{"a whole subnet of the VPC to an interface", "10.0.2.0/24", toENI, ""},
+		{"a whole subnet of another VPC is outside this one", "172.16.1.0/24", toENI, ""},
+		{"an address outside the VPC", "192.168.100.20/32", toENI, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := create(tt.dst, tt.target)
+			if got := code(t, err); got != tt.code {
+				t.Fatalf("CreateRoute %s: code %q, want %q (err %v)", tt.dst, got, tt.code, err)
+			}
+		})
+	}
+	// ReplaceRoute holds a route inside the VPC to the same rule: the
+	// subnet route may move to another interface of the VPC.
+	if _, err := e.ec2.ReplaceRoute(ctx, &awsec2.ReplaceRouteInput{RouteTableId: aws.String(rtbA),
+		DestinationCidrBlock: aws.String("10.0.2.0/24"), NetworkInterfaceId: aws.String(eniSpare)}); err != nil {
+		t.Errorf("ReplaceRoute of the subnet route: %v", err)
+	}
+	if r := routeTo(t, e.ec2, rtbA, "10.0.2.77/32"); r != nil {
+		t.Errorf("a refused route is in %s: %+v", rtbA, r)
+	}
+}

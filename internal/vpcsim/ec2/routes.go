@@ -285,10 +285,25 @@ func (t *routeTable) find(dst netip.Prefix) int {
 	return slices.IndexFunc(t.routes, func(r *route) bool { return r.dst == dst })
 }
 
-func (t *routeTable) local() *route {
-	for _, r := range t.routes {
-		if r.local {
-			return r
+// insideVPC applies AWS's rule for a destination inside the VPC's CIDR,
+// that is more specific than a local route (Amazon VPC User Guide, "Subnet
+// route tables", rules and considerations; "more specific routing", since
+// August 2021): the destination must match the entire CIDR block of a
+// subnet of the VPC, and the target must be a network interface (or an
+// instance, resolved to its interface), a NAT gateway or a Gateway Load
+// Balancer endpoint. So a /32 inside the VPC is refused whatever its
+// target. The error texts are vpcsim's; the code, InvalidParameterValue,
+// is EC2's. s.mu held.
+func (st *state) insideVPC(t *routeTable, dst netip.Prefix, rt *route) error {
+	for _, l := range t.routes {
+		if !l.local || !l.dst.Overlaps(dst) || dst.Bits() < l.dst.Bits() {
+			continue
+		}
+		if rt.gateway != "" {
+			return invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
+		}
+		if !slices.ContainsFunc(st.subnets, func(sn *subnet) bool { return sn.vpc == t.vpc && sn.cidr == dst }) {
+			return invalidParam("The destination CIDR block %s is more specific than the local route %s but does not match the CIDR block of any subnet in %s. A route more specific than the local route must cover exactly one subnet.", dst, l.dst, t.vpc)
 		}
 	}
 	return nil
@@ -303,8 +318,8 @@ func (s *Account) createRoute(r *request) (any, error) {
 		if t.find(dst) >= 0 {
 			return nil, errorf(http.StatusBadRequest, "RouteAlreadyExists", "The route identified by %s already exists.", dst)
 		}
-		if l := t.local(); rt.gateway != "" && l != nil && l.dst.Overlaps(dst) && dst.Bits() >= l.dst.Bits() {
-			return nil, invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
+		if err := st.insideVPC(t, dst, rt); err != nil {
+			return nil, err
 		}
 		rt.dst = dst
 		return func() { t.routes = append(t.routes, rt) }, nil
@@ -323,6 +338,9 @@ func (s *Account) replaceRoute(r *request) (any, error) {
 		}
 		if t.routes[i].local {
 			return nil, invalidParam("cannot replace local route %s in route table %s", dst, t.id)
+		}
+		if err := st.insideVPC(t, dst, rt); err != nil {
+			return nil, err
 		}
 		rt.dst = dst
 		rt.origin = t.routes[i].origin
