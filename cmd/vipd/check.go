@@ -37,6 +37,9 @@ fix under it), - not applicable.
                   expired token fail here, with the fix)
   route-table     every named table exists in this instance's VPC (or the
                   VPC has tables, for route-tables: all)
+  overlay cidr    the overlay address lies outside the VPC's CIDR blocks
+                  (AWS refuses a route inside them unless it is a whole
+                  subnet's block)
   source/dest     the instance's source/dest check is off, or vipd turns it off
   eni, ebs-volume the interface or volume exists in this instance's zone
   elastic-ip      the allocation exists

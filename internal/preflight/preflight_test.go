@@ -138,6 +138,7 @@ func TestRun(t *testing.T) {
 			want: []outcome{
 				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
 				{"route-table rtb-0a000000000000001", preflight.Pass}, {"route-table rtb-0a000000000000002", preflight.Pass},
+				{"overlay cidr 192.168.100.10/32", preflight.Pass},
 				{"source/dest check", preflight.Pass},
 				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
 				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
@@ -155,6 +156,7 @@ func TestRun(t *testing.T) {
 			want: []outcome{
 				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
 				{"route-tables all of vpc-0a000000000000001", preflight.Pass},
+				{"overlay cidr 192.168.100.10/32", preflight.Pass},
 				{"source/dest check", preflight.Pass},
 				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
 				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
@@ -174,6 +176,7 @@ func TestRun(t *testing.T) {
 			want: []outcome{
 				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
 				{"route-table rtb-0a000000000000001", preflight.Pass},
+				{"overlay cidr 192.168.100.10/32", preflight.Pass},
 				{"source/dest check", preflight.Pass},
 				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Fail},
 				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
@@ -189,6 +192,7 @@ func TestRun(t *testing.T) {
 			want: []outcome{
 				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
 				{"route-tables all of vpc-0a000000000000001", preflight.Fail},
+				{"overlay cidr 192.168.100.10/32", preflight.Warn},
 				{"source/dest check", preflight.Fail},
 				{"local interface", preflight.Pass},
 			},
@@ -201,6 +205,7 @@ func TestRun(t *testing.T) {
 				{"route-table rtb-0a000000000000001", preflight.Pass},
 				{"route-table rtb-0b000000000000001", preflight.Fail},
 				{"route-table rtb-0deadbeef00000000", preflight.Fail},
+				{"overlay cidr 192.168.100.10/32", preflight.Pass},
 				{"source/dest check", preflight.Pass},
 				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
 				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
@@ -213,6 +218,7 @@ func TestRun(t *testing.T) {
 			want: []outcome{
 				{"config", preflight.Pass}, {"imds", preflight.Pass}, {"credentials", preflight.Pass},
 				{"route-tables all of vpc-0a000000000000001", preflight.Pass},
+				{"overlay cidr 192.168.100.10/32", preflight.Pass},
 				{"source/dest check", preflight.Fail},
 				{"permission ec2:ReplaceRoute rtb-0a000000000000001", preflight.Pass},
 				{"permission ec2:CreateRoute rtb-0a000000000000001", preflight.Pass},
@@ -310,6 +316,50 @@ func TestCredentialsRejected(t *testing.T) {
 				if strings.Contains(out, bad) {
 					t.Errorf("output says %q for rejected credentials:\n%s", bad, out)
 				}
+			}
+		})
+	}
+}
+
+// TestOverlayInsideVPC: an overlay address inside the VPC's CIDR fails
+// the check, since AWS accepts a route more specific than the local route
+// only when it matches the entire CIDR block of a subnet (Amazon VPC User
+// Guide, "Subnet route tables", rules and considerations; "more specific
+// routing", August 2021), and DryRun, which checks permission only, would
+// not show it (issue 21). A whole subnet's block is accepted by AWS and
+// warned about.
+func TestOverlayInsideVPC(t *testing.T) {
+	role := fullRole + `
+      - {actions: [ec2:DescribeSubnets]}`
+	tests := []struct {
+		cidr   string
+		status preflight.Status
+		detail string
+	}{
+		{"10.0.1.50/32", preflight.Fail, "inside vpc-0a000000000000001's CIDR block 10.0.0.0/16: AWS refuses a route more specific than the local route unless it is a whole subnet's CIDR block"},
+		{"10.0.9.0/24", preflight.Fail, "inside vpc-0a000000000000001's CIDR block 10.0.0.0/16"},
+		{"10.0.1.0/24", preflight.Warn, "exactly subnet subnet-0a000000000000001's CIDR block, which AWS accepts"},
+		{"10.1.1.10/32", preflight.Pass, "outside the VPC's CIDR blocks (10.0.0.0/16)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cidr, func(t *testing.T) {
+			e := newEnv(t, role, false)
+			cfg := parse(t, "resources:\n  - overlay-route: {cidr: "+tt.cidr+", route-tables: all}\nlocal-address: {interface: none}\n")
+			rs := preflight.Run(t.Context(), cfg, e.deps)
+			var got *preflight.Result
+			for i := range rs {
+				if rs[i].Check == "overlay cidr "+tt.cidr {
+					got = &rs[i]
+				}
+			}
+			if got == nil || got.Status != tt.status || !strings.Contains(got.Detail, tt.detail) {
+				t.Fatalf("want overlay cidr %s: %v, %q; got:\n%s", tt.cidr, tt.status, tt.detail, written(t, rs))
+			}
+			if tt.status != preflight.Pass && !strings.Contains(got.Fix, "pick an address outside every CIDR block of vpc-0a000000000000001") {
+				t.Errorf("fix %q does not say to pick an address outside the VPC", got.Fix)
+			}
+			if got := preflight.Blocking(rs); got != (tt.status == preflight.Fail) {
+				t.Errorf("Blocking = %v for %s", got, tt.status)
 			}
 		})
 	}

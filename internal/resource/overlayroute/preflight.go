@@ -3,6 +3,8 @@ package overlayroute
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +45,7 @@ func preflight(ctx context.Context, p *probe.Probe, rs []probe.Entry) {
 			// table, not the destination.
 			writes = append(writes, write{table: t, prefix: o.Prefixes()[0].String(), delete: o.DeleteOnRelease})
 		}
+		outsideVPC(ctx, p, e.Where+".cidr", o)
 	}
 	if !some {
 		return
@@ -139,6 +142,99 @@ func routeTables(ctx context.Context, p *probe.Probe, where string, o *config.Ov
 		})...)
 	}
 	return ok
+}
+
+// outsideVPC checks each overlay CIDR against the VPC's CIDR blocks (its
+// tables' local routes). AWS accepts a route more specific than the local
+// route only when its destination matches the entire CIDR block of a
+// subnet of the VPC (Amazon VPC User Guide, "Subnet route tables", rules
+// and considerations; "more specific routing", August 2021), so an overlay
+// address inside the VPC, a /32, can never be routed: CreateRoute and
+// ReplaceRoute answer InvalidParameterValue at the first failover, which
+// the DryRun permission checks cannot show (DryRun checks permission
+// only).
+func outsideVPC(ctx context.Context, p *probe.Probe, where string, o *config.OverlayRoute) {
+	id := p.Identity
+	blocks := p.Memo("cidr blocks of "+id.VPCID, func(string) []string {
+		var out []string
+		_ = p.Call(ctx, func(ctx context.Context) error {
+			res, err := p.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+				Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{id.VPCID}}}})
+			if err != nil {
+				return err
+			}
+			for _, t := range res.RouteTables {
+				for _, r := range t.Routes {
+					if aws.ToString(r.GatewayId) != "local" {
+						continue
+					}
+					for _, d := range []*string{r.DestinationCidrBlock, r.DestinationIpv6CidrBlock} {
+						if d != nil && !slices.Contains(out, *d) {
+							out = append(out, *d)
+						}
+					}
+				}
+			}
+			return nil
+		})
+		return out
+	})
+	for _, dst := range o.Prefixes() {
+		check := "overlay cidr " + dst.String()
+		if len(blocks) == 0 {
+			p.Add(probe.Result{Check: check, Status: probe.Warn, Detail: "not checked: the VPC's CIDR blocks could not be read (see the route-table check)",
+				Fix: "fix the route-table check, then run vipd check again"})
+			continue
+		}
+		var inside netip.Prefix
+		for _, b := range blocks {
+			if l, err := netip.ParsePrefix(b); err == nil && l.Overlaps(dst) && dst.Bits() >= l.Bits() {
+				inside = l
+			}
+		}
+		if !inside.IsValid() {
+			p.Add(probe.Result{Check: check, Status: probe.Pass, Detail: "outside the VPC's CIDR blocks (" + strings.Join(blocks, ", ") + ")"})
+			continue
+		}
+		fix := "pick an address outside every CIDR block of " + id.VPCID + " (" + strings.Join(blocks, ", ") + "), for example in 192.168.0.0/16, and set it in " + where +
+			" and local-address; for an address of a subnet use secondary-ip instead (docs/overlay-route.md)"
+		subnet, err := subnetWithCIDR(ctx, p, dst)
+		switch {
+		case dst == inside:
+			p.Fail(check, fmt.Sprintf("is %s's own CIDR block: its local route cannot be moved to an instance by vipd", id.VPCID), fix)
+		case err == nil && subnet != "":
+			p.Add(probe.Result{Check: check, Status: probe.Warn, Detail: fmt.Sprintf("inside %s, and exactly subnet %s's CIDR block, which AWS accepts: traffic from other subnets to all of %s will go through the owner", inside, subnet, dst),
+				Fix: "if only the service address should move, " + fix})
+		case err == nil:
+			p.Fail(check, fmt.Sprintf("inside %s's CIDR block %s: AWS refuses a route more specific than the local route unless it is a whole subnet's CIDR block, so the failover's CreateRoute/ReplaceRoute would fail", id.VPCID, inside), fix)
+		default:
+			p.Fail(check, fmt.Sprintf("inside %s's CIDR block %s, and whether it is a whole subnet's CIDR block (the only kind of route inside the VPC AWS accepts) could not be read: %v", id.VPCID, inside, err), fix)
+		}
+	}
+}
+
+// subnetWithCIDR returns the id of the VPC's subnet whose CIDR block is
+// exactly dst, or "". Only blocks of a size a subnet can have are looked
+// up (IPv4 /16 to /28, IPv6 /44 to /64).
+func subnetWithCIDR(ctx context.Context, p *probe.Probe, dst netip.Prefix) (string, error) {
+	lo, hi, filter := 16, 28, "cidr-block"
+	if dst.Addr().Is6() {
+		lo, hi, filter = 44, 64, "ipv6-cidr-block-association.ipv6-cidr-block"
+	}
+	if dst.Bits() < lo || dst.Bits() > hi {
+		return "", nil
+	}
+	var id string
+	err := p.Call(ctx, func(ctx context.Context) error {
+		out, err := p.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{p.Identity.VPCID}},
+			{Name: aws.String(filter), Values: []string{dst.String()}}}})
+		if err == nil && len(out.Subnets) > 0 {
+			id = aws.ToString(out.Subnets[0].SubnetId)
+		}
+		return err
+	})
+	return id, err
 }
 
 // sourceDestCheck reports the instance's source/dest check: on, traffic to
