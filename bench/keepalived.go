@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
@@ -114,7 +115,7 @@ exit $rc
 type kaMember struct {
 	node
 	dir string
-	p   *proc
+	p   *simcluster.Proc
 }
 
 // keepalivedSystem runs the baseline on both nodes.
@@ -223,7 +224,7 @@ func (s *keepalivedSystem) setup(ctx context.Context) error {
 
 func (s *keepalivedSystem) restart(_ context.Context, name string) error {
 	m := s.member(name)
-	if m.p.running() {
+	if m.p.Running() {
 		return nil
 	}
 	// A killed keepalived logged no transition; mark the restart so its
@@ -249,7 +250,7 @@ func (s *keepalivedSystem) restart(_ context.Context, name string) error {
 // would find it, so take it off as a reboot would.
 func (s *keepalivedSystem) kill(name string) {
 	m := s.member(name)
-	m.p.signal(syscall.SIGKILL)
+	m.p.Kill()
 	_ = exec.Command("ip", "netns", "exec", s.e.fab.Namespace(m.InstanceID),
 		"ip", "addr", "del", s.e.vip.String()+"/32", "dev", "eth0").Run()
 }
@@ -259,7 +260,7 @@ func (s *keepalivedSystem) kill(name string) {
 func (s *keepalivedSystem) masters(context.Context) map[string]bool {
 	out := map[string]bool{}
 	for _, m := range s.members {
-		if m.p.running() && s.lastState(m) == "master" {
+		if m.p.Running() && s.lastState(m) == "master" {
 			out[m.Name] = true
 		}
 	}
@@ -269,7 +270,7 @@ func (s *keepalivedSystem) masters(context.Context) map[string]bool {
 func (s *keepalivedSystem) standby(_ context.Context, name string) bool {
 	for _, m := range s.members {
 		if m.Name == name {
-			return m.p.running() && s.lastState(m) == "backup"
+			return m.p.Running() && s.lastState(m) == "backup"
 		}
 	}
 	return false
@@ -315,8 +316,8 @@ func (s *keepalivedSystem) isolate(name string, on bool) error {
 // it again as a backup.
 func (s *keepalivedSystem) planned(ctx context.Context, from, _ string) error {
 	m := s.member(from)
-	m.p.signal(syscall.SIGTERM)
-	if !m.p.wait(10 * time.Second) {
+	m.p.Signal(syscall.SIGTERM)
+	if !m.p.Wait(10 * time.Second) {
 		return fmt.Errorf("stop keepalived on %s: still running after 10s", from)
 	}
 	return s.restart(ctx, from)
@@ -336,11 +337,11 @@ func (s *keepalivedSystem) repair(ctx context.Context, name string) error {
 	return nil
 }
 
-func (s *keepalivedSystem) pids(name string) []int { return s.member(name).p.groupPIDs() }
+func (s *keepalivedSystem) pids(name string) []int { return groupPIDs(s.member(name).p) }
 
 func (s *keepalivedSystem) close() {
 	for _, m := range s.members {
-		m.p.signal(syscall.SIGKILL)
+		m.p.Kill()
 	}
 	if !s.keep && os.Getenv("BENCH_KEEP") == "" {
 		_ = os.RemoveAll(s.dir)

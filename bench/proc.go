@@ -6,94 +6,25 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
-// proc is one daemon started in a node's namespace, in its own process
+// startProc starts a daemon in a node's namespace, in its own process
 // group so that a kill takes its children (keepalived's VRRP child, a
 // running notify script) with it, as the death of its host would.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-
-	mu  sync.Mutex
-	err error
-}
-
-func startProc(fab *netns.Fabric, instanceID string, env []string, logPath string, args ...string) (*proc, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", logPath, err)
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := fab.Exec(instanceID, cmd); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", args[0], err)
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		err := cmd.Wait()
-		logf.Close()
-		p.mu.Lock()
-		p.err = err
-		p.mu.Unlock()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// signal sends sig to the process group and, for SIGKILL, waits until the
-// leader is reaped (at most 10 s).
-func (p *proc) signal(sig syscall.Signal) {
-	if p == nil {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
-	if sig != syscall.SIGKILL {
-		return
-	}
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-	}
-}
-
-// wait waits up to d for the process to exit on its own.
-func (p *proc) wait(d time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-func (p *proc) running() bool {
-	if p == nil {
-		return false
-	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
+func startProc(fab *netns.Fabric, instanceID string, env []string, logPath string, args ...string) (*simcluster.Proc, error) {
+	return simcluster.StartProc(func(cmd *exec.Cmd) error { return fab.Exec(instanceID, cmd) }, env, logPath, args...)
 }
 
 // groupPIDs lists the live processes of p's process group (the daemon and
 // its children), from /proc.
-func (p *proc) groupPIDs() []int {
-	if !p.running() {
+func groupPIDs(p *simcluster.Proc) []int {
+	if !p.Running() {
 		return nil
 	}
-	pgid := p.cmd.Process.Pid
+	pgid := p.Pid()
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil

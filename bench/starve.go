@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // starveLimit bounds each busy loop of a CPU-starving competitor in case the
@@ -17,7 +18,7 @@ const starveLimit = "600"
 // the primary's host would.
 type competitor struct {
 	dir   string
-	procs []*proc
+	procs []*simcluster.Proc
 }
 
 // startCompetitor starts n busy loops on node's host.
@@ -42,7 +43,7 @@ func startCompetitor(e *env, n node, count int) (*competitor, error) {
 // stop kills the busy loops and waits for them.
 func (c *competitor) stop() {
 	for _, p := range c.procs {
-		p.signal(syscall.SIGKILL)
+		p.Kill()
 	}
 	_ = os.RemoveAll(c.dir)
 }

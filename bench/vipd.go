@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/vipd/vipd/internal/admin"
@@ -62,7 +61,7 @@ type vipdMember struct {
 	node
 	witness             bool
 	dir, socket, config string
-	p                   *proc
+	p                   *simcluster.Proc
 }
 
 // vipdSystem runs vipd on both nodes and a witness: raft among three
@@ -161,7 +160,7 @@ func (s *vipdSystem) start(ctx context.Context) error {
 
 func (s *vipdSystem) restart(_ context.Context, name string) error {
 	m := s.member(name)
-	if m.p.running() {
+	if m.p.Running() {
 		return nil
 	}
 	p, err := startProc(s.e.fab, m.InstanceID, s.envOf(m), filepath.Join(m.dir, "vipd.log"), s.bin, "run", "--config", m.config)
@@ -172,7 +171,7 @@ func (s *vipdSystem) restart(_ context.Context, name string) error {
 	return nil
 }
 
-func (s *vipdSystem) kill(name string) { s.member(name).p.signal(syscall.SIGKILL) }
+func (s *vipdSystem) kill(name string) { s.member(name).p.Kill() }
 
 func (s *vipdSystem) status(ctx context.Context, name string) (admin.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -185,7 +184,7 @@ func (s *vipdSystem) status(ctx context.Context, name string) (admin.Status, err
 func (s *vipdSystem) masters(ctx context.Context) map[string]bool {
 	out := map[string]bool{}
 	for _, n := range s.e.nodes {
-		if !s.member(n.Name).p.running() {
+		if !s.member(n.Name).p.Running() {
 			continue
 		}
 		if st, err := s.status(ctx, n.Name); err == nil && st.Role == "primary" {
@@ -196,7 +195,7 @@ func (s *vipdSystem) masters(ctx context.Context) map[string]bool {
 }
 
 func (s *vipdSystem) standby(ctx context.Context, name string) bool {
-	if !s.member(name).p.running() {
+	if !s.member(name).p.Running() {
 		return false
 	}
 	st, err := s.status(ctx, name)
@@ -220,11 +219,11 @@ func (s *vipdSystem) planned(ctx context.Context, from, to string) error {
 	return admin.NewClient(s.member(from).socket).Switchover(ctx, to)
 }
 
-func (s *vipdSystem) pids(name string) []int { return s.member(name).p.groupPIDs() }
+func (s *vipdSystem) pids(name string) []int { return groupPIDs(s.member(name).p) }
 
 func (s *vipdSystem) close() {
 	for _, m := range s.members {
-		m.p.signal(syscall.SIGKILL)
+		m.p.Kill()
 	}
 	if !s.keep && os.Getenv("BENCH_KEEP") == "" {
 		_ = os.RemoveAll(s.dir)

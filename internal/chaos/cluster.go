@@ -106,8 +106,8 @@ type Member struct {
 	admin *admin.Client
 
 	mu     sync.Mutex
-	proc   *exec.Cmd
-	done   chan struct{} // closed when proc has been reaped
+	proc   *simcluster.Proc
+	done   chan struct{} // closed when proc has been reaped and its exit recorded
 	killed bool          // the harness killed or stopped it on purpose
 	paused bool          // proc is SIGSTOPped
 	exits  []Exit
@@ -354,28 +354,18 @@ func (c *Cluster) Restart(name string) error {
 	if m.proc != nil {
 		return nil
 	}
-	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := c.startVipd(m, m.logPath)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", m.logPath, err)
-	}
-	cmd := exec.Command(c.o.VipdBin, "run", "--config", m.config)
-	cmd.Env = c.env(m)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Its own process group, and killed with the harness if that dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := c.Fab.Exec(m.InstanceID, cmd); err != nil {
-		logf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	done := make(chan struct{})
-	m.proc, m.done, m.killed, m.paused = cmd, done, false, false
+	m.proc, m.done, m.killed, m.paused = p, done, false, false
 	m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcStart})
 	go func() {
-		err := cmd.Wait()
-		logf.Close()
+		<-p.Done()
 		m.mu.Lock()
 		e := Exit{At: time.Now(), Killed: m.killed}
-		if err != nil {
+		if err := p.Err(); err != nil {
 			e.Err = err.Error()
 		}
 		m.exits = append(m.exits, e)
@@ -386,6 +376,13 @@ func (c *Cluster) Restart(name string) error {
 	return nil
 }
 
+// startVipd starts `vipd run` with m's config in m's namespace, its
+// output appended to logPath.
+func (c *Cluster) startVipd(m *Member, logPath string) (*simcluster.Proc, error) {
+	return simcluster.StartProc(func(cmd *exec.Cmd) error { return c.Fab.Exec(m.InstanceID, cmd) },
+		c.env(m), logPath, c.o.VipdBin, "run", "--config", m.config)
+}
+
 // Kill SIGKILLs a member's vipd and returns once it is reaped, with the
 // time it was seen dead.
 func (c *Cluster) Kill(name string) time.Time {
@@ -394,7 +391,7 @@ func (c *Cluster) Kill(name string) time.Time {
 	p, done := m.proc, m.done
 	if p != nil {
 		m.killed = true
-		_ = p.Process.Signal(syscall.SIGKILL)
+		p.Signal(syscall.SIGKILL)
 	}
 	m.mu.Unlock()
 	if p == nil {
@@ -430,11 +427,11 @@ func (c *Cluster) Stop(name string, bound time.Duration) stopResult {
 	if p != nil {
 		m.killed = true
 		m.events = append(m.events, ProcEvent{At: start, What: ProcTerm})
-		_ = p.Process.Signal(syscall.SIGTERM)
+		p.Signal(syscall.SIGTERM)
 		if m.paused {
 			m.paused = false
 			m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcResume})
-			_ = p.Process.Signal(syscall.SIGCONT)
+			p.Signal(syscall.SIGCONT)
 		}
 	}
 	m.mu.Unlock()
@@ -448,7 +445,7 @@ func (c *Cluster) Stop(name string, bound time.Duration) stopResult {
 	case <-done:
 	case <-t.C:
 		r.Forced = true
-		_ = p.Process.Signal(syscall.SIGKILL)
+		p.Signal(syscall.SIGKILL)
 		<-done
 	}
 	r.Took = time.Since(start)
@@ -466,7 +463,7 @@ func (c *Cluster) Pause(name string) bool {
 	}
 	m.paused = true
 	m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcPause})
-	_ = m.proc.Process.Signal(syscall.SIGSTOP)
+	m.proc.Signal(syscall.SIGSTOP)
 	return true
 }
 
@@ -479,7 +476,7 @@ func (c *Cluster) Resume(name string) {
 		return
 	}
 	m.paused = false
-	_ = m.proc.Process.Signal(syscall.SIGCONT)
+	m.proc.Signal(syscall.SIGCONT)
 	m.events = append(m.events, ProcEvent{At: time.Now(), What: ProcResume})
 }
 
@@ -497,7 +494,7 @@ func (m *Member) Pid() int {
 	if m.proc == nil {
 		return 0
 	}
-	return m.proc.Process.Pid
+	return m.proc.Pid()
 }
 
 // Events returns what the harness did to the member's processes so far.

@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // duplicate is a second `vipd run` with a member's config.
 type duplicate struct {
-	cmd     *exec.Cmd
-	done    chan struct{} // closed once reaped
+	proc    *simcluster.Proc
+	done    chan struct{} // closed once reaped and its exit recorded
 	started time.Time
 	exit    Exit
 }
@@ -41,26 +43,17 @@ func (c *Cluster) StartDuplicate(name string) error {
 	if m.dup != nil {
 		return fmt.Errorf("start second daemon of %s: one was started already", name)
 	}
-	logf, err := os.OpenFile(m.dupLogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := c.startVipd(m, m.dupLogPath())
 	if err != nil {
-		return fmt.Errorf("open %s: %w", m.dupLogPath(), err)
-	}
-	cmd := exec.Command(c.o.VipdBin, "run", "--config", m.config)
-	cmd.Env = c.env(m)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := c.Fab.Exec(m.InstanceID, cmd); err != nil {
-		logf.Close()
 		return fmt.Errorf("start second daemon of %s: %w", name, err)
 	}
-	d := &duplicate{cmd: cmd, done: make(chan struct{}), started: time.Now()}
+	d := &duplicate{proc: p, done: make(chan struct{}), started: time.Now()}
 	m.dup = d
 	go func() {
-		err := cmd.Wait()
-		logf.Close()
+		<-p.Done()
 		m.mu.Lock()
 		d.exit.At = time.Now()
-		if err != nil {
+		if err := p.Err(); err != nil {
 			d.exit.Err = err.Error()
 		}
 		m.mu.Unlock()
@@ -88,12 +81,12 @@ func (c *Cluster) StopDuplicate(name string) (Duplicate, bool) {
 		m.mu.Lock()
 		d.exit.Killed = true
 		m.mu.Unlock()
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		d.proc.Signal(syscall.SIGTERM)
 		t := time.NewTimer(StopBound)
 		select {
 		case <-d.done:
 		case <-t.C:
-			_ = d.cmd.Process.Signal(syscall.SIGKILL)
+			d.proc.Signal(syscall.SIGKILL)
 			<-d.done
 		}
 		t.Stop()

@@ -48,8 +48,7 @@ type member struct {
 
 	api *admin.Client // created on first use
 
-	proc    *exec.Cmd
-	procErr chan error
+	proc    *simcluster.Proc
 	svc     *exec.Cmd
 	svcAddr netip.AddrPort
 	svcErr  chan error
@@ -270,20 +269,12 @@ func (c *Cluster) env(m *member) []string {
 }
 
 func (c *Cluster) startNode(m *member) error {
-	logf, err := os.OpenFile(filepath.Join(m.dir, "vipd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := simcluster.StartProc(func(cmd *exec.Cmd) error { return cmd.Start() }, c.env(m),
+		filepath.Join(m.dir, "vipd.log"), c.o.Exe, "run", "--config", m.config)
 	if err != nil {
-		return fmt.Errorf("open node %s log: %w", m.name, err)
+		return fmt.Errorf("node %s: %w", m.name, err)
 	}
-	cmd := exec.Command(c.o.Exe, "run", "--config", m.config)
-	cmd.Env = c.env(m)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("start node %s: %w", m.name, err)
-	}
-	m.proc, m.procErr = cmd, make(chan error, 1)
-	go func() { m.procErr <- cmd.Wait(); logf.Close() }()
+	m.proc = p
 	return nil
 }
 
@@ -298,7 +289,7 @@ func (c *Cluster) startService(m *member) error {
 	}
 	cmd := exec.Command(c.o.Exe, "demo", "service", "--name", m.name, "--listen", listen)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = simcluster.ProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -337,7 +328,7 @@ func kill(p *exec.Cmd, done chan error) {
 	<-done
 }
 
-func (c *Cluster) killNode(m *member) { kill(m.proc, m.procErr); m.proc = nil }
+func (c *Cluster) killNode(m *member) { m.proc.Kill(); m.proc = nil }
 
 func (c *Cluster) killService(m *member) {
 	c.fab.Unbind(m.instanceID, servicePort)
@@ -363,24 +354,19 @@ func (c *Cluster) status(ctx context.Context, m *member) (admin.Status, error) {
 func (c *Cluster) Close() {
 	var wg sync.WaitGroup
 	for _, m := range c.members {
-		for _, p := range []struct {
-			cmd  *exec.Cmd
-			done chan error
-		}{{m.proc, m.procErr}, {m.svc, m.svcErr}} {
-			if p.cmd == nil || p.cmd.Process == nil {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		if m.proc != nil {
+			wg.Go(func() { m.proc.Stop(3 * time.Second) })
+		}
+		if svc, done := m.svc, m.svcErr; svc != nil && svc.Process != nil {
+			wg.Go(func() {
+				_ = svc.Process.Signal(syscall.SIGTERM)
 				select {
-				case <-p.done:
+				case <-done:
 				case <-time.After(3 * time.Second):
-					_ = p.cmd.Process.Signal(syscall.SIGKILL)
-					<-p.done
+					_ = svc.Process.Signal(syscall.SIGKILL)
+					<-done
 				}
-			}()
+			})
 		}
 	}
 	wg.Wait()
