@@ -136,8 +136,9 @@ func New(w *World, opts Options) (*Server, error) {
 	s.r53H = s.inj.Wrap(s.route53Service(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Route53().Handler().ServeHTTP(w, r)
 	}))
-	s.ddbH = s.inj.Wrap(s.jsonService("dynamodb", "DynamoDB_20120810.", "application/x-amz-json-1.0", "com.amazonaws.dynamodb.v20120810#"),
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.DynamoDB().Handler().ServeHTTP(w, r) }))
+	ddb := s.jsonService("dynamodb", "DynamoDB_20120810.", "application/x-amz-json-1.0", "com.amazonaws.dynamodb.v20120810#")
+	ddb.Latency = func(string) time.Duration { return opts.Timing.DynamoDB.Sample() }
+	s.ddbH = s.inj.Wrap(ddb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.DynamoDB().Handler().ServeHTTP(w, r) }))
 	s.ssmH = s.inj.Wrap(s.jsonService("ssm", ssm.TargetPrefix, "application/x-amz-json-1.1", ""),
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.SSM().Handler().ServeHTTP(w, r) }))
 	return s, nil

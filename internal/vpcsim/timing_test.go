@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsr53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
@@ -86,8 +87,39 @@ func TestTimingProfiles(t *testing.T) {
 			t.Fatalf("route 53 propagation %s outside [5s, %s]", d, route53.AWSPropagationDelay)
 		}
 	}
+	// DynamoDB: "single-digit millisecond performance" (Amazon DynamoDB
+	// Developer Guide, "What is Amazon DynamoDB?"): most answers under
+	// 10 ms, some slower, none near a lease.
+	under := 0
+	for range 1000 {
+		d := r.DynamoDB.Sample()
+		if d <= 0 || d > 500*time.Millisecond {
+			t.Fatalf("dynamodb latency %s outside (0, 500ms]", d)
+		}
+		if d < 10*time.Millisecond {
+			under++
+		}
+	}
+	if under < 700 {
+		t.Errorf("%d of 1000 DynamoDB answers under 10 ms, want most", under)
+	}
 	if d := (vpcsim.Dist{}).Sample(); d != 0 {
 		t.Errorf("zero Dist sampled %s", d)
+	}
+}
+
+// TestDynamoDBLatency: the timing's DynamoDB delay holds back DynamoDB's
+// answers, as the dynamodb election meets them on AWS.
+func TestDynamoDBLatency(t *testing.T) {
+	timing := vpcsim.Timing{DynamoDB: vpcsim.Dist{Median: 200 * time.Millisecond}}
+	srv := vpcsimtest.NewServerOptions(t, loadTestWorld(t), vpcsim.Options{Timing: timing})
+	c := awsddb.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+	start := time.Now()
+	if _, err := c.ListTables(t.Context(), &awsddb.ListTablesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("ListTables answered in %s with a 200ms DynamoDB latency", d)
 	}
 }
 
