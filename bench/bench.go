@@ -28,7 +28,8 @@ type Options struct {
 	// default all.
 	Parts []string
 	// Systems selects the systems of the failover, switchover and idle
-	// parts: "keepalived", "default", "tuned"; default all.
+	// parts: "keepalived", "default", "tuned", "dynamodb" (vipd's
+	// defaults with the dynamodb election); default all.
 	Systems []string
 	// Starve runs this many busy-loop processes on the master's host in
 	// every failover and switchover round, from a second before the fault
@@ -63,7 +64,7 @@ func (o *Options) defaults() {
 		o.Parts = []string{"failover", "switchover", "idle", "scale"}
 	}
 	if len(o.Systems) == 0 {
-		o.Systems = []string{"keepalived", "default", "tuned"}
+		o.Systems = []string{"keepalived", "default", "tuned", "dynamodb"}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -111,11 +112,12 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		want[p] = true
 	}
 	dst := netip.PrefixFrom(failoverVIP, 32)
-	systemNames := []string{"keepalived", "default", "tuned"}
+	systemNames := []string{"keepalived", "default", "tuned", "dynamodb"}
 	systems := []func(*env) (system, error){
 		func(e *env) (system, error) { return newKeepalived(e, failoverTables) },
 		func(e *env) (system, error) { return newVipd(e, o.VipdBin, DefaultSettings, dst, nil) },
 		func(e *env) (system, error) { return newVipd(e, o.VipdBin, o.tuned(), dst, nil) },
+		func(e *env) (system, error) { return newVipd(e, o.VipdBin, DynamoDBSettings, dst, nil) },
 	}
 	for i, mk := range systems {
 		if !slices.Contains(o.Systems, systemNames[i]) || !want["failover"] && !want["switchover"] && !(want["idle"] && i < 2) {

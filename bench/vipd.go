@@ -8,6 +8,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/simcluster"
@@ -45,6 +50,10 @@ type VipdSettings struct {
 	Label         string
 	Lease         time.Duration
 	CheckInterval time.Duration
+	// Election is the backend: "" for raft among the two nodes and the
+	// witness, or config.BackendDynamoDB for two nodes sharing a lease
+	// item in vpcsim's DynamoDB, with no witness.
+	Election string
 }
 
 // DefaultSettings and TunedSettings are the two vipd configurations the
@@ -55,7 +64,13 @@ var (
 	// bench/RESULTS.md ("The tuned profile"): 600 ms lost its lease
 	// dozens of times a minute there.
 	TunedSettings = VipdSettings{Label: "vipd tuned", Lease: time.Second, CheckInterval: 200 * time.Millisecond}
+	// DynamoDBSettings are vipd's defaults with the dynamodb election:
+	// two instances and no third host (docs/election-dynamodb.md).
+	DynamoDBSettings = VipdSettings{Label: "vipd dynamodb", Election: config.BackendDynamoDB}
 )
+
+// benchLeaseTable is the dynamodb election's table in vpcsim.
+const benchLeaseTable = "vipd-bench-leases"
 
 type vipdMember struct {
 	node
@@ -64,8 +79,9 @@ type vipdMember struct {
 	p                   *simcluster.Proc
 }
 
-// vipdSystem runs vipd on both nodes and a witness: raft among three
-// members, one overlay-route resource, the VIP bound on eth0.
+// vipdSystem runs vipd on both nodes and a witness (raft among three
+// members), or on the two nodes alone (the dynamodb election); one
+// overlay-route resource, the VIP bound on eth0.
 type vipdSystem struct {
 	e       *env
 	bin     string
@@ -83,7 +99,15 @@ func newVipd(e *env, bin string, set VipdSettings, cidr netip.Prefix, tables []s
 		return nil, err
 	}
 	s := &vipdSystem{e: e, bin: bin, set: set, cidr: cidr, tables: tables, dir: dir}
-	for _, n := range append(append([]node(nil), e.nodes...), e.witness) {
+	members := append([]node(nil), e.nodes...)
+	if set.Election == config.BackendDynamoDB {
+		if err := createLeaseTable(e); err != nil {
+			return nil, err
+		}
+	} else {
+		members = append(members, e.witness)
+	}
+	for _, n := range members {
 		m := &vipdMember{node: n, witness: n.Name == e.witness.Name, dir: filepath.Join(dir, n.Name)}
 		m.socket = filepath.Join(m.dir, "vipd.sock")
 		m.config = filepath.Join(m.dir, "vipd.yaml")
@@ -121,6 +145,10 @@ func (s *vipdSystem) config(m *vipdMember) *config.Config {
 	cfg := simcluster.BaseConfig("bench", m.sim(), sims, config.LogJSON)
 	if s.set.Lease > 0 {
 		cfg.Election.Lease = s.set.Lease
+	}
+	if s.set.Election == config.BackendDynamoDB {
+		cfg.Election.Backend = config.BackendDynamoDB
+		cfg.Election.DynamoDB = &config.DynamoDBElection{Table: benchLeaseTable}
 	}
 	if m.witness {
 		return cfg
@@ -204,13 +232,38 @@ func (s *vipdSystem) standby(ctx context.Context, name string) bool {
 
 // isolate cuts a node from its peer and from the witness: with raft, a
 // node cut from only one of them keeps quorum through the other, and
-// rightly nothing moves.
+// rightly nothing moves. With the dynamodb election the third party is
+// DynamoDB: the node is cut from its peer and from the AWS endpoints
+// (DynamoDB and EC2 alike, as when its subnet loses its route to them).
 func (s *vipdSystem) isolate(name string, on bool) error {
 	n := s.e.node(name)
 	if err := s.e.fab.Partition(n.InstanceID, s.e.node(n.Peer).InstanceID, on); err != nil {
 		return err
 	}
+	if s.set.Election == config.BackendDynamoDB {
+		return s.e.fab.CutAPI(n.InstanceID, on)
+	}
 	return s.e.fab.Partition(n.InstanceID, s.e.witness.InstanceID, on)
+}
+
+// createLeaseTable creates the dynamodb election's table in vpcsim, as an
+// operator creates it once per account (docs/election-dynamodb.md).
+func createLeaseTable(e *env) error {
+	ak, sk := e.srv.AdminKey()
+	ddb := dynamodb.New(dynamodb.Options{Region: e.srv.Region(), BaseEndpoint: aws.String(e.srv.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(benchLeaseTable),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("create the lease table %s in vpcsim: %w", benchLeaseTable, err)
+	}
+	return nil
 }
 
 func (s *vipdSystem) planned(ctx context.Context, from, to string) error {

@@ -36,7 +36,7 @@ func run() error {
 		addrs    = flag.String("scale-addrs", "1,10,100", "addresses per scale cell")
 		tables   = flag.String("scale-tables", "1,5,20", "route tables per scale cell")
 		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables")
-		systems  = flag.String("systems", "keepalived,default,tuned", "comma-separated systems for failover, switchover and idle")
+		systems  = flag.String("systems", "keepalived,default,tuned,dynamodb", "comma-separated systems for failover, switchover and idle (dynamodb: vipd's defaults with the dynamodb election, no witness)")
 		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
 		verbose  = flag.Bool("v", false, "log every round to stderr")
 		report   = flag.String("report", "", "run nothing; print the tables of these comma-separated -json files, each system's rounds from the last file that has them")
