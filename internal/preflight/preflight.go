@@ -230,6 +230,14 @@ func (r *runner) credentialsAccepted(ctx context.Context, ec2c *ec2.Client, sour
 	case err == nil:
 		r.fail(check, "found, from "+from+", but the endpoint ignored DryRun and ran DescribeInstances", "point aws.endpoint at EC2")
 		return false
+	case awsapi.Code(err) != "":
+		// EC2 answered, but neither accepted nor refused the
+		// credentials: throttled, a server error, an instance it does not
+		// know (credentials of another account).
+		r.fail(check, "found, from "+from+", but EC2 answered the verifying DryRun call with "+awsapi.Code(err)+": "+err.Error(),
+			"run vipd check again; if it persists, check aws.region and that the credentials belong to "+r.id.InstanceID+"'s account")
+		r.add(Result{Check: "resources", Status: Fail, Detail: "not checked: the credentials could not be verified", Fix: "fix the credentials check first"})
+		return false
 	default:
 		r.fail(check, "found, from "+from+", but could not be verified: "+err.Error(),
 			"check aws.endpoint and the network path to EC2 (a route to the internet or an ec2 interface VPC endpoint, security group egress on 443)")

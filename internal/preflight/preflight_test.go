@@ -321,6 +321,22 @@ func TestCredentialsRejected(t *testing.T) {
 	}
 }
 
+// TestCredentialsNotVerified: EC2 throttling the verifying call is said
+// as such, not as rejected credentials nor as the network.
+func TestCredentialsNotVerified(t *testing.T) {
+	e := newEnv(t, fullRole, false)
+	if _, err := e.srv.InjectFault(vpcsim.Fault{Action: "DescribeInstances", Kind: vpcsim.FaultError,
+		Code: "RequestLimitExceeded", Status: 503, Message: "Request limit exceeded.", Count: 5}); err != nil {
+		t.Fatal(err)
+	}
+	rs := preflight.Run(t.Context(), parse(t, "local-address: {interface: none}\n"), e.deps)
+	out := written(t, rs)
+	want := "✗ credentials: found, from the instance profile (EC2RoleProvider), but EC2 answered the verifying DryRun call with RequestLimitExceeded"
+	if !strings.Contains(out, want) || strings.Contains(out, "network path") {
+		t.Errorf("output lacks %q (or blames the network):\n%s", want, out)
+	}
+}
+
 // TestOverlayInsideVPC: an overlay address inside the VPC's CIDR fails
 // the check, since AWS accepts a route more specific than the local route
 // only when it matches the entire CIDR block of a subnet (Amazon VPC User
