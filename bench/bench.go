@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // Options configures a benchmark run.
@@ -95,7 +97,7 @@ type Results struct {
 // VPC in the three tables the subnets use.
 var (
 	failoverVIP    = netip.MustParseAddr("192.168.100.10")
-	failoverTables = tableIDs(4)
+	failoverTables = simcluster.TableIDs(4)
 )
 
 // Run runs the selected benchmarks. Each system gets a fresh world; a

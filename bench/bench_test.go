@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -82,32 +83,6 @@ func TestBlock(t *testing.T) {
 
 // TestWorld checks that the generated world loads and has the tables the
 // scale grid names.
-func TestWorld(t *testing.T) {
-	for _, n := range []int{1, 4, 5, 20} {
-		w, err := vpcsim.ParseWorld([]byte(worldYAML(n)), "bench world")
-		if err != nil {
-			t.Fatalf("worldYAML(%d): %v", n, err)
-		}
-		srv, err := vpcsim.New(w, vpcsim.Options{})
-		if err != nil {
-			t.Fatalf("worldYAML(%d): %v", n, err)
-		}
-		have := map[string]bool{}
-		for _, rt := range srv.Snapshot().RouteTables {
-			have[rt.ID] = true
-		}
-		for _, id := range tableIDs(n) {
-			if !have[id] {
-				t.Errorf("worldYAML(%d) lacks route table %s", n, id)
-			}
-		}
-		if got := len(have); got != max(n, 4) {
-			t.Errorf("worldYAML(%d) has %d route tables, want %d", n, got, max(n, 4))
-		}
-		_ = srv.Close()
-	}
-}
-
 func TestKeepalivedFiles(t *testing.T) {
 	a, b := nodeSpecs[0], nodeSpecs[1]
 	conf := keepalivedConf(a, b, 100, "192.168.100.10", "/d")
@@ -142,17 +117,13 @@ func TestReadStat(t *testing.T) {
 func TestRouteOwner(t *testing.T) {
 	// routeOwner reads vpcsim's snapshot; with no route for the block it
 	// names nobody.
-	w, err := vpcsim.ParseWorld([]byte(worldYAML(4)), "bench world")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := vpcsim.New(w, vpcsim.Options{})
+	srv, err := vpcsim.New(simcluster.World("bench", 4), vpcsim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	e := &env{srv: srv, nodes: nodeSpecs}
-	if got := e.routeOwner(netip.MustParsePrefix("192.168.100.10/32"), tableIDs(4)); got != "" {
+	if got := e.routeOwner(netip.MustParsePrefix("192.168.100.10/32"), simcluster.TableIDs(4)); got != "" {
 		t.Errorf("routeOwner with no routes = %q, want none", got)
 	}
 }

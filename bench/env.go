@@ -16,15 +16,14 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
-// The world's fixed names: two nodes in two AZs, a witness in a third, a
-// client subnet, as in internal/chaos. Route tables beyond the three that
-// subnets use are extra tables of the VPC, for the scale benchmark.
+// The world is simcluster.World: two nodes in two AZs, a witness in a
+// third, a client subnet, as in internal/chaos; route tables beyond the
+// four that subnets use are extra tables of the VPC, for the scale
+// benchmark.
 const (
 	servicePort = 5432
-	vpcID       = "vpc-0be0000000000001"
-	// ClientInstance is the instance whose namespace the client runs in.
-	clientInstance = "i-0d000000000000004"
-	appTable       = "rtb-0d000000000000004"
+	// clientInstance is the instance whose namespace the client runs in.
+	clientInstance = simcluster.ClientInstance
 )
 
 // node is one candidate owner: its instance, address and ENI.
@@ -37,57 +36,11 @@ type node struct {
 }
 
 var nodeSpecs = []node{
-	{Name: "a", InstanceID: "i-0a000000000000001", Addr: netip.MustParseAddr("10.0.1.10"), Peer: "b"},
-	{Name: "b", InstanceID: "i-0b000000000000002", Addr: netip.MustParseAddr("10.0.2.10"), Peer: "a"},
+	{Name: "a", InstanceID: simcluster.InstanceA, Addr: netip.MustParseAddr("10.0.1.10"), Peer: "b"},
+	{Name: "b", InstanceID: simcluster.InstanceB, Addr: netip.MustParseAddr("10.0.2.10"), Peer: "a"},
 }
 
-var witnessSpec = node{Name: "witness", InstanceID: "i-0c000000000000003", Addr: netip.MustParseAddr("10.0.3.10")}
-
-// tableIDs returns the IDs of n route tables: the client subnet's first
-// (so that one table is enough for the client), then the nodes' subnets',
-// then extra tables with no subnet.
-func tableIDs(n int) []string {
-	ids := []string{appTable, "rtb-0a000000000000001", "rtb-0b000000000000002", "rtb-0c000000000000003"}
-	for i := len(ids); i < n; i++ {
-		ids = append(ids, fmt.Sprintf("rtb-0e%015d", i))
-	}
-	return ids[:n]
-}
-
-// worldYAML is the VPC with at least four route tables in all.
-func worldYAML(tables int) string {
-	tables = max(tables, 4)
-	var b strings.Builder
-	fmt.Fprintf(&b, `region: us-east-1
-vpcs:
-  - {id: %[1]s, name: bench, cidr: 10.0.0.0/16}
-subnets:
-  - {id: subnet-0a000000000000001, name: db-a, vpc: %[1]s, cidr: 10.0.1.0/24, az: us-east-1a}
-  - {id: subnet-0b000000000000002, name: db-b, vpc: %[1]s, cidr: 10.0.2.0/24, az: us-east-1b}
-  - {id: subnet-0c000000000000003, name: witness, vpc: %[1]s, cidr: 10.0.3.0/24, az: us-east-1c}
-  - {id: subnet-0d000000000000004, name: app, vpc: %[1]s, cidr: 10.0.4.0/24, az: us-east-1a}
-route-tables:
-  - {id: rtb-0d000000000000004, name: app, vpc: %[1]s, main: true, subnets: [subnet-0d000000000000004]}
-  - {id: rtb-0a000000000000001, name: db-a, vpc: %[1]s, subnets: [subnet-0a000000000000001]}
-  - {id: rtb-0b000000000000002, name: db-b, vpc: %[1]s, subnets: [subnet-0b000000000000002]}
-  - {id: rtb-0c000000000000003, name: witness, vpc: %[1]s, subnets: [subnet-0c000000000000003]}
-`, vpcID)
-	for i, id := range tableIDs(tables)[4:] {
-		fmt.Fprintf(&b, "  - {id: %s, name: extra-%d, vpc: %s}\n", id, i+1, vpcID)
-	}
-	b.WriteString(`roles:
-  - name: ha-node
-    actions: [ec2:DescribeRouteTables, ec2:DescribeInstances, ec2:DescribeNetworkInterfaces,
-              ec2:CreateRoute, ec2:ReplaceRoute, ec2:DeleteRoute, ec2:ModifyInstanceAttribute,
-              ec2:DescribeInstanceAttribute]
-instances:
-  - {id: i-0a000000000000001, name: node-a, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: ha-node}
-  - {id: i-0b000000000000002, name: node-b, subnet: subnet-0b000000000000002, private-ip: 10.0.2.10, role: ha-node}
-  - {id: i-0c000000000000003, name: witness, subnet: subnet-0c000000000000003, private-ip: 10.0.3.10}
-  - {id: i-0d000000000000004, name: app, subnet: subnet-0d000000000000004, private-ip: 10.0.4.10}
-`)
-	return b.String()
-}
+var witnessSpec = node{Name: "witness", InstanceID: simcluster.InstanceW, Addr: netip.MustParseAddr("10.0.3.10")}
 
 // env is vpcsim with realistic timing and EC2 throttling, the netns fabric
 // over it, a service on each node and a client probing the service
@@ -113,10 +66,7 @@ type env struct {
 // newEnv builds the world with the given number of route tables, probing
 // vip (which the systems under test route and bind).
 func newEnv(ctx context.Context, tables int, vip netip.Addr, log *slog.Logger) (_ *env, err error) {
-	w, err := vpcsim.ParseWorld([]byte(worldYAML(tables)), "bench world")
-	if err != nil {
-		return nil, err
-	}
+	w := simcluster.World("bench", max(tables, 4))
 	timing, err := vpcsim.TimingProfile("realistic")
 	if err != nil {
 		return nil, err

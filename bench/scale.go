@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -36,7 +37,7 @@ func block(n int) netip.Prefix {
 
 func runScale(ctx context.Context, o Options, addrs, tables int, throttled bool) (ScaleResult, error) {
 	sr := ScaleResult{Addrs: addrs, Tables: tables, Block: block(addrs), Throttled: throttled}
-	ids := tableIDs(tables)
+	ids := simcluster.TableIDs(tables)
 	o.Log.Info("scale", "addrs", addrs, "tables", tables, "block", sr.Block, "throttled", throttled)
 	err := withSystem(ctx, o, failoverVIP, tables, func(e *env) (system, error) {
 		return newVipd(e, o.VipdBin, VipdSettings{Label: "vipd default"}, sr.Block, ids)

@@ -26,9 +26,6 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
-//go:embed world.yaml
-var worldYAML []byte
-
 //go:embed world-same-az.yaml
 var sameAZWorldYAML []byte
 
@@ -57,12 +54,12 @@ var (
 // FloatENI is the ENI that ModeENI moves.
 const FloatENI = "eni-0f000000000000016"
 
-// The world's fixed names (world.yaml).
+// The world's fixed names (simcluster.World).
 const (
 	ServicePort = 5432
 	raftPort    = 7000
 	// ClientInstance is the instance whose namespace the client runs in.
-	ClientInstance = "i-0d000000000000004"
+	ClientInstance = simcluster.ClientInstance
 )
 
 // VIP is the service address: an overlay /32 outside the VPC (seeds 000
@@ -164,7 +161,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	world := worldYAML
+	var world []byte // nil: simcluster.World
 	c := &Cluster{o: o, log: o.Log, Dir: o.Dir, fabDone: make(chan struct{})}
 	switch o.Mode {
 	case "", ModeOverlay:
@@ -191,9 +188,11 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	} else if len(removed) > 0 {
 		c.log.Info("removed leftover namespaces", "op", strings.Join(removed, " "))
 	}
-	w, err := vpcsim.ParseWorld(world, "chaos world")
-	if err != nil {
-		return nil, err
+	w := simcluster.World("chaos", 3)
+	if world != nil {
+		if w, err = vpcsim.ParseWorld(world, "chaos world"); err != nil {
+			return nil, err
+		}
 	}
 	sopts := vpcsim.Options{}
 	if c.o.Mode == ModeENI {
@@ -219,7 +218,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	for _, spec := range []struct {
 		name, inst string
 		witness    bool
-	}{{"a", "i-0a000000000000001", false}, {"b", "i-0b000000000000002", false}, {"witness", "i-0c000000000000003", true}} {
+	}{{"a", simcluster.InstanceA, false}, {"b", simcluster.InstanceB, false}, {"witness", simcluster.InstanceW, true}} {
 		m := &Member{Name: spec.name, InstanceID: spec.inst, Witness: spec.witness, dir: filepath.Join(c.Dir, spec.name)}
 		for _, in := range st.Instances {
 			if in.ID == spec.inst {

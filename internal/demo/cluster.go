@@ -28,9 +28,9 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim/fabric"
 )
 
-// The demo world's fixed names (world.yaml).
+// The demo world's fixed names (simcluster.World).
 const (
-	appSubnet   = "subnet-0d000000000000004"
+	appSubnet   = simcluster.AppSubnet
 	servicePort = 5432
 )
 
@@ -111,10 +111,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	began := time.Now()
 	c.progress.say("starting vpcsim (latency %s) in %s", o.Latency, dir)
 
-	w, err := vpcsim.ParseWorld(worldYAML, "demo world")
-	if err != nil {
-		return nil, err
-	}
+	w := simcluster.World("demo", 3)
 	timing, err := vpcsim.TimingProfile(o.Latency)
 	if err != nil {
 		return nil, err
@@ -139,15 +136,15 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	}()
 
 	c.members = []*member{
-		{name: "a", instanceID: "i-0a000000000000001"},
-		{name: "b", instanceID: "i-0b000000000000002"},
+		{name: "a", instanceID: simcluster.InstanceA},
+		{name: "b", instanceID: simcluster.InstanceB},
 	}
 	if c.dynamoDB() {
 		if err := c.createLeaseTable(ctx); err != nil {
 			return nil, err
 		}
 	} else {
-		c.members = append(c.members, &member{name: "witness", instanceID: "i-0c000000000000003", witness: true})
+		c.members = append(c.members, &member{name: "witness", instanceID: simcluster.InstanceW, witness: true})
 	}
 	ports, err := freePorts(len(c.members))
 	if err != nil {

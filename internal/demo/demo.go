@@ -13,7 +13,6 @@ package demo
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"io"
 	"slices"
@@ -21,9 +20,6 @@ import (
 
 	"github.com/vipd/vipd/internal/config"
 )
-
-//go:embed world.yaml
-var worldYAML []byte
 
 // Scenario names.
 const (

@@ -1,0 +1,41 @@
+package simcluster
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+)
+
+// The cluster's world loads in vpcsim with the route tables World
+// promises: three by default (the witness shares the client's main
+// table), the witness's own from four on, then extra tables.
+func TestWorldRouteTables(t *testing.T) {
+	for _, n := range []int{3, 4, 5, 20} {
+		srv, err := vpcsim.New(World("test", n), vpcsim.Options{})
+		if err != nil {
+			t.Fatalf("World(%d): %v", n, err)
+		}
+		st := srv.Snapshot()
+		_ = srv.Close()
+		var ids []string
+		for _, rt := range st.RouteTables {
+			ids = append(ids, rt.ID)
+		}
+		if len(ids) != n {
+			t.Errorf("World(%d) has %d route tables: %v", n, len(ids), ids)
+		}
+		if n >= 4 {
+			for _, id := range TableIDs(n) {
+				if !slices.Contains(ids, id) {
+					t.Errorf("World(%d) lacks route table %s of TableIDs", n, id)
+				}
+			}
+		}
+		for _, in := range st.Instances {
+			if (in.ID == InstanceA || in.ID == InstanceB) && len(in.ENIs) == 0 {
+				t.Errorf("World(%d): node %s has no network interface", n, in.ID)
+			}
+		}
+	}
+}
