@@ -47,6 +47,19 @@ type Status struct {
 	Peers []Peer
 	// Quorum is true while this node is in contact with a quorum.
 	Quorum bool
+	// Leader is the member that decides who holds (the raft leader), ""
+	// when none is known or the backend has none.
+	Leader string
+	// HolderSince is when the grant of Token was made, by the clock of
+	// the member that made it; zero when unknown.
+	HolderSince time.Time
+	// Standby is true while an operator holds this node out of ownership
+	// (vipd standby), as the cluster records it.
+	Standby bool
+	// ViewAge is how old the cluster view in Peers is: the time since this
+	// member last heard the leader's view of who is in contact (zero on
+	// the leader itself, or where the backend has no such view).
+	ViewAge time.Duration
 }
 
 // Peer is one other member of the cluster as this node sees it.
@@ -55,9 +68,46 @@ type Peer struct {
 	Address  string
 	Witness  bool
 	Eligible bool
-	// Reachable reports whether this node heard from the peer recently,
-	// where the backend can tell.
+	// Reachable reports whether the peer was heard from recently: by the
+	// leader, whose view every member shares where the backend has one,
+	// else by this node.
 	Reachable bool
+	// LastContact is when the peer was last heard from (this process's
+	// clock), zero when never or unknown.
+	LastContact time.Time
+	// Standby is true while an operator holds the peer out of ownership.
+	Standby bool
+	// Role and Healthy are what the peer last said about itself ("" when
+	// it has not said anything this view knows of).
+	Role    string
+	Healthy bool
+	// Problem says why the peer is unreachable, where this node knows
+	// (e.g. "connection refused"), for operators.
+	Problem string
+}
+
+// Report is what a node says about itself to the other members, so that
+// vipd status on any member shows every member's role and health.
+type Report struct {
+	Role    string
+	Healthy bool
+	// Since is when the node entered Role.
+	Since time.Time
+}
+
+// Reporter is an optional capability of a Lease that carries each node's
+// Report to the other members. Report does not block.
+type Reporter interface {
+	Report(r Report)
+}
+
+// Standbyer is an optional capability of a Lease that records standby in
+// the cluster's replicated state, so that it holds on every member and
+// survives restarts. SetStandby works from any member for any node and
+// returns once the cluster recorded it; a node in standby does not hold
+// the lease (a holder hands it on).
+type Standbyer interface {
+	SetStandby(ctx context.Context, node string, on bool) error
 }
 
 // Fence returns the fencing token of the grant s describes, whose validity is

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"sync"
+	"time"
 
 	hraft "github.com/hashicorp/raft"
 )
@@ -16,6 +17,8 @@ const (
 	opGrant    = "grant"
 	opRelease  = "release"
 	opEligible = "eligible"
+	// opStandby records an operator's standby of a node (vipd standby).
+	opStandby = "standby"
 )
 
 // command is one entry of the replicated log, JSON-encoded.
@@ -27,6 +30,8 @@ type command struct {
 	Priority int  `json:"priority,omitempty"`
 	// Token names the grant an opRelease gives up.
 	Token uint64 `json:"token,omitempty"`
+	// Standby is set by opStandby.
+	Standby bool `json:"standby,omitempty"`
 }
 
 func (c command) encode() []byte {
@@ -52,12 +57,18 @@ type grant struct {
 	Token uint64 `json:"token"`
 	// Released is set when the holder gave the grant up on purpose.
 	Released bool `json:"released,omitempty"`
+	// At is when the leader appended the grant's entry (raft's
+	// AppendedAt, replicated with the entry, so every replica agrees).
+	At time.Time `json:"at,omitzero"`
 }
 
 // fsmState is the whole replicated state; it is also the snapshot format.
 type fsmState struct {
 	Grant grant             `json:"grant"`
 	Nodes map[string]record `json:"nodes"`
+	// Standby names the nodes an operator holds out of ownership; it is
+	// kept apart from Nodes, which each node writes for itself.
+	Standby map[string]bool `json:"standby,omitempty"`
 }
 
 // fsm is the replicated lease state. raft calls Apply, Snapshot and Restore
@@ -91,13 +102,22 @@ func (f *fsm) Apply(l *hraft.Log) any {
 	f.mu.Lock()
 	switch c.Op {
 	case opGrant:
-		f.st.Grant = grant{Holder: c.Node, Token: l.Index}
+		f.st.Grant = grant{Holder: c.Node, Token: l.Index, At: l.AppendedAt}
 	case opRelease:
 		if f.st.Grant.Token == c.Token && f.st.Grant.Holder == c.Node {
 			f.st.Grant.Released = true
 		}
 	case opEligible:
 		f.st.Nodes[c.Node] = record{Eligible: c.Eligible, Priority: c.Priority}
+	case opStandby:
+		if c.Standby {
+			if f.st.Standby == nil {
+				f.st.Standby = map[string]bool{}
+			}
+			f.st.Standby[c.Node] = true
+		} else {
+			delete(f.st.Standby, c.Node)
+		}
 	}
 	f.mu.Unlock()
 	f.changed()
@@ -108,7 +128,7 @@ func (f *fsm) Apply(l *hraft.Log) any {
 func (f *fsm) state() fsmState {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return fsmState{Grant: f.st.Grant, Nodes: maps.Clone(f.st.Nodes)}
+	return fsmState{Grant: f.st.Grant, Nodes: maps.Clone(f.st.Nodes), Standby: maps.Clone(f.st.Standby)}
 }
 
 // Snapshot implements hraft.FSM.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -84,11 +85,6 @@ type loop struct {
 	grantAfter    time.Time // no grant attempt before
 	transferAfter time.Time // no automatic transfer before
 	failing       map[string]bool
-
-	// Quorum logging (logQuorum).
-	hadQuorum  bool
-	lossLogged bool
-	lostSince  time.Time
 }
 
 // maxRenewing bounds the renewals in flight to those that can still help:
@@ -293,7 +289,7 @@ func (lp *loop) ranked(st fsmState, except string, reachableOnly bool) []string 
 	}
 	for _, p := range lp.l.cfg.Peers {
 		rec := st.Nodes[p.Name]
-		consider(p.Name, rec.Eligible && !p.Witness, rec.Priority, !lp.failing[p.Name])
+		consider(p.Name, rec.Eligible && !p.Witness && !st.Standby[p.Name], rec.Priority, !lp.failing[p.Name])
 	}
 	eligible, priority := lp.l.desire()
 	consider(lp.l.cfg.Self, eligible, priority, true)
@@ -560,7 +556,7 @@ func (lp *loop) startTransferRequest(req *request) {
 		case !known && to != self:
 			req.reply <- fmt.Errorf("node %s: %w", to, election.ErrUnknownNode)
 			return
-		case to == self && !eligible, known && (p.Witness || !st.Nodes[to].Eligible):
+		case to == self && !eligible, known && (p.Witness || !st.Nodes[to].Eligible || st.Standby[to]):
 			req.reply <- fmt.Errorf("node %s: %w", to, election.ErrNotEligible)
 			return
 		}
@@ -696,6 +692,16 @@ func (lp *loop) publish() {
 	case !isLeader && leaderAddr != "" && fs.Grant.Holder == string(leaderID) && !fs.Grant.Released:
 		st.Holder, st.Token = fs.Grant.Holder, fs.Grant.Token
 	}
+	if st.Holder != "" && fs.Grant.Token == st.Token {
+		st.HolderSince = fs.Grant.At
+	}
+	if leaderAddr != "" || isLeader {
+		st.Leader = string(leaderID)
+	}
+	st.Standby = fs.Standby[l.cfg.Self]
+	if isLeader {
+		l.members.setFailing(maps.Clone(lp.failing))
+	}
 	lastContact := lp.r.LastContact()
 	contact := !lastContact.IsZero() && time.Since(lastContact) < l.t.heartbeat
 	if isLeader {
@@ -712,26 +718,5 @@ func (lp *loop) publish() {
 		}
 		st.Peers = append(st.Peers, ps)
 	}
-	lp.logQuorum(st.Quorum, string(leaderID))
 	l.publish(st)
-}
-
-// logQuorum logs a loss of quorum once it lasted half a heartbeat timeout,
-// so that the leaderless instant of every planned transfer stays quiet,
-// and the return of a quorum whose loss was logged.
-func (lp *loop) logQuorum(quorum bool, leader string) {
-	now := time.Now()
-	switch {
-	case quorum:
-		if lp.lossLogged {
-			lp.l.log.Info("quorum regained", "leader", leader, "duration", now.Sub(lp.lostSince).Round(time.Millisecond))
-		}
-		lp.hadQuorum, lp.lossLogged, lp.lostSince = true, false, time.Time{}
-	case !lp.hadQuorum || lp.lossLogged:
-	case lp.lostSince.IsZero():
-		lp.lostSince = now
-	case now.Sub(lp.lostSince) >= lp.l.t.heartbeat/2:
-		lp.l.log.Warn("quorum lost", "held", lp.held)
-		lp.lossLogged = true
-	}
 }

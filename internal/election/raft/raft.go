@@ -84,6 +84,10 @@ type timings struct {
 	apply time.Duration
 	// transferEvery rate-limits transfers the leader starts on its own.
 	transferEvery time.Duration
+	// reportEvery is the period of the members' reports to the leader;
+	// contactTimeout is how long a member counts as reachable after the
+	// last contact (members.go).
+	reportEvery, contactTimeout time.Duration
 }
 
 func (c *Config) timings() timings {
@@ -110,6 +114,8 @@ func (c *Config) timings() timings {
 	t.renew = t.heartbeat / 4
 	t.apply = t.heartbeat / 2
 	t.transferEvery = t.heartbeat
+	t.reportEvery = t.heartbeat / 3
+	t.contactTimeout = t.heartbeat
 	return t
 }
 
@@ -162,6 +168,7 @@ type Lease struct {
 	created time.Time
 	peers   map[string]Peer
 	fsm     *fsm
+	members *members
 
 	changes  chan struct{}
 	status   atomic.Pointer[election.Status]
@@ -233,6 +240,7 @@ func New(cfg Config, logger *slog.Logger) (*Lease, error) {
 	for _, p := range cfg.Peers {
 		l.peers[p.Name] = p
 	}
+	l.members = newMembers(cfg.Self, cfg.Peers, l.t.contactTimeout)
 	l.fsm = newFSM(func() {
 		poke(l.loopPoke)
 		poke(l.recPoke)
@@ -252,10 +260,14 @@ func poke(ch chan struct{}) {
 	}
 }
 
-// Status returns this member's current view. It never blocks.
+// Status returns this member's current view. It never blocks. Each peer's
+// reachability and last contact are the raft leader's view, which every
+// member receives (members.go), and a peer that cannot be reached or is in
+// standby is not eligible.
 func (l *Lease) Status() election.Status {
 	st := *l.status.Load()
 	st.Peers = slices.Clone(st.Peers)
+	l.members.overlay(time.Now(), &st, l.fsm.state())
 	// The loop publishes a lapse only when it runs again; a process that was
 	// paused past its validity must not report a hold it no longer has
 	// (Valid already refuses it), or vipd status shows two primaries.
@@ -306,14 +318,23 @@ func (l *Lease) published() <-chan struct{} {
 
 func statusEqual(a, b election.Status) bool {
 	return a.Self == b.Self && a.Holder == b.Holder && a.Token == b.Token && a.Held == b.Held &&
-		a.ValidUntil.Equal(b.ValidUntil) && a.Quorum == b.Quorum && slices.Equal(a.Peers, b.Peers)
+		a.ValidUntil.Equal(b.ValidUntil) && a.Quorum == b.Quorum && slices.Equal(a.Peers, b.Peers) &&
+		a.Leader == b.Leader && a.HolderSince.Equal(b.HolderSince) && a.Standby == b.Standby
 }
 
-// desire returns what SetEligible last said (never eligible for a witness).
-func (l *Lease) desire() (eligible bool, priority int) {
+// wish returns what SetEligible last said (never eligible for a witness):
+// what this member records for itself in the log.
+func (l *Lease) wish() (eligible bool, priority int) {
 	l.desireMu.Lock()
 	defer l.desireMu.Unlock()
 	return l.eligible && !l.cfg.Witness, l.priority
+}
+
+// desire is whether this member may hold: its wish, unless an operator
+// put it in standby.
+func (l *Lease) desire() (eligible bool, priority int) {
+	eligible, priority = l.wish()
+	return eligible && !l.fsm.state().Standby[l.cfg.Self], priority
 }
 
 // SetEligible records whether this member may hold the lease. A holder that
@@ -410,6 +431,57 @@ func target(to string) string {
 	return to
 }
 
+var _ election.Standbyer = (*Lease)(nil)
+
+// SetStandby records in the replicated log that node is (on) or is no
+// longer in standby, from any member, and returns once this member's
+// replica shows it. A node in standby does not hold the lease: the leader
+// hands a held grant to the best eligible peer, as for an ineligible
+// holder. The record survives restarts of every member. Any member may set
+// any node's standby (an operator action; over mutual TLS, any member with
+// a valid certificate).
+func (l *Lease) SetStandby(ctx context.Context, node string, on bool) error {
+	if p, ok := l.peers[node]; !ok && node != l.cfg.Self {
+		return fmt.Errorf("standby of %s: %w", node, election.ErrUnknownNode)
+	} else if p.Witness || node == l.cfg.Self && l.cfg.Witness {
+		return fmt.Errorf("standby of witness %s: a witness never holds the address: %w", node, election.ErrNotEligible)
+	}
+	select {
+	case <-l.started:
+	case <-ctx.Done():
+		return fmt.Errorf("standby of %s: %w", node, ctx.Err())
+	}
+	retry := time.NewTicker(l.t.heartbeat / 10)
+	defer retry.Stop()
+	req := rpcRequest{Op: rpcStandby, From: l.cfg.Self, Node: node, Standby: on}
+	for {
+		err := l.askLeader(ctx, req)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errNotLeader) && isAnswer(err) {
+			return fmt.Errorf("standby of %s: %w", node, err)
+		}
+		select {
+		case <-retry.C:
+		case <-l.stopped:
+			return fmt.Errorf("standby of %s: %w", node, errStopped)
+		case <-ctx.Done():
+			return fmt.Errorf("standby of %s: no leader recorded it: %w", node, errors.Join(ctx.Err(), err))
+		}
+	}
+	for l.fsm.state().Standby[node] != on {
+		select {
+		case <-retry.C:
+		case <-l.stopped:
+			return fmt.Errorf("standby of %s: %w", node, errStopped)
+		case <-ctx.Done():
+			return fmt.Errorf("standby of %s: recorded, but not yet replicated here: %w", node, ctx.Err())
+		}
+	}
+	return nil
+}
+
 // requestTransfer asks the raft leader to move the lease, retrying while
 // leadership is unknown or moving or the leader cannot be reached. The
 // leader's answer is final: retrying a hand-off that failed (an unreachable
@@ -494,6 +566,22 @@ func (l *Lease) handle(ctx context.Context, from origin, req rpcRequest) error {
 				err = errors.Join(errNotLeader, err)
 			}
 			return fmt.Errorf("record eligibility of %s: %w", req.Node, err)
+		}
+		return nil
+	case rpcStandby:
+		if p, ok := l.peers[req.Node]; !ok && req.Node != l.cfg.Self {
+			return fmt.Errorf("record standby of %s: %w", req.Node, election.ErrUnknownNode)
+		} else if p.Witness || req.Node == l.cfg.Self && l.cfg.Witness {
+			return fmt.Errorf("record standby of witness %s: %w", req.Node, election.ErrNotEligible)
+		}
+		l.log.Info("standby set", "node", req.Node, "reason", "operator on "+req.From, "op", fmt.Sprint(req.Standby))
+		c := command{Op: opStandby, Node: req.Node, Standby: req.Standby}
+		if err := waitFuture(ctx, r.Apply(c.encode(), l.t.apply)); err != nil {
+			if errors.Is(err, hraft.ErrNotLeader) || errors.Is(err, hraft.ErrLeadershipLost) ||
+				errors.Is(err, hraft.ErrLeadershipTransferInProgress) {
+				err = errors.Join(errNotLeader, err)
+			}
+			return fmt.Errorf("record standby of %s: %w", req.Node, err)
 		}
 		return nil
 	case rpcTransfer:
@@ -746,9 +834,10 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 
 	var wg sync.WaitGroup
 	defer wg.Wait() // after raft's shutdown (deferred later, so it runs first)
-	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, handle: l.handle}
+	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, handle: l.handle, report: l.serveReport}
 	wg.Go(func() { srv.serve(ctx) })
 	wg.Go(func() { l.record(ctx, r) })
+	wg.Go(func() { l.exchange(ctx, r) })
 
 	lp := newLoop(l, r, obs)
 	close(l.started)
@@ -785,7 +874,7 @@ func (l *Lease) record(ctx context.Context, r *hraft.Raft) {
 	defer tick.Stop()
 	var failures int
 	for {
-		eligible, priority := l.desire()
+		eligible, priority := l.wish()
 		rec, ok := l.fsm.state().Nodes[l.cfg.Self]
 		if !ok || rec != (record{Eligible: eligible, Priority: priority}) {
 			err := l.askLeader(ctx, rpcRequest{Op: rpcEligible, From: l.cfg.Self, Node: l.cfg.Self, Eligible: eligible, Priority: priority})

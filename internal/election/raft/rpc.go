@@ -27,6 +27,11 @@ const (
 	rpcTransfer = "transfer"
 	// rpcPing proves that a member's process answers; any member does.
 	rpcPing = "ping"
+	// rpcReport tells the leader a member's role and health; the leader
+	// answers with its view of every member (members.go).
+	rpcReport = "report"
+	// rpcStandby records an operator's standby of Node.
+	rpcStandby = "standby"
 )
 
 // maxFrame bounds a request or response; real ones are under 200 bytes.
@@ -42,6 +47,13 @@ type rpcRequest struct {
 	Priority int    `json:"priority,omitempty"`
 	// To is the target of rpcTransfer ("" means the best other node).
 	To string `json:"to,omitempty"`
+	// Role, Healthy and SinceMS (how long in Role) are the sender's, for
+	// rpcReport.
+	Role    string `json:"role,omitempty"`
+	Healthy bool   `json:"healthy,omitempty"`
+	SinceMS int64  `json:"since_ms,omitempty"`
+	// Standby is what rpcStandby records for Node.
+	Standby bool `json:"standby,omitempty"`
 }
 
 // Response codes name the sentinel errors that cross the wire.
@@ -55,6 +67,8 @@ const (
 type rpcResponse struct {
 	Code  string `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Members is the leader's view, in the answer to rpcReport.
+	Members []wireMember `json:"members,omitempty"`
 }
 
 // origin is who sent a peer RPC request, as far as the cluster port can
@@ -149,11 +163,18 @@ func readFrame(r io.Reader, v any) error {
 // call sends req to the peer RPC at address and waits for the answer, within
 // ctx's deadline or timeout, whichever is sooner.
 func call(ctx context.Context, network Network, address string, timeout time.Duration, req rpcRequest) error {
+	_, err := callResponse(ctx, network, address, timeout, req)
+	return err
+}
+
+// callResponse is call returning the answer too.
+func callResponse(ctx context.Context, network Network, address string, timeout time.Duration, req rpcRequest) (rpcResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var resp rpcResponse
 	c, err := dialKind(ctx, network, address, connRPC)
 	if err != nil {
-		return fmt.Errorf("peer rpc %s: %w", req.Op, err)
+		return resp, fmt.Errorf("peer rpc %s: %w", req.Op, err)
 	}
 	defer c.Close()
 	dl, _ := ctx.Deadline()
@@ -163,19 +184,18 @@ func call(ctx context.Context, network Network, address string, timeout time.Dur
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	if err := writeFrame(c, req); err != nil {
-		return fmt.Errorf("peer rpc %s to %s: send: %w", req.Op, address, err)
+		return resp, fmt.Errorf("peer rpc %s to %s: send: %w", req.Op, address, err)
 	}
-	var resp rpcResponse
 	if err := readFrame(c, &resp); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return fmt.Errorf("peer rpc %s to %s: receive: %w", req.Op, address, err)
+		return resp, fmt.Errorf("peer rpc %s to %s: receive: %w: %w", req.Op, address, ErrNoAnswer, err)
 	}
 	if err := resp.err(address); err != nil {
-		return fmt.Errorf("peer rpc %s: %w", req.Op, err)
+		return resp, fmt.Errorf("peer rpc %s: %w", req.Op, err)
 	}
-	return nil
+	return resp, nil
 }
 
 // rpcServer answers the peer RPC connections the mux routes to it, one
@@ -184,6 +204,8 @@ type rpcServer struct {
 	conns   <-chan net.Conn
 	timeout time.Duration
 	handle  func(ctx context.Context, from origin, req rpcRequest) error
+	// report answers rpcReport, whose answer carries data.
+	report func(from origin, req rpcRequest) (rpcResponse, error)
 }
 
 // serve runs until ctx is done and returns after every handler returned.
@@ -226,5 +248,13 @@ func (s *rpcServer) serveConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	from := origin{peer: peerCertificate(c), remote: c.RemoteAddr().String()}
+	if req.Op == rpcReport && s.report != nil {
+		resp, err := s.report(from, req)
+		if err != nil {
+			resp = responseFor(err)
+		}
+		_ = writeFrame(c, resp)
+		return
+	}
 	_ = writeFrame(c, responseFor(s.handle(ctx, from, req)))
 }
