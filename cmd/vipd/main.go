@@ -32,7 +32,7 @@ Run "vipd demo" to watch a failover on a simulated VPC, without AWS or root.
 		newRunCmd(),
 		newStatusCmd(socket),
 		newSwitchoverCmd(socket),
-		newMaintenanceCmd(socket),
+		newStandbyCmd(socket),
 		newVersionCmd(),
 		newDemoCmd(),
 		newControllerCmd(),

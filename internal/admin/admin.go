@@ -27,6 +27,53 @@ type Status struct {
 	Peers       []Peer           `json:"peers"`
 	Transitions []Transition     `json:"transitions"`
 	Counters    map[string]int64 `json:"counters"`
+
+	// Standby is true while an operator holds this node out of
+	// ownership (vipd standby); Maintenance says the same, under its
+	// older name.
+	Standby bool `json:"standby"`
+	// Leader is the member whose view Members show (the raft leader), ""
+	// when none is known.
+	Leader string `json:"leader,omitempty"`
+	// ViewAgeMS is how old that view is on this member (0 on the leader).
+	ViewAgeMS float64 `json:"view_age_ms"`
+	// HolderSince is when the grant of Token was made.
+	HolderSince time.Time `json:"holder_since,omitzero"`
+	// QuorumHave counts the members in contact, this one included;
+	// QuorumNeed is how many a quorum needs (0 where the backend has no
+	// quorum of members).
+	QuorumHave int `json:"quorum_have"`
+	QuorumNeed int `json:"quorum_need"`
+	// Members is every cluster member, this one included, in the order of
+	// the configuration.
+	Members []Member `json:"members"`
+}
+
+// Member is one cluster member: its role and health as it last reported
+// them, whether it may hold the address, and whether the leader hears
+// from it.
+type Member struct {
+	Name    string `json:"name"`
+	Address string `json:"address,omitempty"`
+	// Self marks the member that answered this status.
+	Self    bool `json:"self"`
+	Witness bool `json:"witness"`
+	// Holder marks the member holding the lease.
+	Holder bool `json:"holder"`
+	// Role is the member's state as it last reported it ("" when it has
+	// not reported since this view began).
+	Role    string `json:"role,omitempty"`
+	Healthy bool   `json:"healthy"`
+	// Eligible is true when the member could take the address now:
+	// healthy, reachable, not in standby, not a witness.
+	Eligible bool `json:"eligible"`
+	Standby  bool `json:"standby"`
+	// Reachable is true while the leader hears from the member.
+	Reachable   bool      `json:"reachable"`
+	LastContact time.Time `json:"last_contact,omitzero"`
+	// Problem is why an unreachable member cannot be reached, where this
+	// member knows.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Check is one health check's state.
@@ -58,6 +105,9 @@ type Peer struct {
 	Witness   bool   `json:"witness"`
 	Eligible  bool   `json:"eligible"`
 	Reachable bool   `json:"reachable"`
+	// LastContact is when the leader last heard from the peer.
+	LastContact time.Time `json:"last_contact,omitzero"`
+	Standby     bool      `json:"standby"`
 }
 
 // Transition is one state change with its timing.
@@ -86,9 +136,17 @@ type SwitchoverRequest struct {
 	To string `json:"to"`
 }
 
-// MaintenanceRequest holds or frees the node.
+// MaintenanceRequest holds or frees the node that serves it (the older
+// form of StandbyRequest).
 type MaintenanceRequest struct {
 	On bool `json:"on"`
+}
+
+// StandbyRequest puts Node ("" = the node that serves the request) in
+// standby or takes it out.
+type StandbyRequest struct {
+	Node string `json:"node,omitempty"`
+	On   bool   `json:"on"`
 }
 
 // errorBody is the JSON of a failed request.

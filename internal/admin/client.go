@@ -74,3 +74,9 @@ func (c *Client) Switchover(ctx context.Context, to string) error {
 func (c *Client) Maintenance(ctx context.Context, on bool) error {
 	return c.do(ctx, http.MethodPost, "/v1/maintenance", MaintenanceRequest{On: on}, nil)
 }
+
+// Standby puts node ("" = the daemon's own) in standby (on) or takes it
+// out, and returns once the cluster recorded it.
+func (c *Client) Standby(ctx context.Context, node string, on bool) error {
+	return c.do(ctx, http.MethodPost, "/v1/standby", StandbyRequest{Node: node, On: on}, nil)
+}

@@ -18,7 +18,8 @@ import (
 type Handler interface {
 	Status(ctx context.Context) (Status, error)
 	Switchover(ctx context.Context, to string) error
-	Maintenance(ctx context.Context, on bool) error
+	// Standby puts node ("" = this one) in standby or takes it out.
+	Standby(ctx context.Context, node string, on bool) error
 }
 
 // Bounds of the admin server. Every request of the API is a few hundred
@@ -226,7 +227,14 @@ func Mux(h Handler) http.Handler {
 		if !decode(w, r, "maintenance", &req) {
 			return
 		}
-		reply(w, struct{}{}, h.Maintenance(r.Context(), req.On))
+		reply(w, struct{}{}, h.Standby(r.Context(), "", req.On))
+	})
+	mux.HandleFunc("POST /v1/standby", func(w http.ResponseWriter, r *http.Request) {
+		var req StandbyRequest
+		if !decode(w, r, "standby", &req) {
+			return
+		}
+		reply(w, struct{}{}, h.Standby(r.Context(), req.Node, req.On))
 	})
 	return mux
 }

@@ -35,7 +35,7 @@ func (h *handler) Switchover(_ context.Context, to string) error {
 	h.mu.Unlock()
 	return nil
 }
-func (h *handler) Maintenance(context.Context, bool) error { return nil }
+func (h *handler) Standby(context.Context, string, bool) error { return nil }
 func (h *handler) switchovers() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -256,6 +256,15 @@ func (c *Controller) Switchover(ctx context.Context, to string) error {
 	}
 }
 
+// Standby is the admin API's standby: for the controller itself (node
+// "") it is Maintenance; targets cannot be put in standby one by one.
+func (c *Controller) Standby(ctx context.Context, node string, on bool) error {
+	if node != "" {
+		return fmt.Errorf("standby of %s: a controller pauses all automatic moves or none: run vipd standby without --node", node)
+	}
+	return c.Maintenance(ctx, on)
+}
+
 // Maintenance stops (on) or resumes automatic moves.
 func (c *Controller) Maintenance(ctx context.Context, on bool) error {
 	return c.do(ctx, func(s *state) {

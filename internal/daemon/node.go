@@ -60,6 +60,7 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		StopTimeout:       cfg.Shutdown.Timeout,
 		HookTimeout:       cfg.Notify.Timeout,
 		FenceMargin:       fence.Margin(cfg.Election.Lease),
+		StandbyFile:       filepath.Join(cfg.Node.DataDir, "standby"),
 	}
 	deps := node.Deps{Metrics: metrics, Log: log,
 		Hooks: hooks.New(cfg.Notify, cfg.Cluster, log)}

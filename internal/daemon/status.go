@@ -31,12 +31,16 @@ func adminStatus(st node.Status, now time.Time) admin.Status {
 		Cluster: st.Cluster, Node: st.Node, Witness: st.Witness,
 		Role: string(st.Role), Since: st.Since,
 		Holder: st.Lease.Holder, Token: st.Lease.Token, LeaseHeld: st.Lease.Held, Quorum: st.Lease.Quorum,
-		Healthy: st.Healthy, Maintenance: st.Maintenance,
+		Healthy: st.Healthy, Maintenance: st.Maintenance, Standby: st.Standby,
 		InstanceID: st.InstanceID, ENIID: st.ENIID,
-		Counters:  map[string]int64{},
-		Health:    []admin.Check{},
-		Resources: []admin.Resource{},
-		Peers:     []admin.Peer{},
+		Counters:    map[string]int64{},
+		Health:      []admin.Check{},
+		Resources:   []admin.Resource{},
+		Peers:       []admin.Peer{},
+		Members:     []admin.Member{},
+		Leader:      st.Lease.Leader,
+		HolderSince: st.Lease.HolderSince,
+		ViewAgeMS:   ms(st.Lease.ViewAge),
 	}
 	if st.Lease.Held {
 		out.LeaseValid = st.Lease.ValidUntil.Sub(now).Round(time.Millisecond).String()
@@ -51,8 +55,28 @@ func adminStatus(st node.Status, now time.Time) admin.Status {
 		out.Resources = append(out.Resources, admin.Resource{Name: r.Name, Kind: r.Kind, State: r.State,
 			InSync: r.InSync, Drift: r.Drift, LastError: r.LastError, Detail: r.Detail, AcquireMS: ms(r.AcquireTook)})
 	}
+	// Every member, this one first: the peers' reachability is the
+	// election leader's view, so it reads the same on every member.
+	out.Members = append(out.Members, admin.Member{
+		Name: st.Node, Self: true, Witness: st.Witness, Holder: st.Lease.Holder == st.Node,
+		Role: string(st.Role), Healthy: st.Healthy, Eligible: st.Eligible, Standby: st.Standby,
+		Reachable: true, LastContact: now,
+	})
+	out.QuorumHave = 1
 	for _, p := range st.Lease.Peers {
-		out.Peers = append(out.Peers, admin.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness, Eligible: p.Eligible, Reachable: p.Reachable})
+		out.Peers = append(out.Peers, admin.Peer{Name: p.Name, Address: p.Address, Witness: p.Witness, Eligible: p.Eligible,
+			Reachable: p.Reachable, LastContact: p.LastContact, Standby: p.Standby})
+		out.Members = append(out.Members, admin.Member{
+			Name: p.Name, Address: p.Address, Witness: p.Witness, Holder: st.Lease.Holder == p.Name,
+			Role: p.Role, Healthy: p.Healthy, Eligible: p.Eligible, Standby: p.Standby,
+			Reachable: p.Reachable, LastContact: p.LastContact, Problem: p.Problem,
+		})
+		if p.Reachable {
+			out.QuorumHave++
+		}
+	}
+	if len(st.Lease.Peers) > 0 {
+		out.QuorumNeed = (len(st.Lease.Peers)+1)/2 + 1
 	}
 	for _, t := range st.Transitions {
 		out.Transitions = append(out.Transitions, admin.Transition{At: t.At, From: string(t.From), To: string(t.To),

@@ -22,8 +22,14 @@ func TestAdminStatusKeepsTheJSONContract(t *testing.T) {
 	st := node.Status{
 		Cluster: "c", Node: "a", Role: node.StatePrimary, Since: now.Add(-time.Minute),
 		Lease: election.Status{Self: "a", Holder: "a", Token: 7, Held: true, ValidUntil: now.Add(1500 * time.Millisecond), Quorum: true,
-			Peers: []election.Peer{{Name: "b", Address: "10.0.2.11:7946", Eligible: true, Reachable: true}}},
-		Healthy: true, InstanceID: "i-1", ENIID: "eni-1",
+			Leader: "a", HolderSince: now.Add(-time.Minute), ViewAge: 0,
+			Peers: []election.Peer{
+				{Name: "b", Address: "10.0.2.11:7946", Eligible: true, Reachable: true, LastContact: now.Add(-100 * time.Millisecond),
+					Role: "backup", Healthy: true},
+				{Name: "w", Address: "10.0.3.10:7946", Witness: true, LastContact: now.Add(-5 * time.Second),
+					Role: "witness", Healthy: true, Problem: "connection refused"},
+			}},
+		Healthy: true, Eligible: true, InstanceID: "i-1", ENIID: "eni-1",
 		Health: []health.CheckStatus{{Name: "tcp", Passing: false, LastError: "refused"}},
 		Resources: []node.ResourceStatus{{Name: "route", Kind: "overlay-route", State: "owned", InSync: true,
 			Detail: "rtb-1", AcquireTook: 6500 * time.Microsecond}},
@@ -40,7 +46,18 @@ func TestAdminStatusKeepsTheJSONContract(t *testing.T) {
 		Healthy: true, InstanceID: "i-1", ENIID: "eni-1",
 		Health:    []admin.Check{{Name: "tcp", Passing: false, LastError: "refused"}},
 		Resources: []admin.Resource{{Name: "route", Kind: "overlay-route", State: "owned", InSync: true, Detail: "rtb-1", AcquireMS: 6.5}},
-		Peers:     []admin.Peer{{Name: "b", Address: "10.0.2.11:7946", Eligible: true, Reachable: true}},
+		Peers: []admin.Peer{
+			{Name: "b", Address: "10.0.2.11:7946", Eligible: true, Reachable: true, LastContact: now.Add(-100 * time.Millisecond)},
+			{Name: "w", Address: "10.0.3.10:7946", Witness: true, LastContact: now.Add(-5 * time.Second)},
+		},
+		Leader: "a", HolderSince: now.Add(-time.Minute), QuorumHave: 2, QuorumNeed: 2,
+		Members: []admin.Member{
+			{Name: "a", Self: true, Holder: true, Role: "primary", Healthy: true, Eligible: true, Reachable: true, LastContact: now},
+			{Name: "b", Address: "10.0.2.11:7946", Role: "backup", Healthy: true, Eligible: true, Reachable: true,
+				LastContact: now.Add(-100 * time.Millisecond)},
+			{Name: "w", Address: "10.0.3.10:7946", Witness: true, Role: "witness", Healthy: true,
+				LastContact: now.Add(-5 * time.Second), Problem: "connection refused"},
+		},
 		Transitions: []admin.Transition{{At: now, From: "acquiring", To: "primary", Reason: "acquired", Token: 7, InPreviousMS: 12,
 			Steps: []admin.Step{
 				{Resource: "route", Op: "acquire", DurationMS: 6.5},
@@ -54,7 +71,7 @@ func TestAdminStatusKeepsTheJSONContract(t *testing.T) {
 
 	// A witness that has not moved yet: empty lists, never null, in JSON.
 	got := adminStatus(node.Status{Node: "w", Witness: true, Role: node.StateWitness}, now)
-	if got.Health == nil || got.Resources == nil || got.Peers == nil || got.Counters == nil {
+	if got.Health == nil || got.Resources == nil || got.Peers == nil || got.Counters == nil || got.Members == nil {
 		t.Errorf("adminStatus of a bare witness = %+v, want empty (not nil) health, resources, peers and counters", got)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -110,11 +112,74 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	return r.status, err
 }
 
-// Maintenance holds the node out of ownership (on) or lets it back in.
-// A primary put in maintenance hands the lease to an eligible peer.
+// Maintenance holds this node out of ownership (on) or lets it back in:
+// Standby of this node.
 func (n *Node) Maintenance(ctx context.Context, on bool) error {
+	return n.Standby(ctx, "", on)
+}
+
+// Standby holds node ("" = this one) out of ownership (on) or lets it
+// back in. A primary put in standby hands the lease to an eligible peer.
+// Where the election backend records standby for the cluster
+// (election.Standbyer: raft), it works for any node from any member and
+// survives restarts of every member; otherwise only for this node, kept
+// in Config.StandbyFile. It returns once the standby is recorded, not
+// once the address moved.
+func (n *Node) Standby(ctx context.Context, node string, on bool) error {
+	if s, ok := n.d.Lease.(election.Standbyer); ok {
+		if node == "" {
+			node = n.cfg.Self.Name
+		}
+		if err := s.SetStandby(ctx, node, on); err != nil {
+			return err
+		}
+		n.log.Info("standby set", "reason", "operator", "to", node, "op", fmt.Sprint(on))
+		return nil
+	}
+	if node != "" && node != n.cfg.Self.Name {
+		return fmt.Errorf("standby of %s: this election backend keeps standby per node: run vipd standby on %s itself", node, node)
+	}
+	if n.cfg.Witness {
+		return fmt.Errorf("standby of witness %s: a witness never holds the address: %w", n.cfg.Self.Name, election.ErrNotEligible)
+	}
+	if err := n.storeStandby(on); err != nil {
+		return err
+	}
 	_, err := n.ask(ctx, request{maintenance: &on})
 	return err
+}
+
+// storeStandby writes (on) or removes the standby file.
+func (n *Node) storeStandby(on bool) error {
+	path := n.cfg.StandbyFile
+	if path == "" {
+		return nil
+	}
+	if on {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fmt.Errorf("record standby: %w", err)
+		}
+		if err := os.WriteFile(path, []byte("standby: set by vipd standby on; remove with vipd standby off\n"), 0o600); err != nil {
+			return fmt.Errorf("record standby: %w", err)
+		}
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("clear standby: %w", err)
+	}
+	return nil
+}
+
+// storedStandby reads the standby file.
+func (n *Node) storedStandby() bool {
+	if n.cfg.StandbyFile == "" {
+		return false
+	}
+	_, err := os.Stat(n.cfg.StandbyFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		n.log.Warn("read standby record", "err", err)
+	}
+	return err == nil
 }
 
 // Switchover asks the cluster to move the lease to node to ("" = any other

@@ -76,6 +76,10 @@ type Config struct {
 	// it is given up (fence.Margin of the lease; the package doc of fence
 	// says why). Zero means fence.MinMargin.
 	FenceMargin time.Duration
+	// StandbyFile keeps this node's standby across restarts where the
+	// election backend cannot record it for the cluster (it is not an
+	// election.Standbyer); "" keeps it in memory only.
+	StandbyFile string
 }
 
 // Deps are the node's collaborators.

@@ -80,6 +80,8 @@ func newLoop(ctx context.Context, n *Node, wg *sync.WaitGroup) *loop {
 	}
 	if n.cfg.Witness {
 		l.state = StateWitness
+	} else {
+		l.maint = n.storedStandby()
 	}
 	n.d.Metrics.setState(l.state)
 	return l
@@ -121,10 +123,16 @@ func (l *loop) run(ctx context.Context, errc <-chan error) error {
 	}
 }
 
+// standby is whether an operator holds this node out: here (a backend
+// without replicated standby) or in the cluster's record.
+func (l *loop) standby() bool {
+	return l.maint || l.n.leaseStatus().Standby
+}
+
 // wantEligible is whether this node may hold the lease now.
 func (l *loop) wantEligible() bool {
 	n := l.n
-	if n.cfg.Witness || l.maint {
+	if n.cfg.Witness || l.standby() {
 		return false
 	}
 	if n.d.Health != nil && !n.d.Health.Healthy() {
@@ -137,6 +145,7 @@ func (l *loop) wantEligible() bool {
 // level-triggered: it does not matter which event woke it.
 func (l *loop) step(why string) {
 	n := l.n
+	l.report()
 	if n.cfg.Witness {
 		return
 	}
@@ -176,8 +185,8 @@ func (l *loop) settle(eligible bool) { l.settleWith(eligible, nil) }
 func (l *loop) settleWith(eligible bool, steps []resource.Step) {
 	n := l.n
 	switch {
-	case l.maint:
-		l.transition(StateMaintenance, "operator", steps)
+	case l.standby():
+		l.transition(StateMaintenance, "standby", steps)
 	case n.d.Health != nil && !n.d.Health.Healthy():
 		l.transition(StateFault, "unhealthy", steps)
 	case !eligible:
@@ -189,8 +198,8 @@ func (l *loop) settleWith(eligible bool, steps []resource.Step) {
 
 func reasonFor(st election.Status, eligible bool, l *loop) string {
 	switch {
-	case l.maint:
-		return "maintenance"
+	case l.standby():
+		return "standby"
 	case !eligible:
 		return "unhealthy"
 	case !st.Held && st.Holder != "" && st.Holder != l.n.cfg.Self.Name:
@@ -255,6 +264,7 @@ func (l *loop) transition(to State, reason string, steps []resource.Step) {
 		l.since = now
 	}
 	l.state = to
+	l.report()
 	n.d.Metrics.setState(to)
 	n.d.Metrics.transition(from, to, reason)
 	if from != to {
@@ -262,6 +272,16 @@ func (l *loop) transition(to State, reason string, steps []resource.Step) {
 			"token", l.token, "duration", now.Sub(l.opStartOr(now)).Round(time.Millisecond))
 		l.notify(from, to, reason)
 	}
+}
+
+// report tells the other members this node's role and health, where the
+// election backend carries it (election.Reporter).
+func (l *loop) report() {
+	r, ok := l.n.d.Lease.(election.Reporter)
+	if !ok {
+		return
+	}
+	r.Report(election.Report{Role: string(l.state), Healthy: l.n.d.Health == nil || l.n.d.Health.Healthy(), Since: l.since})
 }
 
 func (l *loop) opStartOr(t time.Time) time.Time {
@@ -474,8 +494,8 @@ func (l *loop) serve(req request) {
 	switch {
 	case req.maintenance != nil:
 		l.maint = *req.maintenance
-		l.n.log.Info("maintenance set", "reason", "operator", "op", fmt.Sprint(l.maint))
-		l.step("maintenance")
+		l.n.log.Info("standby set", "reason", "operator", "op", fmt.Sprint(l.maint))
+		l.step("standby")
 		req.reply <- response{}
 	case req.status:
 		req.reply <- response{status: l.status()}

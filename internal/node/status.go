@@ -20,12 +20,18 @@ type Status struct {
 	// Since is when the node entered Role.
 	Since time.Time
 	// Lease is the election's view when the status was taken.
-	Lease       election.Status
-	Healthy     bool
+	Lease   election.Status
+	Healthy bool
+	// Standby is true while an operator holds the node out of ownership
+	// (here, or in the cluster's record); Maintenance is the same.
+	Standby     bool
 	Maintenance bool
-	InstanceID  string
-	ENIID       string
-	Health      []health.CheckStatus
+	// Eligible is whether the node may hold the lease now: healthy, not
+	// in standby, not stepping aside after failed acquires.
+	Eligible   bool
+	InstanceID string
+	ENIID      string
+	Health     []health.CheckStatus
 	// Resources are in acquire order.
 	Resources []ResourceStatus
 	// Transitions are the last Config.History state changes, oldest first.

@@ -100,10 +100,12 @@ func (n *Node) hasHostState() bool {
 // status copies the loop's state. Called on the loop goroutine.
 func (l *loop) status() Status {
 	n := l.n
+	standby := l.standby()
 	out := Status{
 		Cluster: n.cfg.Cluster, Node: n.cfg.Self.Name, Witness: n.cfg.Witness,
 		Role: l.state, Since: l.since, Lease: n.leaseStatus(),
-		Healthy: n.d.Health == nil || n.d.Health.Healthy(), Maintenance: l.maint,
+		Healthy: n.d.Health == nil || n.d.Health.Healthy(), Maintenance: standby, Standby: standby,
+		Eligible:   l.wantEligible(),
 		InstanceID: n.cfg.Self.InstanceID, ENIID: n.cfg.Self.ENIID,
 		Transitions: slices.Clone(l.history),
 		Counters:    maps.Clone(l.counters),
