@@ -112,7 +112,7 @@ func TestDebContents(t *testing.T) {
 		}
 	}
 	var want []string
-	for _, page := range []string{"vipd", "vipd-run", "vipd-check", "vipd-status", "vipd-switchover", "vipd-maintenance",
+	for _, page := range []string{"vipd", "vipd-run", "vipd-check", "vipd-status", "vipd-switchover", "vipd-standby",
 		"vipd-controller", "vipd-iam-policy", "vipd-demo", "vipd-version", "vipd-completion-bash"} {
 		want = append(want, "/usr/share/man/man1/"+page+".1.gz")
 	}

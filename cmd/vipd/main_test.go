@@ -78,7 +78,7 @@ func TestManPages(t *testing.T) {
 		t.Fatalf("vipd man: exit status %d: %s", got, out.String())
 	}
 	for _, page := range []string{"vipd.1", "vipd-run.1", "vipd-check.1", "vipd-status.1", "vipd-switchover.1",
-		"vipd-maintenance.1", "vipd-controller.1", "vipd-iam-policy.1", "vipd-demo.1", "vipd-version.1",
+		"vipd-standby.1", "vipd-controller.1", "vipd-iam-policy.1", "vipd-demo.1", "vipd-version.1",
 		"vipd-completion-bash.1"} {
 		b, err := os.ReadFile(filepath.Join(dir, page))
 		if err != nil {
