@@ -589,7 +589,7 @@ type noTargetError struct{ why []string }
 
 func (e *noTargetError) Error() string {
 	return "no other member can take the lease: " + strings.Join(e.why, "; ") +
-		" (make a node eligible: fix its failing health check, or run vipd maintenance off on it; vipd status shows every member)"
+		" (make a node eligible: fix its failing health check, or end its standby; vipd status shows every member)"
 }
 
 func (e *noTargetError) Unwrap() error { return election.ErrNotEligible }
@@ -608,16 +608,18 @@ func (lp *loop) noTarget(st fsmState) error {
 			e.why = append(e.why, name+" holds it")
 		case witness:
 			e.why = append(e.why, name+" is a witness")
+		case st.Standby[name]:
+			e.why = append(e.why, name+" is in standby (vipd standby off --node "+name+")")
 		case !reported:
 			e.why = append(e.why, name+" has never reported its eligibility (not started, or cannot reach the cluster)")
 		case !eligible:
-			e.why = append(e.why, name+" is not eligible (a failing health check, or maintenance)")
+			e.why = append(e.why, name+" is not eligible (a failing health check)")
 		default:
 			e.why = append(e.why, name+" is eligible")
 		}
 	}
 	self := lp.l.cfg.Self
-	eligible, _ := lp.l.desire()
+	eligible, _ := lp.l.wish()
 	explain(self, lp.l.cfg.Witness, true, eligible)
 	for _, p := range lp.l.cfg.Peers {
 		rec, ok := st.Nodes[p.Name]

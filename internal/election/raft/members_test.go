@@ -2,6 +2,7 @@ package raft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -126,6 +127,13 @@ func TestStandbyIsReplicatedAndSurvivesRestart(t *testing.T) {
 		}
 		return c.lease(held).Status().Standby
 	})
+	// A switchover to any other member says why none can take it.
+	err := c.lease("w").Transfer(ctx, "")
+	for _, want := range []string{next + " holds it", held + " is in standby (vipd standby off --node " + held + ")", "w is a witness"} {
+		if !errors.Is(err, election.ErrNotEligible) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Transfer(\"\") with %s in standby = %v, want ErrNotEligible saying %q", held, err, want)
+		}
+	}
 
 	// Restart the node in standby: it remembers, and does not take the
 	// grant even when the holder leaves.

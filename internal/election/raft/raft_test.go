@@ -375,7 +375,7 @@ func TestTransfer(t *testing.T) {
 	// It names every member and why it cannot take the lease, and what to
 	// do (issue 20: it said only "no other eligible node").
 	for _, want := range []string{"transfer lease to another member: ", other + " holds it",
-		first.Self + " is not eligible (a failing health check, or maintenance)", "w is a witness", "vipd maintenance off"} {
+		first.Self + " is not eligible (a failing health check)", "w is a witness", "end its standby"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Transfer(\"\") on w = %v, want it to say %q", err, want)
 		}
