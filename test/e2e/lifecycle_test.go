@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vipd/vipd/internal/config"
 )
 
 // hungHooks makes every notify script of the nodes hang: it records its
@@ -29,7 +31,9 @@ func hungHooks(t *testing.T) func(*comboMember) {
 		if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		m.extra = fmt.Sprintf("notify: {master: %s, backup: %s, stop: %s, timeout: 30s}\n", script, script, script)
+		m.edit = func(cfg *config.Config) {
+			cfg.Notify.Master, cfg.Notify.Backup, cfg.Notify.Stop, cfg.Notify.Timeout = script, script, script, 30*time.Second
+		}
 		t.Cleanup(func() {
 			b, _ := os.ReadFile(filepath.Join(m.dir, "hook.pids"))
 			for _, f := range strings.Fields(string(b)) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/vipd/vipd/internal/admin"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -55,15 +58,16 @@ roles:
 
 // comboResources lists the kinds out of order on purpose: vipd must
 // acquire them in design.md's kind order regardless.
-const comboResources = `resources:
-  - route53: {hosted-zone-id: %s, name: db.example.internal, ttl: 10s}
-  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}
-  - eni: {id: eni-0e000000000000001, device-index: 1, host: none}
-  - elastic-ip: {allocation-id: eipalloc-0e000000000000001, private-ip: 10.0.1.100}
-  - secondary-ip: {addresses: [10.0.1.100]}
-  - ebs-volume: {volume-id: vol-0d000000000000001, mount-point: /data, host: none}
-local-address: {interface: none, cidr: 192.168.100.10/32}
-`
+func comboResources(zone string) []config.Resource {
+	return []config.Resource{
+		{Route53: &config.Route53{HostedZoneID: zone, Name: "db.example.internal", TTL: 10 * time.Second}},
+		{OverlayRoute: &config.OverlayRoute{CIDR: netip.MustParsePrefix("192.168.100.10/32"), RouteTables: config.RouteTables{All: true}}},
+		{ENI: &config.ENI{ID: "eni-0e000000000000001", DeviceIndex: 1, Host: config.HostNone}},
+		{ElasticIP: &config.ElasticIP{AllocationID: "eipalloc-0e000000000000001", PrivateIP: "10.0.1.100"}},
+		{SecondaryIP: &config.SecondaryIP{Addresses: []string{"10.0.1.100"}}},
+		{EBSVolume: &config.EBSVolume{VolumeID: "vol-0d000000000000001", MountPoint: "/data", Host: config.HostNone}},
+	}
+}
 
 // acquireOrder and releaseOrder are the step names vipd must report.
 var (
@@ -80,8 +84,8 @@ var (
 type comboMember struct {
 	name, instance, addr, dir, socket, config string
 	witness                                   bool
-	health                                    net.Listener // the "service" its tcp check probes
-	extra                                     string       // appended to its configuration
+	health                                    net.Listener         // the "service" its tcp check probes
+	edit                                      func(*config.Config) // changes its configuration
 	proc                                      *exec.Cmd
 	done                                      chan error
 }
@@ -138,7 +142,7 @@ func startCombo(t *testing.T, opts ...func(*comboMember)) *combo {
 		for _, o := range opts {
 			o(m)
 		}
-		if err := os.WriteFile(m.config, []byte(c.config(m)), 0o600); err != nil {
+		if err := simcluster.WriteConfig(m.config, c.config(m)); err != nil {
 			t.Fatal(err)
 		}
 		c.start(m)
@@ -177,23 +181,31 @@ func (c *combo) serve(m *comboMember) {
 	c.t.Cleanup(func() { l.Close() })
 }
 
-func (c *combo) config(m *comboMember) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "cluster: combo\nnode: {name: %s, advertise: %q, witness: %v, data-dir: %q}\npeers:\n", m.name, m.addr, m.witness, filepath.Join(m.dir, "data"))
+// sim is m as the simulated cluster's helpers see it.
+func (m *comboMember) sim() simcluster.Member {
+	return simcluster.Member{Name: m.name, InstanceID: m.instance, Witness: m.witness, Advertise: m.addr, Dir: m.dir}
+}
+
+func (c *combo) config(m *comboMember) *config.Config {
+	var sims []simcluster.Member
 	for _, p := range c.members {
-		if p != m {
-			fmt.Fprintf(&b, "  - {name: %s, address: %q, witness: %v}\n", p.name, p.addr, p.witness)
-		}
+		sims = append(sims, p.sim())
 	}
-	fmt.Fprintf(&b, "election: {lease: 2s}\napi: {socket: %q}\nlog: {format: text, level: debug}\nshutdown: {release: true, timeout: 10s}\n", m.socket)
-	b.WriteString(m.extra)
+	cfg := simcluster.BaseConfig("combo", m.sim(), sims, config.LogText)
+	cfg.Log.Level = config.LogDebug
+	release := true
+	cfg.Shutdown = config.Shutdown{Release: &release, Timeout: 10 * time.Second}
+	if m.edit != nil {
+		m.edit(cfg)
+	}
 	if m.witness {
-		return b.String()
+		return cfg
 	}
-	fmt.Fprintf(&b, "health:\n  - {name: service, tcp: %q, interval: 200ms, timeout: 200ms, rise: 2, fall: 2}\n", m.health.Addr().String())
-	fmt.Fprintf(&b, comboResources, c.zone)
-	fmt.Fprintf(&b, "aws: {region: us-east-1, endpoint: %q, imds-endpoint: %q}\n", c.sim.URL(), c.sim.IMDSURL(m.instance))
-	return b.String()
+	cfg.Health = []config.Check{simcluster.ServiceCheck(m.health.Addr().String(), 200*time.Millisecond)}
+	cfg.Resources = comboResources(c.zone)
+	cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone, CIDR: netip.MustParsePrefix("192.168.100.10/32")}
+	cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.IMDSEndpoint = "us-east-1", c.sim.URL(), c.sim.IMDSURL(m.instance)
+	return cfg
 }
 
 func (c *combo) start(m *comboMember) {
@@ -215,13 +227,7 @@ func (c *combo) start(m *comboMember) {
 // env is the environment m's vipd runs with: vpcsim for AWS and IMDS,
 // nothing of the caller's AWS configuration.
 func (c *combo) env(m *comboMember) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + m.dir,
-		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials"),
-		"AWS_ENDPOINT_URL=" + c.sim.URL()}
-	if m.witness {
-		return append(env, "AWS_EC2_METADATA_DISABLED=true")
-	}
-	return append(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+c.sim.IMDSURL(m.instance))
+	return simcluster.Env(m.sim(), c.sim.URL(), c.sim.IMDSURL(m.instance))
 }
 
 // stop signals m and waits for it, SIGKILL after 10 s.
