@@ -8,11 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/simcluster"
@@ -101,7 +96,7 @@ func newVipd(e *env, bin string, set VipdSettings, cidr netip.Prefix, tables []s
 	s := &vipdSystem{e: e, bin: bin, set: set, cidr: cidr, tables: tables, dir: dir}
 	members := append([]node(nil), e.nodes...)
 	if set.Election == config.BackendDynamoDB {
-		if err := createLeaseTable(e); err != nil {
+		if err := simcluster.CreateLeaseTable(context.Background(), e.srv, benchLeaseTable); err != nil {
 			return nil, err
 		}
 	} else {
@@ -244,26 +239,6 @@ func (s *vipdSystem) isolate(name string, on bool) error {
 		return s.e.fab.CutAPI(n.InstanceID, on)
 	}
 	return s.e.fab.Partition(n.InstanceID, s.e.witness.InstanceID, on)
-}
-
-// createLeaseTable creates the dynamodb election's table in vpcsim, as an
-// operator creates it once per account (docs/election-dynamodb.md).
-func createLeaseTable(e *env) error {
-	ak, sk := e.srv.AdminKey()
-	ddb := dynamodb.New(dynamodb.Options{Region: e.srv.Region(), BaseEndpoint: aws.String(e.srv.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(benchLeaseTable),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		return fmt.Errorf("create the lease table %s in vpcsim: %w", benchLeaseTable, err)
-	}
-	return nil
 }
 
 func (s *vipdSystem) planned(ctx context.Context, from, to string) error {

@@ -16,11 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/simcluster"
@@ -140,7 +135,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		{name: "b", instanceID: simcluster.InstanceB},
 	}
 	if c.dynamoDB() {
-		if err := c.createLeaseTable(ctx); err != nil {
+		if err := simcluster.CreateLeaseTable(ctx, c.srv, leaseTable); err != nil {
 			return nil, err
 		}
 	} else {
@@ -192,29 +187,6 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 }
 
 func (c *Cluster) dynamoDB() bool { return c.o.Election == config.BackendDynamoDB }
-
-// createLeaseTable creates the dynamodb election's table in the simulator,
-// as an operator creates it once per account (docs/election-dynamodb.md).
-func (c *Cluster) createLeaseTable(ctx context.Context) error {
-	ak, sk := c.srv.AdminKey()
-	ddb := dynamodb.New(dynamodb.Options{
-		Region:       c.srv.Region(),
-		BaseEndpoint: aws.String(c.srv.URL()),
-		Credentials:  credentials.NewStaticCredentialsProvider(ak, sk, ""),
-	})
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(leaseTable),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		return fmt.Errorf("create the lease table %s in vpcsim: %w", leaseTable, err)
-	}
-	return nil
-}
 
 // primary returns the member the VIP is routed to, per vpcsim.
 func (c *Cluster) primary() *member {
