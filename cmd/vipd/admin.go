@@ -117,7 +117,11 @@ func printStatus(w io.Writer, st admin.Status, now time.Time) {
 		if !st.HolderSince.IsZero() {
 			since = fmt.Sprintf(", since %s (%s)", st.HolderSince.Local().Format("2006-01-02 15:04:05"), ago(st.HolderSince))
 		}
-		fmt.Fprintf(w, "Address: held by %s, token %d%s\n", st.Holder, st.Token, since)
+		down := ""
+		if m, ok := memberNamed(st, st.Holder); ok && !m.Reachable {
+			down = ": the holder is DOWN; the address moves once a quorum elects another node"
+		}
+		fmt.Fprintf(w, "Address: held by %s, token %d%s%s\n", st.Holder, st.Token, since, down)
 	} else {
 		fmt.Fprintf(w, "Address: NOT HELD (last token %d)\n", st.Token)
 	}
@@ -215,6 +219,15 @@ func printStatus(w io.Writer, st admin.Status, now time.Time) {
 			}
 		}
 	}
+}
+
+func memberNamed(st admin.Status, name string) (admin.Member, bool) {
+	for _, m := range st.Members {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return admin.Member{}, false
 }
 
 func yesNo(b bool) string {

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -295,6 +297,40 @@ func TestMaintenanceHoldsNodeOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitRole(StatePrimary)
+}
+
+// With a backend that cannot record standby for the cluster, standby
+// holds the local node only, and lasts across a restart in its file
+// (issue 20).
+func TestStandbyWithoutClusterRecordLastsInItsFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state", "standby")
+	h := start(t, Config{StandbyFile: file})
+	if err := h.n.Standby(t.Context(), "b", true); err == nil {
+		t.Errorf("standby of another node with a backend that keeps it per node succeeded, want refused")
+	}
+	if err := h.n.Standby(t.Context(), "", true); err != nil {
+		t.Fatal(err)
+	}
+	h.lease.grant(5)
+	h.waitRole(StateMaintenance)
+	if st, _ := h.n.Status(t.Context()); !st.Standby || st.Eligible || h.lease.isEligible() {
+		t.Errorf("in standby: status standby %v, eligible %v, lease told eligible %v; want standby, not eligible", st.Standby, st.Eligible, h.lease.isEligible())
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A restart: the node comes back in standby and does not take a grant.
+	h = start(t, Config{StandbyFile: file})
+	h.lease.grant(6)
+	h.waitRole(StateMaintenance)
+	if err := h.n.Maintenance(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRole(StatePrimary)
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("standby file after standby off: %v, want removed", err)
+	}
 }
 
 func TestDriftIsRepairedUnderTheSameToken(t *testing.T) {
