@@ -63,8 +63,9 @@ type Node struct {
 	// Priority orders eligible nodes; higher wins. 1 to 255 as in keepalived.
 	// Default 100.
 	Priority int `yaml:"priority"`
-	// DataDir holds the raft log and snapshots. Default /var/lib/vipd/<cluster>
-	// (filled by DeriveDefaults).
+	// DataDir holds the raft log and snapshots, and, with the other
+	// election backends, this node's standby (vipd standby). Default
+	// /var/lib/vipd/<cluster> (filled by DeriveDefaults).
 	DataDir string `yaml:"data-dir"`
 }
 

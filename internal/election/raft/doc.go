@@ -5,12 +5,25 @@
 //
 // # What is replicated
 //
-// The raft log holds three kinds of entry (fsm.go): Grant{holder} — the
+// The raft log holds four kinds of entry (fsm.go): Grant{holder} — the
 // fencing token of a grant is the log index of its entry, so tokens strictly
-// increase across leaders and restarts; Release{holder, token}, written when
-// a holder gives a grant up on purpose; and Eligible{node, eligible,
-// priority}, so that whichever node leads knows every node's wish to hold.
-// The FSM only records; the election loop (loop.go) acts.
+// increase across leaders and restarts, and the leader's AppendedAt says
+// since when; Release{holder, token}, written when a holder gives a grant up
+// on purpose; Eligible{node, eligible, priority}, so that whichever node
+// leads knows every node's wish to hold; and Standby{node, standby}, an
+// operator's vipd standby, which holds on every member and across restarts:
+// a node in standby is treated as ineligible. The FSM only records; the
+// election loop (loop.go) acts.
+//
+// # The cluster view
+//
+// Besides the log, every member reports its role and health to the leader
+// over the peer RPC three times per HeartbeatTimeout and receives the
+// leader's view of every member (members.go): reachability in Status is
+// the leader's, so it reads the same on every member, and a member the
+// leader has not heard from for a HeartbeatTimeout is down and not
+// eligible. Without a leader a member pings its peers itself; the causes of
+// failed pings go into the "peer down" and "quorum lost" log lines.
 //
 // # Who holds
 //
