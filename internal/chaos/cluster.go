@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +25,6 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
-//go:embed world-same-az.yaml
-var sameAZWorldYAML []byte
-
 // Mode is the mechanism that carries the service address.
 type Mode string
 
@@ -45,14 +41,14 @@ const (
 	ModeENI Mode = "eni"
 )
 
-// The addresses of the same-AZ world (world-same-az.yaml).
+// The addresses of the same-zone world (simcluster.SameZoneWorld).
 var (
 	SecondaryIP = netip.MustParseAddr("10.0.1.100")
-	FloatIP     = netip.MustParseAddr("10.0.5.10")
+	FloatIP     = netip.MustParseAddr(simcluster.FloatIP)
 )
 
 // FloatENI is the ENI that ModeENI moves.
-const FloatENI = "eni-0f000000000000016"
+const FloatENI = simcluster.FloatENI
 
 // The world's fixed names (simcluster.World).
 const (
@@ -161,15 +157,15 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	var world []byte // nil: simcluster.World
+	world := simcluster.World("chaos", 3)
 	c := &Cluster{o: o, log: o.Log, Dir: o.Dir, fabDone: make(chan struct{})}
 	switch o.Mode {
 	case "", ModeOverlay:
 		c.o.Mode, c.Target = ModeOverlay, VIP
 	case ModeSecondaryIP:
-		c.Target, world = SecondaryIP, sameAZWorldYAML
+		c.Target, world = SecondaryIP, simcluster.SameZoneWorld("chaos-az")
 	case ModeENI:
-		c.Target, world = FloatIP, sameAZWorldYAML
+		c.Target, world = FloatIP, simcluster.SameZoneWorld("chaos-az")
 	default:
 		return nil, fmt.Errorf("start chaos cluster: unknown mode %q", o.Mode)
 	}
@@ -188,12 +184,6 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	} else if len(removed) > 0 {
 		c.log.Info("removed leftover namespaces", "op", strings.Join(removed, " "))
 	}
-	w := simcluster.World("chaos", 3)
-	if world != nil {
-		if w, err = vpcsim.ParseWorld(world, "chaos world"); err != nil {
-			return nil, err
-		}
-	}
 	sopts := vpcsim.Options{}
 	if c.o.Mode == ModeENI {
 		// Attachments take a long-tailed while, up to 3 s in attaching or
@@ -201,7 +191,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		d := vpcsim.Dist{Median: 300 * time.Millisecond, Sigma: 1, Max: 3 * time.Second}
 		sopts.Timing = vpcsim.Timing{ENIAttach: d, ENIDetach: d}
 	}
-	if c.Srv, err = vpcsim.New(w, sopts); err != nil {
+	if c.Srv, err = vpcsim.New(world, sopts); err != nil {
 		return nil, err
 	}
 	if err := c.Srv.Start(ctx, "127.0.0.1:0"); err != nil {

@@ -89,3 +89,43 @@ func TableIDs(n int) []string {
 	}
 	return ids[:n]
 }
+
+// FloatENI is the interface SameZoneWorld leaves unattached for the eni
+// kind to move, with the address FloatIP.
+const (
+	FloatENI = "eni-0f000000000000016"
+	FloatIP  = "10.0.5.10"
+)
+
+// SameZoneWorld is the cluster's VPC for the kinds that move only within
+// a subnet or a zone (a secondary IP moves within its subnet, an ENI
+// within its zone): both nodes in one subnet of one zone (10.0.1.10 and
+// .11), a witness in a third zone, the client's subnet, and a subnet for
+// the floating interface FloatENI, which starts unattached (seed 000 part
+// a). One main route table serves every subnet.
+func SameZoneWorld(name string) *vpcsim.World {
+	const vpc, db = "vpc-0c4a0000000000002", "subnet-0a000000000000011"
+	subnet := func(id, name, cidr, az string) vpcsim.Subnet {
+		return vpcsim.Subnet{ID: id, Name: name, VPC: vpc, CIDR: cidr, AZ: az}
+	}
+	return &vpcsim.World{
+		Region: "us-east-1",
+		VPCs:   []vpcsim.VPC{{ID: vpc, Name: name, CIDR: "10.0.0.0/16"}},
+		Subnets: []vpcsim.Subnet{
+			subnet(db, "db", "10.0.1.0/24", "us-east-1a"),
+			subnet("subnet-0c000000000000013", "witness", "10.0.3.0/24", "us-east-1c"),
+			subnet("subnet-0d000000000000014", "app", "10.0.4.0/24", "us-east-1a"),
+			subnet("subnet-0e000000000000015", "float", "10.0.5.0/24", "us-east-1a"),
+		},
+		RouteTables: []vpcsim.RouteTable{{ID: "rtb-0d000000000000014", Name: "main", VPC: vpc, Main: true}},
+		Roles:       []vpcsim.Role{{Name: NodeRole, Actions: NodeActions}},
+		Instances: []vpcsim.Instance{
+			{ID: InstanceA, Name: "node-a", Subnet: db, PrivateIP: "10.0.1.10", Role: NodeRole},
+			{ID: InstanceB, Name: "node-b", Subnet: db, PrivateIP: "10.0.1.11", Role: NodeRole},
+			{ID: InstanceW, Name: "witness", Subnet: "subnet-0c000000000000013", PrivateIP: "10.0.3.10"},
+			{ID: ClientInstance, Name: "app", Subnet: "subnet-0d000000000000014", PrivateIP: "10.0.4.10"},
+		},
+		NetworkInterfaces: []vpcsim.NetworkInterface{{ID: FloatENI, Name: "float", Subnet: "subnet-0e000000000000015",
+			PrivateIP: FloatIP, MAC: "02:f1:0a:70:00:01", Description: "vipd floating interface"}},
+	}
+}

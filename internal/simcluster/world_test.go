@@ -39,3 +39,33 @@ func TestWorldRouteTables(t *testing.T) {
 		}
 	}
 }
+
+// The same-zone world puts both nodes in one subnet and leaves the
+// floating interface unattached, as the secondary-ip and eni kinds need.
+func TestSameZoneWorld(t *testing.T) {
+	srv, err := vpcsim.New(SameZoneWorld("test"), vpcsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Snapshot()
+	_ = srv.Close()
+	subnets := map[string]string{}
+	for _, in := range st.Instances {
+		subnets[in.ID] = in.Subnet
+	}
+	if subnets[InstanceA] == "" || subnets[InstanceA] != subnets[InstanceB] {
+		t.Errorf("nodes in subnets %q and %q, want one", subnets[InstanceA], subnets[InstanceB])
+	}
+	found := false
+	for _, e := range st.NetworkInterfaces {
+		if e.ID == FloatENI {
+			found = true
+			if e.Instance != "" || e.PrivateIP != FloatIP {
+				t.Errorf("floating interface %+v, want unattached with %s", e, FloatIP)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no floating interface %s", FloatENI)
+	}
+}
