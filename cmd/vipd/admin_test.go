@@ -128,3 +128,54 @@ func TestStandbySaysWhatItDidAndWhatComesNext(t *testing.T) {
 		}
 	}
 }
+
+// vipd status --watch prints the status again every --interval until
+// interrupted, and exits 0 then.
+func TestStatusWatchRefreshesUntilInterrupted(t *testing.T) {
+	h := &standbyHandler{st: admin.Status{Cluster: "c", Node: "a", Holder: "a", Token: 3, QuorumHave: 1, QuorumNeed: 2,
+		Members: []admin.Member{{Name: "a", Self: true, Reachable: true}}}}
+	sock := serveAdmin(t, h)
+	var out syncWriter
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cmd := newStatusCmd(&sock)
+	cmd.SetArgs([]string{"--watch", "--interval", "50ms"})
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(out.String(), "Quorum: 1/1") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("vipd status --watch printed within 5s:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("vipd status --watch after interrupt: %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("vipd status --watch did not stop within 5s of the interrupt")
+	}
+}
+
+// syncWriter is a buffer the test reads while the command writes.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}

@@ -73,6 +73,7 @@ type loop struct {
 	renewStart  time.Time // start of the last renewal started
 	renewing    int       // renewals in flight
 	granting    bool      // a grant in flight
+	grantWhy    string    // why the grant in flight was started, for its log line
 
 	ops  chan opResult
 	busy bool
@@ -336,6 +337,16 @@ func (lp *loop) spawn(kind string, req *request, f func(start time.Time) opResul
 
 func (lp *loop) startGrant() {
 	c := command{Op: opGrant, Node: lp.l.cfg.Self}
+	switch prev := lp.l.fsm.state().Grant; {
+	case prev.Holder == "":
+		lp.grantWhy = "first grant: raft leader and eligible"
+	case prev.Holder == lp.l.cfg.Self:
+		lp.grantWhy = "raft leader and eligible again"
+	case prev.Released:
+		lp.grantWhy = "handed over by " + prev.Holder
+	default:
+		lp.grantWhy = "took over from " + prev.Holder + ", which no longer leads"
+	}
 	lp.granting = true
 	lp.work(kindGrant, nil, func(time.Time) opResult {
 		f := lp.r.Apply(c.encode(), lp.l.t.apply)
@@ -476,7 +487,7 @@ func (lp *loop) finish(res opResult) {
 				return
 			}
 			lp.held, lp.token, lp.validUntil = true, res.token, until
-			lp.l.log.Info("lease granted", "token", res.token)
+			lp.l.log.Info("lease granted", "token", res.token, "reason", lp.grantWhy)
 		}
 	case kindRenew:
 		if res.err != nil {
