@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vipd/vipd/internal/simcluster"
+	"github.com/vipd/vipd/internal/simcluster/netnscluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
@@ -46,13 +46,12 @@ var witnessSpec = node{Name: "witness", InstanceID: simcluster.InstanceW, Addr: 
 // over it, a service on each node and a client probing the service
 // address. close undoes all of it.
 type env struct {
-	srv     *vpcsim.Server
-	fab     *netns.Fabric
+	ns      *netnscluster.Env
+	srv     *vpcsim.Server // ns.Srv
+	fab     *netns.Fabric  // ns.Fab
 	nodes   []node
 	witness node
 	vip     netip.Addr
-	stop    context.CancelFunc
-	fabDone chan struct{}
 
 	// starve is the number of busy loops each failover round runs on
 	// the master's host (Options.Starve); 0 for none.
@@ -71,36 +70,23 @@ func newEnv(ctx context.Context, tables int, vip netip.Addr, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	e := &env{nodes: nodeSpecs, witness: witnessSpec, vip: vip, svcs: map[string]*simcluster.Service{}, fabDone: make(chan struct{})}
+	e := &env{nodes: nodeSpecs, witness: witnessSpec, vip: vip, svcs: map[string]*simcluster.Service{}}
 	defer func() {
 		if err != nil {
 			e.close()
 		}
 	}()
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	e.stop = stop
-	if e.srv, err = vpcsim.New(w, vpcsim.Options{Timing: timing, Throttle: true, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+	if e.ns, err = netnscluster.Start(ctx, w, vpcsim.Options{Timing: timing, Throttle: true}, log); err != nil {
 		return nil, err
 	}
-	if err := e.srv.Start(bg, "127.0.0.1:0"); err != nil {
-		return nil, err
-	}
-	if e.fab, err = netns.New(e.srv, netns.Options{Log: log, Resync: time.Second}); err != nil {
-		return nil, err
-	}
-	go func() { defer close(e.fabDone); _ = e.fab.Run(bg) }()
-	st := e.srv.Snapshot()
+	e.srv, e.fab = e.ns.Srv, e.ns.Fab
 	for i := range e.nodes {
-		for _, in := range st.Instances {
-			if in.ID == e.nodes[i].InstanceID {
-				e.nodes[i].ENI = in.ENIs[0]
-			}
-		}
+		e.nodes[i].ENI, _ = e.ns.Interface(e.nodes[i].InstanceID)
 		if err := e.startService(e.nodes[i].Name); err != nil {
 			return nil, err
 		}
 	}
-	e.cl = newProber(bg, e)
+	e.cl = simcluster.StartProber(context.WithoutCancel(ctx), e.ns.Dial(clientInstance, netip.AddrPortFrom(e.vip, servicePort)), probeOptions)
 	return e, nil
 }
 
@@ -122,11 +108,11 @@ func (e *env) startService(name string) error {
 	if e.svcs[name] != nil {
 		return nil
 	}
-	ln, err := e.fab.Listen(e.node(name).InstanceID, fmt.Sprintf("0.0.0.0:%d", servicePort))
+	svc, err := e.ns.Serve(e.node(name).InstanceID, name, servicePort)
 	if err != nil {
-		return fmt.Errorf("start service on %s: %w", name, err)
+		return err
 	}
-	e.svcs[name] = simcluster.Serve(ln, name)
+	e.svcs[name] = svc
 	return nil
 }
 
@@ -196,14 +182,8 @@ func (e *env) close() {
 	for _, n := range e.nodes {
 		e.stopService(n.Name)
 	}
-	if e.stop != nil {
-		e.stop()
-		if e.fab != nil {
-			<-e.fabDone
-		}
-	}
-	if e.srv != nil {
-		_ = e.srv.Close()
+	if e.ns != nil {
+		e.ns.Close()
 	}
 }
 
@@ -211,13 +191,6 @@ func (e *env) close() {
 // own goroutine so that one that hangs in a blackhole does not delay the
 // next.
 var probeOptions = simcluster.ProberOptions{Every: 25 * time.Millisecond, Timeout: 300 * time.Millisecond, Overlap: true}
-
-// newProber probes the VIP's service from the client namespace.
-func newProber(ctx context.Context, e *env) *simcluster.Prober {
-	return simcluster.StartProber(ctx, func(ctx context.Context) (net.Conn, error) {
-		return e.fab.Dial(ctx, clientInstance, "tcp", netip.AddrPortFrom(e.vip, servicePort).String())
-	}, probeOptions)
-}
 
 // servedBy returns when the first attempt started after t that node
 // answered was answered.

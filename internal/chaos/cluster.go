@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/simcluster"
+	"github.com/vipd/vipd/internal/simcluster/netnscluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
@@ -136,13 +135,12 @@ type Cluster struct {
 	o       Options
 	log     *slog.Logger
 	Dir     string
-	Srv     *vpcsim.Server
-	Fab     *netns.Fabric
-	Members []*Member // a, b, witness
+	Srv     *vpcsim.Server // ns.Srv
+	Fab     *netns.Fabric  // ns.Fab
+	Members []*Member      // a, b, witness
 	// Target is the address the client dials: the mode's service address.
-	Target  netip.Addr
-	stop    context.CancelFunc
-	fabDone chan struct{}
+	Target netip.Addr
+	ns     *netnscluster.Env
 }
 
 // Start brings the cluster up and returns once a node holds the lease and
@@ -158,7 +156,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	world := simcluster.World("chaos", 3)
-	c := &Cluster{o: o, log: o.Log, Dir: o.Dir, fabDone: make(chan struct{})}
+	c := &Cluster{o: o, log: o.Log, Dir: o.Dir}
 	switch o.Mode {
 	case "", ModeOverlay:
 		c.o.Mode, c.Target = ModeOverlay, VIP
@@ -191,31 +189,16 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		d := vpcsim.Dist{Median: 300 * time.Millisecond, Sigma: 1, Max: 3 * time.Second}
 		sopts.Timing = vpcsim.Timing{ENIAttach: d, ENIDetach: d}
 	}
-	if c.Srv, err = vpcsim.New(world, sopts); err != nil {
+	if c.ns, err = netnscluster.Start(ctx, world, sopts, c.log); err != nil {
 		return nil, err
 	}
-	if err := c.Srv.Start(ctx, "127.0.0.1:0"); err != nil {
-		return nil, err
-	}
-	if c.Fab, err = netns.New(c.Srv, netns.Options{Log: c.log, Resync: time.Second}); err != nil {
-		return nil, err
-	}
-	bg, stop := context.WithCancel(context.Background())
-	c.stop = stop
-	go func() { defer close(c.fabDone); _ = c.Fab.Run(bg) }()
-
-	st := c.Srv.Snapshot()
+	c.Srv, c.Fab = c.ns.Srv, c.ns.Fab
 	for _, spec := range []struct {
 		name, inst string
 		witness    bool
 	}{{"a", simcluster.InstanceA, false}, {"b", simcluster.InstanceB, false}, {"witness", simcluster.InstanceW, true}} {
 		m := &Member{Name: spec.name, InstanceID: spec.inst, Witness: spec.witness, dir: filepath.Join(c.Dir, spec.name)}
-		for _, in := range st.Instances {
-			if in.ID == spec.inst {
-				m.Addr = netip.MustParseAddr(in.PrivateIP)
-				m.ENI = in.ENIs[0]
-			}
-		}
+		m.ENI, m.Addr = c.ns.Interface(spec.inst)
 		m.socket = filepath.Join(m.dir, "vipd.sock")
 		m.admin = admin.NewClient(m.socket)
 		m.hook = filepath.Join(m.dir, "notify.sh")
@@ -368,8 +351,7 @@ func (c *Cluster) Restart(name string) error {
 // startVipd starts `vipd run` with m's config in m's namespace, its
 // output appended to logPath.
 func (c *Cluster) startVipd(m *Member, logPath string) (*simcluster.Proc, error) {
-	return simcluster.StartProc(func(cmd *exec.Cmd) error { return c.Fab.Exec(m.InstanceID, cmd) },
-		c.env(m), logPath, c.o.VipdBin, "run", "--config", m.config)
+	return simcluster.StartProc(c.ns.Starter(m.InstanceID), c.env(m), logPath, c.o.VipdBin, "run", "--config", m.config)
 }
 
 // Kill SIGKILLs a member's vipd and returns once it is reaped, with the
@@ -539,11 +521,11 @@ func (m *Member) Status(ctx context.Context) (admin.Status, error) {
 // every connection with the node's name. The node's health check probes
 // it on 127.0.0.1, the client through the VIP.
 func (c *Cluster) startService(m *Member) error {
-	ln, err := c.Fab.Listen(m.InstanceID, fmt.Sprintf("0.0.0.0:%d", ServicePort))
+	svc, err := c.ns.Serve(m.InstanceID, m.Name, ServicePort)
 	if err != nil {
 		return err
 	}
-	m.svc = simcluster.Serve(ln, m.Name)
+	m.svc = svc
 	return nil
 }
 
@@ -565,9 +547,7 @@ func (c *Cluster) Holder(ctx context.Context) string {
 // Reach connects from the client namespace to the VIP's service and
 // returns the name of the node that answered.
 func (c *Cluster) Reach(ctx context.Context) (string, error) {
-	s := simcluster.Ask(ctx, func(ctx context.Context) (net.Conn, error) {
-		return c.Fab.Dial(ctx, ClientInstance, "tcp", netip.AddrPortFrom(c.Target, ServicePort).String())
-	}, 400*time.Millisecond)
+	s := simcluster.Ask(ctx, c.ns.Dial(ClientInstance, netip.AddrPortFrom(c.Target, ServicePort)), 400*time.Millisecond)
 	if s.Err != nil {
 		return "", fmt.Errorf("reach %s: %w", c.Target, s.Err)
 	}
@@ -646,14 +626,8 @@ func (c *Cluster) Close() {
 			m.svc.Close()
 		}
 	}
-	if c.stop != nil {
-		c.stop()
-		<-c.fabDone
-	} else if c.Fab != nil {
-		_ = c.Fab.Close()
-	}
-	if c.Srv != nil {
-		_ = c.Srv.Close()
+	if c.ns != nil {
+		c.ns.Close()
 	}
 	if !c.o.Keep {
 		_ = os.RemoveAll(c.Dir)

@@ -28,7 +28,7 @@ var (
 	harnesses = []string{"internal/chaos/...", "bench/...", "test/..."}
 	// simulatedCluster runs vipd on the simulator: `vipd demo` and what
 	// it shares with the harnesses.
-	simulatedCluster = []string{"internal/demo", "internal/simcluster"}
+	simulatedCluster = []string{"internal/demo", "internal/simcluster/..."}
 	// daemon is what runs a node or a controller.
 	daemon = []string{"internal/daemon/...", "internal/node/...", "internal/controller/..."}
 	// lower are the layers under the daemon: what it decides and acts with.
@@ -108,7 +108,14 @@ var rules = []rule{
 		why: "simcluster starts vipd processes on vpcsim; in the daemon it would be a second, " +
 			"simulated, way to run a node",
 		applies: func(p string) bool { return !in(p, harnesses) && !in(p, simulatedCluster) },
-		banned:  func(_, dep string) bool { return dep == "internal/simcluster" },
+		banned:  func(_, dep string) bool { return in(dep, []string{"internal/simcluster/..."}) },
+	},
+	{
+		name: "only the harnesses import the netns cluster",
+		why: "netnscluster needs root and Linux namespaces; `vipd demo` runs without either, so " +
+			"it must not reach the binary",
+		applies: func(p string) bool { return !in(p, harnesses) && p != "internal/simcluster/netnscluster" },
+		banned:  func(_, dep string) bool { return dep == "internal/simcluster/netnscluster" },
 	},
 	{
 		name: "the config schema imports nothing of vipd",
@@ -296,7 +303,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		"internal/election/raft":         {"internal/admin"},
 		"internal/vpcsim":                {"internal/awsapi"},
 		"cmd/vipd":                       {"internal/chaos", "internal/node", "internal/daemon"},
-		"internal/demo":                  {"internal/vpcsim", "internal/election/electiontest", "internal/simcluster"},
+		"internal/demo":                  {"internal/vpcsim", "internal/election/electiontest", "internal/simcluster", "internal/simcluster/netnscluster"},
 		"internal/simcluster":            {"internal/vpcsim", "internal/vpcsim/vpcsimtest"},
 		"internal/daemon":                {"internal/simcluster"},
 		"internal/preflight":             {"internal/resource/kinds"},
@@ -320,6 +327,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		"internal/demo imports internal/election/electiontest",
 		"internal/simcluster imports internal/vpcsim/vpcsimtest",
 		"internal/daemon imports internal/simcluster",
+		"internal/demo imports internal/simcluster/netnscluster",
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(got, func(v string) bool { return strings.HasPrefix(v, w+":") }) {
