@@ -351,7 +351,7 @@ func standby(ctx context.Context, out io.Writer, c *admin.Client, node string, o
 		return err
 	}
 	where := "recorded by the cluster: every member sees it, and it survives restarts"
-	if len(before.Members) <= 1 || before.QuorumNeed == 0 {
+	if !before.StandbyReplicated {
 		where = "recorded on this node: it survives restarts of this node"
 	}
 	if !on {

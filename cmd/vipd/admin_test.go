@@ -107,7 +107,7 @@ func TestStandbySaysWhatItDidAndWhatComesNext(t *testing.T) {
 		return []admin.Member{{Name: "a", Self: true, Holder: true, Eligible: true, Reachable: true},
 			{Name: "b", Eligible: bEligible, Reachable: bEligible}, {Name: "w", Witness: true, Reachable: true}}
 	}
-	h := &standbyHandler{st: admin.Status{Node: "a", Holder: "a", Token: 7, QuorumNeed: 2, Members: members(false)}}
+	h := &standbyHandler{st: admin.Status{Node: "a", Holder: "a", Token: 7, QuorumNeed: 2, StandbyReplicated: true, Members: members(false)}}
 	c := admin.NewClient(serveAdmin(t, h))
 	var out bytes.Buffer
 	err := standby(t.Context(), &out, c, "a", true, false)

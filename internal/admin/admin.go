@@ -32,6 +32,11 @@ type Status struct {
 	// ownership (vipd standby); Maintenance says the same, under its
 	// older name.
 	Standby bool `json:"standby"`
+	// StandbyReplicated is true where standby is recorded by the cluster
+	// (the raft backend: any member can set it for any node, and it
+	// survives restarts of every member); false where it is kept on each
+	// node for itself.
+	StandbyReplicated bool `json:"standby_replicated"`
 	// Leader is the member whose view Members show (the raft leader), ""
 	// when none is known.
 	Leader string `json:"leader,omitempty"`

@@ -31,7 +31,7 @@ func adminStatus(st node.Status, now time.Time) admin.Status {
 		Cluster: st.Cluster, Node: st.Node, Witness: st.Witness,
 		Role: string(st.Role), Since: st.Since,
 		Holder: st.Lease.Holder, Token: st.Lease.Token, LeaseHeld: st.Lease.Held, Quorum: st.Lease.Quorum,
-		Healthy: st.Healthy, Maintenance: st.Maintenance, Standby: st.Standby,
+		Healthy: st.Healthy, Maintenance: st.Maintenance, Standby: st.Standby, StandbyReplicated: st.StandbyReplicated,
 		InstanceID: st.InstanceID, ENIID: st.ENIID,
 		Counters:    map[string]int64{},
 		Health:      []admin.Check{},

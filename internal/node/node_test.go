@@ -313,8 +313,9 @@ func TestStandbyWithoutClusterRecordLastsInItsFile(t *testing.T) {
 	}
 	h.lease.grant(5)
 	h.waitRole(StateMaintenance)
-	if st, _ := h.n.Status(t.Context()); !st.Standby || st.Eligible || h.lease.isEligible() {
-		t.Errorf("in standby: status standby %v, eligible %v, lease told eligible %v; want standby, not eligible", st.Standby, st.Eligible, h.lease.isEligible())
+	if st, _ := h.n.Status(t.Context()); !st.Standby || st.Eligible || h.lease.isEligible() || st.StandbyReplicated {
+		t.Errorf("in standby: status standby %v, eligible %v, replicated %v, lease told eligible %v; want standby kept here, not eligible",
+			st.Standby, st.Eligible, st.StandbyReplicated, h.lease.isEligible())
 	}
 	if err := h.stop(); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,9 @@ type Status struct {
 	// (here, or in the cluster's record); Maintenance is the same.
 	Standby     bool
 	Maintenance bool
+	// StandbyReplicated is true where the election records standby for
+	// the whole cluster (raft); false where it is kept on this node only.
+	StandbyReplicated bool
 	// Eligible is whether the node may hold the lease now: healthy, not
 	// in standby, not stepping aside after failed acquires.
 	Eligible   bool

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/resource"
 )
@@ -105,7 +106,11 @@ func (l *loop) status() Status {
 		Cluster: n.cfg.Cluster, Node: n.cfg.Self.Name, Witness: n.cfg.Witness,
 		Role: l.state, Since: l.since, Lease: n.leaseStatus(),
 		Healthy: n.d.Health == nil || n.d.Health.Healthy(), Maintenance: standby, Standby: standby,
-		Eligible:   l.wantEligible(),
+		Eligible: l.wantEligible(),
+		StandbyReplicated: func() bool {
+			_, ok := n.d.Lease.(election.Standbyer)
+			return ok
+		}(),
 		InstanceID: n.cfg.Self.InstanceID, ENIID: n.cfg.Self.ENIID,
 		Transitions: slices.Clone(l.history),
 		Counters:    maps.Clone(l.counters),
