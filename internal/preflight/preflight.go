@@ -113,9 +113,10 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) []Result {
 	if !cfg.Node.Witness {
 		r.aws(ctx)
 	}
-	if b := cfg.Election.Backend; b == config.BackendDynamoDB || b == config.BackendEtcd {
+	if b := cfg.Election.Backend; b == config.BackendDynamoDB || b == config.BackendEtcd || b == config.BackendFollow {
 		r.add(Result{Check: "peers", Status: Skip, Detail: "not contacted: with the " + b + " backend the nodes talk only to " + map[string]string{
-			config.BackendDynamoDB: "DynamoDB", config.BackendEtcd: "etcd"}[b]})
+			config.BackendDynamoDB: "DynamoDB", config.BackendEtcd: "etcd",
+			config.BackendFollow: "what they follow (Patroni's etcd, or their primary-check)"}[b]})
 	} else {
 		r.clusterTLS()
 		r.peers(ctx)
