@@ -105,6 +105,9 @@ type patroniSite struct {
 	stopBg   chan struct{}
 	http     *http.Client
 	leaderKy string
+	// rest makes vipd follow Patroni's REST API (GET /primary) instead of
+	// its leader key.
+	rest bool
 }
 
 // sample is what the leader key and the route tables said at one moment.
@@ -182,7 +185,7 @@ func TestPatroni(t *testing.T) {
 	needRoot(t)
 	bin := vipdBin(t)
 	tools := needTools(t, "etcd", "patroni", "patronictl", "psql", "setpriv")
-	s := startPatroniSite(t, bin, tools)
+	s := startPatroniSite(t, bin, tools, false)
 
 	// Wait for a leader, a synchronous replica and the first write.
 	first := s.waitLeader(func(l string) bool { return l != "" }, 60*time.Second, "a Patroni leader")
@@ -230,6 +233,44 @@ func TestPatroni(t *testing.T) {
 	s.checkRows()
 }
 
+// TestPatroniREST runs the same cluster with vipd following Patroni's REST
+// API instead (election.primary-check on GET /primary, which answers 200
+// on the leader only): after a switchover and after kill -9 of the whole
+// leader node the writes resume through the address on the new leader,
+// with the same bounds and no acknowledged write lost.
+func TestPatroniREST(t *testing.T) {
+	needRoot(t)
+	bin := vipdBin(t)
+	tools := needTools(t, "etcd", "patroni", "patronictl", "psql", "setpriv")
+	s := startPatroniSite(t, bin, tools, true)
+
+	first := s.waitLeader(func(l string) bool { return l != "" }, 60*time.Second, "a Patroni leader")
+	s.waitSync(first, 60*time.Second)
+	s.psql(10*time.Second, "CREATE TABLE IF NOT EXISTS vipd_e2e (id int PRIMARY KEY, node text NOT NULL)")
+	s.startWriter()
+	s.waitWrite(first, time.Now(), 15*time.Second)
+
+	next := otherPG(first)
+	before := time.Now()
+	s.patronictl(first, "switchover", "--leader", first, "--candidate", next, "--force", pgScope)
+	promoted := s.waitLeaderSince(next, before, 30*time.Second)
+	w := s.waitWrite(next, promoted, 20*time.Second)
+	t.Logf("REST mode, switchover %s→%s: first write through %s on %s %s after Patroni's promotion",
+		first, next, pgVIP, next, w.Sub(promoted).Round(time.Millisecond))
+
+	s.waitSync(next, 40*time.Second)
+	before = time.Now()
+	s.killNode(next)
+	promoted = s.waitLeaderSince(first, before, time.Duration(pgTTL+20)*time.Second)
+	w = s.waitWrite(first, promoted, 20*time.Second)
+	t.Logf("REST mode, kill -9 of node %s: Patroni promoted %s %s after the kill; first write through %s on %s %s after the promotion",
+		next, first, promoted.Sub(before).Round(time.Millisecond), pgVIP, first, w.Sub(promoted).Round(time.Millisecond))
+
+	s.stopWriter()
+	s.checkRouting()
+	s.checkRows()
+}
+
 func otherPG(n string) string {
 	if n == "a" {
 		return "b"
@@ -237,7 +278,7 @@ func otherPG(n string) string {
 	return "a"
 }
 
-func startPatroniSite(t *testing.T, vipdBin string, tools map[string]string) *patroniSite {
+func startPatroniSite(t *testing.T, vipdBin string, tools map[string]string, rest bool) *patroniSite {
 	t.Helper()
 	pgUser, err := user.Lookup("postgres")
 	if err != nil {
@@ -254,7 +295,7 @@ func startPatroniSite(t *testing.T, vipdBin string, tools map[string]string) *pa
 		t.Fatal(err)
 	}
 	s := &patroniSite{t: t, dir: dir, nodes: map[string]*pgNode{}, pgBin: postgresBinDir(t), uid: uid, gid: gid,
-		stopBg: make(chan struct{}), leaderKy: "/service/" + pgScope + "/leader"}
+		stopBg: make(chan struct{}), leaderKy: "/service/" + pgScope + "/leader", rest: rest}
 	ctx := interruptible(t)
 	t.Cleanup(s.close)
 	if _, err := netns.Sweep(ctx); err != nil {
@@ -420,11 +461,7 @@ peers:
 election:
   backend: follow
   lease: 1s
-  patroni:
-    scope: %[6]s
-    member: %[1]s
-    grace: %[7]s
-    etcd: {endpoints: ["http://10.0.3.10:2379"]}
+%[13]s
 api: {socket: %[8]q}
 log: {format: json, level: info}
 health:
@@ -435,7 +472,7 @@ resources:
   - overlay-route: {cidr: %[12]s/32, route-tables: all, disable-source-dest-check: true}
 local-address: {interface: auto, cidr: %[12]s/32}
 `, n.name, n.addr, filepath.Join(n.dir, "vipd-data"), peer.name, peer.addr, pgScope, pgGrace,
-		filepath.Join(n.dir, "vipd.sock"), s.srv.Region(), netns.APIAddr, netns.IMDSAddr, pgVIP)
+		filepath.Join(n.dir, "vipd.sock"), s.srv.Region(), netns.APIAddr, netns.IMDSAddr, pgVIP, s.followConfig(n))
 	path := filepath.Join(n.dir, "vipd.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		s.t.Fatal(err)
@@ -444,6 +481,19 @@ local-address: {interface: auto, cidr: %[12]s/32}
 		"AWS_CONFIG_FILE=" + filepath.Join(n.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(n.dir, "aws-credentials"),
 		"AWS_ENDPOINT_URL=http://" + netns.APIAddr, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + netns.IMDSAddr}
 	s.start(n.inst, filepath.Join(n.dir, "vipd.log"), env, bin, "run", "--config", path)
+}
+
+// followConfig is how vipd learns whom Patroni made leader: its leader
+// key in etcd, or its REST API's GET /primary (200 on the leader only).
+func (s *patroniSite) followConfig(n *pgNode) string {
+	if s.rest {
+		return fmt.Sprintf(`  primary-check: {http: {url: "http://%s:8008/primary", status: "200"}, interval: 500ms, timeout: 500ms, rise: 1, fall: 2}`, n.addr)
+	}
+	return fmt.Sprintf(`  patroni:
+    scope: %s
+    member: %s
+    grace: %s
+    etcd: {endpoints: ["http://10.0.3.10:2379"]}`, pgScope, n.name, pgGrace)
 }
 
 // readLeader reads Patroni's leader key: the member it names, "" if there
