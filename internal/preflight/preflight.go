@@ -329,6 +329,7 @@ func (r *runner) peers(ctx context.Context) {
 		cancel()
 		var remote *net.OpError
 		var handshake *electionraft.HandshakeError
+		var noAnswer *electionraft.NoAnswerError
 		switch {
 		case err == nil:
 			r.add(Result{Check: check, Status: Pass, Detail: fmt.Sprintf("%s answered as a vipd member (%s)", p.Address, time.Since(start).Round(time.Millisecond))})
@@ -345,8 +346,8 @@ func (r *runner) peers(ctx context.Context) {
 			// arrives as an alert on the first read.
 			r.fail(check, fmt.Sprintf("cluster tls: %s at %s refused this member's certificate: %v", p.Name, p.Address, remote.Err),
 				"give every member a certificate from the same cluster CA, each for its node name, and list this member ("+r.cfg.Node.Name+") in "+p.Name+"'s peers")
-		case errors.Is(err, electionraft.ErrNoAnswer):
-			r.fail(check, fmt.Sprintf("%s accepted the connection but did not answer as a vipd member: %v", p.Address, errors.Unwrap(err)),
+		case errors.As(err, &noAnswer):
+			r.fail(check, fmt.Sprintf("%s accepted the connection but did not answer as a vipd member: %v", p.Address, noAnswer.Err),
 				"check that "+p.Address+" is "+p.Name+"'s cluster port (node.advertise there) and that "+unit+" runs there ("+
 					"systemctl status "+unit+"); with cluster-tls, every member needs it")
 		default:

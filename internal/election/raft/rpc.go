@@ -190,7 +190,7 @@ func callResponse(ctx context.Context, network Network, address string, timeout 
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return resp, fmt.Errorf("peer rpc %s to %s: receive: %w: %w", req.Op, address, ErrNoAnswer, err)
+		return resp, fmt.Errorf("peer rpc %s: receive: %w", req.Op, &NoAnswerError{Address: address, Err: err})
 	}
 	if err := resp.err(address); err != nil {
 		return resp, fmt.Errorf("peer rpc %s: %w", req.Op, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -227,9 +228,30 @@ func (c *serverConn) handshake() error {
 			if !errors.Is(err, net.ErrClosed) {
 				c.n.warn(c.remote, c.err)
 			}
+			lingerAfterRefusal(c.Conn.NetConn())
 		}
 	})
 	return c.err
+}
+
+// refusalLinger bounds how long a refused client is read from after its
+// handshake failed.
+const refusalLinger = time.Second
+
+// lingerAfterRefusal lets the alert that says why a client was refused
+// reach it. With TLS 1.3 the client finishes its side of the handshake
+// before the server checks the client's certificate, and sends its first
+// request at once; closing with that request unread makes the kernel reset
+// the connection, and the reset can overtake the alert, so the client sees
+// "connection reset" instead of "bad certificate". Half-closing and reading
+// what the client sent (at most refusalLinger and 64 KiB; the client closes
+// as soon as it reads the alert) closes cleanly instead.
+func lingerAfterRefusal(raw net.Conn) {
+	if cw, ok := raw.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = raw.SetReadDeadline(time.Now().Add(refusalLinger))
+	_, _ = io.Copy(io.Discard, io.LimitReader(raw, 64<<10))
 }
 
 func (c *serverConn) Read(b []byte) (int, error) {
