@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X github.com/vipd/vipd/internal/version.Version=$(VERSION) -X github.com/vipd/vipd/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build test vet tidy unit e2e bench clean fmt chaos restart-loop
+.PHONY: all build test vet tidy unit e2e bench clean fmt chaos restart-loop moto-suite
 
 all: build
 
@@ -65,6 +65,14 @@ bench: build
 	command -v keepalived >/dev/null || apt-get install -y -qq keepalived >/dev/null
 	$(GO) run ./bench/cmd/vipdbench -vipd $(CURDIR)/$(BIN)/vipd $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/vpcsim/...
+
+# moto's own tests for EC2 networking, Route 53 and DynamoDB in server mode
+# against vpcsim (test/motosuite/run.sh): the pass rate per service, and
+# the failures that are not in test/motosuite/deliberate.txt. Needs python3
+# with moto and pytest, and moto's git repository (MOTO_GIT, else cloned);
+# not part of make test. About 2 minutes.
+moto-suite: build
+	VPCSIM_BIN=$(CURDIR)/$(BIN)/vpcsim test/motosuite/run.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
