@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X github.com/vipd/vipd/internal/version.Version=$(VERSION) -X github.com/vipd/vipd/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build test vet tidy unit e2e bench clean fmt chaos restart-loop moto-suite
+.PHONY: all build test vet tidy unit e2e bench bench-storm clean fmt chaos restart-loop moto-suite
 
 all: build
 
@@ -57,7 +57,7 @@ restart-loop: build
 		$(GO) test -count=1 -timeout 120m -tags e2e -run '^TestRestartLoop$$' -v ./test/e2e/
 
 # vipd against a keepalived + AWS CLI baseline on the netns fabric (root),
-# scale under EC2 throttling, idle cost, switchover: tables on stdout with
+# scale under EC2 throttling, the AZ-outage storm, idle cost, switchover: tables on stdout with
 # the vipd/baseline ratio last (bench/RESULTS.md). About 15 minutes on 2
 # cores; BENCH_FLAGS=-short is a quick pass. Then vpcsim's Go benchmarks.
 BENCH_FLAGS ?=
@@ -73,6 +73,15 @@ bench: build
 # not part of make test. About 2 minutes.
 moto-suite: build
 	VPCSIM_BIN=$(CURDIR)/$(BIN)/vpcsim test/motosuite/run.sh
+
+# The AZ-outage storm alone (bench/storm.go; root not needed): STORM_CLUSTERS
+# independent two-node clusters (dynamodb election) in one simulated account
+# with EC2's throttling, every primary killed at once; its table, then one
+# line, `storm: N clusters, T tables, converged X s, floor Y s, ratio R,
+# slowest/median S, gave up G`. About 2 minutes at 50 clusters.
+STORM_CLUSTERS ?= 50
+bench-storm: build
+	$(GO) run ./bench/cmd/vipdbench -vipd $(CURDIR)/$(BIN)/vipd -parts storm -storm-clusters $(STORM_CLUSTERS) $(BENCH_FLAGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

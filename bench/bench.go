@@ -26,8 +26,8 @@ type Options struct {
 	ScaleAddrs, ScaleTables []int
 	// ScaleRounds is the number of failovers per scale cell; default 2.
 	ScaleRounds int
-	// Parts selects what runs: "failover", "switchover", "idle", "scale";
-	// default all.
+	// Parts selects what runs: "failover", "switchover", "idle", "scale",
+	// "storm"; default all.
 	Parts []string
 	// Systems selects the systems of the failover, switchover and idle
 	// parts: "keepalived", "default", "tuned", "dynamodb" (vipd's
@@ -42,6 +42,11 @@ type Options struct {
 	// find the shortest lease a busy host holds; its rounds are reported
 	// as "vipd tuned <lease>". 0: the profile's own.
 	TunedLease time.Duration
+	// Storm configures the storm part (storm.go); StormSystems lists what
+	// fails over in it: "agents" (vipd run on every node), "controller"
+	// (vipd controller); default agents.
+	Storm        StormOptions
+	StormSystems []string
 	// Log receives progress; default discards.
 	Log *slog.Logger
 }
@@ -63,10 +68,13 @@ func (o *Options) defaults() {
 		o.ScaleRounds = 2
 	}
 	if len(o.Parts) == 0 {
-		o.Parts = []string{"failover", "switchover", "idle", "scale"}
+		o.Parts = []string{"failover", "switchover", "idle", "scale", "storm"}
 	}
 	if len(o.Systems) == 0 {
 		o.Systems = []string{"keepalived", "default", "tuned", "dynamodb"}
+	}
+	if len(o.StormSystems) == 0 {
+		o.StormSystems = []string{"agents"}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -90,6 +98,7 @@ type Results struct {
 	Rounds   []Round       `json:"rounds"`
 	Idle     []IdleResult  `json:"idle"`
 	Scale    []ScaleResult `json:"scale"`
+	Storm    []StormResult `json:"storm,omitempty"`
 	Problems []string      `json:"problems,omitempty"`
 }
 
@@ -187,6 +196,19 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 					res.Scale = append(res.Scale, sr)
 				}
 			}
+		}
+	}
+	if want["storm"] {
+		for _, sys := range o.StormSystems {
+			so := o.Storm
+			so.Controller = sys == "controller"
+			o.Log.Info("storm", "system", sys, "clusters", so.Clusters, "tables", so.Tables)
+			sr, err := RunStorm(ctx, o.VipdBin, so, o.Log)
+			if err != nil {
+				res.Problems = append(res.Problems, fmt.Sprintf("storm (%s): %v", sys, err))
+				o.Log.Warn("storm", "system", sys, "err", err)
+			}
+			res.Storm = append(res.Storm, sr)
 		}
 	}
 	return res, nil

@@ -127,3 +127,43 @@ func TestRouteOwner(t *testing.T) {
 		t.Errorf("routeOwner with no routes = %q, want none", got)
 	}
 }
+
+// TestStormFloor: the floor is what EC2's mutating bucket (50, refilled
+// at 5 a second; "Request throttling for the Amazon EC2 API",
+// https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html)
+// allows from a full bucket: the 100 writes take about 10 s.
+func TestStormFloor(t *testing.T) {
+	for writes, want := range map[int]time.Duration{10: 0, 50: 0, 51: 200 * time.Millisecond, 100: 10 * time.Second, 200: 30 * time.Second, 500: 90 * time.Second} {
+		if got := stormFloor(writes); got != want {
+			t.Errorf("stormFloor(%d) = %s, want %s", writes, got, want)
+		}
+	}
+}
+
+// TestStormWorld: the storm's account loads in vpcsim with every
+// cluster's nodes, tables and distinct addresses, and a cluster's tables
+// hold no route until its first owner writes one.
+func TestStormWorld(t *testing.T) {
+	srv, err := vpcsim.New(stormWorld(300, 2, false), vpcsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := srv.Snapshot()
+	if got, want := len(st.Instances), 600; got != want {
+		t.Errorf("instances = %d, want %d", got, want)
+	}
+	if got, want := len(st.RouteTables), 601; got != want {
+		t.Errorf("route tables = %d, want %d (main and 2 per cluster)", got, want)
+	}
+	vips := map[netip.Prefix]bool{}
+	for i := range 300 {
+		vips[stormVIP(i)] = true
+	}
+	if len(vips) != 300 {
+		t.Errorf("%d distinct addresses for 300 clusters", len(vips))
+	}
+	if got := simcluster.RouteTargets(st, stormVIP(7), []string{stormTable(7, 0), stormTable(7, 1)}); got[stormTable(7, 0)] != "" || len(got) != 2 {
+		t.Errorf("cluster 8's tables before any owner: %v", got)
+	}
+}

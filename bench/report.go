@@ -152,6 +152,7 @@ func Print(w io.Writer, res *Results) {
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
+	printStorm(w, res.Storm)
 	for _, p := range res.Problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
 	}
@@ -159,6 +160,7 @@ func Print(w io.Writer, res *Results) {
 		fmt.Fprintln(w)
 	}
 	printRatios(w, res)
+	printStormLines(w, res.Storm)
 }
 
 // printRatios writes vipd's median and max failover over the baseline's,
@@ -230,6 +232,9 @@ func Merge(runs ...*Results) *Results {
 		}
 		if len(r.Scale) > 0 {
 			out.Scale = r.Scale
+		}
+		if len(r.Storm) > 0 {
+			out.Storm = r.Storm
 		}
 		out.Problems = append(out.Problems, r.Problems...)
 	}

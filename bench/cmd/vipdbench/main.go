@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,13 +33,15 @@ func main() {
 func run() error {
 	var (
 		o        bench.Options
-		parts    = flag.String("parts", "failover,switchover,idle,scale", "comma-separated parts to run")
+		parts    = flag.String("parts", "failover,switchover,idle,scale,storm", "comma-separated parts to run")
 		addrs    = flag.String("scale-addrs", "1,10,100", "addresses per scale cell")
 		tables   = flag.String("scale-tables", "1,5,20", "route tables per scale cell")
-		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables")
+		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables, a storm of at most 30 clusters")
 		systems  = flag.String("systems", "keepalived,default,tuned,dynamodb", "comma-separated systems for failover, switchover and idle (dynamodb: vipd's defaults with the dynamodb election, no witness)")
 		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
 		verbose  = flag.Bool("v", false, "log every round to stderr")
+		stormSys = flag.String("storm-systems", "agents", "comma-separated systems of the storm part: agents (vipd run on every node), controller (vipd controller)")
+		stormSet = flag.String("storm-settings", "dynamodb", "the storm agents' settings: dynamodb (vipd's defaults with the dynamodb election: two nodes per cluster, no witness), default (raft and a witness per cluster), tuned (raft, lease 1s)")
 		report   = flag.String("report", "", "run nothing; print the tables of these comma-separated -json files, each system's rounds from the last file that has them")
 	)
 	flag.StringVar(&o.VipdBin, "vipd", "bin/vipd", "vipd binary")
@@ -47,11 +50,25 @@ func run() error {
 	flag.IntVar(&o.ScaleRounds, "scale-rounds", 2, "failovers per scale cell")
 	flag.DurationVar(&o.TunedLease, "tuned-lease", 0, "lease of the tuned system instead of its own (0: the profile's)")
 	flag.IntVar(&o.Starve, "cpu-starve", 0, "run this many busy loops on the master's host in every failover and switchover round, from a second before the fault (0: none)")
+	flag.IntVar(&o.Storm.Clusters, "storm-clusters", 50, "independent clusters failing over at once in the storm part")
+	flag.IntVar(&o.Storm.Tables, "storm-tables", 2, "route tables per cluster in the storm part")
 	flag.Parse()
 	if *short {
 		o.Rounds, o.Idle, o.ScaleRounds = 2, 10*time.Second, 1
 		*addrs, *tables = "1,100", "1,20"
+		o.Storm.Clusters = min(o.Storm.Clusters, 30)
 	}
+	switch *stormSet {
+	case "default":
+		o.Storm.Settings = bench.DefaultSettings
+	case "tuned":
+		o.Storm.Settings = bench.TunedSettings
+	case "dynamodb":
+		o.Storm.Settings = bench.DynamoDBSettings
+	default:
+		return fmt.Errorf("-storm-settings %q is not default, tuned or dynamodb", *stormSet)
+	}
+	o.StormSystems = strings.Split(*stormSys, ",")
 	if *report != "" {
 		return printReport(strings.Split(*report, ","))
 	}
@@ -69,7 +86,8 @@ func run() error {
 		level = slog.LevelInfo
 	}
 	o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if os.Geteuid() != 0 {
+	// The storm runs on loopback; every other part on network namespaces.
+	if os.Geteuid() != 0 && slices.ContainsFunc(o.Parts, func(p string) bool { return p != "storm" }) {
 		return fmt.Errorf("needs root for network namespaces")
 	}
 	// Bounded as a whole: a wedged round must not hold CI.

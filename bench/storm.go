@@ -1,0 +1,596 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/simcluster"
+	"github.com/vipd/vipd/internal/vpcsim"
+)
+
+// The storm: an Availability Zone goes down and every HA pair of the
+// account fails over at once, all of them writing routes against EC2's
+// per-account, per-action token buckets ("Request throttling for the
+// Amazon EC2 API", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html:
+// ReplaceRoute is a mutating action, a bucket of 50 refilled at 5 a
+// second). vpcsim enforces those buckets (internal/vpcsim/ec2/timing.go).
+//
+// Each cluster is independent vipd processes on loopback: two nodes
+// (node a in zone a, node b in zone b) and, with raft, a witness in zone
+// c; its own overlay address routed in its own route tables. Loopback,
+// not the netns fabric: the fabric reprograms every kernel table for
+// every address on every change (tables × instances netlink calls, some
+// 15,000 per route write at 50 clusters), which would take the cores the
+// daemons need. A dead primary is killed with SIGKILL, as the death of
+// its host; the new primary has to wait out its lease either way.
+const (
+	// stormBurst and stormRefill are EC2's mutating bucket (ReplaceRoute
+	// draws from its own).
+	stormBurst  = 50
+	stormRefill = 5.0
+	// stormLeaseTable is the dynamodb election's table in the storm.
+	stormLeaseTable = "vipd-storm-leases"
+)
+
+// StormOptions configures the storm.
+type StormOptions struct {
+	// Clusters is the number of independent clusters; default 50.
+	Clusters int
+	// Tables is the number of route tables each cluster's address is
+	// routed in; default 2.
+	Tables int
+	// Settings are the agents' (lease, checks, election); the default is
+	// DynamoDBSettings, the lightest real arrangement: two vipd processes
+	// a cluster and no witness. With raft a witness per cluster adds a
+	// third process, and at 50 clusters their idle cost alone exceeds two
+	// cores (bench/RESULTS.md).
+	Settings VipdSettings
+	// Controller runs the storm with `vipd controller` instead of agents.
+	Controller bool
+}
+
+func (o *StormOptions) defaults() {
+	if o.Clusters <= 0 {
+		o.Clusters = 50
+	}
+	if o.Tables <= 0 {
+		o.Tables = 2
+	}
+	if o.Settings.Label == "" {
+		o.Settings = DynamoDBSettings
+	}
+}
+
+// StormResult is one storm: when every cluster's tables pointed at its
+// new owner, against the floor EC2's bucket allows for that many writes.
+type StormResult struct {
+	System   string `json:"system"`
+	Clusters int    `json:"clusters"`
+	Tables   int    `json:"tables"`
+	// Writes is the route writes the storm needs: clusters × tables.
+	Writes int `json:"writes"`
+	// Converged is from the fault to the last cluster's last table
+	// pointing at its new owner.
+	Converged time.Duration `json:"converged_ns"`
+	// Floor is the least time EC2's bucket allows for Writes writes from
+	// a full bucket: (Writes - 50) / 5 per second, 0 up to 50.
+	Floor time.Duration `json:"floor_ns"`
+	// FirstWrite is from the fault to the first route write that took
+	// effect (detection: the lease running out, the election).
+	FirstWrite time.Duration `json:"first_write_ns"`
+	// Median and Slowest are the clusters' own convergence times.
+	Median  time.Duration `json:"median_ns"`
+	Slowest time.Duration `json:"slowest_ns"`
+	// Throttled counts RequestLimitExceeded answers to the daemons from
+	// the fault to convergence; Calls all their EC2 calls, Writes their
+	// mutating calls.
+	Throttled  int `json:"throttled"`
+	EC2Calls   int `json:"ec2_calls"`
+	EC2Writes  int `json:"ec2_writes"`
+	Describes  int `json:"describes"`
+	GaveUp     int `json:"gave_up"`
+	StepAsides int `json:"step_asides"`
+	// Load is the load average before the storm; IdleCores the CPU the
+	// daemons took together in the quiet spell before it, in cores.
+	Load      string  `json:"load"`
+	IdleCores float64 `json:"idle_cores"`
+	Err       string  `json:"error,omitempty"`
+}
+
+// Ratio is Converged over Floor; 0 when there is no floor.
+func (r StormResult) Ratio() float64 {
+	if r.Floor <= 0 {
+		return 0
+	}
+	return r.Converged.Seconds() / r.Floor.Seconds()
+}
+
+// Starvation is the slowest cluster's time over the median's.
+func (r StormResult) Starvation() float64 {
+	if r.Median <= 0 {
+		return 0
+	}
+	return r.Slowest.Seconds() / r.Median.Seconds()
+}
+
+// Line is the one-line summary `make bench-storm` prints last.
+func (r StormResult) Line() string {
+	return fmt.Sprintf("storm: %d clusters, %d tables, converged %.1f s, floor %.1f s, ratio %.2f, slowest/median %.2f, gave up %d",
+		r.Clusters, r.Tables, r.Converged.Seconds(), r.Floor.Seconds(), r.Ratio(), r.Starvation(), r.GaveUp)
+}
+
+// stormFloor is the least time a full bucket of stormBurst refilled at
+// stormRefill a second takes to grant writes tokens.
+func stormFloor(writes int) time.Duration {
+	if writes <= stormBurst {
+		return 0
+	}
+	return time.Duration(float64(writes-stormBurst) / stormRefill * float64(time.Second))
+}
+
+// The storm's VPC: one subnet per zone (/20s, room for 4,000 clusters),
+// each cluster's tables after the main one.
+const (
+	stormVPC     = "vpc-05f0000000000001"
+	stormSubnetA = "subnet-05a0000000000001"
+	stormSubnetB = "subnet-05b0000000000002"
+	stormSubnetC = "subnet-05c0000000000003"
+)
+
+func stormInstance(zone byte, i int) string { return fmt.Sprintf("i-05%c%014x", zone, i+1) }
+
+func stormTable(i, t int) string { return fmt.Sprintf("rtb-05%010x%05x", i+1, t) }
+
+// stormAddr is the i-th address after base (i < 4096).
+func stormAddr(base string, i int) netip.Addr {
+	a := netip.MustParseAddr(base).As4()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	n += uint32(i)
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// stormVIP is cluster i's overlay address, outside the VPC.
+func stormVIP(i int) netip.Prefix { return netip.PrefixFrom(stormAddr("192.168.0.1", i), 32) }
+
+// stormWorld is the account: n clusters' nodes and witnesses, n × tables
+// route tables. The nodes' source/destination check is off already, as an
+// operator turns it off at launch, so the storm's only writes are routes.
+func stormWorld(n, tables int, witness bool) *vpcsim.World {
+	off := false
+	w := &vpcsim.World{
+		Region: "us-east-1",
+		VPCs:   []vpcsim.VPC{{ID: stormVPC, Name: "storm", CIDR: "10.0.0.0/16"}},
+		Subnets: []vpcsim.Subnet{
+			{ID: stormSubnetA, Name: "zone-a", VPC: stormVPC, CIDR: "10.0.16.0/20", AZ: "us-east-1a"},
+			{ID: stormSubnetB, Name: "zone-b", VPC: stormVPC, CIDR: "10.0.32.0/20", AZ: "us-east-1b"},
+			{ID: stormSubnetC, Name: "zone-c", VPC: stormVPC, CIDR: "10.0.48.0/20", AZ: "us-east-1c"},
+		},
+		RouteTables: []vpcsim.RouteTable{{ID: "rtb-05f0000000000001", Name: "main", VPC: stormVPC, Main: true,
+			Subnets: []string{stormSubnetA, stormSubnetB, stormSubnetC}}},
+		Roles: []vpcsim.Role{{Name: simcluster.NodeRole, Actions: simcluster.NodeActions}},
+	}
+	for i := range n {
+		for z, sub := range map[byte]string{'a': stormSubnetA, 'b': stormSubnetB} {
+			base := "10.0.16.10"
+			if z == 'b' {
+				base = "10.0.32.10"
+			}
+			w.Instances = append(w.Instances, vpcsim.Instance{ID: stormInstance(z, i), Name: fmt.Sprintf("c%d-%c", i+1, z),
+				Subnet: sub, PrivateIP: stormAddr(base, i).String(), Role: simcluster.NodeRole, SourceDestCheck: &off})
+		}
+		if witness {
+			w.Instances = append(w.Instances, vpcsim.Instance{ID: stormInstance('c', i), Name: fmt.Sprintf("c%d-w", i+1),
+				Subnet: stormSubnetC, PrivateIP: stormAddr("10.0.48.10", i).String()})
+		}
+		for t := range tables {
+			w.RouteTables = append(w.RouteTables, vpcsim.RouteTable{ID: stormTable(i, t), Name: fmt.Sprintf("c%d-%d", i+1, t+1), VPC: stormVPC})
+		}
+	}
+	return w
+}
+
+// stormMember is one vipd process of a storm cluster.
+type stormMember struct {
+	sim  simcluster.Member
+	eni  string
+	svc  *simcluster.Service
+	proc *simcluster.Proc
+}
+
+// stormCluster is one independent cluster: its address, tables and
+// members (a, b and maybe a witness).
+type stormCluster struct {
+	name    string
+	vip     netip.Prefix
+	tables  []string
+	members []*stormMember
+	// owner is the member the tables point at before the fault; want
+	// the one they must point at after it.
+	owner, want *stormMember
+	done        time.Duration // convergence, from the fault; 0 not yet
+}
+
+// RunStorm builds the account, starts every cluster, waits until each
+// has an owner and EC2's buckets are full again, then kills every owner
+// at once and measures until every cluster's tables point at its other
+// node.
+func RunStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger) (StormResult, error) {
+	o.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	res := StormResult{System: o.Settings.Label, Clusters: o.Clusters, Tables: o.Tables, Writes: o.Clusters * o.Tables}
+	res.Floor = stormFloor(res.Writes)
+	if o.Controller {
+		res.System = "vipd controller"
+	}
+	err := runStorm(ctx, bin, o, log, &res)
+	if err != nil {
+		res.Err = err.Error()
+	}
+	return res, err
+}
+
+func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger, res *StormResult) error {
+	if o.Controller {
+		return errors.New("storm with the controller: not implemented")
+	}
+	dynamo := o.Settings.Election == config.BackendDynamoDB
+	timing, err := vpcsim.TimingProfile("realistic")
+	if err != nil {
+		return err
+	}
+	srv, err := vpcsim.New(stormWorld(o.Clusters, o.Tables, !dynamo), vpcsim.Options{Timing: timing, Throttle: true})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	if err := srv.Start(bg, "127.0.0.1:0"); err != nil {
+		return err
+	}
+	if dynamo {
+		if err := simcluster.CreateLeaseTable(ctx, srv, stormLeaseTable); err != nil {
+			return err
+		}
+	}
+	dir, err := tempDir("vipd-storm-")
+	if err != nil {
+		return err
+	}
+	keep := os.Getenv("BENCH_KEEP") != ""
+	defer func() {
+		if !keep {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	enis := map[string]string{}
+	for _, in := range srv.Snapshot().Instances {
+		if len(in.ENIs) > 0 {
+			enis[in.ID] = in.ENIs[0]
+		}
+	}
+	clusters := make([]*stormCluster, o.Clusters)
+	for i := range clusters {
+		c, err := newStormCluster(srv, bin, dir, i, o, enis)
+		if err != nil {
+			return err
+		}
+		clusters[i] = c
+	}
+	defer func() {
+		for _, c := range clusters {
+			if c != nil {
+				c.close()
+			}
+		}
+	}()
+	// Start the clusters a few at a time: 150 daemons starting at once on
+	// a small machine would miss their first elections.
+	for i, c := range clusters {
+		if err := c.start(bin, srv); err != nil {
+			return err
+		}
+		if i%5 == 4 {
+			sleepCtx(ctx, 200*time.Millisecond)
+		}
+	}
+	log.Info("storm: clusters started", "clusters", o.Clusters)
+	// Every cluster owned, then a quiet spell long enough for the
+	// mutating buckets to be full again.
+	settle := 30*time.Second + time.Duration(o.Clusters)*time.Second
+	if err := waitFor(ctx, settle, "every cluster to have an owner", func() bool {
+		return stormOwners(srv.Snapshot(), clusters) == len(clusters)
+	}); err != nil {
+		return fmt.Errorf("%w (%d of %d owned)", err, stormOwners(srv.Snapshot(), clusters), len(clusters))
+	}
+	idleFrom, idleTicks := time.Now(), stormTicks(clusters)
+	refill := time.Duration(float64(stormBurst)/stormRefill*float64(time.Second)) + 2*time.Second
+	for quiet := time.Now().Add(2 * settle); time.Since(lastWrite(srv)) < refill; {
+		if time.Now().After(quiet) || ctx.Err() != nil {
+			return fmt.Errorf("wait for a quiet spell without writes: not within %s", 2*settle)
+		}
+		sleepCtx(ctx, time.Second)
+	}
+	for _, c := range clusters {
+		for _, m := range c.members[:2] {
+			if m != c.owner {
+				c.want = m
+			}
+		}
+		if !c.want.proc.Running() {
+			return fmt.Errorf("%s: node %s is not running before the storm", c.name, c.want.sim.Name)
+		}
+	}
+	res.Load = loadAverage()
+	res.IdleCores = float64(stormTicks(clusters)-idleTicks) / clockTicks / time.Since(idleFrom).Seconds()
+	since := lastSeq(srv)
+	log.Info("storm: killing every owner", "clusters", o.Clusters, "load", res.Load)
+	t0 := time.Now()
+	for _, c := range clusters {
+		c.owner.proc.Signal(syscall.SIGKILL)
+	}
+	deadline := 3*res.Floor + 90*time.Second
+	pending := len(clusters)
+	for pending > 0 && time.Since(t0) < deadline && ctx.Err() == nil {
+		st := srv.Snapshot()
+		now := time.Since(t0)
+		for _, c := range clusters {
+			if c.done == 0 && c.converged(st) {
+				c.done, pending = now, pending-1
+			}
+		}
+		sleepCtx(ctx, 25*time.Millisecond)
+	}
+	var times []time.Duration
+	for _, c := range clusters {
+		if c.done == 0 {
+			res.GaveUp++
+			continue
+		}
+		times = append(times, c.done)
+	}
+	slices.Sort(times)
+	if len(times) > 0 {
+		res.Converged, res.Slowest = times[len(times)-1], times[len(times)-1]
+		res.Median = percentile(times, 50)
+	}
+	end := t0.Add(res.Converged)
+	if res.GaveUp > 0 {
+		end = time.Now()
+	}
+	first := time.Time{}
+	for _, call := range srv.Calls(since) {
+		if call.Service != "ec2" || call.Caller == "admin" || call.Time.Before(t0) || call.Time.After(end) {
+			continue
+		}
+		res.EC2Calls++
+		if strings.HasPrefix(call.Action, "Describe") {
+			res.Describes++
+		} else {
+			res.EC2Writes++
+			if call.Code == "" && !call.Applied.IsZero() && (first.IsZero() || call.Applied.Before(first)) {
+				first = call.Applied
+			}
+		}
+		if call.Code == "RequestLimitExceeded" {
+			res.Throttled++
+		}
+	}
+	if !first.IsZero() {
+		res.FirstWrite = first.Sub(t0)
+	}
+	for _, c := range clusters {
+		res.StepAsides += c.want.stepAsides()
+	}
+	res.GaveUp = max(res.GaveUp, 0)
+	if res.GaveUp > 0 {
+		keep = true
+		return fmt.Errorf("%d of %d clusters did not converge within %s; logs kept in %s", res.GaveUp, len(clusters), deadline, dir)
+	}
+	return nil
+}
+
+func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions, enis map[string]string) (*stormCluster, error) {
+	c := &stormCluster{name: fmt.Sprintf("storm-%d", i+1), vip: stormVIP(i)}
+	for t := range o.Tables {
+		c.tables = append(c.tables, stormTable(i, t))
+	}
+	// Each member has its own loopback address, 127.<a>.<b>.<member>,
+	// so every cluster's raft and services use the same ports.
+	lo := func(member int) netip.Addr {
+		return netip.AddrFrom4([4]byte{127, byte(20 + i/250), byte(i%250 + 1), byte(member)})
+	}
+	names := []string{"a", "b"}
+	zones := []byte{'a', 'b'}
+	if o.Settings.Election != config.BackendDynamoDB {
+		names, zones = append(names, "witness"), append(zones, 'c')
+	}
+	for k, name := range names {
+		inst := stormInstance(zones[k], i)
+		m := &stormMember{eni: enis[inst], sim: simcluster.Member{Name: name, InstanceID: inst, Witness: name == "witness",
+			Advertise: netip.AddrPortFrom(lo(k+1), raftPort).String(), Dir: filepath.Join(dir, c.name, name)}}
+		if err := os.MkdirAll(m.sim.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", m.sim.Dir, err)
+		}
+		c.members = append(c.members, m)
+	}
+	var sims []simcluster.Member
+	for _, m := range c.members {
+		sims = append(sims, m.sim)
+	}
+	for k, m := range c.members {
+		cfg := simcluster.BaseConfig(c.name, m.sim, sims, config.LogJSON)
+		if o.Settings.Lease > 0 {
+			cfg.Election.Lease = o.Settings.Lease
+		}
+		if o.Settings.Election == config.BackendDynamoDB {
+			cfg.Election.Backend = config.BackendDynamoDB
+			cfg.Election.DynamoDB = &config.DynamoDBElection{Table: stormLeaseTable}
+		}
+		if !m.sim.Witness {
+			svc := netip.AddrPortFrom(lo(k+1), servicePort).String()
+			ln, err := net.Listen("tcp", svc)
+			if err != nil {
+				return nil, fmt.Errorf("start service of %s %s: %w", c.name, m.sim.Name, err)
+			}
+			m.svc = simcluster.Serve(ln, m.sim.Name)
+			cfg.Health = []config.Check{simcluster.ServiceCheck(svc, o.Settings.CheckInterval)}
+			cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: c.vip, RouteTables: config.RouteTables{IDs: c.tables}}}}
+			cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone, CIDR: c.vip}
+			cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.IMDSEndpoint = srv.Region(), srv.URL(), srv.IMDSURL(m.sim.InstanceID)
+		}
+		if err := simcluster.WriteConfig(m.sim.ConfigPath(), cfg); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *stormCluster) start(bin string, srv *vpcsim.Server) error {
+	for _, m := range c.members {
+		p, err := simcluster.StartProc(func(cmd *exec.Cmd) error { return cmd.Start() }, simcluster.Env(m.sim, srv.URL(), srv.IMDSURL(m.sim.InstanceID)),
+			m.sim.LogPath(), bin, "run", "--config", m.sim.ConfigPath())
+		if err != nil {
+			return fmt.Errorf("start vipd %s of %s: %w", m.sim.Name, c.name, err)
+		}
+		m.proc = p
+	}
+	return nil
+}
+
+// converged reports whether every table of the cluster routes its address
+// to the member it must fail over to.
+func (c *stormCluster) converged(st vpcsim.State) bool {
+	for _, target := range simcluster.RouteTargets(st, c.vip, c.tables) {
+		if target != c.want.eni {
+			return false
+		}
+	}
+	return true
+}
+
+// stormOwners counts the clusters whose tables all route their address to
+// one of their nodes, and records that node as the owner.
+func stormOwners(st vpcsim.State, clusters []*stormCluster) int {
+	n := 0
+	for _, c := range clusters {
+		names := map[string]string{c.members[0].eni: "a", c.members[1].eni: "b"}
+		switch simcluster.RouteOwner(simcluster.RouteTargets(st, c.vip, c.tables), names) {
+		case "a":
+			c.owner, n = c.members[0], n+1
+		case "b":
+			c.owner, n = c.members[1], n+1
+		}
+	}
+	return n
+}
+
+func (c *stormCluster) close() {
+	for _, m := range c.members {
+		m.proc.Signal(syscall.SIGKILL)
+	}
+	for _, m := range c.members {
+		m.proc.Wait(10 * time.Second)
+		if m.svc != nil {
+			m.svc.Close()
+		}
+	}
+}
+
+// stepAsides counts the times the member's log says it gave up acquiring
+// for a while.
+func (m *stormMember) stepAsides() int {
+	b, err := os.ReadFile(m.sim.LogPath())
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), "stepping aside")
+}
+
+// stormTicks sums the CPU ticks the clusters' daemons have used so far.
+func stormTicks(clusters []*stormCluster) int64 {
+	var n int64
+	for _, c := range clusters {
+		for _, m := range c.members {
+			if st, err := readStat(m.proc.Pid()); err == nil {
+				n += st.cpuTicks
+			}
+		}
+	}
+	return n
+}
+
+// lastWrite is when the newest mutating EC2 call was made.
+func lastWrite(srv *vpcsim.Server) time.Time {
+	calls := srv.Calls(0)
+	for i := len(calls) - 1; i >= 0; i-- {
+		if calls[i].Service == "ec2" && !strings.HasPrefix(calls[i].Action, "Describe") {
+			return calls[i].Time
+		}
+	}
+	return time.Time{}
+}
+
+func lastSeq(srv *vpcsim.Server) uint64 {
+	calls := srv.Calls(0)
+	if len(calls) == 0 {
+		return 0
+	}
+	return calls[len(calls)-1].Seq
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// printStorm writes the storm's table.
+func printStorm(w io.Writer, storms []StormResult) {
+	if len(storms) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "## Storm: every primary of the account killed at once, realistic latency + EC2 throttling")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "system\tclusters\ttables\twrites\tfirst write (s)\tconverged (s)\tfloor (s)\tratio\tmedian (s)\tslowest/median\tRequestLimitExceeded\tEC2 calls\tEC2 writes\tgave up\tstep-asides\tload before\tdaemons idle (cores)\t")
+	for _, r := range storms {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.2f\t%s\t%.2f\t%d\t%d\t%d\t%d\t%d\t%s\t%.2f\t\n", r.System, r.Clusters, r.Tables, r.Writes,
+			secs(r.FirstWrite), secs(r.Converged), secs(r.Floor), r.Ratio(), secs(r.Median), r.Starvation(), r.Throttled, r.EC2Calls, r.EC2Writes, r.GaveUp, r.StepAsides, r.Load, r.IdleCores)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// printStormLines writes each storm's one-line summary, the agents' last.
+func printStormLines(w io.Writer, storms []StormResult) {
+	for _, r := range storms {
+		if r.System == "vipd controller" {
+			fmt.Fprintln(w, "controller "+r.Line())
+		}
+	}
+	for _, r := range storms {
+		if r.System != "vipd controller" {
+			fmt.Fprintln(w, r.Line())
+		}
+	}
+}
