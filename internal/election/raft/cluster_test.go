@@ -47,6 +47,8 @@ type cluster struct {
 	hist    *history
 	// wrapLog, if set, wraps every member's raft log (Lease.wrapLog).
 	wrapLog func(logStableStore) logStableStore
+	// wrapTrans, if set, wraps every member's raft transport.
+	wrapTrans func(name string, t *hraft.InmemTransport) hraft.Transport
 }
 
 type spec struct {
@@ -106,11 +108,18 @@ func (c *cluster) lease(name string) *Lease { return c.member(name).lease }
 func (c *cluster) start(name string) {
 	c.t.Helper()
 	m := c.member(name)
-	_, trans := hraft.NewInmemTransport(hraft.ServerAddress(m.addr))
+	// The timeout of the TCP transport vipd runs (Lease.Run): raft's
+	// in-memory default, 500 ms, fails an append a follower takes longer
+	// to take in, which a TCP connection's buffer does not.
+	timeout := 2 * (&Config{Lease: c.dur}).timings().heartbeat
+	_, trans := hraft.NewInmemTransportWithTimeout(hraft.ServerAddress(m.addr), timeout)
 	cfg := Config{
 		Self: m.name, Advertise: m.addr, Witness: m.witness, Priority: m.priority,
 		Preempt: c.preempt, Lease: c.dur, DataDir: m.dir,
 		Transport: trans, Network: c.net.endpoint(m.addr),
+	}
+	if c.wrapTrans != nil {
+		cfg.Transport = c.wrapTrans(name, trans)
 	}
 	for _, o := range c.members {
 		if o == m {

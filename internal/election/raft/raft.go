@@ -781,7 +781,13 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	rc.HeartbeatTimeout = l.t.heartbeat
 	rc.ElectionTimeout = l.t.election
 	rc.LeaderLeaseTimeout = l.t.leaderLease
-	rc.CommitTimeout = min(rc.CommitTimeout, l.t.heartbeat/10)
+	// CommitTimeout is how long raft lets a follower wait for the commit
+	// index when nothing else is sent (an empty AppendEntries). A holder's
+	// renewals carry it every renewal period; raft's 50 ms default sent
+	// each follower an RPC every 50-100 ms on top of them, the largest
+	// part of an idle primary's CPU (issue 17). Without a holder, members
+	// learn commits within one or two renewal periods.
+	rc.CommitTimeout = l.t.renew
 	rc.Logger = hcl
 	var logs logStableStore = store
 	if l.wrapLog != nil {
