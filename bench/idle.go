@@ -23,6 +23,10 @@ type IdleNode struct {
 	CPUPercent float64 `json:"cpu_percent"`
 	// MaxRSSMiB is the largest sum of the processes' resident sets seen.
 	MaxRSSMiB float64 `json:"max_rss_mib"`
+	// MaxAnonMiB is the largest sum of their anonymous resident memory
+	// (RssAnon: heap, stacks) seen; the rest of the RSS is mapped files,
+	// mostly the executable, shared with the page cache.
+	MaxAnonMiB float64 `json:"max_anon_mib"`
 	// CallsPerMin are the node's EC2 calls per minute.
 	CallsPerMin float64 `json:"calls_per_min"`
 }
@@ -41,34 +45,36 @@ func measureIdle(ctx context.Context, e *env, sys system, dst netip.Prefix, tabl
 	// Let start-up work (first acquire, check rise) pass.
 	sleepCtx(ctx, 3*time.Second)
 	roles := []struct{ role, node string }{{"primary", primary}, {"backup", e.node(primary).Peer}}
-	ticks := func(node string) (int64, int64) {
-		var cpu, rss int64
+	ticks := func(node string) (cpu, rss, anon int64) {
 		for _, pid := range sys.pids(node) {
 			if st, err := readStat(pid); err == nil {
 				cpu += st.cpuTicks
 				rss += st.rssKiB
+				anon += st.anonKiB
 			}
 		}
-		return cpu, rss
+		return cpu, rss, anon
 	}
 	start := make([]int64, len(roles))
 	maxRSS := make([]int64, len(roles))
+	maxAnon := make([]int64, len(roles))
 	for i, r := range roles {
-		start[i], maxRSS[i] = ticks(r.node)
+		start[i], maxRSS[i], maxAnon[i] = ticks(r.node)
 	}
 	seq := e.lastSeq()
 	t0 := time.Now()
 	for time.Since(t0) < window && ctx.Err() == nil {
 		sleepCtx(ctx, min(2*time.Second, window-time.Since(t0)))
 		for i, r := range roles {
-			_, rss := ticks(r.node)
+			_, rss, anon := ticks(r.node)
 			maxRSS[i] = max(maxRSS[i], rss)
+			maxAnon[i] = max(maxAnon[i], anon)
 		}
 	}
 	took := time.Since(t0)
 	calls := e.srv.Calls(seq)
 	for i, r := range roles {
-		end, _ := ticks(r.node)
+		end, _, _ := ticks(r.node)
 		n := 0
 		for _, c := range calls {
 			if c.Service == "ec2" && c.Caller == e.node(r.node).InstanceID {
@@ -79,6 +85,7 @@ func measureIdle(ctx context.Context, e *env, sys system, dst netip.Prefix, tabl
 			Role:        r.role,
 			CPUPercent:  100 * float64(end-start[i]) / clockTicks / took.Seconds(),
 			MaxRSSMiB:   float64(maxRSS[i]) / 1024,
+			MaxAnonMiB:  float64(maxAnon[i]) / 1024,
 			CallsPerMin: float64(n) / took.Minutes(),
 		})
 	}

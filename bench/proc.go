@@ -52,6 +52,10 @@ type procStat struct {
 	// ticks of CPU: own user+system and that of reaped children.
 	cpuTicks int64
 	rssKiB   int64
+	// anonKiB is the part of rssKiB that is the process's own memory
+	// (heap, stacks); the rest are pages of files it maps, its executable
+	// first, which it shares with the page cache.
+	anonKiB int64
 }
 
 func readStat(pid int) (procStat, error) {
@@ -82,6 +86,10 @@ func readStat(pid int) (procStat, error) {
 			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 				v, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
 				st.rssKiB = v
+			}
+			if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+				v, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+				st.anonKiB = v
 			}
 		}
 	}

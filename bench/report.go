@@ -143,10 +143,10 @@ func Print(w io.Writer, res *Results) {
 	if len(res.Idle) > 0 {
 		fmt.Fprintln(w, "## Idle cost")
 		fmt.Fprintln(w)
-		fmt.Fprintln(tw, "system\trole\twindow (s)\tCPU (% of a core)\tmax RSS (MiB)\tEC2 calls/min\t")
+		fmt.Fprintln(tw, "system\trole\twindow (s)\tCPU (% of a core)\tmax RSS (MiB)\tof which anonymous (MiB)\tEC2 calls/min\t")
 		for _, ir := range res.Idle {
 			for _, n := range ir.Nodes {
-				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.1f\t%.1f\t\n", ir.System, n.Role, ir.Window.Seconds(), n.CPUPercent, n.MaxRSSMiB, n.CallsPerMin)
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t\n", ir.System, n.Role, ir.Window.Seconds(), n.CPUPercent, n.MaxRSSMiB, n.MaxAnonMiB, n.CallsPerMin)
 			}
 		}
 		tw.Flush()
