@@ -57,12 +57,14 @@ restart-loop: build
 		$(GO) test -count=1 -timeout 120m -tags e2e -run '^TestRestartLoop$$' -v ./test/e2e/
 
 # vipd against a keepalived + AWS CLI baseline on the netns fabric (root),
-# scale under EC2 throttling, the AZ-outage storm, idle cost, switchover: tables on stdout with
+# scale under EC2 throttling, the AZ-outage storm, idle cost, switchover, and
+# Pacemaker's aws-vpc-move-ip agent with 1, 4 and 20 route tables: tables on stdout with
 # the vipd/baseline ratio last (bench/RESULTS.md). About 15 minutes on 2
 # cores; BENCH_FLAGS=-short is a quick pass. Then vpcsim's Go benchmarks.
 BENCH_FLAGS ?=
 bench: build
 	command -v keepalived >/dev/null || apt-get install -y -qq keepalived >/dev/null
+	test -e /usr/lib/ocf/resource.d/heartbeat/aws-vpc-move-ip || apt-get install -y -qq resource-agents >/dev/null
 	$(GO) run ./bench/cmd/vipdbench -vipd $(CURDIR)/$(BIN)/vipd $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/vpcsim/...
 

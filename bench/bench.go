@@ -27,7 +27,7 @@ type Options struct {
 	// ScaleRounds is the number of failovers per scale cell; default 2.
 	ScaleRounds int
 	// Parts selects what runs: "failover", "switchover", "idle", "scale",
-	// "storm"; default all.
+	// "storm", "pacemaker"; default all.
 	Parts []string
 	// Systems selects the systems of the failover, switchover and idle
 	// parts: "keepalived", "default", "tuned", "dynamodb" (vipd's
@@ -47,6 +47,11 @@ type Options struct {
 	// (vipd controller); default agents.
 	Storm        StormOptions
 	StormSystems []string
+	// PacemakerTables are the route table counts the Pacemaker agent
+	// baseline runs with; default 1, 4, 20. PacemakerRounds is the number
+	// of rounds for each; default 2.
+	PacemakerTables []int
+	PacemakerRounds int
 	// Log receives progress; default discards.
 	Log *slog.Logger
 }
@@ -68,13 +73,19 @@ func (o *Options) defaults() {
 		o.ScaleRounds = 2
 	}
 	if len(o.Parts) == 0 {
-		o.Parts = []string{"failover", "switchover", "idle", "scale", "storm"}
+		o.Parts = []string{"failover", "switchover", "idle", "scale", "storm", "pacemaker"}
 	}
 	if len(o.Systems) == 0 {
 		o.Systems = []string{"keepalived", "default", "tuned", "dynamodb"}
 	}
 	if len(o.StormSystems) == 0 {
 		o.StormSystems = []string{"agents"}
+	}
+	if len(o.PacemakerTables) == 0 {
+		o.PacemakerTables = []int{1, 4, 20}
+	}
+	if o.PacemakerRounds <= 0 {
+		o.PacemakerRounds = 2
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -93,13 +104,15 @@ func (o *Options) tuned() VipdSettings {
 
 // Results is everything a run measured.
 type Results struct {
-	Started  time.Time     `json:"started"`
-	Took     time.Duration `json:"took_ns"`
-	Rounds   []Round       `json:"rounds"`
-	Idle     []IdleResult  `json:"idle"`
-	Scale    []ScaleResult `json:"scale"`
-	Storm    []StormResult `json:"storm,omitempty"`
-	Problems []string      `json:"problems,omitempty"`
+	Started time.Time     `json:"started"`
+	Took    time.Duration `json:"took_ns"`
+	Rounds  []Round       `json:"rounds"`
+	Idle    []IdleResult  `json:"idle"`
+	Scale   []ScaleResult `json:"scale"`
+	Storm   []StormResult `json:"storm,omitempty"`
+	// Pacemaker are the rounds of the aws-vpc-move-ip agent baseline.
+	Pacemaker []AgentRound `json:"pacemaker,omitempty"`
+	Problems  []string     `json:"problems,omitempty"`
 }
 
 // The failover benchmark's service address: one overlay /32 outside the
@@ -209,6 +222,20 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 				o.Log.Warn("storm", "system", sys, "err", err)
 			}
 			res.Storm = append(res.Storm, sr)
+		}
+	}
+	if want["pacemaker"] {
+		for _, tables := range o.PacemakerTables {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			o.Log.Info("benchmarking", "system", "pacemaker aws-vpc-move-ip", "tables", tables)
+			rs, err := runPacemaker(ctx, o, tables, o.PacemakerRounds)
+			res.Pacemaker = append(res.Pacemaker, rs...)
+			if err != nil {
+				res.Problems = append(res.Problems, err.Error())
+				o.Log.Warn("pacemaker", "tables", tables, "err", err)
+			}
 		}
 	}
 	return res, nil

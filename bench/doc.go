@@ -3,13 +3,16 @@
 // 000 part b, 001, 002) — side by side on one simulated VPC, and measures
 // vipd alone at scale, idle, in a planned switchover, and in the storm of
 // an Availability Zone outage, where every cluster of the account fails
-// over at once against EC2's per-account request limits (storm.go).
+// over at once against EC2's per-account request limits (storm.go). A
+// second baseline is Pacemaker's: the ClusterLabs aws-vpc-move-ip resource
+// agent's start action, run unchanged, with corosync's failure detection
+// modelled from the settings AWS's SAP guides recommend (pacemaker.go).
 //
 // Everything runs on vpcsim's netns data plane (internal/vpcsim/netns):
 // each node is a network namespace, the client connects to the service
 // address from its own namespace, and a failover counts only once that
-// client is answered by the new owner. It needs root, ip(8), keepalived
-// and the AWS CLI v1; cmd/vipdbench is the runner behind `make bench`, and
+// client is answered by the new owner. It needs root, ip(8), keepalived,
+// resource-agents (the Pacemaker agent) and the AWS CLI v1; cmd/vipdbench is the runner behind `make bench`, and
 // bench/RESULTS.md holds the numbers of a real run. Each system's configs,
 // logs and data live in a temporary directory, removed when it is done
 // unless its daemon crashed or BENCH_KEEP is set in the environment.

@@ -153,6 +153,7 @@ func Print(w io.Writer, res *Results) {
 		fmt.Fprintln(w)
 	}
 	printStorm(w, res.Storm)
+	printPacemaker(w, res)
 	for _, p := range res.Problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
 	}
@@ -236,6 +237,9 @@ func Merge(runs ...*Results) *Results {
 		if len(r.Storm) > 0 {
 			out.Storm = r.Storm
 		}
+		if len(r.Pacemaker) > 0 {
+			out.Pacemaker = r.Pacemaker
+		}
 		out.Problems = append(out.Problems, r.Problems...)
 	}
 	for _, sys := range order {
@@ -245,4 +249,84 @@ func Merge(runs ...*Results) *Results {
 		out.Idle = append(out.Idle, idle[sys])
 	}
 	return out
+}
+
+// vipdFor is vipd's default settings' kill -9 rounds with tables route
+// tables in res: the failover part's (four tables) or a scale cell's
+// (one address, no extra throttling).
+func vipdFor(res *Results, tables int) []Round {
+	if tables == len(failoverTables) {
+		if rs := filter(res.Rounds, DefaultSettings.Label, FaultKill); len(rs) > 0 {
+			return rs
+		}
+	}
+	for _, sr := range res.Scale {
+		if sr.Tables == tables && sr.Addrs == 1 && !sr.Throttled {
+			return sr.Rounds
+		}
+	}
+	return nil
+}
+
+// printPacemaker writes the agent's rounds per table count, with the
+// modelled detection added, beside vipd's kill -9 rounds of the same run.
+func printPacemaker(w io.Writer, res *Results) {
+	if len(res.Pacemaker) == 0 {
+		return
+	}
+	byTables := map[int][]AgentRound{}
+	var counts []int
+	for _, r := range res.Pacemaker {
+		if _, ok := byTables[r.Tables]; !ok {
+			counts = append(counts, r.Tables)
+		}
+		byTables[r.Tables] = append(byTables[r.Tables], r)
+	}
+	fmt.Fprintf(w, "## Pacemaker aws-vpc-move-ip: the agent's start from the fault (seconds); detection modelled as corosync token %s + consensus %s = %s\n",
+		CorosyncToken, CorosyncConsensus, PacemakerDetection)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "route tables\tok/n\tagent: client served median\tmax\tall tables median\tstart returned median\tEC2 calls\twrites\twith detection: served median\tvipd default kill -9: served median\tall tables median\tvipd / Pacemaker\t")
+	for _, n := range counts {
+		rs := byTables[n]
+		var served, routed, done []time.Duration
+		var calls, writes float64
+		ok := 0
+		for _, r := range rs {
+			if r.OK {
+				ok++
+				served = append(served, r.Served)
+			}
+			if r.AllRouted > 0 {
+				routed = append(routed, r.AllRouted)
+			}
+			done = append(done, r.Done)
+			calls += float64(r.Calls.All)
+			writes += float64(r.Calls.Writes)
+		}
+		med := func(ds []time.Duration) time.Duration {
+			if len(ds) == 0 {
+				return 0
+			}
+			slices.Sort(ds)
+			return percentile(ds, 50)
+		}
+		var maxServed time.Duration
+		if len(served) > 0 {
+			maxServed = slices.Max(served)
+		}
+		total := med(served) + PacemakerDetection
+		vipdServed, vipdRouted, ratio := "-", "-", "-"
+		if v := Summarize(vipdFor(res, n)); v.OK > 0 {
+			vipdServed, vipdRouted = secs(v.Median), secs(v.RoutedMedian)
+			if len(served) > 0 {
+				ratio = fmt.Sprintf("%.3f", v.Median.Seconds()/total.Seconds())
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%d/%d\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t\n", n, ok, len(rs),
+			secs(med(served)), secs(maxServed), secs(med(routed)), secs(med(done)),
+			calls/float64(len(rs)), writes/float64(len(rs)), secs(total), vipdServed, vipdRouted, ratio)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 }

@@ -33,10 +33,11 @@ func main() {
 func run() error {
 	var (
 		o        bench.Options
-		parts    = flag.String("parts", "failover,switchover,idle,scale,storm", "comma-separated parts to run")
+		parts    = flag.String("parts", "failover,switchover,idle,scale,storm,pacemaker", "comma-separated parts to run (pacemaker: the aws-vpc-move-ip agent's start, needs resource-agents)")
 		addrs    = flag.String("scale-addrs", "1,10,100", "addresses per scale cell")
 		tables   = flag.String("scale-tables", "1,5,20", "route tables per scale cell")
-		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables, a storm of at most 30 clusters")
+		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables, a storm of at most 30 clusters, one Pacemaker agent round with 1 table")
+		pmTables = flag.String("pacemaker-tables", "1,4,20", "route tables of the Pacemaker agent's rounds")
 		systems  = flag.String("systems", "keepalived,default,tuned,dynamodb", "comma-separated systems for failover, switchover and idle (dynamodb: vipd's defaults with the dynamodb election, no witness)")
 		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
 		verbose  = flag.Bool("v", false, "log every round to stderr")
@@ -48,6 +49,7 @@ func run() error {
 	flag.IntVar(&o.Rounds, "n", 10, "rounds per fault and system")
 	flag.DurationVar(&o.Idle, "idle", time.Minute, "idle benchmark window per system")
 	flag.IntVar(&o.ScaleRounds, "scale-rounds", 2, "failovers per scale cell")
+	flag.IntVar(&o.PacemakerRounds, "pacemaker-rounds", 2, "rounds of the Pacemaker agent per route table count")
 	flag.DurationVar(&o.TunedLease, "tuned-lease", 0, "lease of the tuned system instead of its own (0: the profile's)")
 	flag.IntVar(&o.Starve, "cpu-starve", 0, "run this many busy loops on the master's host in every failover and switchover round, from a second before the fault (0: none)")
 	flag.IntVar(&o.Storm.Clusters, "storm-clusters", 50, "independent clusters failing over at once in the storm part")
@@ -57,6 +59,7 @@ func run() error {
 		o.Rounds, o.Idle, o.ScaleRounds = 2, 10*time.Second, 1
 		*addrs, *tables = "1,100", "1,20"
 		o.Storm.Clusters = min(o.Storm.Clusters, 30)
+		*pmTables, o.PacemakerRounds = "1", 1
 	}
 	switch *stormSet {
 	case "default":
@@ -79,6 +82,9 @@ func run() error {
 		return err
 	}
 	if o.ScaleTables, err = ints(*tables); err != nil {
+		return err
+	}
+	if o.PacemakerTables, err = ints(*pmTables); err != nil {
 		return err
 	}
 	level := slog.LevelWarn
