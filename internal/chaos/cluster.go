@@ -493,11 +493,14 @@ func (m *Member) HangHooks(on bool) error {
 	return nil
 }
 
-// Running reports whether a member's vipd is running.
+// Running reports whether a member's vipd is running and the harness has
+// not asked it to end: a process on its way out after SIGTERM (which may
+// take the stop hook's timeout) is not one a fault on a running member
+// should find.
 func (m *Member) Running() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.proc != nil
+	return m.proc != nil && !m.killed
 }
 
 // Exits returns the ends of the member's processes so far.

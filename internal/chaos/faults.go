@@ -148,13 +148,15 @@ func (in *injector) apply(ctx context.Context, i int, st Step, on bool) {
 		}
 	case KindDuplicateDaemon:
 		if on {
-			// A second daemon is second only next to a running first one;
-			// started while the member is down it would be the first.
+			// A second daemon is second only next to a first one that holds
+			// the instance lock: started while the member is down, exiting
+			// or still starting, it may take the lock first and be the
+			// first, and the member's own vipd then rightly refuses.
 			m := c.Member(st.Target)
-			if note = waitRunning(ctx, m, st.For/2); !m.Running() {
-				err = fmt.Errorf("%s is not running", st.Target)
-			} else {
+			if note = waitUp(ctx, m, st.For/2); note == "" || !strings.HasPrefix(note, "not up") {
 				err = c.StartDuplicate(st.Target)
+			} else {
+				err = fmt.Errorf("%s's vipd is not up", st.Target)
 			}
 		} else if d, ok := c.StopDuplicate(st.Target); ok {
 			in.h.addDuplicate(d)
@@ -191,6 +193,27 @@ func waitRunning(ctx context.Context, m *Member, d time.Duration) string {
 	}
 	if waited := time.Since(start); waited >= 50*time.Millisecond {
 		return fmt.Sprintf("waited %s for it to run; ", waited.Round(time.Millisecond))
+	}
+	return ""
+}
+
+// waitUp waits up to d for a member's vipd to run unpaused and answer on
+// its admin socket, which it opens only after it holds the instance lock;
+// it says how long it waited, or starts with "not up" if it never was.
+func waitUp(ctx context.Context, m *Member, d time.Duration) string {
+	start := time.Now()
+	for {
+		if m.Running() && !m.Paused() {
+			if _, err := m.Status(ctx); err == nil {
+				break
+			}
+		}
+		if time.Since(start) >= d || !sleep(ctx, 50*time.Millisecond) {
+			return fmt.Sprintf("not up after %s; ", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if waited := time.Since(start); waited >= 50*time.Millisecond {
+		return fmt.Sprintf("waited %s for it to be up; ", waited.Round(time.Millisecond))
 	}
 	return ""
 }

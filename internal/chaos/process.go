@@ -43,6 +43,12 @@ func (c *Cluster) StartDuplicate(name string) error {
 	if m.dup != nil {
 		return fmt.Errorf("start second daemon of %s: one was started already", name)
 	}
+	// Checked under the lock that Kill and Stop take: a daemon started
+	// while the first is exiting gets the lock when it exits and is the
+	// first, and the member's own restart is then the second.
+	if m.proc == nil || m.killed {
+		return fmt.Errorf("start second daemon of %s: its vipd is not running", name)
+	}
 	p, err := c.startVipd(m, m.dupLogPath())
 	if err != nil {
 		return fmt.Errorf("start second daemon of %s: %w", name, err)
