@@ -160,6 +160,7 @@ func (s *Server) routeControl(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
+	s.routeEvents(mux)
 }
 
 func statusOf(err error) int {

@@ -223,6 +223,17 @@
 // from the current state. While an instance is stopped or its IMDS is set
 // down, connections are dropped without an answer.
 //
+// It also announces an instance's end as EC2 does, once a control call
+// (Server.AnnounceEvent, POST /_sim/instances/{id}/events) says so:
+// spot/instance-action (and spot/termination-time for a termination),
+// events/recommendations/rebalance, events/maintenance/scheduled (always
+// served, [] when nothing is scheduled) and
+// autoscaling/target-lifecycle-state; each is 404 until announced. A Spot
+// interruption is carried out at its time: the instance stops (stop,
+// hibernate) or terminates after Timing.InstanceStop, and the notice goes.
+// Scheduled events and Auto Scaling states change nothing by themselves:
+// no reboot at NotBefore, no lifecycle hook or termination.
+//
 // # Snapshots
 //
 // Server.World (GET /_sim/world) writes the current state as a world file

@@ -18,6 +18,8 @@ func (s *Account) Metadata(id string) (imds.Instance, bool) {
 	}
 	out := imds.Instance{ID: in.id, Type: in.instanceType, Region: st.region, Account: st.account, Launch: in.launch,
 		Up: !in.imdsDown && in.state == "running", V1: st.imdsV1, Role: in.role}
+	n := in.notices.clone()
+	out.Spot, out.Rebalance, out.Maintenance, out.TargetLifecycleState = n.spot, n.rebalance, n.maintenance, n.autoscaling
 	if in.role != "" {
 		out.ProfileARN = st.profileARN(in.role)
 		out.ProfileID = "AIPA" + strings.ToUpper(fmt.Sprintf("%016x", fnv64(in.role)))

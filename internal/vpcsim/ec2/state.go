@@ -162,6 +162,8 @@ type instance struct {
 	tags         map[string]string
 	launch       time.Time
 	imdsDown     bool
+	// notices are what the instance's metadata announces (notices.go).
+	notices instanceNotices
 }
 
 type eni struct {

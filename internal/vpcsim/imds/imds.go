@@ -45,6 +45,33 @@ type Instance struct {
 	// Interfaces are the instance's network interfaces; only attached ones
 	// are listed, but any of them answers by its MAC.
 	Interfaces []Interface
+
+	// Spot is the Spot interruption notice (spot/instance-action), nil
+	// when none.
+	Spot *SpotAction
+	// Rebalance is when a rebalance recommendation was made
+	// (events/recommendations/rebalance), zero when none.
+	Rebalance time.Time
+	// Maintenance are the scheduled events
+	// (events/maintenance/scheduled), active or recently finished.
+	Maintenance []MaintenanceEvent
+	// TargetLifecycleState is the Auto Scaling target lifecycle state
+	// (autoscaling/target-lifecycle-state), "" when the instance is in no
+	// Auto Scaling group.
+	TargetLifecycleState string
+}
+
+// SpotAction is a Spot Instance interruption notice: what EC2 will do to
+// the instance (stop, terminate or hibernate) and when.
+type SpotAction struct {
+	Action string
+	Time   time.Time
+}
+
+// MaintenanceEvent is one scheduled event as IMDS lists it.
+type MaintenanceEvent struct {
+	Code, Description, EventID, State string
+	NotBefore, NotAfter               time.Time
 }
 
 // Interface is one attached network interface as IMDS lists it under
@@ -310,7 +337,14 @@ func (s *Service) metadata(in Instance, path string, now time.Time) (body, ctype
 	md = strings.TrimPrefix(md, "/")
 	switch md {
 	case "":
-		return lines("ami-id", "hostname", "iam/", "instance-id", "instance-type", "local-hostname", "local-ipv4", "mac", "network/", "placement/")
+		l := []string{"ami-id", "events/", "hostname", "iam/", "instance-id", "instance-type", "local-hostname", "local-ipv4", "mac", "network/", "placement/"}
+		if in.TargetLifecycleState != "" {
+			l = append([]string{"autoscaling/"}, l...)
+		}
+		if in.Spot != nil {
+			l = append(l, "spot/")
+		}
+		return lines(l...)
 	case "ami-id":
 		return lines("ami-0a1b2c3d4e5f60718")
 	case "instance-id":
@@ -321,6 +355,9 @@ func (s *Service) metadata(in Instance, path string, now time.Time) (body, ctype
 		return lines("availability-zone", "availability-zone-id", "region")
 	case "placement/region":
 		return lines(in.Region)
+	}
+	if body, ctype, ok, handled := notices(in, md); handled {
+		return body, ctype, ok
 	}
 	if in.MAC == "" {
 		return "", "", false
@@ -449,4 +486,87 @@ func randomHex(n int) string {
 	b := make([]byte, (n+1)/2)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return hex.EncodeToString(b)[:n]
+}
+
+// scheduledTime is how IMDS writes a scheduled event's NotBefore and
+// NotAfter ("21 Jan 2019 09:00:43 GMT" in "View scheduled events" of the
+// Amazon EC2 User Guide).
+const scheduledTime = "2 Jan 2006 15:04:05 GMT"
+
+// notices answers the metadata that announces an instance's end: handled
+// is false for paths outside it. Each item is there only while announced
+// (404 otherwise), as the Amazon EC2 User Guide says of
+// spot/instance-action ("Spot Instance interruption notices") and
+// events/recommendations/rebalance ("EC2 instance rebalance
+// recommendations"); events/maintenance/scheduled is always there, an
+// empty JSON list when nothing is scheduled; autoscaling/ exists for
+// instances in an Auto Scaling group ("Retrieve the target lifecycle state
+// through instance metadata", EC2 Auto Scaling User Guide).
+func notices(in Instance, md string) (body, ctype string, ok, handled bool) {
+	const text = "text/plain"
+	js := func(v any) (string, string, bool, bool) {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		return string(b), text, true, true
+	}
+	switch md {
+	case "events", "events/":
+		return "maintenance/\nrecommendations/", text, true, true
+	case "events/maintenance", "events/maintenance/":
+		return "history\nscheduled", text, true, true
+	case "events/maintenance/history":
+		return "[]", text, true, true
+	case "events/maintenance/scheduled":
+		type event struct {
+			NotBefore   string `json:"NotBefore"`
+			Code        string `json:"Code"`
+			Description string `json:"Description"`
+			EventID     string `json:"EventId"`
+			NotAfter    string `json:"NotAfter"`
+			State       string `json:"State"`
+		}
+		l := make([]event, 0, len(in.Maintenance))
+		for _, e := range in.Maintenance {
+			l = append(l, event{NotBefore: e.NotBefore.UTC().Format(scheduledTime), Code: e.Code, Description: e.Description,
+				EventID: e.EventID, NotAfter: e.NotAfter.UTC().Format(scheduledTime), State: e.State})
+		}
+		return js(l)
+	case "events/recommendations", "events/recommendations/":
+		if in.Rebalance.IsZero() {
+			return "", "", false, true
+		}
+		return "rebalance", text, true, true
+	case "events/recommendations/rebalance":
+		if in.Rebalance.IsZero() {
+			return "", "", false, true
+		}
+		return js(map[string]string{"noticeTime": in.Rebalance.UTC().Format(time.RFC3339)})
+	case "spot", "spot/":
+		if in.Spot == nil {
+			return "", "", false, true
+		}
+		return "instance-action\ntermination-time", text, true, true
+	case "spot/instance-action":
+		if in.Spot == nil {
+			return "", "", false, true
+		}
+		return js(map[string]string{"action": in.Spot.Action, "time": in.Spot.Time.UTC().Format(time.RFC3339)})
+	case "spot/termination-time":
+		// The older item, present only when the instance is to be
+		// terminated.
+		if in.Spot == nil || in.Spot.Action != "terminate" {
+			return "", "", false, true
+		}
+		return in.Spot.Time.UTC().Format(time.RFC3339), text, true, true
+	case "autoscaling", "autoscaling/":
+		if in.TargetLifecycleState == "" {
+			return "", "", false, true
+		}
+		return "target-lifecycle-state", text, true, true
+	case "autoscaling/target-lifecycle-state":
+		if in.TargetLifecycleState == "" {
+			return "", "", false, true
+		}
+		return in.TargetLifecycleState, text, true, true
+	}
+	return "", "", false, false
 }

@@ -124,6 +124,18 @@ func (c *Client) SetInstanceState(ctx context.Context, instanceID, state string)
 	return c.postJSON(ctx, "/_sim/instances/"+url.PathEscape(instanceID)+"/state", map[string]string{"state": state})
 }
 
+// AnnounceEvent makes an instance's metadata announce ev (a Spot
+// interruption, rebalance recommendation, scheduled maintenance or Auto
+// Scaling lifecycle state).
+func (c *Client) AnnounceEvent(ctx context.Context, instanceID string, ev vpcsim.InstanceEvent) error {
+	return c.postJSON(ctx, "/_sim/instances/"+url.PathEscape(instanceID)+"/events", ev)
+}
+
+// ClearEvents withdraws an instance's events of kind ("" = all).
+func (c *Client) ClearEvents(ctx context.Context, instanceID, kind string) error {
+	return c.do(ctx, http.MethodDelete, "/_sim/instances/"+url.PathEscape(instanceID)+"/events?kind="+url.QueryEscape(kind), nil, "", nil)
+}
+
 func (c *Client) postJSON(ctx context.Context, path string, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {
