@@ -35,6 +35,17 @@ type Config struct {
 	ClusterTLS ClusterTLS `yaml:"cluster-tls"`
 	// Reconcile tunes drift repair.
 	Reconcile Reconcile `yaml:"reconcile"`
+	// InstanceNotices moves the address before the instance goes: vipd
+	// reads this instance's announcements of its end from IMDS (Spot
+	// interruption, rebalance recommendation, scheduled maintenance, Auto
+	// Scaling termination), each set to move, report or ignore. move: a
+	// primary hands the address to an eligible peer as a planned
+	// switchover (and keeps it when no other node can take it); the node
+	// stays out while the notice lasts. report: a log line, the
+	// vipd_instance_notice metric and vipd status say so; nothing moves.
+	// In follow mode every signal is only reported. See
+	// docs/instance-notices.md.
+	InstanceNotices InstanceNotices `yaml:"instance-notices"`
 	// API configures the admin socket and metrics listener.
 	API API `yaml:"api"`
 	// AWS configures region and endpoints.

@@ -53,6 +53,7 @@ func Default() *Config {
 		Reconcile: Reconcile{
 			Interval: 5 * time.Second,
 		},
+		InstanceNotices: defaultInstanceNotices(),
 		API: API{
 			Socket: "/run/vipd/vipd.sock",
 		},

@@ -39,6 +39,7 @@ func (c *Config) validate(idx *index) error {
 	v.localAddress(c)
 	v.notify(c)
 	v.clusterTLS(c)
+	v.instanceNotices(c)
 	v.rest(c)
 	return errors.Join(v.errs...)
 }
