@@ -187,6 +187,20 @@ func printStatus(w io.Writer, st admin.Status, now time.Time) {
 	if st.Standby {
 		fmt.Fprintf(tw, "  standby\ton (vipd standby off to let it hold again)\n")
 	}
+	for _, n := range st.Notices {
+		what := n.Kind
+		if n.Action != "" {
+			what += " " + n.Action
+		}
+		if !n.At.IsZero() {
+			what += " at " + n.At.Local().Format(time.RFC3339)
+		}
+		effect := "reported only (instance-notices)"
+		if n.Move {
+			effect = "kept out of ownership until it is gone"
+		}
+		fmt.Fprintf(tw, "  notice\t%s: %s\n", what, effect)
+	}
 	for _, c := range st.Health {
 		state := "pass"
 		if !c.Passing {

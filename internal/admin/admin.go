@@ -52,6 +52,26 @@ type Status struct {
 	// Members is every cluster member, this one included, in the order of
 	// the configuration.
 	Members []Member `json:"members"`
+	// Notices are this instance's current announcements of its end, read
+	// from the instance metadata (instance-notices); one with move true
+	// keeps the node out of ownership while it lasts.
+	Notices []Notice `json:"notices"`
+}
+
+// Notice is one announcement of the instance's end.
+type Notice struct {
+	// Kind is spot-interruption, rebalance-recommendation,
+	// scheduled-maintenance or autoscaling-termination.
+	Kind string `json:"kind"`
+	// Action is what is announced: stop, hibernate or terminate, a
+	// scheduled event's code, a target lifecycle state.
+	Action string `json:"action,omitempty"`
+	// At is when it is due (or, for a rebalance recommendation, was made).
+	At time.Time `json:"at,omitzero"`
+	// ID is a scheduled event's id.
+	ID string `json:"id,omitempty"`
+	// Move is true when the configuration moves the address on it.
+	Move bool `json:"move"`
 }
 
 // Member is one cluster member: its role and health as it last reported

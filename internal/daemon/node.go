@@ -100,6 +100,9 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 			return err
 		}
 		deps.Health = mon
+		if p := newNotices(cfg, clients.IMDS, metrics, log); p != nil {
+			deps.Notices = p
+		}
 	}
 	lease, err := newLease(cfg, clients, log)
 	if err != nil {

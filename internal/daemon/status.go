@@ -42,6 +42,10 @@ func adminStatus(st node.Status, now time.Time) admin.Status {
 		HolderSince: st.Lease.HolderSince,
 		ViewAgeMS:   ms(st.Lease.ViewAge),
 	}
+	out.Notices = []admin.Notice{}
+	for _, n := range st.Notices {
+		out.Notices = append(out.Notices, admin.Notice{Kind: string(n.Kind), Action: n.Action, At: n.At, ID: n.ID, Move: n.Move})
+	}
 	if st.Lease.Held {
 		out.LeaseValid = st.Lease.ValidUntil.Sub(now).Round(time.Millisecond).String()
 	}

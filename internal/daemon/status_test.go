@@ -11,6 +11,7 @@ import (
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/node"
+	"github.com/vipd/vipd/internal/notice"
 	"github.com/vipd/vipd/internal/resource"
 )
 
@@ -39,6 +40,8 @@ func TestAdminStatusKeepsTheJSONContract(t *testing.T) {
 				{Resource: resource.LocalStep, Op: "acquire", Took: time.Millisecond, Err: errors.New("bind: busy")},
 			}}},
 		Counters: map[string]int64{"drift_repairs": 1},
+		Notices: []notice.Notice{{Kind: notice.ScheduledMaintenance, Move: true, Action: "system-reboot",
+			At: now.Add(5 * time.Minute), ID: "instance-event-0d59937288b749b32"}},
 	}
 	want := admin.Status{
 		Cluster: "c", Node: "a", Role: "primary", Since: now.Add(-time.Minute),
@@ -64,6 +67,8 @@ func TestAdminStatusKeepsTheJSONContract(t *testing.T) {
 				{Resource: resource.LocalStep, Op: "acquire", DurationMS: 1, Error: "bind: busy"},
 			}}},
 		Counters: map[string]int64{"drift_repairs": 1},
+		Notices: []admin.Notice{{Kind: "scheduled-maintenance", Action: "system-reboot", At: now.Add(5 * time.Minute),
+			ID: "instance-event-0d59937288b749b32", Move: true}},
 	}
 	if diff := cmp.Diff(want, adminStatus(st, now)); diff != "" {
 		t.Errorf("adminStatus (-want +got):\n%s", diff)
@@ -71,7 +76,7 @@ func TestAdminStatusKeepsTheJSONContract(t *testing.T) {
 
 	// A witness that has not moved yet: empty lists, never null, in JSON.
 	got := adminStatus(node.Status{Node: "w", Witness: true, Role: node.StateWitness}, now)
-	if got.Health == nil || got.Resources == nil || got.Peers == nil || got.Counters == nil || got.Members == nil {
+	if got.Health == nil || got.Resources == nil || got.Peers == nil || got.Counters == nil || got.Members == nil || got.Notices == nil {
 		t.Errorf("adminStatus of a bare witness = %+v, want empty (not nil) health, resources, peers and counters", got)
 	}
 }

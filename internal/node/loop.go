@@ -233,7 +233,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer stopRun()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	wg.Go(func() {
 		err := n.d.Lease.Run(leaseCtx)
 		if leaseCtx.Err() == nil {
@@ -252,6 +252,17 @@ func (n *Node) Run(ctx context.Context) error {
 					err = errors.New("stopped")
 				}
 				errc <- fmt.Errorf("health checks: %w", err)
+			}
+		})
+	}
+	if n.d.Notices != nil {
+		wg.Go(func() {
+			err := n.d.Notices.Run(runCtx)
+			if runCtx.Err() == nil {
+				if err == nil {
+					err = errors.New("stopped")
+				}
+				errc <- fmt.Errorf("instance notices: %w", err)
 			}
 		})
 	}

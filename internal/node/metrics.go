@@ -8,6 +8,7 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/election"
+	"github.com/vipd/vipd/internal/notice"
 	"github.com/vipd/vipd/internal/version"
 )
 
@@ -21,6 +22,9 @@ type Metrics struct {
 	repairs      *prometheus.CounterVec
 	contests     *prometheus.CounterVec
 	hookFailures *prometheus.CounterVec
+	notices      *prometheus.GaugeVec
+	noticeErrors *prometheus.CounterVec
+	handovers    *prometheus.CounterVec
 	aws          *awsapi.CallMetrics
 	// live is read at each scrape: the election's view of quorum and
 	// peers and the health checks, so the numbers are as fresh as
@@ -62,6 +66,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		hookFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vipd_hook_failures_total", Help: "Notify scripts that failed or timed out, by state.",
 		}, []string{"state"}),
+		notices: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vipd_instance_notice", Help: "1 while the instance metadata announces this instance's end (a Spot interruption, rebalance recommendation, scheduled maintenance, Auto Scaling termination), by kind.",
+		}, []string{"kind"}),
+		noticeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_instance_notice_read_errors_total", Help: "Reads of an instance notice from the instance metadata that failed, by kind.",
+		}, []string{"kind"}),
+		handovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vipd_notice_handovers_total", Help: "Times this node, as primary, handed the address over because of an instance notice, by kind.",
+		}, []string{"kind"}),
 	}
 	v := version.Get()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -70,7 +83,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	})
 	buildInfo.Set(1)
 	reg.MustRegister(m.state, m.token, m.transitions, m.acquire, m.repairs, m.contests, m.hookFailures,
-		buildInfo, liveCollector{m})
+		m.notices, m.noticeErrors, m.handovers, buildInfo, liveCollector{m})
 	m.aws = awsapi.NewCallMetrics(reg)
 	return m
 }
@@ -124,6 +137,29 @@ func (m *Metrics) contested(kind string) {
 func (m *Metrics) hookFailed(state string) {
 	if m != nil {
 		m.hookFailures.WithLabelValues(state).Inc()
+	}
+}
+
+// ObserveNotice records one read of an instance notice (notice.Config's
+// Observe): whether one is present, or that the read failed.
+func (m *Metrics) ObserveNotice(kind notice.Kind, present bool, err error) {
+	if m == nil {
+		return
+	}
+	if err != nil {
+		m.noticeErrors.WithLabelValues(string(kind)).Inc()
+		return
+	}
+	v := 0.0
+	if present {
+		v = 1
+	}
+	m.notices.WithLabelValues(string(kind)).Set(v)
+}
+
+func (m *Metrics) noticeHandover(kind string) {
+	if m != nil {
+		m.handovers.WithLabelValues(kind).Inc()
 	}
 }
 

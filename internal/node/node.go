@@ -16,6 +16,7 @@ import (
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/hooks"
+	"github.com/vipd/vipd/internal/notice"
 	"github.com/vipd/vipd/internal/resource"
 )
 
@@ -41,6 +42,16 @@ type Health interface {
 	Healthy() bool
 	Changes() <-chan struct{}
 	Status() []health.CheckStatus
+}
+
+// Notices are this instance's announcements of its end (a Spot
+// interruption, scheduled maintenance, an Auto Scaling termination);
+// *notice.Poller fits. Run reads them until ctx is done; Notices returns
+// the current ones without I/O; Changes is a one-slot hint.
+type Notices interface {
+	Run(ctx context.Context) error
+	Notices() []notice.Notice
+	Changes() <-chan struct{}
 }
 
 // Notifier runs notify hooks; *hooks.Runner fits.
@@ -88,8 +99,11 @@ type Deps struct {
 	Health Health
 	// Plan is what the node owns: its resources in acquire order and the
 	// local address; nil owns nothing (a witness).
-	Plan    *resource.Plan
-	Hooks   Notifier
+	Plan  *resource.Plan
+	Hooks Notifier
+	// Notices, if set, make the node hand the address over before its
+	// instance goes, and stay out while a notice that says move lasts.
+	Notices Notices
 	Metrics *Metrics
 	Log     *slog.Logger
 }

@@ -50,6 +50,9 @@ type loop struct {
 
 	// drifted names what the running repair found out of place.
 	drifted []string
+	// keptFor is the notice a holder keeps the address despite, because
+	// no other member can take it (logged once per notice).
+	keptFor string
 
 	resources map[string]*ResourceStatus
 	history   []Transition
@@ -92,9 +95,12 @@ func (l *loop) run(ctx context.Context, errc <-chan error) error {
 	ticker := time.NewTicker(n.cfg.ReconcileInterval)
 	defer ticker.Stop()
 	defer l.timer.Stop()
-	var healthChanges <-chan struct{}
+	var healthChanges, noticeChanges <-chan struct{}
 	if n.d.Health != nil {
 		healthChanges = n.d.Health.Changes()
+	}
+	if n.d.Notices != nil {
+		noticeChanges = n.d.Notices.Changes()
 	}
 	l.step("start")
 	for {
@@ -110,6 +116,8 @@ func (l *loop) run(ctx context.Context, errc <-chan error) error {
 			l.step("lease")
 		case <-healthChanges:
 			l.step("health")
+		case <-noticeChanges:
+			l.step("notice")
 		case <-l.timer.C:
 			l.step("timer")
 		case <-ticker.C:
@@ -136,6 +144,9 @@ func (l *loop) wantEligible() bool {
 		return false
 	}
 	if n.d.Health != nil && !n.d.Health.Healthy() {
+		return false
+	}
+	if _, out := l.outForNotice(); out {
 		return false
 	}
 	return time.Now().After(l.cooldownUntil)
@@ -165,6 +176,11 @@ func (l *loop) step(why string) {
 		// wait for it
 	case l.state == StatePrimary:
 		if !held {
+			if nt, noticed := l.outForNotice(); noticed && !l.standby() {
+				// The log line and metric that say why the address moves.
+				n.d.Metrics.noticeHandover(string(nt.Kind))
+				n.log.Info("instance notice; handing the address over", "op", string(nt.Kind), "reason", nt.String(), "token", l.token)
+			}
 			l.startRelease(reasonFor(st, eligible, l))
 		} else if st.Token != l.token {
 			l.startAcquire(st.Token, "regranted")
@@ -184,9 +200,13 @@ func (l *loop) settle(eligible bool) { l.settleWith(eligible, nil) }
 // settleWith is settle after a release, whose steps the transition records.
 func (l *loop) settleWith(eligible bool, steps []resource.Step) {
 	n := l.n
+	nt, noticed := l.outForNotice()
 	switch {
 	case l.standby():
 		l.transition(StateMaintenance, "standby", steps)
+	case noticed:
+		// Out until the notice is gone, as in standby.
+		l.transition(StateMaintenance, noticeReason(nt), steps)
 	case n.d.Health != nil && !n.d.Health.Healthy():
 		l.transition(StateFault, "unhealthy", steps)
 	case !eligible:
@@ -197,9 +217,12 @@ func (l *loop) settleWith(eligible bool, steps []resource.Step) {
 }
 
 func reasonFor(st election.Status, eligible bool, l *loop) string {
+	nt, noticed := l.outForNotice()
 	switch {
 	case l.standby():
 		return "standby"
+	case noticed:
+		return noticeReason(nt)
 	case !eligible:
 		return "unhealthy"
 	case !st.Held && st.Holder != "" && st.Holder != l.n.cfg.Self.Name:

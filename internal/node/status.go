@@ -5,6 +5,7 @@ import (
 
 	"github.com/vipd/vipd/internal/election"
 	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/notice"
 	"github.com/vipd/vipd/internal/resource"
 )
 
@@ -41,6 +42,10 @@ type Status struct {
 	Transitions []Transition
 	// Counters count acquire failures, drift repairs and contested claims.
 	Counters map[string]int64
+	// Notices are the instance's current announcements of its end; one
+	// that moves keeps the node out of ownership (role maintenance) while
+	// it lasts.
+	Notices []notice.Notice
 }
 
 // ResourceStatus is one resource's state as the loop last saw it.

@@ -114,6 +114,7 @@ func (l *loop) status() Status {
 		InstanceID: n.cfg.Self.InstanceID, ENIID: n.cfg.Self.ENIID,
 		Transitions: slices.Clone(l.history),
 		Counters:    maps.Clone(l.counters),
+		Notices:     n.notices(),
 	}
 	if n.d.Health != nil {
 		out.Health = n.d.Health.Status()
