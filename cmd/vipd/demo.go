@@ -33,7 +33,9 @@ item in the simulator's DynamoDB, as two instances without a third host do.
 
 Scenarios: kill (SIGKILL the primary), unhealthy (its service stops
 answering), switchover (planned move), api-faults (EC2 throttles and
-fails during the failover), or all. Nothing outside loopback is touched;
+fails during the failover), spot (EC2 announces a Spot interruption of the
+primary's instance; the node moves the address before EC2 stops it), or
+all. Nothing outside loopback is touched;
 every process and file is cleaned up on exit, Ctrl-C included.`,
 		Example: "  vipd demo\n  vipd demo --scenario all --rounds 3\n  vipd demo --scenario kill --rounds 10 --json\n  vipd demo --election dynamodb --scenario kill --rounds 3 --json",
 		Args:    cobra.ExactArgs(0),
@@ -62,7 +64,7 @@ every process and file is cleaned up on exit, Ctrl-C included.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&scenario, "scenario", demo.ScenarioKill, "kill, unhealthy, switchover, api-faults, or all (comma-separated list allowed)")
+	cmd.Flags().StringVar(&scenario, "scenario", demo.ScenarioKill, "kill, unhealthy, switchover, api-faults, spot, or all (comma-separated list allowed)")
 	cmd.Flags().IntVar(&o.Rounds, "rounds", 1, "rounds per scenario")
 	cmd.Flags().StringVar(&o.Latency, "latency", "none", "EC2 latency model: none or realistic")
 	cmd.Flags().StringVar(&o.Election, "election", "raft", "election backend: raft (two nodes and a witness) or dynamodb (two nodes, the lease in simulated DynamoDB)")

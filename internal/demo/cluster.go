@@ -224,6 +224,7 @@ func (c *Cluster) nodeConfig(m *member) *config.Config {
 	if m.witness {
 		return cfg
 	}
+	cfg.InstanceNotices.Interval = noticeInterval
 	cfg.Health = []config.Check{simcluster.ServiceCheck(m.svcAddr.String(), interval)}
 	cidr := netip.PrefixFrom(vip, 32)
 	cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: cidr, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true}}}

@@ -27,10 +27,14 @@ const (
 	ScenarioUnhealthy  = "unhealthy"
 	ScenarioSwitchover = "switchover"
 	ScenarioAPIFaults  = "api-faults"
+	// ScenarioSpot: EC2 announces a Spot interruption of the primary's
+	// instance; the node hands the address over as a planned switchover,
+	// and EC2 stops the instance afterwards.
+	ScenarioSpot = "spot"
 )
 
 // Scenarios lists every scenario in the order "all" runs them.
-var Scenarios = []string{ScenarioKill, ScenarioUnhealthy, ScenarioSwitchover, ScenarioAPIFaults}
+var Scenarios = []string{ScenarioKill, ScenarioUnhealthy, ScenarioSwitchover, ScenarioAPIFaults, ScenarioSpot}
 
 // Elections lists the election backends the demo can run.
 var Elections = []string{config.BackendRaft, config.BackendDynamoDB}
@@ -99,6 +103,14 @@ type Round struct {
 	ClientErrors int `json:"client_errors"`
 	// Token is To's fencing token.
 	Token uint64 `json:"token"`
+	// NoticeMS is, in the spot scenario, from EC2's interruption notice
+	// to the primary handing the address over (it reads notices every
+	// second in the demo); FailoverMS counts from the hand-over, as a
+	// switchover's counts from the command.
+	NoticeMS float64 `json:"notice_ms,omitempty"`
+	// StoppedMS is, in the spot scenario, from the notice to EC2 having
+	// stopped the instance.
+	StoppedMS float64 `json:"stopped_ms,omitempty"`
 	// Error is set when the round did not complete.
 	Error string `json:"error,omitempty"`
 }

@@ -55,6 +55,12 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 			}
 		}()
 		c.line(0, "vipd switchover --to %s", q.name)
+	case ScenarioSpot:
+		t0 = time.Now()
+		if err := c.announceSpot(p); err != nil {
+			r.Error = err.Error()
+			return r
+		}
 	case ScenarioAPIFaults:
 		ids, err := c.injectAPIFaults()
 		if err != nil {
@@ -85,8 +91,19 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 		return r
 	}
 	served, _ := c.client.FirstServed(q.name, t0)
+	// A planned move counts from when the node acts: the switchover
+	// command, or the primary reading its Spot notice. Client errors count
+	// from the fault or notice.
+	announced := t0
+	if name == ScenarioSpot {
+		if t0 = c.spotRound(ctx, &r, p, announced); r.Error != "" {
+			c.restore(ctx, p)
+			return r
+		}
+	}
 	r.FailoverMS = ms(served.Start.Sub(t0))
-	r.ClientErrors = c.client.Failed(t0, served.Start)
+	r.ClientErrors = c.client.Failed(announced, served.Start)
+
 	r.AWSCalls, r.AWSWrites = c.countCalls(seq, t0, served.Start)
 
 	// The client can be served before the new primary has finished its
@@ -118,6 +135,9 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 	c.line(pt.Detection+pt.AWS, "route tables point at node %s (read from vpcsim): AWS %.0f ms since it started acquiring, %d EC2 calls%s",
 		q.name, awsMS, a.Calls, failedSummary(a))
 	c.line(served.Start.Sub(t0), "client served by node %s (%d failed attempts before)", q.name, r.ClientErrors)
+	if name == ScenarioSpot {
+		c.finishSpot(ctx, &r, p, announced, t0)
+	}
 	c.restore(ctx, p)
 	return r
 }
