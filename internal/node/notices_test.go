@@ -66,6 +66,30 @@ var (
 	rebalanceRec = notice.Notice{Kind: notice.RebalanceRecommendation, At: time.Now()}
 )
 
+// waitNotices waits until the loop has stepped on the notices and returns
+// its status then: the loop took the Changes hint (the channel is empty)
+// and, being one goroutine, answers the next status request after that
+// step.
+func (h *harness) waitNotices(nt *fakeNotices, n int) Status {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if len(nt.changes) == 0 {
+			st, err := h.n.Status(h.t.Context())
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			if len(st.Notices) == n {
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the loop did not step on %d notices within 5s", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (h *harness) waitEligible(want bool) {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -134,9 +158,10 @@ func TestNoticeKeepsAddressWhileNoPeerCanTakeIt(t *testing.T) {
 	h.lease.grant(4)
 	h.waitRole(StatePrimary)
 	nt.set(spotNotice)
-	time.Sleep(200 * time.Millisecond) // the loop has seen the notice
-	if st, _ := h.n.Status(t.Context()); st.Role != StatePrimary || !h.lease.isEligible() {
-		t.Fatalf("role %s, eligible %v with no peer able to take the address; want primary, eligible", st.Role, h.lease.isEligible())
+	st := h.waitNotices(nt, 1)
+	if st.Role != StatePrimary || !st.Eligible || !h.lease.isEligible() {
+		t.Fatalf("role %s, eligible %v (lease told %v) with no peer able to take the address; want primary, eligible",
+			st.Role, st.Eligible, h.lease.isEligible())
 	}
 	h.lease.setPeers(peerB)
 	h.waitRole(StateMaintenance)
@@ -150,22 +175,8 @@ func TestReportedNoticeChangesNothing(t *testing.T) {
 	h.lease.grant(4)
 	h.waitRole(StatePrimary)
 	nt.set(rebalanceRec)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st, err := h.n.Status(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(st.Notices) == 1 {
-			if st.Role != StatePrimary || !st.Eligible {
-				t.Fatalf("role %s, eligible %v on a reported notice; want primary, eligible", st.Role, st.Eligible)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("status never showed the reported notice")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if st := h.waitNotices(nt, 1); st.Role != StatePrimary || !st.Eligible {
+		t.Fatalf("role %s, eligible %v on a reported notice; want primary, eligible", st.Role, st.Eligible)
 	}
 	if calls, _ := h.log.snapshot(); slices.Contains(calls, "release route") {
 		t.Fatalf("a reported notice released the route: %v", calls)
