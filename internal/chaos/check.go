@@ -47,8 +47,11 @@ func isWrite(action string) bool {
 }
 
 // Grants rebuilds each node's lease holds from its log: a hold starts at
-// "lease granted" and ends at the first of "lease lost", the process's
-// death (a killed process acts no more), a restart, or the end of the run.
+// "lease granted" and ends at the first of "lease lost" (or, when that line
+// says the grant had lapsed some time before, at the lapse: a member that
+// was paused or starved when its grant ran out notices late, but its grant
+// was over and it acted on nothing since), the process's death (a killed
+// process acts no more), a restart, or the end of the run.
 // A pause longer than the lease ends a hold where the pause began: a
 // paused process acts no more, and once resumed its lease has run out, so
 // any hold it claims afterwards (a status answer, say) is outside every
@@ -68,7 +71,11 @@ func Grants(h *History) []Grant {
 		}
 		var evs []ev
 		for _, l := range logs {
-			evs = append(evs, ev{l.At, l.Msg, l.Token, l.Why})
+			at := l.At
+			if l.Msg == "lease lost" && l.Lapsed > 0 {
+				at = at.Add(-l.Lapsed)
+			}
+			evs = append(evs, ev{at, l.Msg, l.Token, l.Why})
 		}
 		for _, x := range h.Exits[node] {
 			evs = append(evs, ev{at: x.At, kind: "exit", why: "process ended"})

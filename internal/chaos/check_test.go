@@ -250,6 +250,19 @@ func livenessCases() []checkCase {
 			pausedA(1000, 3000, granted(100, "a", 3), granted(2200, "b", 7), lost(3050, "a", 3)), nil},
 		{"a pause within the lease keeps the hold",
 			pausedA(1000, 1500, granted(100, "a", 3), granted(1600, "b", 7), lost(2000, "a", 3)), []string{"two-holders"}},
+		{"a grant that lapsed during a short pause ends at the lapse", func() *History {
+			// The member's renewals stalled before the pause (a loaded
+			// host), its grant ran out at 1150 while it was paused, and it
+			// said so 2 ms after it was resumed.
+			l := lost(1502, "a", 3)
+			l.Lapsed = 352 * time.Millisecond
+			return pausedA(1000, 1500, granted(100, "a", 3), granted(1400, "b", 7), l)
+		}(), nil},
+		{"a lapse that still overlaps the next grant", func() *History {
+			l := lost(2000, "a", 3)
+			l.Lapsed = 100 * time.Millisecond
+			return pausedA(1000, 1500, granted(100, "a", 3), granted(1600, "b", 7), l)
+		}(), []string{"two-holders"}},
 		{"a node that claims its hold after a long pause", func() *History {
 			h := pausedA(1000, 3000, granted(100, "a", 3), granted(2200, "b", 7), lost(3300, "a", 3))
 			h.Polls = append(h.Polls, Poll{Node: "a", Req: at(3100), Resp: at(3102), OK: true, Role: "primary", Held: true, Token: 3})

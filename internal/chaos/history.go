@@ -70,6 +70,9 @@ type LogEvent struct {
 	Msg   string // "lease granted", "lease lost", "election started"
 	Token uint64
 	Why   string
+	// Lapsed is, on a "lease lost" line for an expired grant, how long
+	// before the line the grant had run out.
+	Lapsed time.Duration
 }
 
 // History is everything a run observed, for the checker and the timeline.
@@ -200,13 +203,15 @@ func readLog(node, path string) ([]LogEvent, error) {
 			Msg    string    `json:"msg"`
 			Token  uint64    `json:"token"`
 			Reason string    `json:"reason"`
+			Lapsed string    `json:"lapsed"`
 		}
 		if json.Unmarshal(sc.Bytes(), &l) != nil {
 			continue
 		}
 		switch l.Msg {
 		case "lease granted", "lease lost", "election started":
-			out = append(out, LogEvent{At: l.Time, Node: node, Msg: l.Msg, Token: l.Token, Why: l.Reason})
+			lapsed, _ := time.ParseDuration(l.Lapsed)
+			out = append(out, LogEvent{At: l.Time, Node: node, Msg: l.Msg, Token: l.Token, Why: l.Reason, Lapsed: lapsed})
 		}
 	}
 	if err := sc.Err(); err != nil {

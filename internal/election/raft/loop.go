@@ -187,7 +187,10 @@ func (lp *loop) step() {
 	lp.drain()
 	now := time.Now()
 	if lp.held && !now.Before(lp.validUntil) {
-		lp.drop("not confirmed by a quorum in time")
+		// How long ago the grant ran out: more than a moment means this
+		// member could not run (paused, starved) when it did, and had
+		// stopped acting on it from then, not from this line.
+		lp.drop("not confirmed by a quorum in time", "lapsed", now.Sub(lp.validUntil))
 	}
 	if lp.r.State() != hraft.Leader {
 		lp.leaderSince, lp.confirmed = time.Time{}, time.Time{}
@@ -313,8 +316,8 @@ func (lp *loop) ranked(st fsmState, except string, reachableOnly bool) []string 
 	return out
 }
 
-func (lp *loop) drop(reason string) {
-	lp.l.log.Info("lease lost", "token", lp.token, "reason", reason)
+func (lp *loop) drop(reason string, attrs ...any) {
+	lp.l.log.Info("lease lost", append([]any{"token", lp.token, "reason", reason}, attrs...)...)
 	lp.held = false
 	lp.validUntil = time.Time{}
 }
