@@ -104,7 +104,7 @@ func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
 				Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
 				// A preflight reports what it sees; it does not wait out
 				// throttling as a failover must.
-				MaxAttempts: 2,
+				MaxAttempts: 2, ThrottledAttempts: 2,
 			})
 			if err != nil {
 				return preflight.AWS{}, err

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -34,12 +33,23 @@ type Options struct {
 	WrapHTTPClient func(aws.HTTPClient) aws.HTTPClient
 	// Observer, if set, is told about every call.
 	Observer CallObserver
-	// MaxAttempts bounds retries of one call (default 4). The caller's
-	// context deadline bounds them too: retries stop once it is done.
+	// MaxAttempts bounds the attempts of one call that fails otherwise
+	// than throttled (default 4). Throttled calls are retried until the
+	// caller's context ends (retryer); the context bounds every retry.
 	MaxAttempts int
 	// MaxBackoff caps the pause between retries (default 800ms): a failover
 	// cannot wait out the SDK's default 20 s.
 	MaxBackoff time.Duration
+	// ThrottleBackoff caps the random pause before retrying a throttled
+	// call (default 1s).
+	ThrottleBackoff time.Duration
+	// ThrottledAttempts, if set, bounds the attempts of a throttled call
+	// too; 0 retries it until the caller's context ends, as a failover
+	// must.
+	ThrottledAttempts int
+	// AttemptTimeout, if set, bounds each attempt of a call: the time AWS
+	// has to answer it.
+	AttemptTimeout time.Duration
 }
 
 // Clients are the SDK clients vipd uses, built from one aws.Config.
@@ -72,6 +82,9 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = 800 * time.Millisecond
 	}
+	if o.ThrottleBackoff == 0 {
+		o.ThrottleBackoff = time.Second
+	}
 	md := NewIMDS(o.IMDSEndpoint)
 	region := o.Region
 	if region == "" || region == "auto" {
@@ -81,21 +94,18 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 		}
 		region = out.Region
 	}
-	apiOptions := []func(*middleware.Stack) error{addTokenUserAgent, addFenceAttempt}
+	apiOptions := []func(*middleware.Stack) error{addTokenUserAgent, addFenceAttempt, keepThrottle}
 	if o.Observer != nil {
 		apiOptions = append(apiOptions, observe(o.Observer))
+	}
+	if o.AttemptTimeout > 0 {
+		apiOptions = append(apiOptions, attemptTimeout(o.AttemptTimeout))
 	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(region),
 		config.WithAPIOptions(apiOptions),
 		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = o.MaxAttempts
-				so.MaxBackoff = o.MaxBackoff
-				// The client-side retry quota would stop retrying after a
-				// burst of throttles, exactly when a failover needs it.
-				so.RateLimiter = ratelimit.None
-			})
+			return newRetryer(o.MaxAttempts, o.ThrottledAttempts, o.MaxBackoff, o.ThrottleBackoff)
 		}),
 	}
 	if o.Endpoint != "" {

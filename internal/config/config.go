@@ -338,7 +338,10 @@ type AWS struct {
 	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
 	// Default "": the SDK's.
 	IMDSEndpoint string `yaml:"imds-endpoint"`
-	// CallTimeout bounds each AWS call. Default 2s.
+	// CallTimeout bounds each attempt of an AWS call: the time AWS has to
+	// answer. A write EC2 throttles is retried, after a random pause,
+	// until it goes through or the step's budget or the lease ends.
+	// Default 2s.
 	CallTimeout time.Duration `yaml:"call-timeout"`
 }
 

@@ -126,7 +126,10 @@ type ControllerAWS struct {
 	// services. Default "": Endpoint.
 	SSMEndpoint      string `yaml:"ssm-endpoint"`
 	DynamoDBEndpoint string `yaml:"dynamodb-endpoint"`
-	// CallTimeout bounds each AWS call. Default 2s.
+	// CallTimeout bounds each attempt of an AWS call: the time AWS has to
+	// answer. A write EC2 throttles is retried, after a random pause,
+	// until it goes through or the step's budget or the lease ends.
+	// Default 2s.
 	CallTimeout time.Duration `yaml:"call-timeout"`
 }
 

@@ -55,7 +55,7 @@ func Build(ctx context.Context, cfg *config.Controller, o BuildOptions) (*Contro
 	if o.Region != "" {
 		region = o.Region
 	}
-	aopts := awsapi.Options{Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint}
+	aopts := awsapi.Options{Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint, AttemptTimeout: cfg.AWS.CallTimeout}
 	if metrics != nil {
 		aopts.Observer = metrics.ObserveAWS
 	}

@@ -171,7 +171,7 @@ func (c *Controller) recordOwner(ctx context.Context, tok fence.Token, instance 
 		return false, nil
 	}
 	name := c.cfg.OwnerParameter.Name
-	err = resource.Write(ctx, tok, c.cfg.CallTimeout, "record owner in "+name, func(ctx context.Context) error {
+	err = resource.Write(ctx, tok, "record owner in "+name, func(ctx context.Context) error {
 		_, err := c.deps.SSM.PutParameter(ctx, &ssm.PutParameterInput{
 			Name:      aws.String(name),
 			Value:     aws.String(FormatOwner(instance, tok.N())),

@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		var err error
 		clients, err = awsapi.Load(ictx, awsapi.Options{
 			Region: cfg.AWS.Region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
-			Observer: metrics.ObserveAWS,
+			Observer: metrics.ObserveAWS, AttemptTimeout: cfg.AWS.CallTimeout,
 		})
 		if err != nil {
 			cancel()

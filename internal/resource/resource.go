@@ -81,14 +81,22 @@ type Status struct {
 }
 
 // Write runs one mutating AWS call under the fencing token: it bounds the
-// call by timeout and by the grant's validity less the token's margin, as
-// renewals extend it (fence.Token.Bound), so that the call, retries
-// included, is not waited for past the grant's end, and stamps the call's
-// context with the token so that it rides in the User-Agent. what names
-// the write for the error, which wraps fence.ErrStale when the grant's end
-// cut the call short.
-func Write(ctx context.Context, tok fence.Token, timeout time.Duration, what string, call func(ctx context.Context) error) error {
-	ctx, cancel, err := tok.Bound(ctx, timeout)
+// call by ctx (the step's budget; writeBudget without a deadline) and by
+// the grant's validity less the token's margin, as renewals extend it
+// (fence.Token.Bound), so that the call, retries included, is not waited
+// for past the grant's end, and stamps the call's context with the token
+// so that it rides in the User-Agent. Each attempt is bounded by the
+// clients' attempt timeout (aws.call-timeout), and a throttled call is
+// retried within the bound (awsapi's retryer): when EC2 throttles the
+// account, the write waits its turn instead of failing the step. what
+// names the write for the error, which wraps fence.ErrStale when the
+// grant's end cut the call short.
+func Write(ctx context.Context, tok fence.Token, what string, call func(ctx context.Context) error) error {
+	budget := writeBudget
+	if dl, ok := ctx.Deadline(); ok {
+		budget = time.Until(dl)
+	}
+	ctx, cancel, err := tok.Bound(ctx, budget)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -101,6 +109,10 @@ func Write(ctx context.Context, tok fence.Token, timeout time.Duration, what str
 	}
 	return nil
 }
+
+// writeBudget bounds a write whose context has no deadline: the plan's
+// default step timeout.
+const writeBudget = 10 * time.Second
 
 // Parallel runs fns with at most limit at once and joins their errors.
 // Each fn must honour ctx.

@@ -285,7 +285,7 @@ func (r *Resource) upsert(ctx context.Context, self resource.Self, tok fence.Tok
 	pace := resource.NewBackoff(200*time.Millisecond, 2*time.Second)
 	for {
 		var out *route53.ChangeResourceRecordSetsOutput
-		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			var err error
 			out, err = r.r53.ChangeResourceRecordSets(ctx, in, func(o *route53.Options) { o.RetryMaxAttempts = 1 })
 			return err

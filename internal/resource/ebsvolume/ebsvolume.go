@@ -172,7 +172,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	}
 	if !v.attached {
 		what := fmt.Sprintf("attach %s to %s at %s", r.cfg.VolumeID, self.InstanceID, r.cfg.Device)
-		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			_, err := r.ec2.AttachVolume(ctx, &ec2.AttachVolumeInput{
 				VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(self.InstanceID), Device: aws.String(r.cfg.Device),
 			})
@@ -209,7 +209,7 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error 
 		if force {
 			what = "force " + what
 		}
-		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(v.instance), Force: aws.Bool(force)})
 			return err
 		})
@@ -282,7 +282,7 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 		return nil
 	}
 	what := fmt.Sprintf("detach %s from %s", r.cfg.VolumeID, self.InstanceID)
-	err = resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+	err = resource.Write(ctx, tok, what, func(ctx context.Context) error {
 		_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(self.InstanceID)})
 		return err
 	})

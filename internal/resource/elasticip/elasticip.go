@@ -147,7 +147,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	}
 	target := eni + " " + private.String()
 	what := fmt.Sprintf("associate %s with %s", r.cfg.AllocationID, target)
-	err = resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+	err = resource.Write(ctx, tok, what, func(ctx context.Context) error {
 		_, err := r.ec2.AssociateAddress(ctx, in)
 		return err
 	})
@@ -178,7 +178,7 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 		return nil
 	}
 	what := fmt.Sprintf("disassociate %s (%s)", r.cfg.AllocationID, aws.ToString(a.AssociationId))
-	return resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+	return resource.Write(ctx, tok, what, func(ctx context.Context) error {
 		// The association id names this association only: if another node
 		// reassociated meanwhile, the call fails instead of undoing theirs.
 		_, err := r.ec2.DisassociateAddress(ctx, &ec2.DisassociateAddressInput{AssociationId: a.AssociationId})

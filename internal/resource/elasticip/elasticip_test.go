@@ -1,8 +1,10 @@
 package elasticip_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -145,16 +147,25 @@ func TestKeepOnReleaseAndFailures(t *testing.T) {
 	s, a, _ := setup(t)
 	ctx := t.Context()
 	r := elasticip.New(config.ElasticIP{AllocationID: alloc, KeepOnRelease: true}, a.Clients.EC2, elasticip.Options{}, resourcetest.Logger(t))
-	if _, err := s.InjectFault(vpcsim.Fault{Action: "AssociateAddress", Kind: vpcsim.FaultError, Code: "RequestLimitExceeded", Count: 10}); err != nil {
+	// Throttled for longer than the step's budget: the acquire fails with
+	// EC2's code (a throttled write is retried until its deadline, issue
+	// 17).
+	if _, err := s.InjectFault(vpcsim.Fault{Action: "AssociateAddress", Kind: vpcsim.FaultError, Code: "RequestLimitExceeded"}); err != nil {
 		t.Fatal(err)
 	}
-	err := r.Acquire(ctx, a.Self, resourcetest.Token(1))
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := r.Acquire(sctx, a.Self, resourcetest.Token(1))
+	cancel()
 	if !awsapi.IsCode(err, awsapi.CodeRequestLimitExceeded) {
-		t.Fatalf("Acquire while throttled beyond the retries = %v, want RequestLimitExceeded", err)
+		t.Fatalf("Acquire while throttled beyond its budget = %v, want RequestLimitExceeded", err)
 	}
 	s.ClearFaults(0)
-	if err := r.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
+	// Throttled 5 times within the budget: the write waits its turn.
+	if _, err := s.InjectFault(vpcsim.Fault{Action: "AssociateAddress", Kind: vpcsim.FaultError, Code: "RequestLimitExceeded", Count: 5}); err != nil {
 		t.Fatal(err)
+	}
+	if err := r.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
+		t.Fatalf("Acquire throttled 5 times: %v", err)
 	}
 	if err := r.Release(ctx, a.Self, resourcetest.Token(1)); err != nil {
 		t.Fatal(err)

@@ -239,7 +239,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	}
 	if !attached {
 		what := fmt.Sprintf("attach %s to %s at device %d", id, self.InstanceID, r.index)
-		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			_, err := r.ec2.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{
 				NetworkInterfaceId: aws.String(id),
 				InstanceId:         aws.String(self.InstanceID),
@@ -277,7 +277,7 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, id string, a att
 		if force {
 			what = "force " + what
 		}
-		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			_, err := r.ec2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: aws.String(a.id), Force: aws.Bool(force)})
 			return err
 		})
@@ -428,7 +428,7 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 		return errors.Join(errs...)
 	}
 	id := aws.ToString(ni.NetworkInterfaceId)
-	err = resource.Write(ctx, tok, r.opts.CallTimeout, fmt.Sprintf("detach %s from %s", id, self.InstanceID), func(ctx context.Context) error {
+	err = resource.Write(ctx, tok, fmt.Sprintf("detach %s from %s", id, self.InstanceID), func(ctx context.Context) error {
 		_, err := r.ec2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: aws.String(a.id)})
 		return err
 	})

@@ -13,6 +13,7 @@ package overlayroute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -58,6 +59,8 @@ type Resource struct {
 	opts      Options
 	log       *slog.Logger
 	srcDstOff atomic.Bool
+	// routes is how many (table, prefix) pairs the last read found.
+	routes atomic.Int64
 }
 
 // New returns the resource for cfg.
@@ -120,6 +123,7 @@ func (r *Resource) describe(ctx context.Context, self resource.Self) ([]route, e
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("describe route tables: no route table found in %s", self.VPCID)
 	}
+	r.routes.Store(int64(len(tables) * len(r.prefixes)))
 	var routes []route
 	for _, t := range tables {
 		id := aws.ToString(t.RouteTableId)
@@ -150,6 +154,18 @@ func routeTarget(r types.Route) string {
 		return *r.GatewayId
 	}
 	return "unknown"
+}
+
+// StepTimeout is the budget of one acquire: a write EC2 throttles waits its
+// turn (awsapi's retryer) rather than failing, and when an Availability
+// Zone fails every cluster of the account queues for the same bucket of
+// mutating calls, refilled at 5 a second ("Request throttling for the
+// Amazon EC2 API"). A minute covers some 300 other writes queued ahead,
+// plus this resource's own routes at that rate; the fencing grant bounds
+// every write whatever the budget.
+func (r *Resource) StepTimeout() time.Duration {
+	routes := max(r.routes.Load(), int64(len(r.prefixes)*max(len(r.cfg.RouteTables.IDs), 1)))
+	return time.Minute + time.Duration(routes)*time.Second/5
 }
 
 // Check reports whether every route points at self's ENI.
@@ -207,7 +223,7 @@ func (r *Resource) disableSourceDestCheck(ctx context.Context, self resource.Sel
 // right are not written.
 func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.Token) error {
 	if r.cfg.DisableSourceDestCheck && !r.srcDstOff.Load() {
-		err := resource.Write(ctx, tok, r.opts.CallTimeout, "disable source/dest check on "+self.InstanceID, func(ctx context.Context) error {
+		err := resource.Write(ctx, tok, "disable source/dest check on "+self.InstanceID, func(ctx context.Context) error {
 			return r.disableSourceDestCheck(ctx, self)
 		})
 		if err != nil {
@@ -225,8 +241,17 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 		}
 		writes = append(writes, func(ctx context.Context) error { return r.point(ctx, self, tok, rt) })
 	}
-	if err := resource.Parallel(ctx, r.opts.Parallel, writes); err != nil {
-		return err
+	// One write first, then the rest in parallel: when an Availability
+	// Zone fails and every cluster of the account writes at once, EC2's
+	// burst (50 mutating calls) then goes one route to each cluster rather
+	// than all of its routes to the first few, and the others queue for
+	// the refill (5 a second) on equal terms (bench/RESULTS.md, the
+	// storm). Alone, it costs one write's latency.
+	if len(writes) > 0 {
+		err := writes[0](ctx)
+		if err = errors.Join(err, resource.Parallel(ctx, r.opts.Parallel, writes[1:])); err != nil {
+			return err
+		}
 	}
 	return r.verify(ctx, self)
 }
@@ -258,10 +283,10 @@ func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Toke
 		firstName, secondName = "create", "replace"
 	}
 	what := fmt.Sprintf("%s route %s in %s", firstName, rt.prefix, rt.table)
-	err := resource.Write(ctx, tok, r.opts.CallTimeout, what, first)
+	err := resource.Write(ctx, tok, what, first)
 	if awsapi.IsCode(err, awsapi.CodeRouteNotFound) || awsapi.IsCode(err, awsapi.CodeRouteAlreadyExists) {
 		what = fmt.Sprintf("%s route %s in %s", secondName, rt.prefix, rt.table)
-		err = resource.Write(ctx, tok, r.opts.CallTimeout, what, second)
+		err = resource.Write(ctx, tok, what, second)
 	}
 	if err == nil {
 		r.log.Debug("route written", "route_table_id", rt.table, "vip", rt.prefix.String(), "eni_id", self.ENIID, "token", tok.N(), "op", what)
@@ -292,7 +317,7 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 		}
 		dels = append(dels, func(ctx context.Context) error {
 			what := fmt.Sprintf("delete route %s in %s", rt.prefix, rt.table)
-			err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+			err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 				_, err := r.ec2.DeleteRoute(ctx, &ec2.DeleteRouteInput{
 					RouteTableId:         aws.String(rt.table),
 					DestinationCidrBlock: aws.String(rt.prefix.String()),

@@ -220,7 +220,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 			return err
 		}
 		what := fmt.Sprintf("assign %s to %s", strings.Join(missing, ","), eni)
-		err = resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		err = resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			_, err := r.ec2.AssignPrivateIpAddresses(ctx, &ec2.AssignPrivateIpAddressesInput{
 				NetworkInterfaceId: aws.String(eni),
 				PrivateIpAddresses: missing,
@@ -299,7 +299,7 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 	}
 	for eni, addrs := range byENI {
 		what := fmt.Sprintf("unassign %s from %s", strings.Join(addrs, ","), eni)
-		err := resource.Write(ctx, tok, r.opts.CallTimeout, what, func(ctx context.Context) error {
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			_, err := r.ec2.UnassignPrivateIpAddresses(ctx, &ec2.UnassignPrivateIpAddressesInput{
 				NetworkInterfaceId: aws.String(eni),
 				PrivateIpAddresses: addrs,
