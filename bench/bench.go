@@ -27,7 +27,7 @@ type Options struct {
 	// ScaleRounds is the number of failovers per scale cell; default 2.
 	ScaleRounds int
 	// Parts selects what runs: "failover", "switchover", "idle", "scale",
-	// "storm", "pacemaker"; default all.
+	// "routes", "storm", "pacemaker"; default all.
 	Parts []string
 	// Systems selects the systems of the failover, switchover and idle
 	// parts: "keepalived", "default", "tuned", "dynamodb" (vipd's
@@ -52,6 +52,9 @@ type Options struct {
 	// of rounds for each; default 2.
 	PacemakerTables []int
 	PacemakerRounds int
+	// RouteCells are the cells of the route-count part ("routes",
+	// routecount.go); default RouteCells.
+	RouteCells []RouteCell
 	// Log receives progress; default discards.
 	Log *slog.Logger
 }
@@ -73,10 +76,13 @@ func (o *Options) defaults() {
 		o.ScaleRounds = 2
 	}
 	if len(o.Parts) == 0 {
-		o.Parts = []string{"failover", "switchover", "idle", "scale", "storm", "pacemaker"}
+		o.Parts = []string{"failover", "switchover", "idle", "scale", "routes", "storm", "pacemaker"}
 	}
 	if len(o.Systems) == 0 {
 		o.Systems = []string{"keepalived", "default", "tuned", "dynamodb"}
+	}
+	if len(o.RouteCells) == 0 {
+		o.RouteCells = RouteCells
 	}
 	if len(o.StormSystems) == 0 {
 		o.StormSystems = []string{"agents"}
@@ -110,6 +116,7 @@ type Results struct {
 	Idle    []IdleResult  `json:"idle"`
 	Scale   []ScaleResult `json:"scale"`
 	Storm   []StormResult `json:"storm,omitempty"`
+	Routes  []StormResult `json:"route_counts,omitempty"`
 	// Pacemaker are the rounds of the aws-vpc-move-ip agent baseline.
 	Pacemaker []AgentRound `json:"pacemaker,omitempty"`
 	Problems  []string     `json:"problems,omitempty"`
@@ -209,6 +216,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 					res.Scale = append(res.Scale, sr)
 				}
 			}
+		}
+	}
+	if want["routes"] {
+		rs, errs := RunRouteCounts(ctx, o.VipdBin, o.RouteCells, o.Log)
+		res.Routes = rs
+		for _, err := range errs {
+			res.Problems = append(res.Problems, err.Error())
 		}
 	}
 	if want["storm"] {

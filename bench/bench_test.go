@@ -144,9 +144,9 @@ func TestStormFloor(t *testing.T) {
 
 // TestStormWorld: the storm's account loads in vpcsim with every
 // cluster's nodes, tables and distinct addresses, and a cluster's tables
-// hold no route until its first owner writes one.
+// route its address to its node a, as its last owner left them.
 func TestStormWorld(t *testing.T) {
-	srv, err := vpcsim.New(stormWorld(300, 2, false), vpcsim.Options{})
+	srv, err := vpcsim.New(stormWorld(StormOptions{Clusters: 300, Tables: 2}, false), vpcsim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +165,37 @@ func TestStormWorld(t *testing.T) {
 	if len(vips) != 300 {
 		t.Errorf("%d distinct addresses for 300 clusters", len(vips))
 	}
-	if got := simcluster.RouteTargets(st, stormVIP(7), []string{stormTable(7, 0), stormTable(7, 1)}); got[stormTable(7, 0)] != "" || len(got) != 2 {
-		t.Errorf("cluster 8's tables before any owner: %v", got)
+	want := map[string]string{stormTable(7, 0): stormENI('a', 7), stormTable(7, 1): stormENI('a', 7)}
+	if diff := cmp.Diff(want, simcluster.RouteTargets(st, stormVIP(7), []string{stormTable(7, 0), stormTable(7, 1)})); diff != "" {
+		t.Errorf("cluster 8's routes (-want +got):\n%s", diff)
+	}
+}
+
+// TestStormPrefixes: 25 addresses are one /27 when they can be merged,
+// else 25 /32s each in a /24 of its own, so that a block holding two would
+// hold hundreds of addresses that are not the cluster's; clusters do not
+// overlap.
+func TestStormPrefixes(t *testing.T) {
+	merged := stormPrefixes(0, StormOptions{Addresses: 25, Mergeable: true})
+	if len(merged) != 1 || merged[0].Bits() != 27 {
+		t.Errorf("25 mergeable addresses = %v, want one /27", merged)
+	}
+	var all []netip.Prefix
+	for i := range 2 {
+		all = append(all, stormPrefixes(i, StormOptions{Addresses: 25})...)
+	}
+	if len(all) != 50 {
+		t.Fatalf("2 clusters of 25 separate addresses = %d prefixes, want 50", len(all))
+	}
+	for i, p := range all {
+		if p.Bits() != 32 {
+			t.Errorf("%s is not one address", p)
+		}
+		for _, q := range all[i+1:] {
+			if netip.PrefixFrom(p.Addr(), 24).Masked().Contains(q.Addr()) {
+				t.Errorf("%s and %s share a /24", p, q)
+			}
+		}
 	}
 }
 

@@ -152,6 +152,7 @@ func Print(w io.Writer, res *Results) {
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
+	printRouteCounts(w, res.Routes)
 	printStorm(w, res.Storm)
 	printPacemaker(w, res)
 	for _, p := range res.Problems {
@@ -239,6 +240,9 @@ func Merge(runs ...*Results) *Results {
 		}
 		if len(r.Pacemaker) > 0 {
 			out.Pacemaker = r.Pacemaker
+		}
+		if len(r.Routes) > 0 {
+			out.Routes = r.Routes
 		}
 		out.Problems = append(out.Problems, r.Problems...)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"net"
 	"net/netip"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
@@ -59,6 +61,11 @@ type StormOptions struct {
 	// third process, and at 50 clusters their idle cost alone exceeds two
 	// cores (bench/RESULTS.md).
 	Settings VipdSettings
+	// Addresses is the number of service addresses each cluster routes
+	// (default 1); Mergeable puts them in one aligned block, routed as
+	// one prefix, instead of one /32 route each.
+	Addresses int
+	Mergeable bool
 	// Controller runs the storm with `vipd controller` instead of agents.
 	Controller bool
 }
@@ -69,6 +76,9 @@ func (o *StormOptions) defaults() {
 	}
 	if o.Tables <= 0 {
 		o.Tables = 2
+	}
+	if o.Addresses <= 0 {
+		o.Addresses = 1
 	}
 	if o.Settings.Label == "" {
 		o.Settings = DynamoDBSettings
@@ -81,7 +91,12 @@ type StormResult struct {
 	System   string `json:"system"`
 	Clusters int    `json:"clusters"`
 	Tables   int    `json:"tables"`
-	// Writes is the route writes the storm needs: clusters × tables.
+	// Addresses per cluster, and whether they were one block (Mergeable)
+	// or a /32 route each.
+	Addresses int  `json:"addresses,omitempty"`
+	Mergeable bool `json:"mergeable,omitempty"`
+	// Writes is the route writes the storm needs: clusters × tables ×
+	// routed prefixes.
 	Writes int `json:"writes"`
 	// Converged is from the fault to the last cluster's last table
 	// pointing at its new owner.
@@ -153,6 +168,8 @@ const (
 
 func stormInstance(zone byte, i int) string { return fmt.Sprintf("i-05%c%014x", zone, i+1) }
 
+func stormENI(zone byte, i int) string { return fmt.Sprintf("eni-05%c%014x", zone, i+1) }
+
 func stormTable(i, t int) string { return fmt.Sprintf("rtb-05%010x%05x", i+1, t) }
 
 // stormAddr is the i-th address after base (i < 4096).
@@ -166,10 +183,32 @@ func stormAddr(base string, i int) netip.Addr {
 // stormVIP is cluster i's overlay address, outside the VPC.
 func stormVIP(i int) netip.Prefix { return netip.PrefixFrom(stormAddr("192.168.0.1", i), 32) }
 
-// stormWorld is the account: n clusters' nodes and witnesses, n × tables
-// route tables. The nodes' source/destination check is off already, as an
-// operator turns it off at launch, so the storm's only writes are routes.
-func stormWorld(n, tables int, witness bool) *vpcsim.World {
+// stormPrefixes are what cluster i routes: its one address, or its
+// o.Addresses addresses (at most 256 over all clusters) as one aligned
+// block when o.Mergeable, else each in a /24 of its own (so that no two
+// merge into a block) as a /32 route.
+func stormPrefixes(i int, o StormOptions) []netip.Prefix {
+	if o.Addresses <= 1 {
+		return []netip.Prefix{stormVIP(i)}
+	}
+	if o.Mergeable {
+		return []netip.Prefix{netip.PrefixFrom(stormAddr("172.16.0.0", i*256), 32-bits.Len(uint(o.Addresses-1)))}
+	}
+	var out []netip.Prefix
+	for k := range o.Addresses {
+		out = append(out, netip.PrefixFrom(stormAddr("172.16.0.10", (i*o.Addresses+k)*256), 32))
+	}
+	return out
+}
+
+// stormWorld is the account: o.Clusters clusters' nodes (and witnesses),
+// o.Tables route tables each, whose routes to the cluster's prefixes lead
+// to its node a, as its last owner left them (whichever node the first
+// election makes owner then writes no route, or all of them). The nodes'
+// source/destination check is off already, as an operator turns it off at
+// launch, so the storm's only writes are routes.
+func stormWorld(o StormOptions, witness bool) *vpcsim.World {
+	n, tables := o.Clusters, o.Tables
 	off := false
 	w := &vpcsim.World{
 		Region: "us-east-1",
@@ -190,14 +229,20 @@ func stormWorld(n, tables int, witness bool) *vpcsim.World {
 				base = "10.0.32.10"
 			}
 			w.Instances = append(w.Instances, vpcsim.Instance{ID: stormInstance(z, i), Name: fmt.Sprintf("c%d-%c", i+1, z),
-				Subnet: sub, PrivateIP: stormAddr(base, i).String(), Role: simcluster.NodeRole, SourceDestCheck: &off})
+				Subnet: sub, PrivateIP: stormAddr(base, i).String(), Role: simcluster.NodeRole, SourceDestCheck: &off,
+				ENI: stormENI(z, i)})
 		}
 		if witness {
 			w.Instances = append(w.Instances, vpcsim.Instance{ID: stormInstance('c', i), Name: fmt.Sprintf("c%d-w", i+1),
 				Subnet: stormSubnetC, PrivateIP: stormAddr("10.0.48.10", i).String()})
 		}
+		var routes []vpcsim.Route
+		for _, p := range stormPrefixes(i, o) {
+			routes = append(routes, vpcsim.Route{Destination: p.String(), NetworkInterface: stormENI('a', i)})
+		}
 		for t := range tables {
-			w.RouteTables = append(w.RouteTables, vpcsim.RouteTable{ID: stormTable(i, t), Name: fmt.Sprintf("c%d-%d", i+1, t+1), VPC: stormVPC})
+			w.RouteTables = append(w.RouteTables, vpcsim.RouteTable{ID: stormTable(i, t), Name: fmt.Sprintf("c%d-%d", i+1, t+1), VPC: stormVPC,
+				Routes: slices.Clone(routes)})
 		}
 	}
 	return w
@@ -215,7 +260,7 @@ type stormMember struct {
 // members (a, b and maybe a witness).
 type stormCluster struct {
 	name    string
-	vip     netip.Prefix
+	vips    []netip.Prefix
 	tables  []string
 	members []*stormMember
 	// owner is the member the tables point at before the fault; want
@@ -233,7 +278,8 @@ func RunStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	res := StormResult{System: o.Settings.Label, Clusters: o.Clusters, Tables: o.Tables, Writes: o.Clusters * o.Tables}
+	res := StormResult{System: o.Settings.Label, Clusters: o.Clusters, Tables: o.Tables, Addresses: o.Addresses, Mergeable: o.Mergeable,
+		Writes: o.Clusters * o.Tables * len(stormPrefixes(0, o))}
 	res.Floor = stormFloor(res.Writes)
 	if o.Controller {
 		res.System = "vipd controller"
@@ -245,7 +291,7 @@ func RunStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger)
 	return res, err
 }
 
-func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger, res *StormResult) error {
+func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger, res *StormResult) (err error) {
 	if o.Controller {
 		return errors.New("storm with the controller: not implemented")
 	}
@@ -254,7 +300,7 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	if err != nil {
 		return err
 	}
-	srv, err := vpcsim.New(stormWorld(o.Clusters, o.Tables, !dynamo), vpcsim.Options{Timing: timing, Throttle: true})
+	srv, err := vpcsim.New(stormWorld(o, !dynamo), vpcsim.Options{Timing: timing, Throttle: true})
 	if err != nil {
 		return err
 	}
@@ -275,6 +321,10 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	}
 	keep := os.Getenv("BENCH_KEEP") != ""
 	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%w; logs kept in %s", err, dir)
+			keep = true
+		}
 		if !keep {
 			_ = os.RemoveAll(dir)
 		}
@@ -313,11 +363,13 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	log.Info("storm: clusters started", "clusters", o.Clusters)
 	// Every cluster owned, then a quiet spell long enough for the
 	// mutating buckets to be full again.
-	settle := 30*time.Second + time.Duration(o.Clusters)*time.Second
-	if err := waitFor(ctx, settle, "every cluster to have an owner", func() bool {
-		return stormOwners(srv.Snapshot(), clusters) == len(clusters)
-	}); err != nil {
-		return fmt.Errorf("%w (%d of %d owned)", err, stormOwners(srv.Snapshot(), clusters), len(clusters))
+	settle := 30*time.Second + time.Duration(o.Clusters)*time.Second + 2*res.Floor
+	owned := 0
+	for wait := time.Now().Add(settle); owned < len(clusters); sleepCtx(ctx, 500*time.Millisecond) {
+		if time.Now().After(wait) || ctx.Err() != nil {
+			return fmt.Errorf("wait for every cluster to have an owner: %d of %d within %s", owned, len(clusters), settle)
+		}
+		owned = stormOwners(ctx, srv.Snapshot(), clusters)
 	}
 	idleFrom, idleTicks := time.Now(), stormTicks(clusters)
 	refill := time.Duration(float64(stormBurst)/stormRefill*float64(time.Second)) + 2*time.Second
@@ -326,6 +378,9 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 			return fmt.Errorf("wait for a quiet spell without writes: not within %s", 2*settle)
 		}
 		sleepCtx(ctx, time.Second)
+	}
+	if n := stormOwners(ctx, srv.Snapshot(), clusters); n != len(clusters) {
+		return fmt.Errorf("%d of %d clusters lost their owner in the quiet spell", len(clusters)-n, len(clusters))
 	}
 	for _, c := range clusters {
 		for _, m := range c.members[:2] {
@@ -400,14 +455,13 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	}
 	res.GaveUp = max(res.GaveUp, 0)
 	if res.GaveUp > 0 {
-		keep = true
-		return fmt.Errorf("%d of %d clusters did not converge within %s; logs kept in %s", res.GaveUp, len(clusters), deadline, dir)
+		return fmt.Errorf("%d of %d clusters did not converge within %s", res.GaveUp, len(clusters), deadline)
 	}
 	return nil
 }
 
 func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions, enis map[string]string) (*stormCluster, error) {
-	c := &stormCluster{name: fmt.Sprintf("storm-%d", i+1), vip: stormVIP(i)}
+	c := &stormCluster{name: fmt.Sprintf("storm-%d", i+1), vips: stormPrefixes(i, o)}
 	for t := range o.Tables {
 		c.tables = append(c.tables, stormTable(i, t))
 	}
@@ -451,8 +505,8 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions,
 			}
 			m.svc = simcluster.Serve(ln, m.sim.Name)
 			cfg.Health = []config.Check{simcluster.ServiceCheck(svc, o.Settings.CheckInterval)}
-			cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: c.vip, RouteTables: config.RouteTables{IDs: c.tables}}}}
-			cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone, CIDR: c.vip}
+			cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDRs: c.vips, RouteTables: config.RouteTables{IDs: c.tables}}}}
+			cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone, CIDR: netip.PrefixFrom(c.vips[0].Addr(), 32)}
 			cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.IMDSEndpoint = srv.Region(), srv.URL(), srv.IMDSURL(m.sim.InstanceID)
 		}
 		if err := simcluster.WriteConfig(m.sim.ConfigPath(), cfg); err != nil {
@@ -474,31 +528,52 @@ func (c *stormCluster) start(bin string, srv *vpcsim.Server) error {
 	return nil
 }
 
-// converged reports whether every table of the cluster routes its address
-// to the member it must fail over to.
+// converged reports whether every table of the cluster routes its
+// addresses to the member it must fail over to.
 func (c *stormCluster) converged(st vpcsim.State) bool {
-	for _, target := range simcluster.RouteTargets(st, c.vip, c.tables) {
-		if target != c.want.eni {
-			return false
+	for _, vip := range c.vips {
+		for _, target := range simcluster.RouteTargets(st, vip, c.tables) {
+			if target != c.want.eni {
+				return false
+			}
 		}
 	}
 	return true
 }
 
-// stormOwners counts the clusters whose tables all route their address to
-// one of their nodes, and records that node as the owner.
-func stormOwners(st vpcsim.State, clusters []*stormCluster) int {
+// stormOwners counts the clusters that have an owner: a node whose
+// daemon says it is primary and to which every table routes every
+// prefix. It records the owner.
+func stormOwners(ctx context.Context, st vpcsim.State, clusters []*stormCluster) int {
 	n := 0
 	for _, c := range clusters {
+		c.owner = nil
 		names := map[string]string{c.members[0].eni: "a", c.members[1].eni: "b"}
-		switch simcluster.RouteOwner(simcluster.RouteTargets(st, c.vip, c.tables), names) {
-		case "a":
-			c.owner, n = c.members[0], n+1
-		case "b":
-			c.owner, n = c.members[1], n+1
+		owner := ""
+		for k, vip := range c.vips {
+			o := simcluster.RouteOwner(simcluster.RouteTargets(st, vip, c.tables), names)
+			if k > 0 && o != owner {
+				o = ""
+			}
+			if owner = o; owner == "" {
+				break
+			}
+		}
+		for _, m := range c.members[:2] {
+			if m.sim.Name == owner && m.primary(ctx) {
+				c.owner, n = m, n+1
+			}
 		}
 	}
 	return n
+}
+
+// primary reports whether the member's daemon says it is primary.
+func (m *stormMember) primary(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := admin.NewClient(m.sim.Socket()).Status(ctx)
+	return err == nil && st.Role == "primary"
 }
 
 func (c *stormCluster) close() {

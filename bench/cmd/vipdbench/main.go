@@ -33,10 +33,10 @@ func main() {
 func run() error {
 	var (
 		o        bench.Options
-		parts    = flag.String("parts", "failover,switchover,idle,scale,storm,pacemaker", "comma-separated parts to run (pacemaker: the aws-vpc-move-ip agent's start, needs resource-agents)")
+		parts    = flag.String("parts", "failover,switchover,idle,scale,routes,storm,pacemaker", "comma-separated parts to run (pacemaker: the aws-vpc-move-ip agent's start, needs resource-agents)")
 		addrs    = flag.String("scale-addrs", "1,10,100", "addresses per scale cell")
 		tables   = flag.String("scale-tables", "1,5,20", "route tables per scale cell")
-		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables, a storm of at most 30 clusters, one Pacemaker agent round with 1 table")
+		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables, route counts 25 × 4 only, a storm of at most 30 clusters, one Pacemaker agent round with 1 table")
 		pmTables = flag.String("pacemaker-tables", "1,4,20", "route tables of the Pacemaker agent's rounds")
 		systems  = flag.String("systems", "keepalived,default,tuned,dynamodb", "comma-separated systems for failover, switchover and idle (dynamodb: vipd's defaults with the dynamodb election, no witness)")
 		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
@@ -60,6 +60,7 @@ func run() error {
 		*addrs, *tables = "1,100", "1,20"
 		o.Storm.Clusters = min(o.Storm.Clusters, 30)
 		*pmTables, o.PacemakerRounds = "1", 1
+		o.RouteCells = []bench.RouteCell{{Addresses: 25, Tables: 4}, {Addresses: 25, Tables: 4, Mergeable: true}}
 	}
 	switch *stormSet {
 	case "default":
@@ -92,8 +93,9 @@ func run() error {
 		level = slog.LevelInfo
 	}
 	o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	// The storm runs on loopback; every other part on network namespaces.
-	if os.Geteuid() != 0 && slices.ContainsFunc(o.Parts, func(p string) bool { return p != "storm" }) {
+	// The storm and the route counts run on loopback; every other part
+	// on network namespaces.
+	if os.Geteuid() != 0 && slices.ContainsFunc(o.Parts, func(p string) bool { return p != "storm" && p != "routes" }) {
 		return fmt.Errorf("needs root for network namespaces")
 	}
 	// Bounded as a whole: a wedged round must not hold CI.
