@@ -25,6 +25,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/vipd/vipd/internal/config"
 )
 
 // Kind names a signal. The values are metric labels and config keys.
@@ -363,4 +365,28 @@ func (p *Poller) get(ctx context.Context, path string) (b []byte, found bool, er
 		return nil, false, fmt.Errorf("read instance metadata %s: %w", path, err)
 	}
 	return b, true, nil
+}
+
+// Signals returns the signals cfg's instance-notices asks to read, with
+// their modes: none set to ignore. In follow mode the database decides
+// where the address goes (moving it off the database's primary would break
+// the service), so every signal is only reported.
+func Signals(cfg *config.Config) map[Kind]Mode {
+	n := cfg.InstanceNotices
+	signals := map[Kind]Mode{}
+	for k, v := range map[Kind]string{
+		SpotInterruption:        n.SpotInterruption,
+		RebalanceRecommendation: n.RebalanceRecommendation,
+		ScheduledMaintenance:    n.ScheduledMaintenance,
+		AutoScalingTermination:  n.AutoScalingTermination,
+	} {
+		switch {
+		case v == config.NoticeIgnore:
+		case v == config.NoticeMove && cfg.Election.Backend != config.BackendFollow:
+			signals[k] = Move
+		default:
+			signals[k] = Report
+		}
+	}
+	return signals
 }
