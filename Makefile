@@ -80,7 +80,7 @@ moto-suite: build
 # independent two-node clusters (dynamodb election) in one simulated account
 # with EC2's throttling, every primary killed at once; its table, then one
 # line, `storm: N clusters, T tables, converged X s, floor Y s, ratio R,
-# slowest/median S, gave up G`. About 2 minutes at 50 clusters.
+# slowest/median S, gave up G`. About a minute at 50 clusters.
 STORM_CLUSTERS ?= 50
 bench-storm: build
 	$(GO) run ./bench/cmd/vipdbench -vipd $(CURDIR)/$(BIN)/vipd -parts storm -storm-clusters $(STORM_CLUSTERS) $(BENCH_FLAGS)
