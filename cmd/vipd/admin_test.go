@@ -50,6 +50,27 @@ func TestStatusTextShowsTheCluster(t *testing.T) {
 	}
 }
 
+// A node out for an instance notice says so, and what the notice is
+// (issue 22); a reported one says it changes nothing.
+func TestStatusTextShowsNotices(t *testing.T) {
+	now := time.Date(2026, 12, 5, 5, 0, 0, 0, time.UTC)
+	st := admin.Status{Cluster: "c", Node: "a", Role: "maintenance", Since: now.Add(-time.Second), Holder: "b", Token: 9,
+		Notices: []admin.Notice{
+			{Kind: "spot-interruption", Action: "terminate", At: now.Add(2 * time.Minute), Move: true},
+			{Kind: "rebalance-recommendation", At: now.Add(-time.Minute)},
+		}}
+	var out bytes.Buffer
+	printStatus(&out, st, now)
+	for _, want := range []string{
+		"notice spot-interruption terminate at " + now.Add(2*time.Minute).Local().Format(time.RFC3339) + ": kept out of ownership until it is gone",
+		"notice rebalance-recommendation at " + now.Add(-time.Minute).Local().Format(time.RFC3339) + ": reported only (instance-notices)",
+	} {
+		if !strings.Contains(squeeze(out.String()), want) {
+			t.Errorf("status text lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 // squeeze collapses the columns' padding to single spaces.
 func squeeze(s string) string {
 	var lines []string

@@ -188,3 +188,28 @@ func TestIMDSWithdrawnSpotInterruptionIsNotCarriedOut(t *testing.T) {
 		}
 	}
 }
+
+// TestIMDSSpotTerminationTerminatesInstance: a notice with action
+// terminate ends in a terminated instance, as TerminateInstances does.
+func TestIMDSSpotTerminationTerminatesInstance(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, loadTestWorld(t))
+	if err := srv.AnnounceEvent(nodeA, vpcsim.InstanceEvent{Kind: vpcsim.EventSpotInterruption, In: vpcsim.Duration(500 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		state := ""
+		for _, in := range srv.Snapshot().Instances {
+			if in.ID == nodeA {
+				state = in.State
+			}
+		}
+		if state == "terminated" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance is %q 15s after a Spot termination notice, want terminated", state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
