@@ -194,8 +194,17 @@
 //     deleted (DependencyViolation). Other gateway IDs (vgw-...) are kept as
 //     opaque targets. DescribeNetworkInterfaceAttribute answers
 //     sourceDestCheck, description, attachment and groupSet.
-//   - DescribeAvailabilityZones lists zones a to f of the region with
-//     stable zone IDs (use1-az1 ...); real zone IDs are shuffled per account.
+//   - Regions: every region of the aws, aws-us-gov and aws-cn partitions
+//     the SDKs have an EC2 endpoint for. A call acts in the region of its
+//     SigV4 credential scope (unsigned calls in the world's region); each
+//     region is separate, made on its first call with a default VPC when
+//     the world has one. Only the world's region has IMDS, the fabric and
+//     snapshots. DescribeRegions lists the caller's partition, regions
+//     launched after March 2019 as not-opted-in (only with AllRegions or by
+//     name); calls to them are served all the same. DescribeAvailabilityZones
+//     lists the zones one real account sees (us-east-1 a to f, us-west-1 a
+//     and b, ap-northeast-1 a, c and d ...) with its zone IDs (us-east-1b is
+//     use1-az1); another account may see other letters for the same IDs.
 //
 // # Timing and throttling
 //

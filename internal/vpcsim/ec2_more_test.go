@@ -445,7 +445,7 @@ func TestDescribeAvailabilityZones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.AvailabilityZones) != 6 || aws.ToString(out.AvailabilityZones[0].ZoneName) != "us-east-1a" || aws.ToString(out.AvailabilityZones[0].ZoneId) != "use1-az1" {
+	if len(out.AvailabilityZones) != 6 || aws.ToString(out.AvailabilityZones[0].ZoneName) != "us-east-1a" || aws.ToString(out.AvailabilityZones[0].ZoneId) != "use1-az6" {
 		t.Errorf("zones = %+v", out.AvailabilityZones)
 	}
 	one, err := e.ec2.DescribeAvailabilityZones(t.Context(), &awsec2.DescribeAvailabilityZonesInput{Filters: []types.Filter{filter("zone-name", "us-east-1c")}})

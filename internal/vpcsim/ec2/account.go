@@ -38,9 +38,13 @@ type Account struct {
 	log  *slog.Logger
 	ids  idGen
 
-	mu       sync.Mutex
-	world    *World // the world reset returns to
-	st       *state
+	mu    sync.Mutex
+	world *World // the world reset returns to
+	st    *state // the world's region: instances with IMDS, the fabric
+	// regions holds the account's other regions, each made on its first
+	// call (with a default VPC when the world has one), as every region of
+	// a real account exists and is separate.
+	regions  map[string]*state
 	advanced bool // transitions applied under the current lock: signal on unlock
 
 	changes chan struct{}
@@ -82,6 +86,7 @@ func (s *Account) Load(w *World, beforeSwap func()) error {
 	s.mu.Lock()
 	s.world = w
 	s.st = st
+	s.regions = nil
 	s.mu.Unlock()
 	s.signal()
 	return nil
@@ -139,6 +144,49 @@ func (s *Account) lockState() *state {
 		s.advanced = true
 	}
 	return s.st
+}
+
+// lockIn locks the state and returns the region r was signed for (the
+// world's region when unsigned), as lockState does.
+func (s *Account) lockIn(r *request) *state {
+	s.mu.Lock()
+	st := s.regionLocked(r.region)
+	if st.advance(time.Now()) {
+		s.advanced = true
+	}
+	return st
+}
+
+// regionLocked returns the state of region, making it on first use; s.mu held.
+func (s *Account) regionLocked(region string) *state {
+	if region == "" || region == s.st.region {
+		return s.st
+	}
+	if st := s.regions[region]; st != nil {
+		return st
+	}
+	st, err := buildState(&World{Region: region, AccountID: s.st.account, DefaultVPC: s.world.DefaultVPC}, s.ids)
+	if err != nil {
+		// An empty world of a valid account cannot fail to build.
+		panic(fmt.Sprintf("build region %s: %v", region, err))
+	}
+	if s.regions == nil {
+		s.regions = map[string]*state{}
+	}
+	s.regions[region] = st
+	return st
+}
+
+// mutateIn runs fn on r's region's state, as mutate does.
+func (s *Account) mutateIn(r *request, fn func(st *state) error) error {
+	st := s.lockIn(r)
+	err := fn(st)
+	if err == nil {
+		s.advanced = true // signal the change
+	}
+	s.unlockState()
+	s.poke()
+	return err
 }
 
 // unlockState unlocks and signals Changes if the state changed meanwhile.

@@ -44,12 +44,12 @@ func (s *Account) authorize(req *request, spec actionSpec) error {
 		return nil
 	}
 	s.mu.Lock()
-	st := s.st
+	st := s.regionLocked(req.region)
 	resource := "*"
 	if spec.resource != nil {
 		resource = spec.resource(st, req)
 	}
-	rl := st.roles[req.caller.Role]
+	rl := s.st.roles[req.caller.Role]
 	account := st.account
 	s.mu.Unlock()
 

@@ -46,7 +46,7 @@ func (s *Account) createVpc(r *request) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "InvalidVpc.Range", "The CIDR '%s' is invalid.", c)
 	}
 	out := &createVpcResp{}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		v := &vpc{id: s.ids.next("vpc"), cidr: p, tags: tagSpecs(r, "vpc"), dnsSupport: true}
 		st.vpcs = append(st.vpcs, v)
 		st.byID[v.id] = v
@@ -70,7 +70,7 @@ func (st *state) lookupVpc(r *request) (*vpc, error) {
 // deleteVpc removes an empty VPC and its main route table; subnets, other
 // route tables or interfaces are DependencyViolation.
 func (s *Account) deleteVpc(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		v, err := st.lookupVpc(r)
 		if err != nil {
 			return err
@@ -124,7 +124,7 @@ func (s *Account) modifyVpcAttribute(r *request) (any, error) {
 	if supSet == hostSet {
 		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Exactly one of enableDnsSupport and enableDnsHostnames must be specified.")
 	}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		v, err := st.lookupVpc(r)
 		if err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Account) describeVpcAttribute(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	v, err := st.lookupVpc(r)
 	if err != nil {
@@ -206,7 +206,7 @@ func (s *Account) createSubnet(r *request) (any, error) {
 		return nil, err
 	}
 	out := &createSubnetResp{}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		v, err := st.lookupVpc(r)
 		if err != nil {
 			return err
@@ -219,20 +219,25 @@ func (s *Account) createSubnet(r *request) (any, error) {
 				return errorf(http.StatusBadRequest, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet", c)
 			}
 		}
+		zones := zonesOf(st.region)
 		az := r.get("AvailabilityZone")
 		if az == "" {
-			az = st.region + "a"
 			if id := r.get("AvailabilityZoneId"); id != "" {
-				az = ""
-				for _, l := range "abcdef" {
-					if azID(st.region+string(l)) == id {
-						az = st.region + string(l)
+				for _, z := range zones {
+					if z.id == id {
+						az = z.name
 					}
 				}
+				if az == "" {
+					return invalidParam("Value (%s) for parameter availabilityZoneId is invalid. Subnets can currently only be created in the following availability zones: %s.", id, zoneList(zones, func(z zoneID) string { return z.id }))
+				}
+			} else if len(zones) > 0 {
+				// AWS picks a zone for the caller; vpcsim the first.
+				az = zones[0].name
 			}
 		}
-		if !strings.HasPrefix(az, st.region) || len(az) != len(st.region)+1 || !strings.Contains("abcdef", az[len(az)-1:]) {
-			return invalidParam("Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %sa to %sf.", az, st.region, st.region)
+		if !isZoneOf(st.region, az) {
+			return invalidParam("Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.", az, zoneList(zones, func(z zoneID) string { return z.name }))
 		}
 		sn := &subnet{id: s.ids.next("subnet"), vpc: v.id, cidr: p, az: az, tags: tagSpecs(r, "subnet")}
 		st.subnets = append(st.subnets, sn)
@@ -251,7 +256,7 @@ func (s *Account) deleteSubnet(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		sn := st.subnet(id)
 		if sn == nil {
 			return notFound("InvalidSubnetID.NotFound", "subnet", id)
@@ -327,7 +332,7 @@ func (s *Account) runInstances(r *request) (any, error) {
 		itype = "m1.small" // EC2's default instance type
 	}
 	out := &runInstancesResp{Groups: set[xGroup]{Items: []xGroup{}}, Instances: set[xInstance]{Items: []xInstance{}}}
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		if role != "" && st.roles[role] == nil {
 			return invalidParam("Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", role)
 		}
@@ -501,7 +506,7 @@ func (s *Account) describeInstanceStatus(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	for _, id := range ids {
 		if st.instance(id) == nil {

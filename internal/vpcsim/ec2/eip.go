@@ -22,7 +22,7 @@ func (s *Account) allocateAddress(r *request) (any, error) {
 		return nil, invalidParam("vpcsim models VPC addresses only (Domain=vpc)")
 	}
 	out := &allocateAddressResp{Domain: "vpc", PublicIpv4Pool: "amazon"}
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		a := st.nextPublicIP()
 		if !a.IsValid() {
 			return errorf(http.StatusBadRequest, "AddressLimitExceeded", "The maximum number of addresses has been reached.")
@@ -79,7 +79,7 @@ func (s *Account) associateAddress(r *request) (any, error) {
 		return nil, err
 	}
 	out := &associateAddressResp{Return: true}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		x, err := st.lookupEIP(r)
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func (s *Account) associateAddress(r *request) (any, error) {
 }
 
 func (s *Account) disassociateAddress(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		if id := r.get("AssociationId"); id != "" {
 			for _, x := range st.eips {
 				if x.assocID == id {
@@ -162,7 +162,7 @@ func (s *Account) disassociateAddress(r *request) (any, error) {
 }
 
 func (s *Account) releaseAddress(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		x, err := st.lookupEIP(r)
 		if err != nil {
 			return err
@@ -218,7 +218,7 @@ func (s *Account) describeAddresses(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	for _, id := range ids {
 		if st.eip(id) == nil {

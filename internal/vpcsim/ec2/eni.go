@@ -55,7 +55,7 @@ func (s *Account) createNetworkInterface(r *request) (any, error) {
 	}
 	sdc := true
 	out := &createENIResp{}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		sn := st.subnet(sid)
 		if sn == nil {
 			return notFound("InvalidSubnetID.NotFound", "subnet", sid)
@@ -123,7 +123,7 @@ func (st *state) assignCount(e *eni, sn *subnet, n int) error {
 }
 
 func (s *Account) deleteNetworkInterface(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		e, err := st.lookupENI(r)
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (s *Account) attachNetworkInterface(r *request) (any, error) {
 		return nil, invalidParam("Value (%s) for parameter deviceIndex is invalid.", idxStr)
 	}
 	out := &attachENIResp{}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		e, err := st.lookupENI(r)
 		if err != nil {
 			return err
@@ -222,7 +222,7 @@ func (s *Account) detachNetworkInterface(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		var e *eni
 		for _, x := range st.enis {
 			if x.attach != nil && x.attach.id == aid {
@@ -270,7 +270,7 @@ func (s *Account) modifyNetworkInterfaceAttribute(r *request) (any, error) {
 	if !sdcSet && !descSet {
 		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "vpcsim modifies SourceDestCheck and Description only; none was given.")
 	}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		e, err := st.lookupENI(r)
 		if err != nil {
 			return err
@@ -319,7 +319,7 @@ func (s *Account) assignPrivateIpAddresses(r *request) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Specify either privateIpAddress or secondaryPrivateIpAddressCount, not both.")
 	}
 	out := &assignResp{Return: true, Assigned: set[xAssigned]{Items: []xAssigned{}}}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		e, err := st.lookupENI(r)
 		if err != nil {
 			return err
@@ -378,7 +378,7 @@ func (s *Account) unassignPrivateIpAddresses(r *request) (any, error) {
 	if len(addrs) == 0 {
 		return nil, missingParam("privateIpAddress")
 	}
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		e, err := st.lookupENI(r)
 		if err != nil {
 			return err

@@ -33,7 +33,7 @@ type createIGWResp struct {
 
 func (s *Account) createInternetGateway(r *request) (any, error) {
 	out := &createIGWResp{}
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		g := &igw{id: s.ids.next("igw"), tags: tagSpecs(r, "internet-gateway")}
 		st.igws = append(st.igws, g)
 		st.byID[g.id] = g
@@ -53,7 +53,7 @@ func (st *state) lookupIGW(r *request) (*igw, error) {
 // attachInternetGateway attaches a gateway to a VPC; a VPC has at most one
 // (Resource.AlreadyAssociated) and a gateway one VPC.
 func (s *Account) attachInternetGateway(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		g, err := st.lookupIGW(r)
 		if err != nil {
 			return err
@@ -78,7 +78,7 @@ func (s *Account) attachInternetGateway(r *request) (any, error) {
 }
 
 func (s *Account) detachInternetGateway(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		g, err := st.lookupIGW(r)
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func (s *Account) detachInternetGateway(r *request) (any, error) {
 }
 
 func (s *Account) deleteInternetGateway(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		g, err := st.lookupIGW(r)
 		if err != nil {
 			return err
@@ -129,7 +129,7 @@ func (s *Account) describeInternetGateways(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	for _, id := range ids {
 		if st.igw(id) == nil {
@@ -182,7 +182,7 @@ func (s *Account) describeNetworkInterfaceAttribute(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	e, err := st.lookupENI(r)
 	if err != nil {

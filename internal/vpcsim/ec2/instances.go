@@ -333,7 +333,7 @@ func (s *Account) describeInstances(r *request) (any, error) {
 	if err := malformed("InvalidInstanceID.Malformed", "i", ids...); err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	if _, err := lookupAll(ids, st.instance, "InvalidInstanceID.NotFound", "instance"); err != nil {
 		return nil, err
@@ -390,7 +390,7 @@ func (s *Account) describeInstanceAttribute(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	in, err := st.lookupInstance(r)
 	if err != nil {
@@ -444,7 +444,7 @@ func (s *Account) modifyInstanceAttribute(r *request) (any, error) {
 			return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim modifies sourceDestCheck only.", attr)
 		}
 	}
-	if err := s.mutate(func(st *state) error {
+	if err := s.mutateIn(r, func(st *state) error {
 		in, err := st.lookupInstance(r)
 		if err != nil {
 			return err
@@ -615,7 +615,7 @@ func (s *Account) describeNetworkInterfaces(r *request) (any, error) {
 	if err := malformed("InvalidNetworkInterfaceID.Malformed", "eni", ids...); err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	if _, err := lookupAll(ids, st.eni, "InvalidNetworkInterfaceID.NotFound", "networkInterface"); err != nil {
 		return nil, err
@@ -664,7 +664,7 @@ func (s *Account) describeVpcs(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	if _, err := lookupAll(ids, st.vpc, "InvalidVpcID.NotFound", "vpc"); err != nil {
 		return nil, err
@@ -721,36 +721,13 @@ type describeSubnetsResp struct {
 
 var subnetFilters = []string{"subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock", "availability-zone", "availability-zone-id", "state", "default-for-az", "owner-id"}
 
-// azID maps us-east-1c to an ID in AWS's shape (use1-az3, apne1-az1).
-// Real zone IDs are shuffled per account; vpcsim keeps them stable.
-func azID(az string) string {
-	if az == "" {
-		return ""
-	}
-	parts := strings.Split(az[:len(az)-1], "-")
-	dirs := map[string]string{"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
-		"northeast": "ne", "southeast": "se", "northwest": "nw", "southwest": "sw"}
-	short := ""
-	for i, p := range parts {
-		switch d, ok := dirs[p]; {
-		case i == 0 || i == len(parts)-1:
-			short += p
-		case ok:
-			short += d
-		default:
-			short += p[:1]
-		}
-	}
-	return fmt.Sprintf("%s-az%d", short, int(az[len(az)-1]-'a')+1)
-}
-
 func (s *Account) describeSubnets(r *request) (any, error) {
 	ids := r.list("SubnetId")
 	fs, err := r.filters(subnetFilters...)
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	if _, err := lookupAll(ids, st.subnet, "InvalidSubnetID.NotFound", "subnet"); err != nil {
 		return nil, err

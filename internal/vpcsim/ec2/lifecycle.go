@@ -84,7 +84,7 @@ func (s *Account) startInstances(r *request) (any, error) {
 // instance's previous and current state, changed or not, as AWS does.
 func (s *Account) changeInstances(r *request, blocked, verb string, change func(st *state, in *instance)) (any, error) {
 	out := &instancesChangeResp{}
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		ins, err := st.lookupInstances(r)
 		if err != nil {
 			return err
@@ -176,7 +176,7 @@ func (s *Account) createTags(r *request) (any, error) {
 			return nil, invalidParam("Tag keys must not be empty and must not start with aws:")
 		}
 	}
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		for _, id := range ids {
 			if _, _, ok := st.taggable(id); !ok {
 				return notFoundByPrefix(id)
@@ -202,7 +202,7 @@ func (s *Account) deleteTags(r *request) (any, error) {
 		return nil, missingParam("resourceIdSet")
 	}
 	tags, some := tagParams(r)
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		for _, id := range ids {
 			if _, _, ok := st.taggable(id); !ok {
 				return notFoundByPrefix(id)
@@ -246,7 +246,7 @@ func (s *Account) describeTags(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	out := &describeTagsResp{Tags: set[xTagDesc]{Items: []xTagDesc{}}}
 	var ids []string
@@ -299,8 +299,8 @@ type describeZonesResp struct {
 	Zones set[xZone] `xml:"availabilityZoneInfo"`
 }
 
-// describeAvailabilityZones lists zones a to f of the region (us-east-1 has
-// six; other regions fewer, but a simulator may offer more than it uses).
+// describeAvailabilityZones lists the zones of the call's region
+// (regionTable: the letters and IDs one real account sees).
 func (s *Account) describeAvailabilityZones(r *request) (any, error) {
 	names := r.list("ZoneName")
 	zoneIDs := r.list("ZoneId")
@@ -308,13 +308,12 @@ func (s *Account) describeAvailabilityZones(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	region := st.region
 	s.unlockState()
 	out := &describeZonesResp{Zones: set[xZone]{Items: []xZone{}}}
-	for _, l := range "abcdef" {
-		z := region + string(l)
-		x := xZone{ZoneName: z, ZoneID: azID(z), ZoneState: "available", RegionName: region, GroupName: region,
+	for _, zone := range zonesOf(region) {
+		x := xZone{ZoneName: zone.name, ZoneID: zone.id, ZoneState: "available", RegionName: region, GroupName: region,
 			NetworkBorderGroup: region, OptInStatus: "opt-in-not-required", ZoneType: "availability-zone", Messages: set[xTag]{Items: []xTag{}}}
 		if !named(names, x.ZoneName) || !named(zoneIDs, x.ZoneID) {
 			continue

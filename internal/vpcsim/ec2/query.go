@@ -96,6 +96,7 @@ func named(ids []string, id string) bool {
 
 // request is one parsed EC2 Query call.
 type request struct {
+	region string // of the SigV4 credential scope; "" when unsigned
 	action string
 	form   url.Values
 	caller caller
@@ -178,6 +179,7 @@ var actions = map[string]actionSpec{
 	"DeleteTags":                {run: (*Account).deleteTags, resource: taggedARN},
 	"DescribeTags":              {run: (*Account).describeTags},
 	"DescribeAvailabilityZones": {run: (*Account).describeAvailabilityZones},
+	"DescribeRegions":           {run: (*Account).describeRegions},
 
 	"CreateNetworkInterface":          {run: (*Account).createNetworkInterface, resource: paramARN("subnet", "SubnetId")},
 	"DeleteNetworkInterface":          {run: (*Account).deleteNetworkInterface, resource: eniARN},
@@ -388,7 +390,7 @@ const maxQueryBody = 1 << 20
 
 // ec2Request is the parsed call of a request identifyEC2 passed on.
 func ec2Request(hr *http.Request) *request {
-	req := &request{id: newRequestID(), form: hr.Form, action: hr.Form.Get("Action")}
+	req := &request{id: newRequestID(), form: hr.Form, action: hr.Form.Get("Action"), region: regionOf(hr)}
 	if c, ok := hr.Context().Value(ec2CallKey{}).(*ec2Call); ok {
 		req.caller = c.caller
 	}

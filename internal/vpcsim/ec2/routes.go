@@ -62,7 +62,7 @@ func (s *Account) describeRouteTables(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	if _, err := lookupAll(ids, st.table, "InvalidRouteTableID.NotFound", "routeTable"); err != nil {
 		return nil, err
@@ -370,7 +370,7 @@ func (s *Account) changeRoute(r *request, edit func(st *state, t *routeTable, ds
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mutate(func(st *state) error {
+	if err := s.mutateIn(r, func(st *state) error {
 		t, err := st.lookupTable(r)
 		if err != nil {
 			return err
@@ -411,7 +411,7 @@ func (s *Account) createRouteTable(r *request) (any, error) {
 		return nil, err
 	}
 	out := &createRouteTableResp{}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		v := st.vpc(vid)
 		if v == nil {
 			return notFound("InvalidVpcID.NotFound", "vpc", vid)
@@ -430,7 +430,7 @@ func (s *Account) createRouteTable(r *request) (any, error) {
 }
 
 func (s *Account) deleteRouteTable(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		t, err := st.lookupTable(r)
 		if err != nil {
 			return err
@@ -463,7 +463,7 @@ func (s *Account) associateRouteTable(r *request) (any, error) {
 		return nil, err
 	}
 	out := &associateRouteTableResp{State: xAssocState{"associated"}}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		t, err := st.lookupTable(r)
 		if err != nil {
 			return err
@@ -513,7 +513,7 @@ func (s *Account) disassociateRouteTable(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		t, i, main := st.findAssoc(id)
 		switch {
 		case t == nil:
@@ -544,7 +544,7 @@ func (s *Account) replaceRouteTableAssociation(r *request) (any, error) {
 		return nil, err
 	}
 	out := &replaceAssocResp{State: xAssocState{"associated"}}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		to, err := st.lookupTable(r)
 		if err != nil {
 			return err

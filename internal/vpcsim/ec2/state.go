@@ -429,7 +429,7 @@ func (b *builder) build() *state {
 		if len(az) == 1 {
 			az = st.region + az
 		}
-		if az == "" || !strings.HasPrefix(az, st.region) || len(az) != len(st.region)+1 {
+		if !isZoneOf(st.region, az) {
 			b.errf(path+".az", "availability zone %q is not a zone of %s (give a letter or a full name)", s.AZ, st.region)
 		}
 		x := &subnet{id: id, vpc: vid, cidr: p, az: az, tags: withName(s.Tags, s.Name)}
@@ -597,7 +597,7 @@ func (b *builder) build() *state {
 		if len(v.az) == 1 {
 			v.az = st.region + v.az
 		}
-		if !strings.HasPrefix(v.az, st.region) || len(v.az) != len(st.region)+1 {
+		if !isZoneOf(st.region, v.az) {
 			b.errf(path+".az", "availability zone %q is not a zone of %s", x.AZ, st.region)
 		}
 		st.vols = append(st.vols, v)
@@ -737,8 +737,8 @@ func (b *builder) defaultVPC() {
 		dnsSupport: true, dnsHostnames: true, isDefault: true}
 	st.vpcs = append(st.vpcs, v)
 	st.byID[v.id] = v
-	for i, l := range "abcdef" {
-		sn := &subnet{id: b.ids.next("subnet"), vpc: v.id, az: st.region + string(l), tags: map[string]string{}, defaultAZ: true,
+	for i, z := range zonesOf(st.region) {
+		sn := &subnet{id: b.ids.next("subnet"), vpc: v.id, az: z.name, tags: map[string]string{}, defaultAZ: true,
 			cidr: netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 31, byte(16 * i), 0}), 20)}
 		st.subnets = append(st.subnets, sn)
 		st.byID[sn.id] = sn

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -70,8 +69,8 @@ func (s *Account) createVolume(r *request) (any, error) {
 		vtype = "gp2"
 	}
 	out := &createVolumeResp{}
-	err = s.mutate(func(st *state) error {
-		if !strings.HasPrefix(az, st.region) || len(az) != len(st.region)+1 || !strings.Contains("abcdef", az[len(az)-1:]) {
+	err = s.mutateIn(r, func(st *state) error {
+		if !isZoneOf(st.region, az) {
 			return invalidParam("Invalid availability zone: [%s]", az)
 		}
 		v := &volume{id: s.ids.next("vol"), az: az, size: size, vtype: vtype, state: "creating", created: time.Now().UTC(), tags: tagSpecs(r, "volume")}
@@ -120,7 +119,7 @@ func (s *Account) attachVolume(r *request) (any, error) {
 		return nil, err
 	}
 	out := &volAttachResp{}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		v, err := st.lookupVolume(r)
 		if err != nil {
 			return err
@@ -171,7 +170,7 @@ func (s *Account) detachVolume(r *request) (any, error) {
 		return nil, err
 	}
 	out := &volAttachResp{}
-	err = s.mutate(func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		v, err := st.lookupVolume(r)
 		if err != nil {
 			return err
@@ -210,7 +209,7 @@ func (s *Account) detachVolume(r *request) (any, error) {
 }
 
 func (s *Account) deleteVolume(r *request) (any, error) {
-	err := s.mutate(func(st *state) error {
+	err := s.mutateIn(r, func(st *state) error {
 		v, err := st.lookupVolume(r)
 		if err != nil {
 			return err
@@ -240,7 +239,7 @@ func (s *Account) describeVolumes(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.lockState()
+	st := s.lockIn(r)
 	defer s.unlockState()
 	for _, id := range ids {
 		if st.volume(id) == nil {
