@@ -206,6 +206,25 @@
 //     and b, ap-northeast-1 a, c and d ...) with its zone IDs (us-east-1b is
 //     use1-az1); another account may see other letters for the same IDs.
 //
+//   - Security groups: Create/Delete/DescribeSecurityGroups,
+//     DescribeSecurityGroupRules, Authorize/RevokeSecurityGroupIngress and
+//     Egress. Every VPC has a "default" group (all traffic from itself in,
+//     all out) that cannot be deleted (CannotDelete) and that interfaces
+//     get when none is named; a new group allows all traffic out. Names are
+//     unique per VPC (InvalidGroup.Duplicate); a repeated rule is
+//     InvalidPermission.Duplicate, more than 60 rules a direction
+//     RulesPerSecurityGroupLimitExceeded, more than 5 groups on an
+//     interface SecurityGroupsPerInterfaceLimitExceeded; revoking an
+//     unknown rule is InvalidPermission.NotFound outside the default VPC
+//     and listed in unknownIpPermissionSet inside it; a group in use or
+//     referenced is DependencyViolation. RunInstances (SecurityGroupId.N,
+//     SecurityGroup.N), CreateNetworkInterface, ModifyNetworkInterfaceAttribute
+//     and ModifyInstanceAttribute (GroupId.N) set groups; instances show
+//     their primary interface's.
+//   - Pagination: DescribeSecurityGroups and DescribeSecurityGroupRules
+//     take MaxResults (5 to 1000) and NextToken, so the SDK's paginators
+//     walk them; without MaxResults everything is one page.
+//
 // # Timing and throttling
 //
 // Options.Timing delays answers (Describe and mutating calls separately)
@@ -257,6 +276,8 @@
 //
 // # Omitted
 //
-// IPv6, prefix lists, gateways other than as opaque route targets, security
-// groups, NACLs, pagination, eventual consistency, NAT gateways, peering.
+// IPv6, prefix lists, gateways other than as opaque route targets, NACLs,
+// eventual consistency, NAT gateways, peering; security group rules are
+// kept but do not filter the fabric's traffic, and world files and
+// snapshots do not carry groups (each VPC gets its default group on load).
 package vpcsim

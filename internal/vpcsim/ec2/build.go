@@ -54,6 +54,7 @@ func (s *Account) createVpc(r *request) (any, error) {
 			routes: []*route{{dst: p, local: true, origin: "CreateRouteTable"}}}
 		st.tables = append(st.tables, t)
 		st.byID[t.id] = t
+		st.addDefaultGroup(s.ids, v.id)
 		out.Vpc = st.xVpc(v)
 		return nil
 	})
@@ -78,13 +79,21 @@ func (s *Account) deleteVpc(r *request) (any, error) {
 		busy := slices.ContainsFunc(st.subnets, func(x *subnet) bool { return x.vpc == v.id }) ||
 			slices.ContainsFunc(st.tables, func(t *routeTable) bool { return t.vpc == v.id && !t.main }) ||
 			slices.ContainsFunc(st.enis, func(e *eni) bool { return e.vpc == v.id }) ||
-			slices.ContainsFunc(st.igws, func(g *igw) bool { return g.vpc == v.id })
+			slices.ContainsFunc(st.igws, func(g *igw) bool { return g.vpc == v.id }) ||
+			slices.ContainsFunc(st.sgs, func(g *secGroup) bool { return g.vpc == v.id && g.name != "default" })
 		if busy {
 			return errorf(http.StatusBadRequest, "DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted.", v.id)
 		}
 		st.tables = slices.DeleteFunc(st.tables, func(t *routeTable) bool {
 			if t.vpc == v.id {
 				delete(st.byID, t.id)
+				return true
+			}
+			return false
+		})
+		st.sgs = slices.DeleteFunc(st.sgs, func(g *secGroup) bool {
+			if g.vpc == v.id {
+				delete(st.byID, g.id)
 				return true
 			}
 			return false
@@ -320,6 +329,10 @@ func (s *Account) runInstances(r *request) (any, error) {
 		}
 		eniID = r.get("NetworkInterface.1.NetworkInterfaceId")
 	}
+	groupIDs, groupNames := r.list("SecurityGroupId"), r.list("SecurityGroup")
+	if g := r.list("NetworkInterface.1.SecurityGroupId"); len(g) > 0 {
+		groupIDs = g
+	}
 	if ip != "" && maxN > 1 {
 		return nil, invalidParam("A private IP address can only be specified when launching one instance.")
 	}
@@ -357,6 +370,14 @@ func (s *Account) runInstances(r *request) (any, error) {
 		if sn == nil {
 			return notFound("InvalidSubnetID.NotFound", "subnet", subnetID)
 		}
+		named, err := st.groupNamesToIDs(groupNames, sn.vpc)
+		if err != nil {
+			return err
+		}
+		groups, err := st.groupsFor(append(groupIDs, named...), sn.vpc)
+		if err != nil {
+			return err
+		}
 		var fixed netip.Addr
 		if ip != "" {
 			a, err := st.checkAddr(ip, sn)
@@ -388,7 +409,7 @@ func (s *Account) runInstances(r *request) (any, error) {
 				tags: tagSpecs(r, "instance"), launch: now}
 			e := given
 			if e == nil {
-				e = &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: true, description: "", tags: tagSpecs(r, "network-interface")}
+				e = &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: true, description: "", tags: tagSpecs(r, "network-interface"), groups: groups}
 				e.mac = macFor(e.id)
 				if fixed.IsValid() {
 					e.ip = fixed
@@ -490,13 +511,17 @@ type xInstanceStatus struct {
 
 type describeInstanceStatusResp struct {
 	ec2Resp
-	Statuses set[xInstanceStatus] `xml:"instanceStatusSet"`
+	Statuses  set[xInstanceStatus] `xml:"instanceStatusSet"`
+	NextToken string               `xml:"nextToken,omitempty"`
 }
 
 // describeInstanceStatus reports running instances (every instance with
 // IncludeAllInstances); checks of a running instance pass, as vpcsim does
 // not model impaired hosts.
 func (s *Account) describeInstanceStatus(r *request) (any, error) {
+	if err := checkPaging(r, idsParam(r, "InstanceId", "instanceId")); err != nil {
+		return nil, err
+	}
 	ids := r.list("InstanceId")
 	all, _, err := r.boolean("IncludeAllInstances")
 	if err != nil {
@@ -535,6 +560,10 @@ func (s *Account) describeInstanceStatus(r *request) (any, error) {
 		if ok {
 			out.Statuses.Items = append(out.Statuses.Items, x)
 		}
+	}
+	var perr error
+	if out.Statuses.Items, out.NextToken, perr = paginate(r, out.Statuses.Items, idsParam(r, "InstanceId", "instanceId")); perr != nil {
+		return nil, perr
 	}
 	return out, nil
 }

@@ -85,7 +85,11 @@ func (s *Account) createNetworkInterface(r *request) (any, error) {
 				return errorf(http.StatusBadRequest, "InvalidIPAddress.InUse", "The specified address is already in use.")
 			}
 		}
-		e := &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: sdc, description: r.get("Description"), tags: tagSpecs(r, "network-interface")}
+		groups, err := st.groupsFor(r.list("SecurityGroupId"), sn.vpc)
+		if err != nil {
+			return err
+		}
+		e := &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: sdc, description: r.get("Description"), tags: tagSpecs(r, "network-interface"), groups: groups}
 		e.mac = macFor(e.id)
 		if len(want) == 0 {
 			a, ok := st.freeIP(sn)
@@ -267,19 +271,32 @@ func (s *Account) modifyNetworkInterfaceAttribute(r *request) (any, error) {
 		return nil, err
 	}
 	desc, descSet := r.get("Description.Value"), r.form.Has("Description.Value")
-	if !sdcSet && !descSet {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "vpcsim modifies SourceDestCheck and Description only; none was given.")
+	groupIDs := r.list("SecurityGroupId")
+	if !sdcSet && !descSet && len(groupIDs) == 0 {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "vpcsim modifies SourceDestCheck, Description and SecurityGroupId; none was given.")
 	}
 	err = s.mutateIn(r, func(st *state) error {
 		e, err := st.lookupENI(r)
 		if err != nil {
 			return err
 		}
+		var groups []string
+		if len(groupIDs) > 0 {
+			// ModifyNetworkInterfaceAttribute: "You must specify at least
+			// one group, even if it's just the default security group";
+			// the list replaces the interface's groups.
+			if groups, err = st.groupsFor(groupIDs, e.vpc); err != nil {
+				return err
+			}
+		}
 		if sdcSet {
 			e.sdc = sdc
 		}
 		if descSet {
 			e.description = desc
+		}
+		if groups != nil {
+			e.groups = groups
 		}
 		return nil
 	})

@@ -121,6 +121,7 @@ func (s *Account) deleteInternetGateway(r *request) (any, error) {
 type describeIGWsResp struct {
 	ec2Resp
 	InternetGateways set[xIGW] `xml:"internetGatewaySet"`
+	NextToken        string    `xml:"nextToken,omitempty"`
 }
 
 func (s *Account) describeInternetGateways(r *request) (any, error) {
@@ -163,6 +164,10 @@ func (s *Account) describeInternetGateways(r *request) (any, error) {
 			out.InternetGateways.Items = append(out.InternetGateways.Items, x)
 		}
 	}
+	var perr error
+	if out.InternetGateways.Items, out.NextToken, perr = paginate(r, out.InternetGateways.Items, ""); perr != nil {
+		return nil, perr
+	}
 	return out, nil
 }
 
@@ -200,7 +205,8 @@ func (s *Account) describeNetworkInterfaceAttribute(r *request) (any, error) {
 			out.Attachment = &a
 		}
 	case "groupSet":
-		out.Groups = &set[xGroup]{Items: []xGroup{}}
+		g := st.xGroups(e.groups)
+		out.Groups = &g
 	default:
 		return nil, invalidParam("Value (%s) for parameter attribute is invalid. Unknown attribute.", attr)
 	}

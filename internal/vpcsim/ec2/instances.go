@@ -145,6 +145,7 @@ type xReservation struct {
 type describeInstancesResp struct {
 	ec2Resp
 	Reservations set[xReservation] `xml:"reservationSet"`
+	NextToken    string            `xml:"nextToken,omitempty"`
 }
 
 var instanceFilters = []string{
@@ -153,6 +154,7 @@ var instanceFilters = []string{
 	"network-interface.subnet-id", "network-interface.vpc-id", "network-interface.mac-address",
 	"instance-state-name", "instance-state-code", "subnet-id", "vpc-id", "availability-zone", "instance-type",
 	"owner-id", "reservation-id", "iam-instance-profile.arn", "private-dns-name", "source-dest-check",
+	"instance.group-id", "instance.group-name", "network-interface.group-id", "network-interface.group-name",
 }
 
 func (st *state) privateDNS(a netip.Addr) string {
@@ -199,6 +201,7 @@ func (st *state) xInstance(in *instance) xInstance {
 	}
 	if p := st.primaryENI(in); p != nil {
 		x.SubnetID, x.VpcID = p.subnet, p.vpc
+		x.Groups = st.xGroups(p.groups)
 		x.Placement.AvailabilityZone = p.az
 		x.PrivateIPAddress = p.ip.String()
 		x.PrivateDNSName = st.privateDNS(p.ip)
@@ -229,7 +232,7 @@ func (st *state) xInstance(in *instance) xInstance {
 			PrivateIPAddress:   e.ip.String(),
 			PrivateDNSName:     st.privateDNS(e.ip),
 			SourceDestCheck:    e.sdc,
-			Groups:             set[xGroup]{Items: []xGroup{}},
+			Groups:             st.xGroups(e.groups),
 			Attachment:         st.xAttachment(e, false),
 			Association:        st.xAssoc(e.id, e.ip, false),
 			PrivateIPAddresses: st.xPrivateIPs(e),
@@ -267,6 +270,18 @@ func instanceAttr(x xInstance, name string) []string {
 	switch name {
 	case "instance-id":
 		return []string{x.InstanceID}
+	case "instance.group-id", "instance.group-name":
+		for _, g := range x.Groups.Items {
+			out = append(out, map[string]string{"instance.group-id": g.GroupID, "instance.group-name": g.GroupName}[name])
+		}
+		return out
+	case "network-interface.group-id", "network-interface.group-name":
+		for _, e := range x.NetworkInterfaces.Items {
+			for _, g := range e.Groups.Items {
+				out = append(out, map[string]string{"network-interface.group-id": g.GroupID, "network-interface.group-name": g.GroupName}[name])
+			}
+		}
+		return out
 	case "private-ip-address":
 		return []string{x.PrivateIPAddress}
 	case "private-dns-name":
@@ -325,6 +340,9 @@ func instanceAttr(x xInstance, name string) []string {
 }
 
 func (s *Account) describeInstances(r *request) (any, error) {
+	if err := checkPaging(r, idsParam(r, "InstanceId", "instanceId")); err != nil {
+		return nil, err
+	}
 	ids := r.list("InstanceId")
 	fs, err := r.filters(instanceFilters...)
 	if err != nil {
@@ -363,6 +381,10 @@ func (s *Account) describeInstances(r *request) (any, error) {
 			Groups:        set[xGroup]{Items: []xGroup{}},
 			Instances:     itemsOf(x),
 		})
+	}
+	var perr error
+	if out.Reservations.Items, out.NextToken, perr = paginate(r, out.Reservations.Items, idsParam(r, "InstanceId", "instanceId")); perr != nil {
+		return nil, perr
 	}
 	return out, nil
 }
@@ -411,7 +433,12 @@ func (s *Account) describeInstanceAttribute(r *request) (any, error) {
 	case "disableApiStop":
 		out.DisableAPIStop = &xValue{"false"}
 	case "groupSet":
-		out.Groups = &set[xGroup]{Items: []xGroup{}}
+		var ids []string
+		if p := st.primaryENI(in); p != nil {
+			ids = p.groups
+		}
+		g := st.xGroups(ids)
+		out.Groups = &g
 	default:
 		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim models sourceDestCheck, instanceType, disableApiTermination, disableApiStop and groupSet.", attr)
 	}
@@ -427,6 +454,9 @@ func (s *Account) modifyInstanceAttribute(r *request) (any, error) {
 	v, present, err := r.boolean("SourceDestCheck.Value")
 	if err != nil {
 		return nil, err
+	}
+	if groupIDs := r.list("GroupId"); len(groupIDs) > 0 && !present {
+		return s.modifyInstanceGroups(r, groupIDs)
 	}
 	if !present {
 		switch attr := r.get("Attribute"); attr {
@@ -465,6 +495,36 @@ func (s *Account) modifyInstanceAttribute(r *request) (any, error) {
 	return &returnResp{Return: true}, nil
 }
 
+// modifyInstanceGroups replaces the groups of the instance's primary
+// interface (ModifyInstanceAttribute GroupId.N: "you must specify the
+// security group ID ... even if it's just the default security group"); an
+// instance with several interfaces is refused, as for sourceDestCheck.
+func (s *Account) modifyInstanceGroups(r *request, groupIDs []string) (any, error) {
+	if err := s.mutateIn(r, func(st *state) error {
+		in, err := st.lookupInstance(r)
+		if err != nil {
+			return err
+		}
+		if len(in.enis) > 1 {
+			return errorf(http.StatusBadRequest, "InvalidInstanceID",
+				"There are multiple interfaces attached to instance '%s'. Please specify an interface ID for the operation instead.", in.id)
+		}
+		p := st.primaryENI(in)
+		if p == nil {
+			return errorf(http.StatusBadRequest, "InvalidInstanceID", "Instance '%s' has no network interface", in.id)
+		}
+		groups, err := st.groupsFor(groupIDs, p.vpc)
+		if err != nil {
+			return err
+		}
+		p.groups = groups
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
 type xENI struct {
 	NetworkInterfaceID string          `xml:"networkInterfaceId"`
 	SubnetID           string          `xml:"subnetId"`
@@ -490,6 +550,7 @@ type xENI struct {
 type describeNetworkInterfacesResp struct {
 	ec2Resp
 	NetworkInterfaces set[xENI] `xml:"networkInterfaceSet"`
+	NextToken         string    `xml:"nextToken,omitempty"`
 }
 
 var eniFilters = []string{
@@ -498,6 +559,7 @@ var eniFilters = []string{
 	"subnet-id", "vpc-id", "status", "availability-zone", "mac-address", "source-dest-check", "description", "owner-id",
 	"interface-type", "private-dns-name", "requester-managed",
 	"association.public-ip", "association.allocation-id", "association.association-id",
+	"group-id", "group-name",
 }
 
 // eniStatus is in-use while an attachment exists, whatever its own status
@@ -523,7 +585,7 @@ func (st *state) xENI(e *eni) xENI {
 		PrivateIPAddress:   e.ip.String(),
 		PrivateDNSName:     st.privateDNS(e.ip),
 		SourceDestCheck:    e.sdc,
-		Groups:             set[xGroup]{Items: []xGroup{}},
+		Groups:             st.xGroups(e.groups),
 		PrivateIPAddresses: st.xPrivateIPs(e),
 		IPv6Addresses:      set[xGroup]{Items: []xGroup{}},
 		InterfaceType:      "interface",
@@ -577,6 +639,12 @@ func eniAttr(x xENI, name string) []string {
 		return []string{x.PrivateDNSName}
 	case "requester-managed":
 		return []string{boolStr(x.RequesterManaged)}
+	case "group-id", "group-name":
+		var out []string
+		for _, g := range x.Groups.Items {
+			out = append(out, map[string]string{"group-id": g.GroupID, "group-name": g.GroupName}[name])
+		}
+		return out
 	case "association.public-ip", "association.allocation-id", "association.association-id":
 		var out []string
 		for _, a := range x.PrivateIPAddresses.Items {
@@ -607,6 +675,9 @@ func eniAttr(x xENI, name string) []string {
 }
 
 func (s *Account) describeNetworkInterfaces(r *request) (any, error) {
+	if err := checkPaging(r, idsParam(r, "NetworkInterfaceId", "networkInterfaceId")); err != nil {
+		return nil, err
+	}
 	ids := r.list("NetworkInterfaceId")
 	fs, err := r.filters(eniFilters...)
 	if err != nil {
@@ -629,6 +700,10 @@ func (s *Account) describeNetworkInterfaces(r *request) (any, error) {
 		if match(fs, e.tags, func(name string) []string { return eniAttr(x, name) }) {
 			out.NetworkInterfaces.Items = append(out.NetworkInterfaces.Items, x)
 		}
+	}
+	var perr error
+	if out.NetworkInterfaces.Items, out.NextToken, perr = paginate(r, out.NetworkInterfaces.Items, idsParam(r, "NetworkInterfaceId", "networkInterfaceId")); perr != nil {
+		return nil, perr
 	}
 	return out, nil
 }
@@ -653,7 +728,8 @@ type xVpc struct {
 
 type describeVpcsResp struct {
 	ec2Resp
-	Vpcs set[xVpc] `xml:"vpcSet"`
+	Vpcs      set[xVpc] `xml:"vpcSet"`
+	NextToken string    `xml:"nextToken,omitempty"`
 }
 
 var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "owner-id", "dhcp-options-id"}
@@ -696,6 +772,10 @@ func (s *Account) describeVpcs(r *request) (any, error) {
 			out.Vpcs.Items = append(out.Vpcs.Items, x)
 		}
 	}
+	var perr error
+	if out.Vpcs.Items, out.NextToken, perr = paginate(r, out.Vpcs.Items, ""); perr != nil {
+		return nil, perr
+	}
 	return out, nil
 }
 
@@ -716,7 +796,8 @@ type xSubnet struct {
 
 type describeSubnetsResp struct {
 	ec2Resp
-	Subnets set[xSubnet] `xml:"subnetSet"`
+	Subnets   set[xSubnet] `xml:"subnetSet"`
+	NextToken string       `xml:"nextToken,omitempty"`
 }
 
 var subnetFilters = []string{"subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock", "availability-zone", "availability-zone-id", "state", "default-for-az", "owner-id"}
@@ -762,6 +843,10 @@ func (s *Account) describeSubnets(r *request) (any, error) {
 		if ok {
 			out.Subnets.Items = append(out.Subnets.Items, x)
 		}
+	}
+	var perr error
+	if out.Subnets.Items, out.NextToken, perr = paginate(r, out.Subnets.Items, ""); perr != nil {
+		return nil, perr
 	}
 	return out, nil
 }

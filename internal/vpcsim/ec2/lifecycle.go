@@ -126,6 +126,8 @@ func (st *state) taggable(id string) (tags map[string]string, kind string, ok bo
 		return x.tags, "volume", true
 	case *igw:
 		return x.tags, "internet-gateway", true
+	case *secGroup:
+		return x.tags, "security-group", true
 	}
 	return nil, "", false
 }
@@ -140,6 +142,7 @@ func notFoundByPrefix(id string) *apiError {
 		{"vpc-", "InvalidVpcID.NotFound", "vpc"},
 		{"vol-", "InvalidVolume.NotFound", "volume"},
 		{"eipalloc-", "InvalidAllocationID.NotFound", "allocation"},
+		{"sg-", "InvalidGroup.NotFound", "security group"},
 	}
 	for _, k := range kinds {
 		if strings.HasPrefix(id, k.prefix) {
@@ -238,7 +241,8 @@ type xTagDesc struct {
 
 type describeTagsResp struct {
 	ec2Resp
-	Tags set[xTagDesc] `xml:"tagSet"`
+	Tags      set[xTagDesc] `xml:"tagSet"`
+	NextToken string        `xml:"nextToken,omitempty"`
 }
 
 func (s *Account) describeTags(r *request) (any, error) {
@@ -278,6 +282,10 @@ func (s *Account) describeTags(r *request) (any, error) {
 				out.Tags.Items = append(out.Tags.Items, x)
 			}
 		}
+	}
+	var perr error
+	if out.Tags.Items, out.NextToken, perr = paginate(r, out.Tags.Items, ""); perr != nil {
+		return nil, perr
 	}
 	return out, nil
 }

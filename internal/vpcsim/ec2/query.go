@@ -181,6 +181,15 @@ var actions = map[string]actionSpec{
 	"DescribeAvailabilityZones": {run: (*Account).describeAvailabilityZones},
 	"DescribeRegions":           {run: (*Account).describeRegions},
 
+	"CreateSecurityGroup":           {run: (*Account).createSecurityGroup, resource: paramARN("vpc", "VpcId")},
+	"DeleteSecurityGroup":           {run: (*Account).deleteSecurityGroup, resource: paramARN("security-group", "GroupId")},
+	"DescribeSecurityGroups":        {run: (*Account).describeSecurityGroups},
+	"DescribeSecurityGroupRules":    {run: (*Account).describeSecurityGroupRules},
+	"AuthorizeSecurityGroupIngress": {run: (*Account).authorizeSecurityGroupIngress, resource: paramARN("security-group", "GroupId")},
+	"AuthorizeSecurityGroupEgress":  {run: (*Account).authorizeSecurityGroupEgress, resource: paramARN("security-group", "GroupId")},
+	"RevokeSecurityGroupIngress":    {run: (*Account).revokeSecurityGroupIngress, resource: paramARN("security-group", "GroupId")},
+	"RevokeSecurityGroupEgress":     {run: (*Account).revokeSecurityGroupEgress, resource: paramARN("security-group", "GroupId")},
+
 	"CreateNetworkInterface":          {run: (*Account).createNetworkInterface, resource: paramARN("subnet", "SubnetId")},
 	"DeleteNetworkInterface":          {run: (*Account).deleteNetworkInterface, resource: eniARN},
 	"AttachNetworkInterface":          {run: (*Account).attachNetworkInterface, resource: instanceARN},

@@ -47,6 +47,7 @@ type xRoute struct {
 type describeRouteTablesResp struct {
 	ec2Resp
 	RouteTables set[xRouteTable] `xml:"routeTableSet"`
+	NextToken   string           `xml:"nextToken,omitempty"`
 }
 
 var routeTableFilters = []string{
@@ -77,6 +78,10 @@ func (s *Account) describeRouteTables(r *request) (any, error) {
 			continue
 		}
 		out.RouteTables.Items = append(out.RouteTables.Items, x)
+	}
+	var perr error
+	if out.RouteTables.Items, out.NextToken, perr = paginate(r, out.RouteTables.Items, ""); perr != nil {
+		return nil, perr
 	}
 	return out, nil
 }

@@ -27,6 +27,7 @@ type state struct {
 	eips     []*eip
 	vols     []*volume
 	igws     []*igw
+	sgs      []*secGroup
 	roles    map[string]*role
 	byID     map[string]any // every object above by its ID
 	launched time.Time
@@ -178,6 +179,7 @@ type eni struct {
 	description string
 	attach      *attachment
 	tags        map[string]string
+	groups      []string // security group IDs
 }
 
 type attachment struct {
@@ -273,6 +275,16 @@ func buildState(w *World, ids idGen) (*state, error) {
 	st := b.build()
 	if len(b.errs) > 0 {
 		return nil, errors.Join(b.errs...)
+	}
+	// Every VPC has its default security group, which interfaces get when
+	// none is named (VPC User Guide, "Default security groups").
+	for _, v := range st.vpcs {
+		st.addDefaultGroup(ids, v.id)
+	}
+	for _, e := range st.enis {
+		if len(e.groups) == 0 {
+			e.groups, _ = st.groupsFor(nil, e.vpc)
+		}
 	}
 	return st, nil
 }

@@ -229,7 +229,8 @@ func (s *Account) deleteVolume(r *request) (any, error) {
 
 type describeVolumesResp struct {
 	ec2Resp
-	Volumes set[xVolume] `xml:"volumeSet"`
+	Volumes   set[xVolume] `xml:"volumeSet"`
+	NextToken string       `xml:"nextToken,omitempty"`
 }
 
 func (s *Account) describeVolumes(r *request) (any, error) {
@@ -283,6 +284,10 @@ func (s *Account) describeVolumes(r *request) (any, error) {
 		if ok {
 			out.Volumes.Items = append(out.Volumes.Items, x)
 		}
+	}
+	var perr error
+	if out.Volumes.Items, out.NextToken, perr = paginate(r, out.Volumes.Items, ""); perr != nil {
+		return nil, perr
 	}
 	return out, nil
 }
