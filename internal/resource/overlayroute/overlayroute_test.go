@@ -2,6 +2,7 @@ package overlayroute
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -314,5 +315,67 @@ func TestPrepareTakesSourceDestCheckOffTheFailoverPath(t *testing.T) {
 	}
 	if acts, _, _ := e.writes(seq); !slices.Equal(acts, []string{"CreateRoute", "CreateRoute"}) {
 		t.Errorf("acquire after prepare wrote %v, want only the two routes", acts)
+	}
+}
+
+// TestAcquireWritesOneRouteFirst: the first route write completes before
+// any other starts, then the rest go in parallel. When an Availability
+// Zone fails and every cluster of the account writes at once, EC2's burst
+// (50 mutating calls) then goes one route to each cluster rather than all
+// routes to the first few (issue 17, bench/RESULTS.md "The storm").
+func TestAcquireWritesOneRouteFirst(t *testing.T) {
+	srv := vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, world), vpcsim.Options{Timing: vpcsim.Timing{Mutate: vpcsim.Dist{Median: 100 * time.Millisecond}}})
+	e := &env{srv: srv}
+	id, err := awsapi.ReadIdentity(t.Context(), awsapi.NewIMDS(srv.IMDSURL("i-0a000000000000001")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.a = resource.Self{Name: "a", Identity: id}
+	cfg := config.OverlayRoute{CIDRs: []netip.Prefix{vip, netip.MustParsePrefix("192.168.100.20/32")}, RouteTables: config.RouteTables{All: true}}
+	r := newRes(t, e, e.a.InstanceID, cfg)
+	if err := r.Acquire(t.Context(), e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	var writes []vpcsim.Call
+	for _, c := range srv.Calls(0) {
+		if c.Action == "CreateRoute" || c.Action == "ReplaceRoute" {
+			writes = append(writes, c)
+		}
+	}
+	if len(writes) != 4 {
+		t.Fatalf("%d route writes, want 4 (2 tables × 2 prefixes)", len(writes))
+	}
+	// Each write takes 100 ms; written in parallel all four would arrive
+	// within a few milliseconds. Arrival is Applied less Latency; allow
+	// half a write's time for the recording's own skew.
+	slices.SortFunc(writes, func(x, y vpcsim.Call) int { return x.Time.Compare(y.Time) })
+	first := writes[0]
+	for _, w := range writes[1:] {
+		if start := w.Applied.Add(-time.Duration(w.Latency)); start.Before(first.Applied.Add(-50 * time.Millisecond)) {
+			t.Errorf("write %s %s started at %s, before the first write ended at %s",
+				w.Params["RouteTableId"], w.Params["DestinationCidrBlock"], start.Format("15:04:05.000"), first.Applied.Format("15:04:05.000"))
+		}
+	}
+}
+
+// TestStepTimeoutCoversThrottledWrites: an acquire's budget is a minute of
+// queueing behind the account's other writers plus its own routes at EC2's
+// refill rate of 5 a second, since a throttled write waits its turn.
+func TestStepTimeoutCoversThrottledWrites(t *testing.T) {
+	var tables []string
+	for i := range 20 {
+		tables = append(tables, fmt.Sprintf("rtb-%017x", i+1))
+	}
+	var cidrs []netip.Prefix
+	for i := range 25 {
+		cidrs = append(cidrs, netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 16, byte(i), 10}), 32))
+	}
+	r := New(config.OverlayRoute{CIDRs: cidrs, RouteTables: config.RouteTables{IDs: tables}}, nil, Options{}, slog.New(slog.DiscardHandler))
+	if got, want := r.StepTimeout(), time.Minute+100*time.Second; got != want {
+		t.Errorf("StepTimeout with 500 routes = %s, want %s", got, want)
+	}
+	one := New(config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{All: true}}, nil, Options{}, slog.New(slog.DiscardHandler))
+	if got, want := one.StepTimeout(), time.Minute+200*time.Millisecond; got != want {
+		t.Errorf("StepTimeout of one route, tables not yet read = %s, want %s", got, want)
 	}
 }
