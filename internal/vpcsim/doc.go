@@ -205,7 +205,6 @@
 //     lists the zones one real account sees (us-east-1 a to f, us-west-1 a
 //     and b, ap-northeast-1 a, c and d ...) with its zone IDs (us-east-1b is
 //     use1-az1); another account may see other letters for the same IDs.
-//
 //   - Security groups: Create/Delete/DescribeSecurityGroups,
 //     DescribeSecurityGroupRules, Authorize/RevokeSecurityGroupIngress and
 //     Egress. Every VPC has a "default" group (all traffic from itself in,

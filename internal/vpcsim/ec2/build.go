@@ -117,10 +117,12 @@ type vpcAttributeResp struct {
 	VpcID              string      `xml:"vpcId"`
 	EnableDNSSupport   *xBoolValue `xml:"enableDnsSupport,omitempty"`
 	EnableDNSHostnames *xBoolValue `xml:"enableDnsHostnames,omitempty"`
+	EnableNAUMetrics   *xBoolValue `xml:"enableNetworkAddressUsageMetrics,omitempty"`
 }
 
-// modifyVpcAttribute sets enableDnsSupport or enableDnsHostnames, one per
-// call as EC2 requires (seed 004 calls it twice).
+// modifyVpcAttribute sets enableDnsSupport, enableDnsHostnames or
+// enableNetworkAddressUsageMetrics (off by default), one per call as EC2
+// requires (seed 004 calls it twice).
 func (s *Account) modifyVpcAttribute(r *request) (any, error) {
 	sup, supSet, err := r.boolean("EnableDnsSupport.Value")
 	if err != nil {
@@ -130,18 +132,25 @@ func (s *Account) modifyVpcAttribute(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if supSet == hostSet {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Exactly one of enableDnsSupport and enableDnsHostnames must be specified.")
+	nau, nauSet, err := r.boolean("EnableNetworkAddressUsageMetrics.Value")
+	if err != nil {
+		return nil, err
+	}
+	if n := btoi(supSet) + btoi(hostSet) + btoi(nauSet); n != 1 {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Exactly one of enableDnsSupport, enableDnsHostnames and enableNetworkAddressUsageMetrics must be specified.")
 	}
 	err = s.mutateIn(r, func(st *state) error {
 		v, err := st.lookupVpc(r)
 		if err != nil {
 			return err
 		}
-		if supSet {
+		switch {
+		case supSet:
 			v.dnsSupport = sup
-		} else {
+		case hostSet:
 			v.dnsHostnames = host
+		default:
+			v.nauMetrics = nau
 		}
 		return nil
 	})
@@ -149,6 +158,13 @@ func (s *Account) modifyVpcAttribute(r *request) (any, error) {
 		return nil, err
 	}
 	return &returnResp{Return: true}, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s *Account) describeVpcAttribute(r *request) (any, error) {
@@ -168,8 +184,10 @@ func (s *Account) describeVpcAttribute(r *request) (any, error) {
 		out.EnableDNSSupport = &xBoolValue{v.dnsSupport}
 	case "enableDnsHostnames":
 		out.EnableDNSHostnames = &xBoolValue{v.dnsHostnames}
+	case "enableNetworkAddressUsageMetrics":
+		out.EnableNAUMetrics = &xBoolValue{v.nauMetrics}
 	default:
-		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim models enableDnsSupport and enableDnsHostnames.", attr)
+		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim models enableDnsSupport, enableDnsHostnames and enableNetworkAddressUsageMetrics.", attr)
 	}
 	return out, nil
 }
@@ -403,10 +421,10 @@ func (s *Account) runInstances(r *request) (any, error) {
 			return errorf(http.StatusBadRequest, "InsufficientFreeAddressesInSubnet", "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", sn.id)
 		}
 		now := time.Now().UTC().Truncate(time.Second)
-		rid := ""
+		rid := s.ids.next("r")
 		for i := range n {
 			in := &instance{id: s.ids.next("i"), state: "pending", role: role, instanceType: itype, subnet: sn.id,
-				tags: tagSpecs(r, "instance"), launch: now}
+				tags: tagSpecs(r, "instance"), launch: now, reservation: rid, image: r.get("ImageId"), launchIndex: i}
 			e := given
 			if e == nil {
 				e = &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: true, description: "", tags: tagSpecs(r, "network-interface"), groups: groups}
@@ -431,12 +449,7 @@ func (s *Account) runInstances(r *request) (any, error) {
 					in.state = "running"
 				}
 			})
-			if i == 0 {
-				rid = reservationID(in.id)
-			}
 			x := st.xInstance(in)
-			x.AmiLaunchIndex = i
-			x.ImageID = r.get("ImageId")
 			out.Instances.Items = append(out.Instances.Items, x)
 		}
 		out.ReservationID, out.OwnerID = rid, st.account
@@ -527,7 +540,7 @@ func (s *Account) describeInstanceStatus(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs, err := r.filters("instance-state-name", "availability-zone", "instance-status.status", "system-status.status")
+	fs, err := r.filters("instance-state-name", "instance-state-code", "availability-zone", "instance-status.status", "system-status.status")
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +567,7 @@ func (s *Account) describeInstanceStatus(r *request) (any, error) {
 			x.AvailabilityZone = p.az
 		}
 		ok := match(fs, nil, func(name string) []string {
-			return []string{map[string]string{"instance-state-name": x.InstanceState.Name, "availability-zone": x.AvailabilityZone,
+			return []string{map[string]string{"instance-state-name": x.InstanceState.Name, "instance-state-code": strconv.Itoa(x.InstanceState.Code), "availability-zone": x.AvailabilityZone,
 				"instance-status.status": x.InstanceStatus.Status, "system-status.status": x.SystemStatus.Status}[name]}
 		})
 		if ok {

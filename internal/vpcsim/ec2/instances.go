@@ -1,6 +1,7 @@
 package ec2
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -155,6 +156,7 @@ var instanceFilters = []string{
 	"instance-state-name", "instance-state-code", "subnet-id", "vpc-id", "availability-zone", "instance-type",
 	"owner-id", "reservation-id", "iam-instance-profile.arn", "private-dns-name", "source-dest-check",
 	"instance.group-id", "instance.group-name", "network-interface.group-id", "network-interface.group-name",
+	"image-id", "architecture", "root-device-type", "virtualization-type", "hypervisor",
 }
 
 func (st *state) privateDNS(a netip.Addr) string {
@@ -165,8 +167,13 @@ func (st *state) privateDNS(a netip.Addr) string {
 	return name + "." + st.region + ".compute.internal"
 }
 
-func reservationID(instanceID string) string {
-	return fmt.Sprintf("r-%017x", fnv64("r/"+instanceID)&0xfffffffffffffff)
+// reservationID is the ID of the reservation that launched in: one per
+// RunInstances call, as in AWS.
+func reservationID(in *instance) string {
+	if in.reservation != "" {
+		return in.reservation
+	}
+	return fmt.Sprintf("r-%017x", fnv64("r/"+in.id)&0xfffffffffffffff)
 }
 
 func (st *state) profileARN(roleName string) string {
@@ -176,7 +183,8 @@ func (st *state) profileARN(roleName string) string {
 func (st *state) xInstance(in *instance) xInstance {
 	x := xInstance{
 		InstanceID:         in.id,
-		ImageID:            "ami-0a1b2c3d4e5f60718",
+		ImageID:            cmp.Or(in.image, "ami-0a1b2c3d4e5f60718"),
+		AmiLaunchIndex:     in.launchIndex,
 		State:              xInstanceState{Code: stateCodes[in.state], Name: in.state},
 		InstanceType:       in.instanceType,
 		LaunchTime:         in.launch.Format(awsTime),
@@ -298,6 +306,16 @@ func instanceAttr(x xInstance, name string) []string {
 		return []string{x.Placement.AvailabilityZone}
 	case "instance-type":
 		return []string{x.InstanceType}
+	case "image-id":
+		return []string{x.ImageID}
+	case "architecture":
+		return []string{x.Architecture}
+	case "root-device-type":
+		return []string{x.RootDeviceType}
+	case "virtualization-type":
+		return []string{x.VirtualizationType}
+	case "hypervisor":
+		return []string{x.Hypervisor}
 	case "source-dest-check":
 		return []string{boolStr(x.SourceDestCheck)}
 	case "ip-address":
@@ -362,7 +380,7 @@ func (s *Account) describeInstances(r *request) (any, error) {
 			continue
 		}
 		x := st.xInstance(in)
-		rid := reservationID(in.id)
+		rid := reservationID(in)
 		ok := match(fs, in.tags, func(name string) []string {
 			switch name {
 			case "owner-id":
@@ -373,6 +391,12 @@ func (s *Account) describeInstances(r *request) (any, error) {
 			return instanceAttr(x, name)
 		})
 		if !ok {
+			continue
+		}
+		// DescribeInstances answers reservations, each listing those of
+		// its instances that match.
+		if k := len(out.Reservations.Items) - 1; k >= 0 && out.Reservations.Items[k].ReservationID == rid {
+			out.Reservations.Items[k].Instances.Items = append(out.Reservations.Items[k].Instances.Items, x)
 			continue
 		}
 		out.Reservations.Items = append(out.Reservations.Items, xReservation{
@@ -800,7 +824,10 @@ type describeSubnetsResp struct {
 	NextToken string       `xml:"nextToken,omitempty"`
 }
 
-var subnetFilters = []string{"subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock", "availability-zone", "availability-zone-id", "state", "default-for-az", "owner-id"}
+// subnetFilters are DescribeSubnets' filters, with the older spellings
+// the API reference still lists (availabilityZone, cidrBlock, defaultForAz).
+var subnetFilters = []string{"subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock", "availability-zone", "availabilityZone",
+	"availability-zone-id", "state", "default-for-az", "defaultForAz", "owner-id"}
 
 func (s *Account) describeSubnets(r *request) (any, error) {
 	ids := r.list("SubnetId")
@@ -827,13 +854,13 @@ func (s *Account) describeSubnets(r *request) (any, error) {
 				return []string{x.VpcID}
 			case "cidr", "cidr-block", "cidrBlock":
 				return []string{x.CidrBlock}
-			case "availability-zone":
+			case "availability-zone", "availabilityZone":
 				return []string{x.AvailabilityZone}
 			case "availability-zone-id":
 				return []string{x.AvailabilityZoneID}
 			case "state":
 				return []string{x.State}
-			case "default-for-az":
+			case "default-for-az", "defaultForAz":
 				return []string{boolStr(x.DefaultForAz)}
 			case "owner-id":
 				return []string{x.OwnerID}

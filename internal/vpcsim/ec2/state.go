@@ -85,6 +85,7 @@ type vpc struct {
 	tags         map[string]string
 	dnsSupport   bool // enableDnsSupport, on by default
 	dnsHostnames bool // enableDnsHostnames, off by default outside default VPCs
+	nauMetrics   bool // enableNetworkAddressUsageMetrics, off by default
 	isDefault    bool
 }
 
@@ -165,6 +166,13 @@ type instance struct {
 	imdsDown     bool
 	// notices are what the instance's metadata announces (notices.go).
 	notices instanceNotices
+	// reservation is the ID of the RunInstances call that launched the
+	// instance, shared by all it launched ("" for a world's instances:
+	// each is its own reservation); image and launchIndex are what it
+	// was launched with.
+	reservation string
+	image       string
+	launchIndex int
 }
 
 type eni struct {
