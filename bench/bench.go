@@ -44,7 +44,7 @@ type Options struct {
 	TunedLease time.Duration
 	// Storm configures the storm part (storm.go); StormSystems lists what
 	// fails over in it: "agents" (vipd run on every node), "controller"
-	// (vipd controller); default agents.
+	// (a vipd controller per cluster); default both.
 	Storm        StormOptions
 	StormSystems []string
 	// PacemakerTables are the route table counts the Pacemaker agent
@@ -85,7 +85,7 @@ func (o *Options) defaults() {
 		o.RouteCells = RouteCells
 	}
 	if len(o.StormSystems) == 0 {
-		o.StormSystems = []string{"agents"}
+		o.StormSystems = []string{"agents", "controller"}
 	}
 	if len(o.PacemakerTables) == 0 {
 		o.PacemakerTables = []int{1, 4, 20}

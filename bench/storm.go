@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,7 +65,9 @@ type StormOptions struct {
 	// one prefix, instead of one /32 route each.
 	Addresses int
 	Mergeable bool
-	// Controller runs the storm with `vipd controller` instead of agents.
+	// Controller runs the storm with a `vipd controller` per cluster
+	// instead of agents: the candidates run only their services, and the
+	// owner's host failing is its service no longer answering.
 	Controller bool
 }
 
@@ -263,6 +264,9 @@ type stormCluster struct {
 	vips    []netip.Prefix
 	tables  []string
 	members []*stormMember
+	// ctl is the cluster's `vipd controller` (Controller storms); its
+	// members then run no vipd, only their services.
+	ctl *stormMember
 	// owner is the member the tables point at before the fault; want
 	// the one they must point at after it.
 	owner, want *stormMember
@@ -292,10 +296,8 @@ func RunStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger)
 }
 
 func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger, res *StormResult) (err error) {
-	if o.Controller {
-		return errors.New("storm with the controller: not implemented")
-	}
-	dynamo := o.Settings.Election == config.BackendDynamoDB
+	// The controller's candidates run no vipd: no witness either.
+	dynamo := o.Controller || o.Settings.Election == config.BackendDynamoDB
 	timing, err := vpcsim.TimingProfile("realistic")
 	if err != nil {
 		return err
@@ -310,7 +312,7 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	if err := srv.Start(bg, "127.0.0.1:0"); err != nil {
 		return err
 	}
-	if dynamo {
+	if dynamo || o.Controller {
 		if err := simcluster.CreateLeaseTable(ctx, srv, stormLeaseTable); err != nil {
 			return err
 		}
@@ -388,7 +390,7 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 				c.want = m
 			}
 		}
-		if !c.want.proc.Running() {
+		if !o.Controller && !c.want.proc.Running() {
 			return fmt.Errorf("%s: node %s is not running before the storm", c.name, c.want.sim.Name)
 		}
 	}
@@ -398,6 +400,12 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	log.Info("storm: killing every owner", "clusters", o.Clusters, "load", res.Load)
 	t0 := time.Now()
 	for _, c := range clusters {
+		if o.Controller {
+			// The owner's host is gone: its service stops answering the
+			// controller's checks.
+			c.owner.svc.Close()
+			continue
+		}
 		c.owner.proc.Signal(syscall.SIGKILL)
 	}
 	deadline := 3*res.Floor + 90*time.Second
@@ -431,7 +439,9 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	}
 	first := time.Time{}
 	for _, call := range srv.Calls(since) {
-		if call.Service != "ec2" || call.Caller == "admin" || call.Time.Before(t0) || call.Time.After(end) {
+		// The harness makes no EC2 call; a controller calls with the
+		// account's (admin) key.
+		if call.Service != "ec2" || call.Time.Before(t0) || call.Time.After(end) {
 			continue
 		}
 		res.EC2Calls++
@@ -451,7 +461,9 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 		res.FirstWrite = first.Sub(t0)
 	}
 	for _, c := range clusters {
-		res.StepAsides += c.want.stepAsides()
+		if !o.Controller {
+			res.StepAsides += c.want.stepAsides()
+		}
 	}
 	res.GaveUp = max(res.GaveUp, 0)
 	if res.GaveUp > 0 {
@@ -483,6 +495,9 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions,
 			return nil, fmt.Errorf("create %s: %w", m.sim.Dir, err)
 		}
 		c.members = append(c.members, m)
+	}
+	if o.Controller {
+		return c, c.controllerConfig(srv, dir, o, lo)
 	}
 	var sims []simcluster.Member
 	for _, m := range c.members {
@@ -517,6 +532,20 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions,
 }
 
 func (c *stormCluster) start(bin string, srv *vpcsim.Server) error {
+	if c.ctl != nil {
+		ak, sk := srv.AdminKey()
+		dir := filepath.Dir(c.ctl.sim.ConfigPath())
+		env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_ACCESS_KEY_ID=" + ak, "AWS_SECRET_ACCESS_KEY=" + sk,
+			"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=" + srv.URL(),
+			"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials")}
+		p, err := simcluster.StartProc(func(cmd *exec.Cmd) error { return cmd.Start() }, env, c.ctl.sim.LogPath(),
+			bin, "controller", "--config", c.ctl.sim.ConfigPath())
+		if err != nil {
+			return fmt.Errorf("start vipd controller of %s: %w", c.name, err)
+		}
+		c.ctl.proc = p
+		return nil
+	}
 	for _, m := range c.members {
 		p, err := simcluster.StartProc(func(cmd *exec.Cmd) error { return cmd.Start() }, simcluster.Env(m.sim, srv.URL(), srv.IMDSURL(m.sim.InstanceID)),
 			m.sim.LogPath(), bin, "run", "--config", m.sim.ConfigPath())
@@ -560,12 +589,75 @@ func stormOwners(ctx context.Context, st vpcsim.State, clusters []*stormCluster)
 			}
 		}
 		for _, m := range c.members[:2] {
-			if m.sim.Name == owner && m.primary(ctx) {
+			if m.sim.Name != owner {
+				continue
+			}
+			if c.ctl != nil && c.ctl.activeFor(ctx, m.sim.InstanceID) || c.ctl == nil && m.primary(ctx) {
 				c.owner, n = m, n+1
 			}
 		}
 	}
 	return n
+}
+
+// activeFor reports whether the controller says it is active with
+// instance as the owner.
+func (m *stormMember) activeFor(ctx context.Context, instance string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := admin.NewClient(m.sim.Socket()).Status(ctx)
+	return err == nil && st.Role == "active" && st.InstanceID == instance
+}
+
+// controllerConfig writes the cluster's controller configuration, as an
+// operator would for one cluster: its two candidates checked over TCP
+// (at their services' loopback addresses), the overlay route, the owner
+// record in SSM, the lease in DynamoDB, all in vpcsim.
+func (c *stormCluster) controllerConfig(srv *vpcsim.Server, dir string, o StormOptions, lo func(int) netip.Addr) error {
+	c.ctl = &stormMember{sim: simcluster.Member{Name: "controller", Dir: filepath.Join(dir, c.name, "controller")}}
+	if err := os.MkdirAll(c.ctl.sim.Dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", c.ctl.sim.Dir, err)
+	}
+	var cands, cidrs, tables []string
+	for k, m := range c.members {
+		svc := netip.AddrPortFrom(lo(k+1), servicePort).String()
+		ln, err := net.Listen("tcp", svc)
+		if err != nil {
+			return fmt.Errorf("start service of %s %s: %w", c.name, m.sim.Name, err)
+		}
+		m.svc = simcluster.Serve(ln, m.sim.Name)
+		cands = append(cands, fmt.Sprintf("{id: %s, check-address: %q}", m.sim.InstanceID, svc))
+	}
+	for _, p := range c.vips {
+		cidrs = append(cidrs, p.String())
+	}
+	tables = c.tables
+	interval := o.Settings.CheckInterval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	cfg := fmt.Sprintf(`cluster: %s
+name: %s-controller
+candidates:
+  instances: [%s]
+health:
+  - {tcp: "{address}", interval: %s, timeout: %s, rise: 2, fall: 2}
+resources:
+  - overlay-route: {cidrs: [%s], route-tables: [%s]}
+owner-parameter: {name: %s-owner}
+lease: {table: %s}
+api: {socket: %q}
+aws: {region: %s, endpoint: %q, ssm-endpoint: %q, dynamodb-endpoint: %q}
+log: {format: json}
+`, c.name, c.name, strings.Join(cands, ", "), interval, interval, strings.Join(cidrs, ", "), strings.Join(tables, ", "),
+		c.name, stormLeaseTable, c.ctl.sim.Socket(), srv.Region(), srv.URL(), srv.URL(), srv.URL())
+	if _, err := config.ParseController([]byte(cfg), c.name); err != nil {
+		return fmt.Errorf("controller configuration of %s is not valid: %w\n%s", c.name, err, cfg)
+	}
+	if err := os.WriteFile(c.ctl.sim.ConfigPath(), []byte(cfg), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", c.ctl.sim.ConfigPath(), err)
+	}
+	return nil
 }
 
 // primary reports whether the member's daemon says it is primary.
@@ -577,10 +669,14 @@ func (m *stormMember) primary(ctx context.Context) bool {
 }
 
 func (c *stormCluster) close() {
-	for _, m := range c.members {
+	all := c.members
+	if c.ctl != nil {
+		all = append(slices.Clone(all), c.ctl)
+	}
+	for _, m := range all {
 		m.proc.Signal(syscall.SIGKILL)
 	}
-	for _, m := range c.members {
+	for _, m := range all {
 		m.proc.Wait(10 * time.Second)
 		if m.svc != nil {
 			m.svc.Close()
@@ -602,7 +698,10 @@ func (m *stormMember) stepAsides() int {
 func stormTicks(clusters []*stormCluster) int64 {
 	var n int64
 	for _, c := range clusters {
-		for _, m := range c.members {
+		for _, m := range append(slices.Clone(c.members), c.ctl) {
+			if m == nil {
+				continue
+			}
 			if st, err := readStat(m.proc.Pid()); err == nil {
 				n += st.cpuTicks
 			}
