@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/vipd/vipd/internal/testenv"
 )
 
 // ec2Answers is an EC2 endpoint that answers the first fail calls with
@@ -33,8 +35,11 @@ func ec2Answers(t *testing.T, fail int, code string, status int) (*httptest.Serv
 	return srv, &calls
 }
 
+// loadFor builds the clients against url as vipd does, free of the
+// caller's AWS configuration.
 func loadFor(t *testing.T, url string, o Options) *Clients {
 	t.Helper()
+	testenv.AWS(t)
 	o.Region, o.Endpoint = "us-east-1", url
 	o.Credentials = credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")
 	c, err := Load(t.Context(), o)
