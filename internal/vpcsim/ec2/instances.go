@@ -58,7 +58,7 @@ type xInstance struct {
 	RootDeviceName     string            `xml:"rootDeviceName"`
 	BlockDevices       set[xBlockDevice] `xml:"blockDeviceMapping"`
 	VirtualizationType string            `xml:"virtualizationType"`
-	Tags               set[xTag]         `xml:"tagSet"`
+	Tags               *set[xTag]        `xml:"tagSet,omitempty"`
 	Hypervisor         string            `xml:"hypervisor"`
 	NetworkInterfaces  set[xInstanceENI] `xml:"networkInterfaceSet"`
 	IamInstanceProfile *xProfile         `xml:"iamInstanceProfile,omitempty"`
@@ -197,7 +197,7 @@ func (st *state) xInstance(in *instance) xInstance {
 		RootDeviceName:     "/dev/xvda",
 		VirtualizationType: "hvm",
 		Hypervisor:         "xen",
-		Tags:               tagSet(in.tags),
+		Tags:               optionalTags(in.tags),
 		NetworkInterfaces:  set[xInstanceENI]{Items: []xInstanceENI{}},
 		EnaSupport:         true,
 	}

@@ -314,6 +314,17 @@ func tagSet(tags map[string]string) set[xTag] {
 	return out
 }
 
+// optionalTags is the tagSet of an instance or volume, which EC2 leaves
+// out of DescribeInstances and DescribeVolumes when there are no tags
+// (the SDKs' Tags is then absent, not empty).
+func optionalTags(tags map[string]string) *set[xTag] {
+	if len(tags) == 0 {
+		return nil
+	}
+	t := tagSet(tags)
+	return &t
+}
+
 func mapsKeys(m map[string]string) func(func(string) bool) {
 	return func(yield func(string) bool) {
 		for k := range m {

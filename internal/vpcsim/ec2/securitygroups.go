@@ -487,13 +487,15 @@ func (s *Account) authorizeRules(r *request, egress bool) (any, error) {
 		if egress {
 			list = &g.egress
 		}
+		// The quota is checked on the count first: a call past it is
+		// refused whatever its rules are.
+		if len(*list)+len(rules) > maxRulesPerGroup {
+			return errorf(http.StatusBadRequest, "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.")
+		}
 		for i, rl := range rules {
 			if slices.ContainsFunc(*list, rl.samePeer) || slices.ContainsFunc(rules[:i], rl.samePeer) {
 				return errorf(http.StatusBadRequest, "InvalidPermission.Duplicate", "the specified rule \"%s\" already exists", rl.describe())
 			}
-		}
-		if len(*list)+len(rules) > maxRulesPerGroup {
-			return errorf(http.StatusBadRequest, "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.")
 		}
 		*list = append(*list, rules...)
 		for _, rl := range rules {

@@ -28,7 +28,7 @@ type xVolume struct {
 	Iops               int                 `xml:"iops"`
 	Encrypted          bool                `xml:"encrypted"`
 	MultiAttachEnabled bool                `xml:"multiAttachEnabled"`
-	Tags               set[xTag]           `xml:"tagSet"`
+	Tags               *set[xTag]          `xml:"tagSet,omitempty"`
 }
 
 func (v *volume) xAttachment() xVolAttachment {
@@ -37,7 +37,7 @@ func (v *volume) xAttachment() xVolAttachment {
 
 func (v *volume) x() xVolume {
 	x := xVolume{VolumeID: v.id, Size: v.size, AvailabilityZone: v.az, Status: v.state, CreateTime: v.created.Format(awsTime),
-		Attachments: set[xVolAttachment]{Items: []xVolAttachment{}}, VolumeType: v.vtype, Iops: 3000, Tags: tagSet(v.tags)}
+		Attachments: set[xVolAttachment]{Items: []xVolAttachment{}}, VolumeType: v.vtype, Iops: 3000, Tags: optionalTags(v.tags)}
 	if v.attach != nil {
 		x.Attachments.Items = append(x.Attachments.Items, v.xAttachment())
 	}
