@@ -1,9 +1,12 @@
 package dynamodb_test
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -595,5 +598,53 @@ func TestKeyValidation(t *testing.T) {
 				t.Errorf("got %s %q\nwant ValidationException %q", code, msg, tt.msg)
 			}
 		})
+	}
+}
+
+// A condition failure that returns the old item (ALL_OLD) spells its
+// message "Message", one without "message", as DynamoDB answers them
+// (recorded against AWS by moto's aws_verified
+// TestReturnValuesOnConditionCheckFailure); the SDKs then carry the
+// message only as the error's.
+func TestConditionFailureMessageKey(t *testing.T) {
+	ctx := t.Context()
+	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{}).Handler())
+	t.Cleanup(srv.Close)
+	raw := func(t *testing.T, body string) map[string]any {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810.PutItem")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	create := `{"TableName":"tbl","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(create))
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.CreateTable")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	if resp, err := srv.Client().Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	raw(t, `{"TableName":"tbl","Item":{"id":{"S":"k"},"v":{"S":"1"}}}`)
+	with := raw(t, `{"TableName":"tbl","Item":{"id":{"S":"k"}},"ConditionExpression":"attribute_not_exists(id)","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}`)
+	if _, ok := with["message"]; ok || with["Message"] != "The conditional request failed" || with["Item"] == nil {
+		t.Errorf("failure with ALL_OLD = %v, want Message and Item, no message", with)
+	}
+	without := raw(t, `{"TableName":"tbl","Item":{"id":{"S":"k"}},"ConditionExpression":"attribute_not_exists(id)"}`)
+	if without["message"] != "The conditional request failed" || without["Item"] != nil {
+		t.Errorf("failure without ALL_OLD = %v, want message and no Item", without)
 	}
 }

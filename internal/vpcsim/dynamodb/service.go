@@ -102,6 +102,12 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body := map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + ae.code, "message": ae.message}
 		if cf != nil && cf.item != nil {
+			// With the item (ReturnValuesOnConditionCheckFailure ALL_OLD)
+			// DynamoDB spells the key "Message", so the SDKs see the
+			// message only as the error's, not as a member of the
+			// exception (moto's aws_verified TestReturnValuesOnConditionCheckFailure).
+			delete(body, "message")
+			body["Message"] = ae.message
 			body["Item"] = cf.item
 		}
 		out = body
