@@ -44,12 +44,13 @@ const (
 // clusters on EC2 (SAP HANA on AWS, "Cluster Node Setup",
 // https://docs.aws.amazon.com/sap/latest/sap-hana/sap-hana-pacemaker-rhel-cluster-node-setup.html,
 // and the SLES guide's corosync.conf): token 30000 ms, consensus 36000 ms.
-// corosync.conf(5): token is the time "until a token loss is declared
-// after not receiving a token", consensus how long to wait "for consensus
-// to be achieved before starting a new round of membership
-// configuration"; a processor that died never agrees, so the survivor
-// forms the new membership only when consensus runs out. Pacemaker then
-// recovers the resource (after fencing, which this model leaves out).
+// Token is the time "until a token loss is declared after not receiving a
+// token", consensus the time "to wait for consensus to be achieved before
+// starting a new round of membership configuration" (Red Hat, High
+// Availability Add-On Reference, 4.2 "Configuring Timeout Values for a
+// Cluster"). A node that died never agrees, so the survivor forms the new
+// membership only when consensus runs out after the token loss; Pacemaker
+// then recovers the resource (after fencing, which this model leaves out).
 const (
 	CorosyncToken     = 30 * time.Second
 	CorosyncConsensus = 36 * time.Second
