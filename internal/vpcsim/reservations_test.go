@@ -60,3 +60,53 @@ func TestReservations(t *testing.T) {
 		t.Errorf("status of running instances (code 16) = %+v, %v; want 3", st, err)
 	}
 }
+
+// Termination and stop protection refuse TerminateInstances and
+// StopInstances with OperationNotPermitted until the attribute is
+// cleared, and the instance type changes only while the instance is
+// stopped (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html:
+// "To change the instance type, the instance must be stopped";
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-stop-protection.html,
+// terminating-instances.html#Using_ChangingDisableAPITermination).
+func TestInstanceProtection(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, &vpcsim.World{DefaultVPC: true})
+	c := regionClient(t, srv, "us-east-1")
+	ctx := t.Context()
+	run, err := c.RunInstances(ctx, &awsec2.RunInstancesInput{ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), DisableApiStop: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := run.Instances[0].InstanceId
+	ids := []string{aws.ToString(id)}
+	if _, err := c.StopInstances(ctx, &awsec2.StopInstancesInput{InstanceIds: ids}); code(t, err) != "OperationNotPermitted" {
+		t.Errorf("stop a stop-protected instance: %v, want OperationNotPermitted", err)
+	}
+	if _, err := c.ModifyInstanceAttribute(ctx, &awsec2.ModifyInstanceAttributeInput{InstanceId: id, InstanceType: &types.AttributeValue{Value: aws.String("m5.large")}}); code(t, err) != "IncorrectInstanceState" {
+		t.Errorf("change the type of a running instance: %v, want IncorrectInstanceState", err)
+	}
+	if _, err := c.ModifyInstanceAttribute(ctx, &awsec2.ModifyInstanceAttributeInput{InstanceId: id, DisableApiStop: &types.AttributeBooleanValue{Value: aws.Bool(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ModifyInstanceAttribute(ctx, &awsec2.ModifyInstanceAttributeInput{InstanceId: id, DisableApiTermination: &types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StopInstances(ctx, &awsec2.StopInstancesInput{InstanceIds: ids}); err != nil {
+		t.Fatalf("stop after clearing disableApiStop: %v", err)
+	}
+	if _, err := c.TerminateInstances(ctx, &awsec2.TerminateInstancesInput{InstanceIds: ids}); code(t, err) != "OperationNotPermitted" {
+		t.Errorf("terminate a termination-protected instance: %v, want OperationNotPermitted", err)
+	}
+	if _, err := c.ModifyInstanceAttribute(ctx, &awsec2.ModifyInstanceAttributeInput{InstanceId: id, InstanceType: &types.AttributeValue{Value: aws.String("m5.large")}}); err != nil {
+		t.Errorf("change the type of a stopped instance: %v", err)
+	}
+	attr, err := c.DescribeInstanceAttribute(ctx, &awsec2.DescribeInstanceAttributeInput{InstanceId: id, Attribute: types.InstanceAttributeNameInstanceType})
+	if err != nil || aws.ToString(attr.InstanceType.Value) != "m5.large" {
+		t.Errorf("instance type after the change = %+v, %v; want m5.large", attr, err)
+	}
+	if _, err := c.ModifyInstanceAttribute(ctx, &awsec2.ModifyInstanceAttributeInput{InstanceId: id, Attribute: types.InstanceAttributeNameDisableApiTermination, Value: aws.String("false")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TerminateInstances(ctx, &awsec2.TerminateInstancesInput{InstanceIds: ids}); err != nil {
+		t.Errorf("terminate after clearing disableApiTermination: %v", err)
+	}
+}

@@ -347,6 +347,14 @@ func (s *Account) runInstances(r *request) (any, error) {
 		}
 		eniID = r.get("NetworkInterface.1.NetworkInterfaceId")
 	}
+	noTerminate, _, err := r.boolean("DisableApiTermination")
+	if err != nil {
+		return nil, err
+	}
+	noStop, _, err := r.boolean("DisableApiStop")
+	if err != nil {
+		return nil, err
+	}
 	groupIDs, groupNames := r.list("SecurityGroupId"), r.list("SecurityGroup")
 	if g := r.list("NetworkInterface.1.SecurityGroupId"); len(g) > 0 {
 		groupIDs = g
@@ -363,7 +371,7 @@ func (s *Account) runInstances(r *request) (any, error) {
 		itype = "m1.small" // EC2's default instance type
 	}
 	out := &runInstancesResp{Groups: set[xGroup]{Items: []xGroup{}}, Instances: set[xInstance]{Items: []xInstance{}}}
-	err := s.mutateIn(r, func(st *state) error {
+	err = s.mutateIn(r, func(st *state) error {
 		if role != "" && st.roles[role] == nil {
 			return invalidParam("Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", role)
 		}
@@ -424,7 +432,8 @@ func (s *Account) runInstances(r *request) (any, error) {
 		rid := s.ids.next("r")
 		for i := range n {
 			in := &instance{id: s.ids.next("i"), state: "pending", role: role, instanceType: itype, subnet: sn.id,
-				tags: tagSpecs(r, "instance"), launch: now, reservation: rid, image: r.get("ImageId"), launchIndex: i}
+				tags: tagSpecs(r, "instance"), launch: now, reservation: rid, image: r.get("ImageId"), launchIndex: i,
+				noTerminate: noTerminate, noStop: noStop}
 			e := given
 			if e == nil {
 				e = &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: true, description: "", tags: tagSpecs(r, "network-interface"), groups: groups}

@@ -453,9 +453,9 @@ func (s *Account) describeInstanceAttribute(r *request) (any, error) {
 	case "instanceType":
 		out.InstanceType = &xValue{in.instanceType}
 	case "disableApiTermination":
-		out.DisableAPITermination = &xValue{"false"}
+		out.DisableAPITermination = &xValue{boolStr(in.noTerminate)}
 	case "disableApiStop":
-		out.DisableAPIStop = &xValue{"false"}
+		out.DisableAPIStop = &xValue{boolStr(in.noStop)}
 	case "groupSet":
 		var ids []string
 		if p := st.primaryENI(in); p != nil {
@@ -469,39 +469,73 @@ func (s *Account) describeInstanceAttribute(r *request) (any, error) {
 	return out, nil
 }
 
-// modifyInstanceAttribute models SourceDestCheck only, given either as
-// SourceDestCheck.Value (SDK, CLI --[no-]source-dest-check) or as
-// Attribute=sourceDestCheck&Value=... The attribute belongs to the primary
-// interface; like AWS, an instance with several interfaces is refused and
-// the interface must be modified instead.
+// modifyInstanceAttribute sets one attribute a call, given either as
+// <Name>.Value (SDK, CLI --[no-]source-dest-check) or as
+// Attribute=<name>&Value=...: sourceDestCheck (which belongs to the
+// primary interface; like AWS, an instance with several interfaces is
+// refused and the interface must be modified instead),
+// disableApiTermination and disableApiStop (TerminateInstances and
+// StopInstances then answer OperationNotPermitted), instanceType (only
+// while stopped: "the instance must be stopped", API reference
+// ModifyInstanceAttribute) or GroupId.N.
 func (s *Account) modifyInstanceAttribute(r *request) (any, error) {
-	v, present, err := r.boolean("SourceDestCheck.Value")
-	if err != nil {
-		return nil, err
+	attrs := map[string]string{}
+	for _, a := range []string{"SourceDestCheck", "DisableApiTermination", "DisableApiStop", "InstanceType"} {
+		if r.form.Has(a + ".Value") {
+			attrs[strings.ToLower(a[:1])+a[1:]] = r.get(a + ".Value")
+		}
 	}
-	if groupIDs := r.list("GroupId"); len(groupIDs) > 0 && !present {
+	if a := r.get("Attribute"); a != "" {
+		if !r.form.Has("Value") {
+			return nil, missingParam("value")
+		}
+		attrs[a] = r.get("Value")
+	}
+	if groupIDs := r.list("GroupId"); len(groupIDs) > 0 && len(attrs) == 0 {
 		return s.modifyInstanceGroups(r, groupIDs)
 	}
-	if !present {
-		switch attr := r.get("Attribute"); attr {
-		case "sourceDestCheck":
-			v, present, err = r.boolean("Value")
-			if err != nil {
-				return nil, err
-			}
-			if !present {
-				return nil, missingParam("value")
-			}
-		case "":
-			return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "No attributes specified.")
-		default:
-			return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim modifies sourceDestCheck only.", attr)
+	if len(attrs) == 0 {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "No attributes specified.")
+	}
+	if len(attrs) > 1 {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Only one attribute can be modified at a time.")
+	}
+	var attr, val string
+	for attr, val = range attrs {
+	}
+	var flag bool
+	switch attr {
+	case "sourceDestCheck", "disableApiTermination", "disableApiStop":
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return nil, invalidParam("Value (%s) for parameter value is invalid. Expected a boolean.", val)
 		}
+		flag = b
+	case "instanceType":
+		if val == "" {
+			return nil, missingParam("value")
+		}
+	default:
+		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim modifies sourceDestCheck, disableApiTermination, disableApiStop, instanceType and groupSet.", attr)
 	}
 	if err := s.mutateIn(r, func(st *state) error {
 		in, err := st.lookupInstance(r)
 		if err != nil {
 			return err
+		}
+		switch attr {
+		case "disableApiTermination":
+			in.noTerminate = flag
+			return nil
+		case "disableApiStop":
+			in.noStop = flag
+			return nil
+		case "instanceType":
+			if in.state != "stopped" {
+				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in the 'stopped' state.", in.id)
+			}
+			in.instanceType = val
+			return nil
 		}
 		if len(in.enis) > 1 {
 			return errorf(http.StatusBadRequest, "InvalidInstanceID",
@@ -511,7 +545,7 @@ func (s *Account) modifyInstanceAttribute(r *request) (any, error) {
 		if p == nil {
 			return errorf(http.StatusBadRequest, "InvalidInstanceID", "Instance '%s' has no network interface", in.id)
 		}
-		p.sdc = v
+		p.sdc = flag
 		return nil
 	}); err != nil {
 		return nil, err

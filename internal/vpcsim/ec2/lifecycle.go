@@ -90,6 +90,14 @@ func (s *Account) changeInstances(r *request, blocked, verb string, change func(
 			return err
 		}
 		for _, in := range ins {
+			// Termination and stop protection (API reference,
+			// ModifyInstanceAttribute disableApiTermination, disableApiStop).
+			if r.action == "TerminateInstances" && in.noTerminate {
+				return errorf(http.StatusBadRequest, "OperationNotPermitted", "The instance '%s' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.", in.id)
+			}
+			if r.action == "StopInstances" && in.noStop {
+				return errorf(http.StatusBadRequest, "OperationNotPermitted", "The instance '%s' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.", in.id)
+			}
 			if blocked != "" && in.state == blocked {
 				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be %s.", in.id, verb)
 			}

@@ -173,6 +173,8 @@ type instance struct {
 	reservation string
 	image       string
 	launchIndex int
+	// noTerminate and noStop are disableApiTermination and disableApiStop.
+	noTerminate, noStop bool
 }
 
 type eni struct {
