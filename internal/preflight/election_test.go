@@ -114,7 +114,7 @@ func TestLeaseTable(t *testing.T) {
 				if err != nil {
 					return a, err
 				}
-				c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: endpoint, IMDSEndpoint: e.srv.IMDSURL(instance), MaxAttempts: 1})
+				c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: endpoint, IMDSEndpoint: e.srv.IMDSURL(instance), MaxAttempts: 1, ThrottledAttempts: 1})
 				if err != nil {
 					return a, err
 				}

@@ -111,7 +111,7 @@ func TestKinds(t *testing.T) {
 			deps := preflight.Deps{
 				IMDS: awsapi.NewIMDS(imdsURL),
 				Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
-					c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+					c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1, ThrottledAttempts: 1})
 					if err != nil {
 						return preflight.AWS{}, err
 					}
@@ -160,7 +160,7 @@ func TestGeneratedPolicyKinds(t *testing.T) {
 		return preflight.Run(t.Context(), cfg, preflight.Deps{
 			IMDS: awsapi.NewIMDS(imdsURL),
 			Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
-				c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+				c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1, ThrottledAttempts: 1})
 				if err != nil {
 					return preflight.AWS{}, err
 				}
@@ -199,7 +199,7 @@ func TestRoute53(t *testing.T) {
 	deps := preflight.Deps{
 		IMDS: awsapi.NewIMDS(imdsURL),
 		Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
-			c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+			c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1, ThrottledAttempts: 1})
 			if err != nil {
 				return preflight.AWS{}, err
 			}

@@ -64,7 +64,9 @@ func newEnv(t *testing.T, role string, srcDst bool) env {
 	return env{srv: srv, deps: preflight.Deps{
 		IMDS: awsapi.NewIMDS(imdsURL),
 		Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
-			c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1})
+			// One attempt, throttled or not, as vipd check bounds its
+			// own (cmd/vipd/check.go): a preflight reports what it sees.
+			c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1, ThrottledAttempts: 1})
 			if err != nil {
 				return preflight.AWS{}, err
 			}
