@@ -146,15 +146,16 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	systemNames := []string{"keepalived", "default", "tuned", "dynamodb"}
 	systems := []func(*env) (system, error){
 		func(e *env) (system, error) { return newKeepalived(e, failoverTables) },
-		func(e *env) (system, error) { return newVipd(e, o.VipdBin, DefaultSettings, dst, nil) },
-		func(e *env) (system, error) { return newVipd(e, o.VipdBin, o.tuned(), dst, nil) },
-		func(e *env) (system, error) { return newVipd(e, o.VipdBin, DynamoDBSettings, dst, nil) },
+		func(e *env) (system, error) { return newVipd(e, DefaultSettings, dst, nil) },
+		func(e *env) (system, error) { return newVipd(e, o.tuned(), dst, nil) },
+		func(e *env) (system, error) { return newVipd(e, DynamoDBSettings, dst, nil) },
 	}
 	for i, mk := range systems {
 		if !slices.Contains(o.Systems, systemNames[i]) || !want["failover"] && !want["switchover"] && !(want["idle"] && i < 2) {
 			continue
 		}
-		err := withSystem(ctx, o, failoverVIP, len(failoverTables), mk, func(e *env, sys system) error {
+		leaseInAWS := systemNames[i] == "dynamodb"
+		err := withSystem(ctx, o, failoverVIP, len(failoverTables), leaseInAWS, mk, func(e *env, sys system) error {
 			o.Log.Info("benchmarking", "system", sys.Name())
 			if want["failover"] {
 				for _, f := range Faults {
@@ -165,7 +166,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 						r := runRound(ctx, e, sys, f, dst, failoverTables, o.Log)
 						res.Rounds = append(res.Rounds, r)
 						if strings.HasPrefix(r.Err, errDaemonDead.Error()) {
-							return keepLogs(sys, r.Err)
+							return keepLogs(e, sys, r.Err)
 						}
 					}
 				}
@@ -178,7 +179,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 					r := runRound(ctx, e, sys, FaultPlanned, dst, failoverTables, o.Log)
 					res.Rounds = append(res.Rounds, r)
 					if strings.HasPrefix(r.Err, errDaemonDead.Error()) {
-						return keepLogs(sys, r.Err)
+						return keepLogs(e, sys, r.Err)
 					}
 				}
 			}
@@ -257,18 +258,16 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 
 // withSystem builds a world, starts a system in it, waits for it to serve
 // and runs fn; it cleans up both whatever fn returns.
-func withSystem(ctx context.Context, o Options, vip netip.Addr, tables int, mk func(*env) (system, error), fn func(*env, system) error) error {
-	e, err := newEnv(ctx, tables, vip, o.Log)
+func withSystem(ctx context.Context, o Options, vip netip.Addr, tables int, leaseInAWS bool, mk func(*env) (system, error), fn func(*env, system) error) error {
+	e, err := newEnv(ctx, o, tables, vip, leaseInAWS)
 	if err != nil {
 		return fmt.Errorf("build the world: %w", err)
 	}
 	defer e.close()
-	e.starve = o.Starve
 	sys, err := mk(e)
 	if err != nil {
 		return err
 	}
-	defer sys.close()
 	if err := sys.start(ctx); err != nil {
 		return err
 	}
@@ -284,14 +283,9 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 }
 
 // keepLogs stops a system's benchmark after its daemon died on its own,
-// keeping its directory (logs, raft data) for whoever debugs the crash.
-func keepLogs(sys system, why string) error {
-	dir := ""
-	switch s := sys.(type) {
-	case *vipdSystem:
-		s.keep, dir = true, s.dir
-	case *keepalivedSystem:
-		s.keep, dir = true, s.dir
-	}
-	return fmt.Errorf("stopped benchmarking %s: %s; logs kept in %s", sys.Name(), why, dir)
+// keeping the cluster's directory (logs, raft data) for whoever debugs the
+// crash.
+func keepLogs(e *env, sys system, why string) error {
+	e.c.KeepDir()
+	return fmt.Errorf("stopped benchmarking %s: %s; logs kept in %s", sys.Name(), why, e.c.Dir)
 }

@@ -86,7 +86,8 @@ func TestBlock(t *testing.T) {
 // TestWorld checks that the generated world loads and has the tables the
 // scale grid names.
 func TestKeepalivedFiles(t *testing.T) {
-	a, b := nodeSpecs[0], nodeSpecs[1]
+	a := &simcluster.Host{Member: simcluster.Member{Name: "a"}, Addr: netip.MustParseAddr("10.0.1.10")}
+	b := &simcluster.Host{Member: simcluster.Member{Name: "b"}, Addr: netip.MustParseAddr("10.0.2.10")}
 	conf := keepalivedConf(a, b, 100, "192.168.100.10", "/d")
 	for _, want := range []string{"state BACKUP", "nopreempt", "advert_int 1", "priority 100",
 		"unicast_src_ip 10.0.1.10", "10.0.2.10", "track_script", `notify_master "/d/notify.sh master"`} {
@@ -119,12 +120,17 @@ func TestReadStat(t *testing.T) {
 func TestRouteOwner(t *testing.T) {
 	// routeOwner reads vpcsim's snapshot; with no route for the block it
 	// names nobody.
-	srv, err := vpcsim.New(simcluster.World("bench", 4), vpcsim.Options{})
+	fab, err := simcluster.StartLoopback(t.Context(), simcluster.World("bench", 4), vpcsim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	e := &env{srv: srv, nodes: nodeSpecs}
+	c, err := simcluster.New(simcluster.Options{Name: "bench", Fabric: fab, Dir: t.TempDir(),
+		Hosts: []simcluster.Member{{Name: "a", InstanceID: simcluster.InstanceA}, {Name: "b", InstanceID: simcluster.InstanceB}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e := &env{c: c, srv: c.Srv}
 	if got := e.routeOwner(netip.MustParsePrefix("192.168.100.10/32"), simcluster.TableIDs(4)); got != "" {
 		t.Errorf("routeOwner with no routes = %q, want none", got)
 	}

@@ -3,17 +3,14 @@ package bench
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/simcluster/netnscluster"
 	"github.com/vipd/vipd/internal/vpcsim"
-	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
 // The world is simcluster.World: two nodes in two AZs, a witness in a
@@ -26,112 +23,69 @@ const (
 	clientInstance = simcluster.ClientInstance
 )
 
-// node is one candidate owner: its instance, address and ENI.
-type node struct {
-	Name       string
-	InstanceID string
-	Addr       netip.Addr
-	ENI        string
-	Peer       string // the other candidate's name
-}
-
-var nodeSpecs = []node{
-	{Name: "a", InstanceID: simcluster.InstanceA, Addr: netip.MustParseAddr("10.0.1.10"), Peer: "b"},
-	{Name: "b", InstanceID: simcluster.InstanceB, Addr: netip.MustParseAddr("10.0.2.10"), Peer: "a"},
-}
-
-var witnessSpec = node{Name: "witness", InstanceID: simcluster.InstanceW, Addr: netip.MustParseAddr("10.0.3.10")}
-
-// env is vpcsim with realistic timing and EC2 throttling, the netns fabric
-// over it, a service on each node and a client probing the service
-// address. close undoes all of it.
+// env is the shared simulated cluster (simcluster.Cluster) on the netns
+// fabric, vpcsim with realistic timing and EC2 throttling: a service on
+// each node and a client probing the service address. The system under
+// test runs its daemons on the cluster's hosts. close undoes all of it.
 type env struct {
-	ns      *netnscluster.Env
-	srv     *vpcsim.Server // ns.Srv
-	fab     *netns.Fabric  // ns.Fab
-	nodes   []node
-	witness node
-	vip     netip.Addr
+	c   *simcluster.Cluster
+	ns  *netnscluster.Env // c's fabric
+	srv *vpcsim.Server    // c.Srv
+	vip netip.Addr
 
 	// starve is the number of busy loops each failover round runs on
 	// the master's host (Options.Starve); 0 for none.
 	starve int
 
-	mu   sync.Mutex
-	svcs map[string]*simcluster.Service
-	cl   *simcluster.Prober
+	cl *simcluster.Prober
 }
 
 // newEnv builds the world with the given number of route tables, probing
-// vip (which the systems under test route and bind).
-func newEnv(ctx context.Context, tables int, vip netip.Addr, log *slog.Logger) (_ *env, err error) {
+// vip (which the systems under test route and bind). leaseInAWS says the
+// system's lease lives behind the AWS API (the dynamodb election), so
+// that isolating a node cuts that path too.
+func newEnv(ctx context.Context, o Options, tables int, vip netip.Addr, leaseInAWS bool) (_ *env, err error) {
 	w := simcluster.World("bench", max(tables, 4))
 	timing, err := vpcsim.TimingProfile("realistic")
 	if err != nil {
 		return nil, err
 	}
-	e := &env{nodes: nodeSpecs, witness: witnessSpec, vip: vip, svcs: map[string]*simcluster.Service{}}
-	defer func() {
-		if err != nil {
-			e.close()
-		}
-	}()
-	if e.ns, err = netnscluster.Start(ctx, w, vpcsim.Options{Timing: timing, Throttle: true}, log); err != nil {
+	ns, err := netnscluster.Start(ctx, w, vpcsim.Options{Timing: timing, Throttle: true}, o.Log)
+	if err != nil {
 		return nil, err
 	}
-	e.srv, e.fab = e.ns.Srv, e.ns.Fab
-	for i := range e.nodes {
-		e.nodes[i].ENI, _ = e.ns.Interface(e.nodes[i].InstanceID)
-		if err := e.startService(e.nodes[i].Name); err != nil {
-			return nil, err
-		}
+	e := &env{vip: vip, starve: o.Starve, ns: ns}
+	e.c, err = simcluster.New(simcluster.Options{Name: "bench", Fabric: ns, Keep: os.Getenv("BENCH_KEEP") != "", Exe: o.VipdBin,
+		Hosts: []simcluster.Member{{Name: "a", InstanceID: simcluster.InstanceA}, {Name: "b", InstanceID: simcluster.InstanceB},
+			{Name: "witness", InstanceID: simcluster.InstanceW, Witness: true}},
+		ServicePort: servicePort, Client: clientInstance, Target: vip, LeaseInAWS: leaseInAWS})
+	if err != nil {
+		return nil, err
 	}
-	e.cl = simcluster.StartProber(context.WithoutCancel(ctx), e.ns.Dial(clientInstance, netip.AddrPortFrom(e.vip, servicePort)), probeOptions)
+	e.srv = e.c.Srv
+	e.cl = simcluster.StartProber(context.WithoutCancel(ctx), e.c.Dial(), probeOptions)
 	return e, nil
 }
 
-func (e *env) node(name string) node {
-	for _, n := range e.nodes {
-		if n.Name == name {
-			return n
-		}
-	}
-	panic("bench: no node " + name)
-}
+// node returns the host of a node or the witness.
+func (e *env) node(name string) *simcluster.Host { return e.c.Host(name) }
 
-// startService starts a node's service in its namespace (once): the
-// systems' health checks probe it on 127.0.0.1, the client through the
-// VIP.
-func (e *env) startService(name string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.svcs[name] != nil {
-		return nil
-	}
-	svc, err := e.ns.Serve(e.node(name).InstanceID, name, servicePort)
-	if err != nil {
-		return err
-	}
-	e.svcs[name] = svc
-	return nil
-}
+// namespace is the network namespace of a host's instance.
+func (e *env) namespace(name string) string { return e.ns.Fab.Namespace(e.node(name).InstanceID) }
 
-// stopService closes a node's service: its health check fails.
-func (e *env) stopService(name string) {
-	e.mu.Lock()
-	s := e.svcs[name]
-	delete(e.svcs, name)
-	e.mu.Unlock()
-	if s != nil {
-		s.Close()
+// peer is the other candidate's name.
+func (e *env) peer(name string) string {
+	if name == "a" {
+		return "b"
 	}
+	return "a"
 }
 
 // routeOwner returns the node every listed table routes dst to, "" if
 // the tables disagree or miss the route.
 func (e *env) routeOwner(dst netip.Prefix, ids []string) string {
 	names := map[string]string{}
-	for _, n := range e.nodes {
+	for _, n := range e.c.Nodes() {
 		names[n.ENI], names[n.InstanceID] = n.Name, n.Name
 	}
 	return simcluster.RouteOwner(simcluster.RouteTargets(e.srv.Snapshot(), dst, ids), names)
@@ -176,15 +130,8 @@ func (e *env) countCalls(since uint64, from, to time.Time) callCount {
 }
 
 func (e *env) close() {
-	if e.cl != nil {
-		e.cl.Stop()
-	}
-	for _, n := range e.nodes {
-		e.stopService(n.Name)
-	}
-	if e.ns != nil {
-		e.ns.Close()
-	}
+	e.cl.Stop()
+	e.c.Close()
 }
 
 // probeOptions are the bench client's: an attempt every 25 ms, each in its
@@ -213,12 +160,4 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, cond func(
 		}
 	}
 	return nil
-}
-
-func tempDir(prefix string) (string, error) {
-	d, err := os.MkdirTemp("", prefix)
-	if err != nil {
-		return "", fmt.Errorf("create temporary directory: %w", err)
-	}
-	return d, nil
 }

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // Fault is what a failover round does to the current master.
@@ -29,6 +31,11 @@ const (
 
 // Faults are the unplanned faults, in the order the benchmark runs them.
 var Faults = []Fault{FaultKill, FaultUnhealthy, FaultIsolate}
+
+// catalogueName is each fault's name in the simulated cluster's
+// catalogue (simcluster.Faults).
+var catalogueName = map[Fault]string{FaultKill: simcluster.FaultKill, FaultUnhealthy: simcluster.FaultUnhealthy,
+	FaultIsolate: simcluster.FaultIsolate, FaultPlanned: simcluster.FaultSwitchover}
 
 // Round is one fault and what followed.
 type Round struct {
@@ -185,7 +192,7 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 		log.Warn("round", "system", r.System, "fault", string(r.Fault), "err", r.Err)
 		return r
 	}
-	r.From, r.To = from, e.node(from).Peer
+	r.From, r.To = from, e.peer(from)
 	if len(sys.pids(r.To)) == 0 {
 		// The peer's daemon died on its own (a crash, not a fault of
 		// ours): no failover can be measured until someone fixes it.
@@ -201,26 +208,17 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 	seq := e.lastSeq()
 	countFrom := time.Now()
 	if e.starve > 0 {
-		comp, err := startCompetitor(e, e.node(from), e.starve)
+		busy, err := e.c.Inject(ctx, simcluster.FaultBusyHost, simcluster.Target{Host: from, Count: e.starve})
 		if err != nil {
 			r.Err = err.Error()
 			return r
 		}
-		defer comp.stop()
+		defer func() { _ = busy.Heal() }()
 		sleepCtx(ctx, starveLead)
 	}
 	smp := startSampler(ctx, sys)
 	t0 := time.Now()
-	switch fault {
-	case FaultKill:
-		sys.kill(from)
-	case FaultUnhealthy:
-		e.stopService(from)
-	case FaultIsolate:
-		err = sys.isolate(from, true)
-	case FaultPlanned:
-		err = sys.planned(ctx, from, r.To)
-	}
+	injected, err := sys.inject(ctx, fault, from, r.To)
 	if err != nil {
 		r.Err = fmt.Sprintf("inject %s: %v", fault, err)
 	}
@@ -249,14 +247,11 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 	r.Calls = e.countCalls(seq, countFrom, end.Add(time.Second))
 
 	// Undo the fault.
-	switch fault {
-	case FaultKill:
-		err = sys.restart(ctx, from)
-	case FaultUnhealthy:
-		err = e.startService(from)
-	case FaultIsolate:
+	if fault != FaultIsolate {
+		err = injected.Heal()
+	} else {
 		sleepCtx(ctx, isolateHold)
-		err = sys.isolate(from, false)
+		err = injected.Heal()
 		sleepCtx(ctx, healSettle)
 		if ms := sys.masters(ctx); len(ms) == 1 {
 			for m := range ms {

@@ -44,7 +44,7 @@ func measureIdle(ctx context.Context, e *env, sys system, dst netip.Prefix, tabl
 	}
 	// Let start-up work (first acquire, check rise) pass.
 	sleepCtx(ctx, 3*time.Second)
-	roles := []struct{ role, node string }{{"primary", primary}, {"backup", e.node(primary).Peer}}
+	roles := []struct{ role, node string }{{"primary", primary}, {"backup", e.peer(primary)}}
 	ticks := func(node string) (cpu, rss, anon int64) {
 		for _, pid := range sys.pids(node) {
 			if st, err := readStat(pid); err == nil {

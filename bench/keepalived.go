@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vipd/vipd/internal/simcluster"
@@ -24,7 +23,7 @@ import (
 // its credentials in the instance's metadata service, as on EC2.
 
 // keepalivedConf is one node's keepalived.conf.
-func keepalivedConf(n node, peer node, prio int, vip, dir string) string {
+func keepalivedConf(n, peer *simcluster.Host, prio int, vip, dir string) string {
 	return fmt.Sprintf(`global_defs {
     router_id node-%[1]s
     script_user root
@@ -112,20 +111,11 @@ exit $rc
 `, filepath.Dir(awsPath), region, vip, strings.Join(tables, " "), dir, netns.APIAddr, netns.IMDSAddr)
 }
 
-type kaMember struct {
-	node
-	dir string
-	p   *simcluster.Proc
-}
-
 // keepalivedSystem runs the baseline on both nodes.
 type keepalivedSystem struct {
-	e       *env
-	bin     string
-	aws     string
-	dir     string
-	keep    bool // leave dir in place (a daemon crashed)
-	members []*kaMember
+	e   *env
+	bin string
+	aws string
 }
 
 // KeepalivedPriorities are seed 001's priority for the first node and one
@@ -146,20 +136,13 @@ func newKeepalived(e *env, tables []string) (*keepalivedSystem, error) {
 	if real, err := exec.Command("pyenv", "which", "aws").Output(); err == nil {
 		awsPath = strings.TrimSpace(string(real))
 	}
-	dir, err := tempDir("keepalived-bench-")
-	if err != nil {
-		return nil, err
-	}
-	s := &keepalivedSystem{e: e, bin: bin, aws: awsPath, dir: dir}
-	for _, n := range e.nodes {
-		m := &kaMember{node: n, dir: filepath.Join(dir, n.Name)}
-		if err := os.MkdirAll(m.dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create %s: %w", m.dir, err)
-		}
+	s := &keepalivedSystem{e: e, bin: bin, aws: awsPath}
+	e.c.Leave("witness")
+	for _, m := range e.c.Running() {
 		files := map[string]string{
-			"keepalived.conf": keepalivedConf(n, e.node(n.Peer), KeepalivedPriorities[n.Name], e.vip.String(), m.dir),
+			"keepalived.conf": keepalivedConf(m, e.node(e.peer(m.Name)), KeepalivedPriorities[m.Name], e.vip.String(), m.Dir),
 			"check.sh":        checkScript(),
-			"notify.sh":       notifyScript(awsPath, e.srv.Region(), e.vip.String(), tables, m.dir),
+			"notify.sh":       notifyScript(awsPath, e.srv.Region(), e.vip.String(), tables, m.Dir),
 		}
 		for name, content := range files {
 			// keepalived skips an executable configuration file.
@@ -167,32 +150,30 @@ func newKeepalived(e *env, tables []string) (*keepalivedSystem, error) {
 			if filepath.Ext(name) == ".conf" {
 				mode = 0o600
 			}
-			if err := os.WriteFile(filepath.Join(m.dir, name), []byte(content), mode); err != nil {
+			if err := os.WriteFile(filepath.Join(m.Dir, name), []byte(content), mode); err != nil {
 				return nil, fmt.Errorf("write %s: %w", name, err)
 			}
 		}
-		s.members = append(s.members, m)
+		m.Daemon = &simcluster.Daemon{
+			Argv: []string{bin, "--dont-fork", "--log-console", "--log-detail", "--vrrp", "--no-syslog",
+				"--use-file", filepath.Join(m.Dir, "keepalived.conf"),
+				"--pid", filepath.Join(m.Dir, "keepalived.pid"), "--vrrp_pid", filepath.Join(m.Dir, "vrrp.pid")},
+			Env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + m.Dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + netns.IMDSAddr,
+				"AWS_CONFIG_FILE=" + filepath.Join(m.Dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.Dir, "aws-credentials")},
+			Log: filepath.Join(m.Dir, "keepalived.log"),
+		}
 	}
 	return s, nil
 }
 
 func (s *keepalivedSystem) Name() string { return "keepalived+CLI" }
 
-func (s *keepalivedSystem) member(name string) *kaMember {
-	for _, m := range s.members {
-		if m.Name == name {
-			return m
-		}
-	}
-	panic("bench: no keepalived member " + name)
-}
-
 func (s *keepalivedSystem) start(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
-	for _, m := range s.members {
-		if err := s.restart(ctx, m.Name); err != nil {
+	for _, m := range s.e.c.Running() {
+		if err := s.restart(m.Name); err != nil {
 			return err
 		}
 	}
@@ -206,13 +187,13 @@ func (s *keepalivedSystem) start(ctx context.Context) error {
 // benchmark counts calls.
 func (s *keepalivedSystem) setup(ctx context.Context) error {
 	id, secret := s.e.srv.AdminKey()
-	for _, m := range s.members {
+	for _, m := range s.e.c.Running() {
 		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		cmd := exec.CommandContext(ctx, s.aws, "--endpoint-url", s.e.srv.URL(), "ec2", "modify-instance-attribute",
 			"--instance-id", m.InstanceID, "--no-source-dest-check")
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + s.dir, "AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret,
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + s.e.c.Dir, "AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret,
 			"AWS_DEFAULT_REGION=" + s.e.srv.Region(), "AWS_EC2_METADATA_DISABLED=true",
-			"AWS_CONFIG_FILE=" + filepath.Join(s.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(s.dir, "aws-credentials")}
+			"AWS_CONFIG_FILE=" + filepath.Join(s.e.c.Dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(s.e.c.Dir, "aws-credentials")}
 		out, err := cmd.CombinedOutput()
 		cancel()
 		if err != nil {
@@ -222,45 +203,53 @@ func (s *keepalivedSystem) setup(ctx context.Context) error {
 	return nil
 }
 
-func (s *keepalivedSystem) restart(_ context.Context, name string) error {
-	m := s.member(name)
-	if m.p.Running() {
+// restart starts keepalived on a node if it is not running.
+func (s *keepalivedSystem) restart(name string) error {
+	m := s.e.node(name)
+	if m.Running() {
 		return nil
 	}
 	// A killed keepalived logged no transition; mark the restart so its
 	// last "master" is not taken for a belief it no longer holds.
-	if err := appendLine(filepath.Join(m.dir, "notify.log"), fmt.Sprintf("%d.%09d restart", time.Now().Unix(), time.Now().Nanosecond())); err != nil {
+	if err := appendLine(filepath.Join(m.Dir, "notify.log"), fmt.Sprintf("%d.%09d restart", time.Now().Unix(), time.Now().Nanosecond())); err != nil {
 		return err
 	}
-	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + m.dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + netns.IMDSAddr,
-		"AWS_CONFIG_FILE=" + filepath.Join(m.dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(m.dir, "aws-credentials")}
-	p, err := startProc(s.e.fab, m.InstanceID, env, filepath.Join(m.dir, "keepalived.log"),
-		s.bin, "--dont-fork", "--log-console", "--log-detail", "--vrrp", "--no-syslog",
-		"--use-file", filepath.Join(m.dir, "keepalived.conf"),
-		"--pid", filepath.Join(m.dir, "keepalived.pid"), "--vrrp_pid", filepath.Join(m.dir, "vrrp.pid"))
-	if err != nil {
-		return fmt.Errorf("start keepalived on %s: %w", name, err)
-	}
-	m.p = p
-	return nil
+	return s.e.c.Start(name)
 }
 
-// kill SIGKILLs keepalived, its VRRP child and any notify script running.
-// Like a dead host it leaves the VIP bound; unlike one, the next start
-// would find it, so take it off as a reboot would.
-func (s *keepalivedSystem) kill(name string) {
-	m := s.member(name)
-	m.p.Kill()
-	_ = exec.Command("ip", "netns", "exec", s.e.fab.Namespace(m.InstanceID),
-		"ip", "addr", "del", s.e.vip.String()+"/32", "dev", "eth0").Run()
+// inject makes the catalogue's faults, but for two: a kill -9 takes
+// keepalived, its VRRP child and any notify script running; like a dead
+// host it leaves the VIP bound, and unlike one the next start would find
+// it, so it is taken off as a reboot would. The planned move is what an
+// operator does to move a keepalived VIP: stop keepalived on the master
+// (systemctl stop sends SIGTERM; keepalived then sends a priority 0
+// advert so the backup takes over at once), and start it again as a
+// backup.
+func (s *keepalivedSystem) inject(ctx context.Context, f Fault, from, to string) (simcluster.Injected, error) {
+	m := s.e.node(from)
+	switch f {
+	case FaultKill:
+		in, err := s.e.c.Inject(ctx, simcluster.FaultKill, simcluster.Target{Host: from})
+		if err != nil {
+			return in, err
+		}
+		_ = exec.Command("ip", "netns", "exec", s.e.namespace(from), "ip", "addr", "del", s.e.vip.String()+"/32", "dev", "eth0").Run()
+		return in, nil
+	case FaultPlanned:
+		if r := s.e.c.Stop(from, 10*time.Second); r.Forced {
+			return simcluster.Injected{}, fmt.Errorf("stop keepalived on %s: still running after 10s", m.Name)
+		}
+		return simcluster.Injected{}, s.restart(from)
+	}
+	return s.e.c.Inject(ctx, catalogueName[f], simcluster.Target{Host: from, Peer: to})
 }
 
 // masters reads each live node's belief from the last transition its
 // notify script logged.
 func (s *keepalivedSystem) masters(context.Context) map[string]bool {
 	out := map[string]bool{}
-	for _, m := range s.members {
-		if m.p.Running() && s.lastState(m) == "master" {
+	for _, m := range s.e.c.Running() {
+		if m.Running() && s.lastState(m) == "master" {
 			out[m.Name] = true
 		}
 	}
@@ -268,16 +257,12 @@ func (s *keepalivedSystem) masters(context.Context) map[string]bool {
 }
 
 func (s *keepalivedSystem) standby(_ context.Context, name string) bool {
-	for _, m := range s.members {
-		if m.Name == name {
-			return m.p.Running() && s.lastState(m) == "backup"
-		}
-	}
-	return false
+	m := s.e.node(name)
+	return m.Running() && s.lastState(m) == "backup"
 }
 
-func (s *keepalivedSystem) lastState(m *kaMember) string {
-	b, err := os.ReadFile(filepath.Join(m.dir, "notify.log"))
+func (s *keepalivedSystem) lastState(m *simcluster.Host) string {
+	b, err := os.ReadFile(filepath.Join(m.Dir, "notify.log"))
 	if err != nil {
 		return ""
 	}
@@ -305,45 +290,18 @@ func appendLine(path, line string) error {
 	return err
 }
 
-func (s *keepalivedSystem) isolate(name string, on bool) error {
-	n := s.e.node(name)
-	return s.e.fab.Partition(n.InstanceID, s.e.node(n.Peer).InstanceID, on)
-}
-
-// planned is what an operator does to move a keepalived VIP: stop
-// keepalived on the master (systemctl stop sends SIGTERM; keepalived then
-// sends a priority 0 advert so the backup takes over at once), and start
-// it again as a backup.
-func (s *keepalivedSystem) planned(ctx context.Context, from, _ string) error {
-	m := s.member(from)
-	m.p.Signal(syscall.SIGTERM)
-	if !m.p.Wait(10 * time.Second) {
-		return fmt.Errorf("stop keepalived on %s: still running after 10s", from)
-	}
-	return s.restart(ctx, from)
-}
-
 // repair runs the notify script as master on a node, as an operator who
 // found the route on the wrong node would.
 func (s *keepalivedSystem) repair(ctx context.Context, name string) error {
-	m := s.member(name)
+	m := s.e.node(name)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", s.e.fab.Namespace(m.InstanceID), filepath.Join(m.dir, "notify.sh"), "master")
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + m.dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + netns.IMDSAddr}
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", s.e.namespace(name), filepath.Join(m.Dir, "notify.sh"), "master")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + m.Dir, "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + netns.IMDSAddr}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("repair route to %s: %w: %s", name, err, out)
 	}
 	return nil
 }
 
-func (s *keepalivedSystem) pids(name string) []int { return groupPIDs(s.member(name).p) }
-
-func (s *keepalivedSystem) close() {
-	for _, m := range s.members {
-		m.p.Kill()
-	}
-	if !s.keep && os.Getenv("BENCH_KEEP") == "" {
-		_ = os.RemoveAll(s.dir)
-	}
-}
+func (s *keepalivedSystem) pids(name string) []int { return groupPIDs(s.e.node(name).Proc()) }

@@ -112,9 +112,9 @@ func newPacemaker(e *env, tables []string) (*pacemakerSystem, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := tempDir("pacemaker-bench-")
-	if err != nil {
-		return nil, err
+	dir := filepath.Join(e.c.Dir, "pacemaker")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	// The agent calls the CLI with --profile default (its "profile"
 	// parameter), which needs the profile to exist: what `aws configure`
@@ -125,8 +125,6 @@ func newPacemaker(e *env, tables []string) (*pacemakerSystem, error) {
 	}
 	return &pacemakerSystem{e: e, aws: awsPath, dir: dir, tables: tables}, nil
 }
-
-func (s *pacemakerSystem) close() { _ = os.RemoveAll(s.dir) }
 
 // admin is an EC2 client with vpcsim's administrator key, for the setup
 // an operator does once (outside the measured window).
@@ -144,7 +142,7 @@ func (s *pacemakerSystem) setup(ctx context.Context, owner string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	c := s.admin()
-	for _, n := range s.e.nodes {
+	for _, n := range s.e.c.Nodes() {
 		if _, err := c.ModifyInstanceAttribute(ctx, &awsec2.ModifyInstanceAttributeInput{
 			InstanceId: aws.String(n.InstanceID), SourceDestCheck: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)},
 		}); err != nil {
@@ -169,7 +167,7 @@ func (s *pacemakerSystem) ip(ctx context.Context, node, op string) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = time.Second
-	if err := s.e.fab.Exec(s.e.node(node).InstanceID, cmd); err != nil {
+	if err := s.e.c.Fab.Starter(s.e.node(node).InstanceID)(cmd); err != nil {
 		return err
 	}
 	if err := cmd.Wait(); err != nil {
@@ -210,7 +208,7 @@ func (s *pacemakerSystem) start(ctx context.Context, node string) (int, string, 
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
-	if err := s.e.fab.Exec(s.e.node(node).InstanceID, cmd); err != nil {
+	if err := s.e.c.Fab.Starter(s.e.node(node).InstanceID)(cmd); err != nil {
 		return -1, "", err
 	}
 	err := cmd.Wait()
@@ -231,7 +229,7 @@ func (s *pacemakerSystem) start(ctx context.Context, node string) (int, string, 
 // fails the new owner.
 func runPacemaker(ctx context.Context, o Options, tables, rounds int) ([]AgentRound, error) {
 	ids := simcluster.TableIDs(tables)
-	e, err := newEnv(ctx, tables, failoverVIP, o.Log)
+	e, err := newEnv(ctx, o, tables, failoverVIP, false)
 	if err != nil {
 		return nil, fmt.Errorf("build the world: %w", err)
 	}
@@ -240,8 +238,7 @@ func runPacemaker(ctx context.Context, o Options, tables, rounds int) ([]AgentRo
 	if err != nil {
 		return nil, err
 	}
-	defer s.close()
-	owner := e.nodes[0].Name
+	owner := "a"
 	if err := s.setup(ctx, owner); err != nil {
 		return nil, err
 	}
@@ -258,11 +255,14 @@ func runPacemaker(ctx context.Context, o Options, tables, rounds int) ([]AgentRo
 		}); err != nil {
 			return out, err
 		}
-		to := e.node(owner).Peer
+		to := e.peer(owner)
 		r := AgentRound{Tables: tables}
 		seq := e.lastSeq()
 		t0 := time.Now()
-		e.stopService(owner)
+		dead, err := e.c.Inject(ctx, simcluster.FaultUnhealthy, simcluster.Target{Host: owner})
+		if err != nil {
+			return out, err
+		}
 		type result struct {
 			exit int
 			log  string
@@ -324,7 +324,7 @@ func runPacemaker(ctx context.Context, o Options, tables, rounds int) ([]AgentRo
 		if err := s.ip(ctx, owner, "del"); err != nil {
 			return out, err
 		}
-		if err := e.startService(owner); err != nil {
+		if err := dead.Heal(); err != nil {
 			return out, err
 		}
 		owner = to

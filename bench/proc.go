@@ -3,20 +3,11 @@ package bench
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 
 	"github.com/vipd/vipd/internal/simcluster"
-	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
-
-// startProc starts a daemon in a node's namespace, in its own process
-// group so that a kill takes its children (keepalived's VRRP child, a
-// running notify script) with it, as the death of its host would.
-func startProc(fab *netns.Fabric, instanceID string, env []string, logPath string, args ...string) (*simcluster.Proc, error) {
-	return simcluster.StartProc(func(cmd *exec.Cmd) error { return fab.Exec(instanceID, cmd) }, env, logPath, args...)
-}
 
 // groupPIDs lists the live processes of p's process group (the daemon and
 // its children), from /proc.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vipd/vipd/internal/simcluster"
-	"github.com/vipd/vipd/internal/vpcsim"
 )
 
 // ScaleResult is one cell of the scale grid: vipd's default settings
@@ -39,8 +38,8 @@ func runScale(ctx context.Context, o Options, addrs, tables int, throttled bool)
 	sr := ScaleResult{Addrs: addrs, Tables: tables, Block: block(addrs), Throttled: throttled}
 	ids := simcluster.TableIDs(tables)
 	o.Log.Info("scale", "addrs", addrs, "tables", tables, "block", sr.Block, "throttled", throttled)
-	err := withSystem(ctx, o, failoverVIP, tables, func(e *env) (system, error) {
-		return newVipd(e, o.VipdBin, VipdSettings{Label: "vipd default"}, sr.Block, ids)
+	err := withSystem(ctx, o, failoverVIP, tables, false, func(e *env) (system, error) {
+		return newVipd(e, VipdSettings{Label: "vipd default"}, sr.Block, ids)
 	}, func(e *env, sys system) error {
 		for range o.ScaleRounds {
 			if ctx.Err() != nil {
@@ -49,19 +48,16 @@ func runScale(ctx context.Context, o Options, addrs, tables int, throttled bool)
 			if _, err := stableMaster(ctx, e, sys, sr.Block, ids); err != nil {
 				return err
 			}
-			var id int64
+			var throttle simcluster.Injected
 			if throttled {
 				var err error
-				id, err = e.srv.InjectFault(vpcsim.Fault{Action: "ReplaceRoute", Kind: vpcsim.FaultError,
-					Code: "RequestLimitExceeded", Count: 2 * tables, Duration: vpcsim.Duration(time.Minute)})
+				throttle, err = e.c.Inject(ctx, simcluster.FaultThrottle, simcluster.Target{Action: "ReplaceRoute", Count: 2 * tables, For: time.Minute})
 				if err != nil {
 					return err
 				}
 			}
 			sr.Rounds = append(sr.Rounds, runRound(ctx, e, sys, FaultKill, sr.Block, ids, o.Log))
-			if throttled {
-				e.srv.ClearFaults(id)
-			}
+			_ = throttle.Heal()
 		}
 		for _, t := range e.srv.Snapshot().RouteTables {
 			n := 0

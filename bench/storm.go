@@ -317,9 +317,9 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 			return err
 		}
 	}
-	dir, err := tempDir("vipd-storm-")
+	dir, err := os.MkdirTemp("", "vipd-storm-")
 	if err != nil {
-		return err
+		return fmt.Errorf("create temporary directory: %w", err)
 	}
 	keep := os.Getenv("BENCH_KEEP") != ""
 	defer func() {
@@ -472,6 +472,10 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	return nil
 }
 
+// stormClusterPort is every storm member's cluster port, on its own
+// loopback address.
+const stormClusterPort = 7000
+
 func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions, enis map[string]string) (*stormCluster, error) {
 	c := &stormCluster{name: fmt.Sprintf("storm-%d", i+1), vips: stormPrefixes(i, o)}
 	for t := range o.Tables {
@@ -490,7 +494,7 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions,
 	for k, name := range names {
 		inst := stormInstance(zones[k], i)
 		m := &stormMember{eni: enis[inst], sim: simcluster.Member{Name: name, InstanceID: inst, Witness: name == "witness",
-			Advertise: netip.AddrPortFrom(lo(k+1), raftPort).String(), Dir: filepath.Join(dir, c.name, name)}}
+			Advertise: netip.AddrPortFrom(lo(k+1), stormClusterPort).String(), Dir: filepath.Join(dir, c.name, name)}}
 		if err := os.MkdirAll(m.sim.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", m.sim.Dir, err)
 		}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -71,26 +69,5 @@ every process and file is cleaned up on exit, Ctrl-C included.`,
 	cmd.Flags().BoolVar(&o.Tuned, "tuned", false, "tighter timing (lease 1s, checks every 200ms) instead of the defaults")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON object per round instead of the timeline")
 	cmd.Flags().BoolVar(&o.KeepDir, "keep", false, "keep the working directory (configs and node logs)")
-	cmd.AddCommand(newDemoServiceCmd())
-	return cmd
-}
-
-// newDemoServiceCmd is the demo's per-node service, started by the demo.
-func newDemoServiceCmd() *cobra.Command {
-	var name, listen string
-	cmd := &cobra.Command{
-		Use:    "service --name NODE",
-		Short:  "The demo's tiny service (started by vipd demo)",
-		Hidden: true,
-		Args:   cobra.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if name == "" {
-				return cli.Usage(fmt.Errorf("demo service: --name is required"))
-			}
-			return demo.Serve(cmd.Context(), name, listen, os.Stdout)
-		},
-	}
-	cmd.Flags().StringVar(&name, "name", "", "name to answer with")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "loopback address to listen on")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -81,7 +82,7 @@ func Grants(h *History) []Grant {
 			evs = append(evs, ev{at: x.At, kind: "exit", why: "process ended"})
 		}
 		for _, p := range h.Procs[node] {
-			if p.What == ProcPause || p.What == ProcResume {
+			if p.What == simcluster.ProcPause || p.What == simcluster.ProcResume {
 				evs = append(evs, ev{at: p.At, kind: p.What})
 			}
 		}
@@ -106,10 +107,10 @@ func Grants(h *History) []Grant {
 		}
 		for _, e := range evs {
 			switch e.kind {
-			case ProcPause:
+			case simcluster.ProcPause:
 				pausedAt = e.at
 				continue
-			case ProcResume:
+			case simcluster.ProcResume:
 				pausedOut(e.at)
 				pausedAt = time.Time{}
 				continue
@@ -228,7 +229,7 @@ func Check(h *History, converge time.Duration) []Violation {
 	for _, s := range h.Stops {
 		if s.Forced {
 			vs = append(vs, Violation{At: s.At.Add(s.Took), Rule: "stop-hang",
-				Detail: fmt.Sprintf("%s did not exit within %s of SIGTERM (sent at %s) and was killed", s.Node, StopBound, clock(h, s.At))})
+				Detail: fmt.Sprintf("%s did not exit within %s of SIGTERM (sent at %s) and was killed", s.Node, simcluster.StopBound, clock(h, s.At))})
 		}
 	}
 	for _, d := range h.Duplicates {
@@ -308,8 +309,8 @@ func Timeline(h *History, vs []Violation, names map[string]string) string {
 			if e.At.Before(h.Start) {
 				continue // the cluster's own start
 			}
-			ls = append(ls, line{e.At, node, "process " + map[string]string{ProcStart: "started", ProcPause: "paused (SIGSTOP)",
-				ProcResume: "resumed (SIGCONT)", ProcTerm: "sent SIGTERM"}[e.What]})
+			ls = append(ls, line{e.At, node, "process " + map[string]string{simcluster.ProcStart: "started", simcluster.ProcPause: "paused (SIGSTOP)",
+				simcluster.ProcResume: "resumed (SIGCONT)", simcluster.ProcTerm: "sent SIGTERM"}[e.What]})
 		}
 	}
 	for _, s := range h.Stops {
@@ -321,7 +322,7 @@ func Timeline(h *History, vs []Violation, names map[string]string) string {
 	}
 	for _, d := range h.Duplicates {
 		ls = append(ls, line{d.Started, d.Node, "second daemon started"})
-		ls = append(ls, line{d.Exit.At, d.Node, "second daemon " + d.Exit.describe()})
+		ls = append(ls, line{d.Exit.At, d.Node, "second daemon " + d.Exit.Describe()})
 	}
 	for _, l := range h.Logs {
 		msg := l.Msg

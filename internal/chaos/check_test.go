@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -82,7 +83,7 @@ func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) 
 // history builds a converged history from lease log lines.
 func history(logs ...LogEvent) *History {
 	return &History{Start: t0, FaultsEnd: at(9000), End: at(10000), ConvergedAt: at(9500), Holder: "a",
-		Lease: time.Second, Logs: logs, Exits: map[string][]Exit{}, Procs: map[string][]ProcEvent{}}
+		Lease: time.Second, Logs: logs, Exits: map[string][]simcluster.Exit{}, Procs: map[string][]simcluster.ProcEvent{}}
 }
 
 // long is a history of 30 s whose faults ended at 20 s.
@@ -92,7 +93,9 @@ func long(logs ...LogEvent) *History {
 	return h
 }
 
-func proc(ms int, what string) ProcEvent { return ProcEvent{At: at(ms), What: what} }
+func proc(ms int, what string) simcluster.ProcEvent {
+	return simcluster.ProcEvent{At: at(ms), What: what}
+}
 
 // fault is step i on from on to off.
 func fault(i int, st Step, on, off int) []FaultEvent {
@@ -146,7 +149,7 @@ func TestCheck(t *testing.T) {
 		{"overlap within the drift bound", history(granted(100, "a", 3), lost(2510, "a", 3), granted(2500, "b", 7)), nil},
 		{"a kill ends a hold", func() *History {
 			h := history(granted(100, "a", 3), granted(2500, "b", 7))
-			h.Exits["a"] = []Exit{{At: at(2000), Killed: true}}
+			h.Exits["a"] = []simcluster.Exit{{At: at(2000), Killed: true}}
 			return h
 		}(), nil},
 		{"a hold not ended runs to the end", history(granted(100, "a", 3), granted(2500, "b", 7)), []string{"two-holders"}},
@@ -193,7 +196,7 @@ func TestCheck(t *testing.T) {
 		}(), nil},
 		{"crash", func() *History {
 			h := history(granted(100, "a", 3))
-			h.Exits["b"] = []Exit{{At: at(500), Err: "exit status 2"}}
+			h.Exits["b"] = []simcluster.Exit{{At: at(500), Err: "exit status 2"}}
 			return h
 		}(), []string{"crash"}},
 		{"no convergence", func() *History {
@@ -241,7 +244,7 @@ func livenessCases() []checkCase {
 	}
 	pausedA := func(pause, resume int, logs ...LogEvent) *History {
 		h := history(logs...)
-		h.Procs["a"] = []ProcEvent{proc(-1000, ProcStart), proc(pause, ProcPause), proc(resume, ProcResume)}
+		h.Procs["a"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(pause, simcluster.ProcPause), proc(resume, simcluster.ProcResume)}
 		h.Polls = polls("a", "backup", resume+200, resume+400)
 		return h
 	}
@@ -270,22 +273,22 @@ func livenessCases() []checkCase {
 		}(), []string{"unlogged-hold"}},
 		{"a restarted node that comes back", func() *History {
 			h := long(granted(100, "a", 3))
-			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
-			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Procs["b"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(2000, simcluster.ProcTerm), proc(3000, simcluster.ProcStart)}
+			h.Exits["b"] = []simcluster.Exit{{At: at(2500), Killed: true}}
 			h.Polls = append(polls("b", "", 3000, 4000), polls("b", "backup", 4000, 30000)...)
 			return h
 		}(), nil},
 		{"a restarted node that never answers as backup", func() *History {
 			h := long(granted(100, "a", 3))
-			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
-			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Procs["b"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(2000, simcluster.ProcTerm), proc(3000, simcluster.ProcStart)}
+			h.Exits["b"] = []simcluster.Exit{{At: at(2500), Killed: true}}
 			h.Polls = polls("b", "", 3000, 30000)
 			return h
 		}(), []string{"no-rejoin"}},
 		{"a restarted node whose election never runs", func() *History {
 			h := long(granted(100, "a", 3))
-			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
-			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Procs["b"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(2000, simcluster.ProcTerm), proc(3000, simcluster.ProcStart)}
+			h.Exits["b"] = []simcluster.Exit{{At: at(2500), Killed: true}}
 			h.Polls = polls("b", "backup", 3000, 30000)
 			for i := range h.Polls {
 				h.Polls[i].Quorum = false
@@ -294,24 +297,24 @@ func livenessCases() []checkCase {
 		}(), []string{"no-rejoin"}},
 		{"a restarted node alone waits for a peer", func() *History {
 			h := long(granted(100, "a", 3))
-			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
-			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
-			h.Procs["a"] = []ProcEvent{proc(-1000, ProcStart), proc(2500, ProcPause), proc(12000, ProcResume)}
-			h.Procs["witness"] = []ProcEvent{proc(-1000, ProcStart), proc(2500, ProcPause), proc(12000, ProcResume)}
+			h.Procs["b"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(2000, simcluster.ProcTerm), proc(3000, simcluster.ProcStart)}
+			h.Exits["b"] = []simcluster.Exit{{At: at(2500), Killed: true}}
+			h.Procs["a"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(2500, simcluster.ProcPause), proc(12000, simcluster.ProcResume)}
+			h.Procs["witness"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(2500, simcluster.ProcPause), proc(12000, simcluster.ProcResume)}
 			h.Polls = append(append(polls("b", "", 3000, 20000), polls("b", "backup", 20000, 30000)...),
 				append(polls("a", "backup", 12000, 30000), polls("witness", "witness", 12000, 30000)...)...)
 			return h
 		}(), nil},
 		{"a resumed witness that stays in init", func() *History {
 			h := long(granted(100, "a", 3))
-			h.Procs["witness"] = []ProcEvent{proc(-1000, ProcStart), proc(1000, ProcPause), proc(3000, ProcResume)}
+			h.Procs["witness"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(1000, simcluster.ProcPause), proc(3000, simcluster.ProcResume)}
 			h.Polls = polls("witness", "init", 3000, 30000)
 			return h
 		}(), []string{"no-rejoin"}},
 		{"a fault on the restarted node extends its bound", func() *History {
 			h := long(granted(100, "a", 3))
-			h.Procs["b"] = []ProcEvent{proc(-1000, ProcStart), proc(2000, ProcTerm), proc(3000, ProcStart)}
-			h.Exits["b"] = []Exit{{At: at(2500), Killed: true}}
+			h.Procs["b"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(2000, simcluster.ProcTerm), proc(3000, simcluster.ProcStart)}
+			h.Exits["b"] = []simcluster.Exit{{At: at(2500), Killed: true}}
 			h.Faults = fault(0, Step{Kind: KindCutIMDS, Target: "b"}, 2800, 9000)
 			h.Polls = append(polls("b", "", 3000, 18000), polls("b", "backup", 18000, 30000)...)
 			return h
@@ -332,30 +335,30 @@ func livenessCases() []checkCase {
 			h := long(granted(100, "a", 3), lost(1000, "a", 3), granted(16000, "b", 9))
 			h.Reaches = append(append(reaches("a", 0, 1000), reaches("", 1000, 17000)...), reaches("b", 17000, 30000)...)
 			h.Faults = fault(0, Step{Kind: KindPartition, Target: "a", Peer: "b"}, 900, 10000)
-			h.Procs["witness"] = []ProcEvent{proc(-1000, ProcStart), proc(900, ProcPause), proc(10000, ProcResume)}
+			h.Procs["witness"] = []simcluster.ProcEvent{proc(-1000, simcluster.ProcStart), proc(900, simcluster.ProcPause), proc(10000, simcluster.ProcResume)}
 			h.Polls = polls("witness", "witness", 10000, 30000)
 			return h
 		}(), nil},
 		{"idle connections on the witness do not excuse a gap", func() *History {
 			h := long(granted(100, "a", 3), granted(12000, "b", 9))
-			h.Exits["a"] = []Exit{{At: at(1000), Killed: true}}
+			h.Exits["a"] = []simcluster.Exit{{At: at(1000), Killed: true}}
 			h.Reaches = append(append(reaches("a", 0, 1000), reaches("", 1000, 12500)...), reaches("b", 12500, 30000)...)
 			h.Faults = fault(0, Step{Kind: KindPortFlood, Target: "witness", Conns: 300}, 500, 11000)
 			return h
 		}(), []string{"owner-gap"}},
 		{"a planned stop that does not end", func() *History {
 			h := history(granted(100, "a", 3))
-			h.Stops = []Stop{{Node: "a", At: at(1000), Took: StopBound, Forced: true}}
+			h.Stops = []simcluster.StopResult{{Node: "a", At: at(1000), Took: simcluster.StopBound, Forced: true}}
 			return h
 		}(), []string{"stop-hang"}},
 		{"a second daemon that refuses to start", func() *History {
 			h := history(granted(100, "a", 3))
-			h.Duplicates = []Duplicate{{Node: "a", Started: at(1000), Exit: Exit{At: at(1100), Err: "exit status 1"}}}
+			h.Duplicates = []simcluster.Duplicate{{Node: "a", Started: at(1000), Exit: simcluster.Exit{At: at(1100), Err: "exit status 1"}}}
 			return h
 		}(), nil},
 		{"a second daemon that runs alongside the first", func() *History {
 			h := history(granted(100, "a", 3))
-			h.Duplicates = []Duplicate{{Node: "a", Started: at(1000), Exit: Exit{At: at(3000), Killed: true}}}
+			h.Duplicates = []simcluster.Duplicate{{Node: "a", Started: at(1000), Exit: simcluster.Exit{At: at(3000), Killed: true}}}
 			return h
 		}(), []string{"duplicate-ran"}},
 	}

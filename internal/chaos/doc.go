@@ -8,7 +8,8 @@
 //
 // # Cluster
 //
-// Start brings up vpcsim, the fabric, and vipd in each member's instance
+// Start brings up the shared simulated cluster (internal/simcluster) on
+// the netns fabric: vpcsim, the fabric, and vipd in each member's instance
 // namespace with `local-address: {interface: auto}` (netlink, for real),
 // raft between the members' private addresses, and AWS reached only through
 // the namespace's proxies for the EC2 API and IMDS (credentials come from
@@ -22,7 +23,9 @@
 //
 // # Faults
 //
-// Generate draws a Schedule from a seed: kill -9 of any member (restarted
+// Every fault is one of the simulated cluster's catalogue
+// (simcluster.Faults), which injects and heals it; the suite adds when,
+// where and for how long. Generate draws a Schedule from a seed: kill -9 of any member (restarted
 // when the step ends), partitions between any pair (the fabric's blackhole
 // rules), the node's EC2 API path cut (the fabric's proxy) or the node cut
 // off by vpcsim itself (FaultCutoff), the node's IMDS cut or slowed, and
@@ -72,7 +75,7 @@
 //     whenever a healthy node exists (running, unpaused, no fault on it
 //     but idle connections, hung hooks or a second daemon, which vipd must
 //     shrug off, and a quorum partner);
-//   - stop-hang: a SIGTERMed vipd exits within StopBound; duplicate-ran: a
+//   - stop-hang: a SIGTERMed vipd exits within simcluster.StopBound; duplicate-ran: a
 //     second daemon with the same config refuses to run rather than run
 //     alongside the first (its lease lines count as a holder of its own);
 //   - crash: no vipd process ended unless the harness killed it; and the

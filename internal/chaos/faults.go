@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // injector applies steps, counting overlapping faults on one target so a
@@ -21,15 +22,12 @@ type injector struct {
 
 	mu       sync.Mutex
 	counts   map[string]int
-	resolved map[int]Step        // step index → the step with member names
-	faultIDs map[int]int64       // step index → vpcsim fault
-	floods   map[int]*flood      // step index → its connections
-	starvers map[string]*starver // member → its busy loops
+	resolved map[int]Step                   // step index → the step with member names
+	healers  map[string]simcluster.Injected // counted key or step index → the fault in place
 }
 
 func newInjector(c *Cluster, h *History) *injector {
-	return &injector{c: c, h: h, counts: map[string]int{}, resolved: map[int]Step{}, faultIDs: map[int]int64{},
-		floods: map[int]*flood{}, starvers: map[string]*starver{}}
+	return &injector{c: c, h: h, counts: map[string]int{}, resolved: map[int]Step{}, healers: map[string]simcluster.Injected{}}
 }
 
 // run injects step i, waits its duration (or runs its sequence) and undoes
@@ -55,7 +53,7 @@ func (in *injector) resolve(i int, st Step) Step {
 	if holder == "" {
 		// Nobody holds right now: hit a node that runs, if any.
 		holder = "a"
-		if m := in.c.Member("a"); !m.Running() || m.Paused() {
+		if m := in.c.Host("a"); !m.Running() || m.Paused() {
 			holder = "b"
 		}
 	}
@@ -115,172 +113,60 @@ func (in *injector) counted(st Step, on bool) bool {
 // its kind on its target was still on.
 const errOverlap = "overlaps an earlier step; no change"
 
+// counts say which steps share one fault in place: those of a kind on one
+// target (kills, partitions, cut paths, pauses, a slow metadata service,
+// starved CPUs); every other step makes its own.
+var counted = []Kind{KindKill, KindPartition, KindCutAPI, KindCutIMDS, KindStopCont, KindIMDSSlow, KindCPUStarve}
+
 func (in *injector) apply(ctx context.Context, i int, st Step, on bool) {
-	c := in.c
-	var err error
-	var note string
-	switch st.Kind {
-	case KindKill, KindPartition, KindCutAPI, KindCutIMDS, KindStopCont, KindIMDSSlow, KindCPUStarve:
+	key := fmt.Sprint(i)
+	if slices.Contains(counted, st.Kind) {
 		if !in.counted(st, on) {
 			in.h.addFault(FaultEvent{At: time.Now(), Index: i, Step: st, On: on, Err: errOverlap})
 			return
 		}
-		note, err = in.toggle(ctx, st, on)
-	case KindPortFlood:
-		if on {
-			// A member that is down refuses every connection: wait for it.
-			note = waitRunning(ctx, c.Member(st.Target), st.For/4)
-			var f *flood
-			if f, err = c.Flood(ctx, st.Target, st.Conns); err == nil {
-				note += fmt.Sprintf("%d idle connections open", len(f.conns))
-				in.mu.Lock()
-				in.floods[i] = f
-				in.mu.Unlock()
-			}
-		} else {
+		key = string(st.Kind) + " " + st.Target + " " + st.Peer
+	}
+	var note string
+	var err error
+	if on {
+		var f simcluster.Injected
+		f, err = in.c.Inject(ctx, string(st.Kind), target(st))
+		note = f.Note
+		if err == nil {
 			in.mu.Lock()
-			f := in.floods[i]
-			delete(in.floods, i)
+			in.healers[key] = f
 			in.mu.Unlock()
-			if f != nil {
-				f.close()
-			}
 		}
-	case KindDuplicateDaemon:
-		if on {
-			// A second daemon is second only next to a first one that holds
-			// the instance lock: started while the member is down, exiting
-			// or still starting, it may take the lock first and be the
-			// first, and the member's own vipd then rightly refuses.
-			m := c.Member(st.Target)
-			if note = waitUp(ctx, m, st.For/2); note == "" || !strings.HasPrefix(note, "not up") {
-				err = c.StartDuplicate(st.Target)
-			} else {
-				err = fmt.Errorf("%s's vipd is not up", st.Target)
-			}
-		} else if d, ok := c.StopDuplicate(st.Target); ok {
-			in.h.addDuplicate(d)
-			note = "second daemon " + d.Exit.describe()
+	} else {
+		in.mu.Lock()
+		f, ok := in.healers[key]
+		delete(in.healers, key)
+		in.mu.Unlock()
+		if ok {
+			err = f.Heal()
 		}
-	default: // vpcsim's faults
-		if on {
-			var id int64
-			id, err = c.Srv.InjectFault(in.vpcsimFault(st))
-			in.mu.Lock()
-			in.faultIDs[i] = id
-			in.mu.Unlock()
-		} else {
-			in.mu.Lock()
-			id, ok := in.faultIDs[i]
-			in.mu.Unlock()
-			if ok {
-				c.Srv.ClearFaults(id)
+		if st.Kind == KindDuplicateDaemon {
+			if ds := in.c.Host(st.Target).Duplicates(); ok && len(ds) > 0 {
+				note = "second daemon " + ds[len(ds)-1].Exit.Describe()
 			}
 		}
 	}
 	in.event(i, st, on, note, err)
 }
 
-// waitRunning waits up to d for a member's vipd to run unpaused (a kill or
-// restart may have it down for a moment), so that a fault on its process
-// finds one; it says how long it waited.
-func waitRunning(ctx context.Context, m *Member, d time.Duration) string {
-	start := time.Now()
-	for time.Since(start) < d && (!m.Running() || m.Paused()) {
-		if !sleep(ctx, 50*time.Millisecond) {
-			break
-		}
-	}
-	if waited := time.Since(start); waited >= 50*time.Millisecond {
-		return fmt.Sprintf("waited %s for it to run; ", waited.Round(time.Millisecond))
-	}
-	return ""
-}
-
-// waitUp waits up to d for a member's vipd to run unpaused and answer on
-// its admin socket, which it opens only after it holds the instance lock;
-// it says how long it waited, or starts with "not up" if it never was.
-func waitUp(ctx context.Context, m *Member, d time.Duration) string {
-	start := time.Now()
-	for {
-		if m.Running() && !m.Paused() {
-			if _, err := m.Status(ctx); err == nil {
-				break
-			}
-		}
-		if time.Since(start) >= d || !sleep(ctx, 50*time.Millisecond) {
-			return fmt.Sprintf("not up after %s; ", time.Since(start).Round(time.Millisecond))
-		}
-	}
-	if waited := time.Since(start); waited >= 50*time.Millisecond {
-		return fmt.Sprintf("waited %s for it to be up; ", waited.Round(time.Millisecond))
-	}
-	return ""
-}
-
-func (in *injector) toggle(ctx context.Context, st Step, on bool) (string, error) {
-	c := in.c
-	m := c.Member(st.Target)
-	switch st.Kind {
-	case KindKill:
-		if on {
-			c.Kill(st.Target)
-			return "", nil
-		}
-		return "", c.Restart(st.Target)
-	case KindStopCont:
-		if !on {
-			c.Resume(st.Target)
-			return "", nil
-		}
-		note := waitRunning(ctx, m, st.For/2)
-		if !c.Pause(st.Target) {
-			return "", fmt.Errorf("%s is not running", st.Target)
-		}
-		return note, nil
-	case KindPartition:
-		return "", c.Fab.Partition(m.InstanceID, c.Member(st.Peer).InstanceID, on)
-	case KindCutAPI:
-		return "", c.Fab.CutAPI(m.InstanceID, on)
-	case KindCutIMDS:
-		return "", c.Fab.CutIMDS(m.InstanceID, on)
-	case KindIMDSSlow:
-		d := st.Latency
-		if !on {
-			d = 0
-		}
-		return "", c.Fab.SlowIMDS(m.InstanceID, d)
-	case KindCPUStarve:
-		in.mu.Lock()
-		s := in.starvers[st.Target]
-		delete(in.starvers, st.Target)
-		in.mu.Unlock()
-		if s != nil {
-			s.stop()
-		}
-		if !on {
-			return "", nil
-		}
-		note := waitRunning(ctx, m, st.For/2)
-		s, err := c.Starve(st.Target)
-		if err != nil {
-			return "", err
-		}
-		in.mu.Lock()
-		in.starvers[st.Target] = s
-		in.mu.Unlock()
-		return note + fmt.Sprintf("vipd pinned to cpu %d with %d busy loops", s.cpu, len(s.loops)), nil
-	}
-	return "", fmt.Errorf("toggle %s: not a counted fault", st.Kind)
+// target is where the catalogue's fault strikes for st.
+func target(st Step) simcluster.Target {
+	return simcluster.Target{Host: st.Target, Peer: st.Peer, Action: st.Action, For: st.For, Latency: st.Latency, Conns: st.Conns}
 }
 
 // restart stops the member with SIGTERM, waits for it to exit (up to
-// StopBound), keeps it down for the step's duration and starts it again.
+// simcluster.StopBound), keeps it down for the step's duration and starts it again.
 func (in *injector) restart(ctx context.Context, i int, st Step) {
-	in.event(i, st, true, "SIGTERM", nil)
-	in.stopped(st.Target, in.c.Stop(st.Target, StopBound))
+	f, err := in.c.Inject(ctx, simcluster.FaultRestart, target(st))
+	in.event(i, st, true, f.Note, err)
 	sleep(ctx, st.For)
-	in.event(i, st, false, "started", in.c.Restart(st.Target))
+	in.event(i, st, false, "started", f.Heal())
 }
 
 // hookHang makes the member's hooks hang for the step's duration. With
@@ -288,10 +174,9 @@ func (in *injector) restart(ctx context.Context, i int, st Step) {
 // hangs) and starts it again as soon as it has exited, hooks still
 // hanging, as a supervisor would.
 func (in *injector) hookHang(ctx context.Context, i int, st Step) {
-	m := in.c.Member(st.Target)
 	var err error
 	if in.counted(st, true) {
-		err = m.HangHooks(true)
+		_, err = in.c.Inject(ctx, simcluster.FaultHookHang, target(st))
 	} else {
 		err = errors.New(errOverlap)
 	}
@@ -300,8 +185,8 @@ func (in *injector) hookHang(ctx context.Context, i int, st Step) {
 		in.event(i, st, true, "", err)
 	} else {
 		in.event(i, st, true, "hooks hang; SIGTERM", err)
-		in.stopped(st.Target, in.c.Stop(st.Target, StopBound))
-		if rerr := in.c.Restart(st.Target); rerr != nil {
+		r, _ := in.c.Inject(ctx, simcluster.FaultRestart, target(st))
+		if rerr := r.Heal(); rerr != nil {
 			// Shown in the timeline; an On with an error counts for
 			// nothing else.
 			in.event(i, st, true, "start again", rerr)
@@ -310,72 +195,28 @@ func (in *injector) hookHang(ctx context.Context, i int, st Step) {
 	sleep(ctx, time.Until(until))
 	err = nil
 	if in.counted(st, false) {
-		err = m.HangHooks(false)
+		err = in.c.Host(st.Target).HangHooks(false)
 	}
 	in.event(i, st, false, "hooks released", err)
-}
-
-// stopped records how a planned stop went.
-func (in *injector) stopped(name string, r stopResult) {
-	if r.Took == 0 && !r.Forced {
-		return // nothing was running
-	}
-	in.h.addStop(Stop{Node: name, At: r.At, Took: r.Took, Forced: r.Forced})
-}
-
-func (in *injector) vpcsimFault(st Step) vpcsim.Fault {
-	f := vpcsim.Fault{Action: st.Action, Duration: vpcsim.Duration(st.For)}
-	if st.Target != "" {
-		f.Caller = in.c.Member(st.Target).InstanceID
-	}
-	switch st.Kind {
-	case KindCallerCutoff:
-		f.Kind = vpcsim.FaultCutoff
-	case KindLatency:
-		f.Kind, f.Latency = vpcsim.FaultLatency, vpcsim.Duration(st.Latency)
-	case Kind5xx:
-		f.Kind, f.Code = vpcsim.FaultError, "InternalError"
-	case KindThrottle:
-		f.Kind, f.Code = vpcsim.FaultError, "RequestLimitExceeded"
-	case KindHang:
-		f.Kind, f.Timeout = vpcsim.FaultHang, vpcsim.Duration(st.For)
-	case KindLateWrite:
-		f.Kind, f.Delay, f.Timeout = vpcsim.FaultLateWrite, vpcsim.Duration(st.Latency), vpcsim.Duration(st.For)
-	}
-	return f
 }
 
 // healAll undoes every fault and restarts every member, whatever steps
 // are still counted. The steps have all ended when it runs.
 func (in *injector) healAll() {
 	c := in.c
-	c.Srv.ClearFaults(0)
 	in.mu.Lock()
-	floods, starvers := in.floods, in.starvers
-	in.floods, in.starvers = map[int]*flood{}, map[string]*starver{}
+	healers := in.healers
+	in.healers = map[string]simcluster.Injected{}
 	clear(in.counts)
 	in.mu.Unlock()
-	for _, f := range floods {
-		f.close()
+	for _, f := range healers {
+		_ = f.Heal()
 	}
-	for _, s := range starvers {
-		s.stop()
-	}
-	ms := c.Members
-	for i, a := range ms {
-		for _, b := range ms[i+1:] {
-			_ = c.Fab.Partition(a.InstanceID, b.InstanceID, false)
-		}
-		_ = c.Fab.CutAPI(a.InstanceID, false)
-		_ = c.Fab.CutIMDS(a.InstanceID, false)
-		_ = c.Fab.SlowIMDS(a.InstanceID, 0)
-		if !a.Witness {
-			_ = a.HangHooks(false)
-		}
-		if d, ok := c.StopDuplicate(a.Name); ok {
-			in.h.addDuplicate(d)
-		}
-		c.Resume(a.Name)
-		_ = c.Restart(a.Name)
+	c.Srv.ClearFaults(0)
+	for _, h := range c.Hosts {
+		_ = h.HangHooks(false)
+		c.StopDuplicate(h.Name)
+		c.Resume(h.Name)
+		_ = c.Start(h.Name)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 )
 
@@ -46,23 +47,6 @@ type FaultEvent struct {
 	Err  string
 }
 
-// Stop is a planned stop (SIGTERM) of a member: sent At, the process gone
-// Took later, Forced when the harness had to kill it after StopBound.
-type Stop struct {
-	Node   string
-	At     time.Time
-	Took   time.Duration
-	Forced bool
-}
-
-// Duplicate is a second daemon started with a member's config, and how it
-// ended.
-type Duplicate struct {
-	Node    string
-	Started time.Time
-	Exit    Exit
-}
-
 // LogEvent is one lease line of a node's own log.
 type LogEvent struct {
 	At    time.Time
@@ -86,12 +70,12 @@ type History struct {
 	Reaches []Reach
 	Faults  []FaultEvent
 	Logs    []LogEvent
-	Exits   map[string][]Exit
+	Exits   map[string][]simcluster.Exit
 	// Procs is what the harness did to each member's process: starts,
 	// pauses, resumes and planned stops.
-	Procs      map[string][]ProcEvent
-	Stops      []Stop
-	Duplicates []Duplicate
+	Procs      map[string][]simcluster.ProcEvent
+	Stops      []simcluster.StopResult
+	Duplicates []simcluster.Duplicate
 	Calls      []vpcsim.Call
 	// ConvergedAt is when the world first matched the holder after the
 	// faults stopped (zero if it never did); Holder is that node.
@@ -117,23 +101,11 @@ func (h *History) addFault(f FaultEvent) {
 	h.mu.Unlock()
 }
 
-func (h *History) addStop(s Stop) {
-	h.mu.Lock()
-	h.Stops = append(h.Stops, s)
-	h.mu.Unlock()
-}
-
-func (h *History) addDuplicate(d Duplicate) {
-	h.mu.Lock()
-	h.Duplicates = append(h.Duplicates, d)
-	h.mu.Unlock()
-}
-
 // record polls every member's status and sends a client request through the
 // VIP, every interval, until ctx is done.
 func record(ctx context.Context, c *Cluster, h *History, interval time.Duration) {
 	var wg sync.WaitGroup
-	for _, m := range c.Members {
+	for _, m := range c.Hosts {
 		wg.Go(func() {
 			t := time.NewTicker(interval)
 			defer t.Stop()
@@ -175,7 +147,7 @@ func record(ctx context.Context, c *Cluster, h *History, interval time.Duration)
 }
 
 // poll asks a member for its status.
-func poll(ctx context.Context, m *Member) Poll {
+func poll(ctx context.Context, m *simcluster.Host) Poll {
 	req := time.Now()
 	st, err := m.Status(ctx)
 	p := Poll{Node: m.Name, Req: req, Resp: time.Now(), OK: err == nil}
@@ -219,3 +191,7 @@ func readLog(node, path string) ([]LogEvent, error) {
 	}
 	return out, nil
 }
+
+// DuplicateName is the name under which a member's second daemon shows in
+// the history (its log lines and its end).
+func DuplicateName(member string) string { return member + "-duplicate" }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // window is when one fault step was on, with the members it resolved to.
@@ -73,15 +75,15 @@ func tolerated(k Kind) bool {
 // procState says, for a member at any time, whether its process runs
 // and is neither paused nor stopping.
 type procState struct {
-	changes []ProcEvent // start/resume → up; pause/term/exit → down
+	changes []simcluster.ProcEvent // start/resume → up; pause/term/exit → down
 }
 
 func newProcState(h *History, member string) procState {
 	evs := slices.Clone(h.Procs[member])
 	for _, x := range h.Exits[member] {
-		evs = append(evs, ProcEvent{At: x.At, What: "exit"})
+		evs = append(evs, simcluster.ProcEvent{At: x.At, What: "exit"})
 	}
-	slices.SortStableFunc(evs, func(a, b ProcEvent) int { return a.At.Compare(b.At) })
+	slices.SortStableFunc(evs, func(a, b simcluster.ProcEvent) int { return a.At.Compare(b.At) })
 	return procState{changes: evs}
 }
 
@@ -97,7 +99,7 @@ func (p procState) up(t time.Time) bool {
 		if e.At.After(t) {
 			break
 		}
-		state = e.What == ProcStart || e.What == ProcResume
+		state = e.What == simcluster.ProcStart || e.What == simcluster.ProcResume
 	}
 	return state
 }
@@ -132,7 +134,7 @@ func checkRejoin(h *History) []Violation {
 	for member, evs := range h.Procs {
 		exits := h.Exits[member]
 		for i, e := range evs {
-			if e.What != ProcStart && e.What != ProcResume {
+			if e.What != simcluster.ProcStart && e.What != simcluster.ProcResume {
 				continue
 			}
 			// The obligation lasts until the next thing done to the
@@ -188,7 +190,7 @@ func checkRejoin(h *History) []Violation {
 }
 
 func pastTense(what string) string {
-	if what == ProcResume {
+	if what == simcluster.ProcResume {
 		return "resumed"
 	}
 	return "started"

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // LoopOptions configures RestartLoop.
@@ -138,17 +140,17 @@ func loopRound(ctx context.Context, c *Cluster, n int, stop bool) (LoopRound, er
 			sleep(ctx, rest)
 		}
 		c.Resume(holder)
-		waitFor(ctx, loopSettle, func() bool { return back(ctx, c.Member(holder)) })
-		c.Stop(holder, StopBound)
+		waitFor(ctx, loopSettle, func() bool { return back(ctx, c.Host(holder)) })
+		c.Stop(holder, simcluster.StopBound)
 	}
 	if took >= loopSettle {
-		_ = c.Restart(holder)
+		_ = c.Start(holder)
 		return r, fmt.Errorf("%s of primary %s: %s did not take over within %s", r.Fault, holder, other, loopSettle)
 	}
-	if err := c.Restart(holder); err != nil {
+	if err := c.Start(holder); err != nil {
 		return r, err
 	}
-	m := c.Member(holder)
+	m := c.Host(holder)
 	ok := false
 	waitFor(ctx, RejoinBound, func() bool {
 		ok = back(ctx, m)
@@ -170,7 +172,7 @@ func settle(ctx context.Context, c *Cluster) (string, error) {
 		if holder == "" {
 			return false
 		}
-		for _, m := range c.Members {
+		for _, m := range c.Hosts {
 			if !back(ctx, m) {
 				return false
 			}
@@ -184,7 +186,7 @@ func settle(ctx context.Context, c *Cluster) (string, error) {
 }
 
 // back reports whether a member answers as back (Poll.Back).
-func back(ctx context.Context, m *Member) bool { return poll(ctx, m).Back() }
+func back(ctx context.Context, m *simcluster.Host) bool { return poll(ctx, m).Back() }
 
 // waitFor polls cond every 50 ms until it holds or d passes, and returns
 // how long it waited.
@@ -200,7 +202,7 @@ func waitFor(ctx context.Context, d time.Duration, cond func() bool) time.Durati
 
 // lastError describes why a member is not back: the last error its log
 // has, with whether the process is still running.
-func lastError(m *Member) string {
+func lastError(m *simcluster.Host) string {
 	state := "exited"
 	if m.Running() {
 		state = "running but not back as backup or primary with a quorum"

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
@@ -117,7 +118,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		return nil, err
 	}
 	rep.Dir, rep.Mode = c.Dir, c.Mode()
-	prefix := c.Fab.Prefix()
+	prefix := c.NS.Fab.Prefix()
 	closed := false
 	defer func() {
 		if !closed {
@@ -126,7 +127,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		}
 	}()
 
-	h := &History{Start: time.Now(), Lease: c.o.Lease, Exits: map[string][]Exit{}, Procs: map[string][]ProcEvent{}}
+	h := &History{Start: time.Now(), Lease: c.o.Lease, Exits: map[string][]simcluster.Exit{}, Procs: map[string][]simcluster.ProcEvent{}}
 	rctx, stopRecording := context.WithCancel(ctx)
 	var rec sync.WaitGroup
 	rec.Go(func() { record(rctx, c, h, o.Interval) })
@@ -177,9 +178,11 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	closed = true
 
 	names := map[string]string{}
-	for _, m := range c.Members {
+	for _, m := range c.Hosts {
 		h.Exits[m.Name] = m.Exits()
 		h.Procs[m.Name] = m.Events()
+		h.Stops = append(h.Stops, m.Stops()...)
+		h.Duplicates = append(h.Duplicates, m.Duplicates()...)
 		names[m.InstanceID] = m.Name
 		logs, err := readLog(m.Name, m.LogPath())
 		if err != nil {
@@ -193,7 +196,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	for _, d := range h.Duplicates {
 		name := DuplicateName(d.Node)
 		if _, done := h.Exits[name]; !done {
-			logs, err := readLog(name, c.Member(d.Node).dupLogPath())
+			logs, err := readLog(name, c.Host(d.Node).DuplicateLog())
 			if err != nil {
 				return nil, err
 			}
@@ -243,7 +246,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 // join the history.
 func rejoined(ctx context.Context, c *Cluster, h *History) bool {
 	all := true
-	for _, m := range c.Members {
+	for _, m := range c.Hosts {
 		p := poll(ctx, m)
 		h.addPoll(p)
 		all = all && p.Back()

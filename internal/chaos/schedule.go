@@ -8,66 +8,69 @@ import (
 	"time"
 
 	"github.com/vipd/vipd/internal/fence"
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
-// Kind names a fault. Each is one value that the runner knows how to
-// inject and undo (etcd's failpoints, as style.md describes).
+// Kind names a fault of the simulated cluster's catalogue
+// (simcluster.Faults) that schedules draw: each is one value that the
+// catalogue knows how to inject and heal (etcd's failpoints, as style.md
+// describes).
 type Kind string
 
 // The faults a schedule draws from.
 const (
 	// KindKill SIGKILLs a member's vipd and restarts it when the step ends.
-	KindKill Kind = "kill"
+	KindKill Kind = simcluster.FaultKill
 	// KindPartition drops all traffic between two members (fabric rules).
-	KindPartition Kind = "partition"
+	KindPartition Kind = simcluster.FaultPartition
 	// KindCutAPI cuts a node's path to the EC2 API (the fabric's proxy).
-	KindCutAPI Kind = "cut-api"
+	KindCutAPI Kind = simcluster.FaultCutAPI
 	// KindCallerCutoff makes vpcsim drop every call of a node unanswered.
-	KindCallerCutoff Kind = "caller-cutoff"
+	KindCallerCutoff Kind = simcluster.FaultCallerCutoff
 	// KindCutIMDS cuts a node's path to its metadata service.
-	KindCutIMDS Kind = "cut-imds"
+	KindCutIMDS Kind = simcluster.FaultCutIMDS
 	// KindLatency delays EC2 calls (vpcsim latency fault).
-	KindLatency Kind = "latency"
+	KindLatency Kind = simcluster.FaultLatency
 	// Kind5xx answers EC2 calls with InternalError (HTTP 500).
-	Kind5xx Kind = "5xx"
+	Kind5xx Kind = simcluster.Fault5xx
 	// KindThrottle answers EC2 calls with RequestLimitExceeded (HTTP 503).
-	KindThrottle Kind = "throttle"
+	KindThrottle Kind = simcluster.FaultThrottle
 	// KindHang holds EC2 calls unanswered for the step's duration.
-	KindHang Kind = "hang"
+	KindHang Kind = simcluster.FaultHang
 	// KindStopCont SIGSTOPs a member's vipd for longer than the lease, then
 	// SIGCONTs it: a paused VM or a process stalled in the kernel, which
 	// wakes up believing it still holds what it held.
-	KindStopCont Kind = "stop-cont"
+	KindStopCont Kind = simcluster.FaultPause
 	// KindRestart stops a member with SIGTERM (a planned stop, as systemd
 	// does), waits for it to exit and starts it again after For. Schedules
 	// often aim one right after a stop-cont or kill of the holder, when
 	// raft has just truncated the member's uncommitted log tail.
-	KindRestart Kind = "restart"
+	KindRestart Kind = simcluster.FaultRestart
 	// KindHookHang makes the member's notify hooks never return (they
 	// wait on a flag file the step removes when it ends). With Stop, the
 	// member is also stopped with SIGTERM while its hooks hang, and
 	// started again once it exits.
-	KindHookHang Kind = "hook-hang"
+	KindHookHang Kind = simcluster.FaultHookHang
 	// KindPortFlood opens Conns idle connections (that never send a
 	// byte) to a member's cluster port from the other namespaces, and
 	// closes them when the step ends.
-	KindPortFlood Kind = "port-flood"
+	KindPortFlood Kind = simcluster.FaultPortFlood
 	// KindDuplicateDaemon starts a second `vipd run` with the member's
 	// config, as an operator's mistake would, and stops it when the step
 	// ends if it is still running.
-	KindDuplicateDaemon Kind = "duplicate-daemon"
+	KindDuplicateDaemon Kind = simcluster.FaultDuplicateDaemon
 	// KindCPUStarve pins the member's vipd to one CPU and runs busy loops
 	// on that CPU at a higher priority, so that vipd gets a small share of
 	// it for the step.
-	KindCPUStarve Kind = "cpu-starve"
+	KindCPUStarve Kind = simcluster.FaultCPUStarve
 	// KindIMDSSlow delays every request to the member's metadata service
 	// by Latency.
-	KindIMDSSlow Kind = "imds-slow"
+	KindIMDSSlow Kind = simcluster.FaultIMDSSlow
 	// KindLateWrite makes vpcsim hold a node's mutating EC2 calls (one
 	// action or any) until the client gives up, answer 503, and apply the
 	// mutation Latency later all the same, as AWS may apply a request its
 	// client timed out on.
-	KindLateWrite Kind = "late-write"
+	KindLateWrite Kind = simcluster.FaultLateWrite
 )
 
 // LateWriteMax bounds how late a late-write applies a mutation after its

@@ -1,9 +1,10 @@
 // Package demo is `vipd demo`: a self-contained failover on a simulated VPC,
-// without AWS and without root. It starts vpcsim and its proxy fabric in
-// this process, two vipd nodes and (for raft) a witness as child processes (each in
-// front of a tiny service that answers with its node's name, itself a child
-// process), and a client that connects to the service address through the
-// fabric every 50 ms. Scenarios then break the primary in various ways and
+// without AWS and without root. It runs the shared simulated cluster
+// (internal/simcluster) on its loopback fabric: vpcsim and its proxy fabric
+// in this process, two vipd nodes and (for raft) a witness as child
+// processes, each node in front of a tiny service that answers with its
+// node's name, and a client that connects to the service address through
+// the fabric every 50 ms. Scenarios then break the primary in various ways and
 // the demo prints a timeline: when the fault was made, when the other node
 // noticed, how long its AWS calls took, and when the client was served again.
 //

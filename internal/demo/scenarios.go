@@ -8,7 +8,6 @@ import (
 
 	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/simcluster"
-	"github.com/vipd/vipd/internal/vpcsim"
 )
 
 // failoverTimeout bounds how long a scenario waits for the client to be
@@ -19,78 +18,79 @@ const failoverTimeout = 30 * time.Second
 // the failover, then restores the broken node as a backup.
 func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round {
 	r := Round{Scenario: name, Round: round}
-	p := c.primary()
-	if p == nil {
+	p := c.Primary()
+	if p == "" {
 		r.Error = "no primary before the fault"
 		return r
 	}
 	q := c.other(p)
-	r.From, r.To = p.name, q.name
+	r.From, r.To = p, q
 	if !c.o.JSON {
-		fmt.Fprintf(c.o.Out, "\n▶ %s, round %d: node %s is primary; breaking it\n", name, round, p.name)
+		fmt.Fprintf(c.o.Out, "\n▶ %s, round %d: node %s is primary; breaking it\n", name, round, p)
 	}
 	seq := c.lastCallSeq()
+	at := simcluster.Target{Host: p, Peer: q}
+	// crash is the host's death: its service goes with its vipd.
+	crash := func() {
+		_, _ = c.sim.Inject(ctx, simcluster.FaultUnhealthy, at)
+		_, _ = c.sim.Inject(ctx, simcluster.FaultKill, at)
+	}
 	var t0 time.Time
+	var spot simcluster.Injected
 	switch name {
 	case ScenarioKill:
 		t0 = time.Now()
-		c.killService(p) // the host dies with its service
-		c.killNode(p)
-		c.line(0, "SIGKILL node %s (vipd and its service)", p.name)
+		crash()
+		c.line(0, "SIGKILL node %s (vipd and its service)", p)
 	case ScenarioUnhealthy:
 		t0 = time.Now()
-		c.killService(p)
-		c.line(0, "node %s's service stops answering its health check", p.name)
+		_, _ = c.sim.Inject(ctx, simcluster.FaultUnhealthy, at)
+		c.line(0, "node %s's service stops answering its health check", p)
 	case ScenarioSwitchover:
 		t0 = time.Now()
 		swErr := make(chan error, 1)
 		go func() {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			swErr <- admin.NewClient(p.socket).Switchover(sctx, q.name)
+			_, err := c.sim.Inject(ctx, simcluster.FaultSwitchover, at)
+			swErr <- err
 		}()
 		defer func() {
 			if err := <-swErr; err != nil {
-				c.progress.say("vipd switchover --to %s: %v", q.name, err)
+				c.progress.say("vipd switchover --to %s: %v", q, err)
 			}
 		}()
-		c.line(0, "vipd switchover --to %s", q.name)
+		c.line(0, "vipd switchover --to %s", q)
 	case ScenarioSpot:
 		t0 = time.Now()
-		if err := c.announceSpot(p); err != nil {
+		var err error
+		if spot, err = c.sim.Inject(ctx, simcluster.FaultSpot, simcluster.Target{Host: p, For: spotWarning}); err != nil {
 			r.Error = err.Error()
 			return r
 		}
 	case ScenarioAPIFaults:
-		ids, err := c.injectAPIFaults()
+		f, err := c.sim.Inject(ctx, simcluster.FaultAPIFaults, simcluster.Target{})
 		if err != nil {
 			r.Error = err.Error()
 			return r
 		}
-		defer func() {
-			for _, id := range ids {
-				c.srv.ClearFaults(id)
-			}
-		}()
+		defer func() { _ = f.Heal() }()
 		t0 = time.Now()
-		c.killService(p)
-		c.killNode(p)
-		c.line(0, "EC2 answers RequestLimitExceeded ×3 and InternalError ×2; SIGKILL node %s", p.name)
+		crash()
+		c.line(0, "EC2 answers RequestLimitExceeded ×3 and InternalError ×2; SIGKILL node %s", p)
 	}
 
 	var routed time.Time
-	err := c.progress.wait(ctx, failoverTimeout, "waiting for node "+q.name+" to serve the client", func() bool {
-		if routed.IsZero() && c.primary() == q {
+	err := c.progress.wait(ctx, failoverTimeout, "waiting for node "+q+" to serve the client", func() bool {
+		if routed.IsZero() && c.Primary() == q {
 			routed = time.Now()
 		}
-		return c.servedBy(q.name, t0)
+		return c.servedBy(q, t0)
 	})
 	if err != nil {
 		r.Error = err.Error()
 		c.restore(ctx, p)
 		return r
 	}
-	served, _ := c.client.FirstServed(q.name, t0)
+	served, _ := c.client.FirstServed(q, t0)
 	// A planned move counts from when the node acts: the switchover
 	// command, or the primary reading its Spot notice. Client errors count
 	// from the fault or notice.
@@ -109,9 +109,9 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 	// The client can be served before the new primary has finished its
 	// read-back; wait for its primary transition to report the timings.
 	var st admin.Status
-	_ = c.progress.wait(ctx, 10*time.Second, "waiting for node "+q.name+" to report primary", func() bool {
+	_ = c.progress.wait(ctx, 10*time.Second, "waiting for node "+q+" to report primary", func() bool {
 		var err error
-		st, err = c.status(ctx, q)
+		st, err = c.Status(ctx, q)
 		return err == nil && primaryAfter(st, t0)
 	})
 	r.Token = st.Token
@@ -122,21 +122,21 @@ func (c *Cluster) runScenario(ctx context.Context, name string, round int) Round
 	r.FailoverMS = ms(pt.Detection + pt.AWS + pt.Client)
 	r.RoutedMS = ms(pt.Detection + pt.AWS)
 	from := t0.Add(pt.Detection)
-	a := acquireCalls(c.srv.Calls(seq), q.instanceID, from, from.Add(pt.AWS))
+	a := acquireCalls(c.srv.Calls(seq), c.InstanceID(q), from, from.Add(pt.AWS))
 	r.AWSAttempts, r.AWSErrors = a.Calls, a.codes()
 
 	if !acquiring.IsZero() {
-		c.line(pt.Detection, "node %s starts acquiring (lease granted, token %d)", q.name, st.Token)
+		c.line(pt.Detection, "node %s starts acquiring (lease granted, token %d)", q, st.Token)
 	}
 	for _, f := range a.Failed {
-		c.line(f.Time.Sub(t0), "  EC2 %s by node %s: %s (%s), retried", f.Action, q.name, f.Code, throttleOrFault(f.Code))
+		c.line(f.Time.Sub(t0), "  EC2 %s by node %s: %s (%s), retried", f.Action, q, f.Code, throttleOrFault(f.Code))
 	}
 	_, awsMS, _ := roundedParts(r)
 	c.line(pt.Detection+pt.AWS, "route tables point at node %s (read from vpcsim): AWS %.0f ms since it started acquiring, %d EC2 calls%s",
-		q.name, awsMS, a.Calls, failedSummary(a))
-	c.line(served.Start.Sub(t0), "client served by node %s (%d failed attempts before)", q.name, r.ClientErrors)
+		q, awsMS, a.Calls, failedSummary(a))
+	c.line(served.Start.Sub(t0), "client served by node %s (%d failed attempts before)", q, r.ClientErrors)
 	if name == ScenarioSpot {
-		c.finishSpot(ctx, &r, p, announced, t0)
+		c.finishSpot(ctx, &r, p, spot, announced, t0)
 	}
 	c.restore(ctx, p)
 	return r
@@ -196,53 +196,44 @@ func acquireAfter(st admin.Status, t0 time.Time) (time.Time, float64) {
 
 // restore brings a broken node back as a healthy backup: service, then the
 // daemon if it was killed; it waits until the node reports backup.
-func (c *Cluster) restore(ctx context.Context, m *member) {
-	if m.svc == nil {
-		if err := c.startService(m); err != nil {
-			c.progress.say("restart service of node %s: %v", m.name, err)
-			return
-		}
+func (c *Cluster) restore(ctx context.Context, name string) {
+	if err := c.sim.StartService(name); err != nil {
+		c.progress.say("restart service of node %s: %v", name, err)
+		return
 	}
-	if m.proc == nil {
-		// The config names the service's address, which changed.
-		if err := simcluster.WriteConfig(m.config, c.nodeConfig(m)); err != nil {
-			c.progress.say("%v", err)
-			return
-		}
-		if err := c.startNode(m); err != nil {
-			c.progress.say("restart node %s: %v", m.name, err)
-			return
-		}
+	if err := c.sim.Start(name); err != nil {
+		c.progress.say("restart node %s: %v", name, err)
+		return
 	}
 	// Back means: a healthy backup, and eligible in the primary's view
 	// where the election tells peers' eligibility (the raft cluster
 	// records it through the leader, a moment after the node decides it;
 	// a DynamoDB lease knows no peers).
-	err := c.progress.wait(ctx, 30*time.Second, "waiting for node "+m.name+" to rejoin as backup", func() bool {
+	err := c.progress.wait(ctx, 30*time.Second, "waiting for node "+name+" to rejoin as backup", func() bool {
 		// Quorum: its raft runs and hears the leader (a restarted node
 		// first sits out a heartbeat timeout; the leader may still list
 		// it eligible from before it was killed), or it reached DynamoDB.
-		st, err := c.status(ctx, m)
+		st, err := c.Status(ctx, name)
 		if err != nil || st.Role != "backup" || !st.Healthy || !st.Quorum {
 			return false
 		}
-		ost, err := c.status(ctx, c.other(m))
+		ost, err := c.Status(ctx, c.other(name))
 		if err != nil {
 			return false
 		}
 		for _, p := range ost.Peers {
-			if p.Name == m.name {
+			if p.Name == name {
 				return p.Eligible
 			}
 		}
 		return c.dynamoDB()
 	})
 	if err != nil {
-		c.progress.say("node %s did not rejoin: %v", m.name, err)
+		c.progress.say("node %s did not rejoin: %v", name, err)
 		return
 	}
 	if !c.o.JSON {
-		fmt.Fprintf(c.o.Out, "  node %s is back as backup\n", m.name)
+		fmt.Fprintf(c.o.Out, "  node %s is back as backup\n", name)
 	}
 }
 
@@ -252,24 +243,6 @@ func (c *Cluster) line(d time.Duration, format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(c.o.Out, "  %+8.0f ms  %s\n", ms(d), fmt.Sprintf(format, args...))
-}
-
-// injectAPIFaults makes EC2 answer the next three ReplaceRoute calls with
-// RequestLimitExceeded (HTTP 503, as EC2 throttles) and the next two
-// DescribeRouteTables with InternalError (HTTP 500).
-func (c *Cluster) injectAPIFaults() ([]int64, error) {
-	var ids []int64
-	for _, f := range []vpcsim.Fault{
-		{Action: "ReplaceRoute", Kind: vpcsim.FaultError, Code: "RequestLimitExceeded", Status: 503, Message: "Request limit exceeded.", Count: 3},
-		{Action: "DescribeRouteTables", Kind: vpcsim.FaultError, Code: "InternalError", Status: 500, Message: "An internal error has occurred.", Count: 2},
-	} {
-		id, err := c.srv.InjectFault(f)
-		if err != nil {
-			return ids, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
 }
 
 func (c *Cluster) lastCallSeq() uint64 {

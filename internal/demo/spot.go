@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/simcluster"
 )
 
 // spotWarning is how long the demo's Spot interruption notice gives before
@@ -19,18 +19,11 @@ const spotWarning = 10 * time.Second
 // notices (instance-notices.interval; 5s by default, as AWS recommends).
 const noticeInterval = time.Second
 
-// announceSpot makes EC2 announce a Spot interruption (stop) of m's
-// instance.
-func (c *Cluster) announceSpot(m *member) error {
-	return c.srv.AnnounceEvent(m.instanceID, vpcsim.InstanceEvent{
-		Kind: vpcsim.EventSpotInterruption, Action: "stop", In: vpcsim.Duration(spotWarning)})
-}
-
 // handoverStart is when node m, after announced, began handing the address
 // over because of an instance notice (its transition to releasing), or
 // zero when its status does not show one.
-func (c *Cluster) handoverStart(ctx context.Context, m *member, announced time.Time) time.Time {
-	st, err := c.status(ctx, m)
+func (c *Cluster) handoverStart(ctx context.Context, m string, announced time.Time) time.Time {
+	st, err := c.Status(ctx, m)
 	if err != nil {
 		return time.Time{}
 	}
@@ -45,11 +38,11 @@ func (c *Cluster) handoverStart(ctx context.Context, m *member, announced time.T
 // awaitSpotStop waits for EC2 to carry the interruption of m's instance
 // out, then ends m's processes as the stopped instance ends them, and
 // returns when the instance stopped.
-func (c *Cluster) awaitSpotStop(ctx context.Context, m *member) (time.Time, error) {
+func (c *Cluster) awaitSpotStop(ctx context.Context, m string) (time.Time, error) {
 	var at time.Time
-	err := c.progress.wait(ctx, spotWarning+failoverTimeout, "waiting for EC2 to stop node "+m.name+"'s instance", func() bool {
+	err := c.progress.wait(ctx, spotWarning+failoverTimeout, "waiting for EC2 to stop node "+m+"'s instance", func() bool {
 		for _, in := range c.srv.Snapshot().Instances {
-			if in.ID == m.instanceID && in.State == "stopped" {
+			if in.ID == c.InstanceID(m) && in.State == "stopped" {
 				at = time.Now()
 				return true
 			}
@@ -59,8 +52,7 @@ func (c *Cluster) awaitSpotStop(ctx context.Context, m *member) (time.Time, erro
 	if err != nil {
 		return at, err
 	}
-	c.killService(m)
-	c.killNode(m)
+	c.Kill(m)
 	return at, nil
 }
 
@@ -68,30 +60,30 @@ func (c *Cluster) awaitSpotStop(ctx context.Context, m *member) (time.Time, erro
 // when the primary acted on the notice (the failover counts from there,
 // as a switchover counts from the command), and when EC2 stopped the
 // instance. It returns the failover's start.
-func (c *Cluster) spotRound(ctx context.Context, r *Round, p *member, announced time.Time) time.Time {
+func (c *Cluster) spotRound(ctx context.Context, r *Round, p string, announced time.Time) time.Time {
 	t0 := c.handoverStart(ctx, p, announced)
 	if t0.IsZero() {
-		r.Error = "node " + p.name + " did not hand the address over on the notice"
+		r.Error = "node " + p + " did not hand the address over on the notice"
 		return announced
 	}
 	r.NoticeMS = ms(t0.Sub(announced))
-	c.line(-t0.Sub(announced), "EC2 announces a Spot interruption of node %s's instance: stop in %s (two minutes on AWS)", p.name, spotWarning)
-	c.line(0, "node %s reads the notice (polled every %s) and hands the address over, as vipd standby does", p.name, noticeInterval)
+	c.line(-t0.Sub(announced), "EC2 announces a Spot interruption of node %s's instance: stop in %s (two minutes on AWS)", p, spotWarning)
+	c.line(0, "node %s reads the notice (polled every %s) and hands the address over, as vipd standby does", p, noticeInterval)
 	return t0
 }
 
 // finishSpot waits for the interrupted instance to stop, reports it, and
 // starts it again so that the next round has two nodes.
-func (c *Cluster) finishSpot(ctx context.Context, r *Round, p *member, announced, t0 time.Time) {
+func (c *Cluster) finishSpot(ctx context.Context, r *Round, p string, spot simcluster.Injected, announced, t0 time.Time) {
 	stopped, err := c.awaitSpotStop(ctx, p)
 	if err != nil {
-		r.Error = fmt.Sprintf("instance of node %s not stopped: %v", p.name, err)
+		r.Error = fmt.Sprintf("instance of node %s not stopped: %v", p, err)
 		return
 	}
 	r.StoppedMS = ms(stopped.Sub(announced))
 	c.line(stopped.Sub(t0), "EC2 stops node %s's instance (its vipd and service go with it); the address had moved %.0f ms before",
-		p.name, ms(stopped.Sub(t0))-r.FailoverMS)
-	if err := c.srv.SetInstanceState(p.instanceID, "running"); err != nil {
-		r.Error = fmt.Sprintf("start instance of node %s again: %v", p.name, err)
+		p, ms(stopped.Sub(t0))-r.FailoverMS)
+	if err := spot.Heal(); err != nil {
+		r.Error = fmt.Sprintf("start instance of node %s again: %v", p, err)
 	}
 }

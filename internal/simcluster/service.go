@@ -3,6 +3,7 @@ package simcluster
 import (
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -14,6 +15,8 @@ import (
 type Service struct {
 	ln net.Listener
 	wg sync.WaitGroup
+	// unbind, if set, takes the service out of its fabric first.
+	unbind func()
 }
 
 // Serve answers on ln as name until Close.
@@ -33,9 +36,20 @@ func Serve(ln net.Listener, name string) *Service {
 	return s
 }
 
+// Addr is where the service listens.
+func (s *Service) Addr() netip.AddrPort {
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
 // Close stops the service and waits for it: a node's health check fails
 // from then on.
 func (s *Service) Close() {
+	if s.unbind != nil {
+		s.unbind()
+	}
 	s.ln.Close()
 	s.wg.Wait()
 }

@@ -50,7 +50,7 @@ func startNetns(t *testing.T, mode chaos.Mode) *chaos.Cluster {
 	if err != nil {
 		t.Fatalf("start netns cluster: %v", err)
 	}
-	prefix := c.Fab.Prefix()
+	prefix := c.NS.Fab.Prefix()
 	t.Cleanup(func() {
 		c.Close()
 		if left, _ := netns.Namespaces(prefix); len(left) > 0 {
@@ -104,7 +104,7 @@ func killPrimary(t *testing.T, mode chaos.Mode) {
 	}
 	bound := func(name string) bool {
 		t.Helper()
-		b, err := c.Bound(c.Member(name))
+		b, err := c.Bound(c.Host(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,12 +126,12 @@ func killPrimary(t *testing.T, mode chaos.Mode) {
 
 	// The restarted node comes back as a backup, removes the address that
 	// the kill left on its eth0 and takes nothing back.
-	if err := c.Restart(p); err != nil {
+	if err := c.Start(p); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		st, err := c.Member(p).Status(t.Context())
+		st, err := c.Host(p).Status(t.Context())
 		if err == nil && st.Role == "backup" {
 			break
 		}

@@ -1,9 +1,10 @@
 // Package netnscluster runs a simulated cluster's VPC on the netns fabric
 // (one network namespace per instance, real packets; root, Linux): vpcsim
-// and the fabric that follows it, with what the fault-schedule suite
-// (internal/chaos) and the benchmarks (bench) do through it: start a
-// member's processes in its namespace, serve a node's service there, and
-// dial from the client's.
+// and the fabric that follows it, as the simcluster.Fabric that the
+// fault-schedule suite (internal/chaos) and the benchmarks (bench) run
+// their simcluster.Cluster on. It starts a member's processes in its
+// namespace, serves a node's service there, dials from the client's, and
+// cuts links and paths for the catalogue's faults.
 //
 // Only the harnesses import it (internal/layering).
 package netnscluster
@@ -75,6 +76,37 @@ func (e *Env) Close() {
 	}
 }
 
+// Sim returns the simulator.
+func (e *Env) Sim() *vpcsim.Server { return e.Srv }
+
+// Host gives a process on instance its private address's port 7000 for
+// cluster traffic, and the AWS API and IMDS at the namespace's proxies,
+// the only way it reaches them.
+func (e *Env) Host(instance string) (advertise, api, imds string, err error) {
+	_, addr := simcluster.Interface(e.Srv.Snapshot(), instance)
+	if !addr.IsValid() {
+		return "", "", "", fmt.Errorf("no private address for %s", instance)
+	}
+	return netip.AddrPortFrom(addr, ClusterPort).String(), "http://" + netns.APIAddr, "http://" + netns.IMDSAddr, nil
+}
+
+// ClusterPort is where members reach each other's cluster traffic.
+const ClusterPort = 7000
+
+// Partition drops (on) or lets through all traffic between instances a
+// and b.
+func (e *Env) Partition(a, b string, on bool) error { return e.Fab.Partition(a, b, on) }
+
+// CutAPI cuts (on) or restores instance's path to the AWS API.
+func (e *Env) CutAPI(instance string, on bool) error { return e.Fab.CutAPI(instance, on) }
+
+// CutIMDS cuts (on) or restores instance's path to its metadata service.
+func (e *Env) CutIMDS(instance string, on bool) error { return e.Fab.CutIMDS(instance, on) }
+
+// SlowIMDS delays every request of instance to its metadata service by d
+// (0: none).
+func (e *Env) SlowIMDS(instance string, d time.Duration) error { return e.Fab.SlowIMDS(instance, d) }
+
 // Starter starts a member's processes in instance's namespace.
 func (e *Env) Starter(instance string) simcluster.Starter {
 	return func(cmd *exec.Cmd) error { return e.Fab.Exec(instance, cmd) }
@@ -95,18 +127,4 @@ func (e *Env) Dial(instance string, addr netip.AddrPort) simcluster.Dial {
 	return func(ctx context.Context) (net.Conn, error) {
 		return e.Fab.Dial(ctx, instance, "tcp", addr.String())
 	}
-}
-
-// Interface returns the primary network interface and private address of
-// instance, as vpcsim has them.
-func (e *Env) Interface(instance string) (eni string, addr netip.Addr) {
-	for _, in := range e.Srv.Snapshot().Instances {
-		if in.ID == instance {
-			if len(in.ENIs) > 0 {
-				eni = in.ENIs[0]
-			}
-			addr, _ = netip.ParseAddr(in.PrivateIP)
-		}
-	}
-	return eni, addr
 }

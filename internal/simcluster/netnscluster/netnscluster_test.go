@@ -46,7 +46,7 @@ func TestEnvServesDialsAndStarts(t *testing.T) {
 			e.Close()
 		}
 	}()
-	eni, addr := e.Interface(simcluster.InstanceA)
+	eni, addr := simcluster.Interface(e.Srv.Snapshot(), simcluster.InstanceA)
 	if eni == "" || addr != netip.MustParseAddr("10.0.1.10") {
 		t.Fatalf("Interface(node a) = %q, %v; want its ENI and 10.0.1.10", eni, addr)
 	}
