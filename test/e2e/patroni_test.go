@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
@@ -66,7 +68,7 @@ const (
 	pgTTL          = 10 // s
 	pgLoopWait     = 1  // s
 	pgRetryTimeout = 3  // s
-	pgGrace        = "3s"
+	pgGrace        = 3 * time.Second
 	etcdInstance   = "i-0c000000000000003"
 	appInstance    = "i-0d000000000000004"
 	// misrouteBound is how long the address may route to a node that
@@ -453,28 +455,8 @@ postgresql:
 // proxies to vpcsim.
 func (s *patroniSite) startVipd(bin string, n *pgNode) {
 	s.t.Helper()
-	peer := s.nodes[otherPG(n.name)]
-	cfg := fmt.Sprintf(`cluster: pg
-node: {name: %[1]s, advertise: "%[2]s:7946", data-dir: %[3]q}
-peers:
-  - {name: %[4]s, address: "%[5]s:7946"}
-election:
-  backend: follow
-  lease: 1s
-%[13]s
-api: {socket: %[8]q}
-log: {format: json, level: info}
-health:
-  - {name: postgres, tcp: "127.0.0.1:5432", interval: 500ms, timeout: 500ms, rise: 1, fall: 2}
-reconcile: {interval: 1s}
-aws: {region: %[9]s, endpoint: "http://%[10]s", imds-endpoint: "http://%[11]s", call-timeout: 1s}
-resources:
-  - overlay-route: {cidr: %[12]s/32, route-tables: all, disable-source-dest-check: true}
-local-address: {interface: auto, cidr: %[12]s/32}
-`, n.name, n.addr, filepath.Join(n.dir, "vipd-data"), peer.name, peer.addr, pgScope, pgGrace,
-		filepath.Join(n.dir, "vipd.sock"), s.srv.Region(), netns.APIAddr, netns.IMDSAddr, pgVIP, s.followConfig(n))
 	path := filepath.Join(n.dir, "vipd.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := simcluster.WriteConfig(path, s.vipdConfig(n)); err != nil {
 		s.t.Fatal(err)
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + n.dir,
@@ -483,17 +465,50 @@ local-address: {interface: auto, cidr: %[12]s/32}
 	s.start(n.inst, filepath.Join(n.dir, "vipd.log"), env, bin, "run", "--config", path)
 }
 
+// vipdConfig is a node's vipd.yaml: the other node as its peer, follow
+// mode (followConfig), a health check of PostgreSQL, the overlay route
+// to the VIP bound on eth0, AWS through the namespace's proxies. Its
+// data lives apart from PostgreSQL's (n.dir/data).
+func (s *patroniSite) vipdConfig(n *pgNode) *config.Config {
+	var members []simcluster.Member
+	for _, name := range []string{"a", "b"} {
+		m := s.nodes[name]
+		members = append(members, simcluster.Member{Name: m.name, InstanceID: m.inst, Advertise: netip.AddrPortFrom(m.addr, 7946).String(), Dir: m.dir})
+	}
+	var self simcluster.Member
+	for _, m := range members {
+		if m.Name == n.name {
+			self = m
+		}
+	}
+	cfg := simcluster.BaseConfig(pgScope, self, members, config.LogJSON)
+	cfg.Node.DataDir = filepath.Join(n.dir, "vipd-data")
+	cfg.Election.Backend, cfg.Election.Lease = config.BackendFollow, time.Second
+	s.followConfig(n, &cfg.Election)
+	check := config.DefaultCheck()
+	check.Name, check.TCP = "postgres", "127.0.0.1:5432"
+	check.Interval, check.Timeout, check.Rise, check.Fall = 500*time.Millisecond, 500*time.Millisecond, 1, 2
+	cfg.Health = []config.Check{check}
+	cfg.Reconcile.Interval = time.Second
+	cfg.AWS = config.AWS{Region: s.srv.Region(), Endpoint: "http://" + netns.APIAddr, IMDSEndpoint: "http://" + netns.IMDSAddr, CallTimeout: time.Second}
+	cidr := netip.PrefixFrom(pgVIP, 32)
+	cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: cidr, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true}}}
+	cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: cidr}
+	return cfg
+}
+
 // followConfig is how vipd learns whom Patroni made leader: its leader
 // key in etcd, or its REST API's GET /primary (200 on the leader only).
-func (s *patroniSite) followConfig(n *pgNode) string {
+func (s *patroniSite) followConfig(n *pgNode, e *config.Election) {
 	if s.rest {
-		return fmt.Sprintf(`  primary-check: {http: {url: "http://%s:8008/primary", status: "200"}, interval: 500ms, timeout: 500ms, rise: 1, fall: 2}`, n.addr)
+		c := config.DefaultCheck()
+		c.HTTP = &config.HTTPCheck{URL: fmt.Sprintf("http://%s:8008/primary", n.addr), Status: "200"}
+		c.Interval, c.Timeout, c.Rise, c.Fall = 500*time.Millisecond, 500*time.Millisecond, 1, 2
+		e.PrimaryCheck = &c
+		return
 	}
-	return fmt.Sprintf(`  patroni:
-    scope: %s
-    member: %s
-    grace: %s
-    etcd: {endpoints: ["http://10.0.3.10:2379"]}`, pgScope, n.name, pgGrace)
+	e.Patroni = &config.Patroni{Scope: pgScope, Member: n.name, Grace: pgGrace,
+		Etcd: config.EtcdElection{Endpoints: []string{"http://10.0.3.10:2379"}}}
 }
 
 // readLeader reads Patroni's leader key: the member it names, "" if there
