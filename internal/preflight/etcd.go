@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -18,7 +17,6 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/vipd/vipd/internal/config"
 	electionetcd "github.com/vipd/vipd/internal/election/etcd"
@@ -44,11 +42,12 @@ func (r *runner) etcd(ctx context.Context) {
 	default:
 		return
 	}
-	ccfg, err := etcdAccess(field, access)
+	acc, err := electionetcd.Access(field, access)
 	if err != nil {
 		r.fail("etcd", err.Error(), "fix "+field+" (docs/election-etcd.md)")
 		return
 	}
+	ccfg := electionetcd.ClientConfig(ctx, acc)
 	var up []string
 	for _, ep := range access.Endpoints {
 		if r.etcdEndpoint(ctx, ep, ccfg) {
@@ -79,29 +78,6 @@ func (r *runner) etcd(ctx context.Context) {
 
 // prefixOf is the key prefix of an election's members: Prefix/<lease id>.
 func prefixOf(p string) string { return strings.TrimSuffix(p, "/") + "/" }
-
-// etcdAccess is the client configuration vipd run builds from the same
-// fields: the password read from its file, TLS for https endpoints or a
-// configured CA or certificate.
-func etcdAccess(field string, e *config.EtcdElection) (clientv3.Config, error) {
-	c := clientv3.Config{Endpoints: e.Endpoints, Username: e.Username, Logger: zap.NewNop()}
-	if e.PasswordFile != "" {
-		b, err := os.ReadFile(e.PasswordFile)
-		if err != nil {
-			return c, fmt.Errorf("%s.password-file: %w", field, err)
-		}
-		c.Password = strings.TrimRight(string(b), "\r\n")
-	}
-	https := slices.ContainsFunc(e.Endpoints, func(ep string) bool { return strings.HasPrefix(ep, "https://") })
-	if https || e.CA != "" || e.Cert != "" {
-		t, err := electionetcd.LoadTLS(e.CA, e.Cert, e.Key)
-		if err != nil {
-			return c, fmt.Errorf("%s: %w", field, err)
-		}
-		c.TLS = t
-	}
-	return c, nil
-}
 
 // etcdEndpoint checks one endpoint: etcd's /version over the endpoint's
 // scheme (which tells a closed port, a firewall, a TLS mistake and a

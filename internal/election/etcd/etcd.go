@@ -2,8 +2,9 @@
 // the site already runs (often the one Patroni or Kubernetes uses): each
 // member keeps an etcd lease alive and campaigns with the client's
 // concurrency.Election under a key prefix; the member whose key has the
-// lowest create revision holds. It implements election.Lease; only cmd and
-// tests import it.
+// lowest create revision holds. It implements election.Lease, and says how
+// to reach etcd (Access, ClientConfig) for the daemon and for `vipd check`
+// alike; only the daemon, preflight and tests import it.
 //
 // # Fencing token
 //
@@ -38,6 +39,8 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +52,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
+	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/election"
 )
 
@@ -105,6 +109,31 @@ func (c *Config) ttl() int64 { return max(1, int64(math.Ceil(c.Lease.Seconds()))
 
 // renew is the period of the holder's keep-alives.
 func (c *Config) renew() time.Duration { return time.Duration(c.ttl()) * time.Second / 3 }
+
+// Access reads how to reach etcd from a configuration's etcd section (e,
+// at field, which errors name): the password from its file, and TLS for
+// https endpoints or a configured CA or client certificate. It reads the
+// files now, so that a mistake stops `vipd run` at start and `vipd check`
+// reports it. Self, Prefix and Lease are left to the caller.
+func Access(field string, e *config.EtcdElection) (Config, error) {
+	c := Config{Endpoints: e.Endpoints, Username: e.Username}
+	if e.PasswordFile != "" {
+		b, err := os.ReadFile(e.PasswordFile)
+		if err != nil {
+			return c, fmt.Errorf("%s.password-file: %w", field, err)
+		}
+		c.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	https := slices.ContainsFunc(e.Endpoints, func(ep string) bool { return strings.HasPrefix(ep, "https://") })
+	if https || e.CA != "" || e.Cert != "" {
+		t, err := LoadTLS(e.CA, e.Cert, e.Key)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", field, err)
+		}
+		c.TLS = t
+	}
+	return c, nil
+}
 
 // LoadTLS builds the client TLS configuration from PEM files: ca verifies
 // the servers ("" uses the system roots), cert and key are a client
@@ -298,7 +327,7 @@ func (l *Lease) Run(ctx context.Context) error {
 	// library makes on it (a cancelled campaign resigns with it).
 	cctx, cancelClient := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelClient()
-	cli, err := connect(ctx, clientConfig(cctx, l.cfg), l.cfg, l.log, l.setContact)
+	cli, err := connect(ctx, ClientConfig(cctx, l.cfg), l.cfg, l.log, l.setContact)
 	if err != nil {
 		l.drop()
 		return nil // ctx ended before etcd answered
@@ -338,9 +367,10 @@ func (l *Lease) Run(ctx context.Context) error {
 	return nil
 }
 
-// clientConfig is the etcd client configuration of cfg; ctx bounds the
-// calls the etcd library makes on its own.
-func clientConfig(ctx context.Context, cfg Config) clientv3.Config {
+// ClientConfig is the etcd client configuration of cfg, the one `vipd
+// run` connects with and `vipd check` probes with; ctx bounds the calls
+// the etcd library makes on its own.
+func ClientConfig(ctx context.Context, cfg Config) clientv3.Config {
 	connect := max(3*cfg.CallTimeout, 2*time.Second)
 	ccfg := clientv3.Config{
 		Endpoints: cfg.Endpoints,

@@ -129,7 +129,7 @@ func (k *LeaderKey) set(now time.Time, value string, found bool, err error) time
 func (k *LeaderKey) Run(ctx context.Context) error {
 	cctx, cancelClient := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelClient()
-	cli, err := connect(ctx, clientConfig(cctx, k.client), k.client, k.log, func(bool) {})
+	cli, err := connect(ctx, ClientConfig(cctx, k.client), k.client, k.log, func(bool) {})
 	if err != nil {
 		return nil // ctx ended before etcd answered
 	}
