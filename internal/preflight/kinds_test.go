@@ -182,47 +182,59 @@ func TestGeneratedPolicyKinds(t *testing.T) {
 	}
 }
 
-// TestRoute53 checks a route53 resource against vpcsim's Route 53: an
-// existing zone passes with the record's current value, a missing zone
-// fails.
+// TestRoute53 checks a route53 resource against vpcsim's Route 53, which
+// enforces the instance role as Route 53 does: an existing zone the role
+// may list passes with the record's current value, a missing zone fails,
+// and a role without route53:ListResourceRecordSets on the zone fails
+// naming the action.
 func TestRoute53(t *testing.T) {
 	testenv.AWS(t)
-	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, kindsRole)))
-	admin := r53.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
-	zone, err := admin.CreateHostedZone(t.Context(), &r53.CreateHostedZoneInput{Name: aws.String("db.internal."), CallerReference: aws.String("t"),
-		VPC: &r53types.VPC{VPCId: aws.String("vpc-0a000000000000001"), VPCRegion: r53types.VPCRegionUsEast1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := strings.TrimPrefix(aws.ToString(zone.HostedZone.Id), "/hostedzone/")
-	imdsURL := srv.IMDSURL(instance)
-	deps := preflight.Deps{
-		IMDS: awsapi.NewIMDS(imdsURL),
-		Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
-			c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1, ThrottledAttempts: 1})
-			if err != nil {
-				return preflight.AWS{}, err
-			}
-			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, Credentials: c.Config.Credentials}, nil
-		},
-	}
+	r53Role := kindsRole + "\n      - {actions: [route53:ListResourceRecordSets, route53:ChangeResourceRecordSets], resources: [\"arn:aws:route53:::hostedzone/*\"]}"
 	for _, tt := range []struct {
-		zone string
-		want []outcome
+		name, role string
+		zone       bool // the zone exists
+		want       func(id string) []outcome
 	}{
-		{id, []outcome{{"route53 primary.db.internal", preflight.Pass}, {"permission route53:ChangeResourceRecordSets " + id, preflight.Skip}}},
-		{"Z0000000000000000NONE", []outcome{{"route53 primary.db.internal", preflight.Fail}}},
+		{"zone the role may list", r53Role, true, func(id string) []outcome {
+			return []outcome{{"route53 primary.db.internal", preflight.Pass}, {"permission route53:ChangeResourceRecordSets " + id, preflight.Skip}}
+		}},
+		{"missing zone", r53Role, false, func(string) []outcome { return []outcome{{"route53 primary.db.internal", preflight.Fail}} }},
+		{"role without route53", kindsRole, true, func(string) []outcome { return []outcome{{"route53 primary.db.internal", preflight.Fail}} }},
 	} {
-		cfg := parse(t, fmt.Sprintf("resources:\n  - route53: {hosted-zone-id: %s, name: primary.db.internal}\nlocal-address: {interface: none}\n", tt.zone))
-		rs := preflight.Run(t.Context(), cfg, deps)
-		var got []outcome
-		for _, o := range awsOutcomes(rs) {
-			if strings.Contains(o.Check, "route53") {
-				got = append(got, o)
+		t.Run(tt.name, func(t *testing.T) {
+			srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(kindsWorld, tt.role)))
+			id := "Z0000000000000000NONE"
+			if tt.zone {
+				admin := r53.NewFromConfig(vpcsimtest.AdminConfig(t, srv))
+				zone, err := admin.CreateHostedZone(t.Context(), &r53.CreateHostedZoneInput{Name: aws.String("db.internal."), CallerReference: aws.String("t"),
+					VPC: &r53types.VPC{VPCId: aws.String("vpc-0a000000000000001"), VPCRegion: r53types.VPCRegionUsEast1}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = strings.TrimPrefix(aws.ToString(zone.HostedZone.Id), "/hostedzone/")
 			}
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("zone %s: outcomes (-want +got):\n%s\n%s", tt.zone, diff, written(t, rs))
-		}
+			imdsURL := srv.IMDSURL(instance)
+			deps := preflight.Deps{
+				IMDS: awsapi.NewIMDS(imdsURL),
+				Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
+					c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: srv.URL(), IMDSEndpoint: imdsURL, MaxAttempts: 1, ThrottledAttempts: 1})
+					if err != nil {
+						return preflight.AWS{}, err
+					}
+					return preflight.AWS{EC2: c.EC2, Route53: c.Route53, Credentials: c.Config.Credentials}, nil
+				},
+			}
+			cfg := parse(t, fmt.Sprintf("resources:\n  - route53: {hosted-zone-id: %s, name: primary.db.internal}\nlocal-address: {interface: none}\n", id))
+			rs := preflight.Run(t.Context(), cfg, deps)
+			var got []outcome
+			for _, o := range awsOutcomes(rs) {
+				if strings.Contains(o.Check, "route53") {
+					got = append(got, o)
+				}
+			}
+			if diff := cmp.Diff(tt.want(id), got); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s\n%s", diff, written(t, rs))
+			}
+		})
 	}
 }

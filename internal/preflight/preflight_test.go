@@ -48,7 +48,9 @@ const fullRole = `
       - actions: [ec2:CreateRoute, ec2:ReplaceRoute, ec2:DeleteRoute]
         resources: ["arn:aws:ec2:*:*:route-table/rtb-0a*"]
       - actions: [ec2:ModifyInstanceAttribute]
-        resources: ["arn:aws:ec2:*:*:instance/i-0a000000000000001"]`
+        resources: ["arn:aws:ec2:*:*:instance/i-0a000000000000001"]
+      - actions: [dynamodb:DescribeTable, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem]
+        resources: ["arn:aws:dynamodb:*:*:table/vipd-leases"]`
 
 const instance = "i-0a000000000000001"
 

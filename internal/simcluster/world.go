@@ -25,13 +25,15 @@ const (
 )
 
 // NodeActions are what the nodes' role allows: every EC2 action of the
-// resource kinds the clusters run.
+// resource kinds the clusters run, and the dynamodb election's calls on
+// its table (vipd iam-policy lists the same).
 var NodeActions = []string{
 	"ec2:DescribeRouteTables", "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces",
 	"ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute", "ec2:ModifyInstanceAttribute",
 	"ec2:DescribeInstanceAttribute", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
 	"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface", "ec2:DescribeAddresses",
 	"ec2:AssociateAddress", "ec2:DisassociateAddress",
+	"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
 }
 
 // World is the cluster's VPC with the given number of route tables. Up to

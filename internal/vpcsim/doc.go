@@ -15,8 +15,9 @@
 // (package faults): injected faults, late writes and the call history
 // apply to all four, matched by the action's AWS name
 // ("ChangeResourceRecordSets", "PutItem") and the caller, which is named by
-// its access key. /_sim/ reset and IAM (signatures and role policies) apply
-// to EC2 only.
+// its access key. IAM (signatures and role policies, Callers and IAM
+// below) applies to all four too, through one path for Route 53, DynamoDB
+// and SSM (access.go) beside EC2's own; /_sim/ reset applies to EC2 only.
 //
 // For suites written for moto_server: Options.AnyAccessKey lets unknown
 // keys act as the admin, and POST /moto-api/reset (moto's endpoint) makes
@@ -94,6 +95,18 @@
 // URLs are not checked.
 // UnauthorizedOperation messages carry an "Encoded authorization failure
 // message" that is base64url JSON rather than AWS's encrypted blob.
+//
+// Route 53, DynamoDB and SSM check the same keys and roles for
+// route53:<Action>, dynamodb:<Action> and ssm:<Action>: a table's calls
+// on arn:aws:dynamodb:<region>:<account>:table/<name>, a parameter's on
+// arn:aws:ssm:<region>:<account>:parameter/<name>, a hosted zone's on
+// arn:aws:route53:::hostedzone/<id> and GetChange on
+// arn:aws:route53:::change/<id>; a call that names no single resource
+// (ListTables, BatchWriteItem, GetParameters) on "*". They answer an
+// unknown key or a bad signature with UnrecognizedClientException (400;
+// Route 53: InvalidClientTokenId, 403), not telling the two apart as AWS
+// does, and a denial with AccessDeniedException (400; Route 53:
+// AccessDenied, 403).
 // DryRun=true answers DryRunOperation (412) after authorization, or
 // UnauthorizedOperation, and never runs the action.
 //

@@ -133,39 +133,40 @@ func New(w *World, opts Options) (*Server, error) {
 	s.imds = imds.New(imds.Options{Lookup: acct.Metadata, Credentials: s.iam.Credentials, Logger: log})
 	s.newServices()
 	s.ec2H = s.inj.Wrap(acct.Service(), acct)
-	s.r53H = s.inj.Wrap(s.route53Service(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r53 := s.route53Service()
+	s.r53H = s.withAccess(r53, s.route53Access(r53.Action), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Route53().Handler().ServeHTTP(w, r)
 	}))
 	ddb := s.jsonService("dynamodb", "DynamoDB_20120810.", "application/x-amz-json-1.0", "com.amazonaws.dynamodb.v20120810#")
 	ddb.Latency = func(string) time.Duration { return opts.Timing.DynamoDB.Sample() }
-	s.ddbH = s.inj.Wrap(ddb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.DynamoDB().Handler().ServeHTTP(w, r) }))
-	s.ssmH = s.inj.Wrap(s.jsonService("ssm", ssm.TargetPrefix, "application/x-amz-json-1.1", ""),
+	s.ddbH = s.withAccess(ddb, s.dynamoDBAccess(ddb.Action),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.DynamoDB().Handler().ServeHTTP(w, r) }))
+	sm := s.jsonService("ssm", ssm.TargetPrefix, "application/x-amz-json-1.1", "")
+	s.ssmH = s.withAccess(sm, s.ssmAccess(sm.Action),
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.SSM().Handler().ServeHTTP(w, r) }))
 	return s, nil
 }
 
 // route53Service describes Route 53's REST-XML protocol to the faults
-// middleware. Route 53 throttles itself (its account-wide rate, answered
+// middleware (withAccess adds who calls). Route 53 throttles itself (its account-wide rate, answered
 // with HTTP 400), so the middleware does not.
 func (s *Server) route53Service() faults.Service {
 	return faults.Service{
-		Name:     "route53",
-		Identify: s.identifyAny,
-		Action:   route53.Operation,
+		Name:   "route53",
+		Action: route53.Operation,
 		WriteError: func(w http.ResponseWriter, r *http.Request, e *faults.APIError) {
 			route53.WriteError(w, e.Status, e.Code, e.Message)
 		},
 	}
 }
 
-// jsonService describes a JSON protocol service (DynamoDB, SSM) whose
+// jsonService describes a JSON protocol service (DynamoDB, SSM), whose
 // operation is named by X-Amz-Target after prefix; errors carry
 // typePrefix before the code in __type, as that service writes them.
 func (s *Server) jsonService(name, prefix, ctype, typePrefix string) faults.Service {
 	return faults.Service{
-		Name:     name,
-		Identify: s.identifyAny,
-		Action:   func(r *http.Request) string { return strings.TrimPrefix(r.Header.Get("X-Amz-Target"), prefix) },
+		Name:   name,
+		Action: func(r *http.Request) string { return strings.TrimPrefix(r.Header.Get("X-Amz-Target"), prefix) },
 		WriteError: func(w http.ResponseWriter, r *http.Request, e *faults.APIError) {
 			b := fmt.Appendf(nil, `{"__type":"%s%s","message":"%s"}`, typePrefix, jsonEscape(e.Code), jsonEscape(e.Message))
 			w.Header().Set("Content-Type", ctype)
@@ -177,13 +178,6 @@ func (s *Server) jsonService(name, prefix, ctype, typePrefix string) faults.Serv
 			w.Write(b)
 		},
 	}
-}
-
-// identifyAny names the caller of a Route 53, DynamoDB or SSM call by its
-// access key, as the history and fault matching need; these services do
-// not check signatures or policies (docs/vpcsim.md).
-func (s *Server) identifyAny(r *http.Request) (*http.Request, string, *faults.APIError) {
-	return r, s.iam.Identify(iam.AccessKey(r, nil)).Name(), nil
 }
 
 // Start listens on addr (host:port; port 0 picks one) for the EC2 API and

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -179,5 +180,113 @@ func TestFaultsWrapEveryService(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
+	}
+}
+
+// TestIAMOnEveryService shows that Route 53, DynamoDB and SSM check the
+// caller as EC2 does: an instance role's call the role allows runs, one it
+// does not is answered as that service answers an implicit deny (DynamoDB
+// and SSM: 400 AccessDeniedException; Route 53: 403 AccessDenied, per
+// their API references' common errors), an unknown key is refused
+// (UnrecognizedClientException; InvalidClientTokenId), and a fault on the
+// allowed call of that caller is answered too.
+func TestIAMOnEveryService(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, loadTestWorld(t))
+	ctx := t.Context()
+	admin := vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1))
+	node := vpcsimtest.InstanceConfig(t, srv, nodeA, config.WithRetryMaxAttempts(1))
+	stranger := admin.Copy()
+	stranger.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("AKIAUNKNOWNKEY000000", "secret", ""))
+
+	// What the admin sets up: a table with an item, a parameter, a zone.
+	key := map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "vip"}}
+	ddbAdmin := dynamodb.NewFromConfig(admin)
+	if _, err := ddbAdmin.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("lease"), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ddbAdmin.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("lease"), Item: key}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ssm.NewFromConfig(admin).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/vipd/owner"), Value: aws.String(nodeA), Type: "String"}); err != nil {
+		t.Fatal(err)
+	}
+	zone, err := route53.NewFromConfig(admin).CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("db.internal."), CallerReference: aws.String("iam")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		service, action string
+		// allowed is a call node-a's role allows, denied one it does not.
+		allowed, denied func(cfg aws.Config) error
+		deniedCode      string
+		unknownKeyCode  string
+	}{
+		{"dynamodb", "GetItem",
+			func(cfg aws.Config) error {
+				_, err := dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("lease"), Key: key})
+				return err
+			},
+			func(cfg aws.Config) error {
+				_, err := dynamodb.NewFromConfig(cfg).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("lease"), Item: key})
+				return err
+			}, "AccessDeniedException", "UnrecognizedClientException"},
+		{"ssm", "GetParameter",
+			func(cfg aws.Config) error {
+				_, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/vipd/owner")})
+				return err
+			},
+			func(cfg aws.Config) error {
+				_, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/vipd/owner"), Value: aws.String("x"), Type: "String", Overwrite: aws.Bool(true)})
+				return err
+			}, "AccessDeniedException", "UnrecognizedClientException"},
+		{"route53", "ListResourceRecordSets",
+			func(cfg aws.Config) error {
+				_, err := route53.NewFromConfig(cfg).ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: zone.HostedZone.Id})
+				return err
+			},
+			func(cfg aws.Config) error {
+				_, err := route53.NewFromConfig(cfg).ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: zone.HostedZone.Id,
+					ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert,
+						ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("vip.db.internal."), Type: r53types.RRTypeA, TTL: aws.Int64(10),
+							ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("10.0.1.10")}}}}}}})
+				return err
+			}, "AccessDenied", "InvalidClientTokenId"},
+	} {
+		t.Run(tt.service, func(t *testing.T) {
+			if err := tt.allowed(node); err != nil {
+				t.Errorf("%s:%s that node-a's role allows: %v", tt.service, tt.action, err)
+			}
+			err := tt.denied(node)
+			if code(t, err) != tt.deniedCode || !strings.Contains(err.Error(), "is not authorized to perform: "+tt.service+":") {
+				t.Errorf("%s call node-a's role does not allow: %v, want %s naming the action", tt.service, err, tt.deniedCode)
+			}
+			if err := tt.denied(admin); err != nil {
+				t.Errorf("the admin's %s call: %v", tt.service, err)
+			}
+			if err := tt.allowed(stranger); code(t, err) != tt.unknownKeyCode {
+				t.Errorf("%s call with an unknown key: %v, want %s", tt.service, err, tt.unknownKeyCode)
+			}
+			id, err := srv.InjectFault(vpcsim.Fault{Action: tt.action, Caller: nodeA, Kind: vpcsim.FaultError, Code: "InternalServerError", Status: 500, Count: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.ClearFaults(id)
+			if err := tt.allowed(node); code(t, err) != "InternalServerError" {
+				t.Errorf("node-a's %s:%s under its fault: %v, want InternalServerError", tt.service, tt.action, err)
+			}
+			var denied, faulted bool
+			for _, c := range srv.Calls(0) {
+				if c.Service == tt.service && c.Caller == nodeA {
+					denied = denied || c.Code == tt.deniedCode
+					faulted = faulted || (c.Action == tt.action && c.Code == "InternalServerError")
+				}
+			}
+			if !denied || !faulted {
+				t.Errorf("%s history of node-a: denied call recorded %v, faulted call recorded %v", tt.service, denied, faulted)
+			}
+		})
 	}
 }

@@ -53,7 +53,7 @@ volumes:
   - {id: vol-0d000000000000001, az: a, size: 10}
 roles:
   - name: vipd
-    actions: ["ec2:*"]
+    actions: ["ec2:*", "route53:*"]
 `
 
 // comboResources lists the kinds out of order on purpose: vipd must

@@ -59,3 +59,17 @@ func (s *Account) authorize(req *request, spec actionSpec) error {
 	}
 	return errorf(http.StatusForbidden, "UnauthorizedOperation", "%s", iam.Denial(account, req.caller, action, resource))
 }
+
+// Allows reports whether the caller may do action ("dynamodb:PutItem")
+// on resource, by its role's statements, for the services that share the
+// account's roles (package iam); the admin may do anything. It also
+// returns the account's ID, for a denial's message.
+func (s *Account) Allows(c caller, action, resource string) (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.Admin {
+		return true, s.st.account
+	}
+	rl := s.st.roles[c.Role]
+	return rl != nil && iam.Allows(rl.stmts, action, resource), s.st.account
+}

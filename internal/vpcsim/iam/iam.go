@@ -204,14 +204,28 @@ func Allows(stmts []Statement, action, resource string) bool {
 // with the encoded decision context that sts:DecodeAuthorizationMessage
 // would decode (here base64 JSON, readable with base64 -d).
 func Denial(account string, c Caller, action, resource string) string {
-	principal := "arn:aws:sts::" + account + ":assumed-role/" + c.Role + "/" + c.Instance
 	detail, _ := json.Marshal(map[string]any{
 		"allowed": false, "explicitDeny": false,
 		"matchedStatements": map[string]any{"items": []any{}},
-		"context":           map[string]any{"principal": map[string]string{"arn": principal}, "action": action, "resource": resource},
+		"context":           map[string]any{"principal": map[string]string{"arn": principal(account, c)}, "action": action, "resource": resource},
 	})
-	return fmt.Sprintf("You are not authorized to perform this operation. User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action. Encoded authorization failure message: %s",
-		principal, action, resource, action, base64.RawURLEncoding.EncodeToString(detail))
+	return fmt.Sprintf("You are not authorized to perform this operation. %s. Encoded authorization failure message: %s",
+		NotAuthorized(account, c, action, resource), base64.RawURLEncoding.EncodeToString(detail))
+}
+
+// NotAuthorized words an implicit deny as AWS's services other than EC2
+// do in AccessDeniedException (DynamoDB, SSM) and AccessDenied (Route
+// 53): "User: <assumed role ARN> is not authorized to perform: <action>
+// on resource: <ARN> because no identity-based policy allows the <action>
+// action".
+func NotAuthorized(account string, c Caller, action, resource string) string {
+	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		principal(account, c), action, resource, action)
+}
+
+// principal is the assumed-role ARN of an instance's role session.
+func principal(account string, c Caller) string {
+	return "arn:aws:sts::" + account + ":assumed-role/" + c.Role + "/" + c.Instance
 }
 
 func matchAny(patterns []string, s string, fold bool) bool {
