@@ -1,6 +1,6 @@
 // Package bench measures vipd against the approach it replaces — keepalived
-// with unicast VRRP and a notify_master script calling the AWS CLI (seeds
-// 000 part b, 001, 002) — side by side on one simulated VPC, and measures
+// with unicast VRRP and a notify_master script calling the AWS CLI, as the
+// published overlay-IP and keepalived recipes do — side by side on one simulated VPC, and measures
 // vipd alone at scale, idle, in a planned switchover, and in the storm of
 // an Availability Zone outage, where every cluster of the account fails
 // over at once against EC2's per-account request limits (storm.go). A

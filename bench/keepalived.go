@@ -13,8 +13,8 @@ import (
 	"github.com/vipd/vipd/internal/vpcsim/netns"
 )
 
-// The baseline, built as seed 001's readers would with seeds 000 part b
-// and 002's route calls: Debian's keepalived with unicast VRRP between the
+// The baseline, built as readers of the keepalived failover recipes would,
+// with the overlay-IP recipes' route calls: Debian's keepalived with unicast VRRP between the
 // two nodes (advert_int 1, priorities 100 and 99, nopreempt, so both
 // start in BACKUP), a vrrp_script tracking the service, and a notify
 // script that on "master" points the VIP's route in every route table at
@@ -118,8 +118,8 @@ type keepalivedSystem struct {
 	aws string
 }
 
-// KeepalivedPriorities are seed 001's priority for the first node and one
-// less for the second.
+// KeepalivedPriorities are the keepalived recipe's priority for the first
+// node and one less for the second.
 var KeepalivedPriorities = map[string]int{"a": 100, "b": 99}
 
 func newKeepalived(e *env, tables []string) (*keepalivedSystem, error) {
@@ -180,7 +180,7 @@ func (s *keepalivedSystem) start(ctx context.Context) error {
 	return nil
 }
 
-// setup is the operator's one-time step of seed 000 part b: turn the
+// setup is the operator's one-time step of an overlay-IP failover: turn the
 // source/destination check off on both instances, so that the VPC
 // delivers packets for the overlay address to them. It runs as the
 // account's administrator, from outside the nodes, and before the

@@ -115,7 +115,8 @@ type Election struct {
 	// nodes and no third host, DynamoDB is the witness. Required with
 	// backend dynamodb, refused otherwise.
 	DynamoDB *DynamoDBElection `yaml:"dynamodb"`
-	// PrimaryCheck decides the owner in follow mode (seeds 002, 003): the
+	// PrimaryCheck decides the owner in follow mode (a database that elects
+	// itself, such as a mirror or Patroni): the
 	// node whose check passes (e.g. "is this database the primary") owns
 	// the address; no election among vipd nodes. Required with follow,
 	// refused otherwise. Its omitted fields take the health check defaults.
@@ -244,7 +245,8 @@ type Resource struct {
 	Route53      *Route53      `yaml:"route53"`
 }
 
-// OverlayRoute routes CIDRs to the owner's ENI in route tables (seeds 000 b, 002, 003).
+// OverlayRoute routes CIDRs to the owner's ENI in route tables (the
+// overlay-IP failover: an address outside the VPC routed to the owner).
 type OverlayRoute struct {
 	// CIDRs are the routed prefixes; `cidr:` takes one, `cidrs:` a list.
 	CIDR  netip.Prefix   `yaml:"cidr"`

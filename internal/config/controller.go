@@ -6,7 +6,8 @@ import (
 )
 
 // Controller is the configuration of `vipd controller` and of the vipd
-// Lambda function: the agentless mode of seed 003, in which one vipd outside
+// Lambda function: the agentless mode (AWS's Lambda recipe for a private
+// VIP across zones), in which one vipd outside
 // the candidate instances checks them and moves the cloud-side resources to
 // a healthy one. It is a separate top-level schema from Config (an agent's):
 // a controller has no node identity, peers, local address or host-side
@@ -88,8 +89,8 @@ const (
 	ParameterSecureString = "SecureString"
 )
 
-// OwnerParameter is the SSM parameter that names the owner (seed 003's
-// MasterDB_VIP). Its value is "<instance-id> <token>"; each move writes a
+// OwnerParameter is the SSM parameter that names the owner (the Lambda
+// recipe's MasterDB_VIP). Its value is "<instance-id> <token>"; each move writes a
 // new version, conditional on the token it records not being lower than the
 // one already there.
 type OwnerParameter struct {

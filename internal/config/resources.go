@@ -59,7 +59,8 @@ func (r *Resource) Kind() string {
 func (r *Resource) kinds() int { return len(r.set()) }
 
 // SecondaryIP assigns secondary private addresses to the owner's ENI with
-// AllowReassignment (seed 001, comments of seed 000).
+// AllowReassignment, as the keepalived recipes that move a secondary
+// private IP do.
 type SecondaryIP struct {
 	// Addresses are IPv4 addresses in the subnet of the owner's ENI, all
 	// assigned in one AssignPrivateIpAddresses call.
@@ -84,7 +85,7 @@ func (s *SecondaryIP) Addrs() []netip.Addr {
 	return out
 }
 
-// ElasticIP associates an Elastic IP with the owner (seed 003): with its
+// ElasticIP associates an Elastic IP with the owner: with its
 // instance, or with its ENI at DeviceIndex and PrivateIP.
 type ElasticIP struct {
 	// AllocationID names the address (eipalloc-...).
@@ -112,7 +113,7 @@ const (
 	HostNone = "none" // leave the host alone: tests, the rootless demo, or another tool does it
 )
 
-// ENI moves a whole network interface to the owner (seed 000 part a) and
+// ENI moves a whole network interface to the owner (the ENI-move failover) and
 // sets up policy routing so that replies leave by it.
 type ENI struct {
 	// ID names the interface (eni-...); or PrivateIP finds it by its
@@ -129,18 +130,17 @@ type ENI struct {
 	// AttachTimeout bounds the wait for a forced detach to finish, for the
 	// attachment, and for the kernel interface. 0 means the default, 30s.
 	AttachTimeout time.Duration `yaml:"attach-timeout"`
-	// Host is auto (policy routing with netlink, as seed 000's ifup
-	// script) or none; "" means auto.
+	// Host is auto (policy routing set up with netlink) or none; ""
+	// means auto.
 	Host string `yaml:"host"`
 	// PolicyRouting tunes the host side.
 	PolicyRouting PolicyRouting `yaml:"policy-routing"`
 }
 
-// PolicyRouting is seed 000's `ip rule from <subnet> table N priority P`
+// PolicyRouting is an ENI-move failover's `ip rule from <subnet> table N priority P`
 // and `ip route add default via <router> dev ethX table N`.
 type PolicyRouting struct {
-	// Table is the routing table number; 0 means the default, 100 (the
-	// seed's "100 MYHA").
+	// Table is the routing table number; 0 means the default, 100.
 	Table int `yaml:"table"`
 	// TableName is the table's name in /etc/iproute2/rt_tables, for logs
 	// and docs only; netlink uses the number.
@@ -155,7 +155,7 @@ const (
 	AddressPublic  = "public"  // the Elastic IP associated with the owner's instance
 )
 
-// Route53 UPSERTs a record to the owner's address (seed 004).
+// Route53 UPSERTs a record to the owner's address (DNS failover).
 type Route53 struct {
 	// HostedZoneID is the zone (Z...).
 	HostedZoneID string `yaml:"hosted-zone-id"`
@@ -163,8 +163,8 @@ type Route53 struct {
 	Name string `yaml:"name"`
 	// Type is A (default) or AAAA.
 	Type string `yaml:"type"`
-	// TTL of the record, in whole seconds; 0 means the default, 60s (seed
-	// 004 used 10s for a fast failover).
+	// TTL of the record, in whole seconds; 0 means the default, 60s (DNS
+	// failover recipes use 10s for a fast failover).
 	TTL time.Duration `yaml:"ttl"`
 	// Address is private (default), public, or a literal address.
 	Address string `yaml:"address"`
@@ -174,7 +174,8 @@ type Route53 struct {
 	InsyncTimeout time.Duration `yaml:"insync-timeout"`
 }
 
-// EBSVolume moves an EBS volume to the owner and mounts it (seed 001).
+// EBSVolume moves an EBS volume to the owner and mounts it, as the
+// keepalived + EBS recipes do.
 type EBSVolume struct {
 	// VolumeID names the volume (vol-...).
 	VolumeID string `yaml:"volume-id"`

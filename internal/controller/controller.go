@@ -1,4 +1,5 @@
-// Package controller is vipd's agentless mode (seed 003): one vipd outside
+// Package controller is vipd's agentless mode (as AWS's Lambda recipe for
+// a private VIP across zones): one vipd outside
 // the candidate instances health-checks each of them against its private
 // address, reads their instance state, and when the owner of the service
 // address fails moves every cloud-side resource (overlay-route,

@@ -126,7 +126,8 @@ func FormatOwner(instance string, token uint64) string {
 }
 
 // readOwner reads the owner record; a missing parameter is the zero
-// record, and a value vipd did not write (seed 003 wrote a bare host name)
+// record, and a value vipd did not write (the Lambda recipe wrote a bare
+// host name)
 // counts as token 0, so that the first move replaces it.
 func (c *Controller) readOwner(ctx context.Context) (ownerRecord, error) {
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)

@@ -1,7 +1,8 @@
 // Package iampolicy derives the least-privilege IAM policy a vipd node needs
 // for its configuration (`vipd iam-policy`): Describe calls on "*", because
 // EC2 supports no resource-level permissions for them; route writes on the
-// configured route tables' ARNs, as seed 000 part b scopes them;
+// configured route tables' ARNs, as overlay-IP failover policies scope
+// them;
 // ModifyInstanceAttribute on the nodes' instance ARNs when vipd turns the
 // source/dest check off; and for the other kinds the writes they make on the
 // objects they name (Elastic IP, ENI, volume, hosted zone), with the owner's

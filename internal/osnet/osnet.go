@@ -1,6 +1,6 @@
 // Package osnet changes the host's network configuration that ownership
-// needs: the service address bound on an interface (like seed 000's
-// `ip address add VIP dev eth0:1`). It talks netlink on Linux; elsewhere,
+// needs: the service address bound on an interface (like an overlay-IP
+// failover script's `ip address add VIP dev eth0:1`). It talks netlink on Linux; elsewhere,
 // and in "none" mode, it is a real no-op that reports success, because
 // another tool (or nobody, in the rootless demo) binds the address.
 //

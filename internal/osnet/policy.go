@@ -7,10 +7,10 @@ import (
 	"net/netip"
 )
 
-// Policy is seed 000's policy routing for an interface that moves between
+// Policy is an ENI-move failover's policy routing for an interface that moves between
 // instances (an ENI at device index ≥ 1): replies from the interface's
 // subnet must leave by that interface, not by eth0, or the VPC drops them
-// (source/dest check) or routes them asymmetrically. As the seed's ifup
+// (source/dest check) or routes them asymmetrically. As that failover's ifup
 // script does it:
 //
 //	ip route flush table <Table>
@@ -37,7 +37,7 @@ func (p Policy) String() string {
 
 // NoPolicy is the policy router of `host: none`: it changes nothing and
 // reports success, for tests, the rootless demo, and hosts where another
-// tool (ec2-net-utils, the seed's ifup scripts) sets policy routing up.
+// tool (ec2-net-utils, an ENI-move failover's ifup scripts) sets policy routing up.
 type NoPolicy struct{}
 
 // WaitLink returns at once: there is no host interface to wait for.

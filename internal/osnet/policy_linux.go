@@ -173,7 +173,7 @@ func isDefaultVia(r netlink.Route, want *netlink.Route) bool {
 	return ones == 0 && r.LinkIndex == want.LinkIndex && r.Gw.Equal(want.Gw)
 }
 
-// Remove deletes the rule and flushes the table, as the seed's ifdown
+// Remove deletes the rule and flushes the table, as an ENI-move failover's ifdown
 // script does. Idempotent: what is already gone is success, and so is a
 // missing interface (the routes left with it).
 func (p *PolicyRouting) Remove(ctx context.Context, pol Policy) error {

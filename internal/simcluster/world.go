@@ -103,8 +103,9 @@ const (
 // a subnet or a zone (a secondary IP moves within its subnet, an ENI
 // within its zone): both nodes in one subnet of one zone (10.0.1.10 and
 // .11), a witness in a third zone, the client's subnet, and a subnet for
-// the floating interface FloatENI, which starts unattached (seed 000 part
-// a). One main route table serves every subnet.
+// the floating interface FloatENI, which starts unattached (as an
+// ENI-move failover's spare interface does). One main route table serves
+// every subnet.
 func SameZoneWorld(name string) *vpcsim.World {
 	const vpc, db = "vpc-0c4a0000000000002", "subnet-0a000000000000011"
 	subnet := func(id, name, cidr, az string) vpcsim.Subnet {

@@ -158,7 +158,8 @@
 //   - Network interfaces: AttachNetworkInterface starts an attachment in
 //     state attaching, DetachNetworkInterface one in detaching (Force halves
 //     the wait); the interface's own status is in-use for as long as an
-//     attachment exists, so seed 000's loop waiting for in-use to end works.
+//     attachment exists, so an ENI-move script's loop waiting for in-use to
+//     end works.
 //     An attached interface answers InvalidNetworkInterface.InUse
 //     ("Interface: [eni-..] in use."), a different zone
 //     InvalidParameterCombination, a taken device index InvalidParameterValue

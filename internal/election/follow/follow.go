@@ -1,4 +1,4 @@
-// Package follow is the election backend of seeds 002 and 003, where the
+// Package follow is the election backend for sites where the
 // database elects itself (an IRIS mirror, a MySQL master) and vipd only
 // follows: no lease is negotiated among vipd nodes; the node whose
 // user-supplied primary check (exec or http, e.g. "is this the mirror

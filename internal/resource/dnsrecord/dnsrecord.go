@@ -1,4 +1,4 @@
-// Package dnsrecord implements the route53 resource (seed 004): an A or
+// Package dnsrecord implements the route53 resource (DNS failover): an A or
 // AAAA record UPSERTed to the owner's address with the configured TTL,
 // optionally waiting until Route 53 reports the change INSYNC.
 //

@@ -1,4 +1,5 @@
-// Package ebsvolume implements the ebs-volume resource (seed 001): an EBS
+// Package ebsvolume implements the ebs-volume resource (the keepalived +
+// EBS recipe): an EBS
 // volume detached from the previous owner (forced when that instance is
 // not running, or after DetachTimeout), attached to the owner, and, on the
 // host, found by its volume-id serial, checked and mounted. Release
@@ -236,7 +237,8 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error 
 		return err
 	}
 	// A forced detach can lose the previous owner's unflushed writes; it
-	// is the price of a failover, as in seed 001's script.
+	// is the price of a failover, as in the keepalived + EBS recipe's
+	// script.
 	r.log.Warn("detach did not finish, forcing", "from", v.instance, "duration", r.cfg.DetachTimeout)
 	if err := send(true); err != nil {
 		return err

@@ -1,4 +1,4 @@
-// Package elasticip implements the elastic-ip resource (seed 003): an
+// Package elasticip implements the elastic-ip resource: an
 // Elastic IP associated, with AllowReassociation, with the owner's instance
 // or with one private address of the owner's ENI, so that traffic from the
 // internet follows the owner.

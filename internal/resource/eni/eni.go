@@ -1,4 +1,4 @@
-// Package eni implements the eni resource (seed 000 part a): a whole
+// Package eni implements the eni resource (the ENI-move failover): a whole
 // network interface moved to the owner, with the Linux policy routing that
 // makes replies leave by it.
 //

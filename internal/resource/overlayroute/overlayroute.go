@@ -1,5 +1,5 @@
-// Package overlayroute implements the overlay-route resource (seeds 000 part
-// b, 002, 003): one or more CIDRs routed, in every listed route table (or
+// Package overlayroute implements the overlay-route resource (the
+// overlay-IP failover): one or more CIDRs routed, in every listed route table (or
 // every table of the owner's VPC), to the owner's primary ENI.
 //
 // Acquire reads all tables with one DescribeRouteTables, replaces (or
@@ -193,8 +193,8 @@ func (r *Resource) status(routes []route, self resource.Self) resource.Status {
 }
 
 // Prepare turns the source/dest check of self off, if configured, so that
-// a failover does not spend an EC2 write on it (seed 000 part b turns it off
-// once on both nodes). It is not fenced: it changes only this instance and
+// a failover does not spend an EC2 write on it (overlay-IP failover
+// scripts turn it off once on both nodes). It is not fenced: it changes only this instance and
 // no other node writes it. Acquire does it if Prepare did not succeed.
 func (r *Resource) Prepare(ctx context.Context, self resource.Self) error {
 	if !r.cfg.DisableSourceDestCheck || r.srcDstOff.Load() {

@@ -6,7 +6,7 @@ import (
 )
 
 // policy adds what an overlay-route needs: route writes on the configured
-// tables' ARNs, as seed 000 part b scopes them (with `route-tables: all`,
+// tables' ARNs, as overlay-IP failover policies scope them (with `route-tables: all`,
 // every table, limited to the VPC by the ec2:Vpc condition key when the
 // VPC is known), DeleteRoute with delete-on-release, and
 // ModifyInstanceAttribute on the nodes' instances when vipd turns the

@@ -1,5 +1,5 @@
-// Package secondaryip implements the secondary-ip resource (seed 001 and
-// the comments of seed 000): private IPv4 addresses assigned, all in one
+// Package secondaryip implements the secondary-ip resource (the keepalived
+// recipe that moves a secondary private IP): private IPv4 addresses assigned, all in one
 // AssignPrivateIpAddresses call with AllowReassignment, to the owner's ENI
 // (its primary interface, or the one at a configured device index), so that
 // the VPC delivers them to the owner wherever they were before.

@@ -122,7 +122,7 @@ type vpcAttributeResp struct {
 
 // modifyVpcAttribute sets enableDnsSupport, enableDnsHostnames or
 // enableNetworkAddressUsageMetrics (off by default), one per call as EC2
-// requires (seed 004 calls it twice).
+// requires (the Route 53 private-zone failover recipe calls it twice).
 func (s *Account) modifyVpcAttribute(r *request) (any, error) {
 	sup, supSet, err := r.boolean("EnableDnsSupport.Value")
 	if err != nil {

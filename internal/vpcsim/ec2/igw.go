@@ -180,8 +180,9 @@ type describeENIAttributeResp struct {
 	Groups             *set[xGroup] `xml:"groupSet,omitempty"`
 }
 
-// describeNetworkInterfaceAttribute answers one attribute (seed 000's
-// policy grants it): sourceDestCheck, description, attachment or groupSet.
+// describeNetworkInterfaceAttribute answers one attribute (the IAM policy
+// of the usual ENI-move failover script grants it): sourceDestCheck,
+// description, attachment or groupSet.
 func (s *Account) describeNetworkInterfaceAttribute(r *request) (any, error) {
 	attr, err := r.required("Attribute", "attribute")
 	if err != nil {

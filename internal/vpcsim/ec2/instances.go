@@ -621,8 +621,8 @@ var eniFilters = []string{
 }
 
 // eniStatus is in-use while an attachment exists, whatever its own status
-// (attaching, attached, detaching), and available otherwise: scripts such
-// as seed 000's wait for "in-use" to end after a detach.
+// (attaching, attached, detaching), and available otherwise: ENI-move
+// failover scripts wait for "in-use" to end after a detach.
 func eniStatus(e *eni) string {
 	if e.attach == nil {
 		return "available"

@@ -36,7 +36,8 @@
 // source/destination check on, one such rule per address it holds (with
 // "from <address>"), then a blackhole rule for that interface: a packet
 // sent from an address the ENI does not hold is dropped, as EC2 drops it.
-// This is what makes seed 000 part a's policy routing necessary for real:
+// This is what makes the policy routing of an ENI-move failover necessary
+// for real:
 // a reply from a moved ENI's address that leaves by eth0 vanishes.
 //
 // # Partitions and cut-offs

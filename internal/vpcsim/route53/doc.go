@@ -2,7 +2,7 @@
 // (version 2013-04-01) that the AWS SDK for Go v2 and the AWS CLI speak, and a
 // DNS server (UDP and TCP, github.com/miekg/dns) that answers from the hosted
 // zones the way a VPC resolver would. It exists so that vipd's dnsrecord
-// resource and the seed 004 failover recipe (UPSERT an A record, poll
+// resource and the usual Route 53 failover recipe (UPSERT an A record, poll
 // get-change until INSYNC, resolve the name) run unchanged against a
 // simulator. Only vpcsim, its tests and vpcsim-based tests import it.
 //
@@ -24,7 +24,8 @@
 //   - GetChange: a change is PENDING and becomes INSYNC once
 //     Options.PropagationDelay has passed. AWS documents that changes
 //     "generally propagate to all Route 53 name servers within 60 seconds"
-//     (AWSPropagationDelay); seed 004 observed about 20 s. The API reflects a
+//     (AWSPropagationDelay); a published DNS failover write-up observed
+//     about 20 s. The API reflects a
 //     change at once, as AWS's does; the DNS server only once it is INSYNC.
 //   - Route 53's account-wide limit of five API requests per second
 //     (AWSRequestsPerSecond), answered with Throttling and HTTP 400 as AWS

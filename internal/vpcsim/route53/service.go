@@ -14,8 +14,8 @@ import (
 const AWSPropagationDelay = 60 * time.Second
 
 // DemoPropagationDelay is short enough for `vipd demo` to show DNS
-// converging after the routes have moved, yet long enough to be seen; seed
-// 004 observed about 20 s on AWS.
+// converging after the routes have moved, yet long enough to be seen; a
+// published DNS failover write-up observed about 20 s on AWS.
 const DemoPropagationDelay = 3 * time.Second
 
 // AWSRequestsPerSecond is Route 53's documented API limit: five requests per

@@ -1,6 +1,7 @@
 // Package ssm simulates the part of AWS Systems Manager Parameter Store that
-// vipd's controller uses to record the owner of the service address (seed
-// 003's MasterDB_VIP parameter). It speaks the JSON 1.1 protocol (POST with
+// vipd's controller uses to record the owner of the service address (as
+// AWS's Lambda recipe for a private VIP across zones records it in its
+// MasterDB_VIP parameter). It speaks the JSON 1.1 protocol (POST with
 // X-Amz-Target: AmazonSSM.<Operation>, content type
 // application/x-amz-json-1.1) so that the AWS SDK for Go v2 and the AWS CLI
 // work against it unchanged. Only vpcsim, its tests and vpcsim-based tests
