@@ -115,28 +115,25 @@ func jsonField(body []byte, name string) string {
 // is UnrecognizedClientException, a denial AccessDeniedException, both
 // HTTP 400 (DynamoDB developer guide, "Error handling with DynamoDB").
 func (s *Server) dynamoDBAccess(action func(*http.Request) string) access {
-	return access{
-		Prefix: "dynamodb", Action: action,
-		Resource: func(_ *http.Request, body []byte) string {
-			if t := jsonField(body, "TableName"); t != "" {
-				return "arn:aws:dynamodb:" + s.ec2.Region() + ":" + s.ec2.AccountID() + ":table/" + t
-			}
-			return "*"
-		},
-		AuthFailure: jsonAuthFailure,
-		Denied:      jsonDenied,
-	}
+	return s.jsonAccess("dynamodb", action, "TableName", func(t string) string { return "table/" + t })
 }
 
 // ssmAccess is SSM's: a parameter's calls act on
 // arn:aws:ssm:<region>:<account>:parameter/<name without its leading
 // slash>; errors as DynamoDB's (SSM API reference, "Common Errors").
 func (s *Server) ssmAccess(action func(*http.Request) string) access {
+	return s.jsonAccess("ssm", action, "Name", func(n string) string { return "parameter/" + strings.TrimPrefix(n, "/") })
+}
+
+// jsonAccess is a JSON protocol service's: the call acts on
+// arn:aws:<prefix>:<region>:<account>:<resource(the body's field)>, or
+// "*" without that field.
+func (s *Server) jsonAccess(prefix string, action func(*http.Request) string, field string, resource func(string) string) access {
 	return access{
-		Prefix: "ssm", Action: action,
+		Prefix: prefix, Action: action,
 		Resource: func(_ *http.Request, body []byte) string {
-			if n := jsonField(body, "Name"); n != "" {
-				return "arn:aws:ssm:" + s.ec2.Region() + ":" + s.ec2.AccountID() + ":parameter/" + strings.TrimPrefix(n, "/")
+			if v := jsonField(body, field); v != "" {
+				return "arn:aws:" + prefix + ":" + s.ec2.Region() + ":" + s.ec2.AccountID() + ":" + resource(v)
 			}
 			return "*"
 		},
