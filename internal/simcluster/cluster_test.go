@@ -111,3 +111,22 @@ func TestCatalogueRefuses(t *testing.T) {
 		t.Errorf("Faults() = %v", Faults())
 	}
 }
+
+// Healing a spot fault before the notice's time withdraws the notice, so
+// EC2 does not stop the instance later, in the next round.
+func TestSpotHealedBeforeItsTimeLeavesTheInstanceRunning(t *testing.T) {
+	c := loopbackCluster(t)
+	f, err := c.Inject(t.Context(), FaultSpot, Target{Host: "a", For: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // past the notice's time
+	for _, in := range c.Srv.Snapshot().Instances {
+		if in.ID == InstanceA && in.State != "running" {
+			t.Errorf("a's instance is %s after the healed notice's time, want running", in.State)
+		}
+	}
+}

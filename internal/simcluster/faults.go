@@ -358,7 +358,14 @@ func spot(_ context.Context, c *Cluster, t Target) (Injected, error) {
 	if err != nil {
 		return Injected{}, err
 	}
-	return Injected{heal: func() error { return c.Srv.SetInstanceState(id, "running") }}, nil
+	// Withdraw the notice before starting the instance: healed before the
+	// notice's time, EC2 would otherwise still stop it then.
+	return Injected{heal: func() error {
+		if err := c.Srv.ClearEvents(id, vpcsim.EventSpotInterruption); err != nil {
+			return err
+		}
+		return c.Srv.SetInstanceState(id, "running")
+	}}, nil
 }
 
 func apiFaults(_ context.Context, c *Cluster, _ Target) (Injected, error) {
