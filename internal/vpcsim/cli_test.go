@@ -204,7 +204,16 @@ func TestSeedCommandsWithAWSCLI(t *testing.T) {
 		var out struct {
 			Instances []struct{ InstanceId, InstanceType, SubnetId string }
 		}
-		cli.json(t, &out, "run-instances", "--image-id", "ami-164cd77e", "--key-name", "us-east1-jdunn", "--security-groups", "internal-icmp,ssh-only",
+		// The groups the command names exist in the user's VPC: EC2
+		// refuses names it does not know (InvalidGroup.NotFound, RunInstances
+		// in the EC2 API Reference). The CLI takes a list as separate words:
+		// "internal-icmp,ssh-only" is one group name to it.
+		for _, g := range []string{"internal-icmp", "ssh-only"} {
+			if _, errs, ok := cli.run(t, "create-security-group", "--group-name", g, "--description", g, "--vpc-id", vpcDemo); !ok {
+				t.Fatalf("create-security-group %s: %s", g, errs)
+			}
+		}
+		cli.json(t, &out, "run-instances", "--image-id", "ami-164cd77e", "--key-name", "us-east1-jdunn", "--security-groups", "internal-icmp", "ssh-only",
 			"--instance-type", "t1.micro", "--subnet-id", subnetW, "--iam-instance-profile", "Name=vipd-node", "--count", "2")
 		if len(out.Instances) != 2 || out.Instances[0].InstanceType != "t1.micro" || out.Instances[1].SubnetId != subnetW {
 			t.Errorf("run-instances = %+v", out)
