@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vipd/vipd/internal/vpcsim"
@@ -311,8 +310,8 @@ func duplicateDaemon(ctx context.Context, c *Cluster, t Target) (Injected, error
 	// instance lock: started while the host is down, exiting or still
 	// starting, it may take the lock first and be the first, and the
 	// host's own vipd then rightly refuses.
-	note := waitUp(ctx, c.Host(t.Host), t.For/2)
-	if strings.HasPrefix(note, "not up") {
+	note, up := waitUp(ctx, c.Host(t.Host), t.For/2)
+	if !up {
 		return Injected{Note: note}, fmt.Errorf("%s's vipd is not up", t.Host)
 	}
 	if err := c.StartDuplicate(t.Host); err != nil {

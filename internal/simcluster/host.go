@@ -343,33 +343,28 @@ func (c *Cluster) Resume(name string) {
 // restart may have it down for a moment), so that a fault on its process
 // finds one; it says how long it waited.
 func waitRunning(ctx context.Context, h *Host, d time.Duration) string {
-	start := time.Now()
-	for time.Since(start) < d && (!h.Running() || h.Paused()) {
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ""
-		case <-t.C:
-		}
-	}
-	if waited := time.Since(start); waited >= 50*time.Millisecond {
-		return fmt.Sprintf("waited %s for it to run; ", waited.Round(time.Millisecond))
-	}
-	return ""
+	note, _ := waitHost(ctx, d, "run", func() bool { return h.Running() && !h.Paused() })
+	return note
 }
 
 // waitUp waits up to d for a host's vipd to run unpaused and answer on
 // its admin socket, which it opens only after it holds the instance lock;
-// it says how long it waited, or starts with "not up" if it never was.
-func waitUp(ctx context.Context, h *Host, d time.Duration) string {
-	start := time.Now()
-	for {
-		if h.Running() && !h.Paused() {
-			if _, err := h.Status(ctx); err == nil {
-				break
-			}
+// it says how long it waited and whether it is up.
+func waitUp(ctx context.Context, h *Host, d time.Duration) (string, bool) {
+	return waitHost(ctx, d, "be up", func() bool {
+		if !h.Running() || h.Paused() {
+			return false
 		}
+		_, err := h.Status(ctx)
+		return err == nil
+	})
+}
+
+// waitHost polls ready every 50 ms for up to d (less if ctx ends), and
+// says how long it waited for the host to do what, or that it never did.
+func waitHost(ctx context.Context, d time.Duration, what string, ready func() bool) (string, bool) {
+	start := time.Now()
+	for !ready() {
 		t := time.NewTimer(50 * time.Millisecond)
 		select {
 		case <-ctx.Done():
@@ -377,13 +372,13 @@ func waitUp(ctx context.Context, h *Host, d time.Duration) string {
 		}
 		t.Stop()
 		if time.Since(start) >= d || ctx.Err() != nil {
-			return fmt.Sprintf("not up after %s; ", time.Since(start).Round(time.Millisecond))
+			return fmt.Sprintf("did not %s within %s; ", what, time.Since(start).Round(time.Millisecond)), false
 		}
 	}
 	if waited := time.Since(start); waited >= 50*time.Millisecond {
-		return fmt.Sprintf("waited %s for it to be up; ", waited.Round(time.Millisecond))
+		return fmt.Sprintf("waited %s for it to %s; ", waited.Round(time.Millisecond), what), true
 	}
-	return ""
+	return "", true
 }
 
 // duplicate is a second daemon with a host's configuration.
