@@ -15,24 +15,10 @@ import (
 // TestDemoAllScenarios runs `vipd demo --scenario all --rounds 3 --json` as
 // a user would and checks the numbers it reports (issue 5).
 func TestDemoAllScenarios(t *testing.T) {
-	cmd := exec.CommandContext(t.Context(), vipdBin(t), "demo", "--scenario", "all", "--rounds", "3", "--json")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("vipd demo: %v\nstderr:\n%s\nstdout:\n%s", err, errb.String(), out.String())
-	}
-	dec := json.NewDecoder(&out)
+	rounds, _ := runDemo(t, "--scenario", "all", "--rounds", "3")
 	perScenario := map[string]int{}
 	servedBy := map[string]bool{}
-	for dec.More() {
-		var r demo.Round
-		if err := dec.Decode(&r); err != nil {
-			t.Fatalf("decode a round: %v", err)
-		}
-		if r.Error != "" {
-			t.Errorf("%s round %d failed: %s", r.Scenario, r.Round, r.Error)
-			continue
-		}
+	for _, r := range rounds {
 		perScenario[r.Scenario]++
 		servedBy[r.To] = true
 		if r.From == r.To || (r.To != "a" && r.To != "b") {
@@ -80,4 +66,31 @@ func TestDemoAllScenarios(t *testing.T) {
 	if !servedBy["a"] || !servedBy["b"] {
 		t.Errorf("the client was served by %v, want both a and b", servedBy)
 	}
+}
+
+// runDemo runs `vipd demo ARGS --json` as a user would and returns the
+// rounds that succeeded, with the demo's stderr; a failed round is a test
+// error.
+func runDemo(t *testing.T, args ...string) ([]demo.Round, string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), vipdBin(t), append(append([]string{"demo"}, args...), "--json")...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("vipd demo: %v\nstderr:\n%s\nstdout:\n%s", err, errb.String(), out.String())
+	}
+	dec := json.NewDecoder(&out)
+	var rounds []demo.Round
+	for dec.More() {
+		var r demo.Round
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("decode a round: %v", err)
+		}
+		if r.Error != "" {
+			t.Errorf("%s round %d failed: %s", r.Scenario, r.Round, r.Error)
+			continue
+		}
+		rounds = append(rounds, r)
+	}
+	return rounds, errb.String()
 }

@@ -3,9 +3,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"os/exec"
 	"testing"
 
 	"github.com/vipd/vipd/internal/demo"
@@ -18,28 +15,14 @@ import (
 // switchover's time (design.md: at most 1 s) and with no more client
 // errors than the switchover rounds of the same run.
 func TestDemoSpot(t *testing.T) {
-	cmd := exec.CommandContext(t.Context(), vipdBin(t), "demo", "--scenario", "switchover,spot", "--rounds", "3", "--json")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("vipd demo: %v\nstderr:\n%s\nstdout:\n%s", err, errb.String(), out.String())
-	}
-	dec := json.NewDecoder(&out)
+	all, stderr := runDemo(t, "--scenario", "switchover,spot", "--rounds", "3")
 	rounds := map[string][]demo.Round{}
-	for dec.More() {
-		var r demo.Round
-		if err := dec.Decode(&r); err != nil {
-			t.Fatalf("decode a round: %v", err)
-		}
-		if r.Error != "" {
-			t.Errorf("%s round %d failed: %s", r.Scenario, r.Round, r.Error)
-			continue
-		}
+	for _, r := range all {
 		rounds[r.Scenario] = append(rounds[r.Scenario], r)
 	}
 	if len(rounds[demo.ScenarioSpot]) != 3 || len(rounds[demo.ScenarioSwitchover]) != 3 {
 		t.Fatalf("successful rounds: %d spot, %d switchover; want 3 each\nstderr:\n%s",
-			len(rounds[demo.ScenarioSpot]), len(rounds[demo.ScenarioSwitchover]), errb.String())
+			len(rounds[demo.ScenarioSpot]), len(rounds[demo.ScenarioSwitchover]), stderr)
 	}
 	switchoverErrors := 0
 	for _, r := range rounds[demo.ScenarioSwitchover] {
