@@ -17,6 +17,12 @@ func (c Config) MarshalYAML() (any, error) {
 	return encodeValue(reflect.ValueOf(c)), nil
 }
 
+// MarshalYAML encodes c as Config's does, so that ParseController reads the
+// output back to an equal Controller.
+func (c Controller) MarshalYAML() (any, error) {
+	return encodeValue(reflect.ValueOf(c)), nil
+}
+
 // encodeValue mirrors decoder.decode. It returns nil for values that are
 // left out: nil struct pointers and slices and invalid prefixes, whose
 // defaults are the same zero values, so leaving them out round-trips.

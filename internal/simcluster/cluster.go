@@ -217,7 +217,7 @@ func (c *Cluster) Running() []*Host {
 
 // ServiceCheck is a node's health check of its own service.
 func (c *Cluster) ServiceCheck(h *Host, interval time.Duration) config.Check {
-	return ServiceCheck(h.serviceAddr(), interval)
+	return ServiceCheck(h.ServiceAddr(), interval)
 }
 
 // StartAll starts the daemon of every host that runs one.

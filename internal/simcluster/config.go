@@ -70,6 +70,16 @@ func ServiceCheck(addr string, interval time.Duration) config.Check {
 // will accept it: a harness that builds an invalid configuration fails
 // here, naming the problem, not in a node's log.
 func WriteConfig(path string, cfg *config.Config) error {
+	return write(path, cfg, func(b []byte) error { _, err := config.Parse(b, path); return err })
+}
+
+// WriteController writes a `vipd controller` configuration to path, after
+// checking that vipd will accept it, as WriteConfig does.
+func WriteController(path string, cfg *config.Controller) error {
+	return write(path, cfg, func(b []byte) error { _, err := config.ParseController(b, path); return err })
+}
+
+func write(path string, cfg any, parse func([]byte) error) error {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -77,7 +87,7 @@ func WriteConfig(path string, cfg *config.Config) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	b := buf.Bytes()
-	if _, err := config.Parse(b, path); err != nil {
+	if err := parse(b); err != nil {
 		return fmt.Errorf("configuration for %s is not valid: %w\n%s", path, err, b)
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {

@@ -144,8 +144,8 @@ func (h *Host) HangHooks(on bool) error {
 	return nil
 }
 
-// serviceAddr is where the node's health check reaches its service.
-func (h *Host) serviceAddr() string {
+// ServiceAddr is where the node's health check reaches its service.
+func (h *Host) ServiceAddr() string {
 	h.mu.Lock()
 	svc := h.svc
 	h.mu.Unlock()
