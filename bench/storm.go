@@ -13,11 +13,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
+	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
@@ -202,13 +201,14 @@ func stormPrefixes(i int, o StormOptions) []netip.Prefix {
 	return out
 }
 
-// stormWorld is the account: o.Clusters clusters' nodes (and witnesses),
+// stormWorld is the account: o.Clusters clusters' nodes (and, with third,
+// an instance in zone c for each cluster's witness or controller),
 // o.Tables route tables each, whose routes to the cluster's prefixes lead
 // to its node a, as its last owner left them (whichever node the first
 // election makes owner then writes no route, or all of them). The nodes'
 // source/destination check is off already, as an operator turns it off at
 // launch, so the storm's only writes are routes.
-func stormWorld(o StormOptions, witness bool) *vpcsim.World {
+func stormWorld(o StormOptions, third bool) *vpcsim.World {
 	n, tables := o.Clusters, o.Tables
 	off := false
 	w := &vpcsim.World{
@@ -233,8 +233,8 @@ func stormWorld(o StormOptions, witness bool) *vpcsim.World {
 				Subnet: sub, PrivateIP: stormAddr(base, i).String(), Role: simcluster.NodeRole, SourceDestCheck: &off,
 				ENI: stormENI(z, i)})
 		}
-		if witness {
-			w.Instances = append(w.Instances, vpcsim.Instance{ID: stormInstance('c', i), Name: fmt.Sprintf("c%d-w", i+1),
+		if third {
+			w.Instances = append(w.Instances, vpcsim.Instance{ID: stormInstance('c', i), Name: fmt.Sprintf("c%d-c", i+1),
 				Subnet: stormSubnetC, PrivateIP: stormAddr("10.0.48.10", i).String()})
 		}
 		var routes []vpcsim.Route
@@ -249,27 +249,20 @@ func stormWorld(o StormOptions, witness bool) *vpcsim.World {
 	return w
 }
 
-// stormMember is one vipd process of a storm cluster.
-type stormMember struct {
-	sim  simcluster.Member
-	eni  string
-	svc  *simcluster.Service
-	proc *simcluster.Proc
-}
-
-// stormCluster is one independent cluster: its address, tables and
-// members (a, b and maybe a witness).
+// stormCluster is one independent cluster of the storm, a simulated
+// cluster on the shared account: its address, tables and hosts a and b
+// (and a witness, or with Controller its controller, on a third).
 type stormCluster struct {
-	name    string
-	vips    []netip.Prefix
-	tables  []string
-	members []*stormMember
-	// ctl is the cluster's `vipd controller` (Controller storms); its
-	// members then run no vipd, only their services.
-	ctl *stormMember
-	// owner is the member the tables point at before the fault; want
-	// the one they must point at after it.
-	owner, want *stormMember
+	*simcluster.Cluster
+	name   string
+	vips   []netip.Prefix
+	tables []string
+	// ctl is the cluster's `vipd controller` host (Controller storms);
+	// a and b then run no vipd, only their services.
+	ctl *simcluster.Host
+	// owner is the host the tables point at before the fault; want the
+	// one they must point at after it.
+	owner, want *simcluster.Host
 	done        time.Duration // convergence, from the fault; 0 not yet
 }
 
@@ -302,7 +295,7 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	if err != nil {
 		return err
 	}
-	srv, err := vpcsim.New(stormWorld(o, !dynamo), vpcsim.Options{Timing: timing, Throttle: true})
+	srv, err := vpcsim.New(stormWorld(o, o.Controller || !dynamo), vpcsim.Options{Timing: timing, Throttle: true})
 	if err != nil {
 		return err
 	}
@@ -331,31 +324,25 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	enis := map[string]string{}
-	for _, in := range srv.Snapshot().Instances {
-		if len(in.ENIs) > 0 {
-			enis[in.ID] = in.ENIs[0]
-		}
-	}
 	clusters := make([]*stormCluster, o.Clusters)
+	defer func() {
+		for _, c := range clusters {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
 	for i := range clusters {
-		c, err := newStormCluster(srv, bin, dir, i, o, enis)
+		c, err := newStormCluster(srv, bin, dir, i, o)
 		if err != nil {
 			return err
 		}
 		clusters[i] = c
 	}
-	defer func() {
-		for _, c := range clusters {
-			if c != nil {
-				c.close()
-			}
-		}
-	}()
 	// Start the clusters a few at a time: 150 daemons starting at once on
 	// a small machine would miss their first elections.
 	for i, c := range clusters {
-		if err := c.start(bin, srv); err != nil {
+		if err := c.StartAll(); err != nil {
 			return err
 		}
 		if i%5 == 4 {
@@ -385,13 +372,12 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 		return fmt.Errorf("%d of %d clusters lost their owner in the quiet spell", len(clusters)-n, len(clusters))
 	}
 	for _, c := range clusters {
-		for _, m := range c.members[:2] {
-			if m != c.owner {
-				c.want = m
-			}
+		c.want = c.Host("a")
+		if c.owner == c.want {
+			c.want = c.Host("b")
 		}
-		if !o.Controller && !c.want.proc.Running() {
-			return fmt.Errorf("%s: node %s is not running before the storm", c.name, c.want.sim.Name)
+		if !o.Controller && !c.want.Running() {
+			return fmt.Errorf("%s: node %s is not running before the storm", c.name, c.want.Name)
 		}
 	}
 	res.Load = loadAverage()
@@ -399,15 +385,19 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	since := lastSeq(srv)
 	log.Info("storm: killing every owner", "clusters", o.Clusters, "load", res.Load)
 	t0 := time.Now()
+	var kills sync.WaitGroup
 	for _, c := range clusters {
-		if o.Controller {
-			// The owner's host is gone: its service stops answering the
-			// controller's checks.
-			c.owner.svc.Close()
-			continue
-		}
-		c.owner.proc.Signal(syscall.SIGKILL)
+		kills.Go(func() {
+			if o.Controller {
+				// The owner's host is gone: its service stops answering
+				// the controller's checks.
+				c.StopService(c.owner.Name)
+				return
+			}
+			c.Kill(c.owner.Name)
+		})
 	}
+	kills.Wait()
 	deadline := 3*res.Floor + 90*time.Second
 	pending := len(clusters)
 	for pending > 0 && time.Since(t0) < deadline && ctx.Err() == nil {
@@ -462,7 +452,7 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 	}
 	for _, c := range clusters {
 		if !o.Controller {
-			res.StepAsides += c.want.stepAsides()
+			res.StepAsides += stepAsides(c.want)
 		}
 	}
 	res.GaveUp = max(res.GaveUp, 0)
@@ -476,39 +466,75 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 // loopback address.
 const stormClusterPort = 7000
 
-func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions, enis map[string]string) (*stormCluster, error) {
+// stormFabric is one storm cluster's view of the shared account: each of
+// its instances has a loopback address of its own (so that every cluster
+// uses the same ports), its processes run on loopback, and the account's
+// vpcsim is the storm's, closed once after every cluster. The storm has
+// no client: what it watches is the route tables.
+type stormFabric struct {
+	srv *vpcsim.Server
+	lo  map[string]netip.Addr // instance → its loopback address
+}
+
+func (f *stormFabric) Sim() *vpcsim.Server { return f.srv }
+
+func (f *stormFabric) Starter(string) simcluster.Starter { return (*exec.Cmd).Start }
+
+func (f *stormFabric) Serve(instance, name string, port int) (*simcluster.Service, error) {
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(f.lo[instance], uint16(port)).String())
+	if err != nil {
+		return nil, fmt.Errorf("start service of %s: %w", name, err)
+	}
+	return simcluster.Serve(ln, name), nil
+}
+
+func (f *stormFabric) Dial(instance string, addr netip.AddrPort) simcluster.Dial {
+	return func(context.Context) (net.Conn, error) {
+		return nil, fmt.Errorf("dial %s from %s: the storm has no client path", addr, instance)
+	}
+}
+
+func (f *stormFabric) Host(instance string) (advertise, api, imds string, err error) {
+	lo, ok := f.lo[instance]
+	if !ok {
+		return "", "", "", fmt.Errorf("storm: no loopback address for %s", instance)
+	}
+	return netip.AddrPortFrom(lo, stormClusterPort).String(), f.srv.URL(), f.srv.IMDSURL(instance), nil
+}
+
+func (f *stormFabric) Close() {}
+
+// newStormCluster prepares cluster i on the shared account: its hosts,
+// their services, and the configuration of each vipd (or of its
+// controller).
+func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions) (*stormCluster, error) {
 	c := &stormCluster{name: fmt.Sprintf("storm-%d", i+1), vips: stormPrefixes(i, o)}
 	for t := range o.Tables {
 		c.tables = append(c.tables, stormTable(i, t))
 	}
-	// Each member has its own loopback address, 127.<a>.<b>.<member>,
-	// so every cluster's raft and services use the same ports.
-	lo := func(member int) netip.Addr {
-		return netip.AddrFrom4([4]byte{127, byte(20 + i/250), byte(i%250 + 1), byte(member)})
+	hosts := []simcluster.Member{{Name: "a", InstanceID: stormInstance('a', i)}, {Name: "b", InstanceID: stormInstance('b', i)}}
+	switch {
+	case o.Controller:
+		hosts = append(hosts, simcluster.Member{Name: "controller", InstanceID: stormInstance('c', i)})
+	case o.Settings.Election != config.BackendDynamoDB:
+		hosts = append(hosts, simcluster.Member{Name: "witness", InstanceID: stormInstance('c', i), Witness: true})
 	}
-	names := []string{"a", "b"}
-	zones := []byte{'a', 'b'}
-	if o.Settings.Election != config.BackendDynamoDB {
-		names, zones = append(names, "witness"), append(zones, 'c')
+	// Each host has its own loopback address, 127.<a>.<b>.<host>.
+	fab := &stormFabric{srv: srv, lo: map[string]netip.Addr{}}
+	for k, h := range hosts {
+		fab.lo[h.InstanceID] = netip.AddrFrom4([4]byte{127, byte(20 + i/250), byte(i%250 + 1), byte(k + 1)})
 	}
-	for k, name := range names {
-		inst := stormInstance(zones[k], i)
-		m := &stormMember{eni: enis[inst], sim: simcluster.Member{Name: name, InstanceID: inst, Witness: name == "witness",
-			Advertise: netip.AddrPortFrom(lo(k+1), stormClusterPort).String(), Dir: filepath.Join(dir, c.name, name)}}
-		if err := os.MkdirAll(m.sim.Dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create %s: %w", m.sim.Dir, err)
-		}
-		c.members = append(c.members, m)
+	sc, err := simcluster.New(simcluster.Options{Name: c.name, Fabric: fab, Hosts: hosts, Dir: filepath.Join(dir, c.name),
+		Keep: true, Exe: bin, LogFormat: config.LogJSON, ServicePort: servicePort, StatusTimeout: time.Second})
+	if err != nil {
+		return nil, err
 	}
+	c.Cluster = sc
 	if o.Controller {
-		return c, c.controllerConfig(srv, dir, o, lo)
+		return c, c.controllerConfig(srv, bin, o)
 	}
-	var sims []simcluster.Member
-	for _, m := range c.members {
-		sims = append(sims, m.sim)
-	}
-	for k, m := range c.members {
-		cfg := simcluster.BaseConfig(c.name, m.sim, sims, config.LogJSON)
+	for _, h := range c.Hosts {
+		cfg := c.BaseConfig(h)
 		if o.Settings.Lease > 0 {
 			cfg.Election.Lease = o.Settings.Lease
 		}
@@ -516,57 +542,65 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions,
 			cfg.Election.Backend = config.BackendDynamoDB
 			cfg.Election.DynamoDB = &config.DynamoDBElection{Table: stormLeaseTable}
 		}
-		if !m.sim.Witness {
-			svc := netip.AddrPortFrom(lo(k+1), servicePort).String()
-			ln, err := net.Listen("tcp", svc)
-			if err != nil {
-				return nil, fmt.Errorf("start service of %s %s: %w", c.name, m.sim.Name, err)
-			}
-			m.svc = simcluster.Serve(ln, m.sim.Name)
-			cfg.Health = []config.Check{simcluster.ServiceCheck(svc, o.Settings.CheckInterval)}
+		if !h.Witness {
+			cfg.Health = []config.Check{c.ServiceCheck(h, o.Settings.CheckInterval)}
 			cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDRs: c.vips, RouteTables: config.RouteTables{IDs: c.tables}}}}
 			cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone, CIDR: netip.PrefixFrom(c.vips[0].Addr(), 32)}
-			cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.IMDSEndpoint = srv.Region(), srv.URL(), srv.IMDSURL(m.sim.InstanceID)
+			cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.IMDSEndpoint = srv.Region(), srv.URL(), srv.IMDSURL(h.InstanceID)
 		}
-		if err := simcluster.WriteConfig(m.sim.ConfigPath(), cfg); err != nil {
+		if err := simcluster.WriteConfig(h.ConfigPath(), cfg); err != nil {
+			c.Close()
 			return nil, err
 		}
 	}
 	return c, nil
 }
 
-func (c *stormCluster) start(bin string, srv *vpcsim.Server) error {
-	if c.ctl != nil {
-		ak, sk := srv.AdminKey()
-		dir := filepath.Dir(c.ctl.sim.ConfigPath())
-		env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_ACCESS_KEY_ID=" + ak, "AWS_SECRET_ACCESS_KEY=" + sk,
-			"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=" + srv.URL(),
-			"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials")}
-		p, err := simcluster.StartProc(func(cmd *exec.Cmd) error { return cmd.Start() }, env, c.ctl.sim.LogPath(),
-			bin, "controller", "--config", c.ctl.sim.ConfigPath())
-		if err != nil {
-			return fmt.Errorf("start vipd controller of %s: %w", c.name, err)
-		}
-		c.ctl.proc = p
-		return nil
+// controllerConfig writes the cluster's controller configuration, as an
+// operator would for one cluster: its two candidates checked over TCP
+// (at their services' loopback addresses), the overlay route, the owner
+// record in SSM, the lease in DynamoDB, all in vpcsim. The controller
+// runs with the account's key, as from outside the candidates; a and b
+// run no vipd.
+func (c *stormCluster) controllerConfig(srv *vpcsim.Server, bin string, o StormOptions) error {
+	c.ctl = c.Host("controller")
+	cfg := config.DefaultController()
+	cfg.Cluster, cfg.Name = c.name, c.name+"-controller"
+	check := config.DefaultCheck()
+	check.TCP = config.AddressPlaceholder
+	if o.Settings.CheckInterval > 0 {
+		check.Interval, check.Timeout = o.Settings.CheckInterval, o.Settings.CheckInterval
 	}
-	for _, m := range c.members {
-		p, err := simcluster.StartProc(func(cmd *exec.Cmd) error { return cmd.Start() }, simcluster.Env(m.sim, srv.URL(), srv.IMDSURL(m.sim.InstanceID)),
-			m.sim.LogPath(), bin, "run", "--config", m.sim.ConfigPath())
-		if err != nil {
-			return fmt.Errorf("start vipd %s of %s: %w", m.sim.Name, c.name, err)
-		}
-		m.proc = p
+	cfg.Health = []config.Check{check}
+	for _, name := range []string{"a", "b"} {
+		h := c.Host(name)
+		cfg.Candidates.Instances = append(cfg.Candidates.Instances, config.Candidate{ID: h.InstanceID, CheckAddress: h.ServiceAddr()})
+		c.Leave(name)
 	}
+	cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDRs: c.vips, RouteTables: config.RouteTables{IDs: c.tables}}}}
+	cfg.OwnerParameter.Name = c.name + "-owner"
+	cfg.Lease.Table = stormLeaseTable
+	cfg.API.Socket = c.ctl.Socket()
+	cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.SSMEndpoint, cfg.AWS.DynamoDBEndpoint = srv.Region(), srv.URL(), srv.URL(), srv.URL()
+	cfg.Log.Format = config.LogJSON
+	if err := simcluster.WriteController(c.ctl.ConfigPath(), cfg); err != nil {
+		c.Close()
+		return err
+	}
+	ak, sk := srv.AdminKey()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.ctl.Dir, "AWS_ACCESS_KEY_ID=" + ak, "AWS_SECRET_ACCESS_KEY=" + sk,
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=" + srv.URL(),
+		"AWS_CONFIG_FILE=" + filepath.Join(c.ctl.Dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(c.ctl.Dir, "aws-credentials")}
+	c.ctl.Daemon = &simcluster.Daemon{Argv: []string{bin, "controller", "--config", c.ctl.ConfigPath()}, Env: env, Log: c.ctl.LogPath()}
 	return nil
 }
 
 // converged reports whether every table of the cluster routes its
-// addresses to the member it must fail over to.
+// addresses to the host it must fail over to.
 func (c *stormCluster) converged(st vpcsim.State) bool {
 	for _, vip := range c.vips {
 		for _, target := range simcluster.RouteTargets(st, vip, c.tables) {
-			if target != c.want.eni {
+			if target != c.want.ENI {
 				return false
 			}
 		}
@@ -575,13 +609,14 @@ func (c *stormCluster) converged(st vpcsim.State) bool {
 }
 
 // stormOwners counts the clusters that have an owner: a node whose
-// daemon says it is primary and to which every table routes every
-// prefix. It records the owner.
+// daemon (or the cluster's controller) says it is the owner, and to
+// which every table routes every prefix. It records the owner.
 func stormOwners(ctx context.Context, st vpcsim.State, clusters []*stormCluster) int {
 	n := 0
 	for _, c := range clusters {
 		c.owner = nil
-		names := map[string]string{c.members[0].eni: "a", c.members[1].eni: "b"}
+		a, b := c.Host("a"), c.Host("b")
+		names := map[string]string{a.ENI: a.Name, b.ENI: b.Name}
 		owner := ""
 		for k, vip := range c.vips {
 			o := simcluster.RouteOwner(simcluster.RouteTargets(st, vip, c.tables), names)
@@ -592,106 +627,34 @@ func stormOwners(ctx context.Context, st vpcsim.State, clusters []*stormCluster)
 				break
 			}
 		}
-		for _, m := range c.members[:2] {
-			if m.sim.Name != owner {
-				continue
-			}
-			if c.ctl != nil && c.ctl.activeFor(ctx, m.sim.InstanceID) || c.ctl == nil && m.primary(ctx) {
-				c.owner, n = m, n+1
-			}
+		if owner == "" {
+			continue
+		}
+		h := c.Host(owner)
+		if c.ctl != nil && activeFor(ctx, c.ctl, h.InstanceID) || c.ctl == nil && primary(ctx, h) {
+			c.owner, n = h, n+1
 		}
 	}
 	return n
 }
 
-// activeFor reports whether the controller says it is active with
+// activeFor reports whether the controller on ctl says it is active with
 // instance as the owner.
-func (m *stormMember) activeFor(ctx context.Context, instance string) bool {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	st, err := admin.NewClient(m.sim.Socket()).Status(ctx)
+func activeFor(ctx context.Context, ctl *simcluster.Host, instance string) bool {
+	st, err := ctl.Status(ctx)
 	return err == nil && st.Role == "active" && st.InstanceID == instance
 }
 
-// controllerConfig writes the cluster's controller configuration, as an
-// operator would for one cluster: its two candidates checked over TCP
-// (at their services' loopback addresses), the overlay route, the owner
-// record in SSM, the lease in DynamoDB, all in vpcsim.
-func (c *stormCluster) controllerConfig(srv *vpcsim.Server, dir string, o StormOptions, lo func(int) netip.Addr) error {
-	c.ctl = &stormMember{sim: simcluster.Member{Name: "controller", Dir: filepath.Join(dir, c.name, "controller")}}
-	if err := os.MkdirAll(c.ctl.sim.Dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", c.ctl.sim.Dir, err)
-	}
-	var cands, cidrs, tables []string
-	for k, m := range c.members {
-		svc := netip.AddrPortFrom(lo(k+1), servicePort).String()
-		ln, err := net.Listen("tcp", svc)
-		if err != nil {
-			return fmt.Errorf("start service of %s %s: %w", c.name, m.sim.Name, err)
-		}
-		m.svc = simcluster.Serve(ln, m.sim.Name)
-		cands = append(cands, fmt.Sprintf("{id: %s, check-address: %q}", m.sim.InstanceID, svc))
-	}
-	for _, p := range c.vips {
-		cidrs = append(cidrs, p.String())
-	}
-	tables = c.tables
-	interval := o.Settings.CheckInterval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	cfg := fmt.Sprintf(`cluster: %s
-name: %s-controller
-candidates:
-  instances: [%s]
-health:
-  - {tcp: "{address}", interval: %s, timeout: %s, rise: 2, fall: 2}
-resources:
-  - overlay-route: {cidrs: [%s], route-tables: [%s]}
-owner-parameter: {name: %s-owner}
-lease: {table: %s}
-api: {socket: %q}
-aws: {region: %s, endpoint: %q, ssm-endpoint: %q, dynamodb-endpoint: %q}
-log: {format: json}
-`, c.name, c.name, strings.Join(cands, ", "), interval, interval, strings.Join(cidrs, ", "), strings.Join(tables, ", "),
-		c.name, stormLeaseTable, c.ctl.sim.Socket(), srv.Region(), srv.URL(), srv.URL(), srv.URL())
-	if _, err := config.ParseController([]byte(cfg), c.name); err != nil {
-		return fmt.Errorf("controller configuration of %s is not valid: %w\n%s", c.name, err, cfg)
-	}
-	if err := os.WriteFile(c.ctl.sim.ConfigPath(), []byte(cfg), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", c.ctl.sim.ConfigPath(), err)
-	}
-	return nil
-}
-
-// primary reports whether the member's daemon says it is primary.
-func (m *stormMember) primary(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	st, err := admin.NewClient(m.sim.Socket()).Status(ctx)
+// primary reports whether h's daemon says it is primary.
+func primary(ctx context.Context, h *simcluster.Host) bool {
+	st, err := h.Status(ctx)
 	return err == nil && st.Role == "primary"
 }
 
-func (c *stormCluster) close() {
-	all := c.members
-	if c.ctl != nil {
-		all = append(slices.Clone(all), c.ctl)
-	}
-	for _, m := range all {
-		m.proc.Signal(syscall.SIGKILL)
-	}
-	for _, m := range all {
-		m.proc.Wait(10 * time.Second)
-		if m.svc != nil {
-			m.svc.Close()
-		}
-	}
-}
-
-// stepAsides counts the times the member's log says it gave up acquiring
-// for a while.
-func (m *stormMember) stepAsides() int {
-	b, err := os.ReadFile(m.sim.LogPath())
+// stepAsides counts the times h's log says it gave up acquiring for a
+// while.
+func stepAsides(h *simcluster.Host) int {
+	b, err := os.ReadFile(h.LogPath())
 	if err != nil {
 		return 0
 	}
@@ -702,12 +665,11 @@ func (m *stormMember) stepAsides() int {
 func stormTicks(clusters []*stormCluster) int64 {
 	var n int64
 	for _, c := range clusters {
-		for _, m := range append(slices.Clone(c.members), c.ctl) {
-			if m == nil {
-				continue
-			}
-			if st, err := readStat(m.proc.Pid()); err == nil {
-				n += st.cpuTicks
+		for _, h := range c.Hosts {
+			if p := h.Proc(); p != nil {
+				if st, err := readStat(p.Pid()); err == nil {
+					n += st.cpuTicks
+				}
 			}
 		}
 	}
