@@ -3,12 +3,6 @@ package preflight_test
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -33,28 +27,11 @@ resources:
 local-address: {interface: auto, cidr: 192.168.100.10/32}
 `
 
-// denyPutItem fronts DynamoDB and answers PutItem as DynamoDB answers a
-// call the caller's policy does not allow: 400 AccessDeniedException
+// noPutItem is fullRole without dynamodb:PutItem: vpcsim then answers
+// PutItem as DynamoDB answers a call the caller's policy does not allow,
+// 400 AccessDeniedException
 // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
-func denyPutItem(t *testing.T, target string) string {
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.PutItem" {
-			_, _ = io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(w, `{"__type":"com.amazon.coral.service#AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/vipd/i-0a000000000000001 is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/vipd-leases"}`)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
+var noPutItem = strings.Replace(fullRole, "dynamodb:GetItem, dynamodb:PutItem,", "dynamodb:GetItem,", 1)
 
 func TestLeaseTable(t *testing.T) {
 	tests := []struct {
@@ -84,7 +61,11 @@ func TestLeaseTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, fullRole, false)
+			role := fullRole
+			if tt.deny {
+				role = noPutItem
+			}
+			e := newEnv(t, role, false)
 			admin := dynamodb.NewFromConfig(vpcsimtest.AdminConfig(t, e.srv))
 			if tt.hashKey != "" {
 				if _, err := admin.CreateTable(t.Context(), &dynamodb.CreateTableInput{
@@ -104,17 +85,13 @@ func TestLeaseTable(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			endpoint := e.srv.URL()
-			if tt.deny {
-				endpoint = denyPutItem(t, endpoint)
-			}
 			connect := e.deps.Connect
 			e.deps.Connect = func(ctx context.Context, region string) (preflight.AWS, error) {
 				a, err := connect(ctx, region)
 				if err != nil {
 					return a, err
 				}
-				c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: endpoint, IMDSEndpoint: e.srv.IMDSURL(instance), MaxAttempts: 1, ThrottledAttempts: 1})
+				c, err := awsapi.Load(ctx, awsapi.Options{Region: region, Endpoint: e.srv.URL(), IMDSEndpoint: e.srv.IMDSURL(instance), MaxAttempts: 1, ThrottledAttempts: 1})
 				if err != nil {
 					return a, err
 				}
