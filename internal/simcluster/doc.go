@@ -3,9 +3,12 @@
 // and what the end-to-end tests share with them.
 //
 // Cluster runs a host per simulated instance on a Fabric: Loopback (vpcsim
-// and its proxy fabric in this process, no root) or netnscluster's (a
-// network namespace per instance, real packets; root). A host has its
-// member's directory and configuration (built as config.Config values and
+// and its proxy fabric in this process, no root), netnscluster's (a
+// network namespace per instance, real packets; root), or one a harness
+// brings (the storm's: fifty clusters in one shared account, each
+// instance on a loopback address of its own). A host has its
+// member's directory and configuration (built as config.Config or
+// config.Controller values and
 // written through the schema's own encoder, so a schema change breaks the
 // harnesses at compile time, not when end-to-end tests run), its service
 // (a tiny server that answers with its name), and its daemon (vipd, or
