@@ -166,7 +166,11 @@ func newKeepalived(e *env, tables []string) (*keepalivedSystem, error) {
 	return s, nil
 }
 
-func (s *keepalivedSystem) Name() string { return "keepalived+CLI" }
+// BaselineName is the keepalived + AWS CLI baseline's system name in
+// rounds and tables.
+const BaselineName = "keepalived+CLI"
+
+func (s *keepalivedSystem) Name() string { return BaselineName }
 
 func (s *keepalivedSystem) start(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {

@@ -168,7 +168,7 @@ func Print(w io.Writer, res *Results) {
 // printRatios writes vipd's median and max failover over the baseline's,
 // per fault: below 1 is faster.
 func printRatios(w io.Writer, res *Results) {
-	const base = "keepalived+CLI"
+	const base = BaselineName
 	var lines []string
 	for _, f := range append(append([]Fault(nil), Faults...), FaultPlanned) {
 		b := Summarize(filter(res.Rounds, base, f))

@@ -36,7 +36,7 @@ func run() error {
 		parts    = flag.String("parts", "failover,switchover,idle,scale,routes,storm,pacemaker", "comma-separated parts to run (pacemaker: the aws-vpc-move-ip agent's start, needs resource-agents)")
 		addrs    = flag.String("scale-addrs", "1,10,100", "addresses per scale cell")
 		tables   = flag.String("scale-tables", "1,5,20", "route tables per scale cell")
-		short    = flag.Bool("short", false, "quick mode for CI: 2 rounds, 10s idle, scale 1 and 100 addresses × 1 and 20 tables, route counts 25 × 4 only, a storm of at most 30 clusters, one Pacemaker agent round with 1 table")
+		short    = flag.Bool("short", false, "quick mode for CI: 1 round per fault and system (unless -n says otherwise), 10s idle, scale 1 and 100 addresses × 1 and 20 tables, route counts 25 × 4 only, a storm of at most 30 clusters, one Pacemaker agent round with 1 table")
 		pmTables = flag.String("pacemaker-tables", "1,4,20", "route tables of the Pacemaker agent's rounds")
 		systems  = flag.String("systems", "keepalived,default,tuned,dynamodb", "comma-separated systems for failover, switchover and idle (dynamodb: vipd's defaults with the dynamodb election, no witness)")
 		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
@@ -56,7 +56,12 @@ func run() error {
 	flag.IntVar(&o.Storm.Tables, "storm-tables", 2, "route tables per cluster in the storm part")
 	flag.Parse()
 	if *short {
-		o.Rounds, o.Idle, o.ScaleRounds = 2, 10*time.Second, 1
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["n"] {
+			o.Rounds = 1
+		}
+		o.Idle, o.ScaleRounds = 10*time.Second, 1
 		*addrs, *tables = "1,100", "1,20"
 		o.Storm.Clusters = min(o.Storm.Clusters, 30)
 		*pmTables, o.PacemakerRounds = "1", 1
@@ -117,8 +122,28 @@ func run() error {
 				return werr
 			}
 		}
+		if err == nil {
+			err = failures(res)
+		}
 	}
 	return err
+}
+
+// failures is an error when a part could not run or a round of vipd's
+// failed (the baseline's may: that is what it is measured for), so that
+// a run in CI fails rather than printing a table with holes.
+func failures(res *bench.Results) error {
+	var failed []string
+	for _, r := range res.Rounds {
+		if r.Err != "" && r.System != bench.BaselineName {
+			failed = append(failed, fmt.Sprintf("%s %s: %s", r.System, r.Fault, r.Err))
+		}
+	}
+	if len(res.Problems) == 0 && len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d parts could not run and %d rounds of vipd failed (see problem: lines above): %s",
+		len(res.Problems), len(failed), strings.Join(append(slices.Clone(res.Problems), failed...), "; "))
 }
 
 func ints(s string) ([]int, error) {
