@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 
@@ -304,7 +303,7 @@ func (s *Account) Resolve(fromSubnetID string, dst netip.Addr) (instanceID strin
 	if in.state != "running" {
 		return "", fmt.Errorf("resolve %s from %s: instance %s is %s: %w", dst, fromSubnetID, in.id, in.state, ErrBlackhole)
 	}
-	if e.sdc && e.ip != dst && !slices.Contains(e.secondary, dst) {
+	if e.sdc && !e.holds(dst) {
 		return "", fmt.Errorf("resolve %s from %s: interface %s of %s: %w", dst, fromSubnetID, e.id, in.id, ErrSourceDestCheck)
 	}
 	return in.id, nil

@@ -18,7 +18,7 @@ type createVpcResp struct {
 }
 
 func (st *state) xVpc(v *vpc) xVpc {
-	return xVpc{
+	x := xVpc{
 		VpcID:           v.id,
 		OwnerID:         st.account,
 		State:           "available",
@@ -28,7 +28,12 @@ func (st *state) xVpc(v *vpc) xVpc {
 		InstanceTenancy: "default",
 		IsDefault:       v.isDefault,
 		Tags:            tagSet(v.tags),
+		Ipv6Assocs:      set[xVpcIPv6Assoc]{Items: []xVpcIPv6Assoc{}},
 	}
+	if v.ipv6.cidr.IsValid() {
+		x.Ipv6Assocs.Items = append(x.Ipv6Assocs.Items, st.xVpcIPv6(v, "associated"))
+	}
+	return x
 }
 
 // createVpc creates a VPC with its main route table (holding the local
@@ -45,6 +50,10 @@ func (s *Account) createVpc(r *request) (any, error) {
 	if p.Bits() < 16 || p.Bits() > 28 {
 		return nil, errorf(http.StatusBadRequest, "InvalidVpc.Range", "The CIDR '%s' is invalid.", c)
 	}
+	amazonV6, _, err := r.boolean("AmazonProvidedIpv6CidrBlock")
+	if err != nil {
+		return nil, err
+	}
 	out := &createVpcResp{}
 	err = s.mutateIn(r, func(st *state) error {
 		v := &vpc{id: s.ids.next("vpc"), cidr: p, tags: tagSpecs(r, "vpc"), dnsSupport: true}
@@ -55,6 +64,13 @@ func (s *Account) createVpc(r *request) (any, error) {
 		st.tables = append(st.tables, t)
 		st.byID[t.id] = t
 		st.addDefaultGroup(s.ids, v.id)
+		if amazonV6 {
+			b, ok := st.nextIPv6Block()
+			if !ok {
+				return errorf(http.StatusBadRequest, "InsufficientCidrBlocks", "No Amazon-provided IPv6 CIDR block is left.")
+			}
+			st.associateIPv6(s.ids, v, b)
+		}
 		out.Vpc = st.xVpc(v)
 		return nil
 	})
@@ -204,7 +220,7 @@ func (st *state) xSubnet(sn *subnet) xSubnet {
 			used += 1 + len(e.secondary)
 		}
 	}
-	return xSubnet{
+	x := xSubnet{
 		SubnetID:                sn.id,
 		SubnetArn:               st.arn("subnet", sn.id),
 		State:                   "available",
@@ -217,7 +233,12 @@ func (st *state) xSubnet(sn *subnet) xSubnet {
 		DefaultForAz:            sn.defaultAZ,
 		MapPublicIPOnLaunch:     sn.defaultAZ,
 		Tags:                    tagSet(sn.tags),
+		Ipv6Assocs:              set[xSubnetIPv6Assoc]{Items: []xSubnetIPv6Assoc{}},
 	}
+	if sn.ipv6.cidr.IsValid() {
+		x.Ipv6Assocs.Items = append(x.Ipv6Assocs.Items, xSubnetIPv6Assoc{AssociationID: sn.ipv6.assoc, Ipv6CidrBlock: sn.ipv6.cidr.String(), State: xIPv6State{"associated"}})
+	}
+	return x
 }
 
 // createSubnet adds a subnet inside its VPC's block (InvalidSubnet.Range)

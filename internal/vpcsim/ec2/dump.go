@@ -39,11 +39,19 @@ func (s *Account) World() *World {
 
 	for _, v := range st.vpcs {
 		name, tags := split(v.tags)
-		w.VPCs = append(w.VPCs, VPC{ID: v.id, Name: name, CIDR: v.cidr.String(), Tags: tags})
+		x := VPC{ID: v.id, Name: name, CIDR: v.cidr.String(), Tags: tags}
+		if v.ipv6.cidr.IsValid() {
+			x.IPv6CIDR = v.ipv6.cidr.String()
+		}
+		w.VPCs = append(w.VPCs, x)
 	}
 	for _, sn := range st.subnets {
 		name, tags := split(sn.tags)
-		w.Subnets = append(w.Subnets, Subnet{ID: sn.id, Name: name, VPC: sn.vpc, CIDR: sn.cidr.String(), AZ: sn.az, Tags: tags})
+		x := Subnet{ID: sn.id, Name: name, VPC: sn.vpc, CIDR: sn.cidr.String(), AZ: sn.az, Tags: tags}
+		if sn.ipv6.cidr.IsValid() {
+			x.IPv6CIDR = sn.ipv6.cidr.String()
+		}
+		w.Subnets = append(w.Subnets, x)
 	}
 	live := func(in *instance) bool { return in != nil && in.state != "terminated" && in.state != "shutting-down" }
 	for _, in := range st.insts {
@@ -58,6 +66,7 @@ func (s *Account) World() *World {
 		if p := st.primaryENI(in); p != nil {
 			x.Subnet, x.PrivateIP, x.SecondaryIPs = p.subnet, p.ip.String(), ips(p.secondary)
 			x.SourceDestCheck, x.ENI, x.MAC = boolp(p.sdc), p.id, p.mac
+			x.IPv6Addresses = ips(p.ipv6)
 		}
 		w.Instances = append(w.Instances, x)
 	}
@@ -66,7 +75,7 @@ func (s *Account) World() *World {
 			continue // written with its instance
 		}
 		name, tags := split(e.tags)
-		x := NetworkInterface{ID: e.id, Name: name, Subnet: e.subnet, PrivateIP: e.ip.String(), SecondaryIPs: ips(e.secondary),
+		x := NetworkInterface{ID: e.id, Name: name, Subnet: e.subnet, PrivateIP: e.ip.String(), SecondaryIPs: ips(e.secondary), IPv6Addresses: ips(e.ipv6),
 			SourceDestCheck: boolp(e.sdc), MAC: e.mac, Description: e.description, Tags: tags}
 		if a := e.attach; a != nil && a.status != "detaching" && live(st.instance(a.instance)) {
 			x.Instance, x.DeviceIndex = a.instance, a.index

@@ -41,11 +41,20 @@ func (s *Account) Metadata(id string) (imds.Instance, bool) {
 		for _, a := range e.secondary {
 			x.IPs = append(x.IPs, a.String())
 		}
+		for _, a := range e.ipv6 {
+			x.IPv6s = append(x.IPv6s, a.String())
+		}
 		if sn := st.subnet(e.subnet); sn != nil {
 			x.SubnetCIDR = sn.cidr.String()
+			if sn.ipv6.cidr.IsValid() {
+				x.SubnetIPv6CIDR = sn.ipv6.cidr.String()
+			}
 		}
 		if v := st.vpc(e.vpc); v != nil {
 			x.VPCCIDR = v.cidr.String()
+			if v.ipv6.cidr.IsValid() {
+				x.VPCIPv6CIDR = v.ipv6.cidr.String()
+			}
 		}
 		out.Interfaces = append(out.Interfaces, x)
 	}

@@ -133,6 +133,7 @@ type xInstanceENI struct {
 	Attachment         xAttachment     `xml:"attachment"`
 	Association        *xENIAssoc      `xml:"association,omitempty"`
 	PrivateIPAddresses set[xPrivateIP] `xml:"privateIpAddressesSet"`
+	IPv6Addresses      set[xIPv6Addr]  `xml:"ipv6AddressesSet"`
 	InterfaceType      string          `xml:"interfaceType"`
 }
 
@@ -152,6 +153,7 @@ type describeInstancesResp struct {
 var instanceFilters = []string{
 	"ip-address", "block-device-mapping.volume-id", "block-device-mapping.device-name",
 	"instance-id", "private-ip-address", "network-interface.network-interface-id", "network-interface.addresses.private-ip-address",
+	"network-interface.ipv6-addresses.ipv6-address", "network-interface.ipv6-address",
 	"network-interface.subnet-id", "network-interface.vpc-id", "network-interface.mac-address",
 	"instance-state-name", "instance-state-code", "subnet-id", "vpc-id", "availability-zone", "instance-type",
 	"owner-id", "reservation-id", "iam-instance-profile.arn", "private-dns-name", "source-dest-check",
@@ -244,6 +246,7 @@ func (st *state) xInstance(in *instance) xInstance {
 			Attachment:         st.xAttachment(e, false),
 			Association:        st.xAssoc(e.id, e.ip, false),
 			PrivateIPAddresses: st.xPrivateIPs(e),
+			IPv6Addresses:      xIPv6Addrs(e),
 			InterfaceType:      "interface",
 		})
 	}
@@ -351,6 +354,10 @@ func instanceAttr(x xInstance, name string) []string {
 		case "network-interface.addresses.private-ip-address":
 			for _, a := range n.PrivateIPAddresses.Items {
 				out = append(out, a.PrivateIPAddress)
+			}
+		case "network-interface.ipv6-addresses.ipv6-address", "network-interface.ipv6-address":
+			for _, a := range n.IPv6Addresses.Items {
+				out = append(out, a.Ipv6Address)
 			}
 		}
 	}
@@ -600,7 +607,7 @@ type xENI struct {
 	Attachment         *xAttachment    `xml:"attachment,omitempty"`
 	Association        *xENIAssoc      `xml:"association,omitempty"`
 	PrivateIPAddresses set[xPrivateIP] `xml:"privateIpAddressesSet"`
-	IPv6Addresses      set[xGroup]     `xml:"ipv6AddressesSet"`
+	IPv6Addresses      set[xIPv6Addr]  `xml:"ipv6AddressesSet"`
 	InterfaceType      string          `xml:"interfaceType"`
 	Tags               set[xTag]       `xml:"tagSet"`
 }
@@ -612,7 +619,7 @@ type describeNetworkInterfacesResp struct {
 }
 
 var eniFilters = []string{
-	"network-interface-id", "addresses.private-ip-address", "private-ip-address", "addresses.primary",
+	"network-interface-id", "addresses.private-ip-address", "private-ip-address", "addresses.primary", "ipv6-addresses.ipv6-address",
 	"attachment.instance-id", "attachment.instance-owner-id", "attachment.attachment-id", "attachment.device-index", "attachment.status",
 	"subnet-id", "vpc-id", "status", "availability-zone", "mac-address", "source-dest-check", "description", "owner-id",
 	"interface-type", "private-dns-name", "requester-managed",
@@ -645,7 +652,7 @@ func (st *state) xENI(e *eni) xENI {
 		SourceDestCheck:    e.sdc,
 		Groups:             st.xGroups(e.groups),
 		PrivateIPAddresses: st.xPrivateIPs(e),
-		IPv6Addresses:      set[xGroup]{Items: []xGroup{}},
+		IPv6Addresses:      xIPv6Addrs(e),
 		InterfaceType:      "interface",
 		Tags:               tagSet(e.tags),
 		Association:        st.xAssoc(e.id, e.ip, true),
@@ -667,6 +674,12 @@ func eniAttr(x xENI, name string) []string {
 		var out []string
 		for _, a := range x.PrivateIPAddresses.Items {
 			out = append(out, a.PrivateIPAddress)
+		}
+		return out
+	case "ipv6-addresses.ipv6-address":
+		var out []string
+		for _, a := range x.IPv6Addresses.Items {
+			out = append(out, a.Ipv6Address)
 		}
 		return out
 	case "addresses.primary":
@@ -773,15 +786,16 @@ type xCidrAssoc struct {
 }
 
 type xVpc struct {
-	VpcID           string          `xml:"vpcId"`
-	OwnerID         string          `xml:"ownerId"`
-	State           string          `xml:"state"`
-	CidrBlock       string          `xml:"cidrBlock"`
-	CidrAssocs      set[xCidrAssoc] `xml:"cidrBlockAssociationSet"`
-	DhcpOptionsID   string          `xml:"dhcpOptionsId"`
-	InstanceTenancy string          `xml:"instanceTenancy"`
-	IsDefault       bool            `xml:"isDefault"`
-	Tags            set[xTag]       `xml:"tagSet"`
+	VpcID           string             `xml:"vpcId"`
+	OwnerID         string             `xml:"ownerId"`
+	State           string             `xml:"state"`
+	CidrBlock       string             `xml:"cidrBlock"`
+	CidrAssocs      set[xCidrAssoc]    `xml:"cidrBlockAssociationSet"`
+	DhcpOptionsID   string             `xml:"dhcpOptionsId"`
+	InstanceTenancy string             `xml:"instanceTenancy"`
+	IsDefault       bool               `xml:"isDefault"`
+	Tags            set[xTag]          `xml:"tagSet"`
+	Ipv6Assocs      set[xVpcIPv6Assoc] `xml:"ipv6CidrBlockAssociationSet"`
 }
 
 type describeVpcsResp struct {
@@ -790,7 +804,9 @@ type describeVpcsResp struct {
 	NextToken string    `xml:"nextToken,omitempty"`
 }
 
-var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "owner-id", "dhcp-options-id"}
+var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "owner-id", "dhcp-options-id",
+	"ipv6-cidr-block-association.ipv6-cidr-block", "ipv6-cidr-block-association.association-id", "ipv6-cidr-block-association.state",
+	"ipv6-cidr-block-association.ipv6-pool"}
 
 func (s *Account) describeVpcs(r *request) (any, error) {
 	ids := r.list("VpcId")
@@ -824,7 +840,20 @@ func (s *Account) describeVpcs(r *request) (any, error) {
 			case "dhcp-options-id":
 				return []string{x.DhcpOptionsID}
 			}
-			return nil
+			var out []string
+			for _, a := range x.Ipv6Assocs.Items {
+				switch name {
+				case "ipv6-cidr-block-association.ipv6-cidr-block":
+					out = append(out, a.Ipv6CidrBlock)
+				case "ipv6-cidr-block-association.association-id":
+					out = append(out, a.AssociationID)
+				case "ipv6-cidr-block-association.state":
+					out = append(out, a.State.State)
+				case "ipv6-cidr-block-association.ipv6-pool":
+					out = append(out, a.Ipv6Pool)
+				}
+			}
+			return out
 		})
 		if ok {
 			out.Vpcs.Items = append(out.Vpcs.Items, x)
@@ -838,18 +867,20 @@ func (s *Account) describeVpcs(r *request) (any, error) {
 }
 
 type xSubnet struct {
-	SubnetID                string    `xml:"subnetId"`
-	SubnetArn               string    `xml:"subnetArn"`
-	State                   string    `xml:"state"`
-	VpcID                   string    `xml:"vpcId"`
-	OwnerID                 string    `xml:"ownerId"`
-	CidrBlock               string    `xml:"cidrBlock"`
-	AvailableIPAddressCount int       `xml:"availableIpAddressCount"`
-	AvailabilityZone        string    `xml:"availabilityZone"`
-	AvailabilityZoneID      string    `xml:"availabilityZoneId"`
-	DefaultForAz            bool      `xml:"defaultForAz"`
-	MapPublicIPOnLaunch     bool      `xml:"mapPublicIpOnLaunch"`
-	Tags                    set[xTag] `xml:"tagSet"`
+	SubnetID                string                `xml:"subnetId"`
+	SubnetArn               string                `xml:"subnetArn"`
+	State                   string                `xml:"state"`
+	VpcID                   string                `xml:"vpcId"`
+	OwnerID                 string                `xml:"ownerId"`
+	CidrBlock               string                `xml:"cidrBlock"`
+	AvailableIPAddressCount int                   `xml:"availableIpAddressCount"`
+	AvailabilityZone        string                `xml:"availabilityZone"`
+	AvailabilityZoneID      string                `xml:"availabilityZoneId"`
+	DefaultForAz            bool                  `xml:"defaultForAz"`
+	MapPublicIPOnLaunch     bool                  `xml:"mapPublicIpOnLaunch"`
+	Tags                    set[xTag]             `xml:"tagSet"`
+	Ipv6Assocs              set[xSubnetIPv6Assoc] `xml:"ipv6CidrBlockAssociationSet"`
+	AssignIpv6OnCreation    bool                  `xml:"assignIpv6AddressOnCreation"`
 }
 
 type describeSubnetsResp struct {
@@ -861,7 +892,8 @@ type describeSubnetsResp struct {
 // subnetFilters are DescribeSubnets' filters, with the older spellings
 // the API reference still lists (availabilityZone, cidrBlock, defaultForAz).
 var subnetFilters = []string{"subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock", "availability-zone", "availabilityZone",
-	"availability-zone-id", "state", "default-for-az", "defaultForAz", "owner-id"}
+	"availability-zone-id", "state", "default-for-az", "defaultForAz", "owner-id",
+	"ipv6-cidr-block-association.ipv6-cidr-block", "ipv6-cidr-block-association.association-id", "ipv6-cidr-block-association.state"}
 
 func (s *Account) describeSubnets(r *request) (any, error) {
 	ids := r.list("SubnetId")

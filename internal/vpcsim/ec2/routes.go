@@ -35,13 +35,14 @@ type xAssocState struct {
 }
 
 type xRoute struct {
-	DestinationCidrBlock string `xml:"destinationCidrBlock"`
-	GatewayID            string `xml:"gatewayId,omitempty"`
-	InstanceID           string `xml:"instanceId,omitempty"`
-	InstanceOwnerID      string `xml:"instanceOwnerId,omitempty"`
-	NetworkInterfaceID   string `xml:"networkInterfaceId,omitempty"`
-	Origin               string `xml:"origin"`
-	State                string `xml:"state"`
+	DestinationCidrBlock     string `xml:"destinationCidrBlock,omitempty"`
+	DestinationIpv6CidrBlock string `xml:"destinationIpv6CidrBlock,omitempty"`
+	GatewayID                string `xml:"gatewayId,omitempty"`
+	InstanceID               string `xml:"instanceId,omitempty"`
+	InstanceOwnerID          string `xml:"instanceOwnerId,omitempty"`
+	NetworkInterfaceID       string `xml:"networkInterfaceId,omitempty"`
+	Origin                   string `xml:"origin"`
+	State                    string `xml:"state"`
 }
 
 type describeRouteTablesResp struct {
@@ -53,7 +54,7 @@ type describeRouteTablesResp struct {
 var routeTableFilters = []string{
 	"vpc-id", "route-table-id", "owner-id",
 	"association.subnet-id", "association.main", "association.route-table-association-id", "association.route-table-id",
-	"route.destination-cidr-block", "route.network-interface-id", "route.instance-id", "route.gateway-id",
+	"route.destination-cidr-block", "route.destination-ipv6-cidr-block", "route.network-interface-id", "route.instance-id", "route.gateway-id",
 	"route.state", "route.origin",
 }
 
@@ -119,6 +120,8 @@ func routeTableAttr(x xRouteTable, name string) []string {
 			switch sub {
 			case "destination-cidr-block":
 				v = rt.DestinationCidrBlock
+			case "destination-ipv6-cidr-block":
+				v = rt.DestinationIpv6CidrBlock
 			case "network-interface-id":
 				v = rt.NetworkInterfaceID
 			case "instance-id":
@@ -163,7 +166,12 @@ func (st *state) xRouteTable(t *routeTable) xRouteTable {
 // an instance also names the instance and its owner, whichever of
 // InstanceId or NetworkInterfaceId created it.
 func (st *state) xRoute(r *route) xRoute {
-	x := xRoute{DestinationCidrBlock: r.dst.String(), Origin: r.origin, State: st.routeState(r)}
+	x := xRoute{Origin: r.origin, State: st.routeState(r)}
+	if r.dst.Addr().Is6() {
+		x.DestinationIpv6CidrBlock = r.dst.String()
+	} else {
+		x.DestinationCidrBlock = r.dst.String()
+	}
 	switch {
 	case r.local:
 		x.GatewayID = "local"
@@ -179,17 +187,36 @@ func (st *state) xRoute(r *route) xRoute {
 	return x
 }
 
-// parseDestination accepts an IPv4 CIDR block in canonical form, as EC2
-// does (10.0.0.5/24 is refused, not silently masked).
+// parseDestination accepts an IPv4 (DestinationCidrBlock) or IPv6
+// (DestinationIpv6CidrBlock) block without host bits, as EC2 does
+// (10.0.0.5/24 is refused, not silently masked); a route has one
+// destination.
 func parseDestination(r *request) (netip.Prefix, error) {
-	v := r.get("DestinationCidrBlock")
-	if v == "" {
-		if r.get("DestinationIpv6CidrBlock") != "" || r.get("DestinationPrefixListId") != "" {
-			return netip.Prefix{}, invalidParam("vpcsim models IPv4 destinations only (DestinationCidrBlock)")
+	v4, v6 := r.get("DestinationCidrBlock"), r.get("DestinationIpv6CidrBlock")
+	switch {
+	case v4 != "" && v6 != "":
+		return netip.Prefix{}, errorf(http.StatusBadRequest, "InvalidParameterCombination",
+			"The parameters destinationCidrBlock and destinationIpv6CidrBlock cannot be specified together; a route has one destination")
+	case v6 != "":
+		p, err := netip.ParsePrefix(v6)
+		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Addr().Zone() != "" || p != p.Masked() {
+			return netip.Prefix{}, invalidParam("Value (%s) for parameter destinationIpv6CidrBlock is invalid. This is not a valid IPv6 CIDR block.", v6)
 		}
-		return netip.Prefix{}, missingParam("destinationCidrBlock")
+		return p, nil
+	case v4 == "" && r.get("DestinationPrefixListId") != "":
+		return netip.Prefix{}, invalidParam("vpcsim does not model prefix-list destinations (DestinationPrefixListId)")
+	case v4 == "":
+		return netip.Prefix{}, missingParam("destinationCidrBlock or destinationIpv6CidrBlock")
 	}
-	return parseBlock(v, "destinationCidrBlock")
+	return parseBlock(v4, "destinationCidrBlock")
+}
+
+// destParam names a destination the way EC2's messages do.
+func destParam(dst netip.Prefix) string {
+	if dst.Addr().Is6() {
+		return "destination-ipv6-cidr-block"
+	}
+	return "destination-cidr-block"
 }
 
 // parseBlock parses v, the value of parameter wire, as an IPv4 CIDR block
@@ -307,7 +334,7 @@ func (st *state) insideVPC(t *routeTable, dst netip.Prefix, rt *route) error {
 		if rt.gateway != "" {
 			return invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
 		}
-		if !slices.ContainsFunc(st.subnets, func(sn *subnet) bool { return sn.vpc == t.vpc && sn.cidr == dst }) {
+		if !slices.ContainsFunc(st.subnets, func(sn *subnet) bool { return sn.vpc == t.vpc && (sn.cidr == dst || sn.ipv6.cidr == dst) }) {
 			return invalidParam("The destination CIDR block %s is more specific than the local route %s but does not match the CIDR block of any subnet in %s. A route more specific than the local route must cover exactly one subnet.", dst, l.dst, t.vpc)
 		}
 	}
@@ -357,7 +384,7 @@ func (s *Account) deleteRoute(r *request) (any, error) {
 	return s.changeRoute(r, func(_ *state, t *routeTable, dst netip.Prefix) (func(), error) {
 		i := t.find(dst)
 		if i < 0 {
-			return nil, errorf(http.StatusBadRequest, "InvalidRoute.NotFound", "no route with destination-cidr-block %s in route table %s", dst, t.id)
+			return nil, errorf(http.StatusBadRequest, "InvalidRoute.NotFound", "no route with %s %s in route table %s", destParam(dst), dst, t.id)
 		}
 		if t.routes[i].local {
 			return nil, invalidParam("cannot remove local route %s in route table %s", dst, t.id)
@@ -421,8 +448,7 @@ func (s *Account) createRouteTable(r *request) (any, error) {
 		if v == nil {
 			return notFound("InvalidVpcID.NotFound", "vpc", vid)
 		}
-		t := &routeTable{id: s.ids.next("rtb"), vpc: vid, tags: tagSpecs(r, "route-table"),
-			routes: []*route{{dst: v.cidr, local: true, origin: "CreateRouteTable"}}}
+		t := &routeTable{id: s.ids.next("rtb"), vpc: vid, tags: tagSpecs(r, "route-table"), routes: v.localRoutes()}
 		st.tables = append(st.tables, t)
 		st.byID[t.id] = t
 		out.RouteTable = st.xRouteTable(t)

@@ -42,18 +42,22 @@ type VolumeState struct {
 
 // VPCState is one VPC.
 type VPCState struct {
-	ID   string            `json:"id"`
-	CIDR string            `json:"cidr"`
-	Tags map[string]string `json:"tags,omitempty"`
+	ID   string `json:"id"`
+	CIDR string `json:"cidr"`
+	// IPv6CIDR is the VPC's IPv6 block, "" without one.
+	IPv6CIDR string            `json:"ipv6_cidr,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
 }
 
 // SubnetState is one subnet.
 type SubnetState struct {
-	ID   string            `json:"id"`
-	VPC  string            `json:"vpc"`
-	CIDR string            `json:"cidr"`
-	AZ   string            `json:"az"`
-	Tags map[string]string `json:"tags,omitempty"`
+	ID   string `json:"id"`
+	VPC  string `json:"vpc"`
+	CIDR string `json:"cidr"`
+	AZ   string `json:"az"`
+	// IPv6CIDR is the subnet's /64, "" without one.
+	IPv6CIDR string            `json:"ipv6_cidr,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
 }
 
 // RouteTableState is one route table with its routes, local route first.
@@ -103,6 +107,7 @@ type NetworkInterfaceState struct {
 	MAC              string   `json:"mac"`
 	PrivateIP        string   `json:"private_ip"`
 	SecondaryIPs     []string `json:"secondary_ips,omitempty"`
+	IPv6Addresses    []string `json:"ipv6_addresses,omitempty"`
 	SourceDestCheck  bool     `json:"source_dest_check"`
 	Status           string   `json:"status"`
 	Instance         string   `json:"instance,omitempty"`
@@ -117,10 +122,18 @@ func (s *Account) Snapshot() State {
 	out := State{Region: st.region, AccountID: st.account,
 		VPCs: []VPCState{}, Subnets: []SubnetState{}, RouteTables: []RouteTableState{}, Instances: []InstanceState{}, NetworkInterfaces: []NetworkInterfaceState{}}
 	for _, v := range st.vpcs {
-		out.VPCs = append(out.VPCs, VPCState{ID: v.id, CIDR: v.cidr.String(), Tags: cloneTags(v.tags)})
+		x := VPCState{ID: v.id, CIDR: v.cidr.String(), Tags: cloneTags(v.tags)}
+		if v.ipv6.cidr.IsValid() {
+			x.IPv6CIDR = v.ipv6.cidr.String()
+		}
+		out.VPCs = append(out.VPCs, x)
 	}
 	for _, sn := range st.subnets {
-		out.Subnets = append(out.Subnets, SubnetState{ID: sn.id, VPC: sn.vpc, CIDR: sn.cidr.String(), AZ: sn.az, Tags: cloneTags(sn.tags)})
+		x := SubnetState{ID: sn.id, VPC: sn.vpc, CIDR: sn.cidr.String(), AZ: sn.az, Tags: cloneTags(sn.tags)}
+		if sn.ipv6.cidr.IsValid() {
+			x.IPv6CIDR = sn.ipv6.cidr.String()
+		}
+		out.Subnets = append(out.Subnets, x)
 	}
 	for _, t := range st.tables {
 		x := RouteTableState{ID: t.id, VPC: t.vpc, Main: t.main, Tags: cloneTags(t.tags), Routes: []RouteState{}}
@@ -133,7 +146,7 @@ func (s *Account) Snapshot() State {
 			if target == "" {
 				target = xr.NetworkInterfaceID
 			}
-			x.Routes = append(x.Routes, RouteState{Destination: xr.DestinationCidrBlock, Target: target,
+			x.Routes = append(x.Routes, RouteState{Destination: r.dst.String(), Target: target,
 				NetworkInterfaceID: xr.NetworkInterfaceID, InstanceID: xr.InstanceID, State: xr.State, Origin: xr.Origin})
 		}
 		out.RouteTables = append(out.RouteTables, x)
@@ -152,6 +165,9 @@ func (s *Account) Snapshot() State {
 			SourceDestCheck: e.sdc, Status: eniStatus(e)}
 		for _, a := range e.secondary {
 			x.SecondaryIPs = append(x.SecondaryIPs, a.String())
+		}
+		for _, a := range e.ipv6 {
+			x.IPv6Addresses = append(x.IPv6Addresses, a.String())
 		}
 		if e.attach != nil {
 			x.Instance, x.DeviceIndex, x.AttachmentStatus = e.attach.instance, e.attach.index, e.attach.status

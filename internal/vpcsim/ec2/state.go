@@ -87,6 +87,16 @@ type vpc struct {
 	dnsHostnames bool // enableDnsHostnames, off by default outside default VPCs
 	nauMetrics   bool // enableNetworkAddressUsageMetrics, off by default
 	isDefault    bool
+	// ipv6 is the VPC's Amazon-provided /56 (AssociateVpcCidrBlock,
+	// ipv6.go); zero without one. AWS allows one such block per network
+	// border group, and a simulated region has one.
+	ipv6 v6Block
+}
+
+// v6Block is an IPv6 CIDR block associated with a VPC or a subnet.
+type v6Block struct {
+	assoc string // vpc-cidr-assoc-... or subnet-cidr-assoc-...
+	cidr  netip.Prefix
 }
 
 type subnet struct {
@@ -96,6 +106,9 @@ type subnet struct {
 	az        string
 	tags      map[string]string
 	defaultAZ bool // the default subnet of its zone (default VPC)
+	// ipv6 is the subnet's /64 (AssociateSubnetCidrBlock); zero
+	// without one. A subnet has at most one IPv6 block.
+	ipv6 v6Block
 }
 
 type routeTable struct {
@@ -185,7 +198,8 @@ type eni struct {
 	mac         string
 	ip          netip.Addr
 	secondary   []netip.Addr
-	sdc         bool // source/dest check
+	ipv6        []netip.Addr // IPv6 addresses of its subnet's /64
+	sdc         bool         // source/dest check
 	description string
 	attach      *attachment
 	tags        map[string]string
@@ -427,6 +441,7 @@ func (b *builder) build() *state {
 		st.vpcs = append(st.vpcs, x)
 		st.byID[id] = x
 		b.name("vpc", path, v.Name, id)
+		b.vpcIPv6(path+".ipv6-cidr", x, v.IPv6CIDR)
 	}
 
 	for i, s := range w.Subnets {
@@ -455,6 +470,7 @@ func (b *builder) build() *state {
 			b.errf(path+".az", "availability zone %q is not a zone of %s (give a letter or a full name)", s.AZ, st.region)
 		}
 		x := &subnet{id: id, vpc: vid, cidr: p, az: az, tags: withName(s.Tags, s.Name)}
+		b.subnetIPv6(path+".ipv6-cidr", x, s.IPv6CIDR)
 		st.subnets = append(st.subnets, x)
 		st.byID[id] = x
 		b.name("subnet", path, s.Name, id)
@@ -491,6 +507,7 @@ func (b *builder) build() *state {
 		if e == nil {
 			continue
 		}
+		b.eniIPv6(path+".ipv6-addresses", e, in.IPv6Addresses)
 		x.subnet = e.subnet
 		e.attach = &attachment{id: b.ids.next("eni-attach"), instance: id, index: 0, status: "attached", time: st.launched, primary: true}
 		x.enis = []string{e.id}
@@ -502,6 +519,7 @@ func (b *builder) build() *state {
 		if e == nil {
 			continue
 		}
+		b.eniIPv6(path+".ipv6-addresses", e, n.IPv6Addresses)
 		b.name("network-interface", path, n.Name, e.id)
 		if n.Name != "" {
 			e.tags = withName(e.tags, n.Name)
@@ -665,7 +683,7 @@ func (b *builder) build() *state {
 		if !ok {
 			continue
 		}
-		x.routes = []*route{{dst: v.cidr, local: true, origin: "CreateRouteTable"}}
+		x.routes = v.localRoutes()
 		if t.Main {
 			if other, dup := mains[vid]; dup {
 				b.errf(path+".main", "vpc %s already has main route table %s", vid, other)
@@ -694,8 +712,8 @@ func (b *builder) build() *state {
 		for j, r := range t.Routes {
 			rpath := fmt.Sprintf("%s.routes[%d]", path, j)
 			p, err := netip.ParsePrefix(r.Destination)
-			if err != nil || p != p.Masked() || !p.Addr().Is4() {
-				b.errf(rpath+".destination", "destination %q is not an IPv4 CIDR block", r.Destination)
+			if err != nil || p != p.Masked() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+				b.errf(rpath+".destination", "destination %q is not an IPv4 or IPv6 CIDR block without host bits", r.Destination)
 				continue
 			}
 			if slices.ContainsFunc(x.routes, func(o *route) bool { return o.dst == p }) {
@@ -745,7 +763,7 @@ func (b *builder) build() *state {
 		}
 		id := b.ids.next("rtb")
 		x := &routeTable{id: id, vpc: v.id, main: true, mainID: b.ids.next("rtbassoc"), tags: map[string]string{},
-			routes: []*route{{dst: v.cidr, local: true, origin: "CreateRouteTable"}}}
+			routes: v.localRoutes()}
 		st.tables = append(st.tables, x)
 		st.byID[id] = x
 	}
@@ -869,13 +887,14 @@ func reservedOrOutside(a netip.Addr, s *subnet) error {
 	return nil
 }
 
-// ownerOf returns the interface in vpcID holding a (primary or secondary).
+// ownerOf returns the interface in vpcID holding a (primary or secondary
+// IPv4, or IPv6).
 func (st *state) ownerOf(vpcID string, a netip.Addr) *eni {
 	for _, e := range st.enis {
 		if e.vpc != vpcID {
 			continue
 		}
-		if e.ip == a || slices.Contains(e.secondary, a) {
+		if e.holds(a) {
 			return e
 		}
 	}

@@ -53,10 +53,13 @@ type World struct {
 // VPC is a virtual network. Every VPC gets a main route table (declared in
 // RouteTables with main: true, or created empty) holding its local route.
 type VPC struct {
-	ID   string            `yaml:"id,omitempty" json:"id,omitempty"`
-	Name string            `yaml:"name,omitempty" json:"name,omitempty"`
-	CIDR string            `yaml:"cidr,omitempty" json:"cidr"`
-	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	ID   string `yaml:"id,omitempty" json:"id,omitempty"`
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	CIDR string `yaml:"cidr,omitempty" json:"cidr"`
+	// IPv6CIDR is the VPC's Amazon-provided IPv6 block: "amazon" takes the
+	// next /56 of vpcsim's pool (2001:db8::/32), or a /56 names one.
+	IPv6CIDR string            `yaml:"ipv6-cidr,omitempty" json:"ipv6_cidr,omitempty"`
+	Tags     map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // Subnet lies in one VPC and one availability zone.
@@ -66,8 +69,10 @@ type Subnet struct {
 	VPC  string `yaml:"vpc,omitempty" json:"vpc"`
 	CIDR string `yaml:"cidr,omitempty" json:"cidr"`
 	// AZ is the zone name (us-east-1a) or just its letter (a).
-	AZ   string            `yaml:"az,omitempty" json:"az"`
-	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	AZ string `yaml:"az,omitempty" json:"az"`
+	// IPv6CIDR is a /64 of the VPC's IPv6 block.
+	IPv6CIDR string            `yaml:"ipv6-cidr,omitempty" json:"ipv6_cidr,omitempty"`
+	Tags     map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // RouteTable belongs to a VPC. Its local route (the VPC CIDR) is implicit.
@@ -106,6 +111,9 @@ type Instance struct {
 	// first free address of the subnet after the 4 AWS reserves.
 	PrivateIP    string   `yaml:"private-ip,omitempty" json:"private_ip,omitempty"`
 	SecondaryIPs []string `yaml:"secondary-ips,omitempty" json:"secondary_ips,omitempty"`
+	// IPv6Addresses are the primary interface's IPv6 addresses, of its
+	// subnet's /64.
+	IPv6Addresses []string `yaml:"ipv6-addresses,omitempty" json:"ipv6_addresses,omitempty"`
 	// SourceDestCheck of the primary interface; default true as in AWS.
 	SourceDestCheck *bool `yaml:"source-dest-check,omitempty" json:"source_dest_check,omitempty"`
 	// State is running (default) or stopped.
@@ -128,6 +136,7 @@ type NetworkInterface struct {
 	Subnet          string            `yaml:"subnet,omitempty" json:"subnet"`
 	PrivateIP       string            `yaml:"private-ip,omitempty" json:"private_ip,omitempty"`
 	SecondaryIPs    []string          `yaml:"secondary-ips,omitempty" json:"secondary_ips,omitempty"`
+	IPv6Addresses   []string          `yaml:"ipv6-addresses,omitempty" json:"ipv6_addresses,omitempty"`
 	SourceDestCheck *bool             `yaml:"source-dest-check,omitempty" json:"source_dest_check,omitempty"`
 	MAC             string            `yaml:"mac,omitempty" json:"mac,omitempty"`
 	Description     string            `yaml:"description,omitempty" json:"description,omitempty"`

@@ -82,6 +82,11 @@ type Interface struct {
 	Device                           int
 	IPs                              []string // primary first
 	Subnet, SubnetCIDR, VPC, VPCCIDR string
+	// IPv6s are the interface's IPv6 addresses; SubnetIPv6CIDR and
+	// VPCIPv6CIDR its subnet's and VPC's IPv6 blocks ("" without). IMDS
+	// lists these keys only when they have a value, as EC2's does.
+	IPv6s                       []string
+	SubnetIPv6CIDR, VPCIPv6CIDR string
 }
 
 // Options configures a Service.
@@ -441,8 +446,34 @@ func (s *Service) metadata(in Instance, path string, now time.Time) (body, ctype
 	}
 	switch leaf {
 	case "":
-		return lines("device-number", "interface-id", "local-hostname", "local-ipv4s", "mac", "owner-id",
-			"subnet-id", "subnet-ipv4-cidr-block", "vpc-id", "vpc-ipv4-cidr-block", "vpc-ipv4-cidr-blocks")
+		keys := []string{"device-number", "interface-id"}
+		if len(e.IPv6s) > 0 {
+			keys = append(keys, "ipv6s")
+		}
+		keys = append(keys, "local-hostname", "local-ipv4s", "mac", "owner-id", "subnet-id")
+		if e.SubnetIPv6CIDR != "" {
+			keys = append(keys, "subnet-ipv6-cidr-blocks")
+		}
+		keys = append(keys, "subnet-ipv4-cidr-block", "vpc-id", "vpc-ipv4-cidr-block", "vpc-ipv4-cidr-blocks")
+		if e.VPCIPv6CIDR != "" {
+			keys = append(keys, "vpc-ipv6-cidr-blocks")
+		}
+		return lines(keys...)
+	case "ipv6s":
+		if len(e.IPv6s) == 0 {
+			return "", "", false
+		}
+		return lines(e.IPv6s...)
+	case "subnet-ipv6-cidr-blocks":
+		if e.SubnetIPv6CIDR == "" {
+			return "", "", false
+		}
+		return lines(e.SubnetIPv6CIDR)
+	case "vpc-ipv6-cidr-blocks":
+		if e.VPCIPv6CIDR == "" {
+			return "", "", false
+		}
+		return lines(e.VPCIPv6CIDR)
 	case "device-number":
 		return lines(strconv.Itoa(e.Device))
 	case "interface-id":
