@@ -55,10 +55,20 @@ func (n *Netlink) link() (netlink.Link, error) {
 }
 
 func (n *Netlink) addr() *netlink.Addr {
-	return &netlink.Addr{IPNet: &net.IPNet{
+	a := &netlink.Addr{IPNet: &net.IPNet{
 		IP:   n.Prefix.Addr().AsSlice(),
 		Mask: net.CIDRMask(n.Prefix.Bits(), n.Prefix.Addr().BitLen()),
 	}}
+	if n.Prefix.Addr().Is6() {
+		// Without nodad, Linux holds a new IPv6 address tentative for
+		// duplicate address detection (about a second) and neither
+		// accepts connections to it nor sources packets from it: the
+		// failover would wait for DAD. The address is the cluster's to
+		// hand out, and routes (or EC2's assignment) make it unique, so
+		// the check adds nothing; keepalived adds its IPv6 VIPs the same way.
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
 }
 
 // Bind adds the address; an address already present is success.

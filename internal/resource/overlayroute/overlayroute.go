@@ -1,6 +1,7 @@
 // Package overlayroute implements the overlay-route resource (the
-// overlay-IP failover): one or more CIDRs routed, in every listed route table (or
-// every table of the owner's VPC), to the owner's primary ENI.
+// overlay-IP failover): one or more CIDRs, IPv4 or IPv6, routed, in every
+// listed route table (or every table of the owner's VPC), to the owner's
+// primary ENI.
 //
 // Acquire reads all tables with one DescribeRouteTables, replaces (or
 // creates) only the routes that point elsewhere, in parallel, then reads
@@ -130,7 +131,7 @@ func (r *Resource) describe(ctx context.Context, self resource.Self) ([]route, e
 		for _, pfx := range r.prefixes {
 			rt := route{table: id, prefix: pfx}
 			for _, have := range t.Routes {
-				if aws.ToString(have.DestinationCidrBlock) != pfx.String() {
+				if !sameDestination(have, pfx) {
 					continue
 				}
 				rt.exists = true
@@ -140,6 +141,29 @@ func (r *Resource) describe(ctx context.Context, self resource.Self) ([]route, e
 		}
 	}
 	return routes, nil
+}
+
+// sameDestination reports whether r routes exactly p. EC2 answers an IPv6
+// route's destination in DestinationIpv6CidrBlock (and takes it in the
+// parameter of that name), an IPv4 one in DestinationCidrBlock; blocks
+// are compared parsed, so a table's spelling of an IPv6 block need not be
+// ours.
+func sameDestination(r types.Route, p netip.Prefix) bool {
+	d := r.DestinationCidrBlock
+	if p.Addr().Is6() {
+		d = r.DestinationIpv6CidrBlock
+	}
+	have, err := netip.ParsePrefix(aws.ToString(d))
+	return err == nil && have == p
+}
+
+// destination returns the CreateRoute/ReplaceRoute/DeleteRoute
+// destination parameters for p: one of the IPv4 and IPv6 fields.
+func destination(p netip.Prefix) (v4, v6 *string) {
+	if p.Addr().Is6() {
+		return nil, aws.String(p.String())
+	}
+	return aws.String(p.String()), nil
 }
 
 func routeTarget(r types.Route) string {
@@ -260,19 +284,22 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 // CreateRoute when missing, and the other one when the table changed under
 // us in between (another writer, or EC2's eventual consistency).
 func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Token, rt route) error {
+	v4, v6 := destination(rt.prefix)
 	replace := func(ctx context.Context) error {
 		_, err := r.ec2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
-			RouteTableId:         aws.String(rt.table),
-			DestinationCidrBlock: aws.String(rt.prefix.String()),
-			NetworkInterfaceId:   aws.String(self.ENIID),
+			RouteTableId:             aws.String(rt.table),
+			DestinationCidrBlock:     v4,
+			DestinationIpv6CidrBlock: v6,
+			NetworkInterfaceId:       aws.String(self.ENIID),
 		})
 		return err
 	}
 	create := func(ctx context.Context) error {
 		_, err := r.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{
-			RouteTableId:         aws.String(rt.table),
-			DestinationCidrBlock: aws.String(rt.prefix.String()),
-			NetworkInterfaceId:   aws.String(self.ENIID),
+			RouteTableId:             aws.String(rt.table),
+			DestinationCidrBlock:     v4,
+			DestinationIpv6CidrBlock: v6,
+			NetworkInterfaceId:       aws.String(self.ENIID),
 		})
 		return err
 	}
@@ -317,10 +344,12 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 		}
 		dels = append(dels, func(ctx context.Context) error {
 			what := fmt.Sprintf("delete route %s in %s", rt.prefix, rt.table)
+			v4, v6 := destination(rt.prefix)
 			err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 				_, err := r.ec2.DeleteRoute(ctx, &ec2.DeleteRouteInput{
-					RouteTableId:         aws.String(rt.table),
-					DestinationCidrBlock: aws.String(rt.prefix.String()),
+					RouteTableId:             aws.String(rt.table),
+					DestinationCidrBlock:     v4,
+					DestinationIpv6CidrBlock: v6,
 				})
 				return err
 			})

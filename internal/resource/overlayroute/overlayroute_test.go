@@ -379,3 +379,58 @@ func TestStepTimeoutCoversThrottledWrites(t *testing.T) {
 		t.Errorf("StepTimeout of one route, tables not yet read = %s, want %s", got, want)
 	}
 }
+
+// TestIPv6Overlay: an IPv6 overlay prefix is routed with
+// DestinationIpv6CidrBlock (EC2's CreateRoute and ReplaceRoute take an
+// IPv6 destination only in that parameter), moves to the next owner with
+// ReplaceRoute, and is deleted on release when asked, next to an IPv4
+// one in the same resource.
+func TestIPv6Overlay(t *testing.T) {
+	e := setup(t)
+	vip6 := netip.MustParsePrefix("fd00:ec2::10/128")
+	cfg := config.OverlayRoute{CIDRs: []netip.Prefix{vip, vip6}, RouteTables: config.RouteTables{All: true}, DeleteOnRelease: true}
+	via := func() map[string]string {
+		c := ec2.NewFromConfig(vpcsimtest.AdminConfig(t, e.srv))
+		out, err := c.DescribeRouteTables(t.Context(), &ec2.DescribeRouteTablesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, rt := range out.RouteTables {
+			for _, r := range rt.Routes {
+				if aws.ToString(r.DestinationIpv6CidrBlock) == vip6.String() {
+					got[aws.ToString(rt.RouteTableId)] = aws.ToString(r.NetworkInterfaceId)
+				}
+			}
+		}
+		return got
+	}
+	if err := newRes(t, e, e.a.InstanceID, cfg).Acquire(t.Context(), e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := via(); len(got) != 2 || got["rtb-0000000000000000a"] != e.a.ENIID || got["rtb-0000000000000000b"] != e.a.ENIID {
+		t.Fatalf("after a acquired: %s via %v, want %s in both tables", vip6, got, e.a.ENIID)
+	}
+	_, _, seq := e.writes(0)
+	rb := newRes(t, e, e.b.InstanceID, cfg)
+	if err := rb.Acquire(t.Context(), e.b, valid(2)); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range e.srv.Calls(seq) {
+		if w.Action == "ReplaceRoute" && w.Params["DestinationIpv6CidrBlock"] == "" && w.Params["DestinationCidrBlock"] == "" {
+			t.Errorf("ReplaceRoute without a destination: %v", w.Params)
+		}
+	}
+	if got := via(); got["rtb-0000000000000000a"] != e.b.ENIID || got["rtb-0000000000000000b"] != e.b.ENIID {
+		t.Fatalf("after b acquired: %s via %v, want %s", vip6, got, e.b.ENIID)
+	}
+	if st, err := rb.Check(t.Context(), e.b); err != nil || !st.InSync {
+		t.Fatalf("check on b: %+v, %v", st, err)
+	}
+	if err := rb.Release(t.Context(), e.b, valid(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := via(); len(got) != 0 {
+		t.Fatalf("after release: %s still routed %v", vip6, got)
+	}
+}

@@ -22,7 +22,7 @@ import (
 func preflight(ctx context.Context, p *probe.Probe, rs []probe.Entry) {
 	type write struct {
 		table  string
-		prefix string
+		prefix netip.Prefix
 		delete bool
 	}
 	var writes []write
@@ -43,7 +43,7 @@ func preflight(ctx context.Context, p *probe.Probe, rs []probe.Entry) {
 			seen[t] = len(writes)
 			// One prefix proves the permission: IAM decides on the
 			// table, not the destination.
-			writes = append(writes, write{table: t, prefix: o.Prefixes()[0].String(), delete: o.DeleteOnRelease})
+			writes = append(writes, write{table: t, prefix: o.Prefixes()[0], delete: o.DeleteOnRelease})
 		}
 		outsideVPC(ctx, p, e.Where+".cidr", o)
 	}
@@ -53,21 +53,22 @@ func preflight(ctx context.Context, p *probe.Probe, rs []probe.Entry) {
 	id := p.Identity
 	sourceDestCheck(ctx, p, srcDst)
 	for _, w := range writes {
-		t, dst := aws.String(w.table), aws.String(w.prefix)
+		t := aws.String(w.table)
+		v4, v6 := destination(w.prefix)
 		p.DryRun(ctx, "ec2:ReplaceRoute", "route-table", w.table, func(ctx context.Context) error {
 			_, err := p.EC2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{DryRun: aws.Bool(true),
-				RouteTableId: t, DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(id.ENIID)})
+				RouteTableId: t, DestinationCidrBlock: v4, DestinationIpv6CidrBlock: v6, NetworkInterfaceId: aws.String(id.ENIID)})
 			return err
 		})
 		p.DryRun(ctx, "ec2:CreateRoute", "route-table", w.table, func(ctx context.Context) error {
 			_, err := p.EC2.CreateRoute(ctx, &ec2.CreateRouteInput{DryRun: aws.Bool(true),
-				RouteTableId: t, DestinationCidrBlock: dst, NetworkInterfaceId: aws.String(id.ENIID)})
+				RouteTableId: t, DestinationCidrBlock: v4, DestinationIpv6CidrBlock: v6, NetworkInterfaceId: aws.String(id.ENIID)})
 			return err
 		})
 		if w.delete {
 			p.DryRun(ctx, "ec2:DeleteRoute", "route-table", w.table, func(ctx context.Context) error {
 				_, err := p.EC2.DeleteRoute(ctx, &ec2.DeleteRouteInput{DryRun: aws.Bool(true),
-					RouteTableId: t, DestinationCidrBlock: dst})
+					RouteTableId: t, DestinationCidrBlock: v4, DestinationIpv6CidrBlock: v6})
 				return err
 			})
 		}
