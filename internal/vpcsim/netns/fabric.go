@@ -236,6 +236,15 @@ func (f *Fabric) addNamespace(ctx context.Context, role string) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("bring lo up in %s: %w", name, err)
 	}
+	// Interfaces created in or moved into the namespace take their IPv6
+	// settings from "default": without duplicate address detection their
+	// addresses are usable at once instead of tentative for a second. The
+	// fabric hands out every address itself, so DAD has nothing to find.
+	for _, k := range []string{"net.ipv6.conf.default.accept_dad", "net.ipv6.conf.all.accept_dad"} {
+		if err := sysctlIn(name, k, "0"); err != nil {
+			return "", err
+		}
+	}
 	return name, nil
 }
 
@@ -248,6 +257,9 @@ func (f *Fabric) ensureRouter(ctx context.Context, vpcID string) error {
 		return err
 	}
 	if err := sysctlIn(ns, "net.ipv4.ip_forward", "1"); err != nil {
+		return err
+	}
+	if err := sysctlIn(ns, "net.ipv6.conf.all.forwarding", "1"); err != nil {
 		return err
 	}
 	f.routers[vpcID] = &router{vpc: vpcID, ns: ns, subnets: map[string]*subnetPort{}, tables: map[string]int{}, rules: map[string]netlink.Rule{}}
@@ -347,6 +359,12 @@ func (f *Fabric) ensureENI(e vpcsim.NetworkInterfaceState, st vpcsim.State, subn
 		re, err := rnl.LinkByName(x.rEnd)
 		if err == nil {
 			err = rnl.AddrAdd(re, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(sp.gw, 32))})
+		}
+		if err == nil {
+			// The VPC router's IPv6 address on every link: instances send
+			// IPv6 to it (default route via fe80::1), as an EC2 instance
+			// sends to the router's link-local address.
+			err = rnl.AddrAdd(re, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(routerLL, 64)), Flags: unix.IFA_F_NODAD})
 		}
 		if err == nil {
 			err = rnl.LinkSetUp(re)
@@ -453,7 +471,54 @@ func (f *Fabric) configureENI(x *eniLink, e vpcsim.NetworkInterfaceState, sp *su
 			return fmt.Errorf("eni %s: default route via %s: %w", x.id, sp.gw, err)
 		}
 	}
+	return f.configureENI6(nl, l, x, e)
+}
+
+// routerLL is the VPC router's IPv6 address on every link of the fabric.
+var routerLL = netip.MustParseAddr("fe80::1")
+
+// configureENI6 gives an attached ENI its IPv6 side: its link-local
+// address (derived from its MAC, which the router uses as the next hop,
+// so that traffic reaches the interface whatever global addresses it
+// has), the first of its IPv6 addresses as a /128 (DHCPv6 hands an EC2
+// instance its addresses one by one; the others are for their owner to
+// bind, as secondary IPv4 addresses are), and, on the primary
+// interface, the default route via the router. Every packet goes through
+// the router, which forwards by the route tables, as for IPv4.
+func (f *Fabric) configureENI6(nl *netlink.Handle, l netlink.Link, x *eniLink, e vpcsim.NetworkInterfaceState) error {
+	if err := nl.AddrReplace(l, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(linkLocal(x.mac), 64)), Flags: unix.IFA_F_NODAD}); err != nil {
+		return fmt.Errorf("eni %s: add link-local address: %w", x.id, err)
+	}
+	if len(e.IPv6Addresses) == 0 {
+		return nil
+	}
+	a, err := netip.ParseAddr(e.IPv6Addresses[0])
+	if err != nil {
+		return fmt.Errorf("eni %s: ipv6 address: %w", x.id, err)
+	}
+	if err := nl.AddrReplace(l, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(a, 128)), Flags: unix.IFA_F_NODAD}); err != nil {
+		return fmt.Errorf("eni %s: add %s: %w", x.id, a, err)
+	}
+	if e.DeviceIndex == 0 {
+		def := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: routerLL.AsSlice(), Dst: ipNet(netip.MustParsePrefix("::/0")), Family: unix.AF_INET6}
+		if err := nl.RouteReplace(def); err != nil {
+			return fmt.Errorf("eni %s: default route via %s: %w", x.id, routerLL, err)
+		}
+	}
 	return nil
+}
+
+// linkLocal is the modified EUI-64 link-local address of a MAC (RFC 4291,
+// appendix A), which Linux gives an interface by default.
+func linkLocal(mac net.HardwareAddr) netip.Addr {
+	var b [16]byte
+	b[0], b[1] = 0xfe, 0x80
+	if len(mac) == 6 {
+		b[8], b[9], b[10] = mac[0]^0x02, mac[1], mac[2]
+		b[11], b[12] = 0xff, 0xfe
+		b[13], b[14], b[15] = mac[3], mac[4], mac[5]
+	}
+	return netip.AddrFrom16(b)
 }
 
 // want is one desired route in a router table.
@@ -486,6 +551,9 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		if err != nil {
 			return want{dst: dst, blackhole: true}
 		}
+		if dst.Addr().Is6() {
+			ip = linkLocal(x.mac)
+		}
 		if checkSDC && e.SourceDestCheck && !holds(e, dst) {
 			return want{dst: dst, blackhole: true}
 		}
@@ -497,10 +565,8 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		if e.VPC != r.vpc {
 			continue
 		}
-		for _, s := range append([]string{e.PrivateIP}, e.SecondaryIPs...) {
-			if a, err := netip.ParseAddr(s); err == nil {
-				common = append(common, target(netip.PrefixFrom(a, 32), e.ID, false))
-			}
+		for _, a := range addrsHeld(e) {
+			common = append(common, target(netip.PrefixFrom(a, a.BitLen()), e.ID, false))
 		}
 	}
 	for _, x := range st.ElasticIPs {
@@ -565,20 +631,21 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 			continue
 		}
 		if e.SourceDestCheck {
-			for _, s := range append([]string{e.PrivateIP}, e.SecondaryIPs...) {
-				if a, err := netip.ParseAddr(s); err == nil {
-					rl := sourceRule(x.rEnd, prioSubnet, n)
-					rl.Src = ipNet(netip.PrefixFrom(a, 32))
-					wantRules[ruleKey(rl)] = *rl
-				}
+			for _, a := range addrsHeld(e) {
+				rl := sourceRule(x.rEnd, prioSubnet, n, family(a))
+				rl.Src = ipNet(netip.PrefixFrom(a, a.BitLen()))
+				wantRules[ruleKey(rl)] = *rl
 			}
-		} else {
-			rl := sourceRule(x.rEnd, prioSubnet, n)
-			wantRules[ruleKey(rl)] = *rl
 		}
-		drop := sourceRule(x.rEnd, prioDrop, 0)
-		drop.Type = unix.FR_ACT_BLACKHOLE
-		wantRules[ruleKey(drop)] = *drop
+		for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+			if !e.SourceDestCheck {
+				rl := sourceRule(x.rEnd, prioSubnet, n, fam)
+				wantRules[ruleKey(rl)] = *rl
+			}
+			drop := sourceRule(x.rEnd, prioDrop, 0, fam)
+			drop.Type = unix.FR_ACT_BLACKHOLE
+			wantRules[ruleKey(drop)] = *drop
+		}
 	}
 	for k, rl := range r.rules {
 		if _, ok := wantRules[k]; ok {
@@ -604,19 +671,34 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 }
 
 func holds(e vpcsim.NetworkInterfaceState, dst netip.Prefix) bool {
-	if !dst.IsSingleIP() {
-		return false
-	}
-	a := dst.Addr().String()
-	return a == e.PrivateIP || slices.Contains(e.SecondaryIPs, a)
+	return dst.IsSingleIP() && slices.Contains(addrsHeld(e), dst.Addr())
 }
 
-func sourceRule(iif string, prio, table int) *netlink.Rule {
+// addrsHeld are every address an ENI holds: its private IPv4 addresses
+// and its IPv6 addresses.
+func addrsHeld(e vpcsim.NetworkInterfaceState) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range append(append([]string{e.PrivateIP}, e.SecondaryIPs...), e.IPv6Addresses...) {
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func family(a netip.Addr) int {
+	if a.Is6() {
+		return unix.AF_INET6
+	}
+	return unix.AF_INET
+}
+
+func sourceRule(iif string, prio, table, fam int) *netlink.Rule {
 	r := netlink.NewRule()
 	r.IifName = iif
 	r.Table = table
 	r.Priority = prio
-	r.Family = unix.AF_INET
+	r.Family = fam
 	return r
 }
 
@@ -625,7 +707,7 @@ func ruleKey(r *netlink.Rule) string {
 	if r.Src != nil {
 		src = r.Src.String()
 	}
-	return fmt.Sprintf("%d iif %s from %s table %d type %d", r.Priority, r.IifName, src, r.Table, r.Type)
+	return fmt.Sprintf("%d family %d iif %s from %s table %d type %d", r.Priority, r.Family, r.IifName, src, r.Table, r.Type)
 }
 
 // programTable makes kernel table n hold exactly routes (plus an
@@ -645,14 +727,16 @@ func (f *Fabric) programTable(nl *netlink.Handle, n int, routes map[netip.Prefix
 	}
 	var errs []error
 	desired := map[string]bool{}
-	def := netip.MustParsePrefix("0.0.0.0/0")
-	if _, ok := routes[def]; !ok {
-		routes[def] = want{dst: def, blackhole: true}
+	defs := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+	for _, def := range defs {
+		if _, ok := routes[def]; !ok {
+			routes[def] = want{dst: def, blackhole: true}
+		}
 	}
 	for _, w := range routes {
-		rt := &netlink.Route{Table: n, Dst: ipNet(w.dst), Family: unix.AF_INET}
+		rt := &netlink.Route{Table: n, Dst: ipNet(w.dst), Family: family(w.dst.Addr())}
 		switch {
-		case w.blackhole && w.dst == def:
+		case w.blackhole && slices.Contains(defs, w.dst):
 			rt.Type = unix.RTN_UNREACHABLE
 		case w.blackhole:
 			rt.Type = unix.RTN_BLACKHOLE
@@ -671,20 +755,23 @@ func (f *Fabric) programTable(nl *netlink.Handle, n int, routes map[netip.Prefix
 			errs = append(errs, fmt.Errorf("replace route %s: %w", w.dst, err))
 		}
 	}
-	cur, err := nl.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: n}, netlink.RT_FILTER_TABLE)
-	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("list table %d: %w", n, err))...)
-	}
-	for _, rt := range cur {
-		dst := "0.0.0.0/0"
-		if rt.Dst != nil {
-			dst = rt.Dst.String()
-		}
-		if desired[dst] {
+	for i, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		cur, err := nl.RouteListFiltered(fam, &netlink.Route{Table: n}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list table %d: %w", n, err))
 			continue
 		}
-		if err := nl.RouteDel(&rt); err != nil && !errors.Is(err, unix.ESRCH) {
-			errs = append(errs, fmt.Errorf("delete route %s: %w", dst, err))
+		for _, rt := range cur {
+			dst := defs[i].String()
+			if rt.Dst != nil {
+				dst = rt.Dst.String() // the same text as netip's for both families
+			}
+			if desired[dst] {
+				continue
+			}
+			if err := nl.RouteDel(&rt); err != nil && !errors.Is(err, unix.ESRCH) {
+				errs = append(errs, fmt.Errorf("delete route %s: %w", dst, err))
+			}
 		}
 	}
 	return errors.Join(errs...)

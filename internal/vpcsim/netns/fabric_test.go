@@ -20,6 +20,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/vishvananda/netlink"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/netns"
@@ -99,8 +100,14 @@ type env struct {
 // service in every instance but the client that answers its instance ID.
 func start(t *testing.T) *env {
 	t.Helper()
+	return startWorld(t, world)
+}
+
+// startWorld is start on another world with the same instances.
+func startWorld(t *testing.T, w string) *env {
+	t.Helper()
 	needRoot(t)
-	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world))
+	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, w))
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	fab, err := netns.New(srv, netns.Options{Log: log, Resync: 500 * time.Millisecond})
 	if err != nil {
@@ -124,7 +131,7 @@ func start(t *testing.T) *env {
 		}
 	})
 	for _, id := range []string{instA, instB, instC} {
-		ln, err := fab.Listen(id, "0.0.0.0:"+port)
+		ln, err := fab.Listen(id, "[::]:"+port) // IPv4 and IPv6
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +161,11 @@ func (e *env) bind(t *testing.T, instanceID string, addrs ...netip.Addr) {
 			return err
 		}
 		for _, a := range addrs {
-			if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(32, 32)}}); err != nil {
+			na := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(a.BitLen(), a.BitLen())}}
+			if a.Is6() {
+				na.Flags = unix.IFA_F_NODAD // usable at once, as vipd binds it
+			}
+			if err := netlink.AddrAdd(l, na); err != nil {
 				return err
 			}
 		}
