@@ -54,6 +54,14 @@ const (
 // VPC, routed in every route table.
 var VIP = netip.MustParseAddr("192.168.100.10")
 
+// The service addresses with Options.IPv6: VIP6 an overlay /128 outside
+// the VPC's /56 (a unique local address), SecondaryIP6 an address of the
+// nodes' subnet's /64 (simcluster.WithIPv6).
+var (
+	VIP6         = netip.MustParseAddr("fd00:ec2::10")
+	SecondaryIP6 = netip.MustParseAddr("2001:db8:c1a:1::100")
+)
+
 // Options configures a cluster.
 type Options struct {
 	// VipdBin is the vipd binary to run; required.
@@ -68,6 +76,10 @@ type Options struct {
 	Log *slog.Logger
 	// Mode is the mechanism; default ModeOverlay.
 	Mode Mode
+	// IPv6 gives the VPC IPv6 (simcluster.WithIPv6) and makes the service
+	// address an IPv6 one: VIP6 (ModeOverlay) or SecondaryIP6
+	// (ModeSecondaryIP).
+	IPv6 bool
 }
 
 // Cluster is the shared simulated cluster (simcluster.Cluster) on the
@@ -106,6 +118,17 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		c.Target, world = FloatIP, simcluster.SameZoneWorld("chaos-az")
 	default:
 		return nil, fmt.Errorf("start chaos cluster: unknown mode %q", o.Mode)
+	}
+	if o.IPv6 {
+		switch c.o.Mode {
+		case ModeOverlay:
+			c.Target = VIP6
+		case ModeSecondaryIP:
+			c.Target = SecondaryIP6
+		default:
+			return nil, fmt.Errorf("start chaos cluster: mode %s has no IPv6 address", c.o.Mode)
+		}
+		world = simcluster.WithIPv6(world)
 	}
 	if removed, err := netns.Sweep(ctx); err != nil {
 		c.log.Warn("sweep leftover namespaces", "err", err)
@@ -179,14 +202,14 @@ func (c *Cluster) config(h *simcluster.Host) *config.Config {
 	cfg.Notify.Master, cfg.Notify.Backup, cfg.Notify.Fault, cfg.Notify.Stop = hook, hook, hook, hook
 	switch c.o.Mode {
 	case ModeOverlay:
-		cidr := netip.PrefixFrom(VIP, 32)
+		cidr := netip.PrefixFrom(c.Target, c.Target.BitLen())
 		cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: cidr, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true}}}
 		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: cidr}
 	case ModeSecondaryIP:
 		// local-address names the secondary IP so that the node binds it
 		// and, as a backup, removes it when a kill left it behind.
-		cfg.Resources = []config.Resource{{SecondaryIP: &config.SecondaryIP{Addresses: []string{SecondaryIP.String()}}}}
-		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: netip.PrefixFrom(SecondaryIP, 32)}
+		cfg.Resources = []config.Resource{{SecondaryIP: &config.SecondaryIP{Addresses: []string{c.Target.String()}}}}
+		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: netip.PrefixFrom(c.Target, c.Target.BitLen())}
 	case ModeENI:
 		// A dead holder keeps the ENI attached; the next one forces the
 		// detach after a short wait instead of EC2's default patience.
@@ -205,7 +228,7 @@ func (c *Cluster) Bound(h *simcluster.Host) (bool, error) {
 		if err != nil {
 			return err
 		}
-		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
 		if err != nil {
 			return err
 		}

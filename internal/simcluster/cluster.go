@@ -267,7 +267,7 @@ func (c *Cluster) Owner() string {
 	switch c.o.Mode {
 	case ModeSecondaryIP:
 		for _, e := range st.NetworkInterfaces {
-			if slices.Contains(e.SecondaryIPs, c.o.Target.String()) {
+			if slices.Contains(e.SecondaryIPs, c.o.Target.String()) || slices.Contains(e.IPv6Addresses, c.o.Target.String()) {
 				return byENI[e.ID]
 			}
 		}
@@ -286,7 +286,7 @@ func (c *Cluster) Owner() string {
 // RouteTargets returns, per route table, where the service address is
 // routed, as vpcsim says.
 func (c *Cluster) RouteTargets() map[string]string {
-	return RouteTargets(c.Srv.Snapshot(), netip.PrefixFrom(c.o.Target, 32), nil)
+	return RouteTargets(c.Srv.Snapshot(), netip.PrefixFrom(c.o.Target, c.o.Target.BitLen()), nil)
 }
 
 // Dial reaches the service address from the client's instance.

@@ -2,6 +2,8 @@ package simcluster
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 
 	"github.com/vipd/vipd/internal/vpcsim"
 )
@@ -131,4 +133,37 @@ func SameZoneWorld(name string) *vpcsim.World {
 		NetworkInterfaces: []vpcsim.NetworkInterface{{ID: FloatENI, Name: "float", Subnet: "subnet-0e000000000000015",
 			PrivateIP: FloatIP, MAC: "02:f1:0a:70:00:01", Description: "vipd floating interface"}},
 	}
+}
+
+// WithIPv6 gives w IPv6 as EC2 would after AssociateVpcCidrBlock and
+// AssociateSubnetCidrBlock: each VPC a /56 of the documentation prefix
+// (the n-th VPC 2001:db8:c1a:n00::/56), each subnet the /64 numbered
+// by its IPv4 block's third byte (10.0.4.0/24: 2001:db8:c1a:4::/64 in
+// the first VPC), and each instance's primary interface the address
+// written with its IPv4 address's last byte (10.0.4.10:
+// 2001:db8:c1a:4::10). It changes w and returns it.
+func WithIPv6(w *vpcsim.World) *vpcsim.World {
+	blocks := map[string]netip.Prefix{}
+	for i := range w.VPCs {
+		b := netip.MustParsePrefix(fmt.Sprintf("2001:db8:c1a:%x00::/56", i)).Masked()
+		w.VPCs[i].IPv6CIDR, blocks[w.VPCs[i].ID], blocks[w.VPCs[i].Name] = b.String(), b, b
+	}
+	nets := map[string]netip.Prefix{}
+	for i, s := range w.Subnets {
+		v4 := netip.MustParsePrefix(s.CIDR).Addr().As4()
+		b := blocks[s.VPC].Addr().As16()
+		b[7] = v4[2]
+		p := netip.PrefixFrom(netip.AddrFrom16(b), 64)
+		w.Subnets[i].IPv6CIDR, nets[s.ID], nets[s.Name] = p.String(), p, p
+	}
+	for i, in := range w.Instances {
+		p, ok := nets[in.Subnet]
+		if !ok || in.PrivateIP == "" {
+			continue
+		}
+		last := netip.MustParseAddr(in.PrivateIP).As4()[3]
+		a := netip.MustParseAddr(fmt.Sprintf("%s%d", strings.TrimSuffix(p.Addr().String(), "::")+"::", last))
+		w.Instances[i].IPv6Addresses = []string{a.String()}
+	}
+	return w
 }

@@ -40,13 +40,13 @@ func interruptible(t *testing.T) context.Context {
 
 // startNetns starts two vipd nodes and a witness, each inside its
 // instance's network namespace, binding the VIP with netlink for real.
-func startNetns(t *testing.T, mode chaos.Mode) *chaos.Cluster {
+func startNetns(t *testing.T, o chaos.Options) *chaos.Cluster {
 	t.Helper()
 	needRoot(t)
-	bin := vipdBin(t)
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := chaos.Start(interruptible(t), chaos.Options{VipdBin: bin, Log: log, Mode: mode,
-		Keep: os.Getenv("VIPD_E2E_KEEP") != ""})
+	o.VipdBin = vipdBin(t)
+	o.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	o.Keep = os.Getenv("VIPD_E2E_KEEP") != ""
+	c, err := chaos.Start(interruptible(t), o)
 	if err != nil {
 		t.Fatalf("start netns cluster: %v", err)
 	}
@@ -88,12 +88,26 @@ func waitServed(t *testing.T, c *chaos.Cluster, node string, within time.Duratio
 // from an address it does not hold, as EC2 does).
 func TestNetnsKillPrimary(t *testing.T) {
 	for _, mode := range []chaos.Mode{chaos.ModeOverlay, chaos.ModeSecondaryIP, chaos.ModeENI} {
-		t.Run(string(mode), func(t *testing.T) { killPrimary(t, mode) })
+		t.Run(string(mode), func(t *testing.T) { killPrimary(t, chaos.Options{Mode: mode}) })
 	}
 }
 
-func killPrimary(t *testing.T, mode chaos.Mode) {
-	c := startNetns(t, mode)
+// TestNetnsIPv6KillPrimary is TestNetnsKillPrimary with an IPv6 service
+// address, in a VPC with IPv6 (its /56, a /64 per subnet, an IPv6
+// address per instance): real IPv6 packets from the client reach an
+// overlay address (fd00:ec2::10/128, routed with
+// DestinationIpv6CidrBlock in every table), bound on the holder's eth0;
+// after kill -9 of the holder, the other node's vipd moves it and the
+// client is served there.
+func TestNetnsIPv6KillPrimary(t *testing.T) {
+	for _, mode := range []chaos.Mode{chaos.ModeOverlay} {
+		t.Run(string(mode), func(t *testing.T) { killPrimary(t, chaos.Options{Mode: mode, IPv6: true}) })
+	}
+}
+
+func killPrimary(t *testing.T, o chaos.Options) {
+	mode := o.Mode
+	c := startNetns(t, o)
 	p := c.Holder(t.Context())
 	if p == "" {
 		t.Fatal("no holder after start")

@@ -115,7 +115,7 @@ func (e *Env) Starter(instance string) simcluster.Starter {
 // Serve starts a node's service (simcluster.Serve, answering name) on
 // port in instance's namespace.
 func (e *Env) Serve(instance, name string, port int) (*simcluster.Service, error) {
-	ln, err := e.Fab.Listen(instance, fmt.Sprintf("0.0.0.0:%d", port))
+	ln, err := e.Fab.Listen(instance, fmt.Sprintf("[::]:%d", port)) // IPv4 and IPv6
 	if err != nil {
 		return nil, fmt.Errorf("start service of %s: %w", name, err)
 	}
