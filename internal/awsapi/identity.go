@@ -25,6 +25,11 @@ type Identity struct {
 	SubnetID   string
 	VPCID      string
 	SubnetCIDR netip.Prefix
+	// SubnetIPv6CIDR and IPv6 are the primary interface's subnet's IPv6
+	// block and its first IPv6 address; zero when the subnet or the
+	// interface has none (IMDS then lists no such keys).
+	SubnetIPv6CIDR netip.Prefix
+	IPv6           netip.Addr
 }
 
 // metadataGetter is the IMDS call Identity needs.
@@ -84,10 +89,41 @@ func ReadIdentity(ctx context.Context, c metadataGetter) (Identity, error) {
 	if id.SubnetCIDR, err = netip.ParsePrefix(cidr); err != nil {
 		return id, fmt.Errorf("parse instance metadata subnet-ipv4-cidr-block %q: %w", cidr, err)
 	}
+	// The IPv6 keys exist only where there is IPv6: the interface's
+	// listing says whether to read them.
+	keys, err := get(base)
+	if err != nil {
+		return id, err
+	}
+	for _, k := range strings.Fields(keys) {
+		switch k {
+		case "subnet-ipv6-cidr-blocks":
+			v, err := get(base + k)
+			if err != nil {
+				return id, err
+			}
+			if id.SubnetIPv6CIDR, err = netip.ParsePrefix(firstLine(v)); err != nil {
+				return id, fmt.Errorf("parse instance metadata %s %q: %w", k, v, err)
+			}
+		case "ipv6s":
+			v, err := get(base + k)
+			if err != nil {
+				return id, err
+			}
+			if id.IPv6, err = netip.ParseAddr(firstLine(v)); err != nil {
+				return id, fmt.Errorf("parse instance metadata %s %q: %w", k, v, err)
+			}
+		}
+	}
 	if dev, err := get(base + "device-number"); err == nil {
 		if n, perr := strconv.Atoi(dev); perr == nil && n != 0 {
 			return id, fmt.Errorf("instance metadata mac %s is device %d, want the primary interface (0)", id.MAC, n)
 		}
 	}
 	return id, nil
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(first)
 }

@@ -62,8 +62,10 @@ func (r *Resource) kinds() int { return len(r.set()) }
 // AllowReassignment, as the keepalived recipes that move a secondary
 // private IP do.
 type SecondaryIP struct {
-	// Addresses are IPv4 addresses in the subnet of the owner's ENI, all
-	// assigned in one AssignPrivateIpAddresses call.
+	// Addresses are private IPv4 addresses in the subnet of the owner's
+	// ENI, all assigned in one AssignPrivateIpAddresses call, and IPv6
+	// addresses of the subnet's IPv6 block (AssignIpv6Addresses, after
+	// UnassignIpv6Addresses from their previous holder).
 	Addresses []string `yaml:"addresses"`
 	// DeviceIndex picks the owner's ENI by its device index; 0 (the
 	// default) is the primary interface.

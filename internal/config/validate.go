@@ -411,6 +411,12 @@ func (v *validator) overlayRoute(path string, o *OverlayRoute, seen map[netip.Pr
 			v.errorf(at, "%s has host bits set; a route destination is a network (did you mean %s?)", p, p.Masked())
 			return
 		}
+		if a := p.Addr(); a.Is4In6() || a.Zone() != "" || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsLoopback() || a.IsUnspecified() && p.Bits() > 0 {
+			// EC2 routes unicast destinations; a link-local, multicast or
+			// IPv4-mapped block never reaches a route table's target.
+			v.errorf(at, "%s is not a unicast block a route table can route (use an IPv4 block, or an IPv6 global or unique local one such as fd00:ec2::10/128)", p)
+			return
+		}
 		if first, dup := seen[p]; dup {
 			v.errorf(at, "%s is already routed by %s", p, first)
 			return

@@ -64,7 +64,7 @@ func (v *validator) host(path, s string) {
 
 func (v *validator) secondaryIP(path string, s *SecondaryIP) {
 	if len(s.Addresses) == 0 {
-		v.errorf(path+".addresses", "required: one or more private IPv4 addresses of the ENI's subnet")
+		v.errorf(path+".addresses", "required: one or more private IPv4 or IPv6 addresses of the ENI's subnet")
 	}
 	seen := map[netip.Addr]bool{}
 	for i, a := range s.Addresses {
@@ -77,8 +77,14 @@ func (v *validator) secondaryIP(path string, s *SecondaryIP) {
 				hint = " (write the address without /" + strings.TrimPrefix(a, p.Addr().String()+"/") + ")"
 			}
 			v.errorf(at, "%q is not an IP address%s", a, hint)
-		case !ip.Is4():
-			v.errorf(at, "%s is not an IPv4 address; secondary-ip assigns private IPv4 addresses", ip)
+		case ip.Is4In6() || ip.Zone() != "":
+			v.errorf(at, "%s is not a plain IPv4 or IPv6 address", a)
+		case ip.Is6() && (!ip.IsGlobalUnicast() || ip.IsPrivate()):
+			// A subnet's IPv6 block is Amazon's global unicast space; a
+			// link-local, multicast or unique local address is never one
+			// of its addresses.
+			v.errorf(at, "%s is not an address of a subnet's IPv6 block (global unicast, from the VPC's Amazon-provided /56)", ip)
+		case ip.Is6():
 		case !ip.IsPrivate():
 			v.errorf(at, "%s is not a private address (10/8, 172.16/12, 192.168/16)", ip)
 		case seen[ip]:

@@ -3,6 +3,8 @@ package secondaryip
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/vipd/vipd/internal/preflight/probe"
 )
@@ -21,8 +23,17 @@ func check1(p *probe.Probe, e probe.Entry) {
 	addrs := s.Addrs()
 	if s.DeviceIndex == 0 && id.SubnetCIDR.IsValid() {
 		for _, a := range addrs {
-			if !id.SubnetCIDR.Contains(a) {
-				p.Fail(check+" "+a.String(), fmt.Sprintf("is outside this instance's subnet %s (%s)", id.SubnetCIDR, id.SubnetID),
+			block := id.SubnetCIDR
+			if a.Is6() {
+				block = id.SubnetIPv6CIDR
+			}
+			if !block.IsValid() {
+				p.Fail(check+" "+a.String(), fmt.Sprintf("is an IPv6 address, but this instance's subnet %s has no IPv6 CIDR block", id.SubnetID),
+					"associate an IPv6 block with the VPC and a /64 of it with the subnet (aws ec2 associate-vpc-cidr-block --amazon-provided-ipv6-cidr-block, associate-subnet-cidr-block), or use an IPv4 address ("+e.Where+")")
+				return
+			}
+			if !block.Contains(a) {
+				p.Fail(check+" "+a.String(), fmt.Sprintf("is outside this instance's subnet %s (%s)", block, id.SubnetID),
 					"secondary addresses move only within one subnet: put both nodes in one subnet, or use overlay-route ("+e.Where+")")
 				return
 			}
@@ -37,12 +48,20 @@ func check1(p *probe.Probe, e probe.Entry) {
 		ips[i] = a.String()
 	}
 	p.Add(probe.Result{Check: check, Status: probe.Pass, Detail: fmt.Sprintf("%v in this instance's subnet %s", ips, id.SubnetCIDR)})
-	// EC2 has no DryRun for these two: proving them would move the
-	// address.
-	actions := "ec2:AssignPrivateIpAddresses"
-	if !s.KeepOnRelease {
-		actions += " and ec2:UnassignPrivateIpAddresses"
+	// EC2 has no DryRun for these: proving them would move the address.
+	var acts []string
+	for _, a := range addrs {
+		if a.Is4() && !slices.Contains(acts, "ec2:AssignPrivateIpAddresses") {
+			acts = append(acts, "ec2:AssignPrivateIpAddresses")
+			if !s.KeepOnRelease {
+				acts = append(acts, "ec2:UnassignPrivateIpAddresses")
+			}
+		}
+		if a.Is6() && !slices.Contains(acts, "ec2:AssignIpv6Addresses") {
+			acts = append(acts, "ec2:AssignIpv6Addresses", "ec2:UnassignIpv6Addresses")
+		}
 	}
+	actions := strings.Join(acts, " and ")
 	p.Add(probe.Result{Check: "permission " + actions + " " + id.ENIID, Status: probe.Skip,
 		Detail: "not provable: EC2 offers no DryRun for them; the policy from `vipd iam-policy` allows them"})
 }

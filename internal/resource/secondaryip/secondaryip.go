@@ -1,12 +1,21 @@
 // Package secondaryip implements the secondary-ip resource (the keepalived
-// recipe that moves a secondary private IP): private IPv4 addresses assigned, all in one
-// AssignPrivateIpAddresses call with AllowReassignment, to the owner's ENI
+// recipe that moves a secondary private IP): private IPv4 addresses
+// assigned, all in one AssignPrivateIpAddresses call with
+// AllowReassignment, and IPv6 addresses of the subnet (AssignIpv6Addresses),
+// to the owner's ENI
 // (its primary interface, or the one at a configured device index), so that
 // the VPC delivers them to the owner wherever they were before.
 //
 // Check is one DescribeNetworkInterfaces filtered on the addresses
-// (addresses.private-ip-address), which finds every interface holding any
-// of them. Release unassigns the addresses that are still on the owner's
+// (addresses.private-ip-address; ipv6-addresses.ipv6-address for IPv6
+// ones, a second call when both families are configured), which finds
+// every interface holding any of them.
+//
+// IPv6 addresses move differently: AssignIpv6Addresses has no
+// AllowReassignment, and EC2 refuses an address another interface
+// holds, so acquire first unassigns them from the interface holding them
+// (UnassignIpv6Addresses), then assigns them to the owner's. Between the
+// two calls the address is nobody's; the step is fenced like any other. Release unassigns the addresses that are still on the owner's
 // interface, unless KeepOnRelease. The host side (binding the addresses on
 // an interface) is osnet's: the node binds local-address, and this
 // resource binds any further addresses through Options.Bind.
@@ -36,6 +45,8 @@ type EC2 interface {
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 	AssignPrivateIpAddresses(ctx context.Context, in *ec2.AssignPrivateIpAddressesInput, optFns ...func(*ec2.Options)) (*ec2.AssignPrivateIpAddressesOutput, error)
 	UnassignPrivateIpAddresses(ctx context.Context, in *ec2.UnassignPrivateIpAddressesInput, optFns ...func(*ec2.Options)) (*ec2.UnassignPrivateIpAddressesOutput, error)
+	AssignIpv6Addresses(ctx context.Context, in *ec2.AssignIpv6AddressesInput, optFns ...func(*ec2.Options)) (*ec2.AssignIpv6AddressesOutput, error)
+	UnassignIpv6Addresses(ctx context.Context, in *ec2.UnassignIpv6AddressesInput, optFns ...func(*ec2.Options)) (*ec2.UnassignIpv6AddressesOutput, error)
 }
 
 // Binder binds one address on the host; osnet.Binder fits.
@@ -101,30 +112,48 @@ type holder struct {
 	index    int32
 }
 
-// describe finds the interface holding each address: one call.
+// describe finds the interface holding each address: one call per
+// address family configured.
 func (r *Resource) describe(ctx context.Context) (map[netip.Addr]holder, error) {
-	vals := make([]string, len(r.addrs))
-	for i, a := range r.addrs {
-		vals[i] = a.String()
-	}
-	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
-	defer cancel()
-	out, err := r.ec2.DescribeNetworkInterfaces(cctx, &ec2.DescribeNetworkInterfacesInput{
-		Filters: []types.Filter{{Name: aws.String("addresses.private-ip-address"), Values: vals}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describe network interfaces holding %s: %w", strings.Join(vals, ","), err)
-	}
 	held := map[netip.Addr]holder{}
-	for _, ni := range out.NetworkInterfaces {
-		h := holder{eni: aws.ToString(ni.NetworkInterfaceId)}
-		if at := ni.Attachment; at != nil {
-			h.instance = aws.ToString(at.InstanceId)
-			h.index = aws.ToInt32(at.DeviceIndex)
+	for _, fam := range []struct {
+		filter string
+		v6     bool
+	}{{"addresses.private-ip-address", false}, {"ipv6-addresses.ipv6-address", true}} {
+		var vals []string
+		for _, a := range r.addrs {
+			if a.Is6() == fam.v6 {
+				vals = append(vals, a.String())
+			}
 		}
-		for _, pa := range ni.PrivateIpAddresses {
-			if a, err := netip.ParseAddr(aws.ToString(pa.PrivateIpAddress)); err == nil && slices.Contains(r.addrs, a) {
-				held[a] = h
+		if len(vals) == 0 {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+		out, err := r.ec2.DescribeNetworkInterfaces(cctx, &ec2.DescribeNetworkInterfacesInput{
+			Filters: []types.Filter{{Name: aws.String(fam.filter), Values: vals}},
+		})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("describe network interfaces holding %s: %w", strings.Join(vals, ","), err)
+		}
+		for _, ni := range out.NetworkInterfaces {
+			h := holder{eni: aws.ToString(ni.NetworkInterfaceId)}
+			if at := ni.Attachment; at != nil {
+				h.instance = aws.ToString(at.InstanceId)
+				h.index = aws.ToInt32(at.DeviceIndex)
+			}
+			var have []string
+			for _, pa := range ni.PrivateIpAddresses {
+				have = append(have, aws.ToString(pa.PrivateIpAddress))
+			}
+			for _, a6 := range ni.Ipv6Addresses {
+				have = append(have, aws.ToString(a6.Ipv6Address))
+			}
+			for _, v := range have {
+				if a, err := netip.ParseAddr(v); err == nil && slices.Contains(r.addrs, a) {
+					held[a] = h
+				}
 			}
 		}
 	}
@@ -208,30 +237,46 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	if err != nil {
 		return err
 	}
-	var missing []string
+	var missing, missing6 []string
+	elsewhere := map[string][]string{} // IPv6 addresses by the interface holding them
 	for _, a := range r.addrs {
-		if h, ok := held[a]; !ok || !r.ours(h, self) {
+		h, ok := held[a]
+		switch {
+		case ok && r.ours(h, self):
+		case a.Is6():
+			missing6 = append(missing6, a.String())
+			if ok {
+				elsewhere[h.eni] = append(elsewhere[h.eni], a.String())
+			}
+		default:
 			missing = append(missing, a.String())
 		}
 	}
-	if len(missing) > 0 {
+	if len(missing)+len(missing6) > 0 {
 		eni, err := resource.DeviceENI(ctx, r.ec2, r.opts.CallTimeout, self, r.cfg.DeviceIndex)
 		if err != nil {
 			return err
 		}
-		what := fmt.Sprintf("assign %s to %s", strings.Join(missing, ","), eni)
-		err = resource.Write(ctx, tok, what, func(ctx context.Context) error {
-			_, err := r.ec2.AssignPrivateIpAddresses(ctx, &ec2.AssignPrivateIpAddressesInput{
-				NetworkInterfaceId: aws.String(eni),
-				PrivateIpAddresses: missing,
-				AllowReassignment:  aws.Bool(true),
+		if len(missing) > 0 {
+			what := fmt.Sprintf("assign %s to %s", strings.Join(missing, ","), eni)
+			err = resource.Write(ctx, tok, what, func(ctx context.Context) error {
+				_, err := r.ec2.AssignPrivateIpAddresses(ctx, &ec2.AssignPrivateIpAddressesInput{
+					NetworkInterfaceId: aws.String(eni),
+					PrivateIpAddresses: missing,
+					AllowReassignment:  aws.Bool(true),
+				})
+				return err
 			})
-			return err
-		})
-		if err != nil {
-			return err
+			if err != nil {
+				return err
+			}
 		}
-		r.log.Debug("addresses assigned", "eni_id", eni, "vip", strings.Join(missing, ","), "token", tok.N())
+		if len(missing6) > 0 {
+			if err := r.moveIPv6(ctx, tok, elsewhere, eni, missing6); err != nil {
+				return err
+			}
+		}
+		r.log.Debug("addresses assigned", "eni_id", eni, "vip", strings.Join(append(missing, missing6...), ","), "token", tok.N())
 		if err := r.verify(ctx, self); err != nil {
 			return err
 		}
@@ -242,6 +287,33 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 		}
 	}
 	return nil
+}
+
+// moveIPv6 unassigns IPv6 addresses from the interfaces holding them,
+// then assigns them to eni: AssignIpv6Addresses cannot take an address
+// from another interface.
+func (r *Resource) moveIPv6(ctx context.Context, tok fence.Token, elsewhere map[string][]string, eni string, addrs []string) error {
+	for from, as := range elsewhere {
+		what := fmt.Sprintf("unassign %s from %s", strings.Join(as, ","), from)
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
+			_, err := r.ec2.UnassignIpv6Addresses(ctx, &ec2.UnassignIpv6AddressesInput{
+				NetworkInterfaceId: aws.String(from),
+				Ipv6Addresses:      as,
+			})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	what := fmt.Sprintf("assign %s to %s", strings.Join(addrs, ","), eni)
+	return resource.Write(ctx, tok, what, func(ctx context.Context) error {
+		_, err := r.ec2.AssignIpv6Addresses(ctx, &ec2.AssignIpv6AddressesInput{
+			NetworkInterfaceId: aws.String(eni),
+			Ipv6Addresses:      addrs,
+		})
+		return err
+	})
 }
 
 // checkAWS is Check without the host: whether EC2 has every address on
@@ -291,10 +363,14 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	byENI := map[string][]string{}
+	byENI, byENI6 := map[string][]string{}, map[string][]string{}
 	for _, a := range r.addrs {
 		if h, ok := held[a]; ok && r.ours(h, self) {
-			byENI[h.eni] = append(byENI[h.eni], a.String())
+			if a.Is6() {
+				byENI6[h.eni] = append(byENI6[h.eni], a.String())
+			} else {
+				byENI[h.eni] = append(byENI[h.eni], a.String())
+			}
 		}
 	}
 	for eni, addrs := range byENI {
@@ -303,6 +379,17 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 			_, err := r.ec2.UnassignPrivateIpAddresses(ctx, &ec2.UnassignPrivateIpAddressesInput{
 				NetworkInterfaceId: aws.String(eni),
 				PrivateIpAddresses: addrs,
+			})
+			return err
+		})
+		errs = append(errs, err)
+	}
+	for eni, addrs := range byENI6 {
+		what := fmt.Sprintf("unassign %s from %s", strings.Join(addrs, ","), eni)
+		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
+			_, err := r.ec2.UnassignIpv6Addresses(ctx, &ec2.UnassignIpv6AddressesInput{
+				NetworkInterfaceId: aws.String(eni),
+				Ipv6Addresses:      addrs,
 			})
 			return err
 		})

@@ -242,3 +242,66 @@ func TestBindsAddressesBeyondLocalAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+const world6 = `
+vpcs: [{id: vpc-0a000000000000001, cidr: 10.0.0.0/16, ipv6-cidr: "2001:db8:1::/56"}]
+subnets: [{id: subnet-0a000000000000001, vpc: vpc-0a000000000000001, cidr: 10.0.1.0/24, az: a, ipv6-cidr: "2001:db8:1:1::/64"}]
+instances:
+  - {id: i-0a000000000000001, name: a, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: vipd, eni-id: eni-0a000000000000001, ipv6-addresses: ["2001:db8:1:1::10"]}
+  - {id: i-0b000000000000001, name: b, subnet: subnet-0a000000000000001, private-ip: 10.0.1.11, role: vipd, eni-id: eni-0b000000000000001, ipv6-addresses: ["2001:db8:1:1::11"]}
+roles:
+  - name: vipd
+    statements:
+      - {actions: ["ec2:DescribeNetworkInterfaces"]}
+      - actions: [ec2:AssignPrivateIpAddresses, ec2:UnassignPrivateIpAddresses, ec2:AssignIpv6Addresses, ec2:UnassignIpv6Addresses]
+        resources: ["arn:aws:ec2:*:*:network-interface/*"]
+`
+
+// TestIPv6AddressMoves: an IPv6 address of the subnet, next to an IPv4
+// one, is assigned to the owner's interface; the next owner takes it with
+// UnassignIpv6Addresses on the holder and AssignIpv6Addresses on its own
+// (EC2 does not reassign IPv6 addresses); release unassigns it.
+func TestIPv6AddressMoves(t *testing.T) {
+	testenv.AWS(t)
+	s := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world6))
+	a, b := resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
+	ctx := t.Context()
+	cfg := config.SecondaryIP{Addresses: []string{"10.0.1.100", "2001:db8:1:1::100"}}
+	ra := secondaryip.New(cfg, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
+	rb := secondaryip.New(cfg, b.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
+	v6 := func(eni string) []string {
+		for _, e := range s.Snapshot().NetworkInterfaces {
+			if e.ID == eni {
+				return e.IPv6Addresses
+			}
+		}
+		return nil
+	}
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := v6("eni-0a000000000000001"); !slices.Equal(got, []string{"2001:db8:1:1::10", "2001:db8:1:1::100"}) {
+		t.Fatalf("a's IPv6 addresses = %v", got)
+	}
+	if st, err := rb.Check(ctx, b.Self); err != nil || st.InSync || !st.Contested {
+		t.Fatalf("b's check while a holds both = %+v, %v; want contested drift", st, err)
+	}
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := v6("eni-0a000000000000001"); !slices.Equal(got, []string{"2001:db8:1:1::10"}) {
+		t.Errorf("a's IPv6 addresses after b took over = %v", got)
+	}
+	if got := v6("eni-0b000000000000001"); !slices.Equal(got, []string{"2001:db8:1:1::11", "2001:db8:1:1::100"}) {
+		t.Errorf("b's IPv6 addresses = %v", got)
+	}
+	if st, err := rb.Check(ctx, b.Self); err != nil || !st.InSync {
+		t.Fatalf("b's check after acquire = %+v, %v", st, err)
+	}
+	if err := rb.Release(ctx, b.Self, resourcetest.Token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := v6("eni-0b000000000000001"); !slices.Equal(got, []string{"2001:db8:1:1::11"}) {
+		t.Errorf("b's IPv6 addresses after release = %v", got)
+	}
+}
