@@ -33,6 +33,7 @@ var NodeActions = []string{
 	"ec2:DescribeRouteTables", "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces",
 	"ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute", "ec2:ModifyInstanceAttribute",
 	"ec2:DescribeInstanceAttribute", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+	"ec2:AssignIpv6Addresses", "ec2:UnassignIpv6Addresses",
 	"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface", "ec2:DescribeAddresses",
 	"ec2:AssociateAddress", "ec2:DisassociateAddress",
 	"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",

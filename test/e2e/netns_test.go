@@ -92,15 +92,16 @@ func TestNetnsKillPrimary(t *testing.T) {
 	}
 }
 
-// TestNetnsIPv6KillPrimary is TestNetnsKillPrimary with an IPv6 service
-// address, in a VPC with IPv6 (its /56, a /64 per subnet, an IPv6
+// TestNetnsIPv6KillPrimary is TestNetnsKillPrimary with IPv6 service
+// addresses, in a VPC with IPv6 (its /56, a /64 per subnet, an IPv6
 // address per instance): real IPv6 packets from the client reach an
 // overlay address (fd00:ec2::10/128, routed with
-// DestinationIpv6CidrBlock in every table), bound on the holder's eth0;
-// after kill -9 of the holder, the other node's vipd moves it and the
-// client is served there.
+// DestinationIpv6CidrBlock in every table) or a secondary IPv6 address
+// of the nodes' subnet (moved with UnassignIpv6Addresses and
+// AssignIpv6Addresses), bound on the holder's eth0; after kill -9 of the
+// holder, the other node's vipd moves it and the client is served there.
 func TestNetnsIPv6KillPrimary(t *testing.T) {
-	for _, mode := range []chaos.Mode{chaos.ModeOverlay} {
+	for _, mode := range []chaos.Mode{chaos.ModeOverlay, chaos.ModeSecondaryIP} {
 		t.Run(string(mode), func(t *testing.T) { killPrimary(t, chaos.Options{Mode: mode, IPv6: true}) })
 	}
 }
