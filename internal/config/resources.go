@@ -153,8 +153,9 @@ type PolicyRouting struct {
 
 // Route53 address sources.
 const (
-	AddressPrivate = "private" // the owner's primary private IPv4
-	AddressPublic  = "public"  // the Elastic IP associated with the owner's instance
+	AddressPrivate     = "private"      // the owner's primary private IPv4
+	AddressPrivateIPv6 = "private-ipv6" // the first IPv6 address of the owner's primary interface
+	AddressPublic      = "public"       // the Elastic IP associated with the owner's instance
 )
 
 // Route53 UPSERTs a record to the owner's address (DNS failover).
@@ -168,7 +169,9 @@ type Route53 struct {
 	// TTL of the record, in whole seconds; 0 means the default, 60s (DNS
 	// failover recipes use 10s for a fast failover).
 	TTL time.Duration `yaml:"ttl"`
-	// Address is private (default), public, or a literal address.
+	// Address is private (default), public, private-ipv6 (the first IPv6
+	// address of the owner's primary interface, for type AAAA), or a
+	// literal address.
 	Address string `yaml:"address"`
 	// WaitInsync waits, after the change, until Route 53 reports INSYNC,
 	// at most InsyncTimeout (0: the default, 120s).

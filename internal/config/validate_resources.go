@@ -169,13 +169,17 @@ func (v *validator) route53(path string, r *Route53) {
 	switch r.Address {
 	case "", AddressPrivate, AddressPublic:
 		if typ == "AAAA" {
-			v.errorf(path+".address", "type AAAA needs a literal IPv6 address; private and public are IPv4")
+			v.errorf(path+".address", "type AAAA needs an IPv6 address: private-ipv6 (the owner's) or a literal one; private and public are IPv4")
+		}
+	case AddressPrivateIPv6:
+		if typ != "AAAA" {
+			v.errorf(path+".address", "private-ipv6 is an IPv6 address and needs type: AAAA")
 		}
 	default:
 		ip, err := netip.ParseAddr(r.Address)
 		switch {
 		case err != nil:
-			v.errorf(path+".address", "%q is not private, public or an IP address%s", r.Address, didYouMean(r.Address, []string{AddressPrivate, AddressPublic}))
+			v.errorf(path+".address", "%q is not private, public, private-ipv6 or an IP address%s", r.Address, didYouMean(r.Address, []string{AddressPrivate, AddressPublic, AddressPrivateIPv6}))
 		case typ == "A" && !ip.Is4(), typ == "AAAA" && !ip.Is6():
 			v.errorf(path+".address", "%s does not fit record type %s", ip, typ)
 		}

@@ -142,6 +142,9 @@ func selfOf(i types.Instance) resource.Self {
 		if ni.Attachment != nil && aws.ToInt32(ni.Attachment.DeviceIndex) == 0 {
 			id.ENIID = aws.ToString(ni.NetworkInterfaceId)
 			id.MAC = aws.ToString(ni.MacAddress)
+			if len(ni.Ipv6Addresses) > 0 {
+				id.IPv6, _ = netip.ParseAddr(aws.ToString(ni.Ipv6Addresses[0].Ipv6Address))
+			}
 			if id.SubnetID == "" {
 				id.SubnetID = aws.ToString(ni.SubnetId)
 			}

@@ -135,6 +135,11 @@ func (r *Resource) want(ctx context.Context, self resource.Self) (netip.Addr, er
 	switch r.cfg.Address {
 	case config.AddressPrivate:
 		return self.PrivateIP, nil
+	case config.AddressPrivateIPv6:
+		if !self.IPv6.IsValid() {
+			return netip.Addr{}, fmt.Errorf("find the IPv6 address of %s: its primary interface (%s) has none; assign one (aws ec2 assign-ipv6-addresses) or use address: private", self.InstanceID, self.ENIID)
+		}
+		return self.IPv6, nil
 	case config.AddressPublic:
 		if r.ec2 == nil {
 			return netip.Addr{}, errors.New("find public address: no EC2 client")

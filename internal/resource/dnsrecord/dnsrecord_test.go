@@ -251,3 +251,43 @@ elastic-ips: [{id: eipalloc-0a000000000000001, public-ip: 203.0.113.50, instance
 		t.Error("Check for an instance without an Elastic IP succeeded")
 	}
 }
+
+// TestAAAAFollowsTheOwnersIPv6Address: with address: private-ipv6 an AAAA
+// record holds the owner's IPv6 address and moves with the owner; an
+// owner without one is an error naming its interface, not an empty record.
+func TestAAAAFollowsTheOwnersIPv6Address(t *testing.T) {
+	c, zone := start(t, route53.New(route53.Options{}), 3)
+	ctx := t.Context()
+	conf := cfg(zone)
+	conf.Type, conf.Address = "AAAA", config.AddressPrivateIPv6
+	a, b := selfA, selfB
+	a.IPv6, b.IPv6 = netip.MustParseAddr("2001:db8:1:1::10"), netip.MustParseAddr("2001:db8:1:2::10")
+	value := func() string {
+		out, err := c.ListResourceRecordSets(ctx, &awsroute53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zone)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out.ResourceRecordSets {
+			if aws.ToString(s.Name) == "db.example.internal." && s.Type == types.RRTypeAaaa {
+				return aws.ToString(s.ResourceRecords[0].Value)
+			}
+		}
+		return ""
+	}
+	r := dnsrecord.New(conf, c, nil, dnsrecord.Options{}, resourcetest.Logger(t))
+	if err := r.Acquire(ctx, a, resourcetest.Token(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(); got != "2001:db8:1:1::10" {
+		t.Fatalf("AAAA after a acquired = %q", got)
+	}
+	if err := r.Acquire(ctx, b, resourcetest.Token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(); got != "2001:db8:1:2::10" {
+		t.Fatalf("AAAA after b acquired = %q", got)
+	}
+	if err := r.Acquire(ctx, selfA, resourcetest.Token(3)); err == nil || !strings.Contains(err.Error(), "has none") {
+		t.Fatalf("acquire by an owner without IPv6: %v, want an error", err)
+	}
+}

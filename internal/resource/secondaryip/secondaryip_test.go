@@ -266,6 +266,10 @@ func TestIPv6AddressMoves(t *testing.T) {
 	s := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world6))
 	a, b := resourcetest.NewNode(t, s, "i-0a000000000000001"), resourcetest.NewNode(t, s, "i-0b000000000000001")
 	ctx := t.Context()
+	// The identity read from IMDS has the interface's IPv6 side.
+	if a.Self.IPv6 != netip.MustParseAddr("2001:db8:1:1::10") || a.Self.SubnetIPv6CIDR != netip.MustParsePrefix("2001:db8:1:1::/64") {
+		t.Errorf("identity of a: IPv6 %s in %s, want 2001:db8:1:1::10 in 2001:db8:1:1::/64", a.Self.IPv6, a.Self.SubnetIPv6CIDR)
+	}
 	cfg := config.SecondaryIP{Addresses: []string{"10.0.1.100", "2001:db8:1:1::100"}}
 	ra := secondaryip.New(cfg, a.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
 	rb := secondaryip.New(cfg, b.Clients.EC2, secondaryip.Options{}, resourcetest.Logger(t))
