@@ -43,12 +43,14 @@ fix under it), - not applicable.
   source/dest     the instance's source/dest check is off, or vipd turns it off
   eni, ebs-volume the interface or volume exists in this instance's zone
   elastic-ip      the allocation exists
-  secondary-ip    the addresses lie in this instance's subnet
+  secondary-ip    the addresses lie in this instance's subnet (an IPv6 one in
+                  the subnet's IPv6 block)
   permission      IAM allows every write vipd makes (CreateRoute, ReplaceRoute,
                   DeleteRoute, ModifyInstanceAttribute, Attach/Detach...,
                   AssociateAddress...), proven with DryRun: nothing is changed
-                  (Assign/UnassignPrivateIpAddresses and Route 53 changes have
-                  no DryRun: they are listed as not provable)
+                  (Assign/UnassignPrivateIpAddresses, Assign/UnassignIpv6Addresses
+                  and Route 53 changes have no DryRun: they are listed as not
+                  provable)
   route53         the hosted zone exists and the record is readable
   lease table     election.backend dynamodb: the table exists with the right
                   key, the lease item is readable (who holds it), and

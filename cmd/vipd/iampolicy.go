@@ -29,6 +29,8 @@ attach to the nodes' instance role:
   ec2:ModifyInstanceAttribute                     on the nodes' instances, when
                                                   disable-source-dest-check is set
   ec2:Assign/UnassignPrivateIpAddresses           secondary-ip, on network interfaces
+  ec2:Assign/UnassignIpv6Addresses                secondary-ip with IPv6 addresses, on
+                                                  network interfaces
   ec2:Associate/DisassociateAddress               elastic-ip, on the allocation
   ec2:Attach/DetachNetworkInterface               eni, on the interface
   ec2:Attach/DetachVolume                         ebs-volume, on the volume

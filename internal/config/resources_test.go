@@ -26,6 +26,7 @@ func TestParseRejectsResources(t *testing.T) {
 		{"route53-bad", members + "resources:\n  - route53: {hosted-zone-id: z123, name: 'bad..name', type: CNAME, ttl: 1500ms, address: privat, insync-timeout: 10s}\n  - route53: {hosted-zone-id: Z123, name: db.example.internal, type: AAAA}\n  - route53: {}\n"},
 		{"ebs-volume-bad", members + "resources:\n  - ebs-volume: {volume-id: vol-1, device: /dev/sda1, block-device: dev/nvme1n1, mount-point: /, options: ['noatime,ro'], host: yes-please}\n  - ebs-volume: {volume-id: vol-0a1b2c3d, fsck: true}\n"},
 		{"resources-owning-the-same-thing", members + "resources:\n  - secondary-ip: {addresses: [10.0.1.100]}\n  - secondary-ip: {addresses: [10.0.1.101, 10.0.1.100]}\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\n  - route53: {hosted-zone-id: Z1, name: db.example.internal}\n  - route53: {hosted-zone-id: Z1, name: DB.example.internal., type: A}\n"},
+		{"ipv6-bad", members + "resources:\n  - overlay-route: {cidrs: ['fe80::/64', 'ff02::1/128', '::ffff:10.0.0.1/128', 'fd00:ec2::10/128'], route-tables: all}\n  - route53: {hosted-zone-id: Z1, name: db.example.internal, address: private-ipv6}\nlocal-address: {cidr: 'fd00:ec2::10/128'}\n"},
 		{"local-address-not-secondary", members + "resources:\n  - secondary-ip: {addresses: [10.0.1.100]}\nlocal-address: {cidr: 10.0.1.101/32}\n"},
 	}
 	for _, tt := range tests {
