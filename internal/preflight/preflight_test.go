@@ -60,8 +60,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T, role string, srcDst bool) env {
+	return newEnvWorld(t, worldFmt, role, srcDst)
+}
+
+// newEnvWorld is newEnv on another world format with the same instance.
+func newEnvWorld(t *testing.T, format, role string, srcDst bool) env {
 	testenv.AWS(t)
-	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(worldFmt, role, srcDst)))
+	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, fmt.Sprintf(format, role, srcDst)))
 	imdsURL := srv.IMDSURL(instance)
 	return env{srv: srv, deps: preflight.Deps{
 		IMDS: awsapi.NewIMDS(imdsURL),
