@@ -69,3 +69,23 @@ func TestSameZoneWorld(t *testing.T) {
 		t.Errorf("no floating interface %s", FloatENI)
 	}
 }
+
+// TestWithIPv6 pins the addresses the IPv6 harnesses dial: the world
+// loads in vpcsim, the nodes' subnet is 2001:db8:c1a:1::/64 and each
+// instance holds the address written with its IPv4 address's last byte.
+func TestWithIPv6(t *testing.T) {
+	srv, err := vpcsim.New(WithIPv6(SameZoneWorld("v6")), vpcsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := srv.Snapshot()
+	if st.VPCs[0].IPv6CIDR != "2001:db8:c1a::/56" || st.Subnets[0].IPv6CIDR != "2001:db8:c1a:1::/64" {
+		t.Fatalf("blocks: vpc %s, subnet %s", st.VPCs[0].IPv6CIDR, st.Subnets[0].IPv6CIDR)
+	}
+	for _, e := range st.NetworkInterfaces {
+		if e.PrivateIP == "10.0.1.11" && (len(e.IPv6Addresses) != 1 || e.IPv6Addresses[0] != "2001:db8:c1a:1::11") {
+			t.Errorf("node b's IPv6 addresses %v, want [2001:db8:c1a:1::11]", e.IPv6Addresses)
+		}
+	}
+}

@@ -211,8 +211,9 @@ func (st *state) vpcOfAssoc(id string) *vpc {
 }
 
 // disassociateVpcCidrBlock removes a VPC's IPv6 block with its local
-// routes. As in AWS, subnets must give up their IPv6 blocks first, and
-// routes to the block more specific than the local one go too.
+// routes. As in AWS, subnets must give up their IPv6 blocks first
+// (InvalidCidrBlock.InUse). Other routes whose destination lies in the
+// block are kept: vpcsim does not model what AWS does with them.
 func (s *Account) disassociateVpcCidrBlock(r *request) (any, error) {
 	id, err := r.required("AssociationId", "associationId")
 	if err != nil {
