@@ -18,8 +18,9 @@
 // # The cluster view
 //
 // Besides the log, every member reports its role and health to the leader
-// over the peer RPC three times per HeartbeatTimeout and receives the
-// leader's view of every member (members.go): reachability in Status is
+// over the peer RPC three times per HeartbeatTimeout, on one connection it
+// keeps open (rpc.go), and receives the leader's view of every member
+// (members.go): reachability in Status is
 // the leader's, so it reads the same on every member, and a member the
 // leader has not heard from for a HeartbeatTimeout is down and not
 // eligible. Without a leader a member pings its peers itself; the causes of

@@ -112,3 +112,45 @@ func TestIdleHolderSendsNoCommitUpdatesBetweenRenewals(t *testing.T) {
 		}
 	}
 }
+
+// Each member reports to the leader three times per heartbeat timeout; a
+// new connection per report (an accept, a goroutine and, over TLS, a
+// handshake on the leader) was a fifth of an idle primary's CPU (issue
+// 17). The reports keep one connection to the leader.
+func TestReportsReuseTheirConnection(t *testing.T) {
+	const lease = 2 * time.Second
+	timings := (&Config{Lease: lease}).timings()
+	c := newCluster(t, false)
+	c.setEligible("a", true, 100)
+	if h := c.holder(10 * lease); h.Self != "a" {
+		t.Fatalf("holder = %s, want a, the only eligible node", h.Self)
+	}
+	leader := c.member("a").addr
+	count := func() map[string]int {
+		n := map[string]int{}
+		for _, f := range []string{"b", "w"} {
+			n[f] = c.net.dialed(c.member(f).addr, leader)
+		}
+		return n
+	}
+	// Let a's view settle (a new leader's members ping it once).
+	time.Sleep(timings.heartbeat)
+	before := count()
+	watch := 2 * lease
+	time.Sleep(watch)
+	after := count()
+	reports := int(watch / timings.reportEvery)
+	for _, f := range []string{"b", "w"} {
+		n := after[f] - before[f]
+		t.Logf("%s opened %d connections to the leader in %s (%d report periods)", f, n, watch, reports)
+		// A member whose view goes stale on a loaded host pings the
+		// leader too, on a connection of its own.
+		if n >= reports/2 {
+			t.Errorf("%s opened %d connections to the leader in %s, %d report periods: want the reports on one", f, n, watch, reports)
+		}
+		// The reports did go on: the leader's view reached the member.
+		if st := c.lease(f).Status(); st.ViewAge > timings.contactTimeout {
+			t.Errorf("%s's view of the cluster is %s old, want under %s: reports not answered", f, st.ViewAge, timings.contactTimeout)
+		}
+	}
+}

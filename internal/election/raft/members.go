@@ -337,8 +337,10 @@ func (l *Lease) exchange(ctx context.Context, r *hraft.Raft) {
 	tick := time.NewTicker(l.t.reportEvery)
 	defer tick.Stop()
 	d := &diagnosis{start: time.Now()}
+	var leader rpcClient
+	defer leader.close()
 	for {
-		l.exchangeOnce(ctx, r)
+		l.exchangeOnce(ctx, r, &leader)
 		if ctx.Err() != nil {
 			return
 		}
@@ -351,9 +353,12 @@ func (l *Lease) exchange(ctx context.Context, r *hraft.Raft) {
 	}
 }
 
-func (l *Lease) exchangeOnce(ctx context.Context, r *hraft.Raft) {
+// exchangeOnce reports to the leader over leader, the connection kept for
+// the reports, and pings the members not heard of lately.
+func (l *Lease) exchangeOnce(ctx context.Context, r *hraft.Raft, leader *rpcClient) {
 	m := l.members
 	if r.State() == hraft.Leader {
+		leader.close()
 		m.lead(time.Now())
 	} else {
 		m.follow()
@@ -365,7 +370,7 @@ func (l *Lease) exchangeOnce(ctx context.Context, r *hraft.Raft) {
 			if !rep.Since.IsZero() {
 				req.SinceMS = max(time.Since(rep.Since).Milliseconds(), 1)
 			}
-			resp, err := callResponse(ctx, l.cfg.Network, string(addr), l.t.reportEvery, req)
+			resp, err := leader.call(ctx, l.cfg.Network, string(addr), l.t.reportEvery, req)
 			if err == nil {
 				m.merge(time.Now(), string(id), resp.Members)
 			}

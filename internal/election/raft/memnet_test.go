@@ -14,10 +14,27 @@ type memNet struct {
 	mu        sync.Mutex
 	listeners map[string]*memListener
 	isolated  map[string]bool
+	// conns are the open connections, so that isolating a member cuts
+	// them as a partition cuts TCP connections.
+	conns []memConn
+	// dials counts connections opened, by "from->to".
+	dials map[string]int
+}
+
+type memConn struct {
+	from, to       string
+	client, server net.Conn
 }
 
 func newMemNet() *memNet {
-	return &memNet{listeners: map[string]*memListener{}, isolated: map[string]bool{}}
+	return &memNet{listeners: map[string]*memListener{}, isolated: map[string]bool{}, dials: map[string]int{}}
+}
+
+// dialed returns how many connections from opened to to.
+func (n *memNet) dialed(from, to string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dials[from+"->"+to]
 }
 
 // endpoint returns the Network as seen from the member at address self.
@@ -27,6 +44,19 @@ func (n *memNet) isolate(addr string, cut bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.isolated[addr] = cut
+	if !cut {
+		return
+	}
+	kept := n.conns[:0]
+	for _, c := range n.conns {
+		if c.from == addr || c.to == addr {
+			c.client.Close()
+			c.server.Close()
+			continue
+		}
+		kept = append(kept, c)
+	}
+	n.conns = kept
 }
 
 type memEndpoint struct {
@@ -56,6 +86,17 @@ func (e memEndpoint) DialContext(ctx context.Context, addr string) (net.Conn, er
 	client, server := net.Pipe()
 	select {
 	case l.ch <- server:
+		e.n.mu.Lock()
+		defer e.n.mu.Unlock()
+		e.n.dials[e.self+"->"+addr]++
+		if e.n.isolated[addr] || e.n.isolated[e.self] {
+			client.Close()
+			server.Close()
+			return nil, fmt.Errorf("dial %s from %s: connection reset", addr, e.self)
+		}
+		// Closed connections stay listed until the next isolation:
+		// a test opens few.
+		e.n.conns = append(e.n.conns, memConn{from: e.self, to: addr, client: client, server: server})
 		return client, nil
 	case <-l.closed:
 	case <-ctx.Done():

@@ -840,7 +840,9 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 
 	var wg sync.WaitGroup
 	defer wg.Wait() // after raft's shutdown (deferred later, so it runs first)
-	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, handle: l.handle, report: l.serveReport}
+	// A member reports every reportEvery; a kept connection idle for two
+	// heartbeat timeouts belongs to a member that reports elsewhere now.
+	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, idle: 2 * l.t.heartbeat, handle: l.handle, report: l.serveReport}
 	wg.Go(func() { srv.serve(ctx) })
 	wg.Go(func() { l.record(ctx, r) })
 	wg.Go(func() { l.exchange(ctx, r) })

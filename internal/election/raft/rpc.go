@@ -16,8 +16,12 @@ import (
 )
 
 // The peer RPC carries what only the raft leader can do to it from any node:
-// record a node's eligibility and move the lease. One request per
-// connection, each a 4-byte big-endian length and a JSON document, both ways.
+// record a node's eligibility and move the lease. Each request and answer is
+// a 4-byte big-endian length and a JSON document. A connection carries one
+// request, except a member's reports to the leader: after an answered
+// report the leader reads the next one from the same connection
+// (rpcClient). A member that sends a second request to an older leader,
+// which closes after one, finds the connection closed and dials again.
 //
 // Requests and responses only grow (new optional fields), so nodes of
 // adjacent versions understand each other.
@@ -169,14 +173,66 @@ func call(ctx context.Context, network Network, address string, timeout time.Dur
 
 // callResponse is call returning the answer too.
 func callResponse(ctx context.Context, network Network, address string, timeout time.Duration, req rpcRequest) (rpcResponse, error) {
+	var k rpcClient
+	defer k.close()
+	return k.call(ctx, network, address, timeout, req)
+}
+
+// rpcClient keeps one peer RPC connection open for the next request to the
+// same address. A member reports to the leader three times per heartbeat
+// timeout; a connection per report (a handshake over TLS, an accept, a
+// goroutine and a close on the leader) was a fifth of an idle primary's CPU
+// (issue 17). One goroutine uses a client at a time.
+type rpcClient struct {
+	address string
+	c       net.Conn
+}
+
+// call sends req to address over the kept connection, or a new one, and
+// waits for the answer within ctx's deadline or timeout, whichever is
+// sooner. A kept connection that fails is replaced once: the peer may have
+// closed it while idle, or be an older vipd, which answers one request per
+// connection. After a failure to get an answer the client keeps nothing.
+func (k *rpcClient) call(ctx context.Context, network Network, address string, timeout time.Duration, req rpcRequest) (rpcResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var resp rpcResponse
+	if k.c != nil && k.address != address {
+		k.close()
+	}
+	if k.c != nil {
+		resp, err := roundTrip(ctx, k.c, address, req)
+		if err == nil || isAnswer(err) {
+			return resp, err
+		}
+		k.close()
+		if ctx.Err() != nil {
+			return resp, err
+		}
+	}
 	c, err := dialKind(ctx, network, address, connRPC)
 	if err != nil {
-		return resp, fmt.Errorf("peer rpc %s: %w", req.Op, err)
+		return rpcResponse{}, fmt.Errorf("peer rpc %s: %w", req.Op, err)
 	}
-	defer c.Close()
+	resp, err := roundTrip(ctx, c, address, req)
+	if err != nil && !isAnswer(err) {
+		c.Close()
+		return resp, err
+	}
+	k.c, k.address = c, address
+	return resp, err
+}
+
+// close closes the kept connection, if any.
+func (k *rpcClient) close() {
+	if k.c != nil {
+		k.c.Close()
+		k.c = nil
+	}
+}
+
+// roundTrip sends req over c and reads the answer, within ctx.
+func roundTrip(ctx context.Context, c net.Conn, address string, req rpcRequest) (rpcResponse, error) {
+	var resp rpcResponse
 	dl, _ := ctx.Deadline()
 	_ = c.SetDeadline(dl)
 	// Closing the connection ends the I/O below when ctx is cancelled
@@ -199,10 +255,13 @@ func callResponse(ctx context.Context, network Network, address string, timeout 
 }
 
 // rpcServer answers the peer RPC connections the mux routes to it, one
-// goroutine per connection, at most maxPendingConns at once.
+// goroutine per connection, at most maxPendingConns at once. A connection
+// that carried an answered report stays open for the member's next one
+// (rpcClient), until it has been idle for idle.
 type rpcServer struct {
 	conns   <-chan net.Conn
 	timeout time.Duration
+	idle    time.Duration
 	handle  func(ctx context.Context, from origin, req rpcRequest) error
 	// report answers rpcReport, whose answer carries data.
 	report func(from origin, req rpcRequest) (rpcResponse, error)
@@ -237,24 +296,31 @@ func (s *rpcServer) serve(ctx context.Context) {
 
 func (s *rpcServer) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	dl, _ := ctx.Deadline()
-	_ = c.SetDeadline(dl)
-	var req rpcRequest
-	if err := readFrame(c, &req); err != nil {
-		return
-	}
-	from := origin{peer: peerCertificate(c), remote: c.RemoteAddr().String()}
-	if req.Op == rpcReport && s.report != nil {
+	wait := s.timeout
+	for {
+		_ = c.SetDeadline(time.Now().Add(wait))
+		var req rpcRequest
+		if err := readFrame(c, &req); err != nil {
+			return
+		}
+		from := origin{peer: peerCertificate(c), remote: c.RemoteAddr().String()}
+		_ = c.SetDeadline(time.Now().Add(s.timeout))
+		if req.Op != rpcReport || s.report == nil {
+			rctx, cancel := context.WithTimeout(ctx, s.timeout)
+			err := s.handle(rctx, from, req)
+			cancel()
+			_ = writeFrame(c, responseFor(err))
+			return
+		}
 		resp, err := s.report(from, req)
 		if err != nil {
 			resp = responseFor(err)
 		}
-		_ = writeFrame(c, resp)
-		return
+		if werr := writeFrame(c, resp); werr != nil || err != nil {
+			return
+		}
+		wait = s.idle
 	}
-	_ = writeFrame(c, responseFor(s.handle(ctx, from, req)))
 }
