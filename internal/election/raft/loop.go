@@ -535,6 +535,9 @@ func (lp *loop) confirm(start time.Time) {
 func (lp *loop) request(req request) {
 	if req.eligibility {
 		lp.step()
+		// SetEligible promises a Status without the grant when it
+		// returns; the loop would publish only after the reply.
+		lp.publish()
 		req.reply <- nil
 		return
 	}
