@@ -109,8 +109,15 @@ func (lp *loop) run(ctx context.Context) {
 	for {
 		lp.step()
 		lp.publish()
-		// While holding, wake for the next renewal and at expiry.
-		var expired <-chan time.Time
+		// While holding, wake for the next renewal and at expiry; that
+		// is at least once per renewal period, so the tick, which makes
+		// a leader that does not hold retry grants and hand-offs and a
+		// follower publish a lost quorum, is left out (an idle holder
+		// woke twice per renewal period: issue 17).
+		var expired, ticked <-chan time.Time
+		if !lp.held {
+			ticked = tick.C
+		}
 		if lp.held {
 			next := lp.validUntil
 			if r := lp.renewStart.Add(lp.l.t.renew); lp.renewing < maxRenewing && r.Before(next) {
@@ -127,7 +134,7 @@ func (lp *loop) run(ctx context.Context) {
 		case o := <-lp.obs:
 			lp.observe(o)
 		case <-lp.l.loopPoke:
-		case <-tick.C:
+		case <-ticked:
 		case <-expired:
 		case res := <-lp.ops:
 			lp.handle(res)

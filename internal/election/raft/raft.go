@@ -876,7 +876,9 @@ func (l *Lease) bootstrapConfiguration() hraft.Configuration {
 
 // record makes the replicated eligibility record of this member match what
 // SetEligible last said: applied directly on the leader, forwarded to it
-// otherwise. It retries every renewal period until they match.
+// otherwise. It retries every renewal period until they match, and then
+// waits for SetEligible or a change of the replicated state (both poke
+// recPoke) rather than waking every renewal period on every member.
 func (l *Lease) record(ctx context.Context, r *hraft.Raft) {
 	tick := time.NewTicker(l.t.renew)
 	defer tick.Stop()
@@ -884,7 +886,9 @@ func (l *Lease) record(ctx context.Context, r *hraft.Raft) {
 	for {
 		eligible, priority := l.wish()
 		rec, ok := l.fsm.state().Nodes[l.cfg.Self]
+		var retry <-chan time.Time
 		if !ok || rec != (record{Eligible: eligible, Priority: priority}) {
+			retry = tick.C
 			err := l.askLeader(ctx, rpcRequest{Op: rpcEligible, From: l.cfg.Self, Node: l.cfg.Self, Eligible: eligible, Priority: priority})
 			switch {
 			case err == nil:
@@ -904,7 +908,7 @@ func (l *Lease) record(ctx context.Context, r *hraft.Raft) {
 		case <-ctx.Done():
 			return
 		case <-l.recPoke:
-		case <-tick.C:
+		case <-retry:
 		}
 	}
 }
