@@ -245,6 +245,9 @@ func (s *Server) newServices() {
 	if r53.Logger == nil {
 		r53.Logger = opts.Logger
 	}
+	if r53.AccountID == "" {
+		r53.AccountID = account
+	}
 	if r53.VPCExists == nil {
 		r53.VPCExists = func(region, vpcID string) bool {
 			return s.ec2.VPCExists(region, vpcID)

@@ -28,6 +28,9 @@ func (s *Service) changeResourceRecordSets(id string, req *changeResourceRecordS
 		}
 		ops = append(ops, o)
 	}
+	if n := recordCount(ops); n > maxBatchRecords {
+		return nil, errorf(http.StatusBadRequest, "InvalidChangeBatch", "Number of records limit of %d exceeded.", maxBatchRecords)
+	}
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,6 +52,47 @@ func (s *Service) changeResourceRecordSets(id string, req *changeResourceRecordS
 	return &changeResourceRecordSetsResponse{Xmlns: xmlns, ChangeInfo: c.wire()}, nil
 }
 
+// maxBatchRecords is Route 53's limit on ResourceRecord elements in one
+// ChangeResourceRecordSets request; each UPSERT's records count twice
+// (API reference ChangeResourceRecordSets, "Limits").
+const maxBatchRecords = 1000
+
+func recordCount(ops []op) int {
+	n := 0
+	for _, o := range ops {
+		k := len(o.set.values)
+		if o.action == "UPSERT" {
+			k *= 2
+		}
+		n += k
+	}
+	return n
+}
+
+// enumError is how Route 53 answers a value outside an enumeration of its
+// XML schema: the request fails schema validation before it is read.
+func enumError(v, values string) error {
+	return invalidInput("Invalid XML ; cvc-enumeration-valid: Value '%s' is not facet-valid with respect to enumeration '[%s]'. It must be a value from the enumeration.", v, values)
+}
+
+// unsupportedChar is Route 53's answer to a name with a character it
+// does not accept unescaped (whitespace and control characters); a
+// backslash escapes the character after it ("\\ " is a space).
+func unsupportedChar(name string) (string, bool) {
+	escaped := false
+	for _, r := range name {
+		switch {
+		case escaped:
+			escaped = false
+		case r == '\\':
+			escaped = true
+		case r <= ' ' || r == 0x7f:
+			return fmt.Sprintf("FATAL problem: UnsupportedCharacter (Value contains unsupported characters) encountered with '%c'", r), true
+		}
+	}
+	return "", false
+}
+
 // parseChange checks one change on its own: action, type, the TTL and
 // records every non-alias set needs, and the record values.
 func parseChange(n int, c wireChange) (op, error) {
@@ -56,20 +100,25 @@ func parseChange(n int, c wireChange) (op, error) {
 	switch c.Action {
 	case "CREATE", "UPSERT", "DELETE":
 	default:
-		return op{}, invalidInput("1 validation error detected: Value '%s' at 'changeBatch.changes.%d.member.action' failed to satisfy constraint: Member must satisfy enum value set: [CREATE, DELETE, UPSERT]", c.Action, n)
+		return op{}, enumError(c.Action, "CREATE, DELETE, UPSERT")
 	}
 	if !validTypes[rs.Type] {
-		return op{}, invalidInput("1 validation error detected: Value '%s' at 'changeBatch.changes.%d.member.resourceRecordSet.type' failed to satisfy constraint: Member must satisfy enum value set: [SOA, A, TXT, NS, CNAME, MX, NAPTR, PTR, SRV, SPF, AAAA, CAA, DS, TLSA, SSHFP, SVCB, HTTPS]", rs.Type, n)
+		return op{}, enumError(rs.Type, "SOA, A, TXT, NS, CNAME, MX, NAPTR, PTR, SRV, SPF, AAAA, CAA, DS, TLSA, SSHFP, SVCB, HTTPS")
 	}
-	if rs.SetIdentifier != "" || rs.Weight != nil || rs.Region != "" || rs.Failover != "" || rs.MultiValue != nil || rs.AliasTarget != nil || rs.HealthCheckID != "" || rs.TrafficPolicy != "" {
+	if rs.SetIdentifier != "" || rs.Weight != nil || rs.Region != "" || rs.Failover != "" || rs.MultiValue != nil || rs.AliasTarget != nil || rs.HealthCheckID != "" || rs.TrafficPolicy != "" ||
+		rs.GeoLocation != nil || rs.GeoProximity != nil || rs.CidrRouting != nil {
 		return op{}, invalidInput("Invalid request: vpcsim models simple routing only; alias targets, set identifiers, routing policies and health checks are not supported")
+	}
+	if msg, bad := unsupportedChar(rs.Name); bad {
+		return op{}, errorf(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", msg)
 	}
 	if _, ok := dns.IsDomainName(rs.Name); !ok || rs.Name == "" {
 		return op{}, invalidInput("Invalid request: %s is not a valid DNS name", rs.Name)
 	}
 	name := canonicalName(rs.Name)
 	if rs.TTL == nil || rs.ResourceRecords == nil {
-		return op{}, invalidInput("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=null]", c.Action, name, rs.Type)
+		// The name is echoed as the request spelled it.
+		return op{}, invalidInput("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=null]", c.Action, rs.Name, rs.Type)
 	}
 	if len(rs.ResourceRecords.Records) == 0 {
 		return op{}, invalidInput("1 validation error detected: Value '[]' at 'changeBatch.changes.%d.member.resourceRecordSet.resourceRecords' failed to satisfy constraint: Member must have length greater than or equal to 1", n)

@@ -177,7 +177,7 @@ func (s *Service) zoneForLocked(name string, opts DNSOptions) *zone {
 		if name != z.name && !strings.HasSuffix(name, "."+z.name) && z.name != "." {
 			continue
 		}
-		if z.private && opts.VPCID != "" && z.vpcID != opts.VPCID {
+		if z.private && opts.VPCID != "" && !z.associatedLocked(opts.VPCID) {
 			continue
 		}
 		switch {

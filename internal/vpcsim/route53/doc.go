@@ -10,15 +10,23 @@
 //
 //   - CreateHostedZone (public, or private with one VPC association),
 //     DeleteHostedZone (HostedZoneNotEmpty while it holds records beyond
-//     the apex SOA and NS), GetHostedZone, ListHostedZones (marker paging), ListHostedZonesByName
-//     (DNS name / hosted zone ID paging, names ordered with labels reversed as
-//     AWS does).
+//     the apex SOA and NS), GetHostedZone, GetHostedZoneCount,
+//     UpdateHostedZoneComment, ListHostedZones (marker paging; Marker
+//     echoed only when given), ListHostedZonesByName (DNS name / hosted
+//     zone ID paging, names ordered with labels reversed as AWS does).
+//   - AssociateVPCWithHostedZone and DisassociateVPCFromHostedZone for
+//     private zones (PublicZoneVPCAssociation, LastVPCAssociation,
+//     VPCAssociationNotFound, ConflictingDomainExists), and
+//     ListHostedZonesByVPC.
 //   - ChangeResourceRecordSets with CREATE, UPSERT and DELETE. A batch is
 //     validated as a whole against the zone and applied all or nothing; every
 //     problem is reported in one InvalidChangeBatch error with AWS's message
 //     texts (duplicate CREATE, DELETE of a missing record or with other values,
 //     names outside the zone, CNAME conflicts and CNAME at the apex, removing
-//     the apex SOA or NS, bad A/AAAA/TXT/CNAME values).
+//     the apex SOA or NS, bad A/AAAA/TXT/CNAME values, unescaped whitespace
+//     in names, more than 1,000 records with UPSERTs counting twice). An
+//     action or type outside the schema's enumeration is InvalidInput
+//     "Invalid XML ; cvc-enumeration-valid: ...".
 //   - ListResourceRecordSets in AWS's order (name with labels reversed, then
 //     type) with StartRecordName/StartRecordType paging.
 //   - GetChange: a change is PENDING and becomes INSYNC once
@@ -36,7 +44,7 @@
 //     and RequestId), with the codes the SDK models: NoSuchHostedZone,
 //     NoSuchChange, InvalidInput, InvalidChangeBatch, HostedZoneAlreadyExists,
 //     HostedZoneNotEmpty, InvalidVPCId, InvalidDomainName, Throttling,
-//     PriorRequestNotComplete.
+//     PriorRequestNotComplete and the VPC association errors above.
 //
 // # DNS server
 //
@@ -54,9 +62,8 @@
 //
 //   - Identifiers (Z…, C…) are random; name servers in delegation sets and
 //     the apex NS/SOA records are fixed awsdns-style names.
-//   - A private zone has exactly the VPC it was created with
-//     (AssociateVPCWithHostedZone is not modeled) and the VPC ID is not
-//     checked against EC2 unless Options.VPCExists is set.
+//   - A private zone's VPC IDs are not checked against EC2 unless
+//     Options.VPCExists is set.
 //   - Requests are not authenticated; the vpcsim server in front of this
 //     handler checks credentials.
 //   - Record names are lowercased; escapes such as \052 are not produced.
@@ -64,7 +71,8 @@
 // # Omits
 //
 // Alias records, routing policies (weighted, latency, failover,
-// geolocation, multivalue: any SetIdentifier is rejected with InvalidInput),
+// geolocation, geoproximity, CIDR, multivalue: any SetIdentifier or
+// routing member is rejected with InvalidInput),
 // health checks, DNSSEC, traffic policies, query logging, delegation sets,
 // tags, wildcard matching in the DNS server, and the
 // per-zone and per-record-set quotas.

@@ -79,8 +79,8 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	}
 	parts := strings.Split(strings.TrimSuffix(p, "/"), "/")
-	switch {
-	case len(parts) == 1 && parts[0] == "hostedzone" && r.Method == http.MethodPost:
+	switch operation(r.Method, parts) {
+	case "CreateHostedZone":
 		var req createHostedZoneRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
@@ -92,26 +92,80 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) (any, error) {
 		w.Header().Set("Location", "https://route53.amazonaws.com/2013-04-01"+resp.HostedZone.ID)
 		writeXML(w, http.StatusCreated, resp)
 		return nil, nil
-	case len(parts) == 1 && parts[0] == "hostedzone" && r.Method == http.MethodGet:
+	case "ListHostedZones":
 		return s.listHostedZones(r)
-	case len(parts) == 1 && parts[0] == "hostedzonesbyname" && r.Method == http.MethodGet:
+	case "ListHostedZonesByName":
 		return s.listHostedZonesByName(r)
-	case len(parts) == 2 && parts[0] == "hostedzone" && r.Method == http.MethodGet:
+	case "ListHostedZonesByVPC":
+		return s.listHostedZonesByVPC(r)
+	case "GetHostedZoneCount":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return &getHostedZoneCountResponse{Xmlns: xmlns, HostedZoneCount: len(s.zones)}, nil
+	case "GetHostedZone":
 		return s.getHostedZone(zoneID(parts[1]))
-	case len(parts) == 2 && parts[0] == "hostedzone" && r.Method == http.MethodDelete:
+	case "UpdateHostedZoneComment":
+		var req updateHostedZoneCommentRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		return s.updateHostedZoneComment(zoneID(parts[1]), req.Comment)
+	case "DeleteHostedZone":
 		return s.deleteHostedZone(zoneID(parts[1]))
-	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && r.Method == http.MethodPost:
+	case "AssociateVPCWithHostedZone", "DisassociateVPCFromHostedZone":
+		var req vpcAssociationRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		return s.changeVPCAssociation(zoneID(parts[1]), parts[2] == "associatevpc", &req)
+	case "ChangeResourceRecordSets":
 		var req changeResourceRecordSetsRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
 		return s.changeResourceRecordSets(zoneID(parts[1]), &req)
-	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && r.Method == http.MethodGet:
+	case "ListResourceRecordSets":
 		return s.listResourceRecordSets(zoneID(parts[1]), r)
-	case len(parts) == 2 && parts[0] == "change" && r.Method == http.MethodGet:
+	case "GetChange":
 		return s.getChange(parts[1])
 	}
 	return nil, errorf(http.StatusNotFound, "UnknownOperationException", "Unknown operation %s %s", r.Method, r.URL.Path)
+}
+
+// operation names the API operation of a method and the path's segments
+// after /2013-04-01/, or "" when there is none.
+func operation(method string, parts []string) string {
+	get, post, del := method == http.MethodGet, method == http.MethodPost, method == http.MethodDelete
+	n := len(parts)
+	switch {
+	case n == 1 && parts[0] == "hostedzone" && post:
+		return "CreateHostedZone"
+	case n == 1 && parts[0] == "hostedzone" && get:
+		return "ListHostedZones"
+	case n == 1 && parts[0] == "hostedzonesbyname" && get:
+		return "ListHostedZonesByName"
+	case n == 1 && parts[0] == "hostedzonesbyvpc" && get:
+		return "ListHostedZonesByVPC"
+	case n == 1 && parts[0] == "hostedzonecount" && get:
+		return "GetHostedZoneCount"
+	case n == 2 && parts[0] == "hostedzone" && get:
+		return "GetHostedZone"
+	case n == 2 && parts[0] == "hostedzone" && post:
+		return "UpdateHostedZoneComment"
+	case n == 2 && parts[0] == "hostedzone" && del:
+		return "DeleteHostedZone"
+	case n == 3 && parts[0] == "hostedzone" && parts[2] == "associatevpc" && post:
+		return "AssociateVPCWithHostedZone"
+	case n == 3 && parts[0] == "hostedzone" && parts[2] == "disassociatevpc" && post:
+		return "DisassociateVPCFromHostedZone"
+	case n == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && post:
+		return "ChangeResourceRecordSets"
+	case n == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && get:
+		return "ListResourceRecordSets"
+	case n == 2 && parts[0] == "change" && get:
+		return "GetChange"
+	}
+	return ""
 }
 
 // zoneID accepts the bare ID; the SDK and the CLI strip "/hostedzone/"
@@ -175,10 +229,11 @@ func (s *Service) createHostedZone(req *createHostedZoneRequest) (*createHostedZ
 		name:      canonicalName(req.Name),
 		callerRef: req.CallerReference,
 		private:   private,
-		vpcID:     vpc.VPCID,
-		vpcRegion: vpc.VPCRegion,
 		records:   map[rrKey]*rrset{},
 		served:    map[rrKey]*rrset{},
+	}
+	if private {
+		z.vpcs = []wireVPC{vpc}
 	}
 	if req.HostedZoneConfig != nil {
 		z.comment = req.HostedZoneConfig.Comment
@@ -211,7 +266,7 @@ func (s *Service) createHostedZone(req *createHostedZoneRequest) (*createHostedZ
 	s.callers[z.callerRef] = z.id
 	resp := &createHostedZoneResponse{Xmlns: xmlns, HostedZone: z.wire(), ChangeInfo: c.wire()}
 	if private {
-		resp.VPC = &wireVPC{VPCRegion: z.vpcRegion, VPCID: z.vpcID}
+		resp.VPC = &vpc
 	} else {
 		resp.DelegationSet = &wireDelegationSet{NameServers: trimDots(z.nameServers)}
 	}
@@ -257,7 +312,8 @@ func (s *Service) getHostedZone(id string) (any, error) {
 	}
 	resp := &getHostedZoneResponse{Xmlns: xmlns, HostedZone: z.wire()}
 	if z.private {
-		resp.VPCs = &[]wireVPC{{VPCRegion: z.vpcRegion, VPCID: z.vpcID}}
+		vpcs := slices.Clone(z.vpcs) // marshalled after s.mu is released
+		resp.VPCs = &vpcs
 	} else {
 		resp.DelegationSet = &wireDelegationSet{NameServers: trimDots(z.nameServers)}
 	}
@@ -388,7 +444,10 @@ func (s *Service) listResourceRecordSets(id string, r *http.Request) (any, error
 	q := r.URL.Query()
 	startName, startType := q.Get("name"), q.Get("type")
 	if startType != "" && startName == "" {
-		return nil, invalidInput("The input is not valid: if you specify StartRecordType you must also specify StartRecordName")
+		return nil, invalidInput("The input is not valid")
+	}
+	if msg, bad := unsupportedChar(startName); bad {
+		return nil, invalidInput("%s", msg)
 	}
 	if startType != "" && !validTypes[startType] {
 		return nil, invalidInput("Invalid type: %s", startType)
@@ -499,27 +558,7 @@ func Operation(r *http.Request) string {
 	if !ok {
 		return ""
 	}
-	parts := strings.Split(strings.TrimSuffix(p, "/"), "/")
-	get, post, del := r.Method == http.MethodGet, r.Method == http.MethodPost, r.Method == http.MethodDelete
-	switch {
-	case len(parts) == 1 && parts[0] == "hostedzone" && post:
-		return "CreateHostedZone"
-	case len(parts) == 1 && parts[0] == "hostedzone" && get:
-		return "ListHostedZones"
-	case len(parts) == 1 && parts[0] == "hostedzonesbyname" && get:
-		return "ListHostedZonesByName"
-	case len(parts) == 2 && parts[0] == "hostedzone" && get:
-		return "GetHostedZone"
-	case len(parts) == 2 && parts[0] == "hostedzone" && del:
-		return "DeleteHostedZone"
-	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && post:
-		return "ChangeResourceRecordSets"
-	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && get:
-		return "ListResourceRecordSets"
-	case len(parts) == 2 && parts[0] == "change" && get:
-		return "GetChange"
-	}
-	return ""
+	return operation(r.Method, strings.Split(strings.TrimSuffix(p, "/"), "/"))
 }
 
 // WriteError answers an error as Route 53 does (REST-XML ErrorResponse);

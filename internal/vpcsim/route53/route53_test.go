@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -370,10 +371,41 @@ func TestChangeResourceRecordSets(t *testing.T) {
 			msg:     "[A HostedZone must contain exactly one SOA record.]",
 		},
 		{
+			// The name is echoed as spelled (AWS's answer as quoted in
+			// getmoto/moto's test_change_resource_record_set__delete_should_match_create).
 			name:    "a set without TTL is InvalidInput",
 			changes: []types.Change{change(types.ChangeActionUpsert, &types.ResourceRecordSet{Name: aws.String("x.example.com"), Type: types.RRTypeA})},
 			code:    "InvalidInput",
-			msg:     "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=UPSERT, Name=x.example.com., Type=A, SetIdentifier=null]",
+			msg:     "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=UPSERT, Name=x.example.com, Type=A, SetIdentifier=null]",
+		},
+		{
+			// Route 53 validates the request against its XML schema first
+			// (Xerces' cvc-enumeration-valid), before any other check.
+			name:    "an action outside the enumeration fails schema validation",
+			changes: []types.Change{change("INVALID_ACTION", rrset("v.example.com.", types.RRTypeA, 60, "10.0.0.1"))},
+			code:    "InvalidInput",
+			msg:     "Invalid XML ; cvc-enumeration-valid: Value 'INVALID_ACTION' is not facet-valid with respect to enumeration '[CREATE, DELETE, UPSERT]'. It must be a value from the enumeration.",
+		},
+		{
+			// A name with whitespace is refused before the TTL is looked at.
+			name:    "a name with a space is UnsupportedCharacter",
+			changes: []types.Change{change(types.ChangeActionCreate, &types.ResourceRecordSet{Name: aws.String("i d.example.com."), Type: types.RRTypeTxt})},
+			code:    "InvalidChangeBatch",
+			msg:     "[FATAL problem: UnsupportedCharacter (Value contains unsupported characters) encountered with ' ']",
+		},
+		{
+			// "A request cannot contain more than 1,000 ResourceRecord
+			// elements. When the value of the Action element is UPSERT, each
+			// ResourceRecord element is counted twice." (API reference
+			// ChangeResourceRecordSets, Limits)
+			name: "more than 1,000 records, UPSERTs counting twice, is InvalidChangeBatch",
+			changes: []types.Change{
+				change(types.ChangeActionUpsert, rrset("m1.example.com.", types.RRTypeA, 60, manyAddrs(250)...)),
+				change(types.ChangeActionUpsert, rrset("m2.example.com.", types.RRTypeA, 60, manyAddrs(250)...)),
+				change(types.ChangeActionCreate, rrset("m3.example.com.", types.RRTypeA, 60, "10.0.0.1")),
+			},
+			code: "InvalidChangeBatch",
+			msg:  "Number of records limit of 1000 exceeded.",
 		},
 		{
 			name: "UPSERT replaces, DELETE then CREATE in one batch works",
@@ -460,10 +492,30 @@ func TestListResourceRecordSetsPaging(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pages in Route 53 order (-want +got):\n%s", diff)
 	}
+	// "If you specify Type but not Name: Route 53 returns the InvalidInput
+	// error." (API reference ListResourceRecordSets)
 	_, err := c.ListResourceRecordSets(t.Context(), &awsroute53.ListResourceRecordSetsInput{HostedZoneId: aws.String(id), StartRecordType: types.RRTypeA})
-	if code, _ := apiCode(t, err); code != "InvalidInput" {
-		t.Errorf("type without name: %s, want InvalidInput", code)
+	if code, msg := apiCode(t, err); code != "InvalidInput" || msg != "The input is not valid" {
+		t.Errorf("type without name: %s %q, want InvalidInput \"The input is not valid\"", code, msg)
 	}
+	_, err = c.ListResourceRecordSets(t.Context(), &awsroute53.ListResourceRecordSetsInput{HostedZoneId: aws.String(id), StartRecordName: aws.String("a\tb.example.com.")})
+	if code, msg := apiCode(t, err); code != "InvalidInput" || msg != "FATAL problem: UnsupportedCharacter (Value contains unsupported characters) encountered with '\t'" {
+		t.Errorf("name with a tab: %s %q, want InvalidInput UnsupportedCharacter", code, msg)
+	}
+	// Escaped, the same character is part of a valid name (Developer Guide,
+	// "DNS domain name format": other characters as escape codes).
+	if _, err := c.ListResourceRecordSets(t.Context(), &awsroute53.ListResourceRecordSetsInput{HostedZoneId: aws.String(id), StartRecordName: aws.String(`a\ b.example.com.`)}); err != nil {
+		t.Errorf("name with an escaped space: %v", err)
+	}
+}
+
+// manyAddrs returns n distinct IPv4 addresses.
+func manyAddrs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "10.1." + strconv.Itoa(i/256) + "." + strconv.Itoa(i%256)
+	}
+	return out
 }
 
 func TestGetChangeBecomesInsyncAfterPropagationDelay(t *testing.T) {

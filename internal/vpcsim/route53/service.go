@@ -39,6 +39,8 @@ type Options struct {
 	// VPCExists, when set, is asked whether a private zone's VPC exists in
 	// the region; a false answer gives InvalidVPCId.
 	VPCExists func(region, vpcID string) bool
+	// AccountID owns the zones (ListHostedZonesByVPC's Owner).
+	AccountID string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one debug line per call; default discards.
@@ -108,7 +110,7 @@ func (b *bucket) take(now time.Time) bool {
 type zone struct {
 	id, name, callerRef, comment string
 	private                      bool
-	vpcID, vpcRegion             string
+	vpcs                         []wireVPC // private zones: at least one
 	nameServers                  []string
 	records                      map[rrKey]*rrset
 	served                       map[rrKey]*rrset

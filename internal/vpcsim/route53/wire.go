@@ -21,6 +21,18 @@ type createHostedZoneRequest struct {
 	DelegationSetID  string          `xml:"DelegationSetId"`
 }
 
+type updateHostedZoneCommentRequest struct {
+	XMLName xml.Name `xml:"UpdateHostedZoneCommentRequest"`
+	Comment string   `xml:"Comment"`
+}
+
+// vpcAssociationRequest is both AssociateVPCWithHostedZoneRequest and
+// DisassociateVPCFromHostedZoneRequest.
+type vpcAssociationRequest struct {
+	VPC     wireVPC `xml:"VPC"`
+	Comment string  `xml:"Comment"`
+}
+
 type changeResourceRecordSetsRequest struct {
 	XMLName     xml.Name `xml:"ChangeResourceRecordSetsRequest"`
 	ChangeBatch struct {
@@ -66,6 +78,9 @@ type wireRRSet struct {
 	TTL             *int64    `xml:"TTL,omitempty"`
 	ResourceRecords *wireRRs  `xml:"ResourceRecords,omitempty"`
 	AliasTarget     *struct{} `xml:"AliasTarget,omitempty"`
+	GeoLocation     *struct{} `xml:"GeoLocation,omitempty"`
+	GeoProximity    *struct{} `xml:"GeoProximityLocation,omitempty"`
+	CidrRouting     *struct{} `xml:"CidrRoutingConfig,omitempty"`
 	HealthCheckID   string    `xml:"HealthCheckId,omitempty"`
 	TrafficPolicy   string    `xml:"TrafficPolicyInstanceId,omitempty"`
 }
@@ -112,7 +127,7 @@ type listHostedZonesResponse struct {
 	XMLName     xml.Name   `xml:"ListHostedZonesResponse"`
 	Xmlns       string     `xml:"xmlns,attr"`
 	HostedZones []wireZone `xml:"HostedZones>HostedZone"`
-	Marker      string     `xml:"Marker"`
+	Marker      string     `xml:"Marker,omitempty"`
 	IsTruncated bool       `xml:"IsTruncated"`
 	NextMarker  string     `xml:"NextMarker,omitempty"`
 	MaxItems    int        `xml:"MaxItems"`
@@ -128,6 +143,48 @@ type listHostedZonesByNameResponse struct {
 	NextDNSName      string     `xml:"NextDNSName,omitempty"`
 	NextHostedZoneID string     `xml:"NextHostedZoneId,omitempty"`
 	MaxItems         int        `xml:"MaxItems"`
+}
+
+type wireOwner struct {
+	Account string `xml:"OwningAccount,omitempty"`
+}
+
+type wireZoneSummary struct {
+	ID    string    `xml:"HostedZoneId"`
+	Name  string    `xml:"Name"`
+	Owner wireOwner `xml:"Owner"`
+}
+
+type listHostedZonesByVPCResponse struct {
+	XMLName   xml.Name          `xml:"ListHostedZonesByVPCResponse"`
+	Xmlns     string            `xml:"xmlns,attr"`
+	Summaries []wireZoneSummary `xml:"HostedZoneSummaries>HostedZoneSummary"`
+	MaxItems  int               `xml:"MaxItems"`
+	NextToken string            `xml:"NextToken,omitempty"`
+}
+
+type getHostedZoneCountResponse struct {
+	XMLName         xml.Name `xml:"GetHostedZoneCountResponse"`
+	Xmlns           string   `xml:"xmlns,attr"`
+	HostedZoneCount int      `xml:"HostedZoneCount"`
+}
+
+type updateHostedZoneCommentResponse struct {
+	XMLName    xml.Name `xml:"UpdateHostedZoneCommentResponse"`
+	Xmlns      string   `xml:"xmlns,attr"`
+	HostedZone wireZone `xml:"HostedZone"`
+}
+
+type associateVPCResponse struct {
+	XMLName    xml.Name       `xml:"AssociateVPCWithHostedZoneResponse"`
+	Xmlns      string         `xml:"xmlns,attr"`
+	ChangeInfo wireChangeInfo `xml:"ChangeInfo"`
+}
+
+type disassociateVPCResponse struct {
+	XMLName    xml.Name       `xml:"DisassociateVPCFromHostedZoneResponse"`
+	Xmlns      string         `xml:"xmlns,attr"`
+	ChangeInfo wireChangeInfo `xml:"ChangeInfo"`
 }
 
 type changeResourceRecordSetsResponse struct {
