@@ -41,8 +41,9 @@ def main():
         for line in f:
             line = line.strip()
             if line and not line.startswith("#"):
-                name, _, why = line.partition(" ")
-                deliberate[name] = why.strip()
+                # A parameter id may hold a space: test_x[ ] why...
+                m = re.match(r"(\S*?\[[^\]]*\]|\S+)\s*(.*)", line)
+                deliberate[m.group(1)] = m.group(2).strip()
     ran = defaultdict(int)
     passed = defaultdict(int)
     failed = defaultdict(list)
