@@ -21,7 +21,9 @@ func TestPrivateZoneVPCAssociations(t *testing.T) {
 	ctx := t.Context()
 	priv := createZone(t, c, "corp.internal", "vpc-1")
 	pub := createZone(t, c, "example.com", "")
-	vpc := func(id string) *types.VPC { return &types.VPC{VPCId: aws.String(id), VPCRegion: types.VPCRegionUsEast1} }
+	vpc := func(id string) *types.VPC {
+		return &types.VPC{VPCId: aws.String(id), VPCRegion: types.VPCRegionUsEast1}
+	}
 
 	_, err := c.AssociateVPCWithHostedZone(ctx, &awsroute53.AssociateVPCWithHostedZoneInput{HostedZoneId: pub.Id, VPC: vpc("vpc-2")})
 	if code, _ := apiCode(t, err); code != "PublicZoneVPCAssociation" {
