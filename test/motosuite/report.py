@@ -4,8 +4,9 @@ Usage: report.py JUNIT_XML DELIBERATE_TXT
 
 A test counts when it ran (skipped tests, which moto skips in server mode,
 do not). A failure is "unmodelled" when vpcsim refused an operation or
-feature it does not model (InvalidAction, UnknownOperationException, or
-its own "vpcsim does not model"/"vpcsim models ... only" answers): those
+feature it does not model (InvalidAction, UnknownOperationException, also
+when the test asserts on that code, or vpcsim's own "vpcsim does not
+model"/"vpcsim models ... only" answers): those
 are listed apart from failures of what vpcsim does model. Exit status 1 when a deliberate failure now passes (take it off
 the list) and the list of unexpected failures is printed.
 """
@@ -17,6 +18,8 @@ from collections import defaultdict
 
 UNMODELLED = re.compile(
     r"\((?:InvalidAction|UnknownOperationException|UnsupportedService)\) when calling the (\w+)"
+    # a test that compares the error code it got with the one it wanted
+    r"|assert \(?'(?:InvalidAction|UnknownOperationException|UnsupportedService)'"
     r"|vpcsim (?:does not model|models [^;]* only)"
 )
 

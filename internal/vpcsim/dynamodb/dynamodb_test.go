@@ -92,6 +92,14 @@ func TestTables(t *testing.T) {
 	if *desc.Table.ProvisionedThroughput.ReadCapacityUnits != 5 || desc.Table.CreationDateTime == nil {
 		t.Errorf("DescribeTable = %+v", desc.Table)
 	}
+	// API reference DescribeTable/PutItem/GetItem, TableName: the table's
+	// ARN works in place of its name.
+	if _, err := c.DescribeTable(ctx, &awsddb.DescribeTableInput{TableName: out.TableDescription.TableArn}); err != nil {
+		t.Errorf("DescribeTable by ARN: %v", err)
+	}
+	if _, err := c.GetItem(ctx, &awsddb.GetItemInput{TableName: out.TableDescription.TableArn, Key: av{"pk": s("a"), "sk": n("1")}}); err != nil {
+		t.Errorf("GetItem by ARN: %v", err)
+	}
 	waiter := awsddb.NewTableExistsWaiter(c)
 	if err := waiter.Wait(ctx, &awsddb.DescribeTableInput{TableName: aws.String("tbl1")}, 5e9); err != nil {
 		t.Errorf("TableExists waiter: %v", err)
@@ -148,6 +156,59 @@ func TestTables(t *testing.T) {
 			msg:  "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
 		},
 		{
+			// moto's aws_verified test_create_table__specify_non_key_column:
+			// the schema's enumeration is checked first, indexes included.
+			name: "a KeyType outside HASH and RANGE fails the schema",
+			call: func() error {
+				_, err := c.CreateTable(ctx, &awsddb.CreateTableInput{
+					TableName:            aws.String("tbl4"),
+					AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+					KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+					GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("g"), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+						KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("x"), KeyType: "SORT"}}}},
+					BillingMode: types.BillingModePayPerRequest,
+				})
+				return err
+			},
+			code: "ValidationException",
+			msg:  "1 validation error detected: Value 'SORT' at 'globalSecondaryIndexes.1.member.keySchema.2.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]",
+		},
+		{
+			name: "a key attribute without a definition",
+			call: func() error {
+				_, err := c.CreateTable(ctx, &awsddb.CreateTableInput{
+					TableName:            aws.String("tbl5"),
+					AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+					KeySchema: []types.KeySchemaElement{
+						{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+						{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+					},
+					BillingMode: types.BillingModePayPerRequest,
+				})
+				return err
+			},
+			code: "ValidationException",
+			msg:  "Invalid KeySchema: Some index key attribute have no definition",
+		},
+		{
+			name: "more than two key attributes, quoted as DynamoDB quotes them",
+			call: func() error {
+				_, err := c.CreateTable(ctx, &awsddb.CreateTableInput{
+					TableName:            aws.String("tbl6"),
+					AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+					KeySchema: []types.KeySchemaElement{
+						{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+						{AttributeName: aws.String("a"), KeyType: types.KeyTypeRange},
+						{AttributeName: aws.String("b"), KeyType: types.KeyTypeRange},
+					},
+					BillingMode: types.BillingModePayPerRequest,
+				})
+				return err
+			},
+			code: "ValidationException",
+			msg:  "1 validation error detected: Value '[KeySchemaElement(attributeName=pk, keyType=HASH), KeySchemaElement(attributeName=a, keyType=RANGE), KeySchemaElement(attributeName=b, keyType=RANGE)]' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2",
+		},
+		{
 			name: "describing a missing table is ResourceNotFoundException",
 			call: func() error {
 				_, err := c.DescribeTable(ctx, &awsddb.DescribeTableInput{TableName: aws.String("nope")})
@@ -164,6 +225,25 @@ func TestTables(t *testing.T) {
 				t.Errorf("got %s %q, want %s %q", code, msg, tt.code, tt.msg)
 			}
 		})
+	}
+
+	// API reference CreateTable, DeletionProtectionEnabled: a protected
+	// table "can't be deleted" until the flag is turned off.
+	if _, err := c.CreateTable(ctx, &awsddb.CreateTableInput{
+		TableName:                 aws.String("kept"),
+		AttributeDefinitions:      []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:                 []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:               types.BillingModePayPerRequest,
+		DeletionProtectionEnabled: aws.Bool(true),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.DescribeTable(ctx, &awsddb.DescribeTableInput{TableName: aws.String("kept")}); err != nil || !aws.ToBool(d.Table.DeletionProtectionEnabled) {
+		t.Errorf("DescribeTable of a protected table: %v, DeletionProtectionEnabled false", err)
+	}
+	_, err = c.DeleteTable(ctx, &awsddb.DeleteTableInput{TableName: aws.String("kept")})
+	if code, msg := apiCode(t, err); code != "ValidationException" || msg != "1 validation error detected: Table 'kept' can't be deleted while DeletionProtectionEnabled is set to True" {
+		t.Errorf("DeleteTable of a protected table: %s %q", code, msg)
 	}
 
 	del, err := c.DeleteTable(ctx, &awsddb.DeleteTableInput{TableName: aws.String("tbl1")})
@@ -227,6 +307,12 @@ func TestItemsAllTypesRoundTrip(t *testing.T) {
 	wantProj := av{"n": n("1.5"), "m": &types.AttributeValueMemberM{Value: av{"x": s("y")}}, "l": &types.AttributeValueMemberL{Value: []types.AttributeValue{n("2")}}}
 	if diff := cmp.Diff(wantProj, proj.Item, avOpts); diff != "" {
 		t.Errorf("projection (-want +got):\n%s", diff)
+	}
+	// A path named twice, or with its prefix, overlaps (moto's
+	// TestDuplicateProjectionExpressions).
+	_, err = c.GetItem(ctx, &awsddb.GetItemInput{TableName: aws.String("leases"), Key: av{"id": s("vip-1")}, ProjectionExpression: aws.String("m, l, m.x")})
+	if code, msg := apiCode(t, err); code != "ValidationException" || msg != "Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [m], path two: [m, x]" {
+		t.Errorf("overlapping projection: %s %q", code, msg)
 	}
 }
 
@@ -517,13 +603,20 @@ func TestConditionExpressions(t *testing.T) {
 		{cond: "attribute_not_exists(l[2])", want: true},
 		{cond: "num < :v", vals: av{":v": &types.AttributeValueMemberBOOL{Value: true}}, msg: "Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: <, operand type: BOOL"},
 		{cond: "num = ", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"=\""},
-		{cond: "num == :v", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"= =\""},
+		// near: the bad token with the tokens either side (moto's
+		// test_update_expression_with_multiple_set_clauses_must_be_comma_separated,
+		// "near: myNum Mystr2 myNum2").
+		{cond: "num == :v", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"= = :v\""},
 		{cond: "frob(num)", msg: "Invalid ConditionExpression: Invalid function name; function: frob"},
 		{cond: "if_not_exists(num, :v)", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: The function is not allowed in a condition expression; function: if_not_exists"},
 		{cond: "attribute_exists(:v)", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Operator or function requires a document path; operator or function: attribute_exists"},
 		{cond: "attribute_exists(#x)", msg: "Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: #x"},
 		{cond: "num BETWEEN :b AND :a", vals: av{":a": n("1"), ":b": n("2")}, msg: "Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:2}, upper bound operand: AttributeValue: {N:1}"},
 		{cond: "(num = :v", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \":v\""},
+		// moto's test_condition_expression_parentheses_behavior ("AWS DDB
+		// fails this"): parentheses directly around parentheses.
+		{cond: "((num = :v))", vals: av{":v": n("10")}, msg: "Invalid ConditionExpression: The expression has redundant parentheses;"},
+		{cond: "((num = :v) OR (str = :w) AND (num = :v))", vals: av{":v": n("10"), ":w": s("x")}, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cond, func(t *testing.T) {
@@ -570,10 +663,47 @@ func TestKeyValidation(t *testing.T) {
 			_, err := c.PutItem(ctx, &awsddb.PutItemInput{TableName: aws.String("leases"), Item: av{"id": n("1")}})
 			return err
 		}, "One or more parameter values were invalid: Type mismatch for key id expected: S actual: N"},
-		{"an empty string key", func() error {
+		// An item's empty key and a Key parameter's are worded apart (moto's
+		// test_item_add_empty_string_hash_key_exception and
+		// test_item_add_empty_key_exception).
+		{"an empty string key in an item", func() error {
 			_, err := c.PutItem(ctx, &awsddb.PutItemInput{TableName: aws.String("leases"), Item: av{"id": s("")}})
 			return err
+		}, "One or more parameter values were invalid: An AttributeValue may not contain an empty string. Key: id"},
+		{"an empty string in a Key", func() error {
+			_, err := c.GetItem(ctx, &awsddb.GetItemInput{TableName: aws.String("leases"), Key: av{"id": s("")}})
+			return err
 		}, "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: id"},
+		// Developer Guide, "Quotas": a partition key value is at most 2048
+		// bytes (the message's missing space is DynamoDB's, per moto's
+		// aws_verified test_update_item_with_long_string_hash_key_exception).
+		{"a partition key over 2048 bytes", func() error {
+			_, err := c.UpdateItem(ctx, &awsddb.UpdateItemInput{TableName: aws.String("leases"), Key: av{"id": s(strings.Repeat("x", 2049))},
+				UpdateExpression: aws.String("SET v = :v"), ExpressionAttributeValues: av{":v": s("x")}})
+			return err
+		}, "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"},
+		{"a number with a leading space", func() error {
+			_, err := c.PutItem(ctx, &awsddb.PutItemInput{TableName: aws.String("leases"), Item: av{"id": s("a"), "v": n(" 1.23")}})
+			return err
+		}, "The parameter cannot be converted to a numeric value:  1.23"},
+		// moto's aws_verified test_put_item_empty_set and
+		// test_update_item_unused_attributes.
+		{"an empty number set", func() error {
+			_, err := c.PutItem(ctx, &awsddb.PutItemInput{TableName: aws.String("leases"), Item: av{"id": s("a"), "v": &types.AttributeValueMemberNS{Value: []string{}}}})
+			return err
+		}, "One or more parameter values were invalid: An number set  may not be empty"},
+		{"an invalid expression attribute value names its placeholder", func() error {
+			_, err := c.UpdateItem(ctx, &awsddb.UpdateItemInput{TableName: aws.String("leases"), Key: av{"id": s("a")},
+				UpdateExpression: aws.String("ADD v :one"), ExpressionAttributeValues: av{":one": &types.AttributeValueMemberNS{Value: []string{}}}})
+			return err
+		}, "ExpressionAttributeValues contains invalid value: One or more parameter values were invalid: An number set  may not be empty for key :one"},
+		// moto's aws_verified test_update_item_with_empty_values: emptiness
+		// is reported before the undefined placeholder.
+		{"empty expression attribute values", func() error {
+			_, err := c.UpdateItem(ctx, &awsddb.UpdateItemInput{TableName: aws.String("leases"), Key: av{"id": s("a")},
+				UpdateExpression: aws.String("SET v = :s"), ExpressionAttributeValues: av{}})
+			return err
+		}, "ExpressionAttributeValues must not be empty"},
 		{"a Key with an extra attribute", func() error {
 			_, err := c.GetItem(ctx, &awsddb.GetItemInput{TableName: aws.String("leases"), Key: av{"id": s("a"), "x": s("b")}})
 			return err

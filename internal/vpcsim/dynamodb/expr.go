@@ -152,6 +152,9 @@ type cond struct {
 	op   string // AND OR NOT = <> < <= > >= BETWEEN IN or a function name
 	kids []*cond
 	args []operand
+	// grouped is set on a condition written in parentheses; parentheses
+	// around it again are redundant, which DynamoDB refuses.
+	grouped bool
 }
 
 // parser holds one expression's tokens and the request's placeholders.
@@ -173,9 +176,14 @@ func (p *parser) errorf(format string, args ...any) error {
 
 func (p *parser) syntaxError() error {
 	t := p.toks[p.pos]
+	// near is the bad token between its neighbours ("myNum Mystr2
+	// myNum2" in moto's test_update_expression_with_multiple_set_clauses_must_be_comma_separated).
 	near := t.text
 	if p.pos > 0 {
 		near = p.toks[p.pos-1].text + " " + near
+	}
+	if t.kind != tokEOF && p.toks[p.pos+1].kind != tokEOF {
+		near += " " + p.toks[p.pos+1].text
 	}
 	if t.kind == tokEOF {
 		near = p.toks[max(p.pos-1, 0)].text
@@ -332,6 +340,13 @@ func (p *parser) predicate() (*cond, error) {
 		if err := p.expectPunct(")"); err != nil {
 			return nil, err
 		}
+		// "((a < b))" is refused, "((a < b) OR c)" is not (moto's
+		// test_condition_expression_parentheses_behavior, which notes
+		// "AWS DDB fails this").
+		if c.grouped {
+			return nil, p.errorf("The expression has redundant parentheses;")
+		}
+		c.grouped = true
 		return c, nil
 	}
 	if t := p.peek(); t.kind == tokName && p.toks[p.pos+1].text == "(" {
@@ -759,6 +774,12 @@ func (u *update) checkOverlap(p *parser) error {
 	for _, a := range u.add {
 		paths = append(paths, a.path)
 	}
+	return p.checkOverlap(paths)
+}
+
+// checkOverlap rejects two paths of which one is the other or its prefix,
+// in an update expression or a projection alike.
+func (p *parser) checkOverlap(paths []docPath) error {
 	for i := range paths {
 		for j := i + 1; j < len(paths); j++ {
 			a, b := paths[i], paths[j]
@@ -798,6 +819,11 @@ func parseProjection(src string, names map[string]string, used map[string]bool) 
 	}
 	if p.peek().kind != tokEOF {
 		return nil, p.syntaxError()
+	}
+	// A projection naming a path twice is refused as an update's would be
+	// (moto's TestDuplicateProjectionExpressions).
+	if err := p.checkOverlap(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -19,8 +19,17 @@ type placeholders struct {
 	exprs  int
 }
 
-func newPlaceholders(names map[string]string, values map[string]value) *placeholders {
-	return &placeholders{names: names, values: values, used: map[string]bool{}}
+// newPlaceholders refuses an empty map before any expression is parsed:
+// DynamoDB reports "must not be empty" ahead of an undefined placeholder
+// (moto's aws_verified test_update_item_with_empty_values).
+func newPlaceholders(names map[string]string, values map[string]value) (*placeholders, error) {
+	if names != nil && len(names) == 0 {
+		return nil, validation("ExpressionAttributeNames must not be empty")
+	}
+	if values != nil && len(values) == 0 {
+		return nil, validation("ExpressionAttributeValues must not be empty")
+	}
+	return &placeholders{names: names, values: values, used: map[string]bool{}}, nil
 }
 
 func (p *placeholders) condition(src *string) (*cond, error) {
@@ -34,12 +43,6 @@ func (p *placeholders) condition(src *string) (*cond, error) {
 // check applies DynamoDB's rules on placeholders once every expression of
 // the request is parsed.
 func (p *placeholders) check() error {
-	if p.names != nil && len(p.names) == 0 {
-		return validation("ExpressionAttributeNames must not be empty")
-	}
-	if p.values != nil && len(p.values) == 0 {
-		return validation("ExpressionAttributeValues must not be empty")
-	}
 	if p.exprs == 0 {
 		if p.names != nil {
 			return validation("ExpressionAttributeNames can only be specified when using expressions")
@@ -100,7 +103,7 @@ type putItemRequest struct {
 	Item                                map[string]value  `json:"Item"`
 	ConditionExpression                 *string           `json:"ConditionExpression"`
 	ExpressionAttributeNames            map[string]string `json:"ExpressionAttributeNames"`
-	ExpressionAttributeValues           map[string]value  `json:"ExpressionAttributeValues"`
+	ExpressionAttributeValues           exprValues        `json:"ExpressionAttributeValues"`
 	ReturnValues                        string            `json:"ReturnValues"`
 	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
 }
@@ -121,7 +124,7 @@ type updateItemRequest struct {
 	UpdateExpression                    *string           `json:"UpdateExpression"`
 	ConditionExpression                 *string           `json:"ConditionExpression"`
 	ExpressionAttributeNames            map[string]string `json:"ExpressionAttributeNames"`
-	ExpressionAttributeValues           map[string]value  `json:"ExpressionAttributeValues"`
+	ExpressionAttributeValues           exprValues        `json:"ExpressionAttributeValues"`
 	ReturnValues                        string            `json:"ReturnValues"`
 	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
 }
@@ -132,7 +135,7 @@ type deleteItemRequest struct {
 	Key                                 map[string]value  `json:"Key"`
 	ConditionExpression                 *string           `json:"ConditionExpression"`
 	ExpressionAttributeNames            map[string]string `json:"ExpressionAttributeNames"`
-	ExpressionAttributeValues           map[string]value  `json:"ExpressionAttributeValues"`
+	ExpressionAttributeValues           exprValues        `json:"ExpressionAttributeValues"`
 	ReturnValues                        string            `json:"ReturnValues"`
 	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
 }
@@ -159,6 +162,7 @@ func checkOnFailure(rv string) error {
 }
 
 func (s *Service) tableLocked(name string) (*table, error) {
+	name = s.resolveTableName(name)
 	if err := validTableName(name); err != nil {
 		return nil, err
 	}
@@ -169,55 +173,73 @@ func (s *Service) tableLocked(name string) (*table, error) {
 	return t, nil
 }
 
+// DynamoDB's key size limits (Developer Guide, "Quotas": partition key
+// value up to 2048 bytes, sort key value up to 1024 bytes).
+const (
+	maxHashKeyBytes  = 2048
+	maxRangeKeyBytes = 1024
+)
+
 // itemKey validates a full item's key attributes and returns its key.
 func (t *table) itemKey(it item) (string, error) {
+	return t.keyOf(it, validation, "One or more parameter values were invalid: An AttributeValue may not contain an empty string. Key: ")
+}
+
+// key validates a Key parameter, which must name exactly the key
+// attributes; a missing or mistyped one is a schema mismatch.
+func (t *table) key(k map[string]value) (string, error) {
+	n := 1
+	if t.rangeKey != nil {
+		n = 2
+	}
+	mismatch := func(string) *apiError { return validation("The provided key element does not match the schema") }
+	if len(k) != n {
+		return "", mismatch("")
+	}
+	return t.keyOf(k, mismatch, "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: ")
+}
+
+// keyOf validates the key attributes of it. schema answers a missing or
+// mistyped key attribute; emptyMsg words an empty string or binary key
+// value, which differs between an item and a Key parameter.
+func (t *table) keyOf(it item, schema func(string) *apiError, emptyMsg string) (string, error) {
 	defs := []keyDef{t.hashKey}
 	if t.rangeKey != nil {
 		defs = append(defs, *t.rangeKey)
 	}
 	vals := make([]value, 0, len(defs))
-	for _, d := range defs {
+	for i, d := range defs {
 		v, ok := it[d.name]
 		if !ok {
-			return "", validation("One or more parameter values were invalid: Missing the key " + d.name + " in the item")
+			return "", schema("One or more parameter values were invalid: Missing the key " + d.name + " in the item")
 		}
 		if v.kind != d.kind {
-			return "", validation(fmt.Sprintf("One or more parameter values were invalid: Type mismatch for key %s expected: %s actual: %s", d.name, d.kind, v.kind))
+			return "", schema(fmt.Sprintf("One or more parameter values were invalid: Type mismatch for key %s expected: %s actual: %s", d.name, d.kind, v.kind))
 		}
 		if v.s == "" && v.kind != kindN {
-			return "", validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: " + d.name)
+			return "", validation(emptyMsg + d.name)
+		}
+		// Sic: no space in "limit of2048" (moto's aws_verified
+		// test_update_item_with_long_string_hash_key_exception).
+		if i == 0 && len(v.s) > maxHashKeyBytes {
+			return "", validation(fmt.Sprintf("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of%d bytes", maxHashKeyBytes))
+		}
+		if i == 1 && len(v.s) > maxRangeKeyBytes {
+			return "", validation(fmt.Sprintf("One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of %d bytes", maxRangeKeyBytes))
 		}
 		vals = append(vals, v)
 	}
 	return keyString(vals...), nil
 }
 
-// key validates a Key parameter, which must name exactly the key
-// attributes.
-func (t *table) key(k map[string]value) (string, error) {
-	n := 1
-	if t.rangeKey != nil {
-		n = 2
-	}
-	mismatch := validation("The provided key element does not match the schema")
-	if len(k) != n {
-		return "", mismatch
-	}
-	ks, err := t.itemKey(k)
-	if err != nil {
-		if strings.Contains(err.Error(), "empty string") {
-			return "", err
-		}
-		return "", mismatch
-	}
-	return ks, nil
-}
-
 func (s *Service) putItem(req *putItemRequest) (any, error) {
 	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
-	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	if err != nil {
+		return nil, err
+	}
 	c, err := ph.condition(req.ConditionExpression)
 	if err != nil {
 		return nil, err
@@ -286,7 +308,10 @@ func (s *Service) getItem(req *getItemRequest) (any, error) {
 	if err := req.legacy.check(); err != nil {
 		return nil, err
 	}
-	ph := newPlaceholders(req.ExpressionAttributeNames, nil)
+	ph, err := newPlaceholders(req.ExpressionAttributeNames, nil)
+	if err != nil {
+		return nil, err
+	}
 	var proj []docPath
 	if req.ProjectionExpression != nil {
 		ph.exprs++
@@ -323,7 +348,10 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
 		return nil, err
 	}
-	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	if err != nil {
+		return nil, err
+	}
 	u := &update{}
 	if req.UpdateExpression != nil {
 		ph.exprs++
@@ -390,7 +418,10 @@ func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
 	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
-	ph := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	if err != nil {
+		return nil, err
+	}
 	c, err := ph.condition(req.ConditionExpression)
 	if err != nil {
 		return nil, err

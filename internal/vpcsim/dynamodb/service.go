@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -195,6 +196,8 @@ type table struct {
 	rcu, wcu int64
 	items    map[string]item
 	deleted  bool
+	// deletionProtection refuses DeleteTable while set.
+	deletionProtection bool
 }
 
 type keyDef struct {
@@ -218,13 +221,105 @@ type throughput struct {
 }
 
 type createTableRequest struct {
-	TableName              string          `json:"TableName"`
-	AttributeDefinitions   []attrDef       `json:"AttributeDefinitions"`
-	KeySchema              []keySchemaElem `json:"KeySchema"`
-	BillingMode            string          `json:"BillingMode"`
-	ProvisionedThroughput  *throughput     `json:"ProvisionedThroughput"`
-	GlobalSecondaryIndexes json.RawMessage `json:"GlobalSecondaryIndexes"`
-	LocalSecondaryIndexes  json.RawMessage `json:"LocalSecondaryIndexes"`
+	TableName                 string          `json:"TableName"`
+	AttributeDefinitions      []attrDef       `json:"AttributeDefinitions"`
+	KeySchema                 []keySchemaElem `json:"KeySchema"`
+	BillingMode               string          `json:"BillingMode"`
+	ProvisionedThroughput     *throughput     `json:"ProvisionedThroughput"`
+	GlobalSecondaryIndexes    []indexRequest  `json:"GlobalSecondaryIndexes"`
+	LocalSecondaryIndexes     []indexRequest  `json:"LocalSecondaryIndexes"`
+	DeletionProtectionEnabled bool            `json:"DeletionProtectionEnabled"`
+}
+
+// indexRequest is read only as far as validating it before the index is
+// refused: vpcsim does not model secondary indexes.
+type indexRequest struct {
+	IndexName string          `json:"IndexName"`
+	KeySchema []keySchemaElem `json:"KeySchema"`
+}
+
+// checkKeyTypes applies the schema's enumeration to KeyType, which DynamoDB
+// checks before anything else about the table (moto's aws_verified
+// test_create_table__specify_non_key_column).
+func checkKeyTypes(req *createTableRequest) error {
+	bad := func(at string, ks []keySchemaElem) error {
+		for i, k := range ks {
+			if k.KeyType != "HASH" && k.KeyType != "RANGE" {
+				return validation(fmt.Sprintf("1 validation error detected: Value '%s' at '%skeySchema.%d.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]", k.KeyType, at, i+1))
+			}
+		}
+		return nil
+	}
+	if err := bad("", req.KeySchema); err != nil {
+		return err
+	}
+	for i, ix := range req.GlobalSecondaryIndexes {
+		if err := bad(fmt.Sprintf("globalSecondaryIndexes.%d.member.", i+1), ix.KeySchema); err != nil {
+			return err
+		}
+	}
+	for i, ix := range req.LocalSecondaryIndexes {
+		if err := bad(fmt.Sprintf("localSecondaryIndexes.%d.member.", i+1), ix.KeySchema); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkAttrDefs requires AttributeDefinitions to define exactly the
+// attributes the table's and its indexes' key schemas use, worded as
+// DynamoDB words each way of getting it wrong (moto's
+// test_create_table_with_missing_attributes and
+// test_create_table_with_redundant_and_missing_attributes).
+func checkAttrDefs(req *createTableRequest) error {
+	used := map[string]bool{}
+	for _, k := range req.KeySchema {
+		used[k.AttributeName] = true
+	}
+	indexes := len(req.GlobalSecondaryIndexes)+len(req.LocalSecondaryIndexes) > 0
+	for _, ix := range slices.Concat(req.GlobalSecondaryIndexes, req.LocalSecondaryIndexes) {
+		for _, k := range ix.KeySchema {
+			used[k.AttributeName] = true
+		}
+	}
+	defined := map[string]bool{}
+	for _, d := range req.AttributeDefinitions {
+		defined[d.AttributeName] = true
+	}
+	keys, defs := slices.Sorted(maps.Keys(used)), slices.Sorted(maps.Keys(defined))
+	if slices.Equal(keys, defs) {
+		return nil
+	}
+	var missing []string
+	for _, k := range keys {
+		if !defined[k] {
+			missing = append(missing, k)
+		}
+	}
+	list := func(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
+	const head = "One or more parameter values were invalid: "
+	switch {
+	case len(defs) > len(keys) && indexes:
+		return validation(head + "Some AttributeDefinitions are not used. AttributeDefinitions: " + list(defs) + ", keys used: " + list(keys))
+	case len(defs) > len(keys):
+		return validation(head + "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+	case len(defs) < len(keys) && !indexes:
+		return validation("Invalid KeySchema: Some index key attribute have no definition")
+	case indexes:
+		return validation(head + "Some index key attributes are not defined in AttributeDefinitions. Keys: " + list(missing) + ", AttributeDefinitions: " + list(defs))
+	default:
+		return validation(head + "Some index key attributes are not defined in AttributeDefinitions. Keys: " + list(keys) + ", AttributeDefinitions: " + list(defs))
+	}
+}
+
+// keySchemaString writes a key schema as DynamoDB's validation messages
+// quote it (the Java toString of its KeySchemaElements).
+func keySchemaString(ks []keySchemaElem) string {
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = fmt.Sprintf("KeySchemaElement(attributeName=%s, keyType=%s)", k.AttributeName, k.KeyType)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 type tableNameRequest struct {
@@ -243,6 +338,18 @@ func validTableName(n string) error {
 	return nil
 }
 
+// resolveTableName accepts a table's ARN wherever its name is asked for
+// (API reference DescribeTable, TableName: "You can also provide the Amazon
+// Resource Name (ARN) of the table in this parameter"); an ARN of another
+// account or region names no table here.
+func (s *Service) resolveTableName(n string) string {
+	prefix := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/", s.opts.Region, s.opts.AccountID)
+	if name, ok := strings.CutPrefix(n, prefix); ok && !strings.Contains(name, "/") {
+		return name
+	}
+	return n
+}
+
 func notFound(name string) *apiError {
 	return &apiError{"ResourceNotFoundException", "Requested resource not found: Table: " + name + " not found"}
 }
@@ -251,16 +358,11 @@ func (s *Service) createTable(req *createTableRequest) (any, error) {
 	if err := validTableName(req.TableName); err != nil {
 		return nil, err
 	}
-	if len(req.GlobalSecondaryIndexes) > 0 && string(req.GlobalSecondaryIndexes) != "null" ||
-		len(req.LocalSecondaryIndexes) > 0 && string(req.LocalSecondaryIndexes) != "null" {
-		return nil, validation("vpcsim does not model secondary indexes")
+	if err := checkKeyTypes(req); err != nil {
+		return nil, err
 	}
-	t := &table{name: req.TableName, id: newTableID(), created: s.opts.Now(), items: map[string]item{}}
 	if len(req.KeySchema) == 0 || len(req.KeySchema) > 2 {
-		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%v' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2", req.KeySchema))
-	}
-	if len(req.KeySchema) != len(req.AttributeDefinitions) {
-		return nil, validation("One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2", keySchemaString(req.KeySchema)))
 	}
 	defs := map[string]kind{}
 	for _, d := range req.AttributeDefinitions {
@@ -269,11 +371,21 @@ func (s *Service) createTable(req *createTableRequest) (any, error) {
 		}
 		defs[d.AttributeName] = d.AttributeType
 	}
+	if req.GlobalSecondaryIndexes != nil && len(req.GlobalSecondaryIndexes) == 0 {
+		return nil, validation("One or more parameter values were invalid: List of GlobalSecondaryIndexes is empty")
+	}
+	if req.LocalSecondaryIndexes != nil && len(req.LocalSecondaryIndexes) == 0 {
+		return nil, validation("One or more parameter values were invalid: List of LocalSecondaryIndexes is empty")
+	}
+	if err := checkAttrDefs(req); err != nil {
+		return nil, err
+	}
+	if len(req.GlobalSecondaryIndexes) > 0 || len(req.LocalSecondaryIndexes) > 0 {
+		return nil, validation("vpcsim does not model secondary indexes")
+	}
+	t := &table{name: req.TableName, id: newTableID(), created: s.opts.Now(), items: map[string]item{}, deletionProtection: req.DeletionProtectionEnabled}
 	for i, k := range req.KeySchema {
-		kt, ok := defs[k.AttributeName]
-		if !ok {
-			return nil, validation("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [" + k.AttributeName + "], AttributeDefinitions: " + attrNames(req.AttributeDefinitions))
-		}
+		kt := defs[k.AttributeName]
 		switch {
 		case i == 0 && k.KeyType == "HASH":
 			t.hashKey = keyDef{k.AttributeName, kt}
@@ -346,7 +458,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 		"CreationDateTime":          float64(t.created.UnixMilli()) / 1000,
 		"ItemCount":                 len(t.items),
 		"TableSizeBytes":            size,
-		"DeletionProtectionEnabled": false,
+		"DeletionProtectionEnabled": t.deletionProtection,
 		"ProvisionedThroughput": map[string]any{
 			"NumberOfDecreasesToday": 0, "ReadCapacityUnits": t.rcu, "WriteCapacityUnits": t.wcu,
 		},
@@ -360,7 +472,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 func (s *Service) describeTable(req *tableNameRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.tables[req.TableName]
+	t, ok := s.tables[s.resolveTableName(req.TableName)]
 	if !ok {
 		return nil, notFound(req.TableName)
 	}
@@ -370,11 +482,16 @@ func (s *Service) describeTable(req *tableNameRequest) (any, error) {
 func (s *Service) deleteTable(req *tableNameRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.tables[req.TableName]
+	t, ok := s.tables[s.resolveTableName(req.TableName)]
 	if !ok {
 		return nil, notFound(req.TableName)
 	}
-	delete(s.tables, req.TableName)
+	if t.deletionProtection {
+		// API reference DeleteTable / CreateTable DeletionProtectionEnabled:
+		// "Indicates whether deletion protection is to be enabled (true)".
+		return nil, validation(fmt.Sprintf("1 validation error detected: Table '%s' can't be deleted while DeletionProtectionEnabled is set to True", t.name))
+	}
+	delete(s.tables, t.name)
 	return map[string]any{"TableDescription": s.describeLocked(t, "DELETING")}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"slices"
 	"strings"
@@ -37,6 +38,36 @@ type value struct {
 }
 
 type item = map[string]value
+
+// exprValues is a request's ExpressionAttributeValues; a value DynamoDB
+// refuses is reported with its placeholder, as DynamoDB words it
+// ("ExpressionAttributeValues contains invalid value: ... for key :v").
+type exprValues map[string]value
+
+func (e *exprValues) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*e = nil
+		return nil
+	}
+	out := make(exprValues, len(raw))
+	for k, r := range raw {
+		var v value
+		if err := json.Unmarshal(r, &v); err != nil {
+			var ae *apiError
+			if errors.As(err, &ae) {
+				return validation("ExpressionAttributeValues contains invalid value: " + ae.message + " for key " + k)
+			}
+			return err
+		}
+		out[k] = v
+	}
+	*e = out
+	return nil
+}
 
 func (v value) MarshalJSON() ([]byte, error) {
 	var inner any
@@ -146,7 +177,9 @@ func (v *value) unmarshalSet(r json.RawMessage) error {
 		return err
 	}
 	if len(v.set) == 0 {
-		return validation("One or more parameter values were invalid: An string set  may not be empty")
+		// Sic: "An number set  may not be empty", two spaces and all
+		// (moto's aws_verified test_put_item_empty_set).
+		return validation("One or more parameter values were invalid: An " + setNames[v.kind] + " set  may not be empty")
 	}
 	if v.kind == kindNS {
 		for i, s := range v.set {
@@ -164,6 +197,8 @@ func (v *value) unmarshalSet(r json.RawMessage) error {
 	}
 	return nil
 }
+
+var setNames = map[kind]string{kindSS: "string", kindNS: "number", kindBS: "binary"}
 
 func setString(v *value) string {
 	parts := slices.Clone(v.set)
@@ -209,8 +244,10 @@ func canonicalNumber(s string) (string, error) {
 }
 
 func parseNumber(s string) (*big.Rat, bool) {
-	t := strings.TrimSpace(s)
-	if t == "" || strings.ContainsAny(t, "/xXpP_") || strings.EqualFold(strings.TrimLeft(t, "+-"), "inf") || strings.EqualFold(t, "nan") {
+	// Leading or trailing whitespace makes a number invalid (moto's
+	// test_put_item_invalid_number_types: "fail validation on the AWS side").
+	t := s
+	if t == "" || strings.TrimSpace(t) != t || strings.ContainsAny(t, "/xXpP_") || strings.EqualFold(strings.TrimLeft(t, "+-"), "inf") || strings.EqualFold(t, "nan") {
 		return nil, false
 	}
 	// Exponents beyond DynamoDB's range (1E-130 to 1E+126) are rejected
