@@ -24,6 +24,16 @@
 //   - Attribute values S, N, B, BOOL, NULL, M, L, SS, NS, BS. Numbers are
 //     exact decimals of up to 38 digits, compared numerically and returned
 //     normalized ("1.50" reads back as "1.5"), as DynamoDB does.
+//   - CreateTable's checks as DynamoDB words them: KeyType and key schema
+//     length, key attributes undefined or unused in AttributeDefinitions
+//     (index key schemas included, before indexes are refused), empty
+//     index lists; DeletionProtectionEnabled, which DeleteTable honours. A
+//     table's ARN is accepted wherever its name is.
+//   - Input validation: empty sets, NULL other than true, numbers with
+//     whitespace, empty key strings (worded apart for items and Key
+//     parameters), partition keys over 2048 and sort keys over 1024 bytes,
+//     invalid ExpressionAttributeValues named by placeholder, overlapping
+//     projection paths, redundant parentheses.
 //   - Errors with DynamoDB's __type and wording: ValidationException (bad
 //     expressions, undefined or unused placeholders, key mismatches),
 //     ConditionalCheckFailedException, ResourceNotFoundException,
@@ -35,8 +45,8 @@
 //   - Every read is strongly consistent: the tables live behind one mutex.
 //   - Tables are ACTIVE at once (no CREATING phase) and gone at once after
 //     DeleteTable, which still reports DELETING.
-//   - UPDATED_OLD and UPDATED_NEW return whole top-level attributes when a
-//     nested path was updated.
+//   - UPDATED_OLD and UPDATED_NEW return a whole list when one of its
+//     elements was updated (paths into maps are returned as written).
 //   - Item sizes (400 KB limit, TableSizeBytes) are approximations.
 //   - Throughput is recorded, never enforced; no throttling.
 //   - Requests are not authenticated; the vpcsim server in front checks

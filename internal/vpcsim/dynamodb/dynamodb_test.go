@@ -436,9 +436,11 @@ func TestUpdateExpressions(t *testing.T) {
 			expr: "SET cnt = cnt - :one, m.b = :two, l[0] = :z, l[9] = :end REMOVE gone",
 			vals: av{":one": n("1"), ":two": n("2"), ":z": s("z"), ":end": s("end")},
 			rv:   types.ReturnValueUpdatedNew,
+			// Only the updated part of m (API reference UpdateItem,
+			// ReturnValues UPDATED_NEW: "only the updated attributes").
 			want: av{
 				"cnt": n("9"),
-				"m":   &types.AttributeValueMemberM{Value: av{"a": n("1"), "b": n("2")}},
+				"m":   &types.AttributeValueMemberM{Value: av{"b": n("2")}},
 				"l":   &types.AttributeValueMemberL{Value: []types.AttributeValue{s("z"), s("y"), s("end")}},
 			},
 		},

@@ -317,23 +317,22 @@ func removeIn(cur value, p docPath) value {
 }
 
 // apply runs an update on a copy of old (nil when the item is new) and
-// returns the new item and the top-level attributes it touched.
-func (u *update) apply(old item, keys []string) (item, []string, error) {
+// returns the new item.
+func (u *update) apply(old item, keys []string) (item, error) {
 	touched := func(p docPath) error {
 		if slices.Contains(keys, p[0].name) {
 			return validation(fmt.Sprintf("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", p[0].name))
 		}
 		return nil
 	}
-	var names []string
 	vals := make([]value, len(u.set))
 	for i, s := range u.set {
 		if err := touched(s.path); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		v, err := updateOperand(old, s.val)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		vals[i] = v.clone()
 	}
@@ -343,9 +342,8 @@ func (u *update) apply(old item, keys []string) (item, []string, error) {
 	}
 	for i, s := range u.set {
 		if err := assign(next, s.path, vals[i]); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		names = append(names, s.path[0].name)
 	}
 	// DynamoDB removes list elements by their indexes before the update,
 	// so "REMOVE l[0], l[1]" drops the first two: go from the back.
@@ -353,29 +351,27 @@ func (u *update) apply(old item, keys []string) (item, []string, error) {
 	slices.SortStableFunc(removes, comparePaths)
 	for _, p := range removes {
 		if err := touched(p); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		remove(next, p)
-		names = append(names, p[0].name)
 	}
 	for _, a := range u.add {
 		if err := touched(a.path); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		cur, exists := lookup(next, a.path)
 		var nv value
 		switch {
 		case a.del && !exists:
-			names = append(names, a.path[0].name)
 			continue
 		case !exists:
 			nv = a.val.clone()
 		case cur.kind != a.val.kind:
-			return nil, nil, errBadOperandType
+			return nil, errBadOperandType
 		case a.val.kind == kindN:
 			n, err := canonicalNumber(formatNumber(new(big.Rat).Add(numberOf(cur), numberOf(a.val))))
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			nv = value{kind: kindN, s: n}
 		case a.del:
@@ -393,12 +389,10 @@ func (u *update) apply(old item, keys []string) (item, []string, error) {
 		if a.del && len(nv.set) == 0 {
 			remove(next, a.path)
 		} else if err := assign(next, a.path, nv); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		names = append(names, a.path[0].name)
 	}
-	slices.Sort(names)
-	return next, slices.Compact(names), nil
+	return next, nil
 }
 
 // comparePaths orders paths element by element: list indexes descending,

@@ -642,6 +642,19 @@ type update struct {
 	add    []addAction // ADD, and DELETE (del true) for sets
 }
 
+// paths are the document paths the update acts on, in order.
+func (u *update) paths() []docPath {
+	var out []docPath
+	for _, s := range u.set {
+		out = append(out, s.path)
+	}
+	out = append(out, u.remove...)
+	for _, a := range u.add {
+		out = append(out, a.path)
+	}
+	return out
+}
+
 type setAction struct {
 	path docPath
 	val  operand
@@ -766,15 +779,7 @@ func (p *parser) setValue() (operand, error) {
 // checkOverlap rejects two actions on one path or on a path and its
 // prefix, which DynamoDB refuses.
 func (u *update) checkOverlap(p *parser) error {
-	var paths []docPath
-	for _, s := range u.set {
-		paths = append(paths, s.path)
-	}
-	paths = append(paths, u.remove...)
-	for _, a := range u.add {
-		paths = append(paths, a.path)
-	}
-	return p.checkOverlap(paths)
+	return p.checkOverlap(u.paths())
 }
 
 // checkOverlap rejects two paths of which one is the other or its prefix,

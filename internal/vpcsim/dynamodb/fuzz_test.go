@@ -95,9 +95,9 @@ func FuzzUpdateExpression(f *testing.F) {
 		u, err := parseUpdate(expr, names, values, map[string]bool{})
 		wantValidation(t, expr, err)
 		if err == nil {
-			_, _, err := u.apply(fuzzItem(), []string{"id"})
+			_, err := u.apply(fuzzItem(), []string{"id"})
 			wantValidation(t, expr, err)
-			_, _, err = u.apply(nil, []string{"id"})
+			_, err = u.apply(nil, []string{"id"})
 			wantValidation(t, expr, err)
 		}
 		fuzzHandler(t, "UpdateItem", map[string]any{"UpdateExpression": expr})

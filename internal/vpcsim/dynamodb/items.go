@@ -377,7 +377,7 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 	if t.rangeKey != nil {
 		keys = append(keys, t.rangeKey.name)
 	}
-	next, touched, err := u.apply(old, keys)
+	next, err := u.apply(old, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -395,23 +395,34 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 	case "ALL_NEW":
 		attrs = cloneItem(next)
 	case "UPDATED_OLD", "UPDATED_NEW":
-		// Whole top-level attributes are returned for nested updates; AWS
-		// returns only the nested part.
+		// Only the updated paths, nested parts as a projection returns
+		// them (API reference UpdateItem, ReturnValues: "UPDATED_NEW -
+		// Returns only the updated attributes, as they appear after the
+		// UpdateItem operation").
 		src := old
 		if req.ReturnValues == "UPDATED_NEW" {
 			src = next
 		}
-		attrs = item{}
-		for _, n := range touched {
-			if v, ok := src[n]; ok {
-				attrs[n] = v.clone()
-			}
-		}
+		attrs = project(src, updatedPaths(u.paths()))
 	}
 	if len(attrs) > 0 {
 		return map[string]any{"Attributes": attrs}, nil
 	}
 	return map[string]any{}, nil
+}
+
+// updatedPaths are the paths UPDATED_OLD and UPDATED_NEW return: a path
+// into a map as written, one into a list as the whole list, since an
+// update may shift the list's elements.
+func updatedPaths(paths []docPath) []docPath {
+	out := make([]docPath, 0, len(paths))
+	for _, p := range paths {
+		if i := slices.IndexFunc(p, func(e pathElem) bool { return e.isIdx }); i > 0 {
+			p = p[:i]
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
