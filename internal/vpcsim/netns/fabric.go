@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -71,6 +72,10 @@ type Fabric struct {
 	parts   map[[2]string][]netlink.Rule // partition rules by instance pair
 	procs   []*exec.Cmd
 	apiAddr string // vpcsim's EC2 endpoint, host:port
+	// v6 is whether the kernel has IPv6 (/proc/sys/net/ipv6); without it
+	// the fabric carries IPv4 only and reports an interface with IPv6
+	// addresses as an error rather than failing every namespace.
+	v6 bool
 }
 
 type router struct {
@@ -130,6 +135,7 @@ func New(srv *vpcsim.Server, opts Options) (_ *Fabric, err error) {
 		enis:    map[string]*eniLink{},
 		parts:   map[[2]string][]netlink.Rule{},
 		apiAddr: u.Host,
+		v6:      kernelHasIPv6(),
 	}
 	defer func() {
 		if err != nil {
@@ -241,6 +247,9 @@ func (f *Fabric) addNamespace(ctx context.Context, role string) (string, error) 
 	// addresses are usable at once instead of tentative for a second. The
 	// fabric hands out every address itself, so DAD has nothing to find.
 	for _, k := range []string{"net.ipv6.conf.default.accept_dad", "net.ipv6.conf.all.accept_dad"} {
+		if !f.v6 {
+			break
+		}
 		if err := sysctlIn(name, k, "0"); err != nil {
 			return "", err
 		}
@@ -259,8 +268,10 @@ func (f *Fabric) ensureRouter(ctx context.Context, vpcID string) error {
 	if err := sysctlIn(ns, "net.ipv4.ip_forward", "1"); err != nil {
 		return err
 	}
-	if err := sysctlIn(ns, "net.ipv6.conf.all.forwarding", "1"); err != nil {
-		return err
+	if f.v6 {
+		if err := sysctlIn(ns, "net.ipv6.conf.all.forwarding", "1"); err != nil {
+			return err
+		}
 	}
 	f.routers[vpcID] = &router{vpc: vpcID, ns: ns, subnets: map[string]*subnetPort{}, tables: map[string]int{}, rules: map[string]netlink.Rule{}}
 	f.log.Info("router namespace created", "vpc", vpcID, "netns", ns)
@@ -360,7 +371,7 @@ func (f *Fabric) ensureENI(e vpcsim.NetworkInterfaceState, st vpcsim.State, subn
 		if err == nil {
 			err = rnl.AddrAdd(re, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(sp.gw, 32))})
 		}
-		if err == nil {
+		if err == nil && f.v6 {
 			// The VPC router's IPv6 address on every link: instances send
 			// IPv6 to it (default route via fe80::1), as an EC2 instance
 			// sends to the router's link-local address.
@@ -486,6 +497,12 @@ var routerLL = netip.MustParseAddr("fe80::1")
 // interface, the default route via the router. Every packet goes through
 // the router, which forwards by the route tables, as for IPv4.
 func (f *Fabric) configureENI6(nl *netlink.Handle, l netlink.Link, x *eniLink, e vpcsim.NetworkInterfaceState) error {
+	if !f.v6 {
+		if len(e.IPv6Addresses) > 0 {
+			return fmt.Errorf("eni %s: cannot carry its IPv6 addresses: this kernel has no IPv6 (/proc/sys/net/ipv6 is missing)", x.id)
+		}
+		return nil
+	}
 	if err := nl.AddrReplace(l, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(linkLocal(x.mac), 64)), Flags: unix.IFA_F_NODAD}); err != nil {
 		return fmt.Errorf("eni %s: add link-local address: %w", x.id, err)
 	}
@@ -565,7 +582,7 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		if e.VPC != r.vpc {
 			continue
 		}
-		for _, a := range addrsHeld(e) {
+		for _, a := range f.carried(addrsHeld(e)) {
 			common = append(common, target(netip.PrefixFrom(a, a.BitLen()), e.ID, false))
 		}
 	}
@@ -599,6 +616,9 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 			if err != nil || rt.Target == "local" || rt.NetworkInterfaceID == "" {
 				continue // gateways lead out of the VPC, which the fabric has not
 			}
+			if dst.Addr().Is6() && !f.v6 {
+				continue // nothing in the fabric sends IPv6 without it
+			}
 			if _, local := routes[dst]; local && dst.IsSingleIP() {
 				continue // an address an ENI holds: the local route wins, as in AWS
 			}
@@ -631,13 +651,13 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 			continue
 		}
 		if e.SourceDestCheck {
-			for _, a := range addrsHeld(e) {
+			for _, a := range f.carried(addrsHeld(e)) {
 				rl := sourceRule(x.rEnd, prioSubnet, n, family(a))
 				rl.Src = ipNet(netip.PrefixFrom(a, a.BitLen()))
 				wantRules[ruleKey(rl)] = *rl
 			}
 		}
-		for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		for _, fam := range f.families() {
 			if !e.SourceDestCheck {
 				rl := sourceRule(x.rEnd, prioSubnet, n, fam)
 				wantRules[ruleKey(rl)] = *rl
@@ -668,6 +688,28 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		r.rules[k] = rl
 	}
 	return errors.Join(errs...)
+}
+
+// kernelHasIPv6 reports whether this kernel was built and booted with IPv6.
+func kernelHasIPv6() bool {
+	_, err := os.Stat("/proc/sys/net/ipv6")
+	return err == nil
+}
+
+// families are the address families the fabric carries.
+func (f *Fabric) families() []int {
+	if f.v6 {
+		return []int{unix.AF_INET, unix.AF_INET6}
+	}
+	return []int{unix.AF_INET}
+}
+
+// carried drops the IPv6 addresses when the fabric carries IPv4 only.
+func (f *Fabric) carried(as []netip.Addr) []netip.Addr {
+	if f.v6 {
+		return as
+	}
+	return slices.DeleteFunc(as, netip.Addr.Is6)
 }
 
 func holds(e vpcsim.NetworkInterfaceState, dst netip.Prefix) bool {
@@ -727,7 +769,7 @@ func (f *Fabric) programTable(nl *netlink.Handle, n int, routes map[netip.Prefix
 	}
 	var errs []error
 	desired := map[string]bool{}
-	defs := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+	defs := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}[:len(f.families())]
 	for _, def := range defs {
 		if _, ok := routes[def]; !ok {
 			routes[def] = want{dst: def, blackhole: true}
@@ -755,7 +797,7 @@ func (f *Fabric) programTable(nl *netlink.Handle, n int, routes map[netip.Prefix
 			errs = append(errs, fmt.Errorf("replace route %s: %w", w.dst, err))
 		}
 	}
-	for i, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+	for i, fam := range f.families() {
 		cur, err := nl.RouteListFiltered(fam, &netlink.Route{Table: n}, netlink.RT_FILTER_TABLE)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list table %d: %w", n, err))
