@@ -168,6 +168,11 @@ func TestMotoCompatibility(t *testing.T) {
 	if err != nil || len(vpcs.Vpcs) != 1 || aws.ToString(vpcs.Vpcs[0].CidrBlock) != "172.31.0.0/16" {
 		t.Fatalf("default vpc after reset: %+v, %v", vpcs, err)
 	}
+	// The filter's older name, as the EC2 API reference listed it
+	// (DescribeVpcs: "isDefault - Indicates whether the VPC is the default VPC").
+	if old, err := c.DescribeVpcs(ctx, &awsec2.DescribeVpcsInput{Filters: []types.Filter{filter("isDefault", "true")}}); err != nil || len(old.Vpcs) != 1 {
+		t.Errorf("isDefault filter: %+v, %v; want the default VPC", old, err)
+	}
 	subs, err := c.DescribeSubnets(ctx, &awsec2.DescribeSubnetsInput{Filters: []types.Filter{filter("default-for-az", "true")}})
 	if err != nil || len(subs.Subnets) != 6 {
 		t.Fatalf("default subnets: %+v, %v", subs, err)

@@ -804,7 +804,10 @@ type describeVpcsResp struct {
 	NextToken string    `xml:"nextToken,omitempty"`
 }
 
-var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "owner-id", "dhcp-options-id",
+// isDefault is the name the EC2 API reference gave the is-default filter
+// until 2018 (DescribeVpcs, Filter.N: "isDefault - Indicates whether the
+// VPC is the default VPC"); EC2 still takes both.
+var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "isDefault", "owner-id", "dhcp-options-id",
 	"ipv6-cidr-block-association.ipv6-cidr-block", "ipv6-cidr-block-association.association-id", "ipv6-cidr-block-association.state",
 	"ipv6-cidr-block-association.ipv6-pool"}
 
@@ -833,7 +836,7 @@ func (s *Account) describeVpcs(r *request) (any, error) {
 				return []string{x.CidrBlock}
 			case "state":
 				return []string{x.State}
-			case "is-default":
+			case "is-default", "isDefault":
 				return []string{boolStr(x.IsDefault)}
 			case "owner-id":
 				return []string{x.OwnerID}
