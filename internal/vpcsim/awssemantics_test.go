@@ -552,3 +552,108 @@ func TestAWSPrimaryInterfaceCannotBeDetached(t *testing.T) {
 		}
 	})
 }
+
+// TestAWSTagFilters: the tag filters vipd's tag selectors send
+// (docs/tags.md) select route tables, network interfaces, volumes and
+// Elastic IPs as AWS documents them for each of those Describe calls:
+// tag:<key> matches the tag's value (case-sensitive, * and ? wildcards),
+// tag-key matches a key whatever its value, and several tag filters AND,
+// so an object must carry every tag of a selector.
+//
+// Sources (the Filters of each call list the same two entries):
+//   - "tag:<key> - The key/value combination of a tag assigned to the
+//     resource. Use the tag key in the filter name and the tag value as the
+//     filter value. For example, to find all resources that have a tag with
+//     the key Owner and the value TeamA, specify tag:Owner for the filter
+//     name and TeamA for the filter value."
+//   - "tag-key - The key of a tag assigned to the resource. Use this filter
+//     to find all resources assigned a tag with a specific key, regardless
+//     of the tag value."
+//     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html
+//     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
+//     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVolumes.html
+//     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAddresses.html
+//   - AND across filters, OR across values:
+//     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Filter.html
+func TestAWSTagFilters(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	const volA, volB, eip = "vol-0a0000000000000a1", "vol-0b0000000000000b1", "eipalloc-0b0000000000000b1"
+	tag := func(ids []string, kv ...string) {
+		t.Helper()
+		var tags []types.Tag
+		for i := 0; i+1 < len(kv); i += 2 {
+			tags = append(tags, types.Tag{Key: aws.String(kv[i]), Value: aws.String(kv[i+1])})
+		}
+		if _, err := e.ec2.CreateTags(ctx, &awsec2.CreateTagsInput{Resources: ids, Tags: tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag([]string{rtbA, rtbB}, "vipd", "db")
+	tag([]string{rtbB}, "env", "prod")
+	tag([]string{rtbMain}, "vipd", "web")
+	tag([]string{eniSpare, volB, eip}, "vipd", "db")
+	tag([]string{eniB, volA}, "vipd", "")
+	cases := []struct {
+		name    string
+		filters []types.Filter
+		tables  []string
+		enis    []string
+		volumes []string
+		eips    []string
+	}{
+		{"tag:key", []types.Filter{filter("tag:vipd", "db")}, []string{rtbA, rtbB}, []string{eniSpare}, []string{volB}, []string{eip}},
+		{"tag:key values OR", []types.Filter{filter("tag:vipd", "db", "web")}, []string{rtbMain, rtbA, rtbB}, []string{eniSpare}, []string{volB}, []string{eip}},
+		{"tag:key wildcard", []types.Filter{filter("tag:vipd", "*")}, []string{rtbMain, rtbA, rtbB}, []string{eniB, eniSpare}, []string{volA, volB}, []string{eip}},
+		{"tag:key value is case-sensitive", []types.Filter{filter("tag:vipd", "DB")}, nil, nil, nil, nil},
+		{"tag:key key is case-sensitive", []types.Filter{filter("tag:VIPD", "db")}, nil, nil, nil, nil},
+		{"tag-key", []types.Filter{filter("tag-key", "vipd")}, []string{rtbMain, rtbA, rtbB}, []string{eniB, eniSpare}, []string{volA, volB}, []string{eip}},
+		{"tag filters AND", []types.Filter{filter("tag:vipd", "db"), filter("tag:env", "prod")}, []string{rtbB}, nil, nil, nil},
+		{"tag filter AND tag-key", []types.Filter{filter("tag:vipd", "db"), filter("tag-key", "env")}, []string{rtbB}, nil, nil, nil},
+	}
+	sorted := func(s []string) []string { s = slices.Clone(s); sort.Strings(s); return s }
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, err := e.ec2.DescribeRouteTables(ctx, &awsec2.DescribeRouteTablesInput{Filters: tt.filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(sorted(tt.tables), tableIDs(rt)); diff != "" {
+				t.Errorf("route tables (-want +got):\n%s", diff)
+			}
+			ni, err := e.ec2.DescribeNetworkInterfaces(ctx, &awsec2.DescribeNetworkInterfacesInput{Filters: tt.filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, n := range ni.NetworkInterfaces {
+				got = append(got, aws.ToString(n.NetworkInterfaceId))
+			}
+			if diff := cmp.Diff(sorted(tt.enis), sorted(got)); diff != "" {
+				t.Errorf("interfaces (-want +got):\n%s", diff)
+			}
+			vs, err := e.ec2.DescribeVolumes(ctx, &awsec2.DescribeVolumesInput{Filters: tt.filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			for _, v := range vs.Volumes {
+				got = append(got, aws.ToString(v.VolumeId))
+			}
+			if diff := cmp.Diff(sorted(tt.volumes), sorted(got)); diff != "" {
+				t.Errorf("volumes (-want +got):\n%s", diff)
+			}
+			as, err := e.ec2.DescribeAddresses(ctx, &awsec2.DescribeAddressesInput{Filters: tt.filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			for _, a := range as.Addresses {
+				got = append(got, aws.ToString(a.AllocationId))
+			}
+			if diff := cmp.Diff(sorted(tt.eips), sorted(got)); diff != "" {
+				t.Errorf("addresses (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
