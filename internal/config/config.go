@@ -54,6 +54,9 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Shutdown says what a clean stop (SIGTERM) does with owned resources.
 	Shutdown Shutdown `yaml:"shutdown"`
+	// Fence is STONITH: stopping a previous owner that did not let go of
+	// a volume or interface before taking it (docs/stonith.md).
+	Fence Fence `yaml:"fence"`
 
 	// Source is the file the config was read from ("" when not from a file).
 	Source string `yaml:"-"`
@@ -251,7 +254,9 @@ type OverlayRoute struct {
 	// CIDRs are the routed prefixes; `cidr:` takes one, `cidrs:` a list.
 	CIDR  netip.Prefix   `yaml:"cidr"`
 	CIDRs []netip.Prefix `yaml:"cidrs"`
-	// RouteTables is "all" (every table of the owner's VPC) or a list of ids.
+	// RouteTables is "all" (every table of the owner's VPC), a list of ids,
+	// or {tags: [...]}: the tables of the owner's VPC that carry every tag,
+	// found again on each reconcile (docs/tags.md).
 	RouteTables RouteTables `yaml:"route-tables"`
 	// DisableSourceDestCheck turns the owner's source/dest check off on acquire.
 	DisableSourceDestCheck bool `yaml:"disable-source-dest-check"`
@@ -269,12 +274,19 @@ func (o *OverlayRoute) Prefixes() []netip.Prefix {
 	return append(out, o.CIDRs...)
 }
 
-// RouteTables is either all tables of the VPC or a list of ids. In YAML it
-// is the scalar `all` or a list of `rtb-` ids; it has no default, so every
-// overlay-route says which tables it owns.
+// RouteTables is all tables of the VPC, a list of ids, or the tables of
+// the VPC that carry every one of Tags. In YAML it is the scalar `all`, a
+// list of `rtb-` ids, or a mapping `{tags: [{key: K, value: V}]}`; it has
+// no default, so every overlay-route says which tables it owns.
 type RouteTables struct {
-	All bool
-	IDs []string
+	All  bool
+	IDs  []string
+	Tags []Tag
+}
+
+// routeTableTags is the mapping form of RouteTables.
+type routeTableTags struct {
+	Tags []Tag `yaml:"tags"`
 }
 
 // LocalAddress modes.

@@ -419,9 +419,10 @@ func TestRouteTablesYAML(t *testing.T) {
 	}{
 		{in: "all", want: RouteTables{All: true}},
 		{in: "[rtb-0a1b2c3d, rtb-0123456789abcdef0]", want: RouteTables{IDs: []string{"rtb-0a1b2c3d", "rtb-0123456789abcdef0"}}},
-		{in: "none", wantErr: `want "all" or a list of route table ids, got the string "none"`},
+		{in: "{tags: [{key: vipd, value: db}, {key: env}]}", want: RouteTables{Tags: []Tag{{Key: "vipd", Value: "db"}, {Key: "env"}}}},
+		{in: "none", wantErr: `want "all", a list of route table ids or {tags: [...]}, got the string "none"`},
 		{in: "[[rtb-0a1b2c3d]]", wantErr: "1:2: want a route table id, got a list"},
-		{in: "{a: b}", wantErr: `1:1: want "all" or a list of route table ids, got a mapping`},
+		{in: "{a: b}", wantErr: `1:2: unknown key "a"; want tags`},
 	}
 	for _, tt := range tests {
 		var got RouteTables

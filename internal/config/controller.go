@@ -77,12 +77,6 @@ type Candidate struct {
 	CheckAddress string `yaml:"check-address"`
 }
 
-// Tag is one tag filter.
-type Tag struct {
-	Key   string `yaml:"key"`
-	Value string `yaml:"value"`
-}
-
 // Owner parameter types.
 const (
 	ParameterString       = "String"

@@ -89,6 +89,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.decodePrefix(n, v, path)
 		return
 	case routeTablesType:
+		if m := unalias(n); m.Kind == yaml.MappingNode {
+			// {tags: [...]}: decoded as a struct, so that unknown keys and
+			// every tag's fields are placed as anywhere else.
+			var sel routeTableTags
+			d.decodeStruct(m, reflect.ValueOf(&sel).Elem(), path, depth)
+			if sel.Tags == nil {
+				sel.Tags = []Tag{}
+			}
+			v.Set(reflect.ValueOf(RouteTables{Tags: sel.Tags}))
+			return
+		}
 		rt, err := decodeRouteTables(n)
 		if err != nil {
 			d.errorAt(n, path, "%s", err.Msg)
@@ -270,6 +281,13 @@ func (d *decoder) decodePrefix(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(reflect.ValueOf(p))
 }
 
+func unalias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
 // routeTablesAll is the scalar form of RouteTables.
 const routeTablesAll = "all"
 
@@ -285,7 +303,7 @@ func decodeRouteTables(n *yaml.Node) (RouteTables, *Error) {
 			return RouteTables{All: true}, nil
 		}
 		return RouteTables{}, &Error{Line: n.Line, Column: n.Column,
-			Msg: fmt.Sprintf("want %q or a list of route table ids, got %s%s", routeTablesAll, describe(n), didYouMean(n.Value, []string{routeTablesAll}))}
+			Msg: fmt.Sprintf("want %q, a list of route table ids or {tags: [...]}, got %s%s", routeTablesAll, describe(n), didYouMean(n.Value, []string{routeTablesAll}))}
 	case yaml.SequenceNode:
 		ids := make([]string, 0, len(n.Content))
 		for _, e := range n.Content {
@@ -299,12 +317,27 @@ func decodeRouteTables(n *yaml.Node) (RouteTables, *Error) {
 			ids = append(ids, e.Value)
 		}
 		return RouteTables{IDs: ids}, nil
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value != "tags" {
+				return RouteTables{}, &Error{Line: k.Line, Column: k.Column,
+					Msg: fmt.Sprintf("unknown key %q; want tags", k.Value)}
+			}
+		}
+		var sel routeTableTags
+		if err := n.Decode(&sel); err != nil {
+			return RouteTables{}, &Error{Line: n.Line, Column: n.Column, Msg: err.Error()}
+		}
+		if sel.Tags == nil {
+			sel.Tags = []Tag{}
+		}
+		return RouteTables{Tags: sel.Tags}, nil
 	}
 	return RouteTables{}, &Error{Line: n.Line, Column: n.Column,
-		Msg: fmt.Sprintf("want %q or a list of route table ids, got %s", routeTablesAll, describe(n))}
+		Msg: fmt.Sprintf("want %q, a list of route table ids or {tags: [...]}, got %s", routeTablesAll, describe(n))}
 }
 
-// UnmarshalYAML decodes `all` or a list of route table ids, for callers
+// UnmarshalYAML decodes `all`, a list of route table ids or {tags: [...]}, for callers
 // that decode a RouteTables with the yaml package directly.
 func (r *RouteTables) UnmarshalYAML(n *yaml.Node) error {
 	rt, err := decodeRouteTables(n)

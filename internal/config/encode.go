@@ -92,6 +92,9 @@ func encodeRouteTables(r RouteTables) *yaml.Node {
 	if r.All {
 		return scalar(routeTablesAll)
 	}
+	if r.Tags != nil {
+		return encodeValue(reflect.ValueOf(routeTableTags{Tags: r.Tags}))
+	}
 	if r.IDs == nil {
 		return nil
 	}

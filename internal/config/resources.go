@@ -90,8 +90,10 @@ func (s *SecondaryIP) Addrs() []netip.Addr {
 // ElasticIP associates an Elastic IP with the owner: with its
 // instance, or with its ENI at DeviceIndex and PrivateIP.
 type ElasticIP struct {
-	// AllocationID names the address (eipalloc-...).
+	// AllocationID names the address (eipalloc-...); or Tags select it:
+	// the one Elastic IP that carries every tag. Exactly one is set.
 	AllocationID string `yaml:"allocation-id"`
+	Tags         []Tag  `yaml:"tags"`
 	// PrivateIP, when set, associates with that private address of the
 	// owner's ENI at DeviceIndex (for example a secondary-ip address);
 	// otherwise with the instance (its primary private address).
@@ -119,9 +121,11 @@ const (
 // sets up policy routing so that replies leave by it.
 type ENI struct {
 	// ID names the interface (eni-...); or PrivateIP finds it by its
-	// primary private address. Exactly one is set.
+	// primary private address; or Tags select it: the one interface that
+	// carries every tag. Exactly one is set.
 	ID        string `yaml:"id"`
 	PrivateIP string `yaml:"private-ip"`
+	Tags      []Tag  `yaml:"tags"`
 	// DeviceIndex is where it is attached on the owner; at least 1 (0 is
 	// the primary interface). 0 in the file means the default, 1.
 	DeviceIndex int `yaml:"device-index"`
@@ -182,8 +186,10 @@ type Route53 struct {
 // EBSVolume moves an EBS volume to the owner and mounts it, as the
 // keepalived + EBS recipes do.
 type EBSVolume struct {
-	// VolumeID names the volume (vol-...).
+	// VolumeID names the volume (vol-...); or Tags select it: the one
+	// volume that carries every tag. Exactly one is set.
 	VolumeID string `yaml:"volume-id"`
+	Tags     []Tag  `yaml:"tags"`
 	// Device is the attachment's device name given to AttachVolume; default
 	// /dev/sdf.
 	Device string `yaml:"device"`

@@ -27,6 +27,11 @@ func TestParseRejectsResources(t *testing.T) {
 		{"ebs-volume-bad", members + "resources:\n  - ebs-volume: {volume-id: vol-1, device: /dev/sda1, block-device: dev/nvme1n1, mount-point: /, options: ['noatime,ro'], host: yes-please}\n  - ebs-volume: {volume-id: vol-0a1b2c3d, fsck: true}\n"},
 		{"resources-owning-the-same-thing", members + "resources:\n  - secondary-ip: {addresses: [10.0.1.100]}\n  - secondary-ip: {addresses: [10.0.1.101, 10.0.1.100]}\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\n  - route53: {hosted-zone-id: Z1, name: db.example.internal}\n  - route53: {hosted-zone-id: Z1, name: DB.example.internal., type: A}\n"},
 		{"ipv6-bad", members + "resources:\n  - overlay-route: {cidrs: ['fe80::/64', 'ff02::1/128', '::ffff:10.0.0.1/128', 'fd00:ec2::10/128'], route-tables: all}\n  - route53: {hosted-zone-id: Z1, name: db.example.internal, address: private-ipv6}\nlocal-address: {cidr: 'fd00:ec2::10/128'}\n"},
+		{"tag-selectors-bad", members + "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: {tags: []}}\n  - overlay-route: {cidr: 192.168.100.11/32, route-tables: {tags: [{value: db}, {key: vipd, value: a}, {key: vipd, value: b}]}}\n  - eni: {id: eni-0a1b2c3d, tags: [{key: vipd, value: db}]}\n  - ebs-volume: {volume-id: vol-0a1b2c3d, tags: [{key: vipd}]}\n  - elastic-ip: {tags: [{key: '', value: web}]}\nlocal-address: {interface: none}\n"},
+		{"route-tables-tags-typo", members + "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: {tags: [{key: vipd, valeu: db}], tabs: x}}\nlocal-address: {interface: none}\n"},
+		{"tag-selectors-owning-the-same-thing", members + "resources:\n  - eni: {tags: [{key: vipd, value: db}]}\n  - eni: {tags: [{key: vipd, value: db}]}\nlocal-address: {interface: none}\n"},
+		{"fence-bad", members + "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}\nlocal-address: {cidr: 192.168.100.10/32}\nfence: {stop-instance: true, timeout: 2h}\n"},
+		{"fence-timeout-alone", members + "resources:\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\nfence: {timeout: 1m}\n"},
 		{"local-address-not-secondary", members + "resources:\n  - secondary-ip: {addresses: [10.0.1.100]}\nlocal-address: {cidr: 10.0.1.101/32}\n"},
 	}
 	for _, tt := range tests {

@@ -40,6 +40,7 @@ func (c *Config) validate(idx *index) error {
 	v.notify(c)
 	v.clusterTLS(c)
 	v.instanceNotices(c)
+	v.fence(c)
 	v.rest(c)
 	return errors.Join(v.errs...)
 }
@@ -433,8 +434,10 @@ func (v *validator) overlayRoute(path string, o *OverlayRoute, seen map[netip.Pr
 	switch {
 	case rt.All && len(rt.IDs) > 0:
 		v.errorf(path+".route-tables", "both all and a list of ids")
-	case !rt.All && len(rt.IDs) == 0:
-		v.errorf(path+".route-tables", "required: %q or a list of route table ids", routeTablesAll)
+	case !rt.All && len(rt.IDs) == 0 && rt.Tags == nil:
+		v.errorf(path+".route-tables", "required: %q, a list of route table ids, or {tags: [{key: K, value: V}]}", routeTablesAll)
+	case rt.Tags != nil:
+		v.tags(path+".route-tables.tags", rt.Tags)
 	}
 	ids := map[string]bool{}
 	for i, id := range rt.IDs {

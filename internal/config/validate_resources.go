@@ -97,8 +97,12 @@ func (v *validator) secondaryIP(path string, s *SecondaryIP) {
 
 func (v *validator) elasticIP(path string, e *ElasticIP) {
 	switch {
+	case e.AllocationID != "" && e.Tags != nil:
+		v.errorf(path, "both allocation-id and tags; set one")
+	case e.Tags != nil:
+		v.tags(path+".tags", e.Tags)
 	case e.AllocationID == "":
-		v.errorf(path+".allocation-id", "required: the Elastic IP's allocation id (eipalloc-...)")
+		v.errorf(path+".allocation-id", "required: the Elastic IP's allocation id (eipalloc-...), or tags that select it")
 	case !eipallocRE.MatchString(e.AllocationID):
 		v.errorf(path+".allocation-id", "%q is not an allocation id (eipalloc- and 8 or 17 hex digits)", e.AllocationID)
 	}
@@ -113,11 +117,13 @@ func (v *validator) elasticIP(path string, e *ElasticIP) {
 }
 
 func (v *validator) eni(path string, e *ENI) {
-	switch {
-	case e.ID == "" && e.PrivateIP == "":
-		v.errorf(path, "no interface; set id or private-ip")
-	case e.ID != "" && e.PrivateIP != "":
-		v.errorf(path, "both id and private-ip; set one")
+	switch n := btoi(e.ID != "") + btoi(e.PrivateIP != "") + btoi(e.Tags != nil); {
+	case n == 0:
+		v.errorf(path, "no interface; set id, private-ip or tags")
+	case n > 1:
+		v.errorf(path, "more than one of id, private-ip and tags; set one")
+	case e.Tags != nil:
+		v.tags(path+".tags", e.Tags)
 	case e.ID != "" && !eniRE.MatchString(e.ID):
 		v.errorf(path+".id", "%q is not a network interface id (eni- and 8 or 17 hex digits)", e.ID)
 	case e.PrivateIP != "":
@@ -199,10 +205,21 @@ func validDNSName(s string) bool {
 	return true
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (v *validator) ebsVolume(path string, e *EBSVolume) {
 	switch {
+	case e.VolumeID != "" && e.Tags != nil:
+		v.errorf(path, "both volume-id and tags; set one")
+	case e.Tags != nil:
+		v.tags(path+".tags", e.Tags)
 	case e.VolumeID == "":
-		v.errorf(path+".volume-id", "required: the volume id (vol-...)")
+		v.errorf(path+".volume-id", "required: the volume id (vol-...), or tags that select it")
 	case !volRE.MatchString(e.VolumeID):
 		v.errorf(path+".volume-id", "%q is not a volume id (vol- and 8 or 17 hex digits)", e.VolumeID)
 	}
@@ -270,6 +287,12 @@ func (v *validator) duplicateResources(c *Config) {
 			}
 		case r.ElasticIP != nil && r.ElasticIP.AllocationID != "":
 			claim(r.ElasticIP.AllocationID, path+".elastic-ip.allocation-id")
+		case r.ElasticIP != nil && len(r.ElasticIP.Tags) > 0:
+			claim("elastic-ip with tags "+TagsString(r.ElasticIP.Tags), path+".elastic-ip.tags")
+		case r.ENI != nil && len(r.ENI.Tags) > 0:
+			claim("eni with tags "+TagsString(r.ENI.Tags), path+".eni.tags")
+		case r.EBSVolume != nil && len(r.EBSVolume.Tags) > 0:
+			claim("ebs-volume with tags "+TagsString(r.EBSVolume.Tags), path+".ebs-volume.tags")
 		case r.ENI != nil && r.ENI.ID != "":
 			claim(r.ENI.ID, path+".eni.id")
 		case r.ENI != nil && r.ENI.PrivateIP != "":
