@@ -89,7 +89,7 @@ func For(cfg *config.Config, o Options, kinds Kinds) (Policy, error) {
 	if o.Partition == "" {
 		o.Partition = "aws"
 	}
-	b := &Builder{o: o, actions: map[string][]string{}, resources: map[string][]string{}, conditions: map[string]map[string]map[string]string{}}
+	b := &Builder{o: o, actions: map[string][]string{}, resources: map[string][]string{}, conditions: map[string]map[string]map[string]string{}, tagged: map[string]string{}}
 	for i, r := range cfg.Resources {
 		if err := kinds.Policy(b, r); err != nil {
 			return Policy{}, fmt.Errorf("resources[%d]: %w", i, err)
@@ -109,6 +109,48 @@ type Builder struct {
 	actions    map[string][]string
 	resources  map[string][]string
 	conditions map[string]map[string]map[string]string
+	tagged     map[string]string // prefix and tag selector → its statement's Sid
+}
+
+// Tagged returns the Sid of the statement for the objects that tag
+// selector tags finds (one statement per distinct selector, since its
+// condition applies to the whole statement), with the condition that the
+// object carries every tag: StringEquals on ec2:ResourceTag/<key>, or, for
+// a tag with any value, Null false on it (the key is present). EC2
+// supports ec2:ResourceTag/${TagKey} on the route-table, volume,
+// network-interface, elastic-ip and instance resource types (Service
+// Authorization Reference, "Actions, resources, and condition keys for
+// Amazon EC2", resource types table:
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html).
+func (b *Builder) Tagged(prefix string, tags []config.Tag) string {
+	key := prefix + " " + config.TagsString(tags)
+	if sid, ok := b.tagged[key]; ok {
+		return sid
+	}
+	n := 1
+	for k := range b.tagged {
+		if strings.HasPrefix(k, prefix+" ") {
+			n++
+		}
+	}
+	sid := prefix + "Tagged"
+	if n > 1 {
+		sid += fmt.Sprint(n)
+	}
+	b.tagged[key] = sid
+	for _, t := range tags {
+		if t.Value == "" {
+			b.Condition(sid, "Null", "ec2:ResourceTag/"+t.Key, "false")
+			continue
+		}
+		op := "StringEquals"
+		if strings.ContainsAny(t.Value, "*?") {
+			// EC2's filter reads * and ? as wildcards; so does StringLike.
+			op = "StringLike"
+		}
+		b.Condition(sid, op, "ec2:ResourceTag/"+t.Key, t.Value)
+	}
+	return sid
 }
 
 // Options are the ARNs' partition, region, account and scope.

@@ -35,11 +35,11 @@ instances:
   - {id: i-0a000000000000001, subnet: subnet-0a000000000000001, private-ip: 10.0.1.10, role: vipd}
   - {id: i-0b000000000000002, subnet: subnet-0a000000000000001, private-ip: 10.0.1.11, eni-id: eni-0b00000000000000b}
 network-interfaces:
-  - {id: eni-0a000000000000009, subnet: subnet-0a000000000000001, private-ip: 10.0.1.50, instance: i-0b000000000000002, device-index: 1}
+  - {id: eni-0a000000000000009, subnet: subnet-0a000000000000001, private-ip: 10.0.1.50, instance: i-0b000000000000002, device-index: 1, tags: {vipd: db}}
   - {id: eni-0b000000000000009, subnet: subnet-0b000000000000002, private-ip: 10.0.2.50}
 volumes:
-  - {id: vol-0a000000000000009, az: a, instance: i-0b000000000000002, device: /dev/sdf}
-  - {id: vol-0b000000000000009, az: b}
+  - {id: vol-0a000000000000009, az: a, instance: i-0b000000000000002, device: /dev/sdf, tags: {vipd: data}}
+  - {id: vol-0b000000000000009, az: b, tags: {vipd: data}}
 elastic-ips:
   - {id: eipalloc-0a000000000000009, network-interface: eni-0b00000000000000b}
 `
@@ -87,6 +87,22 @@ func TestKinds(t *testing.T) {
 				{"ebs-volume vol-0c000000000000009", preflight.Fail},
 				{"elastic-ip eipalloc-0c000000000000009", preflight.Fail},
 				{"secondary-ip 10.0.2.100", preflight.Fail},
+			},
+		},
+		{
+			// A selector resolves to its one object, whose checks follow;
+			// one that selects none fails naming the tags, one that
+			// selects several fails naming every id.
+			name: "tag selectors", role: kindsRole,
+			resources: "  - eni: {tags: [{key: vipd, value: db}], host: none}\n" +
+				"  - ebs-volume: {tags: [{key: vipd}], host: none}\n" +
+				"  - elastic-ip: {tags: [{key: vipd, value: web}]}\n",
+			want: []outcome{
+				{"eni tags vipd=db (eni-0a000000000000009)", preflight.Pass},
+				{"permission ec2:AttachNetworkInterface eni-0a000000000000009", preflight.Pass},
+				{"permission ec2:DetachNetworkInterface eni-0a000000000000009", preflight.Pass},
+				{"ebs-volume tags vipd", preflight.Fail},
+				{"elastic-ip tags vipd=web", preflight.Fail},
 			},
 		},
 		{

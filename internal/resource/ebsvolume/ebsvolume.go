@@ -79,13 +79,22 @@ func New(cfg config.EBSVolume, c EC2, opts Options, log *slog.Logger) *Resource 
 }
 
 // Name identifies the resource in status and logs.
-func (r *Resource) Name() string { return "ebs-volume " + r.cfg.VolumeID }
+func (r *Resource) Name() string { return "ebs-volume " + r.label() }
+
+// label names the volume in messages: its id, or its tag selector.
+func (r *Resource) label() string {
+	if r.cfg.Tags != nil {
+		return "tags " + config.TagsString(r.cfg.Tags)
+	}
+	return r.cfg.VolumeID
+}
 
 // Kind is the resource kind as written in the config.
 func (r *Resource) Kind() string { return config.KindEBSVolume }
 
 // volume is the volume's attachment as this resource cares about.
 type volume struct {
+	id       string
 	az       string
 	state    string // available, in-use, ...
 	attached bool   // an attachment exists (any status but detached)
@@ -94,18 +103,38 @@ type volume struct {
 	status   string // attaching, attached, detaching
 }
 
-func (r *Resource) describe(ctx context.Context) (volume, error) {
+// describe reads the volume: by id when id is set (the configured one,
+// or the one an acquire found), else by the configured tags, found again
+// on every read and required to select exactly one volume.
+func (r *Resource) describe(ctx context.Context, id string) (volume, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	out, err := r.ec2.DescribeVolumes(cctx, &ec2.DescribeVolumesInput{VolumeIds: []string{r.cfg.VolumeID}})
+	if id == "" {
+		id = r.cfg.VolumeID
+	}
+	in := &ec2.DescribeVolumesInput{VolumeIds: []string{id}}
+	label := id
+	if id == "" {
+		in, label = &ec2.DescribeVolumesInput{Filters: resource.TagFilters(r.cfg.Tags)}, r.label()
+	}
+	out, err := r.ec2.DescribeVolumes(cctx, in)
 	if err != nil {
-		return volume{}, fmt.Errorf("describe volume %s: %w", r.cfg.VolumeID, err)
+		return volume{}, fmt.Errorf("describe volume %s: %w", label, err)
+	}
+	if id == "" {
+		ids := make([]string, len(out.Volumes))
+		for i, v := range out.Volumes {
+			ids[i] = aws.ToString(v.VolumeId)
+		}
+		if err := resource.OneTagged("volume", r.cfg.Tags, ids); err != nil {
+			return volume{}, fmt.Errorf("describe volume %s: %w", label, err)
+		}
 	}
 	if len(out.Volumes) != 1 {
-		return volume{}, fmt.Errorf("describe volume %s: %d volumes found, want 1", r.cfg.VolumeID, len(out.Volumes))
+		return volume{}, fmt.Errorf("describe volume %s: %d volumes found, want 1", label, len(out.Volumes))
 	}
 	v := out.Volumes[0]
-	vol := volume{az: aws.ToString(v.AvailabilityZone), state: string(v.State)}
+	vol := volume{id: aws.ToString(v.VolumeId), az: aws.ToString(v.AvailabilityZone), state: string(v.State)}
 	for _, a := range v.Attachments {
 		if a.State == types.VolumeAttachmentStateDetached {
 			continue
@@ -122,26 +151,26 @@ func (r *Resource) mine(v volume, self resource.Self) bool {
 // Check reports whether the volume is attached to self at the device and,
 // when a mount point is configured, mounted.
 func (r *Resource) Check(ctx context.Context, self resource.Self) (resource.Status, error) {
-	v, err := r.describe(ctx)
+	v, err := r.describe(ctx, "")
 	if err != nil {
 		return resource.Status{}, err
 	}
 	var st resource.Status
 	switch {
 	case !v.attached:
-		st.Drift = append(st.Drift, fmt.Sprintf("%s: %s, not attached", r.cfg.VolumeID, v.state))
+		st.Drift = append(st.Drift, fmt.Sprintf("%s: %s, not attached", v.id, v.state))
 	case !r.mine(v, self):
-		st.Drift = append(st.Drift, fmt.Sprintf("%s: attached to %s at %s (%s), want %s at %s", r.cfg.VolumeID, v.instance, v.device, v.status, self.InstanceID, r.cfg.Device))
+		st.Drift = append(st.Drift, fmt.Sprintf("%s: attached to %s at %s (%s), want %s at %s", v.id, v.instance, v.device, v.status, self.InstanceID, r.cfg.Device))
 	case v.status != string(types.VolumeAttachmentStateAttached):
-		st.Drift = append(st.Drift, fmt.Sprintf("%s: %s", r.cfg.VolumeID, v.status))
+		st.Drift = append(st.Drift, fmt.Sprintf("%s: %s", v.id, v.status))
 	}
 	if len(st.Drift) == 0 {
 		ok, err := r.opts.Device.Mounted(ctx)
 		if err != nil {
-			return resource.Status{}, fmt.Errorf("check mount of %s: %w", r.cfg.VolumeID, err)
+			return resource.Status{}, fmt.Errorf("check mount of %s: %w", v.id, err)
 		}
 		if !ok {
-			st.Drift = append(st.Drift, fmt.Sprintf("%s: not mounted on %s", r.cfg.VolumeID, r.cfg.MountPoint))
+			st.Drift = append(st.Drift, fmt.Sprintf("%s: not mounted on %s", v.id, r.cfg.MountPoint))
 		}
 	}
 	st.InSync = len(st.Drift) == 0
@@ -152,12 +181,15 @@ func (r *Resource) Check(ctx context.Context, self resource.Self) (resource.Stat
 // already attached to self is not touched in AWS, and a mounted file
 // system is left alone.
 func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.Token) error {
-	v, err := r.describe(ctx)
+	v, err := r.describe(ctx, "")
 	if err != nil {
 		return err
 	}
+	// The rest of the move follows this volume, whatever the tags select
+	// meanwhile.
+	id := v.id
 	if v.az != self.AZ {
-		return fmt.Errorf("acquire %s: it is in availability zone %s and this instance in %s; EBS volumes attach only within their zone", r.cfg.VolumeID, v.az, self.AZ)
+		return fmt.Errorf("acquire %s: it is in availability zone %s and this instance in %s; EBS volumes attach only within their zone", id, v.az, self.AZ)
 	}
 	if v.attached && !r.mine(v, self) {
 		if err := r.detach(ctx, tok, v); err != nil {
@@ -166,16 +198,16 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 		v.attached = false
 	}
 	if v.attached && v.status == string(types.VolumeAttachmentStateDetaching) {
-		if err := r.waitFor(ctx, r.cfg.DetachTimeout, "available", func(v volume) bool { return !v.attached }); err != nil {
+		if err := r.waitFor(ctx, id, r.cfg.DetachTimeout, "available", func(v volume) bool { return !v.attached }); err != nil {
 			return err
 		}
 		v.attached = false
 	}
 	if !v.attached {
-		what := fmt.Sprintf("attach %s to %s at %s", r.cfg.VolumeID, self.InstanceID, r.cfg.Device)
+		what := fmt.Sprintf("attach %s to %s at %s", id, self.InstanceID, r.cfg.Device)
 		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
 			_, err := r.ec2.AttachVolume(ctx, &ec2.AttachVolumeInput{
-				VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(self.InstanceID), Device: aws.String(r.cfg.Device),
+				VolumeId: aws.String(id), InstanceId: aws.String(self.InstanceID), Device: aws.String(r.cfg.Device),
 			})
 			return err
 		})
@@ -186,12 +218,12 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.AttachTimeout)
 	defer cancel()
-	if err := r.waitFor(ctx, r.cfg.AttachTimeout, "attached", func(v volume) bool {
+	if err := r.waitFor(ctx, id, r.cfg.AttachTimeout, "attached", func(v volume) bool {
 		return r.mine(v, self) && v.status == string(types.VolumeAttachmentStateAttached)
 	}); err != nil {
 		return err
 	}
-	dev, err := r.opts.Device.Wait(ctx, r.cfg.VolumeID, r.cfg.Device)
+	dev, err := r.opts.Device.Wait(ctx, id, r.cfg.Device)
 	if err != nil {
 		return err
 	}
@@ -206,12 +238,12 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error {
 	force := !resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, v.instance, r.log)
 	send := func(force bool) error {
-		what := fmt.Sprintf("detach %s from %s", r.cfg.VolumeID, v.instance)
+		what := fmt.Sprintf("detach %s from %s", v.id, v.instance)
 		if force {
 			what = "force " + what
 		}
 		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
-			_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(v.instance), Force: aws.Bool(force)})
+			_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(v.id), InstanceId: aws.String(v.instance), Force: aws.Bool(force)})
 			return err
 		})
 		if awsapi.IsCode(err, "IncorrectState") || awsapi.IsCode(err, "InvalidAttachment.NotFound") {
@@ -232,7 +264,7 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error 
 		}
 	}
 	available := func(v volume) bool { return !v.attached }
-	err := r.waitFor(ctx, wait, "available", available)
+	err := r.waitFor(ctx, v.id, wait, "available", available)
 	if err == nil || force || ctx.Err() != nil {
 		return err
 	}
@@ -243,15 +275,15 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error 
 	if err := send(true); err != nil {
 		return err
 	}
-	return r.waitFor(ctx, r.cfg.AttachTimeout, "available", available)
+	return r.waitFor(ctx, v.id, r.cfg.AttachTimeout, "available", available)
 }
 
-func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what string, done func(volume) bool) error {
+func (r *Resource) waitFor(ctx context.Context, id string, timeout time.Duration, what string, done func(volume) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	pace := resource.NewBackoff(r.opts.PollInterval, 2*time.Second)
 	for {
-		v, err := r.describe(ctx)
+		v, err := r.describe(ctx, id)
 		if err == nil && done(v) {
 			return nil
 		}
@@ -263,7 +295,7 @@ func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what stri
 			if v.attached {
 				state = v.status + " on " + v.instance
 			}
-			return fmt.Errorf("wait for %s to be %s (%s): still %s: %w", r.cfg.VolumeID, what, timeout, state, ctx.Err())
+			return fmt.Errorf("wait for %s to be %s (%s): still %s: %w", id, what, timeout, state, ctx.Err())
 		}
 	}
 }
@@ -274,18 +306,18 @@ func (r *Resource) waitFor(ctx context.Context, timeout time.Duration, what stri
 // why, because a detach under a writer loses data.
 func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.Token) error {
 	if err := r.opts.Device.Unmount(ctx); err != nil {
-		return fmt.Errorf("release %s: %w", r.cfg.VolumeID, err)
+		return fmt.Errorf("release %s: %w", r.label(), err)
 	}
-	v, err := r.describe(ctx)
+	v, err := r.describe(ctx, "")
 	if err != nil {
 		return err
 	}
 	if !r.mine(v, self) || v.status == string(types.VolumeAttachmentStateDetaching) {
 		return nil
 	}
-	what := fmt.Sprintf("detach %s from %s", r.cfg.VolumeID, self.InstanceID)
+	what := fmt.Sprintf("detach %s from %s", v.id, self.InstanceID)
 	err = resource.Write(ctx, tok, what, func(ctx context.Context) error {
-		_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(r.cfg.VolumeID), InstanceId: aws.String(self.InstanceID)})
+		_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(v.id), InstanceId: aws.String(self.InstanceID)})
 		return err
 	})
 	if awsapi.IsCode(err, "IncorrectState") {

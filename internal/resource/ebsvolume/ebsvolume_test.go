@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.uber.org/goleak"
 
 	"github.com/vipd/vipd/internal/awsapi"
@@ -228,4 +231,39 @@ func TestFailures(t *testing.T) {
 			t.Errorf("%d AttachVolume calls", n)
 		}
 	})
+}
+
+// TestTagSelectedVolume: a volume selected by tags moves like one named by
+// id; tags that select no volume, or several, are errors naming the tags
+// or every volume they select.
+func TestTagSelectedVolume(t *testing.T) {
+	s, _, b := setup(t, vpcsim.Options{})
+	ctx := t.Context()
+	admin := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, s))
+	cfg := config.EBSVolume{Tags: []config.Tag{{Key: "vipd", Value: "data"}}}
+	rb := newResource(t, b, cfg, &device{})
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(1)); err == nil || !strings.Contains(err.Error(), "no volume has the tags vipd=data") {
+		t.Fatalf("acquire with no tagged volume: %v, want an error naming the tags", err)
+	}
+	tag := func(ids ...string) {
+		t.Helper()
+		if _, err := admin.CreateTags(ctx, &awsec2.CreateTagsInput{Resources: ids, Tags: []ec2types.Tag{{Key: aws.String("vipd"), Value: aws.String("data")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag(vol)
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := volState(t, s, vol); got.Instance != b.Self.InstanceID || got.AttachmentStatus != "attached" {
+		t.Errorf("after b's acquire: %+v", got)
+	}
+	if st, err := rb.Check(ctx, b.Self); err != nil || !st.InSync {
+		t.Errorf("b's Check = %+v, %v", st, err)
+	}
+	tag("vol-0b000000000000001")
+	_, err := rb.Check(ctx, b.Self)
+	if err == nil || !strings.Contains(err.Error(), "select 2 volumes (vol-0a000000000000001, vol-0b000000000000001)") {
+		t.Errorf("check with two tagged volumes: %v, want an error naming both", err)
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/preflight/probe"
+	"github.com/vipd/vipd/internal/resource"
 )
 
 // preflight checks that each volume exists in this instance's zone (EBS
@@ -24,14 +26,33 @@ func preflight(ctx context.Context, p *probe.Probe, rs []probe.Entry) {
 func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 	c, id := e.Config.EBSVolume, p.Identity
 	check := "ebs-volume " + c.VolumeID
+	in := &ec2.DescribeVolumesInput{VolumeIds: []string{c.VolumeID}}
+	if c.Tags != nil {
+		check = "ebs-volume tags " + config.TagsString(c.Tags)
+		in = &ec2.DescribeVolumesInput{Filters: resource.TagFilters(c.Tags)}
+	}
 	var vol *types.Volume
+	var found []string
 	err := p.Call(ctx, func(ctx context.Context) error {
-		out, err := p.EC2.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{c.VolumeID}})
+		out, err := p.EC2.DescribeVolumes(ctx, in)
 		if err == nil && len(out.Volumes) > 0 {
 			vol = &out.Volumes[0]
 		}
+		if err != nil {
+			return err
+		}
+		for _, v := range out.Volumes {
+			found = append(found, aws.ToString(v.VolumeId))
+		}
 		return err
 	})
+	if err == nil && c.Tags != nil {
+		if err := resource.OneTagged("volume", c.Tags, found); err != nil {
+			p.Fail(check, err.Error()+" in "+id.Region, "tag the one volume, or correct "+e.Where+".tags")
+			return
+		}
+		check += " (" + found[0] + ")"
+	}
 	switch {
 	case awsapi.IsCode(err, "InvalidVolume.NotFound") || (err == nil && vol == nil):
 		p.Fail(check, "does not exist in "+id.Region, "correct "+e.Where+".volume-id")
@@ -53,14 +74,15 @@ func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 	if device == "" {
 		device = "/dev/sdf"
 	}
-	p.DryRun(ctx, "ec2:AttachVolume", "volume", c.VolumeID, func(ctx context.Context) error {
+	vid := aws.ToString(vol.VolumeId)
+	p.DryRun(ctx, "ec2:AttachVolume", "volume", vid, func(ctx context.Context) error {
 		_, err := p.EC2.AttachVolume(ctx, &ec2.AttachVolumeInput{DryRun: aws.Bool(true),
-			VolumeId: aws.String(c.VolumeID), InstanceId: aws.String(id.InstanceID), Device: aws.String(device)})
+			VolumeId: aws.String(vid), InstanceId: aws.String(id.InstanceID), Device: aws.String(device)})
 		return err
 	})
 	if len(vol.Attachments) > 0 {
-		p.DryRun(ctx, "ec2:DetachVolume", "volume", c.VolumeID, func(ctx context.Context) error {
-			_, err := p.EC2.DetachVolume(ctx, &ec2.DetachVolumeInput{DryRun: aws.Bool(true), VolumeId: aws.String(c.VolumeID), Force: aws.Bool(true)})
+		p.DryRun(ctx, "ec2:DetachVolume", "volume", vid, func(ctx context.Context) error {
+			_, err := p.EC2.DetachVolume(ctx, &ec2.DetachVolumeInput{DryRun: aws.Bool(true), VolumeId: aws.String(vid), Force: aws.Bool(true)})
 			return err
 		})
 	}

@@ -57,21 +57,40 @@ func New(cfg config.ElasticIP, c EC2, opts Options, log *slog.Logger) *Resource 
 }
 
 // Name identifies the resource in status and logs.
-func (r *Resource) Name() string { return "elastic-ip " + r.cfg.AllocationID }
+func (r *Resource) Name() string {
+	if r.cfg.Tags != nil {
+		return "elastic-ip tags " + config.TagsString(r.cfg.Tags)
+	}
+	return "elastic-ip " + r.cfg.AllocationID
+}
 
 // Kind is the resource kind as written in the config.
 func (r *Resource) Kind() string { return config.KindElasticIP }
 
-// describe reads the allocation: one call.
+// describe reads the allocation: one call, by id or by the configured
+// tags (found again on every read, and required to select one address).
 func (r *Resource) describe(ctx context.Context) (types.Address, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
 	defer cancel()
-	out, err := r.ec2.DescribeAddresses(cctx, &ec2.DescribeAddressesInput{AllocationIds: []string{r.cfg.AllocationID}})
+	in, label := &ec2.DescribeAddressesInput{AllocationIds: []string{r.cfg.AllocationID}}, r.cfg.AllocationID
+	if r.cfg.Tags != nil {
+		in, label = &ec2.DescribeAddressesInput{Filters: resource.TagFilters(r.cfg.Tags)}, "tags "+config.TagsString(r.cfg.Tags)
+	}
+	out, err := r.ec2.DescribeAddresses(cctx, in)
 	if err != nil {
-		return types.Address{}, fmt.Errorf("describe address %s: %w", r.cfg.AllocationID, err)
+		return types.Address{}, fmt.Errorf("describe address %s: %w", label, err)
+	}
+	if r.cfg.Tags != nil {
+		ids := make([]string, len(out.Addresses))
+		for i, a := range out.Addresses {
+			ids[i] = aws.ToString(a.AllocationId)
+		}
+		if err := resource.OneTagged("Elastic IP", r.cfg.Tags, ids); err != nil {
+			return types.Address{}, fmt.Errorf("describe address %s: %w", label, err)
+		}
 	}
 	if len(out.Addresses) != 1 {
-		return types.Address{}, fmt.Errorf("describe address %s: %d answers, want 1", r.cfg.AllocationID, len(out.Addresses))
+		return types.Address{}, fmt.Errorf("describe address %s: %d answers, want 1", label, len(out.Addresses))
 	}
 	return out.Addresses[0], nil
 }
@@ -139,14 +158,15 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 		return err
 	}
 	private := r.wantPrivate(self)
+	alloc := aws.ToString(a.AllocationId)
 	in := &ec2.AssociateAddressInput{
-		AllocationId:       aws.String(r.cfg.AllocationID),
+		AllocationId:       aws.String(alloc),
 		NetworkInterfaceId: aws.String(eni),
 		PrivateIpAddress:   aws.String(private.String()),
 		AllowReassociation: aws.Bool(true),
 	}
 	target := eni + " " + private.String()
-	what := fmt.Sprintf("associate %s with %s", r.cfg.AllocationID, target)
+	what := fmt.Sprintf("associate %s with %s", alloc, target)
 	err = resource.Write(ctx, tok, what, func(ctx context.Context) error {
 		_, err := r.ec2.AssociateAddress(ctx, in)
 		return err
@@ -177,7 +197,7 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 	if !r.ours(a, self) || a.AssociationId == nil {
 		return nil
 	}
-	what := fmt.Sprintf("disassociate %s (%s)", r.cfg.AllocationID, aws.ToString(a.AssociationId))
+	what := fmt.Sprintf("disassociate %s (%s)", aws.ToString(a.AllocationId), aws.ToString(a.AssociationId))
 	return resource.Write(ctx, tok, what, func(ctx context.Context) error {
 		// The association id names this association only: if another node
 		// reassociated meanwhile, the call fails instead of undoing theirs.

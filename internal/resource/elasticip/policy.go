@@ -18,6 +18,14 @@ func policy(b *iampolicy.Builder, r config.Resource) {
 	if !e.KeepOnRelease {
 		actions = append(actions, "ec2:DisassociateAddress")
 	}
-	b.Allow("VipdElasticIP", actions, append([]string{
-		o.ARN("elastic-ip", e.AllocationID), o.ARN("network-interface", "*")}, o.InstanceARNs()...)...)
+	others := append([]string{o.ARN("network-interface", "*")}, o.InstanceARNs()...)
+	if e.Tags != nil {
+		// Any address that carries the tags (the ec2:ResourceTag
+		// condition, in a statement of its own since a condition applies
+		// to every resource of its statement).
+		b.Allow(b.Tagged("VipdElasticIP", e.Tags), actions, o.ARN("elastic-ip", "*"))
+		b.Allow("VipdElasticIP", actions, others...)
+		return
+	}
+	b.Allow("VipdElasticIP", actions, append([]string{o.ARN("elastic-ip", e.AllocationID)}, others...)...)
 }

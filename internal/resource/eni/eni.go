@@ -123,8 +123,11 @@ func New(cfg config.ENI, c EC2, opts Options, log *slog.Logger) *Resource {
 
 // Name identifies the resource in status and logs.
 func (r *Resource) Name() string {
-	if r.cfg.ID != "" {
+	switch {
+	case r.cfg.ID != "":
 		return "eni " + r.cfg.ID
+	case r.cfg.Tags != nil:
+		return "eni tags " + config.TagsString(r.cfg.Tags)
 	}
 	return "eni " + r.cfg.PrivateIP
 }
@@ -132,15 +135,20 @@ func (r *Resource) Name() string {
 // Kind is the resource kind as written in the config.
 func (r *Resource) Kind() string { return config.KindENI }
 
-// describe reads the interface: one call, by id once known.
+// describe reads the interface: one call, by id once known. An interface
+// selected by tags is found again on every read (a tag moved to another
+// interface is followed), and must be the only one with them.
 func (r *Resource) describe(ctx context.Context) (types.NetworkInterface, error) {
 	r.mu.Lock()
 	id := r.id
 	r.mu.Unlock()
 	in := &ec2.DescribeNetworkInterfacesInput{}
-	if id != "" {
+	switch {
+	case id != "":
 		in.NetworkInterfaceIds = []string{id}
-	} else {
+	case r.cfg.Tags != nil:
+		in.Filters = resource.TagFilters(r.cfg.Tags)
+	default:
 		in.Filters = []types.Filter{{Name: aws.String("addresses.private-ip-address"), Values: []string{r.cfg.PrivateIP}}}
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
@@ -149,11 +157,20 @@ func (r *Resource) describe(ctx context.Context) (types.NetworkInterface, error)
 	if err != nil {
 		return types.NetworkInterface{}, fmt.Errorf("describe %s: %w", r.Name(), err)
 	}
+	if r.cfg.Tags != nil {
+		ids := make([]string, len(out.NetworkInterfaces))
+		for i, ni := range out.NetworkInterfaces {
+			ids[i] = aws.ToString(ni.NetworkInterfaceId)
+		}
+		if err := resource.OneTagged("network interface", r.cfg.Tags, ids); err != nil {
+			return types.NetworkInterface{}, fmt.Errorf("describe %s: %w", r.Name(), err)
+		}
+	}
 	if len(out.NetworkInterfaces) != 1 {
 		return types.NetworkInterface{}, fmt.Errorf("describe %s: %d interfaces found, want 1", r.Name(), len(out.NetworkInterfaces))
 	}
 	ni := out.NetworkInterfaces[0]
-	if id == "" {
+	if id == "" && r.cfg.Tags == nil {
 		r.mu.Lock()
 		r.id = aws.ToString(ni.NetworkInterfaceId)
 		r.mu.Unlock()

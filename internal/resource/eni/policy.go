@@ -6,10 +6,17 @@ import (
 )
 
 // policy adds what an eni needs: attaching and detaching the interface on
-// the nodes' instances.
+// the nodes' instances. An interface selected by tags is any interface
+// that carries them (the ec2:ResourceTag condition, in a statement of its
+// own since a condition applies to every resource of its statement).
 func policy(b *iampolicy.Builder, r config.Resource) {
 	o := b.Options()
+	actions := []string{"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"}
 	b.Describe("ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances")
-	b.Allow("VipdENI", []string{"ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"},
-		append([]string{o.ARN("network-interface", r.ENI.ID)}, o.InstanceARNs()...)...)
+	if r.ENI.Tags != nil {
+		b.Allow(b.Tagged("VipdENI", r.ENI.Tags), actions, o.ARN("network-interface", "*"))
+		b.Allow("VipdENI", actions, o.InstanceARNs()...)
+		return
+	}
+	b.Allow("VipdENI", actions, append([]string{o.ARN("network-interface", r.ENI.ID)}, o.InstanceARNs()...)...)
 }

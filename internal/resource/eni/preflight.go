@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vipd/vipd/internal/awsapi"
+	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/preflight/probe"
+	"github.com/vipd/vipd/internal/resource"
 )
 
 // preflight checks that each interface exists in this instance's zone
@@ -24,14 +26,33 @@ func preflight(ctx context.Context, p *probe.Probe, rs []probe.Entry) {
 func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 	c, id := e.Config.ENI, p.Identity
 	check := "eni " + c.ID
+	in := &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{c.ID}}
+	if c.Tags != nil {
+		check = "eni tags " + config.TagsString(c.Tags)
+		in = &ec2.DescribeNetworkInterfacesInput{Filters: resource.TagFilters(c.Tags)}
+	}
 	var ni *types.NetworkInterface
+	var found []string
 	err := p.Call(ctx, func(ctx context.Context) error {
-		out, err := p.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{c.ID}})
+		out, err := p.EC2.DescribeNetworkInterfaces(ctx, in)
 		if err == nil && len(out.NetworkInterfaces) > 0 {
 			ni = &out.NetworkInterfaces[0]
 		}
+		if err != nil {
+			return err
+		}
+		for _, n := range out.NetworkInterfaces {
+			found = append(found, aws.ToString(n.NetworkInterfaceId))
+		}
 		return err
 	})
+	if err == nil && c.Tags != nil {
+		if err := resource.OneTagged("network interface", c.Tags, found); err != nil {
+			p.Fail(check, err.Error()+" in "+id.Region, "tag the one interface, or correct "+e.Where+".tags")
+			return
+		}
+		check += " (" + found[0] + ")"
+	}
 	switch {
 	case awsapi.IsCode(err, awsapi.CodeNetworkInterfaceNotFound) || (err == nil && ni == nil):
 		p.Fail(check, "does not exist in "+id.Region, "correct "+e.Where+".id")
@@ -46,13 +67,14 @@ func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 	}
 	p.Add(probe.Result{Check: check, Status: probe.Pass, Detail: "exists in " + id.AZ + ", " + attachedTo(ni.Attachment)})
 	index := int32(max(c.DeviceIndex, 1))
-	p.DryRun(ctx, "ec2:AttachNetworkInterface", "network-interface", c.ID, func(ctx context.Context) error {
+	eni := aws.ToString(ni.NetworkInterfaceId)
+	p.DryRun(ctx, "ec2:AttachNetworkInterface", "network-interface", eni, func(ctx context.Context) error {
 		_, err := p.EC2.AttachNetworkInterface(ctx, &ec2.AttachNetworkInterfaceInput{DryRun: aws.Bool(true),
-			NetworkInterfaceId: aws.String(c.ID), InstanceId: aws.String(id.InstanceID), DeviceIndex: aws.Int32(index)})
+			NetworkInterfaceId: aws.String(eni), InstanceId: aws.String(id.InstanceID), DeviceIndex: aws.Int32(index)})
 		return err
 	})
 	if ni.Attachment != nil && ni.Attachment.AttachmentId != nil {
-		p.DryRun(ctx, "ec2:DetachNetworkInterface", "network-interface", c.ID, func(ctx context.Context) error {
+		p.DryRun(ctx, "ec2:DetachNetworkInterface", "network-interface", eni, func(ctx context.Context) error {
 			_, err := p.EC2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{DryRun: aws.Bool(true),
 				AttachmentId: ni.Attachment.AttachmentId, Force: aws.Bool(true)})
 			return err

@@ -1,7 +1,7 @@
 // Package overlayroute implements the overlay-route resource (the
 // overlay-IP failover): one or more CIDRs, IPv4 or IPv6, routed, in every
-// listed route table (or every table of the owner's VPC), to the owner's
-// primary ENI.
+// listed route table (every table of the owner's VPC, or every one of its
+// tables that carries the configured tags), to the owner's primary ENI.
 //
 // Acquire reads all tables with one DescribeRouteTables, replaces (or
 // creates) only the routes that point elsewhere, in parallel, then reads
@@ -105,10 +105,15 @@ type route struct {
 // pair with its current target: one DescribeRouteTables for all of them.
 func (r *Resource) describe(ctx context.Context, self resource.Self) ([]route, error) {
 	in := &ec2.DescribeRouteTablesInput{}
-	if r.cfg.RouteTables.All {
+	switch rt := r.cfg.RouteTables; {
+	case rt.All:
 		in.Filters = []types.Filter{{Name: aws.String("vpc-id"), Values: []string{self.VPCID}}}
-	} else {
-		in.RouteTableIds = r.cfg.RouteTables.IDs
+	case rt.Tags != nil:
+		// Found again on every read: a table tagged later is covered at
+		// the next reconcile, one that lost its tag is no longer written.
+		in.Filters = append([]types.Filter{{Name: aws.String("vpc-id"), Values: []string{self.VPCID}}}, resource.TagFilters(rt.Tags)...)
+	default:
+		in.RouteTableIds = rt.IDs
 	}
 	var tables []types.RouteTable
 	p := ec2.NewDescribeRouteTablesPaginator(r.ec2, in)
@@ -122,6 +127,9 @@ func (r *Resource) describe(ctx context.Context, self resource.Self) ([]route, e
 		tables = append(tables, out.RouteTables...)
 	}
 	if len(tables) == 0 {
+		if tags := r.cfg.RouteTables.Tags; tags != nil {
+			return nil, fmt.Errorf("describe route tables: no route table of %s has the tags %s", self.VPCID, config.TagsString(tags))
+		}
 		return nil, fmt.Errorf("describe route tables: no route table found in %s", self.VPCID)
 	}
 	r.routes.Store(int64(len(tables) * len(r.prefixes)))

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.uber.org/goleak"
 
 	"github.com/vipd/vipd/internal/awsapi"
@@ -432,5 +433,74 @@ func TestIPv6Overlay(t *testing.T) {
 	}
 	if got := via(); len(got) != 0 {
 		t.Fatalf("after release: %s still routed %v", vip6, got)
+	}
+}
+
+// TestTagSelectedTables: with route-tables {tags: [...]} the tables are
+// found again on every read, by the one DescribeRouteTables that reads
+// the routes: a table tagged after start is covered by the next repair,
+// one that loses its tag is no longer read or written (its route stays
+// as it was), and no tagged table at all is an error naming the tags.
+func TestTagSelectedTables(t *testing.T) {
+	e := setup(t)
+	ctx := t.Context()
+	admin := ec2.NewFromConfig(vpcsimtest.AdminConfig(t, e.srv))
+	tag := func(id string) {
+		t.Helper()
+		if _, err := admin.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []types.Tag{{Key: aws.String("vipd"), Value: aws.String("db")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.OverlayRoute{CIDR: vip, RouteTables: config.RouteTables{Tags: []config.Tag{{Key: "vipd", Value: "db"}, {Key: "tier"}}}}
+	r := newRes(t, e, e.a.InstanceID, cfg)
+	err := r.Acquire(ctx, e.a, valid(1))
+	if err == nil || !strings.Contains(err.Error(), "no route table of "+e.a.VPCID+" has the tags vipd=db,tier") {
+		t.Fatalf("acquire with no tagged table: %v, want an error naming the tags", err)
+	}
+	tag("rtb-0000000000000000b")
+	if _, err := admin.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"rtb-0000000000000000b"}, Tags: []types.Tag{{Key: aws.String("tier"), Value: aws.String("x")}}}); err != nil {
+		t.Fatal(err)
+	}
+	tag("rtb-0000000000000000a") // without tier: not selected
+	if err := r.Acquire(ctx, e.a, valid(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.targets(t); got["rtb-0000000000000000b"] != e.a.ENIID || got["rtb-0000000000000000a"] != "" {
+		t.Fatalf("targets %v, want only rtb-…b via %s", got, e.a.ENIID)
+	}
+	// A table created and tagged later: the next check sees it missing,
+	// and the repair (an acquire) routes it, with one Describe per read.
+	nt, err := admin.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(e.a.VPCID), TagSpecifications: []types.TagSpecification{{
+		ResourceType: types.ResourceTypeRouteTable, Tags: []types.Tag{{Key: aws.String("vipd"), Value: aws.String("db")}, {Key: aws.String("tier"), Value: aws.String("y")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := aws.ToString(nt.RouteTable.RouteTableId)
+	_, _, seq := e.writes(0)
+	st, err := r.Check(ctx, e.a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.srv.Calls(seq); len(calls) != 1 || calls[0].Action != "DescribeRouteTables" {
+		t.Errorf("check made %d calls, want one DescribeRouteTables", len(calls))
+	}
+	if st.InSync || len(st.Drift) != 1 || !strings.Contains(st.Drift[0], added+" "+vip.String()+": missing") {
+		t.Fatalf("check after a tagged table was added: %+v, want %s missing", st, added)
+	}
+	if err := r.Acquire(ctx, e.a, valid(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.targets(t); got[added] != e.a.ENIID {
+		t.Fatalf("targets %v, want %s via %s", got, added, e.a.ENIID)
+	}
+	// rtb-…b loses its tag: b's acquire leaves its route alone.
+	if _, err := admin.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{"rtb-0000000000000000b"}, Tags: []types.Tag{{Key: aws.String("tier")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := newRes(t, e, e.b.InstanceID, cfg).Acquire(ctx, e.b, valid(3)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.targets(t); got[added] != e.b.ENIID || got["rtb-0000000000000000b"] != e.a.ENIID {
+		t.Errorf("targets %v, want %s via %s and the untagged rtb-…b left via %s", got, added, e.b.ENIID, e.a.ENIID)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/preflight/probe"
+	"github.com/vipd/vipd/internal/resource"
 )
 
 // preflight checks the route tables of every overlay-route, the
@@ -88,12 +89,20 @@ func preflight(ctx context.Context, p *probe.Probe, rs []probe.Entry) {
 // checked once.
 func routeTables(ctx context.Context, p *probe.Probe, where string, o *config.OverlayRoute) []string {
 	id := p.Identity
-	if o.RouteTables.All {
-		return p.Memo("route-tables all of "+id.VPCID, func(check string) []string {
+	if o.RouteTables.All || o.RouteTables.Tags != nil {
+		name, empty, fix := "route-tables all of "+id.VPCID, "no route table found in "+id.VPCID, "create the route tables, or name them in "+where
+		filters := []types.Filter{{Name: aws.String("vpc-id"), Values: []string{id.VPCID}}}
+		if tags := o.RouteTables.Tags; tags != nil {
+			sel := config.TagsString(tags)
+			name = "route-tables with tags " + sel + " in " + id.VPCID
+			empty = "no route table of " + id.VPCID + " has the tags " + sel
+			fix = "tag the tables (aws ec2 create-tags --resources rtb-... --tags " + tagsCLI(tags) + "), or correct " + where + ".tags"
+			filters = append(filters, resource.TagFilters(tags)...)
+		}
+		return p.Memo(name, func(check string) []string {
 			var tables []types.RouteTable
 			err := p.Call(ctx, func(ctx context.Context) error {
-				out, err := p.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-					Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{id.VPCID}}}})
+				out, err := p.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: filters})
 				if err == nil {
 					tables = out.RouteTables
 				}
@@ -104,7 +113,7 @@ func routeTables(ctx context.Context, p *probe.Probe, where string, o *config.Ov
 				p.DescribeFailed(check, "ec2:DescribeRouteTables", err)
 				return nil
 			case len(tables) == 0:
-				p.Fail(check, "no route table found in "+id.VPCID, "create the route tables, or name them in "+where)
+				p.Fail(check, empty, fix)
 				return nil
 			}
 			ids := make([]string, len(tables))
@@ -143,6 +152,15 @@ func routeTables(ctx context.Context, p *probe.Probe, where string, o *config.Ov
 		})...)
 	}
 	return ok
+}
+
+// tagsCLI writes tags as the AWS CLI's --tags takes them.
+func tagsCLI(tags []config.Tag) string {
+	s := make([]string, len(tags))
+	for i, t := range tags {
+		s[i] = "Key=" + t.Key + ",Value=" + t.Value
+	}
+	return strings.Join(s, " ")
 }
 
 // outsideVPC checks each overlay CIDR against the VPC's CIDR blocks (its
