@@ -23,6 +23,7 @@ import (
 	"github.com/vipd/vipd/internal/osnet"
 	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/resource/kinds"
+	"github.com/vipd/vipd/internal/stonith"
 )
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
@@ -92,6 +93,9 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 			popts.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
 		}
 		env := resource.Env{Clients: clients, CallTimeout: cfg.AWS.CallTimeout, OnOwner: true, LocalAddress: cfg.LocalAddress, Log: log}
+		if cfg.Fence.StopInstance {
+			env.Fencer = stonith.New(clients.EC2, stonith.Options{Timeout: cfg.Fence.Timeout, CallTimeout: cfg.AWS.CallTimeout, Log: log})
+		}
 		if deps.Plan, err = kinds.Registry().Plan(cfg.Resources, env, popts); err != nil {
 			return err
 		}

@@ -96,6 +96,7 @@ func For(cfg *config.Config, o Options, kinds Kinds) (Policy, error) {
 		}
 	}
 	b.election(cfg, o)
+	b.fence(cfg)
 	return b.policy(), nil
 }
 

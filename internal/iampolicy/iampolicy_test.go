@@ -67,6 +67,35 @@ func TestFor(t *testing.T) {
 			},
 		},
 		{
+			// Objects found by tag: one statement per selector on every
+			// object of the type, with the ec2:ResourceTag condition; the
+			// instances in a statement without it.
+			name: "tag selectors",
+			resources: "  - overlay-route: {cidr: 192.168.1.1/32, route-tables: {tags: [{key: vipd, value: db}, {key: tier}]}, delete-on-release: true}\n" +
+				"  - overlay-route: {cidr: 192.168.2.1/32, route-tables: {tags: [{key: vipd, value: 'web-*'}]}}\n" +
+				"  - ebs-volume: {tags: [{key: vipd, value: data}], host: none}\n",
+			opts: iampolicy.Options{Region: "us-east-1", Account: "123456789012", Instances: []string{"i-0a"}, VPC: "vpc-0a"},
+			want: []iampolicy.Statement{
+				{Sid: "VipdDescribe", Effect: "Allow", Resource: []string{"*"}, Action: []string{
+					"ec2:DescribeInstances", "ec2:DescribeRouteTables", "ec2:DescribeVolumes"}},
+				{Sid: "VipdRouteWriteTagged", Effect: "Allow", Action: []string{"ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute"},
+					Resource: []string{"arn:aws:ec2:us-east-1:123456789012:route-table/*"},
+					Condition: map[string]map[string]string{
+						"StringEquals": {"ec2:ResourceTag/vipd": "db"}, "Null": {"ec2:ResourceTag/tier": "false"},
+						"ArnEquals": {"ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0a"}}},
+				{Sid: "VipdRouteWriteTagged2", Effect: "Allow", Action: []string{"ec2:CreateRoute", "ec2:ReplaceRoute"},
+					Resource: []string{"arn:aws:ec2:us-east-1:123456789012:route-table/*"},
+					Condition: map[string]map[string]string{
+						"StringLike": {"ec2:ResourceTag/vipd": "web-*"},
+						"ArnEquals":  {"ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0a"}}},
+				{Sid: "VipdEBSVolumeTagged", Effect: "Allow", Action: []string{"ec2:AttachVolume", "ec2:DetachVolume"},
+					Resource:  []string{"arn:aws:ec2:us-east-1:123456789012:volume/*"},
+					Condition: map[string]map[string]string{"StringEquals": {"ec2:ResourceTag/vipd": "data"}}},
+				{Sid: "VipdEBSVolume", Effect: "Allow", Action: []string{"ec2:AttachVolume", "ec2:DetachVolume"},
+					Resource: []string{"arn:aws:ec2:us-east-1:123456789012:instance/i-0a"}},
+			},
+		},
+		{
 			name: "every other kind",
 			resources: "  - secondary-ip: {addresses: [10.0.1.100]}\n" +
 				"  - elastic-ip: {allocation-id: eipalloc-0a1b2c3d4e5f60718, device-index: 1, private-ip: 10.0.2.50, keep-on-release: true}\n" +

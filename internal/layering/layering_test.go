@@ -38,7 +38,7 @@ var (
 	vipdCommands = []string{"internal/daemon", "internal/admin", "internal/cli", "internal/config", "internal/version",
 		"internal/preflight", "internal/awsapi", "internal/iampolicy", "internal/resource/kinds", "internal/demo"}
 	lower = []string{"internal/election/...", "internal/health/...", "internal/hooks/...", "internal/resource/...",
-		"internal/awsapi/...", "internal/notice/...", "internal/osnet/...", "internal/fence/...", "internal/iampolicy/...", "internal/preflight/probe/..."}
+		"internal/awsapi/...", "internal/notice/...", "internal/osnet/...", "internal/fence/...", "internal/stonith/...", "internal/iampolicy/...", "internal/preflight/probe/..."}
 )
 
 // isTestHelper reports the packages that exist for tests: vpcsimtest,

@@ -155,19 +155,27 @@ func TestKinds(t *testing.T) {
 }
 
 // TestGeneratedPolicyKinds gives the role exactly what vipd iam-policy
-// prints for an eni, an ebs-volume and an elastic-ip: vipd check passes,
-// and fails without any one statement.
+// prints for an eni, an ebs-volume and an elastic-ip with STONITH on: vipd
+// check passes, and fails without any one statement (VipdFence's
+// StopInstances is proven with a DryRun).
 func TestGeneratedPolicyKinds(t *testing.T) {
 	body := "resources:\n" +
 		"  - eni: {id: eni-0a000000000000009, host: none}\n" +
 		"  - ebs-volume: {volume-id: vol-0a000000000000009, host: none}\n" +
 		"  - elastic-ip: {allocation-id: eipalloc-0a000000000000009}\n" +
-		"local-address: {interface: none}\n"
+		"local-address: {interface: none}\n" +
+		"fence: {stop-instance: true}\n"
 	cfg := parse(t, body)
 	p, err := iampolicy.For(cfg, iampolicy.Options{Region: "us-east-1", Account: "123456789012",
 		Instances: []string{instance, "i-0b000000000000002"}}, kinds.Registry())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(p.Statement, func(st iampolicy.Statement) bool {
+		return st.Sid == "VipdFence" && slices.Equal(st.Action, []string{"ec2:StopInstances"}) &&
+			slices.Equal(st.Resource, []string{"arn:aws:ec2:us-east-1:123456789012:instance/i-0a000000000000001", "arn:aws:ec2:us-east-1:123456789012:instance/i-0b000000000000002"})
+	}) {
+		t.Errorf("no VipdFence statement allowing ec2:StopInstances on the nodes' instances:\n%+v", p.Statement)
 	}
 	run := func(t *testing.T, sts []iampolicy.Statement) []preflight.Result {
 		testenv.AWS(t)

@@ -202,6 +202,15 @@ func (r *runner) aws(ctx context.Context) {
 	// Each resource kind checks its own resources (resource.Kind.Preflight).
 	p := &probe.Probe{Identity: id, EC2: c.EC2, Route53: c.Route53, Timeout: r.d.Timeout}
 	kinds.Registry().Preflight(ctx, p, r.cfg.Resources)
+	if r.cfg.Fence.StopInstance {
+		// STONITH stops another node's instance; a DryRun on this one
+		// proves the permission where the policy scopes it to the nodes'
+		// instances, without stopping anything.
+		p.DryRun(ctx, "ec2:StopInstances", "instance", id.InstanceID, func(ctx context.Context) error {
+			_, err := c.EC2.StopInstances(ctx, &ec2.StopInstancesInput{DryRun: aws.Bool(true), InstanceIds: []string{id.InstanceID}, Force: aws.Bool(true)})
+			return err
+		})
+	}
 	r.out = append(r.out, p.Results()...)
 	r.leaseTable(ctx, c.DynamoDB)
 }

@@ -76,6 +76,10 @@ type Env struct {
 	// them (vipd run), which lets them change the host; false in the
 	// controller, which runs elsewhere.
 	OnOwner bool
+	// Fencer stops a previous owner before its volume or interface is
+	// force-detached (fence.stop-instance); nil when off, and always in
+	// the controller, which moves neither.
+	Fencer Fencer
 	// LocalAddress is the node's local-address (the zero value in the
 	// controller): kinds that bind further addresses bind them beside it.
 	LocalAddress config.LocalAddress

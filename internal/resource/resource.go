@@ -57,6 +57,17 @@ type StepTimer interface {
 	StepTimeout() time.Duration
 }
 
+// Fencer stops a previous owner before a volume or an interface is taken
+// from it by force (STONITH, fence.stop-instance); *stonith.Fencer fits.
+// Stop returns once EC2 reports instance stopped, and fails (the instance
+// may still run) otherwise; it refuses self and acts only under a valid
+// grant of tok.
+type Fencer interface {
+	Stop(ctx context.Context, tok fence.Token, self, instance string) error
+	// Timeout bounds one Stop.
+	Timeout() time.Duration
+}
+
 // Self is the node acquiring or releasing: its name in the cluster and its
 // instance identity from IMDS.
 type Self struct {

@@ -154,7 +154,9 @@
 //   - StopInstances moves running → stopping → stopped (Force shortens the
 //     wait to a quarter: no OS shutdown), StartInstances stopped → pending →
 //     running; starting a stopping instance is IncorrectInstanceState. While
-//     not running an instance receives no traffic and its IMDS is silent.
+//     not running an instance receives no traffic and its IMDS is silent; on
+//     the netns fabric its namespace also sends nothing and reaches no API,
+//     as a stopped instance runs nothing (STONITH's fence relies on it).
 //   - Network interfaces: AttachNetworkInterface starts an attachment in
 //     state attaching, DetachNetworkInterface one in detaching (Force halves
 //     the wait); the interface's own status is in-use for as long as an

@@ -43,6 +43,9 @@ type Options struct {
 	// PollInterval is the first pause of the waits for attachment states
 	// (default 200ms); pauses double up to 2s.
 	PollInterval time.Duration
+	// Fencer, when set, stops a previous owner that does not let go
+	// before the volume is detached from it, by force (docs/stonith.md).
+	Fencer resource.Fencer
 }
 
 // Resource is one ebs-volume resource. Its methods are called by the node
@@ -192,7 +195,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 		return fmt.Errorf("acquire %s: it is in availability zone %s and this instance in %s; EBS volumes attach only within their zone", id, v.az, self.AZ)
 	}
 	if v.attached && !r.mine(v, self) {
-		if err := r.detach(ctx, tok, v); err != nil {
+		if err := r.detach(ctx, tok, self, v); err != nil {
 			return err
 		}
 		v.attached = false
@@ -235,25 +238,13 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 
 // detach takes the volume from its current owner: forced at once when
 // that instance is not running, else normal and forced after DetachTimeout.
-func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error {
-	force := !resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, v.instance, r.log)
-	send := func(force bool) error {
-		what := fmt.Sprintf("detach %s from %s", v.id, v.instance)
-		if force {
-			what = "force " + what
-		}
-		err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
-			_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(v.id), InstanceId: aws.String(v.instance), Force: aws.Bool(force)})
-			return err
-		})
-		if awsapi.IsCode(err, "IncorrectState") || awsapi.IsCode(err, "InvalidAttachment.NotFound") {
-			return nil // detached meanwhile; the wait below confirms
-		}
-		if err == nil {
-			r.log.Info("volume detaching", "op", what, "from", v.instance, "token", tok.N())
-		}
-		return err
+// With a Fencer, detachFenced instead.
+func (r *Resource) detach(ctx context.Context, tok fence.Token, self resource.Self, v volume) error {
+	if r.opts.Fencer != nil {
+		return r.detachFenced(ctx, tok, self, v)
 	}
+	force := !resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, v.instance, r.log)
+	send := func(force bool) error { return r.sendDetach(ctx, tok, v, force) }
 	wait := r.cfg.DetachTimeout
 	if force {
 		wait = r.cfg.AttachTimeout
@@ -273,6 +264,51 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, v volume) error 
 	// script.
 	r.log.Warn("detach did not finish, forcing", "from", v.instance, "duration", r.cfg.DetachTimeout)
 	if err := send(true); err != nil {
+		return err
+	}
+	return r.waitFor(ctx, v.id, r.cfg.AttachTimeout, "available", available)
+}
+
+// sendDetach detaches the volume from v's instance under tok.
+func (r *Resource) sendDetach(ctx context.Context, tok fence.Token, v volume, force bool) error {
+	what := fmt.Sprintf("detach %s from %s", v.id, v.instance)
+	if force {
+		what = "force " + what
+	}
+	err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
+		_, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(v.id), InstanceId: aws.String(v.instance), Force: aws.Bool(force)})
+		return err
+	})
+	if awsapi.IsCode(err, "IncorrectState") || awsapi.IsCode(err, "InvalidAttachment.NotFound") {
+		return nil // detached meanwhile; the wait after it confirms
+	}
+	if err == nil {
+		r.log.Info("volume detaching", "op", what, "from", v.instance, "token", tok.N())
+	}
+	return err
+}
+
+// detachFenced takes the volume from a previous owner with STONITH. The
+// owner gets DetachTimeout to let go by itself (losing the lease, its own
+// release unmounts and detaches) and is never asked: a running instance
+// that still holds the volume then did not hear the cluster or cannot act,
+// so it is stopped (Fencer.Stop: StopInstances with Force, then stopped)
+// and only then is the volume detached, by force. A fence that fails
+// leaves the volume where it is: the acquire fails and is tried again,
+// rather than attach the volume next to a writer that may still run.
+func (r *Resource) detachFenced(ctx context.Context, tok fence.Token, self resource.Self, v volume) error {
+	available := func(v volume) bool { return !v.attached }
+	if resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, v.instance, r.log) {
+		err := r.waitFor(ctx, v.id, r.cfg.DetachTimeout, "let go by "+v.instance, available)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		r.log.Warn("previous owner did not let go of the volume, fencing it", "instance_id", v.instance, "op", "detach "+v.id, "duration", r.cfg.DetachTimeout)
+	}
+	if err := r.opts.Fencer.Stop(ctx, tok, self.InstanceID, v.instance); err != nil {
+		return fmt.Errorf("take %s from %s: %w", v.id, v.instance, err)
+	}
+	if err := r.sendDetach(ctx, tok, v, true); err != nil {
 		return err
 	}
 	return r.waitFor(ctx, v.id, r.cfg.AttachTimeout, "available", available)
@@ -331,5 +367,9 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 // mount within one attach timeout. The node may use it, where it is
 // longer, instead of its default step timeout.
 func (r *Resource) StepTimeout() time.Duration {
-	return r.cfg.DetachTimeout + 2*r.cfg.AttachTimeout + 5*r.opts.CallTimeout
+	d := r.cfg.DetachTimeout + 2*r.cfg.AttachTimeout + 5*r.opts.CallTimeout
+	if r.opts.Fencer != nil {
+		d += r.opts.Fencer.Timeout()
+	}
+	return d
 }

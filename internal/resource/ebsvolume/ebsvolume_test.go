@@ -18,6 +18,7 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/resource/ebsvolume"
 	"github.com/vipd/vipd/internal/resource/resourcetest"
+	"github.com/vipd/vipd/internal/stonith"
 	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
@@ -41,6 +42,8 @@ roles:
       - {actions: ["ec2:DescribeVolumes", "ec2:DescribeInstances"]}
       - actions: [ec2:AttachVolume, ec2:DetachVolume]
         resources: ["arn:aws:ec2:*:*:volume/*"]
+      - actions: [ec2:StopInstances]
+        resources: ["arn:aws:ec2:*:*:instance/*"]
 `
 
 const vol = "vol-0a000000000000001"
@@ -265,5 +268,56 @@ func TestTagSelectedVolume(t *testing.T) {
 	_, err := rb.Check(ctx, b.Self)
 	if err == nil || !strings.Contains(err.Error(), "select 2 volumes (vol-0a000000000000001, vol-0b000000000000001)") {
 		t.Errorf("check with two tagged volumes: %v, want an error naming both", err)
+	}
+}
+
+// TestFenceBeforeForcedDetach: with STONITH, a previous owner that is
+// running and does not let go within the detach timeout is stopped (a
+// forced StopInstances, then stopped) before the volume is detached from
+// it, by force, and attached here; one that lets go is not fenced.
+func TestFenceBeforeForcedDetach(t *testing.T) {
+	s, a, b := setup(t, vpcsim.Options{Timing: vpcsim.Timing{InstanceStop: vpcsim.Dist{Median: 800 * time.Millisecond}}})
+	ctx := t.Context()
+	cfg := config.EBSVolume{VolumeID: vol, DetachTimeout: 300 * time.Millisecond}
+	fencer := stonith.New(b.Clients.EC2, stonith.Options{Timeout: 10 * time.Second, PollInterval: 20 * time.Millisecond})
+	rb := ebsvolume.New(cfg, b.Clients.EC2, ebsvolume.Options{Device: &device{}, PollInterval: 20 * time.Millisecond, Fencer: fencer}, resourcetest.Logger(t))
+	if err := rb.Acquire(ctx, b.Self, resourcetest.Token(2)); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, c := range s.Calls(0) {
+		switch {
+		case c.Action == "StopInstances" || c.Action == "DetachVolume" || c.Action == "AttachVolume":
+			order = append(order, fmt.Sprintf("%s force=%s token=%d", c.Action, c.Params["Force"], c.Token))
+		}
+	}
+	want := []string{"StopInstances force=true token=2", "DetachVolume force=true token=2", "AttachVolume force= token=2"}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("writes %q, want %q", order, want)
+	}
+	for _, in := range s.Snapshot().Instances {
+		if in.ID == a.Self.InstanceID && in.State != "stopped" {
+			t.Errorf("previous owner is %s, want stopped", in.State)
+		}
+	}
+	if got := volState(t, s, vol); got.Instance != b.Self.InstanceID || got.AttachmentStatus != "attached" {
+		t.Errorf("after b's acquire: %+v", got)
+	}
+
+	// Back to a, which b hands over: b's release lets go, so a fences
+	// nobody.
+	if err := s.SetInstanceState(a.Self.InstanceID, "running"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Release(ctx, b.Self, resourcetest.Token(2)); err != nil {
+		t.Fatal(err)
+	}
+	fa := stonith.New(a.Clients.EC2, stonith.Options{})
+	ra := ebsvolume.New(cfg, a.Clients.EC2, ebsvolume.Options{Device: &device{}, PollInterval: 20 * time.Millisecond, Fencer: fa}, resourcetest.Logger(t))
+	if err := ra.Acquire(ctx, a.Self, resourcetest.Token(3)); err != nil {
+		t.Fatal(err)
+	}
+	if n := resourcetest.Calls(s, "StopInstances"); n != 1 {
+		t.Errorf("StopInstances calls %d, want still 1 after a planned handover", n)
 	}
 }

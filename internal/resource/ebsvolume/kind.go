@@ -17,7 +17,7 @@ func Kind() resource.Kind {
 		Policy:    policy,
 		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
-			opts := Options{CallTimeout: env.CallTimeout, Device: NoDevice{}}
+			opts := Options{CallTimeout: env.CallTimeout, Device: NoDevice{}, Fencer: env.Fencer}
 			if r.EBSVolume.Host != config.HostNone {
 				opts.Device = NewHost(*r.EBSVolume)
 			}

@@ -73,6 +73,9 @@ type Options struct {
 	// PollInterval is the first pause of the waits for attachment states
 	// (default 100ms); pauses double up to 1s.
 	PollInterval time.Duration
+	// Fencer, when set, stops a previous owner that does not let go
+	// before the interface is detached from it, by force (docs/stonith.md).
+	Fencer resource.Fencer
 }
 
 // Resource is one eni resource. Its methods are called by the node loop's
@@ -241,7 +244,7 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	}
 	a, attached := attachmentOf(ni)
 	if attached && !r.mine(a, self) {
-		if err := r.detach(ctx, tok, id, a); err != nil {
+		if err := r.detach(ctx, tok, self, id, a); err != nil {
 			return err
 		}
 		attached = false
@@ -283,7 +286,10 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 // when that instance is not running (it cannot let go), else normal, then
 // forced if it has not finished within DetachTimeout. It returns once the
 // interface is available.
-func (r *Resource) detach(ctx context.Context, tok fence.Token, id string, a attachment) error {
+func (r *Resource) detach(ctx context.Context, tok fence.Token, self resource.Self, id string, a attachment) error {
+	if r.opts.Fencer != nil {
+		return r.detachFenced(ctx, tok, self, id, a)
+	}
 	force := !resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, a.instance, r.log)
 	wait := r.cfg.DetachTimeout
 	if force {
@@ -323,6 +329,39 @@ func (r *Resource) detach(ctx context.Context, tok fence.Token, id string, a att
 	}
 	// A forced detach still takes a while on AWS; give it the attach
 	// budget, the longest wait the operator has allowed for this move.
+	_, err = r.waitFor(ctx, r.cfg.AttachTimeout, "available", available)
+	return err
+}
+
+// detachFenced takes the interface from a previous owner with STONITH.
+// The owner gets DetachTimeout to let go by itself (losing the lease, its
+// own release detaches) and is never asked: a running instance that still
+// holds the interface then did not hear the cluster or cannot act, so it is
+// stopped (Fencer.Stop: StopInstances with Force, then stopped) and only
+// then is the interface detached, by force. A fence that fails leaves the
+// interface where it is: the acquire fails and is tried again, rather than
+// take the address from an instance that may still answer for it.
+func (r *Resource) detachFenced(ctx context.Context, tok fence.Token, self resource.Self, id string, a attachment) error {
+	available := func(ni types.NetworkInterface) bool { _, ok := attachmentOf(ni); return !ok }
+	if resource.OwnerRunning(ctx, r.ec2, r.opts.CallTimeout, a.instance, r.log) {
+		_, err := r.waitFor(ctx, r.cfg.DetachTimeout, "let go by "+a.instance, available)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		r.log.Warn("previous owner did not let go of the interface, fencing it", "instance_id", a.instance, "eni_id", id, "duration", r.cfg.DetachTimeout)
+	}
+	if err := r.opts.Fencer.Stop(ctx, tok, self.InstanceID, a.instance); err != nil {
+		return fmt.Errorf("take %s from %s: %w", id, a.instance, err)
+	}
+	what := fmt.Sprintf("force detach %s from %s", id, a.instance)
+	err := resource.Write(ctx, tok, what, func(ctx context.Context) error {
+		_, err := r.ec2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: aws.String(a.id), Force: aws.Bool(true)})
+		return err
+	})
+	if err != nil && !awsapi.IsCode(err, "InvalidAttachmentID.NotFound") && !awsapi.IsCode(err, "IncorrectState") {
+		return err
+	}
+	r.log.Info("interface detaching", "eni_id", id, "from", a.instance, "op", what, "token", tok.N())
 	_, err = r.waitFor(ctx, r.cfg.AttachTimeout, "available", available)
 	return err
 }
@@ -457,5 +496,9 @@ func (r *Resource) Release(ctx context.Context, self resource.Self, tok fence.To
 // The node may use it, where it is longer, instead of its default step
 // timeout, which a forced ENI move can exceed.
 func (r *Resource) StepTimeout() time.Duration {
-	return r.cfg.DetachTimeout + 3*r.cfg.AttachTimeout + 5*r.opts.CallTimeout
+	d := r.cfg.DetachTimeout + 3*r.cfg.AttachTimeout + 5*r.opts.CallTimeout
+	if r.opts.Fencer != nil {
+		d += r.opts.Fencer.Timeout()
+	}
+	return d
 }

@@ -18,7 +18,7 @@ func Kind() resource.Kind {
 		Policy:    policy,
 		Preflight: preflight,
 		New: func(r config.Resource, env resource.Env) (resource.Resource, error) {
-			opts := Options{CallTimeout: env.CallTimeout, IMDS: env.Clients.IMDS, Host: osnet.NoPolicy{}}
+			opts := Options{CallTimeout: env.CallTimeout, IMDS: env.Clients.IMDS, Host: osnet.NoPolicy{}, Fencer: env.Fencer}
 			if r.ENI.Host != config.HostNone {
 				opts.Host = osnet.NewPolicyRouting()
 			}

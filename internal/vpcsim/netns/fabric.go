@@ -97,6 +97,10 @@ type inst struct {
 	ns   string
 	imds *proxy
 	api  *proxy
+	// apiCut is CutAPI's setting; the API path is also cut while the
+	// instance is not running.
+	apiCut  bool
+	running bool
 }
 
 type eniLink struct {
@@ -203,7 +207,14 @@ func (f *Fabric) syncLocked(ctx context.Context, st vpcsim.State) error {
 	for _, in := range st.Instances {
 		if err := f.ensureInstance(ctx, in); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		// A stopped instance runs nothing: nothing in its namespace
+		// reaches the API (IMDS already drops its connections) and,
+		// below, no packet leaves or reaches it.
+		x := f.insts[in.ID]
+		x.running = in.State == "running"
+		x.api.setCut(x.apiCut || !x.running)
 	}
 	for _, e := range st.NetworkInterfaces {
 		if err := f.ensureENI(e, st, subnets); err != nil {
@@ -642,6 +653,14 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 		if e.VPC != r.vpc || x == nil {
 			continue
 		}
+		for _, fam := range f.families() {
+			drop := sourceRule(x.rEnd, prioDrop, 0, fam)
+			drop.Type = unix.FR_ACT_BLACKHOLE
+			wantRules[ruleKey(drop)] = *drop
+		}
+		if e.Instance != "" && !running[e.Instance] {
+			continue // a stopped instance sends nothing
+		}
 		tid := assoc[e.Subnet]
 		if tid == "" {
 			tid = mainTable
@@ -657,14 +676,11 @@ func (f *Fabric) programRouter(r *router, st vpcsim.State) error {
 				wantRules[ruleKey(rl)] = *rl
 			}
 		}
-		for _, fam := range f.families() {
-			if !e.SourceDestCheck {
+		if !e.SourceDestCheck {
+			for _, fam := range f.families() {
 				rl := sourceRule(x.rEnd, prioSubnet, n, fam)
 				wantRules[ruleKey(rl)] = *rl
 			}
-			drop := sourceRule(x.rEnd, prioDrop, 0, fam)
-			drop.Type = unix.FR_ACT_BLACKHOLE
-			wantRules[ruleKey(drop)] = *drop
 		}
 	}
 	for k, rl := range r.rules {
@@ -922,7 +938,8 @@ func (f *Fabric) CutAPI(instanceID string, on bool) error {
 	if x == nil {
 		return fmt.Errorf("cut api of %s: no such instance", instanceID)
 	}
-	x.api.setCut(on)
+	x.apiCut = on
+	x.api.setCut(on || !x.running)
 	f.log.Info("api path", "instance_id", instanceID, "cut", on)
 	return nil
 }

@@ -375,6 +375,63 @@ func imdsGet(ctx context.Context, e *env, instanceID, path string) (string, erro
 	return string(b), err
 }
 
+// apiFrom calls the EC2 API from inside an instance's namespace.
+func (e *env) apiFrom(instanceID string) error {
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return e.fab.Dial(ctx, instanceID, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 500 * time.Millisecond}
+	resp, err := hc.Get("http://" + netns.APIAddr + "/?Action=DescribeRegions")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 0 {
+		return errors.New("no status")
+	}
+	return nil
+}
+
+// TestStoppedInstanceIsCutOff: an instance EC2 reports stopped runs
+// nothing, so nothing in its namespace reaches the others or the API,
+// and nothing reaches it, until it runs again. STONITH tests rely on it:
+// a fenced old owner whose process the harness leaves running acts no
+// more than a stopped instance would.
+func TestStoppedInstanceIsCutOff(t *testing.T) {
+	e := start(t)
+	b, c := netip.MustParseAddr("10.0.2.10"), netip.MustParseAddr("10.0.1.20")
+	bReaches := func() bool { s, err := e.reach(t.Context(), instB, c); return err == nil && s == instC }
+	reachesB := func() bool { s, err := e.reach(t.Context(), instA, b); return err == nil && s == instB }
+	if !bReaches() || !reachesB() || e.apiFrom(instB) != nil {
+		t.Fatal("B is not reachable, cannot reach C or the API before it stops")
+	}
+	if err := e.srv.SetInstanceState(instB, "stopped"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fab.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if bReaches() {
+		t.Error("a stopped instance reaches another")
+	}
+	if reachesB() {
+		t.Error("a stopped instance is reached")
+	}
+	if err := e.apiFrom(instB); err == nil {
+		t.Error("a stopped instance reaches the EC2 API")
+	}
+	if err := e.srv.SetInstanceState(instB, "running"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fab.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !bReaches() || !reachesB() || e.apiFrom(instB) != nil {
+		t.Error("B is not back after it runs again")
+	}
+}
+
 func TestIMDSAndAPIInsideNamespace(t *testing.T) {
 	e := start(t)
 	got, err := imdsGet(t.Context(), e, instB, "/latest/meta-data/instance-id")
