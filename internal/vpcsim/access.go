@@ -35,6 +35,9 @@ type access struct {
 	// cannot validate and to an action the role does not allow.
 	AuthFailure func() *faults.APIError
 	Denied      func(msg string) *faults.APIError
+	// Expired answers a role session's credentials used after they
+	// expired.
+	Expired func() *faults.APIError
 }
 
 // accessKey carries what identify learned to authorize.
@@ -58,6 +61,9 @@ func (s *Server) identify(a access) func(r *http.Request) (*http.Request, string
 			return r, "unknown", &faults.APIError{Status: http.StatusBadRequest, Code: "SerializationException", Message: "could not read the request body"}
 		}
 		c, err := s.iam.Authenticate(r, r.URL.Query(), body)
+		if errors.Is(err, iam.ErrExpired) && a.Expired != nil {
+			return r, c.Name(), a.Expired()
+		}
 		if err != nil {
 			return r, c.Name(), a.AuthFailure()
 		}
@@ -79,11 +85,23 @@ func (s *Server) authorize(a access, r *http.Request) error {
 	return a.Denied(iam.NotAuthorized(account, call.caller, action, resource))
 }
 
+// principal names the signer of a call identify passed on, for the call
+// log.
+func principalOf(s *Server) func(r *http.Request) string {
+	return func(r *http.Request) string {
+		if call, ok := r.Context().Value(accessKey{}).(*accessCall); ok && call.caller.Role != "" {
+			return call.caller.Principal(s.ec2.AccountID())
+		}
+		return ""
+	}
+}
+
 // withAccess makes svc authenticate and authorize every call by a: the
 // faults middleware identifies the caller, holds only calls the role
 // allows for a late write, and next runs only for those.
 func (s *Server) withAccess(svc faults.Service, a access, next http.Handler) http.Handler {
 	svc.Identify = s.identify(a)
+	svc.Principal = principalOf(s)
 	svc.Check = func(r *http.Request) error { return s.authorize(a, r) }
 	return s.inj.Wrap(svc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.authorize(a, r); err != nil {
@@ -139,6 +157,9 @@ func (s *Server) jsonAccess(prefix string, action func(*http.Request) string, fi
 		},
 		AuthFailure: jsonAuthFailure,
 		Denied:      jsonDenied,
+		Expired: func() *faults.APIError {
+			return &faults.APIError{Status: http.StatusBadRequest, Code: "ExpiredTokenException", Message: iam.ErrExpired.Error()}
+		},
 	}
 }
 
@@ -162,6 +183,9 @@ func (s *Server) route53Access(action func(*http.Request) string) access {
 		},
 		Denied: func(msg string) *faults.APIError {
 			return &faults.APIError{Status: http.StatusForbidden, Code: "AccessDenied", Message: msg}
+		},
+		Expired: func() *faults.APIError {
+			return &faults.APIError{Status: http.StatusForbidden, Code: "ExpiredToken", Message: iam.ErrExpired.Error()}
 		},
 	}
 }

@@ -96,6 +96,27 @@
 // UnauthorizedOperation messages carry an "Encoded authorization failure
 // message" that is base64url JSON rather than AWS's encrypted blob.
 //
+// # Shared VPCs, other accounts and STS
+//
+// A VPC may belong to another account (World.VPCs[].OwnerID): the world's
+// account is then a participant, as in AWS VPC sharing, whose instances
+// run in the owner's subnets but whose principals neither see (in
+// DescribeRouteTables) nor change the owner's route tables: a route table's
+// ARN is in its owner's account, and an identity policy allows nothing on
+// another account's EC2 resource. Roles may belong to another account
+// (Role.Account) and carry a trust policy (Role.Trust: principals, external
+// ID); package sts serves AssumeRole and GetCallerIdentity on POST / for
+// requests signed for the sts service. AssumeRole needs both the caller's
+// own sts:AssumeRole on the role's ARN and the role's trust (AccessDenied
+// otherwise), and issues temporary credentials that act as the role in
+// its account until they expire (Role.SessionLifetime shortens them);
+// then EC2 answers RequestExpired, STS and Route 53 ExpiredToken,
+// DynamoDB and SSM ExpiredTokenException. The call log names a session's
+// calls by the instance that assumed the role (Caller, so that faults
+// aimed at the instance cover them) and by the session's ARN
+// (Principal). Other objects of the owner's VPC (the VPC, subnets,
+// gateways) are treated as the participant's.
+//
 // Route 53, DynamoDB and SSM check the same keys and roles for
 // route53:<Action>, dynamodb:<Action> and ssm:<Action>: a table's calls
 // on arn:aws:dynamodb:<region>:<account>:table/<name>, a parameter's on

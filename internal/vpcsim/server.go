@@ -102,9 +102,9 @@ type Server struct {
 
 	stop context.CancelFunc // ends the transition loop
 
-	// ec2H, r53H, ddbH and ssmH are the services wrapped in the faults
-	// middleware.
-	ec2H, r53H, ddbH, ssmH http.Handler
+	// ec2H, r53H, ddbH, ssmH and stsH are the services wrapped in the
+	// faults middleware.
+	ec2H, r53H, ddbH, ssmH, stsH http.Handler
 
 	ln     net.Listener
 	url    string
@@ -144,6 +144,7 @@ func New(w *World, opts Options) (*Server, error) {
 	sm := s.jsonService("ssm", ssm.TargetPrefix, "application/x-amz-json-1.1", "")
 	s.ssmH = s.withAccess(sm, s.ssmAccess(sm.Action),
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.SSM().Handler().ServeHTTP(w, r) }))
+	s.stsH = s.stsHandler()
 	return s, nil
 }
 
@@ -295,12 +296,17 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		svc, _, _ := strings.Cut(target, ".")
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"vpcsim does not model the service of X-Amz-Target %s (%s); it models EC2, Route 53, DynamoDB and SSM"}`, jsonEscape(target), jsonEscape(svc))
+		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"vpcsim does not model the service of X-Amz-Target %s (%s); it models EC2, Route 53, DynamoDB, SSM and STS"}`, jsonEscape(target), jsonEscape(svc))
 	default:
-		if svc := scopeService(r); svc != "" && svc != "ec2" {
+		svc := scopeService(r)
+		if svc == "sts" {
+			s.stsH.ServeHTTP(w, r)
+			return
+		}
+		if svc != "" && svc != "ec2" {
 			w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, "%s<Response><Errors><Error><Code>UnsupportedService</Code><Message>vpcsim does not model the %s service; it models EC2, Route 53, DynamoDB and SSM</Message></Error></Errors><RequestID>%s</RequestID></Response>",
+			fmt.Fprintf(w, "%s<Response><Errors><Error><Code>UnsupportedService</Code><Message>vpcsim does not model the %s service; it models EC2, Route 53, DynamoDB, SSM and STS</Message></Error></Errors><RequestID>%s</RequestID></Response>",
 				xml.Header, xmlEscape(svc), newRequestID())
 			return
 		}

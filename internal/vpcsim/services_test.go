@@ -78,11 +78,11 @@ func TestOnePortForEveryService(t *testing.T) {
 			return r
 		}, "Kinesis_20131202"},
 		{"query protocol", func() *http.Request {
-			r, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL(), strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+			r, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL(), strings.NewReader("Action=ListRoles&Version=2010-05-08"))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=vpcsim-admin/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0")
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=vpcsim-admin/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
 			return r
-		}, "sts service"},
+		}, "iam service"},
 	} {
 		resp, err := http.DefaultClient.Do(tc.req())
 		if err != nil {

@@ -39,7 +39,7 @@ func (s *Account) World() *World {
 
 	for _, v := range st.vpcs {
 		name, tags := split(v.tags)
-		x := VPC{ID: v.id, Name: name, CIDR: v.cidr.String(), Tags: tags}
+		x := VPC{ID: v.id, Name: name, CIDR: v.cidr.String(), Tags: tags, OwnerID: v.owner}
 		if v.ipv6.cidr.IsValid() {
 			x.IPv6CIDR = v.ipv6.cidr.String()
 		}
@@ -120,7 +120,14 @@ func (s *Account) World() *World {
 		w.Volumes = append(w.Volumes, x)
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.roles)) {
-		w.Roles = append(w.Roles, Role{Name: name, Statements: slices.Clone(st.roles[name].stmts)})
+		rl := st.roles[name]
+		x := Role{Name: name, Statements: slices.Clone(rl.stmts), Account: rl.account, SessionLifetime: rl.lifetime}
+		if rl.trust != nil {
+			t := *rl.trust
+			t.Principals = slices.Clone(t.Principals)
+			x.Trust = &t
+		}
+		w.Roles = append(w.Roles, x)
 	}
 	return w
 }

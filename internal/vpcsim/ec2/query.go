@@ -244,7 +244,12 @@ var actions = map[string]actionSpec{
 // The resource functions name the ARN IAM evaluates for an action; where
 // AWS evaluates several (AttachNetworkInterface: instance and interface),
 // vpcsim picks the first its documentation lists.
-func tableARN(st *state, r *request) string    { return st.arn("route-table", r.get("RouteTableId")) }
+// tableARN is in the account that owns the table (a shared VPC's owner).
+func tableARN(st *state, r *request) string {
+	id := r.get("RouteTableId")
+	return fmt.Sprintf("arn:aws:ec2:%s:%s:route-table/%s", st.region, st.tableOwner(id), id)
+}
+
 func instanceARN(st *state, r *request) string { return st.arn("instance", r.get("InstanceId")) }
 func eniARN(st *state, r *request) string {
 	return st.arn("network-interface", r.get("NetworkInterfaceId"))
@@ -354,8 +359,14 @@ func (s *Account) Service() faults.Service {
 	svc := faults.Service{
 		Name:     "ec2",
 		Identify: s.identifyEC2,
-		Action:   func(r *http.Request) string { return r.Form.Get("Action") },
-		Params:   func(r *http.Request) map[string]string { return paramsOf(r.Form) },
+		Principal: func(r *http.Request) string {
+			if c, ok := r.Context().Value(ec2CallKey{}).(*ec2Call); ok && (c.caller.Role != "") {
+				return c.caller.Principal(s.AccountID())
+			}
+			return ""
+		},
+		Action: func(r *http.Request) string { return r.Form.Get("Action") },
+		Params: func(r *http.Request) map[string]string { return paramsOf(r.Form) },
 		WriteError: func(w http.ResponseWriter, r *http.Request, e *faults.APIError) {
 			s.writeEC2(w, &request{id: newRequestID(), action: r.Form.Get("Action")}, nil, e)
 		},

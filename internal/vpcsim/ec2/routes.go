@@ -70,8 +70,17 @@ func (s *Account) describeRouteTables(r *request) (any, error) {
 		return nil, err
 	}
 	out := &describeRouteTablesResp{RouteTables: set[xRouteTable]{Items: []xRouteTable{}}}
+	account := st.callerAccount(r.caller)
 	for _, t := range st.tables {
 		if !named(ids, t.id) {
+			continue
+		}
+		if !r.caller.Admin && st.tableOwner(t.id) != account {
+			// A participant does not see the owner's tables (see
+			// World.VPCs' OwnerID).
+			if len(ids) > 0 {
+				return nil, notFound("InvalidRouteTableID.NotFound", "routeTable", t.id)
+			}
 			continue
 		}
 		x := st.xRouteTable(t)
@@ -145,7 +154,7 @@ func (st *state) xRouteTable(t *routeTable) xRouteTable {
 	x := xRouteTable{
 		RouteTableID:    t.id,
 		VpcID:           t.vpc,
-		OwnerID:         st.account,
+		OwnerID:         st.tableOwner(t.id),
 		Tags:            tagSet(t.tags),
 		Associations:    set[xAssoc]{Items: []xAssoc{}},
 		PropagatingVgws: set[xVgw]{Items: []xVgw{}},

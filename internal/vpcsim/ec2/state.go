@@ -81,6 +81,7 @@ func (st *state) nextTransition() time.Time {
 
 type vpc struct {
 	id           string
+	owner        string // another account's VPC, shared with this one; "" = this account's
 	cidr         netip.Prefix
 	tags         map[string]string
 	dnsSupport   bool // enableDnsSupport, on by default
@@ -252,8 +253,11 @@ type volAttach struct {
 }
 
 type role struct {
-	name  string
-	stmts []Statement
+	name     string
+	stmts    []Statement
+	account  string // "" = this account
+	trust    *Trust
+	lifetime time.Duration
 }
 
 // idGen makes AWS-shaped IDs: a prefix and 17 lowercase hex digits.
@@ -424,7 +428,23 @@ func (b *builder) build() *state {
 				b.errf(fmt.Sprintf("%s.statements[%d]", path, j), "statement without actions")
 			}
 		}
-		st.roles[r.Name] = &role{name: r.Name, stmts: stmts}
+		if r.Account != "" && (len(r.Account) != 12 || strings.Trim(r.Account, "0123456789") != "") {
+			b.errf(path+".account", "account id %q is not 12 digits", r.Account)
+		}
+		if r.SessionLifetime < 0 {
+			b.errf(path+".session-lifetime", "%s is negative", r.SessionLifetime)
+		}
+		acct := r.Account
+		if acct == w.AccountID || (acct == "123456789012" && w.AccountID == "") {
+			acct = ""
+		}
+		var trust *Trust
+		if r.Trust != nil {
+			t := *r.Trust
+			t.Principals = slices.Clone(t.Principals)
+			trust = &t
+		}
+		st.roles[r.Name] = &role{name: r.Name, stmts: stmts, account: acct, trust: trust, lifetime: r.SessionLifetime}
 	}
 
 	if w.DefaultVPC {
@@ -437,7 +457,14 @@ func (b *builder) build() *state {
 		if err != nil || p != p.Masked() || !p.Addr().Is4() || p.Bits() < 16 || p.Bits() > 28 {
 			b.errf(path+".cidr", "cidr %q is not an IPv4 block between /16 and /28", v.CIDR)
 		}
-		x := &vpc{id: id, cidr: p, tags: withName(v.Tags, v.Name), dnsSupport: true}
+		if v.OwnerID != "" && (len(v.OwnerID) != 12 || strings.Trim(v.OwnerID, "0123456789") != "") {
+			b.errf(path+".owner-id", "account id %q is not 12 digits", v.OwnerID)
+		}
+		owner := v.OwnerID
+		if owner == st.account {
+			owner = ""
+		}
+		x := &vpc{id: id, owner: owner, cidr: p, tags: withName(v.Tags, v.Name), dnsSupport: true}
 		st.vpcs = append(st.vpcs, x)
 		st.byID[id] = x
 		b.name("vpc", path, v.Name, id)
@@ -1022,4 +1049,23 @@ func (st *state) routeState(r *route) string {
 
 func (st *state) arn(kind, id string) string {
 	return fmt.Sprintf("arn:aws:ec2:%s:%s:%s/%s", st.region, st.account, kind, id)
+}
+
+// callerAccount is the account c acts in: an assumed role's, or this
+// account for its instances' roles and the admin.
+func (st *state) callerAccount(c caller) string {
+	if c.Session != "" && c.Account != "" {
+		return c.Account
+	}
+	return st.account
+}
+
+// tableOwner is the account that owns route table id: its VPC's owner.
+func (st *state) tableOwner(id string) string {
+	if t := st.table(id); t != nil {
+		if v, ok := st.byID[t.vpc].(*vpc); ok && v.owner != "" {
+			return v.owner
+		}
+	}
+	return st.account
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -60,6 +61,16 @@ type VPC struct {
 	// next /56 of vpcsim's pool (2001:db8::/32), or a /56 names one.
 	IPv6CIDR string            `yaml:"ipv6-cidr,omitempty" json:"ipv6_cidr,omitempty"`
 	Tags     map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// OwnerID is the account that owns the VPC and its route tables;
+	// default the world's account. Another account makes it a shared
+	// VPC as AWS VPC sharing does: the world's account is a participant
+	// whose instances run in the owner's subnets, and its principals
+	// cannot view or change the owner's route tables ("Participants
+	// cannot view, modify, or delete resources that belong to other
+	// participants or the VPC owner", VPC user guide, "Share your VPC
+	// subnets with other accounts"). Only a role of the owner's account,
+	// assumed with sts:AssumeRole, can.
+	OwnerID string `yaml:"owner-id,omitempty" json:"owner_id,omitempty"`
 }
 
 // Subnet lies in one VPC and one availability zone.
@@ -184,12 +195,28 @@ type Volume struct {
 // Role is an IAM role attached to instances. Its policy allows what its
 // statements list and nothing else (no deny statements, no conditions).
 // Actions and Resources at the role level form one more statement.
+//
+// A role of another account (Account), or one with a Trust, is a role to
+// assume with sts:AssumeRole rather than an instance profile's.
 type Role struct {
 	Name       string      `yaml:"name,omitempty" json:"name"`
 	Actions    []string    `yaml:"actions,omitempty" json:"actions,omitempty"`
 	Resources  []string    `yaml:"resources,omitempty" json:"resources,omitempty"`
 	Statements []Statement `yaml:"statements,omitempty" json:"statements,omitempty"`
+	// Account owns the role (its ARN is arn:aws:iam::<Account>:role/<Name>);
+	// default the world's account. Role names are unique in a world.
+	Account string `yaml:"account,omitempty" json:"account,omitempty"`
+	// Trust says who may assume the role; without it nobody can.
+	Trust *Trust `yaml:"trust,omitempty" json:"trust,omitempty"`
+	// SessionLifetime, when set, is how long the credentials of this
+	// role's sessions stay valid, whatever AssumeRole's DurationSeconds
+	// asked (AWS: 900 s to the role's maximum session duration), so that a
+	// test sees credentials expire and get refreshed.
+	SessionLifetime time.Duration `yaml:"session-lifetime,omitempty" json:"session_lifetime,omitempty"`
 }
+
+// Trust is a role's trust policy (package iam).
+type Trust = iam.Trust
 
 // Statement allows Actions ("ec2:ReplaceRoute", wildcards * and ?) on
 // Resources (ARN patterns; empty means "*").

@@ -15,9 +15,16 @@ type Call struct {
 	Time time.Time `json:"time"`
 	// Service is the service called: "ec2", "route53", "dynamodb" or "ssm".
 	Service string `json:"service"`
-	// Caller is "admin", the calling instance's ID, or "unknown".
+	// Caller is "admin", the calling instance's ID, or "unknown". A call
+	// signed with a role session's credentials (sts:AssumeRole) is named
+	// by the instance that assumed the role; Principal names the session.
 	Caller string `json:"caller"`
-	Action string `json:"action"`
+	// Principal is the signer's ARN when it is not the admin:
+	// arn:aws:sts::<account>:assumed-role/<role>/<session> (an instance's
+	// own role's session is named by its instance ID), as CloudTrail's
+	// userIdentity.arn shows it.
+	Principal string `json:"principal,omitempty"`
+	Action    string `json:"action"`
 	// Params are EC2's form parameters except Action and Version.
 	Params map[string]string `json:"params,omitempty"`
 	// Status is the HTTP status; 0 when the connection was cut.

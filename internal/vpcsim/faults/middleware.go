@@ -34,6 +34,9 @@ type Service struct {
 	// returns the request to pass on, carrying what it learned in its
 	// context. A non-nil error is answered at once, before any fault.
 	Identify func(r *http.Request) (*http.Request, string, *APIError)
+	// Principal, if set, names the signer's ARN for the call log, from
+	// the request Identify returned.
+	Principal func(r *http.Request) string
 	// Action names the call's action ("ReplaceRoute"); an action whose
 	// name says it reads (Describe*, Get*, List*, Query, Scan) is never
 	// held by a late-write fault.
@@ -65,6 +68,9 @@ func (in *Injector) Wrap(svc Service, next http.Handler) http.Handler {
 		call := Call{Time: start.UTC(), Service: svc.Name, Caller: caller, Action: svc.Action(r), Token: Token(r.UserAgent())}
 		if svc.Params != nil {
 			call.Params = svc.Params(r)
+		}
+		if svc.Principal != nil {
+			call.Principal = svc.Principal(r)
 		}
 		rec := &recorder{ResponseWriter: w}
 		late := in.serve(svc, next, rec, r, ierr, call.Action, caller)

@@ -1,11 +1,14 @@
 // Package iam is vpcsim's identity and access part: who signed a request
-// (the admin key or an instance role's credentials, with SigV4 signatures
-// checked), which credentials an instance's role gets, and whether a
-// role's allow list permits an action on a resource.
+// (the admin key, an instance role's credentials, or a role session's
+// temporary credentials from sts:AssumeRole, with SigV4 signatures
+// checked), which credentials an instance's role gets, whether a role's
+// allow list permits an action on a resource, and whether a role's trust
+// policy lets a principal assume it.
 //
 // It keeps no account state: the instances with roles come from
-// Options.Roles, read when a key must be matched. Only package vpcsim
-// imports iam.
+// Options.Roles, read when a key must be matched. The one state it keeps
+// is the role sessions it issued (Issue), until they expire. Only package
+// vpcsim and its parts import iam.
 package iam
 
 import (
@@ -20,25 +23,54 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
-// Caller is who signed a request: the admin key, or an instance's role.
+// Caller is who signed a request: the admin key, an instance's role, or a
+// session of a role assumed with sts:AssumeRole.
 type Caller struct {
-	Admin    bool
+	Admin bool
+	// Instance is the instance whose role signed, or, for a role session,
+	// the instance that assumed the role ("" when the admin did).
 	Instance string
-	Role     string
+	// Role is the role whose allow list applies: the instance's, or the
+	// assumed role.
+	Role string
+	// Session is the role session's name (RoleSessionName); "" for an
+	// instance's own role.
+	Session string
+	// Account owns the assumed role; "" for an instance's role, which
+	// belongs to the world's account.
+	Account string
 }
 
-// Name is "admin", the instance ID, or "unknown".
+// Name is "admin", the instance ID, or "unknown". A role session is named
+// by the instance that assumed the role, so that a fault aimed at an
+// instance (cut off from the API) covers its assumed-role calls too; its
+// Principal tells them apart in the call log.
 func (c Caller) Name() string {
 	switch {
 	case c.Admin:
 		return "admin"
 	case c.Instance != "":
 		return c.Instance
+	case c.Session != "":
+		return "admin" // a session the admin started
 	default:
 		return "unknown"
 	}
+}
+
+// Principal is the caller's ARN as AWS names it in CloudTrail and in
+// denials: arn:aws:sts::<account>:assumed-role/<role>/<session>, where an
+// instance's role session is named by the instance ID; account is the
+// world's, used when the caller's own is not known. The admin is its
+// account's root user.
+func (c Caller) Principal(account string) string {
+	if c.Admin {
+		return "arn:aws:iam::" + account + ":root"
+	}
+	return principal(account, c)
 }
 
 // Statement allows Actions ("ec2:ReplaceRoute", wildcards * and ?) on
@@ -66,11 +98,14 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Authority authenticates callers and derives instance credentials. It is
-// safe for concurrent use.
+// Authority authenticates callers, derives instance credentials and issues
+// role sessions. It is safe for concurrent use.
 type Authority struct {
 	opts Options
 	salt string // makes instance credentials unguessable yet stable across resets
+
+	mu       sync.Mutex
+	sessions map[string]*session // by access key ID
 }
 
 // New returns an Authority whose instance credentials are new for this
@@ -81,7 +116,7 @@ func New(opts Options) *Authority {
 	}
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return &Authority{opts: opts, salt: hex.EncodeToString(b)}
+	return &Authority{opts: opts, salt: hex.EncodeToString(b), sessions: map[string]*session{}}
 }
 
 // ErrAuthFailure reports credentials that do not authenticate: an unknown
@@ -127,6 +162,12 @@ func (a *Authority) Identify(key string) Caller {
 	if key == a.opts.AdminAccessKeyID {
 		return Caller{Admin: true}
 	}
+	a.mu.Lock()
+	ss := a.sessions[key]
+	a.mu.Unlock()
+	if ss != nil {
+		return ss.caller
+	}
 	for id, role := range a.opts.Roles() {
 		if ak, _, _ := a.Credentials(id); ak == key {
 			return Caller{Instance: id, Role: role}
@@ -156,6 +197,15 @@ func (a *Authority) Authenticate(hr *http.Request, form url.Values, body []byte)
 	token := hr.Header.Get("X-Amz-Security-Token")
 	if token == "" {
 		token = form.Get("X-Amz-Security-Token")
+	}
+	if c, secret, err := a.sessionCaller(key, token); c != nil || err != nil {
+		if err != nil {
+			return Caller{}, err
+		}
+		if err := a.checkSignature(hr, body, secret); err != nil {
+			return Caller{}, err
+		}
+		return *c, nil
 	}
 	c := a.Identify(key)
 	switch {
@@ -223,8 +273,12 @@ func NotAuthorized(account string, c Caller, action, resource string) string {
 		principal(account, c), action, resource, action)
 }
 
-// principal is the assumed-role ARN of an instance's role session.
+// principal is the assumed-role ARN of a role session: an instance's
+// (named by the instance ID) or one from sts:AssumeRole.
 func principal(account string, c Caller) string {
+	if c.Session != "" {
+		return "arn:aws:sts::" + c.Account + ":assumed-role/" + c.Role + "/" + c.Session
+	}
 	return "arn:aws:sts::" + account + ":assumed-role/" + c.Role + "/" + c.Instance
 }
 
