@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
 	"github.com/vipd/vipd/internal/awsapi"
@@ -104,6 +103,7 @@ func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
 		Connect: func(ctx context.Context, region string) (preflight.AWS, error) {
 			c, err := awsapi.Load(ctx, awsapi.Options{
 				Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
+				Endpoints: awsapi.Endpoints(cfg.AWS.Endpoints),
 				// A preflight reports what it sees; it does not wait out
 				// throttling as a failover must.
 				MaxAttempts: 2, ThrottledAttempts: 2,
@@ -111,7 +111,7 @@ func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
 			if err != nil {
 				return preflight.AWS{}, err
 			}
-			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, DynamoDB: dynamodb.NewFromConfig(c.Config),
+			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, DynamoDB: c.DynamoDB,
 				Credentials: c.Config.Credentials}, nil
 		},
 		Timeout: timeout,

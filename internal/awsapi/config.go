@@ -11,8 +11,11 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -21,7 +24,14 @@ type Options struct {
 	// Region is a region name, or "" / "auto" to read it from IMDS.
 	Region string
 	// Endpoint overrides every service's endpoint (vpcsim); "" uses AWS.
+	// Precedence, highest first: Endpoints, Endpoint, then the SDK's
+	// environment (AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL), then
+	// the regional endpoint: the SDK ranks an endpoint set in code over
+	// its environment variables.
 	Endpoint string
+	// Endpoints override single services' endpoints (VPC interface
+	// endpoints).
+	Endpoints Endpoints
 	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
 	IMDSEndpoint string
 	// Credentials replaces the SDK's default credential chain (env,
@@ -52,13 +62,28 @@ type Options struct {
 	AttemptTimeout time.Duration
 }
 
-// Clients are the SDK clients vipd uses, built from one aws.Config.
+// Endpoints are per-service endpoint URLs; "" leaves a service to the
+// SDK's resolution (Options.Endpoint, AWS_ENDPOINT_URL_<SERVICE>,
+// AWS_ENDPOINT_URL, the regional endpoint).
+type Endpoints struct {
+	EC2, STS, Route53, DynamoDB, SSM string
+}
+
+// Clients are the SDK clients vipd uses, built from one aws.Config, each
+// with its endpoint override. Creating them makes no call.
 type Clients struct {
-	Config aws.Config
-	EC2    *ec2.Client
-	IMDS   *imds.Client
-	// Route53 is built lazily by the SDK; creating it makes no call.
-	Route53 *route53.Client
+	Config   aws.Config
+	EC2      *ec2.Client
+	IMDS     *imds.Client
+	Route53  *route53.Client
+	DynamoDB *dynamodb.Client
+	SSM      *ssm.Client
+	// STS assumes roles (Roles) with Config's credentials.
+	STS *sts.Client
+
+	endpoints Endpoints
+	base      *Clients  // the instance's set, from Load
+	roles     *roleSets // shared by every set derived from base
 }
 
 // NewIMDS returns an IMDSv2 client for endpoint ("" = the SDK default, which
@@ -130,5 +155,8 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 		}
 		cfg.HTTPClient = o.WrapHTTPClient(cfg.HTTPClient)
 	}
-	return &Clients{Config: cfg, EC2: ec2.NewFromConfig(cfg), IMDS: md, Route53: route53.NewFromConfig(cfg)}, nil
+	seed := &Clients{IMDS: md, STS: newSTS(cfg, o.Endpoints.STS), endpoints: o.Endpoints, roles: &roleSets{sets: map[Role]*Clients{}}}
+	base := seed.derive(cfg)
+	base.base = base
+	return base, nil
 }

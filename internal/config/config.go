@@ -148,6 +148,12 @@ type DynamoDBElection struct {
 	// Table is the DynamoDB table; its hash key is a string attribute
 	// named KeyAttribute. Required.
 	Table string `yaml:"table"`
+	// AssumeRole, when set, makes the lease's calls with this role's
+	// temporary credentials (a lease table in another account). By
+	// default they use the instance's own credentials, even with
+	// aws.assume-role: the lease decides who may act, so it should not
+	// depend on STS answering.
+	AssumeRole *AssumeRole `yaml:"assume-role"`
 	// KeyAttribute is the table's hash key attribute. Default id.
 	KeyAttribute string `yaml:"key-attribute"`
 	// Key is the lease item's key value; one item per cluster. Default: the
@@ -246,6 +252,13 @@ type Resource struct {
 	ElasticIP    *ElasticIP    `yaml:"elastic-ip"`
 	OverlayRoute *OverlayRoute `yaml:"overlay-route"`
 	Route53      *Route53      `yaml:"route53"`
+
+	// AssumeRole, beside the kind, makes this resource's AWS calls
+	// (vipd check's too) with the temporary credentials of a role, such as
+	// one of the account that owns a shared VPC's route tables; it
+	// overrides aws.assume-role. See docs/cross-account.md. (Not a kind:
+	// Kinds leaves it out.)
+	AssumeRole *AssumeRole `yaml:"assume-role" kind:"-"`
 }
 
 // OverlayRoute routes CIDRs to the owner's ENI in route tables (the
@@ -349,6 +362,18 @@ type AWS struct {
 	// Endpoint overrides every AWS service endpoint (vpcsim). Default "":
 	// the SDK's endpoints.
 	Endpoint string `yaml:"endpoint"`
+	// Endpoints override one service's endpoint each (VPC interface
+	// endpoints, for subnets without a route to the internet). Precedence,
+	// highest first: aws.endpoints.<service>, aws.endpoint, then the
+	// environment (AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL), then the
+	// SDK's regional endpoint. See docs/vpc-endpoints.md.
+	Endpoints Endpoints `yaml:"endpoints"`
+	// AssumeRole makes every resource's AWS calls with the temporary
+	// credentials of this role (a resource's own assume-role overrides
+	// it); the election's calls (the DynamoDB lease) stay on the instance's
+	// credentials unless election.dynamodb.assume-role says otherwise. See
+	// docs/cross-account.md.
+	AssumeRole *AssumeRole `yaml:"assume-role"`
 	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
 	// Default "": the SDK's.
 	IMDSEndpoint string `yaml:"imds-endpoint"`
@@ -357,6 +382,53 @@ type AWS struct {
 	// until it goes through or the step's budget or the lease ends.
 	// Default 2s.
 	CallTimeout time.Duration `yaml:"call-timeout"`
+}
+
+// Endpoints are per-service endpoint URLs; "" leaves a service to the
+// environment and aws.endpoint.
+type Endpoints struct {
+	// EC2 is the EC2 endpoint, such as an interface endpoint's
+	// https://vpce-0a1b…-abcd.ec2.eu-west-1.vpce.amazonaws.com.
+	EC2 string `yaml:"ec2"`
+	// STS is the endpoint of the STS calls that assume-role makes
+	// (regional STS; an interface endpoint is regional).
+	STS string `yaml:"sts"`
+	// Route53 is the Route 53 endpoint (route53 resources).
+	Route53 string `yaml:"route53"`
+	// DynamoDB is the DynamoDB endpoint (election.backend dynamodb).
+	DynamoDB string `yaml:"dynamodb"`
+	// SSM is the SSM endpoint.
+	SSM string `yaml:"ssm"`
+}
+
+// AssumeRole is a role whose temporary credentials (sts:AssumeRole,
+// refreshed before they expire) make some of vipd's calls.
+type AssumeRole struct {
+	// RoleARN is the role to assume: arn:aws:iam::<account>:role/<name>.
+	// Required.
+	RoleARN string `yaml:"role-arn"`
+	// ExternalID is passed as AssumeRole's ExternalId, when the role's
+	// trust policy requires one (sts:ExternalId).
+	ExternalID string `yaml:"external-id"`
+	// SessionName names the role session in the owner account's
+	// CloudTrail; default vipd-<node.name> (in a controller,
+	// vipd-<controller name>).
+	SessionName string `yaml:"session-name"`
+}
+
+// SessionNameFor is a's session name, or vipd-<node> cut to STS's
+// limits (2 to 64 characters of [A-Za-z0-9_+=,.@-]).
+func (a *AssumeRole) SessionNameFor(node string) string {
+	if a.SessionName != "" {
+		return a.SessionName
+	}
+	b := []byte("vipd-" + node)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=,.@-", c) >= 0) {
+			b[i] = '-'
+		}
+	}
+	return string(b[:min(len(b), 64)])
 }
 
 // Log configures logging.

@@ -103,6 +103,10 @@ func TestParseRejects(t *testing.T) {
 		{"notify-bad-strings", members + "notify: {backup: \"/x/n.sh 'unterminated\", fault: '  ', any: 'n.sh /abs'}\n"},
 		{"reconcile-too-often", members + "reconcile: {interval: 500ms}\n"},
 		{"instance-notices-bad", members + "instance-notices: {interval: 100ms, spot-interruption: mvoe, scheduled-maintenance: off, maintenance-lead: -1m}\n"},
+		{"assume-role-and-endpoints", members + "aws:\n  endpoints: {ec2: 'vpce-0a1b.ec2.eu-west-1.vpce.amazonaws.com', sts: 'https://sts.eu-west-1.amazonaws.com'}\n" +
+			"  assume-role: {role-arn: 'arn:aws:iam::2109876543:role/vipd', external-id: 'x'}\n" +
+			"resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}\n    assume-role: {external-id: ok-id, session-name: 'vipd node a'}\n" +
+			"election:\n  backend: dynamodb\n  dynamodb: {table: vipd-lease, assume-role: {role-arn: 'arn:aws:iam::210987654321:user/x'}}\n"},
 		{"api-and-aws", members + "api: {socket: vipd.sock, metrics: localhost}\naws: {region: eu-west, endpoint: '127.0.0.1:4566', imds-endpoint: 'http://'}\n"},
 		{"log-enums", members + "log: {format: jsno, level: verbose}\n"},
 		{"shutdown-timeout", members + "shutdown: {release: false, timeout: -1s}\n"},

@@ -19,14 +19,20 @@ const (
 	KindRoute53      = "route53"
 )
 
-// resourceKinds are the yaml keys of Resource's fields, in field order.
-var resourceKinds = func() []string {
+// resourceKinds are the yaml keys of Resource's kind fields (those not
+// tagged kind:"-"), in field order; kindFields their indexes.
+var resourceKinds, kindFields = func() ([]string, []int) {
 	t := reflect.TypeFor[Resource]()
-	out := make([]string, t.NumField())
+	var keys []string
+	var idx []int
 	for i := range t.NumField() {
-		out[i], _, _ = strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if t.Field(i).Tag.Get("kind") == "-" {
+			continue
+		}
+		k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		keys, idx = append(keys, k), append(idx, i)
 	}
-	return out
+	return keys, idx
 }()
 
 // Kinds returns every resource kind the schema knows, as written in the
@@ -34,13 +40,13 @@ var resourceKinds = func() []string {
 // resource registry's (internal/resource).
 func Kinds() []string { return slices.Clone(resourceKinds) }
 
-// set returns the indexes of the fields that are set.
+// set returns the indexes (in resourceKinds) of the kinds that are set.
 func (r *Resource) set() []int {
 	v := reflect.ValueOf(r).Elem()
 	var out []int
-	for i := range v.NumField() {
+	for k, i := range kindFields {
 		if !v.Field(i).IsNil() {
-			out = append(out, i)
+			out = append(out, k)
 		}
 	}
 	return out

@@ -207,6 +207,9 @@ func (v *validator) dynamoDBElection(c *Config) {
 	case !tableRE.MatchString(d.Table):
 		v.errorf("election.dynamodb.table", "%q is not a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ . -)", d.Table)
 	}
+	if d.AssumeRole != nil {
+		v.assumeRole("election.dynamodb.assume-role", d.AssumeRole)
+	}
 	v.noWitness(c, "DynamoDB", "the first eligible node to find the lease free takes it")
 }
 
@@ -566,6 +569,15 @@ func (v *validator) rest(c *Config) {
 	}
 	v.endpoint("aws.endpoint", c.AWS.Endpoint)
 	v.endpoint("aws.imds-endpoint", c.AWS.IMDSEndpoint)
+	e := c.AWS.Endpoints
+	v.endpoint("aws.endpoints.ec2", e.EC2)
+	v.endpoint("aws.endpoints.sts", e.STS)
+	v.endpoint("aws.endpoints.route53", e.Route53)
+	v.endpoint("aws.endpoints.dynamodb", e.DynamoDB)
+	v.endpoint("aws.endpoints.ssm", e.SSM)
+	if c.AWS.AssumeRole != nil {
+		v.assumeRole("aws.assume-role", c.AWS.AssumeRole)
+	}
 	if c.AWS.CallTimeout <= 0 {
 		v.errorf("aws.call-timeout", "%s is not a positive duration", c.AWS.CallTimeout)
 	}
@@ -573,6 +585,29 @@ func (v *validator) rest(c *Config) {
 	v.enum("log.level", c.Log.Level, []string{LogDebug, LogInfo, LogWarn, LogError})
 	if c.Shutdown.Timeout <= 0 {
 		v.errorf("shutdown.timeout", "%s is not a positive duration", c.Shutdown.Timeout)
+	}
+}
+
+// IAM and STS limits (IAM API reference, Role; STS API reference,
+// AssumeRole: RoleSessionName, ExternalId).
+var (
+	roleARNRE     = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+)
+
+func (v *validator) assumeRole(path string, a *AssumeRole) {
+	switch {
+	case a.RoleARN == "":
+		v.errorf(path+".role-arn", "required: the role to assume, arn:aws:iam::<account>:role/<name>")
+	case !roleARNRE.MatchString(a.RoleARN):
+		v.errorf(path+".role-arn", "%q is not a role ARN like arn:aws:iam::210987654321:role/vipd-routes", a.RoleARN)
+	}
+	if x := a.ExternalID; x != "" && (len(x) < 2 || len(x) > 1224 || !externalIDRE.MatchString(x)) {
+		v.errorf(path+".external-id", "%q is not an external ID (2 to 1224 of A-Z a-z 0-9 _ + = , . @ : / -)", x)
+	}
+	if s := a.SessionName; s != "" && !sessionNameRE.MatchString(s) {
+		v.errorf(path+".session-name", "%q is not a session name (2 to 64 of A-Z a-z 0-9 _ + = , . @ -)", s)
 	}
 }
 

@@ -23,6 +23,9 @@ var (
 // resource checks that exactly one kind is set and validates every kind
 // but overlay-route, which resources() checks with its CIDR bookkeeping.
 func (v *validator) resource(path string, r *Resource) {
+	if r.AssumeRole != nil {
+		v.assumeRole(path+".assume-role", r.AssumeRole)
+	}
 	switch n := r.kinds(); {
 	case n == 0:
 		v.errorf(path, "empty resource; want one of %s", resourceSet)

@@ -21,7 +21,11 @@ import (
 // drives them: away from the owner (no host changes), in the registry's
 // acquire order. Deps.Plan calls it once per candidate.
 func NewPlan(cfg *config.Controller, clients *awsapi.Clients, log *slog.Logger) (*resource.Plan, error) {
-	env := resource.Env{Clients: clients, CallTimeout: cfg.AWS.CallTimeout, Log: log}
+	member := cfg.Name
+	if member == "" {
+		member = "controller"
+	}
+	env := resource.Env{Clients: clients, Member: member, CallTimeout: cfg.AWS.CallTimeout, Log: log}
 	return kinds.Registry().Plan(cfg.Resources, env, resource.PlanOptions{})
 }
 

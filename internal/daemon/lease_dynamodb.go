@@ -4,13 +4,22 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/election"
 	leaseddb "github.com/vipd/vipd/internal/election/dynamodb"
+	"github.com/vipd/vipd/internal/resource"
 )
+
+// leaseRole is the role of the lease's calls: election.dynamodb's
+// assume-role, else none (the instance's credentials, even with
+// aws.assume-role: docs/cross-account.md).
+func leaseRole(cfg *config.Config) awsapi.Role {
+	if d := cfg.Election.DynamoDB; d != nil && d.AssumeRole != nil {
+		return resource.Role(d.AssumeRole, cfg.Node.Name)
+	}
+	return awsapi.Role{}
+}
 
 // newDynamoDBLease builds the dynamodb backend: the controller's DynamoDB
 // lease, with this node as a member and the cluster's lease duration.
@@ -25,5 +34,5 @@ func newDynamoDBLease(cfg *config.Config, clients *awsapi.Clients, log *slog.Log
 		KeyAttribute: d.KeyAttribute,
 		Key:          d.Key,
 		Lease:        cfg.Election.Lease,
-	}, dynamodb.NewFromConfig(clients.Config), log)
+	}, clients.Role(leaseRole(cfg)).DynamoDB, log)
 }

@@ -73,7 +73,8 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		var err error
 		clients, err = awsapi.Load(ictx, awsapi.Options{
 			Region: cfg.AWS.Region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
-			Observer: metrics.ObserveAWS, AttemptTimeout: cfg.AWS.CallTimeout,
+			Endpoints: awsapi.Endpoints(cfg.AWS.Endpoints),
+			Observer:  metrics.ObserveAWS, AttemptTimeout: cfg.AWS.CallTimeout,
 		})
 		if err != nil {
 			cancel()
@@ -92,13 +93,15 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		if cfg.LocalAddress.CIDR.IsValid() {
 			popts.Local = osnet.NewBinder(cfg.LocalAddress.Interface, id.PrivateIP, cfg.LocalAddress.CIDR)
 		}
-		env := resource.Env{Clients: clients, CallTimeout: cfg.AWS.CallTimeout, OnOwner: true, LocalAddress: cfg.LocalAddress, Log: log}
+		env := resource.Env{Clients: clients, AssumeRole: cfg.AWS.AssumeRole, Member: cfg.Node.Name,
+			CallTimeout: cfg.AWS.CallTimeout, OnOwner: true, LocalAddress: cfg.LocalAddress, Log: log}
 		if cfg.Fence.StopInstance {
 			env.Fencer = stonith.New(clients.EC2, stonith.Options{Timeout: cfg.Fence.Timeout, CallTimeout: cfg.AWS.CallTimeout, Log: log})
 		}
 		if deps.Plan, err = kinds.Registry().Plan(cfg.Resources, env, popts); err != nil {
 			return err
 		}
+		assumeRoles(ctx, cfg, clients, log)
 		mon, err := health.NewMonitor(cfg.Health, log)
 		if err != nil {
 			return err
@@ -182,5 +185,33 @@ func newLease(cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) (el
 		return newEtcdLease(cfg, log)
 	default:
 		return nil, fmt.Errorf("election backend %q is not available in this build", cfg.Election.Backend)
+	}
+}
+
+// assumeRoles assumes each role the resources name once at start, so that
+// a missing trust or sts:AssumeRole shows in the log now rather than at
+// the first failover. A failure is not fatal: STS may answer later, and
+// the credentials cache asks again on the first call.
+func assumeRoles(ctx context.Context, cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) {
+	seen := map[awsapi.Role]bool{}
+	for _, r := range cfg.Resources {
+		a := resource.RoleOf(r, cfg.AWS.AssumeRole)
+		if a == nil {
+			continue
+		}
+		role := resource.Role(a, cfg.Node.Name)
+		if seen[role] {
+			continue
+		}
+		seen[role] = true
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		start := time.Now()
+		_, err := clients.AssumeRole(actx, role)
+		cancel()
+		if err != nil {
+			log.Warn("assume role failed", "role_arn", role.ARN, "aws_code", awsapi.Code(err), "err", err)
+			continue
+		}
+		log.Info("role assumed", "role_arn", role.ARN, "duration", time.Since(start).Round(time.Millisecond))
 	}
 }

@@ -68,8 +68,16 @@ type Kind struct {
 
 // Env is what a kind's New builds a resource with.
 type Env struct {
-	// Clients are the SDK clients (EC2, Route 53, IMDS).
+	// Clients are the SDK clients (EC2, Route 53, IMDS): the instance's.
+	// A resource with a role is built with that role's set instead
+	// (Plan, through Clients.Role).
 	Clients *awsapi.Clients
+	// AssumeRole is the role of resources without their own assume-role
+	// (aws.assume-role); nil leaves them on Clients.
+	AssumeRole *config.AssumeRole
+	// Member names role sessions whose assume-role sets no session-name
+	// (vipd-<Member>): node.name, or the controller's name.
+	Member string
 	// CallTimeout bounds each AWS call; 0 means the kind's default.
 	CallTimeout time.Duration
 	// OnOwner is true when the resources run on the instance that will own
@@ -153,13 +161,37 @@ func (g *Registry) Plan(rs []config.Resource, env Env, o PlanOptions) (*Plan, er
 		if k.Side == Host && !env.OnOwner {
 			return nil, fmt.Errorf("resources[%d]: %s changes the owner's host and needs vipd run on each node", i, name)
 		}
-		res, err := k.New(r, env)
+		res, err := k.New(r, env.For(r))
 		if err != nil {
 			return nil, fmt.Errorf("resources[%d].%s: %w", i, name, err)
 		}
 		planned = append(planned, Planned{Resource: res, Order: k.Order})
 	}
 	return NewPlan(planned, o), nil
+}
+
+// For returns env with the clients of r: its role's (its own
+// assume-role, else env.AssumeRole), or env's.
+func (env Env) For(r config.Resource) Env {
+	if a := RoleOf(r, env.AssumeRole); a != nil && env.Clients != nil {
+		env.Clients = env.Clients.Role(Role(a, env.Member))
+	}
+	return env
+}
+
+// RoleOf is the role r's calls are made with: its own assume-role, else
+// def (aws.assume-role), else nil.
+func RoleOf(r config.Resource, def *config.AssumeRole) *config.AssumeRole {
+	if r.AssumeRole != nil {
+		return r.AssumeRole
+	}
+	return def
+}
+
+// Role is a's role for awsapi, its session named for member when a names
+// none.
+func Role(a *config.AssumeRole, member string) awsapi.Role {
+	return awsapi.Role{ARN: a.RoleARN, ExternalID: a.ExternalID, SessionName: a.SessionNameFor(member)}
 }
 
 // lookup returns r's kind, or an error naming what is missing.
