@@ -65,6 +65,9 @@ func zeroResources() map[string]config.Resource {
 	out := map[string]config.Resource{}
 	rt := reflect.TypeFor[config.Resource]()
 	for i := range rt.NumField() {
+		if rt.Field(i).Tag.Get("kind") == "-" {
+			continue // assume-role: an option beside the kind
+		}
 		var r config.Resource
 		f := reflect.ValueOf(&r).Elem().Field(i)
 		f.Set(reflect.New(f.Type().Elem()))
