@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds, on an empty vpcsim, the two-AZ world of an overlay-route failover
-# (seeds 000 part b, 002, 003) with the AWS CLI, then routes the virtual IP
-# 192.168.100.10 to node-a. Run it against a simulator:
+# with the AWS CLI, then routes the virtual IP 192.168.100.10 to node-a.
+# Run it against a simulator:
 #
 #   go run ./cmd/vpcsim --listen 127.0.0.1:4566 --timing none &
 #   export AWS_ACCESS_KEY_ID=vpcsim-admin AWS_SECRET_ACCESS_KEY=vpcsim-admin-secret \
