@@ -253,10 +253,9 @@ type Resource struct {
 	OverlayRoute *OverlayRoute `yaml:"overlay-route"`
 	Route53      *Route53      `yaml:"route53"`
 
-	// AssumeRole, beside the kind, makes this resource's AWS calls
-	// (vipd check's too) with the temporary credentials of a role, such as
-	// one of the account that owns a shared VPC's route tables; it
-	// overrides aws.assume-role. See docs/cross-account.md. (Not a kind:
+	// AssumeRole, beside the kind, makes this resource's AWS calls with
+	// the temporary credentials of a role, such as one of the account that
+	// owns a shared VPC's route tables; it overrides aws.assume-role. See docs/cross-account.md. (Not a kind:
 	// Kinds leaves it out.)
 	AssumeRole *AssumeRole `yaml:"assume-role" kind:"-"`
 }

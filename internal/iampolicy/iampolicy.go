@@ -41,6 +41,12 @@ type Options struct {
 	// VPC, for `route-tables: all`, limits route writes to that VPC's tables
 	// with the ec2:Vpc condition key; "" allows every table of the account.
 	VPC string
+	// Role, when set, asks for the permission policy of that role (an
+	// assume-role ARN of the configuration): the statements of the calls
+	// made with its credentials. "" asks for the node's own policy: the
+	// calls made with the instance's credentials, and sts:AssumeRole on
+	// every role the configuration names.
+	Role string
 }
 
 // Policy is an IAM policy document.
@@ -53,8 +59,9 @@ type Policy struct {
 type Statement struct {
 	Sid       string                       `json:"Sid"`
 	Effect    string                       `json:"Effect"`
+	Principal map[string]string            `json:"Principal,omitempty"`
 	Action    []string                     `json:"Action"`
-	Resource  []string                     `json:"Resource"`
+	Resource  []string                     `json:"Resource,omitempty"`
 	Condition map[string]map[string]string `json:"Condition,omitempty"`
 }
 
@@ -77,11 +84,13 @@ type Kinds interface {
 	Policy(b *Builder, r config.Resource) error
 }
 
-// For returns the policy cfg's node needs: one statement of Describe
-// calls on "*", then one statement per kind of write, each on the ARNs of
-// the objects the configuration names (or, where the object is the owner's
-// and unknown here, every one of its type). Each resource's kind says what
-// it needs.
+// For returns the policy cfg's node needs (o.Role ""), or the policy of
+// the role o.Role that some of its calls are made with: one statement of
+// Describe calls on "*", then one statement per kind of write, each on the
+// ARNs of the objects the configuration names (or, where the object is
+// the owner's and unknown here, every one of its type). Each resource's
+// kind says what it needs. The node's policy also allows sts:AssumeRole
+// on every role the configuration names.
 func For(cfg *config.Config, o Options, kinds Kinds) (Policy, error) {
 	if cfg.Node.Witness {
 		return Policy{}, ErrWitness
@@ -89,15 +98,104 @@ func For(cfg *config.Config, o Options, kinds Kinds) (Policy, error) {
 	if o.Partition == "" {
 		o.Partition = "aws"
 	}
+	roles := Roles(cfg)
+	if o.Role != "" && !slices.Contains(roles, o.Role) {
+		return Policy{}, fmt.Errorf("no resource or election of this configuration assumes role %q (it names %s)", o.Role, orNone(roles))
+	}
 	b := &Builder{o: o, actions: map[string][]string{}, resources: map[string][]string{}, conditions: map[string]map[string]map[string]string{}, tagged: map[string]string{}}
 	for i, r := range cfg.Resources {
+		if roleARN(r.AssumeRole, cfg.AWS.AssumeRole) != o.Role {
+			continue
+		}
 		if err := kinds.Policy(b, r); err != nil {
 			return Policy{}, fmt.Errorf("resources[%d]: %w", i, err)
 		}
 	}
-	b.election(cfg, o)
-	b.fence(cfg)
+	if electionRole(cfg) == o.Role {
+		b.election(cfg, o)
+	}
+	if o.Role == "" {
+		b.fence(cfg)
+		if len(roles) > 0 {
+			b.Allow("VipdAssumeRole", []string{"sts:AssumeRole"}, roles...)
+		}
+	}
 	return b.policy(), nil
+}
+
+// Roles returns the ARNs of the roles cfg's calls are made with, in the
+// order the configuration first names them: the resources' (their own
+// assume-role, else aws.assume-role) and the dynamodb election's.
+func Roles(cfg *config.Config) []string {
+	var out []string
+	add := func(arn string) {
+		if arn != "" && !slices.Contains(out, arn) {
+			out = append(out, arn)
+		}
+	}
+	for _, r := range cfg.Resources {
+		add(roleARN(r.AssumeRole, cfg.AWS.AssumeRole))
+	}
+	add(electionRole(cfg))
+	return out
+}
+
+// Trust returns the trust policy role needs so that principal (the
+// nodes' instance role ARN) may assume it, with the external ID the
+// configuration passes, if any, as the sts:ExternalId condition.
+func Trust(cfg *config.Config, role, principal string) (Policy, error) {
+	var a *config.AssumeRole
+	for _, r := range cfg.Resources {
+		if x := r.AssumeRole; x != nil && x.RoleARN == role {
+			a = x
+		}
+	}
+	if x := cfg.AWS.AssumeRole; a == nil && x != nil && x.RoleARN == role {
+		a = x
+	}
+	if d := cfg.Election.DynamoDB; a == nil && d != nil && d.AssumeRole != nil && d.AssumeRole.RoleARN == role {
+		a = d.AssumeRole
+	}
+	if a == nil {
+		return Policy{}, fmt.Errorf("no resource or election of this configuration assumes role %q (it names %s)", role, orNone(Roles(cfg)))
+	}
+	if principal == "" {
+		return Policy{}, errors.New("the trust policy needs the nodes' role ARN as its principal")
+	}
+	st := Statement{Sid: "VipdNodesAssume", Effect: "Allow", Principal: map[string]string{"AWS": principal}, Action: []string{"sts:AssumeRole"}}
+	if a.ExternalID != "" {
+		st.Condition = map[string]map[string]string{"StringEquals": {"sts:ExternalId": a.ExternalID}}
+	}
+	return Policy{Version: "2012-10-17", Statement: []Statement{st}}, nil
+}
+
+// roleARN is the ARN of a resource's role: its own, else def's; "" for
+// the instance's own credentials.
+func roleARN(own, def *config.AssumeRole) string {
+	if own != nil {
+		return own.RoleARN
+	}
+	if def != nil {
+		return def.RoleARN
+	}
+	return ""
+}
+
+// electionRole is the ARN of the role the dynamodb election assumes; ""
+// when its calls use the instance's credentials (the default, whatever
+// aws.assume-role says).
+func electionRole(cfg *config.Config) string {
+	if d := cfg.Election.DynamoDB; cfg.Election.Backend == config.BackendDynamoDB && d != nil && d.AssumeRole != nil {
+		return d.AssumeRole.RoleARN
+	}
+	return ""
+}
+
+func orNone(roles []string) string {
+	if len(roles) == 0 {
+		return "none"
+	}
+	return strings.Join(roles, ", ")
 }
 
 // Builder collects actions per statement, in the order statements are
