@@ -52,6 +52,25 @@ func (r *Resource) set() []int {
 	return out
 }
 
+// Role is the role r's calls are made with: its own assume-role, else
+// def (aws.assume-role), else nil (the instance's credentials).
+func (r *Resource) Role(def *AssumeRole) *AssumeRole {
+	if r.AssumeRole != nil {
+		return r.AssumeRole
+	}
+	return def
+}
+
+// LeaseRole is the role the dynamodb election's calls are made with:
+// election.dynamodb.assume-role, else nil (the instance's credentials,
+// even with aws.assume-role: the lease should not depend on STS).
+func (c *Config) LeaseRole() *AssumeRole {
+	if d := c.Election.DynamoDB; c.Election.Backend == BackendDynamoDB && d != nil {
+		return d.AssumeRole
+	}
+	return nil
+}
+
 // Kind returns the kind of the (first) field that is set, or "" when none
 // is.
 func (r *Resource) Kind() string {

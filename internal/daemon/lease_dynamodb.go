@@ -15,8 +15,8 @@ import (
 // assume-role, else none (the instance's credentials, even with
 // aws.assume-role: docs/cross-account.md).
 func leaseRole(cfg *config.Config) awsapi.Role {
-	if d := cfg.Election.DynamoDB; d != nil && d.AssumeRole != nil {
-		return resource.Role(d.AssumeRole, cfg.Node.Name)
+	if a := cfg.LeaseRole(); a != nil {
+		return resource.Role(a, cfg.Node.Name)
 	}
 	return awsapi.Role{}
 }

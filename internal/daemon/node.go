@@ -195,7 +195,7 @@ func newLease(cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) (el
 func assumeRoles(ctx context.Context, cfg *config.Config, clients *awsapi.Clients, log *slog.Logger) {
 	seen := map[awsapi.Role]bool{}
 	for _, r := range cfg.Resources {
-		a := resource.RoleOf(r, cfg.AWS.AssumeRole)
+		a := r.Role(cfg.AWS.AssumeRole)
 		if a == nil {
 			continue
 		}

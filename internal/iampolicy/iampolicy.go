@@ -104,14 +104,14 @@ func For(cfg *config.Config, o Options, kinds Kinds) (Policy, error) {
 	}
 	b := &Builder{o: o, actions: map[string][]string{}, resources: map[string][]string{}, conditions: map[string]map[string]map[string]string{}, tagged: map[string]string{}}
 	for i, r := range cfg.Resources {
-		if roleARN(r.AssumeRole, cfg.AWS.AssumeRole) != o.Role {
+		if roleARN(r.Role(cfg.AWS.AssumeRole)) != o.Role {
 			continue
 		}
 		if err := kinds.Policy(b, r); err != nil {
 			return Policy{}, fmt.Errorf("resources[%d]: %w", i, err)
 		}
 	}
-	if electionRole(cfg) == o.Role {
+	if roleARN(cfg.LeaseRole()) == o.Role {
 		b.election(cfg, o)
 	}
 	if o.Role == "" {
@@ -134,9 +134,9 @@ func Roles(cfg *config.Config) []string {
 		}
 	}
 	for _, r := range cfg.Resources {
-		add(roleARN(r.AssumeRole, cfg.AWS.AssumeRole))
+		add(roleARN(r.Role(cfg.AWS.AssumeRole)))
 	}
-	add(electionRole(cfg))
+	add(roleARN(cfg.LeaseRole()))
 	return out
 }
 
@@ -153,8 +153,8 @@ func Trust(cfg *config.Config, role, principal string) (Policy, error) {
 	if x := cfg.AWS.AssumeRole; a == nil && x != nil && x.RoleARN == role {
 		a = x
 	}
-	if d := cfg.Election.DynamoDB; a == nil && d != nil && d.AssumeRole != nil && d.AssumeRole.RoleARN == role {
-		a = d.AssumeRole
+	if x := cfg.LeaseRole(); a == nil && x != nil && x.RoleARN == role {
+		a = x
 	}
 	if a == nil {
 		return Policy{}, fmt.Errorf("no resource or election of this configuration assumes role %q (it names %s)", role, orNone(Roles(cfg)))
@@ -169,26 +169,12 @@ func Trust(cfg *config.Config, role, principal string) (Policy, error) {
 	return Policy{Version: "2012-10-17", Statement: []Statement{st}}, nil
 }
 
-// roleARN is the ARN of a resource's role: its own, else def's; "" for
-// the instance's own credentials.
-func roleARN(own, def *config.AssumeRole) string {
-	if own != nil {
-		return own.RoleARN
+// roleARN is a's ARN; "" for nil, the instance's own credentials.
+func roleARN(a *config.AssumeRole) string {
+	if a == nil {
+		return ""
 	}
-	if def != nil {
-		return def.RoleARN
-	}
-	return ""
-}
-
-// electionRole is the ARN of the role the dynamodb election assumes; ""
-// when its calls use the instance's credentials (the default, whatever
-// aws.assume-role says).
-func electionRole(cfg *config.Config) string {
-	if d := cfg.Election.DynamoDB; cfg.Election.Backend == config.BackendDynamoDB && d != nil && d.AssumeRole != nil {
-		return d.AssumeRole.RoleARN
-	}
-	return ""
+	return a.RoleARN
 }
 
 func orNone(roles []string) string {

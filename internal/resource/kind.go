@@ -173,19 +173,10 @@ func (g *Registry) Plan(rs []config.Resource, env Env, o PlanOptions) (*Plan, er
 // For returns env with the clients of r: its role's (its own
 // assume-role, else env.AssumeRole), or env's.
 func (env Env) For(r config.Resource) Env {
-	if a := RoleOf(r, env.AssumeRole); a != nil && env.Clients != nil {
+	if a := r.Role(env.AssumeRole); a != nil && env.Clients != nil {
 		env.Clients = env.Clients.Role(Role(a, env.Member))
 	}
 	return env
-}
-
-// RoleOf is the role r's calls are made with: its own assume-role, else
-// def (aws.assume-role), else nil.
-func RoleOf(r config.Resource, def *config.AssumeRole) *config.AssumeRole {
-	if r.AssumeRole != nil {
-		return r.AssumeRole
-	}
-	return def
 }
 
 // Role is a's role for awsapi, its session named for member when a names
