@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,7 +81,22 @@ type Options struct {
 	// address an IPv6 one: VIP6 (ModeOverlay) or SecondaryIP6
 	// (ModeSecondaryIP).
 	IPv6 bool
+	// Fence turns STONITH on (fence.stop-instance, docs/stonith.md): in
+	// ModeENI a holder that does not let go of the floating interface
+	// within its detach-timeout is stopped before the interface is
+	// force-detached. vpcsim stops a forced instance in about half a
+	// second (InstanceStop's quarter), so that a fence fits a schedule.
+	Fence bool
+	// TableTag, when its key is set, names the overlay route's tables
+	// by that tag (route-tables: {tags: [TableTag]}) instead of every
+	// table of the VPC; every table of the world carries it at start
+	// (ModeOverlay only).
+	TableTag config.Tag
 }
+
+// FenceTimeout is fence.timeout with Options.Fence: the forced stop takes
+// about half a second in vpcsim, the rest is room for a loaded machine.
+const FenceTimeout = 20 * time.Second
 
 // Cluster is the shared simulated cluster (simcluster.Cluster) on the
 // netns fabric: two vipd nodes and a witness, each in its instance's
@@ -130,6 +146,14 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		}
 		world = simcluster.WithIPv6(world)
 	}
+	if o.TableTag.Key != "" {
+		if c.o.Mode != ModeOverlay {
+			return nil, fmt.Errorf("start chaos cluster: route tables by tag need mode %s, not %s", ModeOverlay, c.o.Mode)
+		}
+		for i := range world.RouteTables {
+			world.RouteTables[i].Tags = map[string]string{o.TableTag.Key: o.TableTag.Value}
+		}
+	}
 	if removed, err := netns.Sweep(ctx); err != nil {
 		c.log.Warn("sweep leftover namespaces", "err", err)
 	} else if len(removed) > 0 {
@@ -141,6 +165,13 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		// detaching: the eni resource must wait them out, not assume.
 		d := vpcsim.Dist{Median: 300 * time.Millisecond, Sigma: 1, Max: 3 * time.Second}
 		sopts.Timing = vpcsim.Timing{ENIAttach: d, ENIDetach: d}
+	}
+	if o.Fence {
+		// vipd iam-policy adds StopInstances only with the fence on.
+		for i := range world.Roles {
+			world.Roles[i].Actions = append(slices.Clone(world.Roles[i].Actions), "ec2:StopInstances")
+		}
+		sopts.Timing.InstanceStop = vpcsim.Dist{Median: 2 * time.Second, Sigma: 0.3, Max: 4 * time.Second}
 	}
 	if c.NS, err = netnscluster.Start(ctx, world, sopts, c.log); err != nil {
 		return nil, err
@@ -203,7 +234,11 @@ func (c *Cluster) config(h *simcluster.Host) *config.Config {
 	switch c.o.Mode {
 	case ModeOverlay:
 		cidr := netip.PrefixFrom(c.Target, c.Target.BitLen())
-		cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: cidr, RouteTables: config.RouteTables{All: true}, DisableSourceDestCheck: true}}}
+		tables := config.RouteTables{All: true}
+		if c.o.TableTag.Key != "" {
+			tables = config.RouteTables{Tags: []config.Tag{c.o.TableTag}}
+		}
+		cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDR: cidr, RouteTables: tables, DisableSourceDestCheck: true}}}
 		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceAuto, CIDR: cidr}
 	case ModeSecondaryIP:
 		// local-address names the secondary IP so that the node binds it
@@ -215,6 +250,9 @@ func (c *Cluster) config(h *simcluster.Host) *config.Config {
 		// detach after a short wait instead of EC2's default patience.
 		cfg.Resources = []config.Resource{{ENI: &config.ENI{ID: FloatENI, DeviceIndex: 1, DetachTimeout: 2 * time.Second, AttachTimeout: 20 * time.Second}}}
 		cfg.LocalAddress = config.LocalAddress{Interface: config.InterfaceNone}
+	}
+	if c.o.Fence {
+		cfg.Fence = config.Fence{StopInstance: true, Timeout: FenceTimeout}
 	}
 	return cfg
 }
