@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -10,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vipd/vipd/internal/awsapi"
@@ -83,45 +80,6 @@ func (cd *candidate) pending(now time.Time) bool {
 // fall returns the Fall of the check named name (1 when unknown).
 func (cd *candidate) fall(name string) int {
 	return max(cd.falls[name], 1)
-}
-
-// describe reads every candidate with one DescribeInstances (filters, so
-// that an instance that no longer exists is missing from the answer rather
-// than failing the call with InvalidInstanceID.NotFound).
-func (c *Controller) describe(ctx context.Context) (map[string]instance, error) {
-	in := &ec2.DescribeInstancesInput{}
-	if len(c.cfg.Candidates) > 0 {
-		ids := make([]string, len(c.cfg.Candidates))
-		for i, cd := range c.cfg.Candidates {
-			ids[i] = cd.ID
-		}
-		in.Filters = []types.Filter{{Name: aws.String("instance-id"), Values: ids}}
-	} else {
-		for _, t := range c.cfg.Tags {
-			in.Filters = append(in.Filters, types.Filter{Name: aws.String("tag:" + t.Key), Values: []string{t.Value}})
-		}
-	}
-	out := map[string]instance{}
-	p := ec2.NewDescribeInstancesPaginator(c.deps.EC2, in)
-	for p.HasMorePages() {
-		cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-		page, err := p.NextPage(cctx)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("describe candidate instances: %w", err)
-		}
-		for _, r := range page.Reservations {
-			for _, i := range r.Instances {
-				id := aws.ToString(i.InstanceId)
-				st := ""
-				if i.State != nil {
-					st = string(i.State.Name)
-				}
-				out[id] = instance{self: selfOf(i), state: st}
-			}
-		}
-	}
-	return out, nil
 }
 
 // selfOf builds the resource.Self of an instance: what a resource needs to

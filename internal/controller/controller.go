@@ -143,6 +143,7 @@ type Controller struct {
 	log   *slog.Logger
 	reqs  chan request
 	done  chan struct{} // closed when Run's loop has exited
+	gate  *writeGate    // the fleet's; set by run before any move
 }
 
 // request is a closure run on the loop goroutine.

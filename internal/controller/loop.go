@@ -36,7 +36,6 @@ type state struct {
 
 	worker        string // "", "survey", "move", "reconcile"
 	cancelWorker  context.CancelFunc
-	refreshing    bool
 	lastReconcile time.Time
 	waiters       []chan error // switchover callers of the running move
 	nextMove      *moveReq     // an operator move to start next
@@ -81,11 +80,24 @@ type (
 // Run runs the controller — its lease, the candidates' health checks and
 // the decision loop — until ctx is done, and returns after every goroutine
 // it started has exited. A move in flight when ctx ends is cancelled; its
-// writes are fenced and bounded, and the next holder completes it.
+// writes are fenced and bounded, and the next holder completes it. It is
+// a fleet of one cluster (Fleet): the same code serves one and many.
 func (c *Controller) Run(ctx context.Context) error {
+	f, err := NewFleet([]*Controller{c}, FleetOptions{EC2: c.deps.EC2, Interval: c.cfg.Interval, CallTimeout: c.cfg.CallTimeout, Log: c.deps.Log})
+	if err != nil {
+		close(c.done)
+		return err
+	}
+	return f.Run(ctx)
+}
+
+// run is one cluster's loop under a fleet: feed brings each read of its
+// candidates, gate orders its moves' writes with the other clusters'.
+func (c *Controller) run(ctx context.Context, feed <-chan refreshDone, gate *writeGate) error {
 	defer close(c.done)
+	c.gate = gate
 	var wg sync.WaitGroup
-	// Children (lease, monitors, workers) stop before Run returns.
+	// Children (lease, monitors, workers) stop before run returns.
 	cctx, cancel := context.WithCancel(ctx)
 	defer wg.Wait()
 	defer cancel()
@@ -115,16 +127,6 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-cctx.Done():
 		}
 	}
-	refresh := func() {
-		s.refreshing = true
-		wg.Go(func() {
-			insts, err := c.describe(cctx)
-			send(refreshDone{insts: insts, err: err})
-		})
-	}
-	refresh()
-	tick := time.NewTicker(c.cfg.Interval)
-	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -139,24 +141,19 @@ func (c *Controller) Run(ctx context.Context) error {
 			}
 			c.log.Info("controller stopped", "reason", "stop")
 			return nil
-		case <-tick.C:
-			if !s.refreshing {
-				refresh()
+		case m := <-feed:
+			if m.err != nil {
+				s.counters["refresh_errors"]++
+				c.log.Warn("candidates not read", "err", m.err)
+				break
 			}
+			s.refreshed = true
+			for _, cd := range s.apply(c, m.insts) {
+				c.startMonitor(cctx, &wg, cd, healthPoke)
+			}
+			c.deps.Metrics.candidates(s.cands)
 		case m := <-msgs:
 			switch m := m.(type) {
-			case refreshDone:
-				s.refreshing = false
-				if m.err != nil {
-					s.counters["refresh_errors"]++
-					c.log.Warn("candidates not read", "err", m.err)
-					break
-				}
-				s.refreshed = true
-				for _, cd := range s.apply(c, m.insts) {
-					c.startMonitor(cctx, &wg, cd, healthPoke)
-				}
-				c.deps.Metrics.candidates(s.cands)
 			case surveyDone:
 				c.surveyed(s, m)
 			case moveDone:

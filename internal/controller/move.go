@@ -27,6 +27,10 @@ func (c *Controller) startMove(ctx context.Context, wg *sync.WaitGroup, s *state
 	wctx, cancel := context.WithCancel(ctx)
 	s.worker, s.cancelWorker = "move", cancel
 	from, self, plan := s.owner, cd.inst.self, cd.plan
+	gctx := wctx
+	if c.gate != nil {
+		gctx = resource.WithWriteGate(wctx, c.gate)
+	}
 	if reason != "reconcile" {
 		c.log.Info("moving owner", "from", from, "to", cd.id, "reason", reason, "token", tok.N())
 	}
@@ -34,7 +38,9 @@ func (c *Controller) startMove(ctx context.Context, wg *sync.WaitGroup, s *state
 		defer cancel()
 		start := time.Now()
 		m := moveDone{token: tok.N(), from: from, to: cd.id, reason: reason, status: map[string]admin.Resource{}}
-		m.steps, m.err = c.acquireAll(wctx, plan, self, tok, m.status)
+		// The resources' writes queue with the fleet's other clusters';
+		// the owner record (SSM, its own limits) does not.
+		m.steps, m.err = c.acquireAll(gctx, plan, self, tok, m.status)
 		if m.err == nil {
 			t := time.Now()
 			wrote, err := c.recordOwner(wctx, tok, cd.id)

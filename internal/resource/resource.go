@@ -103,6 +103,13 @@ type Status struct {
 // names the write for the error, which wraps fence.ErrStale when the
 // grant's end cut the call short.
 func Write(ctx context.Context, tok fence.Token, what string, call func(ctx context.Context) error) error {
+	// Queue first (a controller's write gate), then check the grant: the
+	// fencing bound starts only once the write may go.
+	release, err := admit(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: wait for a write slot: %w", what, err)
+	}
+	defer release()
 	budget := writeBudget
 	if dl, ok := ctx.Deadline(); ok {
 		budget = time.Until(dl)

@@ -278,10 +278,12 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	// burst (50 mutating calls) then goes one route to each cluster rather
 	// than all of its routes to the first few, and the others queue for
 	// the refill (5 a second) on equal terms (bench/RESULTS.md, the
-	// storm). Alone, it costs one write's latency.
+	// storm). Alone, it costs one write's latency. Under a controller
+	// that serves many clusters the rest are marked Later: its write
+	// gate lets every moving cluster's first route go before them.
 	if len(writes) > 0 {
 		err := writes[0](ctx)
-		if err = errors.Join(err, resource.Parallel(ctx, r.opts.Parallel, writes[1:])); err != nil {
+		if err = errors.Join(err, resource.Parallel(resource.Later(ctx), r.opts.Parallel, writes[1:])); err != nil {
 			return err
 		}
 	}
