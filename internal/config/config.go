@@ -55,7 +55,8 @@ type Config struct {
 	// Shutdown says what a clean stop (SIGTERM) does with owned resources.
 	Shutdown Shutdown `yaml:"shutdown"`
 	// Fence is STONITH: stopping a previous owner that did not let go of
-	// a volume or interface before taking it (docs/stonith.md).
+	// a volume or interface, or that cannot be reached, before taking
+	// over from it (docs/stonith.md).
 	Fence Fence `yaml:"fence"`
 
 	// Source is the file the config was read from ("" when not from a file).

@@ -31,6 +31,10 @@ func TestParseRejectsResources(t *testing.T) {
 		{"route-tables-tags-typo", members + "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: {tags: [{key: vipd, valeu: db}], tabs: x}}\nlocal-address: {interface: none}\n"},
 		{"tag-selectors-owning-the-same-thing", members + "resources:\n  - eni: {tags: [{key: vipd, value: db}]}\n  - eni: {tags: [{key: vipd, value: db}]}\nlocal-address: {interface: none}\n"},
 		{"fence-bad", members + "resources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}\nlocal-address: {cidr: 192.168.100.10/32}\nfence: {stop-instance: true, timeout: 2h}\n"},
+		{"fence-before-bad", members + "resources:\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\nfence: {stop-instance: true, before: detach}\n"},
+		{"fence-before-alone", members + "resources:\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\nfence: {before: takeover}\n"},
+		{"fence-takeover-peer-hostname", "cluster: c\nnode: {name: a, advertise: 10.0.0.1:7946}\npeers: [{name: b, address: 'db-b.internal:7946'}, {name: w, address: 'witness.internal:7946', witness: true}]\nresources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}\nlocal-address: {cidr: 192.168.100.10/32}\nfence: {stop-instance: true, before: takeover}\n"},
+		{"fence-takeover-not-raft", "cluster: c\nnode: {name: a, advertise: 10.0.0.1:7946}\nelection: {backend: dynamodb, dynamodb: {table: vipd-lease}}\nresources:\n  - overlay-route: {cidr: 192.168.100.10/32, route-tables: all}\nlocal-address: {cidr: 192.168.100.10/32}\nfence: {stop-instance: true, before: takeover}\n"},
 		{"fence-timeout-alone", members + "resources:\n  - ebs-volume: {volume-id: vol-0a1b2c3d}\nfence: {timeout: 1m}\n"},
 		{"local-address-not-secondary", members + "resources:\n  - secondary-ip: {addresses: [10.0.1.100]}\nlocal-address: {cidr: 10.0.1.101/32}\n"},
 	}

@@ -95,18 +95,24 @@ func Run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		}
 		env := resource.Env{Clients: clients, AssumeRole: cfg.AWS.AssumeRole, Member: cfg.Node.Name,
 			CallTimeout: cfg.AWS.CallTimeout, OnOwner: true, LocalAddress: cfg.LocalAddress, Log: log}
-		if cfg.Fence.StopInstance {
-			env.Fencer = stonith.New(clients.EC2, stonith.Options{Timeout: cfg.Fence.Timeout, CallTimeout: cfg.AWS.CallTimeout, Log: log})
-		}
-		if deps.Plan, err = kinds.Registry().Plan(cfg.Resources, env, popts); err != nil {
-			return err
-		}
-		assumeRoles(ctx, cfg, clients, log)
 		mon, err := health.NewMonitor(cfg.Health, log)
 		if err != nil {
 			return err
 		}
 		deps.Health = mon
+		if cfg.Fence.StopInstance {
+			f := stonith.New(clients.EC2, stonith.Options{Timeout: cfg.Fence.Timeout, CallTimeout: cfg.AWS.CallTimeout, Log: log,
+				// deps.Health, read at the call: reload swaps the monitor.
+				Healthy: func() bool { return deps.Health.Healthy() }})
+			env.Fencer = f
+			if cfg.Fence.Takeover() {
+				deps.Fencer = f
+			}
+		}
+		if deps.Plan, err = kinds.Registry().Plan(cfg.Resources, env, popts); err != nil {
+			return err
+		}
+		assumeRoles(ctx, cfg, clients, log)
 		if p := newNotices(cfg, clients.IMDS, metrics, log); p != nil {
 			deps.Notices = p
 		}

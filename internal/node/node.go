@@ -11,9 +11,11 @@ package node
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/vipd/vipd/internal/election"
+	"github.com/vipd/vipd/internal/fence"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/hooks"
 	"github.com/vipd/vipd/internal/notice"
@@ -52,6 +54,15 @@ type Notices interface {
 	Run(ctx context.Context) error
 	Notices() []notice.Notice
 	Changes() <-chan struct{}
+}
+
+// Fencer stops the instance of a cluster member, named by its private
+// address, before this node takes over from it (fence.before: takeover);
+// *stonith.Fencer fits. StopAt returns once EC2 reports the instance
+// stopped and fails otherwise; it refuses self, acts only under a valid
+// grant of tok and only while this node is healthy.
+type Fencer interface {
+	StopAt(ctx context.Context, tok fence.Token, self, vpc string, addr netip.Addr) error
 }
 
 // Notifier runs notify hooks; *hooks.Runner fits.
@@ -104,6 +115,9 @@ type Deps struct {
 	// Notices, if set, make the node hand the address over before its
 	// instance goes, and stay out while a notice that says move lasts.
 	Notices Notices
+	// Fencer, if set, stops the previous lease holder before a takeover
+	// when the election cannot reach it (fence.before: takeover).
+	Fencer  Fencer
 	Metrics *Metrics
 	Log     *slog.Logger
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -47,6 +48,11 @@ type loop struct {
 	acquireFailures int
 	cooldownUntil   time.Time
 	retryAt         time.Time
+
+	// prevHolder is the other member this node last saw hold the lease,
+	// until this node has taken over: the one a takeover fence stops
+	// when the election cannot reach it (Deps.Fencer).
+	prevHolder string
 
 	// drifted names what the running repair found out of place.
 	drifted []string
@@ -163,6 +169,9 @@ func (l *loop) step(why string) {
 	eligible := l.wantEligible()
 	l.pushEligible(eligible)
 	st := n.leaseStatus()
+	if st.Holder != "" && st.Holder != n.cfg.Self.Name {
+		l.prevHolder = st.Holder
+	}
 	n.d.Metrics.setToken(st.Token)
 	l.armTimer(st)
 	held := st.Held && eligible
@@ -371,11 +380,57 @@ func (l *loop) startAcquire(token uint64, reason string) {
 		l.transition(StateAcquiring, reason, nil)
 	}
 	tok := n.fence(token)
+	var target fenceTarget
+	if kind == opAcquire {
+		target = l.fenceTarget()
+	}
 	l.wg.Go(func() {
 		defer cancel()
-		steps, err := n.acquire(ctx, tok)
+		steps, err := n.acquire(ctx, tok, target)
 		n.report(result{kind: kind, token: token, steps: steps, err: err})
 	})
+}
+
+// fenceTarget is the member a takeover must stop first: the previous
+// holder, when the node fences before takeovers and the election cannot
+// reach that member (it did not hand the lease over and may still run,
+// cut off, with the address). A reachable previous holder hears that it
+// lost the lease and releases by itself, as in a planned switchover; it
+// is not fenced. The node fencing is healthy (it acquires only then, and
+// the fencer checks again right before the call), so the member it
+// stops is never the last healthy one.
+func (l *loop) fenceTarget() fenceTarget {
+	n := l.n
+	if n.d.Fencer == nil || l.prevHolder == "" {
+		return fenceTarget{}
+	}
+	st := n.leaseStatus()
+	for _, p := range st.Peers {
+		if p.Name != l.prevHolder || p.Witness {
+			continue
+		}
+		if p.Reachable {
+			n.log.Info("previous holder reachable; no fence before the takeover", "node", p.Name, "token", l.token)
+			return fenceTarget{}
+		}
+		ap, err := netip.ParseAddrPort(p.Address)
+		if err != nil {
+			// Validation requires an IP address; a peer named otherwise
+			// cannot be found, and the takeover must not pretend it was
+			// fenced.
+			return fenceTarget{name: p.Name, err: fmt.Errorf("fence %s: address %q is not an IP address and port: %w", p.Name, p.Address, err)}
+		}
+		return fenceTarget{name: p.Name, addr: ap.Addr()}
+	}
+	return fenceTarget{}
+}
+
+// fenceTarget is a member to stop before a takeover; the zero value
+// stops nothing.
+type fenceTarget struct {
+	name string
+	addr netip.Addr
+	err  error
 }
 
 func (l *loop) startRelease(reason string) {
@@ -436,6 +491,9 @@ func (l *loop) handle(r result) {
 			l.transition(StatePrimary, "drift repaired", r.steps)
 			return
 		}
+		// Taken over: whoever held before is no longer the previous
+		// owner of anything this node may take again later.
+		l.prevHolder = ""
 		l.transition(StatePrimary, "acquired", r.steps)
 	case opRelease:
 		l.op, l.opCancel = "", nil

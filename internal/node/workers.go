@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -11,9 +12,24 @@ import (
 	"github.com/vipd/vipd/internal/resource"
 )
 
-// acquire runs the plan's acquire and logs what it took. Runs in a worker
+// acquire fences target, if any, then runs the plan's acquire and logs
+// what it took. A fence that fails fails the acquire before anything is
+// taken: the node tries again, as after any failed step. Runs in a worker
 // goroutine.
-func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]resource.Step, error) {
+func (n *Node) acquire(ctx context.Context, tok fence.Token, target fenceTarget) ([]resource.Step, error) {
+	var fenced []resource.Step
+	if target.name != "" {
+		start := time.Now()
+		err := target.err
+		if err == nil {
+			n.log.Warn("previous holder cannot be reached; fencing it before the takeover", "node", target.name, "reason", target.addr.String(), "token", tok.N())
+			err = n.d.Fencer.StopAt(ctx, tok, n.cfg.Self.InstanceID, n.cfg.Self.VPCID, target.addr)
+		}
+		fenced = append(fenced, resource.Step{Resource: "fence " + target.name, Kind: "fence", Op: "acquire", Took: time.Since(start), Err: err})
+		if err != nil {
+			return fenced, fmt.Errorf("fence the previous holder %s before the takeover: %w", target.name, err)
+		}
+	}
 	steps, err := n.d.Plan.Acquire(ctx, n.cfg.Self, tok)
 	for _, s := range steps {
 		if s.Err != nil || s.Resource == resource.LocalStep {
@@ -22,7 +38,7 @@ func (n *Node) acquire(ctx context.Context, tok fence.Token) ([]resource.Step, e
 		n.d.Metrics.acquired(s.Kind, s.Took)
 		n.log.Info("resource acquired", "op", s.Resource, "token", tok.N(), "duration", s.Took.Round(time.Millisecond))
 	}
-	return steps, err
+	return append(fenced, steps...), err
 }
 
 // release runs the plan's release. Runs in a worker goroutine, or on the

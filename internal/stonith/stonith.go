@@ -4,11 +4,13 @@
 // stopped. The eni and ebs-volume kinds call it before they force-detach
 // an interface or a volume from another instance (fence.stop-instance,
 // docs/stonith.md), so that a forced detach never leaves a live writer
-// behind.
+// behind; with fence.before: takeover the node calls StopAt before any
+// takeover from a previous holder the cluster cannot reach.
 //
 // Guards, each checked on every call: a Fencer never stops the instance it
-// runs on (the node fencing is a healthy member, so a fence never leaves
-// the cluster without one); it sends StopInstances only under a grant
+// runs on, and never fences while its own node is not healthy
+// (Options.Healthy, right before the call), so the instance it stops is
+// never the last healthy member; it sends StopInstances only under a grant
 // that is still valid for longer than the token's margin
 // (fence.Token.Bound, right before the call), so a node that is not the
 // lease holder never fences, and since the holder is the node itself, the
@@ -24,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +54,10 @@ type Options struct {
 	PollInterval time.Duration
 	// Log receives the fence's steps; nil discards.
 	Log *slog.Logger
+	// Healthy reports whether this node's own health checks pass; nil
+	// counts as healthy. A node that is not healthy never fences: the
+	// instance it would stop may be the last healthy member.
+	Healthy func() bool
 }
 
 // Fencer stops previous owners. Its methods may be called from any
@@ -81,8 +88,8 @@ func New(c EC2, o Options) *Fencer {
 // Timeout is how long one Stop may take.
 func (f *Fencer) Timeout() time.Duration { return f.opts.Timeout }
 
-// ErrRefused reports a fence a guard refused: of the node itself, or of
-// no instance.
+// ErrRefused reports a fence a guard refused: of the node itself, of no
+// instance, or by a node that is not healthy.
 var ErrRefused = errors.New("fence refused")
 
 // ErrNotStopped reports a fence whose target was not seen stopped within
@@ -151,6 +158,12 @@ func (f *Fencer) Stop(ctx context.Context, tok fence.Token, self, instance strin
 
 // stop sends StopInstances with Force under tok.
 func (f *Fencer) stop(ctx context.Context, tok fence.Token, instance string) error {
+	// Checked right before the call, as the grant is: this node may have
+	// turned unhealthy while it waited for the previous owner to let go,
+	// and then the instance it would stop may be the last healthy one.
+	if f.opts.Healthy != nil && !f.opts.Healthy() {
+		return fmt.Errorf("fence %s: this node is not healthy, and the instance may be the last healthy member: %w", instance, ErrRefused)
+	}
 	// Bound checks the grant right before the call and cuts the call
 	// short at the grant's end: a node that is not the holder never
 	// fences.
@@ -167,6 +180,33 @@ func (f *Fencer) stop(ctx context.Context, tok fence.Token, instance string) err
 		return fmt.Errorf("fence %s: stop instance: %w", instance, err)
 	}
 	return nil
+}
+
+// StopAt fences the instance whose network interface holds the private
+// address addr in vpc (a cluster member, named by its address): as Stop
+// once found. An address no instance holds is an error: the fence cannot
+// know what to stop, and the caller must not take over as if it had.
+func (f *Fencer) StopAt(ctx context.Context, tok fence.Token, self, vpc string, addr netip.Addr) error {
+	cctx, cancel := context.WithTimeout(ctx, f.opts.CallTimeout)
+	defer cancel()
+	filters := []types.Filter{{Name: aws.String("network-interface.addresses.private-ip-address"), Values: []string{addr.String()}}}
+	if vpc != "" {
+		filters = append(filters, types.Filter{Name: aws.String("vpc-id"), Values: []string{vpc}})
+	}
+	out, err := f.ec2.DescribeInstances(cctx, &ec2.DescribeInstancesInput{Filters: filters})
+	if err != nil {
+		return fmt.Errorf("fence the member at %s: find its instance: %w", addr, err)
+	}
+	var ids []string
+	for _, r := range out.Reservations {
+		for _, in := range r.Instances {
+			ids = append(ids, aws.ToString(in.InstanceId))
+		}
+	}
+	if len(ids) != 1 {
+		return fmt.Errorf("fence the member at %s: %d instances hold that address in %s (%v), want one", addr, len(ids), vpc, ids)
+	}
+	return f.Stop(ctx, tok, self, ids[0])
 }
 
 // state reads instance's state.

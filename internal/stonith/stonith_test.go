@@ -2,6 +2,8 @@ package stonith_test
 
 import (
 	"errors"
+	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,6 +112,62 @@ func TestGuards(t *testing.T) {
 	}
 	if got := state(t, s, b); got != "running" {
 		t.Errorf("instance b is %s, want running", got)
+	}
+}
+
+// TestUnhealthyNodeNeverFences: a node whose own checks fail sends no
+// StopInstances, even as the lease holder: the instance it would stop may
+// be the last healthy member. Healthy is read at the call, so a node that
+// turns unhealthy while it waits for a previous owner does not fence.
+func TestUnhealthyNodeNeverFences(t *testing.T) {
+	testenv.AWS(t)
+	s := vpcsimtest.NewServerOptions(t, vpcsimtest.ParseWorld(t, world), vpcsim.Options{})
+	n := resourcetest.NewNode(t, s, a)
+	var healthy atomic.Bool
+	f := stonith.New(n.Clients.EC2, stonith.Options{Timeout: 5 * time.Second, PollInterval: 20 * time.Millisecond,
+		Log: resourcetest.Logger(t), Healthy: healthy.Load})
+	if err := f.Stop(t.Context(), resourcetest.Token(1), a, b); !errors.Is(err, stonith.ErrRefused) {
+		t.Errorf("fence by an unhealthy node: %v, want ErrRefused", err)
+	}
+	if err := f.StopAt(t.Context(), resourcetest.Token(1), a, "", netip.MustParseAddr("10.0.1.11")); !errors.Is(err, stonith.ErrRefused) {
+		t.Errorf("fence by address by an unhealthy node: %v, want ErrRefused", err)
+	}
+	if n := resourcetest.Calls(s, "StopInstances"); n != 0 {
+		t.Errorf("StopInstances calls %d, want none", n)
+	}
+	if got := state(t, s, b); got != "running" {
+		t.Errorf("instance b is %s, want running", got)
+	}
+	healthy.Store(true)
+	if err := f.Stop(t.Context(), resourcetest.Token(1), a, b); err != nil {
+		t.Fatalf("fence by a healthy node: %v", err)
+	}
+	if got := state(t, s, b); got != "stopped" {
+		t.Errorf("instance b is %s, want stopped", got)
+	}
+}
+
+// TestStopAtFindsTheMember: a member named by its private address (as
+// the raft peers are) is found with DescribeInstances and stopped; its
+// own address is this node's instance, which is refused; an address no
+// instance holds is an error, nothing stopped.
+func TestStopAtFindsTheMember(t *testing.T) {
+	s, f := setup(t, 50*time.Millisecond, 5*time.Second)
+	tok := resourcetest.Token(1)
+	if err := f.StopAt(t.Context(), tok, a, "vpc-0a000000000000001", netip.MustParseAddr("10.0.1.12")); err == nil || errors.Is(err, stonith.ErrRefused) {
+		t.Errorf("fence of an address no instance holds: %v, want an error finding it", err)
+	}
+	if err := f.StopAt(t.Context(), tok, a, "vpc-0a000000000000001", netip.MustParseAddr("10.0.1.10")); !errors.Is(err, stonith.ErrRefused) {
+		t.Errorf("fence of this node's own address: %v, want ErrRefused", err)
+	}
+	if n := resourcetest.Calls(s, "StopInstances"); n != 0 {
+		t.Errorf("StopInstances calls %d before the real fence, want none", n)
+	}
+	if err := f.StopAt(t.Context(), tok, a, "vpc-0a000000000000001", netip.MustParseAddr("10.0.1.11")); err != nil {
+		t.Fatalf("fence of the member at 10.0.1.11: %v", err)
+	}
+	if got := state(t, s, b); got != "stopped" {
+		t.Errorf("instance b is %s, want stopped", got)
 	}
 }
 
