@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vipd/vipd/internal/admin"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/simcluster"
 	"github.com/vipd/vipd/internal/vpcsim"
@@ -64,9 +65,9 @@ type StormOptions struct {
 	// one prefix, instead of one /32 route each.
 	Addresses int
 	Mergeable bool
-	// Controller runs the storm with a `vipd controller` per cluster
-	// instead of agents: the candidates run only their services, and the
-	// owner's host failing is its service no longer answering.
+	// Controller runs the storm with one `vipd controller` for every
+	// cluster instead of agents: the candidates run only their services,
+	// and the owner's host failing is its service no longer answering.
 	Controller bool
 }
 
@@ -257,9 +258,9 @@ type stormCluster struct {
 	name   string
 	vips   []netip.Prefix
 	tables []string
-	// ctl is the cluster's `vipd controller` host (Controller storms);
-	// a and b then run no vipd, only their services.
-	ctl *simcluster.Host
+	// ctl asks the storm's one `vipd controller` about this cluster
+	// (Controller storms); a and b then run no vipd, only their services.
+	ctl *admin.Client
 	// owner is the host the tables point at before the fault; want the
 	// one they must point at after it.
 	owner, want *simcluster.Host
@@ -339,6 +340,16 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 		}
 		clusters[i] = c
 	}
+	var fleet *simcluster.Cluster
+	if o.Controller {
+		if fleet, err = stormController(srv, bin, dir, clusters, o); err != nil {
+			return err
+		}
+		defer fleet.Close()
+		if err := fleet.StartAll(); err != nil {
+			return err
+		}
+	}
 	// Start the clusters a few at a time: 150 daemons starting at once on
 	// a small machine would miss their first elections.
 	for i, c := range clusters {
@@ -360,7 +371,7 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 		}
 		owned = stormOwners(ctx, srv.Snapshot(), clusters)
 	}
-	idleFrom, idleTicks := time.Now(), stormTicks(clusters)
+	idleFrom, idleTicks := time.Now(), stormTicks(clusters, fleet)
 	refill := time.Duration(float64(stormBurst)/stormRefill*float64(time.Second)) + 2*time.Second
 	for quiet := time.Now().Add(2 * settle); time.Since(lastWrite(srv)) < refill; {
 		if time.Now().After(quiet) || ctx.Err() != nil {
@@ -381,7 +392,7 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 		}
 	}
 	res.Load = loadAverage()
-	res.IdleCores = float64(stormTicks(clusters)-idleTicks) / clockTicks / time.Since(idleFrom).Seconds()
+	res.IdleCores = float64(stormTicks(clusters, fleet)-idleTicks) / clockTicks / time.Since(idleFrom).Seconds()
 	since := lastSeq(srv)
 	log.Info("storm: killing every owner", "clusters", o.Clusters, "load", res.Load)
 	t0 := time.Now()
@@ -515,7 +526,6 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions)
 	hosts := []simcluster.Member{{Name: "a", InstanceID: stormInstance('a', i)}, {Name: "b", InstanceID: stormInstance('b', i)}}
 	switch {
 	case o.Controller:
-		hosts = append(hosts, simcluster.Member{Name: "controller", InstanceID: stormInstance('c', i)})
 	case o.Settings.Election != config.BackendDynamoDB:
 		hosts = append(hosts, simcluster.Member{Name: "witness", InstanceID: stormInstance('c', i), Witness: true})
 	}
@@ -531,7 +541,9 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions)
 	}
 	c.Cluster = sc
 	if o.Controller {
-		return c, c.controllerConfig(srv, bin, o)
+		c.Leave("a")
+		c.Leave("b")
+		return c, nil
 	}
 	for _, h := range c.Hosts {
 		cfg := c.BaseConfig(h)
@@ -556,43 +568,55 @@ func newStormCluster(srv *vpcsim.Server, bin, dir string, i int, o StormOptions)
 	return c, nil
 }
 
-// controllerConfig writes the cluster's controller configuration, as an
-// operator would for one cluster: its two candidates checked over TCP
-// (at their services' loopback addresses), the overlay route, the owner
-// record in SSM, the lease in DynamoDB, all in vpcsim. The controller
-// runs with the account's key, as from outside the candidates; a and b
-// run no vipd.
-func (c *stormCluster) controllerConfig(srv *vpcsim.Server, bin string, o StormOptions) error {
-	c.ctl = c.Host("controller")
+// stormController prepares the storm's one controller, as an operator
+// with many HA pairs runs it: one `vipd controller` process whose
+// configuration lists every cluster (clusters:), each with its two
+// candidates checked over TCP (at their services' loopback addresses),
+// its overlay route, its owner record in SSM and its lease item in
+// DynamoDB, all in vpcsim. It runs with the account's key, as from outside
+// the candidates, on the first cluster's zone-c instance.
+func stormController(srv *vpcsim.Server, bin, dir string, clusters []*stormCluster, o StormOptions) (*simcluster.Cluster, error) {
+	id := stormInstance('c', 0)
+	fab := &stormFabric{srv: srv, lo: map[string]netip.Addr{id: netip.AddrFrom4([4]byte{127, 19, 0, 1})}}
+	sc, err := simcluster.New(simcluster.Options{Name: "storm-controller", Fabric: fab, Hosts: []simcluster.Member{{Name: "controller", InstanceID: id}},
+		Dir: filepath.Join(dir, "controller"), Keep: true, Exe: bin, LogFormat: config.LogJSON, ServicePort: servicePort, StatusTimeout: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	ctl := sc.Host("controller")
 	cfg := config.DefaultController()
-	cfg.Cluster, cfg.Name = c.name, c.name+"-controller"
+	cfg.Name = "storm-controller"
 	check := config.DefaultCheck()
 	check.TCP = config.AddressPlaceholder
 	if o.Settings.CheckInterval > 0 {
 		check.Interval, check.Timeout = o.Settings.CheckInterval, o.Settings.CheckInterval
 	}
 	cfg.Health = []config.Check{check}
-	for _, name := range []string{"a", "b"} {
-		h := c.Host(name)
-		cfg.Candidates.Instances = append(cfg.Candidates.Instances, config.Candidate{ID: h.InstanceID, CheckAddress: h.ServiceAddr()})
-		c.Leave(name)
+	cfg.API.Socket = filepath.Join(ctl.Dir, config.ClusterPlaceholder+".sock")
+	for _, c := range clusters {
+		cc := config.ControllerCluster{Cluster: c.name,
+			Resources:      []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDRs: c.vips, RouteTables: config.RouteTables{IDs: c.tables}}}},
+			OwnerParameter: config.OwnerParameter{Name: c.name + "-owner"}}
+		for _, name := range []string{"a", "b"} {
+			h := c.Host(name)
+			cc.Candidates.Instances = append(cc.Candidates.Instances, config.Candidate{ID: h.InstanceID, CheckAddress: h.ServiceAddr()})
+		}
+		cfg.Clusters = append(cfg.Clusters, cc)
+		c.ctl = admin.NewClient(filepath.Join(ctl.Dir, c.name+".sock"))
 	}
-	cfg.Resources = []config.Resource{{OverlayRoute: &config.OverlayRoute{CIDRs: c.vips, RouteTables: config.RouteTables{IDs: c.tables}}}}
-	cfg.OwnerParameter.Name = c.name + "-owner"
 	cfg.Lease.Table = stormLeaseTable
-	cfg.API.Socket = c.ctl.Socket()
 	cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.SSMEndpoint, cfg.AWS.DynamoDBEndpoint = srv.Region(), srv.URL(), srv.URL(), srv.URL()
 	cfg.Log.Format = config.LogJSON
-	if err := simcluster.WriteController(c.ctl.ConfigPath(), cfg); err != nil {
-		c.Close()
-		return err
+	if err := simcluster.WriteController(ctl.ConfigPath(), cfg); err != nil {
+		sc.Close()
+		return nil, err
 	}
 	ak, sk := srv.AdminKey()
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.ctl.Dir, "AWS_ACCESS_KEY_ID=" + ak, "AWS_SECRET_ACCESS_KEY=" + sk,
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + ctl.Dir, "AWS_ACCESS_KEY_ID=" + ak, "AWS_SECRET_ACCESS_KEY=" + sk,
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=" + srv.URL(),
-		"AWS_CONFIG_FILE=" + filepath.Join(c.ctl.Dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(c.ctl.Dir, "aws-credentials")}
-	c.ctl.Daemon = &simcluster.Daemon{Argv: []string{bin, "controller", "--config", c.ctl.ConfigPath()}, Env: env, Log: c.ctl.LogPath()}
-	return nil
+		"AWS_CONFIG_FILE=" + filepath.Join(ctl.Dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(ctl.Dir, "aws-credentials")}
+	ctl.Daemon = &simcluster.Daemon{Argv: []string{bin, "controller", "--config", ctl.ConfigPath()}, Env: env, Log: ctl.LogPath()}
+	return sc, nil
 }
 
 // converged reports whether every table of the cluster routes its
@@ -638,9 +662,11 @@ func stormOwners(ctx context.Context, st vpcsim.State, clusters []*stormCluster)
 	return n
 }
 
-// activeFor reports whether the controller on ctl says it is active with
-// instance as the owner.
-func activeFor(ctx context.Context, ctl *simcluster.Host, instance string) bool {
+// activeFor reports whether the controller says it is active for the
+// cluster ctl asks about, with instance as the owner.
+func activeFor(ctx context.Context, ctl *admin.Client, instance string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	st, err := ctl.Status(ctx)
 	return err == nil && st.Role == "active" && st.InstanceID == instance
 }
@@ -661,10 +687,18 @@ func stepAsides(h *simcluster.Host) int {
 	return strings.Count(string(b), "stepping aside")
 }
 
-// stormTicks sums the CPU ticks the clusters' daemons have used so far.
-func stormTicks(clusters []*stormCluster) int64 {
+// stormTicks sums the CPU ticks the clusters' daemons (and the storm's
+// controller, if any) have used so far.
+func stormTicks(clusters []*stormCluster, fleet *simcluster.Cluster) int64 {
 	var n int64
+	all := make([]*simcluster.Cluster, 0, len(clusters)+1)
 	for _, c := range clusters {
+		all = append(all, c.Cluster)
+	}
+	if fleet != nil {
+		all = append(all, fleet)
+	}
+	for _, c := range all {
 		for _, h := range c.Hosts {
 			if p := h.Proc(); p != nil {
 				if st, err := readStat(p.Pid()); err == nil {

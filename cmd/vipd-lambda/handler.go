@@ -39,6 +39,20 @@ type Report struct {
 	Owner       string             `json:"owner"`
 	Moves       int64              `json:"moves"`
 	Transitions []admin.Transition `json:"transitions"`
+	// Clusters reports each cluster of a configuration with clusters
+	// (the fields above are then the first cluster's).
+	Clusters []ClusterReport `json:"clusters,omitempty"`
+}
+
+// ClusterReport is one cluster of a Report.
+type ClusterReport struct {
+	Cluster     string             `json:"cluster"`
+	Active      bool               `json:"active"`
+	Holder      string             `json:"holder"`
+	Token       uint64             `json:"token"`
+	Owner       string             `json:"owner"`
+	Moves       int64              `json:"moves"`
+	Transitions []admin.Transition `json:"transitions"`
 }
 
 // scheduled is the part of an EventBridge event the handler checks.
@@ -97,9 +111,12 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (Report, erro
 		// One name per invocation: the lease tells invocations apart.
 		name += "/" + strings.SplitN(lc.AwsRequestID, "-", 2)[0]
 	}
-	log := h.log.With("cluster", cfg.Cluster, "node", name)
+	log := h.log.With("node", name)
+	if len(cfg.Clusters) == 0 {
+		log = log.With("cluster", cfg.Cluster)
+	}
 	bctx, cancel := context.WithTimeout(ctx, min(15*time.Second, runTime))
-	c, err := controller.Build(bctx, cfg, controller.BuildOptions{Name: name, Region: h.getenv("AWS_REGION"), Log: log})
+	f, err := controller.BuildFleet(bctx, cfg, controller.BuildOptions{Name: name, Region: h.getenv("AWS_REGION"), Log: log})
 	cancel()
 	if err != nil {
 		return Report{}, fmt.Errorf("build controller: %w", err)
@@ -111,7 +128,7 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (Report, erro
 	var wg sync.WaitGroup
 	var runErr error
 	ran := make(chan struct{})
-	wg.Go(func() { defer close(ran); runErr = c.Run(runCtx) })
+	wg.Go(func() { defer close(ran); runErr = f.Run(runCtx) })
 	// Read the status just before the end, while the loop still answers.
 	timer := time.NewTimer(max(runTime-100*time.Millisecond, 0))
 	defer timer.Stop()
@@ -119,7 +136,16 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (Report, erro
 	case <-timer.C:
 	case <-ran:
 	}
-	st, serr := c.Status(ctx)
+	var sts []admin.Status
+	var serr error
+	for _, c := range f.Controllers() {
+		st, err := c.Status(ctx)
+		if err != nil {
+			serr = err
+			break
+		}
+		sts = append(sts, st)
+	}
 	stop()
 	wg.Wait()
 	if runErr != nil {
@@ -128,11 +154,18 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (Report, erro
 	if serr != nil {
 		return Report{}, fmt.Errorf("read controller status: %w", serr)
 	}
+	st := sts[0]
 	rep := Report{
-		Controller: name, Cluster: cfg.Cluster,
+		Controller: name, Cluster: st.Cluster,
 		RanMS:  float64(time.Since(start).Microseconds()) / 1000,
 		Active: st.LeaseHeld, Holder: st.Holder, Token: st.Token,
 		Owner: st.InstanceID, Moves: st.Counters["moves"], Transitions: st.Transitions,
+	}
+	if len(cfg.Clusters) > 0 {
+		for _, st := range sts {
+			rep.Clusters = append(rep.Clusters, ClusterReport{Cluster: st.Cluster, Active: st.LeaseHeld, Holder: st.Holder, Token: st.Token,
+				Owner: st.InstanceID, Moves: st.Counters["moves"], Transitions: st.Transitions})
+		}
 	}
 	log.Info("invocation finished", "instance_id", rep.Owner, "token", rep.Token, "reason", fmt.Sprintf("%d moves", rep.Moves))
 	return rep, nil

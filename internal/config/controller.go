@@ -1,6 +1,8 @@
 package config
 
 import (
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,9 +55,90 @@ type Controller struct {
 	Log Log `yaml:"log"`
 	// Lambda tunes the Lambda entry point.
 	Lambda Lambda `yaml:"lambda"`
+	// Clusters, when set, makes one controller serve many clusters (a
+	// fleet): each entry holds one cluster's cluster, candidates,
+	// preempt, health, resources and owner-parameter, which are then not
+	// set at the top; everything else (name, interval, lease table and
+	// timing, reconcile, notify, api, aws, log, lambda) is shared, and
+	// the top's health is the default of an entry that sets none. Each
+	// cluster keeps its own lease item (keyed by its name), owner record
+	// and admin socket (api.socket with {cluster} replaced by its name,
+	// or -<cluster> added before the extension).
+	Clusters []ControllerCluster `yaml:"clusters"`
+	// WriteConcurrency bounds the AWS writes in flight over all clusters
+	// (the first route of every moving cluster goes before the other
+	// tables of any). Default 0: 4.
+	WriteConcurrency int `yaml:"write-concurrency"`
 
 	// Source is the file the config was read from ("" when not from a file).
 	Source string `yaml:"-"`
+}
+
+// ControllerCluster is one cluster of a controller that serves many.
+type ControllerCluster struct {
+	// Cluster names the cluster: its lease item's key, logs, notify
+	// scripts, its admin socket and metrics label.
+	Cluster string `yaml:"cluster"`
+	// Candidates, Preempt, Health, Resources and OwnerParameter are as in
+	// a single-cluster file; Health defaults to the top level's.
+	Candidates     Candidates     `yaml:"candidates"`
+	Preempt        bool           `yaml:"preempt"`
+	Health         []Check        `yaml:"health"`
+	Resources      []Resource     `yaml:"resources"`
+	OwnerParameter OwnerParameter `yaml:"owner-parameter"`
+}
+
+// ClusterPlaceholder is replaced by the cluster's name in api.socket
+// when a controller serves many clusters.
+const ClusterPlaceholder = "{cluster}"
+
+// cluster returns a single-cluster file's cluster part.
+func (c *Controller) cluster() ControllerCluster {
+	return ControllerCluster{Cluster: c.Cluster, Candidates: c.Candidates, Preempt: c.Preempt, Health: c.Health,
+		Resources: c.Resources, OwnerParameter: c.OwnerParameter}
+}
+
+// PerCluster returns one single-cluster configuration for each cluster
+// c serves: c itself without clusters, else each entry with the shared
+// fields, its own lease key and admin socket, and the top's health when
+// it sets none. Each has its defaults derived.
+func (c *Controller) PerCluster() []*Controller {
+	if len(c.Clusters) == 0 {
+		return []*Controller{c}
+	}
+	out := make([]*Controller, 0, len(c.Clusters))
+	for _, cc := range c.Clusters {
+		x := *c
+		x.Clusters = nil
+		x.Cluster, x.Candidates, x.Preempt, x.Resources = cc.Cluster, cc.Candidates, cc.Preempt, cc.Resources
+		x.Health = slices.Clone(cc.Health)
+		if len(x.Health) == 0 {
+			x.Health = slices.Clone(c.Health)
+		}
+		x.OwnerParameter = cc.OwnerParameter
+		if x.OwnerParameter.Type == "" {
+			x.OwnerParameter.Type = c.OwnerParameter.Type
+		}
+		x.Lease.Key = cc.Cluster
+		x.API.Socket = clusterSocket(c.API.Socket, cc.Cluster)
+		x.DeriveDefaults()
+		out = append(out, &x)
+	}
+	return out
+}
+
+// clusterSocket is cluster's admin socket under a fleet's api.socket:
+// {cluster} replaced, or, without it, "-<cluster>" before the extension
+// (/run/vipd/controller.sock → /run/vipd/controller-orders-db.sock).
+func clusterSocket(socket, cluster string) string {
+	if socket == "" {
+		return ""
+	}
+	if strings.Contains(socket, ClusterPlaceholder) {
+		return strings.ReplaceAll(socket, ClusterPlaceholder, cluster)
+	}
+	ext := filepath.Ext(socket)
+	return strings.TrimSuffix(socket, ext) + "-" + cluster + ext
 }
 
 // Candidates is a list of instances (in preference order) or a tag filter.
@@ -166,7 +249,7 @@ func DefaultController() *Controller {
 // key (the cluster), its renewal period (a quarter of its duration), check
 // names and HTTP status ranges. It never overwrites a field that is set.
 func (c *Controller) DeriveDefaults() {
-	if c.Lease.Key == "" {
+	if c.Lease.Key == "" && len(c.Clusters) == 0 {
 		c.Lease.Key = c.Cluster
 	}
 	if c.Lease.Renew == 0 {
@@ -174,6 +257,10 @@ func (c *Controller) DeriveDefaults() {
 	}
 	tmp := Config{Health: c.Health}
 	tmp.DeriveDefaults()
+	for i := range c.Clusters {
+		tmp := Config{Health: c.Clusters[i].Health}
+		tmp.DeriveDefaults()
+	}
 }
 
 // LoadController reads and parses the controller configuration at path;

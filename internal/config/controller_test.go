@@ -109,3 +109,91 @@ lambda: {run-time: 40s, stop-before: 4s}
 		t.Errorf("round trip mismatch (-parsed +reparsed):\n%s\nmarshalled:\n%s", diff, out)
 	}
 }
+
+const fleetYAML = `name: ctl-a
+health:
+  - {tcp: "{address}:5432", interval: 500ms, timeout: 500ms}
+lease: {table: vipd-leases}
+api: {socket: /run/vipd/controller.sock}
+aws: {region: us-east-1}
+write-concurrency: 8
+clusters:
+  - cluster: orders-db
+    candidates: {instances: [{id: i-0a000000000000001}, {id: i-0b000000000000002}]}
+    resources: [{overlay-route: {cidr: 192.168.100.10/32, route-tables: all}}]
+    owner-parameter: {name: orders-db-owner}
+  - cluster: users-db
+    candidates: {tags: [{key: vipd, value: users-db}]}
+    preempt: true
+    health: [{http: {url: "http://{address}/health"}}]
+    resources: [{overlay-route: {cidr: 192.168.100.11/32, route-tables: all}}]
+    owner-parameter: {name: /vipd/users-db/owner, type: SecureString}
+`
+
+// TestParseControllerFleet: a file with clusters (issue 17) gives one
+// single-cluster configuration per entry, each with the shared fields,
+// its own lease key and admin socket, and the top's health unless it sets
+// its own.
+func TestParseControllerFleet(t *testing.T) {
+	c, err := ParseController([]byte(fleetYAML), "fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := c.PerCluster()
+	if len(per) != 2 {
+		t.Fatalf("%d clusters, want 2", len(per))
+	}
+	o, u := per[0], per[1]
+	if o.Cluster != "orders-db" || o.Lease.Key != "orders-db" || o.Lease.Table != "vipd-leases" || o.Lease.Renew != 2500*time.Millisecond {
+		t.Errorf("orders-db: cluster %q lease %+v", o.Cluster, o.Lease)
+	}
+	if o.API.Socket != "/run/vipd/controller-orders-db.sock" || u.API.Socket != "/run/vipd/controller-users-db.sock" {
+		t.Errorf("sockets %q, %q", o.API.Socket, u.API.Socket)
+	}
+	if len(o.Health) != 1 || o.Health[0].TCP != "{address}:5432" || o.Health[0].Name == "" {
+		t.Errorf("orders-db health %+v, want the top's", o.Health)
+	}
+	if len(u.Health) != 1 || u.Health[0].HTTP == nil || u.Health[0].Name == "" {
+		t.Errorf("users-db health %+v, want its own", u.Health)
+	}
+	if o.OwnerParameter.Type != ParameterString || u.OwnerParameter.Type != ParameterSecureString || !u.Preempt || o.Preempt {
+		t.Errorf("owner parameters %+v %+v, preempt %v %v", o.OwnerParameter, u.OwnerParameter, o.Preempt, u.Preempt)
+	}
+	if c.WriteConcurrency != 8 || o.Name != "ctl-a" || len(u.Candidates.Tags) != 1 {
+		t.Errorf("write-concurrency %d name %q tags %+v", c.WriteConcurrency, o.Name, u.Candidates.Tags)
+	}
+	for _, x := range per {
+		if err := x.Validate(); err != nil {
+			t.Errorf("%s: per-cluster configuration does not validate: %v", x.Cluster, err)
+		}
+	}
+	single, err := ParseController([]byte(controllerYAML), "ctl.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := single.PerCluster(); len(got) != 1 || got[0] != single {
+		t.Errorf("a single-cluster file is not its own one cluster")
+	}
+}
+
+// TestParseControllerFleetErrors: each problem of an entry is named with
+// its line and path under clusters, and per-cluster fields at the top are
+// refused.
+func TestParseControllerFleetErrors(t *testing.T) {
+	tests := []struct{ name, from, to, want string }{
+		{"duplicate cluster", "cluster: users-db", "cluster: orders-db", `fleet.yaml:13:5: clusters[1].cluster: "orders-db" is already the cluster at clusters[0]`},
+		{"duplicate owner record", "/vipd/users-db/owner", "orders-db-owner", `clusters[1].owner-parameter.name: "orders-db-owner" is already the owner record of clusters[0]`},
+		{"entry's own error", "[{id: i-0a000000000000001}, {id: i-0b000000000000002}]", "[{id: i-0a000000000000001}]", "fleet.yaml:10:18: clusters[0].candidates.instances: one candidate cannot fail over"},
+		{"per-cluster field at the top", "name: ctl-a\n", "name: ctl-a\ncluster: x\n", "fleet.yaml:2:1: cluster: set in each entry of clusters"},
+		{"no health anywhere", "health:\n  - {tcp: \"{address}:5432\", interval: 500ms, timeout: 500ms}\n", "", "clusters[0].health: required"},
+		{"typo in an entry", "preempt: true", "prempt: true", `clusters[1].prempt: unknown key (did you mean "preempt"?)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseController([]byte(strings.Replace(fleetYAML, tt.from, tt.to, 1)), "fleet.yaml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}

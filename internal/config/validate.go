@@ -23,10 +23,13 @@ func (c *Config) Validate() error { return c.validate(nil) }
 type validator struct {
 	idx  *index
 	errs []error
+	// prefix places the paths of a part checked on its own (an entry of
+	// a controller's clusters) in the file: "clusters[2].".
+	prefix string
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
-	v.errs = append(v.errs, v.idx.errorf(path, format, args...))
+	v.errs = append(v.errs, v.idx.errorf(v.prefix+path, format, args...))
 }
 
 func (c *Config) validate(idx *index) error {

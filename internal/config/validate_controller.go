@@ -32,44 +32,20 @@ const sampleAddress = "192.0.2.1"
 
 func (c *Controller) validate(idx *index) error {
 	v := &validator{idx: idx}
-	v.name("cluster", c.Cluster)
 	if c.Name != "" {
 		v.name("name", c.Name)
 	}
-	v.candidates(c)
+	if len(c.Clusters) == 0 {
+		v.controllerCluster(c.cluster(), true)
+	} else {
+		v.fleet(c)
+	}
 	if c.Interval < MinControllerInterval {
 		v.errorf("interval", "%s is shorter than the minimum %s", c.Interval, MinControllerInterval)
 	}
-	if len(c.Health) == 0 {
-		v.errorf("health", "required: at least one check run against each candidate, e.g. {tcp: \"%s:5432\"}", AddressPlaceholder)
+	if c.WriteConcurrency < 0 {
+		v.errorf("write-concurrency", "%d is negative; 0 means the default", c.WriteConcurrency)
 	}
-	names := map[string]string{}
-	for i := range c.Health {
-		path := indexPath("health", i)
-		h := ExpandCheck(c.Health[i], sampleAddress)
-		if c.Health[i].TCP != "" && !strings.Contains(c.Health[i].TCP, ":") {
-			// "{address}" alone becomes host:port through check-address.
-			h.TCP = sampleAddress + ":1"
-		}
-		v.check(path, &h, names)
-	}
-	if len(c.Resources) == 0 {
-		v.errorf("resources", "required: at least one of overlay-route, secondary-ip, elastic-ip, route53")
-	}
-	v.resources(&Config{Resources: c.Resources})
-	for i, r := range c.Resources {
-		switch k := r.Kind(); k {
-		case KindENI, KindEBSVolume:
-			v.errorf(indexPath("resources", i)+"."+k, "%s changes the host and needs an agent (vipd run) on each candidate; a controller moves overlay-route, secondary-ip, elastic-ip and route53", k)
-		}
-	}
-	switch p := c.OwnerParameter; {
-	case p.Name == "":
-		v.errorf("owner-parameter.name", "required: the SSM parameter that records the owner, e.g. MasterDB_VIP")
-	case len(p.Name) > 2048 || !ssmNameRE.MatchString(p.Name) || strings.Contains(p.Name, "/") && !strings.HasPrefix(p.Name, "/"):
-		v.errorf("owner-parameter.name", "%q is not an SSM parameter name (letters, digits, . - _ and /, a path starting with /)", p.Name)
-	}
-	v.enum("owner-parameter.type", c.OwnerParameter.Type, []string{ParameterString, ParameterSecureString})
 	l := c.Lease
 	if !tableRE.MatchString(l.Table) {
 		if l.Table == "" {
@@ -107,8 +83,84 @@ func (c *Controller) validate(idx *index) error {
 	return errors.Join(v.errs...)
 }
 
-func (v *validator) candidates(c *Controller) {
-	cs := c.Candidates
+// controllerCluster checks one cluster's part of a controller
+// configuration: the whole of a single-cluster file, or one entry of
+// clusters (the validator's prefix places it). needHealth is false for an
+// entry that inherits the top level's health.
+func (v *validator) controllerCluster(c ControllerCluster, needHealth bool) {
+	v.name("cluster", c.Cluster)
+	v.candidates(c.Candidates)
+	if len(c.Health) == 0 && needHealth {
+		v.errorf("health", "required: at least one check run against each candidate, e.g. {tcp: \"%s:5432\"}", AddressPlaceholder)
+	}
+	v.controllerHealth(c.Health)
+	if len(c.Resources) == 0 {
+		v.errorf("resources", "required: at least one of overlay-route, secondary-ip, elastic-ip, route53")
+	}
+	v.resources(&Config{Resources: c.Resources})
+	for i, r := range c.Resources {
+		switch k := r.Kind(); k {
+		case KindENI, KindEBSVolume:
+			v.errorf(indexPath("resources", i)+"."+k, "%s changes the host and needs an agent (vipd run) on each candidate; a controller moves overlay-route, secondary-ip, elastic-ip and route53", k)
+		}
+	}
+	switch p := c.OwnerParameter; {
+	case p.Name == "":
+		v.errorf("owner-parameter.name", "required: the SSM parameter that records the owner, e.g. MasterDB_VIP")
+	case len(p.Name) > 2048 || !ssmNameRE.MatchString(p.Name) || strings.Contains(p.Name, "/") && !strings.HasPrefix(p.Name, "/"):
+		v.errorf("owner-parameter.name", "%q is not an SSM parameter name (letters, digits, . - _ and /, a path starting with /)", p.Name)
+	}
+	if c.OwnerParameter.Type != "" {
+		v.enum("owner-parameter.type", c.OwnerParameter.Type, []string{ParameterString, ParameterSecureString})
+	}
+}
+
+func (v *validator) controllerHealth(checks []Check) {
+	names := map[string]string{}
+	for i := range checks {
+		path := indexPath("health", i)
+		h := ExpandCheck(checks[i], sampleAddress)
+		if checks[i].TCP != "" && !strings.Contains(checks[i].TCP, ":") {
+			// "{address}" alone becomes host:port through check-address.
+			h.TCP = sampleAddress + ":1"
+		}
+		v.check(path, &h, names)
+	}
+}
+
+// fleet checks a file with clusters: the per-cluster fields live in each
+// entry, not at the top; names, owner records and candidates' lease keys
+// are each the one cluster's.
+func (v *validator) fleet(c *Controller) {
+	for _, f := range []struct {
+		path string
+		set  bool
+	}{{"cluster", c.Cluster != ""}, {"candidates", len(c.Candidates.Instances)+len(c.Candidates.Tags) > 0},
+		{"resources", len(c.Resources) > 0}, {"owner-parameter.name", c.OwnerParameter.Name != ""},
+		{"preempt", c.Preempt}, {"lease.key", c.Lease.Key != ""}} {
+		if f.set {
+			v.errorf(f.path, "set in each entry of clusters, not at the top, when clusters is used")
+		}
+	}
+	v.controllerHealth(c.Health)
+	clusters, params := map[string]string{}, map[string]string{}
+	for i, cc := range c.Clusters {
+		path := indexPath("clusters", i)
+		sub := &validator{idx: v.idx, prefix: v.prefix + path + "."}
+		sub.controllerCluster(cc, len(c.Health) == 0)
+		v.errs = append(v.errs, sub.errs...)
+		if prev, ok := clusters[cc.Cluster]; ok && cc.Cluster != "" {
+			v.errorf(path+".cluster", "%q is already the cluster at %s", cc.Cluster, prev)
+		}
+		clusters[cc.Cluster] = path
+		if prev, ok := params[cc.OwnerParameter.Name]; ok && cc.OwnerParameter.Name != "" {
+			v.errorf(path+".owner-parameter.name", "%q is already the owner record of %s", cc.OwnerParameter.Name, prev)
+		}
+		params[cc.OwnerParameter.Name] = path
+	}
+}
+
+func (v *validator) candidates(cs Candidates) {
 	switch {
 	case len(cs.Instances) == 0 && len(cs.Tags) == 0:
 		v.errorf("candidates", "required: instances (in preference order) or tags")

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,26 +43,41 @@ type BuildOptions struct {
 	Log *slog.Logger
 }
 
-// Build wires a controller from its configuration: the SDK clients (EC2,
-// SSM and DynamoDB, each with its endpoint override), the DynamoDB lease,
-// the resources, hooks and metrics. It is the one constructor `vipd
-// controller` and the Lambda function share.
+// Build wires a controller from a single-cluster configuration; see
+// BuildFleet.
 func Build(ctx context.Context, cfg *config.Controller, o BuildOptions) (*Controller, error) {
+	if len(cfg.Clusters) > 0 {
+		return nil, fmt.Errorf("build controller: %s serves %d clusters: use BuildFleet", cfg.Source, len(cfg.Clusters))
+	}
+	f, err := BuildFleet(ctx, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	return f.ctls[0], nil
+}
+
+// BuildFleet wires the controllers of every cluster cfg serves (one for a
+// single-cluster file) into a fleet: one set of SDK clients (EC2, SSM and
+// DynamoDB, each with its endpoint override), and for each cluster its
+// DynamoDB lease (keyed by the cluster), resources, hooks and metrics
+// (labelled cluster when cfg has clusters). It is the one constructor
+// `vipd controller` and the Lambda function share.
+func BuildFleet(ctx context.Context, cfg *config.Controller, o BuildOptions) (*Fleet, error) {
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var metrics *Metrics
+	var calls *awsapi.CallMetrics
 	if o.Registerer != nil {
-		metrics = NewMetrics(o.Registerer)
+		calls = awsapi.NewCallMetrics(o.Registerer)
 	}
 	region := cfg.AWS.Region
 	if o.Region != "" {
 		region = o.Region
 	}
 	aopts := awsapi.Options{Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint, AttemptTimeout: cfg.AWS.CallTimeout}
-	if metrics != nil {
-		aopts.Observer = metrics.ObserveAWS
+	if calls != nil {
+		aopts.Observer = calls.Observe
 	}
 	clients, err := awsapi.Load(ctx, aopts)
 	if err != nil {
@@ -77,26 +93,45 @@ func Build(ctx context.Context, cfg *config.Controller, o BuildOptions) (*Contro
 			do.BaseEndpoint = aws.String(cfg.AWS.DynamoDBEndpoint)
 		}
 	})
-	ccfg := FromConfig(cfg, o.Name)
-	lease, err := leaseddb.New(leaseddb.Config{
-		Self:         ccfg.Name,
-		Table:        cfg.Lease.Table,
-		KeyAttribute: cfg.Lease.KeyAttribute,
-		Key:          cfg.Lease.Key,
-		Lease:        cfg.Lease.Duration,
-		Renew:        cfg.Lease.Renew,
-		CallTimeout:  cfg.AWS.CallTimeout,
-	}, ddb, log)
-	if err != nil {
-		return nil, err
+	var ctls []*Controller
+	for _, cc := range cfg.PerCluster() {
+		clog := log
+		var metrics *Metrics
+		if len(cfg.Clusters) > 0 {
+			clog = log.With("cluster", cc.Cluster)
+			if o.Registerer != nil {
+				metrics = newMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"cluster": cc.Cluster}, o.Registerer), calls)
+			}
+		} else if o.Registerer != nil {
+			metrics = newMetrics(o.Registerer, calls)
+		}
+		ccfg := FromConfig(cc, o.Name)
+		lease, err := leaseddb.New(leaseddb.Config{
+			Self:         ccfg.Name,
+			Table:        cc.Lease.Table,
+			KeyAttribute: cc.Lease.KeyAttribute,
+			Key:          cc.Lease.Key,
+			Lease:        cc.Lease.Duration,
+			Renew:        cc.Lease.Renew,
+			CallTimeout:  cc.AWS.CallTimeout,
+		}, ddb, clog)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", cc.Cluster, err)
+		}
+		c, err := New(ccfg, Deps{
+			EC2:     clients.EC2,
+			SSM:     ssmc,
+			Lease:   lease,
+			Plan:    func() (*resource.Plan, error) { return NewPlan(cc, clients, clog) },
+			Hooks:   hooks.New(cc.Notify, cc.Cluster, clog),
+			Metrics: metrics,
+			Log:     clog,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", cc.Cluster, err)
+		}
+		ctls = append(ctls, c)
 	}
-	return New(ccfg, Deps{
-		EC2:     clients.EC2,
-		SSM:     ssmc,
-		Lease:   lease,
-		Plan:    func() (*resource.Plan, error) { return NewPlan(cfg, clients, log) },
-		Hooks:   hooks.New(cfg.Notify, cfg.Cluster, log),
-		Metrics: metrics,
-		Log:     log,
-	})
+	return NewFleet(ctls, FleetOptions{EC2: clients.EC2, Interval: cfg.Interval, CallTimeout: cfg.AWS.CallTimeout,
+		WriteConcurrency: cfg.WriteConcurrency, Log: log})
 }

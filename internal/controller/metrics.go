@@ -24,8 +24,15 @@ type Metrics struct {
 	aws         *awsapi.CallMetrics
 }
 
-// NewMetrics registers the controller's metrics with reg.
+// NewMetrics registers the controller's metrics, and the AWS call
+// metrics, with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	return newMetrics(reg, awsapi.NewCallMetrics(reg))
+}
+
+// newMetrics registers the controller's metrics with reg and counts AWS
+// calls in calls (a fleet's clusters share clients and their metrics).
+func newMetrics(reg prometheus.Registerer, calls *awsapi.CallMetrics) *Metrics {
 	m := &Metrics{
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "vipd_controller_active", Help: "1 while this controller holds the lease and acts.",
@@ -52,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"state"}),
 	}
 	reg.MustRegister(m.active, m.token, m.moves, m.moveTime, m.acquire, m.healthy, m.hookFailure)
-	m.aws = awsapi.NewCallMetrics(reg)
+	m.aws = calls
 	return m
 }
 
