@@ -39,7 +39,7 @@ type Grant struct {
 
 // writeActions are the EC2 calls that change state; only they are fenced.
 func isWrite(action string) bool {
-	for _, p := range []string{"Create", "Replace", "Delete", "Modify", "Assign", "Unassign", "Attach", "Detach", "Associate", "Disassociate"} {
+	for _, p := range []string{"Create", "Replace", "Delete", "Modify", "Assign", "Unassign", "Attach", "Detach", "Associate", "Disassociate", "Stop"} {
 		if strings.HasPrefix(action, p) {
 			return true
 		}
@@ -145,6 +145,9 @@ func Grants(h *History) []Grant {
 func Check(h *History, converge time.Duration) []Violation {
 	var vs []Violation
 	grants := Grants(h)
+	if h.Fence {
+		vs = append(vs, checkFences(h)...)
+	}
 
 	// 1. Never two holders: holds of different nodes must not overlap by
 	// more than the drift bound; tokens grow with every grant.
@@ -240,10 +243,14 @@ func Check(h *History, converge time.Duration) []Violation {
 		}
 	}
 
-	// 5. No process ended unless the harness killed it.
+	// 5. No process ended unless the harness killed it, or its instance
+	// was stopped by a fence (a vipd started there meanwhile cannot read
+	// its metadata and rightly gives up).
+	fenced := windows(h)
 	for node, exits := range h.Exits {
 		for _, x := range exits {
-			if !x.Killed {
+			down := slices.ContainsFunc(fenced, func(w window) bool { return w.kind == KindFenced && w.target == node && w.covers(x.At) })
+			if !x.Killed && !down {
 				vs = append(vs, Violation{At: x.At, Rule: "crash", Detail: fmt.Sprintf("%s exited by itself: %s", node, x.Err)})
 			}
 		}

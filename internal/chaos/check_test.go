@@ -386,3 +386,38 @@ func TestTimelineNamesEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFences: a forced detach from an instance that no forced stop
+// stopped, or that runs again since, breaks fence-order; a node stopping
+// its own instance breaks fence-self; a stop, then the detach, passes.
+func TestCheckFences(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	const a, b = "i-a", "i-b"
+	stop := vpcsim.Call{Action: "StopInstances", Caller: b, Token: 5, Params: map[string]string{"InstanceId.1": a, "Force": "true"}, Time: at(100), Applied: at(100)}
+	detach := vpcsim.Call{Action: "DetachNetworkInterface", Caller: b, Token: 5, Params: map[string]string{"Force": "true"}, Time: at(900), Applied: at(900)}
+	sights := []Sight{{At: at(0), States: map[string]string{a: "running", b: "running"}, ENIOn: a},
+		{At: at(700), States: map[string]string{a: "stopped", b: "running"}, ENIOn: a}}
+	rules := func(calls []vpcsim.Call, ss []Sight) []string {
+		var out []string
+		for _, v := range checkFences(&History{Fence: true, Calls: calls, Sights: ss}) {
+			out = append(out, v.Rule)
+		}
+		return out
+	}
+	if got := rules([]vpcsim.Call{stop, detach}, sights); len(got) != 0 {
+		t.Errorf("stop then detach: %v, want no violation", got)
+	}
+	if got := rules([]vpcsim.Call{detach}, sights); !slices.Equal(got, []string{"fence-order"}) {
+		t.Errorf("detach with no stop: %v, want fence-order", got)
+	}
+	restarted := append(slices.Clone(sights), Sight{At: at(800), States: map[string]string{a: "running", b: "running"}, ENIOn: a})
+	if got := rules([]vpcsim.Call{stop, detach}, restarted); !slices.Equal(got, []string{"fence-order"}) {
+		t.Errorf("detach after the instance runs again: %v, want fence-order", got)
+	}
+	self := stop
+	self.Params = map[string]string{"InstanceId.1": b, "Force": "true"}
+	if got := rules([]vpcsim.Call{self}, sights); !slices.Equal(got, []string{"fence-self"}) {
+		t.Errorf("stop of the caller's own instance: %v, want fence-self", got)
+	}
+}

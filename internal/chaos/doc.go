@@ -39,6 +39,13 @@
 // a planned stop meanwhile, a second `vipd run` with the same config,
 // hundreds of idle connections to a member's cluster port from the other
 // namespaces, and busy loops that take most of the CPU vipd is pinned to.
+// A node may also be cut off (cut-off: from every member and the EC2 API,
+// its vipd running on, unable to let go). With Options.Fence (the eni mode
+// of the suite's test) the nodes run STONITH: a holder that keeps the
+// interface past detach-timeout — cut off, killed, paused — is stopped
+// with StopInstances Force before the interface is force-detached; the
+// harness records the stopped time as a "fenced" fault on that member and
+// starts the instance, and its vipd, again once the interface has left it.
 // Targets may be symbolic (the holder, the other node, the target of an
 // earlier step), resolved when the step starts. Each schedule carries its
 // share of a rotation through every kind, so Rotation() consecutive seeds
@@ -78,6 +85,12 @@
 //   - stop-hang: a SIGTERMed vipd exits within simcluster.StopBound; duplicate-ran: a
 //     second daemon with the same config refuses to run rather than run
 //     alongside the first (its lease lines count as a holder of its own);
-//   - crash: no vipd process ended unless the harness killed it; and the
+//   - fence-self / fence-order (with Options.Fence): no node stops its own
+//     instance, every stop is forced, and every forced detach of the
+//     interface from another instance comes after a forced stop of it took
+//     effect, with the instance not seen running again in between (vpcsim's
+//     state is read every 50 ms);
+//   - crash: no vipd process ended unless the harness killed it (or its
+//     instance was stopped by a fence); and the
 //     fabric's namespaces are all gone after the run.
 package chaos

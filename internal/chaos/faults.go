@@ -116,7 +116,7 @@ const errOverlap = "overlaps an earlier step; no change"
 // counts say which steps share one fault in place: those of a kind on one
 // target (kills, partitions, cut paths, pauses, a slow metadata service,
 // starved CPUs); every other step makes its own.
-var counted = []Kind{KindKill, KindPartition, KindCutAPI, KindCutIMDS, KindStopCont, KindIMDSSlow, KindCPUStarve}
+var counted = []Kind{KindKill, KindPartition, KindCutOff, KindCutAPI, KindCutIMDS, KindStopCont, KindIMDSSlow, KindCPUStarve}
 
 func (in *injector) apply(ctx context.Context, i int, st Step, on bool) {
 	key := fmt.Sprint(i)

@@ -77,6 +77,11 @@ type History struct {
 	Stops      []simcluster.StopResult
 	Duplicates []simcluster.Duplicate
 	Calls      []vpcsim.Call
+	// Fence is whether the members ran with STONITH (Options.Fence);
+	// Sights is then vpcsim's instance states and interface attachment
+	// over time (superviseFences).
+	Fence  bool
+	Sights []Sight
 	// ConvergedAt is when the world first matched the holder after the
 	// faults stopped (zero if it never did); Holder is that node.
 	ConvergedAt time.Time

@@ -122,6 +122,9 @@ func checkRejoin(h *History) []Violation {
 				continue
 			}
 			cut := slices.ContainsFunc(ws, func(w window) bool {
+				if (w.kind == KindCutOff || w.kind == KindFenced) && w.covers(t) {
+					return w.target == member || w.target == o
+				}
 				return w.kind == KindPartition && w.covers(t) && ((w.target == member && w.peer == o) || (w.target == o && w.peer == member))
 			})
 			if !cut {
@@ -199,6 +202,13 @@ func pastTense(what string) string {
 // ownerStep is the resolution at which checkOwnerGaps samples the history.
 const ownerStep = 50 * time.Millisecond
 
+// cutsRaft reports the faults that keep a member from voting: a
+// partition, a starved CPU, a node cut off from every member, and an
+// instance stopped by a fence.
+func cutsRaft(k Kind) bool {
+	return k == KindPartition || k == KindCPUStarve || k == KindCutOff || k == KindFenced
+}
+
 // checkOwnerGaps: the address (as the client reaches it) is never without
 // an owner for more than OwnerBound while a healthy node exists: a node
 // whose process runs unpaused with no fault on it but tolerated ones, and
@@ -218,7 +228,7 @@ func checkOwnerGaps(h *History) []Violation {
 			if !w.covers(t) || !w.touches(m) || tolerated(w.kind) {
 				continue
 			}
-			if raftOnly && w.kind != KindPartition && w.kind != KindCPUStarve {
+			if raftOnly && !cutsRaft(w.kind) {
 				continue // EC2 and metadata faults do not stop a vote
 			}
 			return true

@@ -63,7 +63,9 @@ type Report struct {
 	// Grants is how many lease grants the nodes logged (failovers + 1).
 	Grants int
 	// Writes is how many fenced AWS writes took effect.
-	Writes     int
+	Writes int
+	// Fences is how many StopInstances calls (STONITH) took effect.
+	Fences     int
 	Violations []Violation
 	Timeline   string
 	// ConvergedIn is how long after the faults the world agreed on Holder.
@@ -79,7 +81,7 @@ func (r *Report) Failed() bool { return len(r.Violations) > 0 }
 // Summary is one line per run, and the seed to replay it.
 func (r *Report) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d (%s): %d faults, %d grants, %d fenced writes", r.Schedule.Seed, r.Mode, len(r.Schedule.Steps), r.Grants, r.Writes)
+	fmt.Fprintf(&b, "seed %d (%s): %d faults, %d grants, %d fenced writes, %d instances stopped by STONITH", r.Schedule.Seed, r.Mode, len(r.Schedule.Steps), r.Grants, r.Writes, r.Fences)
 	if r.ConvergedIn > 0 {
 		fmt.Fprintf(&b, ", converged on %s in %s", r.Holder, r.ConvergedIn.Round(time.Millisecond))
 	}
@@ -127,10 +129,13 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		}
 	}()
 
-	h := &History{Start: time.Now(), Lease: c.o.Lease, Exits: map[string][]simcluster.Exit{}, Procs: map[string][]simcluster.ProcEvent{}}
+	h := &History{Start: time.Now(), Lease: c.o.Lease, Fence: c.o.Fence, Exits: map[string][]simcluster.Exit{}, Procs: map[string][]simcluster.ProcEvent{}}
 	rctx, stopRecording := context.WithCancel(ctx)
 	var rec sync.WaitGroup
 	rec.Go(func() { record(rctx, c, h, o.Interval) })
+	if c.o.Fence {
+		rec.Go(func() { superviseFences(rctx, c, h, 50*time.Millisecond, len(sched.Steps)) })
+	}
 
 	inj := newInjector(c, h)
 	var steps sync.WaitGroup
@@ -209,6 +214,11 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	for _, f := range h.Faults {
 		if f.On && f.Err == "" {
 			rep.Faults[f.Step.Kind]++
+		}
+	}
+	for _, c := range h.Calls {
+		if c.Action == "StopInstances" && c.Code == "" {
+			rep.Fences++
 		}
 	}
 	// The harness killed everything at Close; those ends are not crashes,

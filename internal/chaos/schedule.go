@@ -25,6 +25,11 @@ const (
 	KindPartition Kind = simcluster.FaultPartition
 	// KindCutAPI cuts a node's path to the EC2 API (the fabric's proxy).
 	KindCutAPI Kind = simcluster.FaultCutAPI
+	// KindCutOff cuts a node off from the other members and from the EC2
+	// API while its vipd runs on: it cannot let go of what it holds. With
+	// Options.Fence the next holder stops its instance before it takes
+	// an interface from it.
+	KindCutOff Kind = simcluster.FaultCutOff
 	// KindCallerCutoff makes vpcsim drop every call of a node unanswered.
 	KindCallerCutoff Kind = simcluster.FaultCallerCutoff
 	// KindCutIMDS cuts a node's path to its metadata service.
@@ -91,7 +96,7 @@ const (
 // it so that consecutive seeds cover every kind (see Rotation).
 var Kinds = []Kind{KindKill, KindPartition, KindCutAPI, KindCallerCutoff, KindCutIMDS, KindLatency, Kind5xx,
 	KindThrottle, KindHang, KindStopCont, KindRestart, KindHookHang, KindPortFlood, KindDuplicateDaemon,
-	KindCPUStarve, KindIMDSSlow, KindLateWrite}
+	KindCPUStarve, KindIMDSSlow, KindLateWrite, KindCutOff}
 
 // weighted draws kills, partitions, pauses and restarts twice as often as
 // the rest: they are the faults that move the lease or truncate raft logs.
@@ -243,6 +248,10 @@ func Generate(seed uint64, length time.Duration) Schedule {
 		case KindPartition:
 			p := pairs[r.IntN(len(pairs))]
 			st.Target, st.Peer = p[0], p[1]
+		case KindCutOff:
+			// Mostly the holder, for longer than a failover with a fence.
+			st.Target = []string{Holder, Holder, Holder, Other}[r.IntN(4)]
+			st.For = dur(2*time.Second, 6*time.Second)
 		case KindCutAPI, KindCallerCutoff, KindCutIMDS, KindCPUStarve:
 			st.Target = nodes[r.IntN(len(nodes))]
 		case KindIMDSSlow:

@@ -36,6 +36,11 @@ const (
 	// daemon, and from the AWS API when the lease lives there
 	// (Options.LeaseInAWS).
 	FaultIsolate = "isolate"
+	// FaultCutOff cuts the host off from every other host that runs a
+	// daemon and from the AWS API, its daemon still running: it can
+	// neither hear that it lost the lease nor let go of what it holds —
+	// the previous owner STONITH is for.
+	FaultCutOff = "cut-off"
 	// FaultCutAPI cuts the host's path to the AWS API.
 	FaultCutAPI = "cut-api"
 	// FaultCutIMDS cuts the host's path to its metadata service.
@@ -146,6 +151,7 @@ var catalogue = []fault{
 	{FaultSwitchover, switchover},
 	{FaultPartition, partition},
 	{FaultIsolate, isolate},
+	{FaultCutOff, cutOff},
 	{FaultCutAPI, pathFault(func(p PathCutter, id string, on bool, _ Target) error { return p.CutAPI(id, on) })},
 	{FaultCutIMDS, pathFault(func(p PathCutter, id string, on bool, _ Target) error { return p.CutIMDS(id, on) })},
 	{FaultIMDSSlow, pathFault(func(p PathCutter, id string, on bool, t Target) error {
@@ -268,6 +274,24 @@ func isolate(_ context.Context, c *Cluster, t Target) (Injected, error) {
 		return Injected{}, err
 	}
 	return Injected{heal: func() error { return set(false) }}, nil
+}
+
+func cutOff(ctx context.Context, c *Cluster, t Target) (Injected, error) {
+	iso, err := isolate(ctx, c, t)
+	if err != nil {
+		return Injected{}, err
+	}
+	p, ok := c.Fab.(PathCutter)
+	if !ok {
+		_ = iso.Heal()
+		return Injected{}, errUnavailable
+	}
+	id := c.Host(t.Host).InstanceID
+	if err := p.CutAPI(id, true); err != nil {
+		_ = iso.Heal()
+		return Injected{}, err
+	}
+	return Injected{heal: func() error { return errors.Join(p.CutAPI(id, false), iso.Heal()) }}, nil
 }
 
 // pathFault cuts or slows the host's paths with set (on) and undoes it

@@ -74,7 +74,9 @@ func TestChaos(t *testing.T) {
 			if mode == "" {
 				mode = modes[seed%uint64(len(modes))]
 			}
-			rep, err := chaos.Run(interruptible(t), chaos.RunOptions{Cluster: chaos.Options{VipdBin: bin, Log: log, Keep: keep, Mode: mode},
+			// The eni mode runs with STONITH: a holder cut off or killed
+			// with the interface attached is stopped before it is taken.
+			rep, err := chaos.Run(interruptible(t), chaos.RunOptions{Cluster: chaos.Options{VipdBin: bin, Log: log, Keep: keep, Mode: mode, Fence: mode == chaos.ModeENI},
 				Seed: seed, Length: length})
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
