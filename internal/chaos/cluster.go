@@ -84,7 +84,9 @@ type Options struct {
 	// Fence turns STONITH on (fence.stop-instance, docs/stonith.md): in
 	// ModeENI a holder that does not let go of the floating interface
 	// within its detach-timeout is stopped before the interface is
-	// force-detached. vpcsim stops a forced instance in about half a
+	// force-detached; in the other modes (fence.before: takeover) a
+	// previous holder the election cannot reach is stopped before the
+	// takeover. vpcsim stops a forced instance in about half a
 	// second (InstanceStop's quarter), so that a fence fits a schedule.
 	Fence bool
 	// TableTag, when its key is set, names the overlay route's tables
@@ -253,6 +255,10 @@ func (c *Cluster) config(h *simcluster.Host) *config.Config {
 	}
 	if c.o.Fence {
 		cfg.Fence = config.Fence{StopInstance: true, Timeout: FenceTimeout}
+		if c.o.Mode != ModeENI {
+			// Nothing is force-detached: fence before any takeover.
+			cfg.Fence.Before = config.FenceBeforeTakeover
+		}
 	}
 	return cfg
 }

@@ -149,3 +149,64 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// TestNetnsStonithBeforeTakeover: a route-only cluster (overlay-route)
+// with fence.before: takeover. A planned switchover stops nobody: the old
+// holder is reachable and lets go. Then the holder is cut off from its
+// peers and the EC2 API, still running and still bound: the next holder
+// stops its instance with StopInstances Force under its token, and only
+// after that writes the route (vpcsim's call log), and the client is
+// served there.
+func TestNetnsStonithBeforeTakeover(t *testing.T) {
+	c := startNetns(t, chaos.Options{Mode: chaos.ModeOverlay, Fence: true})
+	p := c.Holder(t.Context())
+	if p == "" {
+		t.Fatal("no holder after start")
+	}
+	waitServed(t, c, p, 5*time.Second)
+	q := other(p)
+	if _, err := c.Inject(t.Context(), simcluster.FaultSwitchover, simcluster.Target{Host: p, Peer: q}); err != nil {
+		t.Fatal(err)
+	}
+	waitServed(t, c, q, 20*time.Second)
+	for _, call := range c.Srv.Calls(0) {
+		if call.Action == "StopInstances" {
+			t.Fatalf("a planned switchover from %s to %s stopped %s (call %d by %s)", p, q, call.Params["InstanceId.1"], call.Seq, call.Caller)
+		}
+	}
+	p, q = q, p
+	old, next := c.Host(p).InstanceID, c.Host(q).InstanceID
+	calls := c.Srv.Calls(0)
+	since := calls[len(calls)-1].Seq
+	in, err := c.Inject(t.Context(), simcluster.FaultCutOff, simcluster.Target{Host: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Heal() })
+	cut := time.Now()
+	waitServed(t, c, q, 45*time.Second)
+	t.Logf("client served by %s %s after %s was cut off", q, time.Since(cut).Round(time.Millisecond), p)
+	if got := instanceState(c.Srv.Snapshot(), old); got != "stopped" {
+		t.Errorf("the cut-off holder %s (%s) is %q, want stopped", p, old, got)
+	}
+	var stop *vpcsim.Call
+	for _, call := range c.Srv.Calls(since) {
+		switch {
+		case call.Action == "StopInstances" && call.Code == "":
+			if call.Caller != next || call.Params["InstanceId.1"] != old || call.Params["Force"] != "true" || call.Token == 0 {
+				t.Errorf("call %d: %s stopped %s (Force %q, token %d); want %s stopping %s with Force under a token",
+					call.Seq, call.Caller, call.Params["InstanceId.1"], call.Params["Force"], call.Token, next, old)
+			}
+			if stop == nil {
+				stop = &call
+			}
+		case (call.Action == "ReplaceRoute" || call.Action == "CreateRoute") && call.Caller == next && call.Code == "":
+			if stop == nil {
+				t.Fatalf("call %d: %s wrote a route before stopping %s", call.Seq, next, old)
+			}
+		}
+	}
+	if stop == nil {
+		t.Fatalf("no StopInstances of %s in vpcsim's call log", old)
+	}
+}
