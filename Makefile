@@ -92,8 +92,8 @@ moto-suite: build
 
 # The AZ-outage storm alone (bench/storm.go; root not needed): STORM_CLUSTERS
 # independent two-node clusters (dynamodb election) in one simulated account
-# with EC2's throttling, every primary killed at once, then the same with a
-# vipd controller per cluster; its table, then one line per system, the
+# with EC2's throttling, every primary killed at once, then the same with
+# one vipd controller serving every cluster; its table, then one line per system, the
 # agents' last: `storm: N clusters, T tables, converged X s, floor Y s,
 # ratio R, slowest/median S, gave up G`. About 2 minutes at 50 clusters.
 STORM_CLUSTERS ?= 50

@@ -21,8 +21,16 @@ records the owner in an SSM parameter ("<instance-id> <token>") and runs the
 notify scripts. Nothing is installed on the candidates; they must bind the
 service address themselves.
 
-Several controllers may run: they share a DynamoDB lease (lease.table) and
-only its holder acts. IAM: ec2:DescribeInstances and the resources' actions,
+One controller may serve many clusters: list them under clusters: (each
+entry a cluster's candidates, health, resources and owner-parameter). It
+then reads every cluster's candidates with one DescribeInstances a pass,
+queues all writes so that each moving cluster's first route goes before
+the other tables of any (write-concurrency in flight), and gives each
+cluster its own lease item, owner record and admin socket
+(api.socket with {cluster}).
+
+Several controllers may run: they share a DynamoDB lease (lease.table, one
+item per cluster) and only its holder acts. IAM: ec2:DescribeInstances and the resources' actions,
 ssm:GetParameter and ssm:PutParameter on the owner parameter,
 dynamodb:GetItem, PutItem and UpdateItem on the lease table. The same code
 runs as an AWS Lambda function (vipd-lambda; see docs/controller.md).

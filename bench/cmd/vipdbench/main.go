@@ -41,7 +41,7 @@ func run() error {
 		systems  = flag.String("systems", "keepalived,default,tuned,dynamodb", "comma-separated systems for failover, switchover and idle (dynamodb: vipd's defaults with the dynamodb election, no witness)")
 		jsonPath = flag.String("json", "", "also write the raw results as JSON to this file")
 		verbose  = flag.Bool("v", false, "log every round to stderr")
-		stormSys = flag.String("storm-systems", "agents,controller", "comma-separated systems of the storm part: agents (vipd run on every node), controller (a vipd controller per cluster)")
+		stormSys = flag.String("storm-systems", "agents,controller", "comma-separated systems of the storm part: agents (vipd run on every node), controller (one vipd controller serving every cluster)")
 		stormSet = flag.String("storm-settings", "dynamodb", "the storm agents' settings: dynamodb (vipd's defaults with the dynamodb election: two nodes per cluster, no witness), default (raft and a witness per cluster), tuned (raft, lease 1s)")
 		report   = flag.String("report", "", "run nothing; print the tables of these comma-separated -json files, each system's rounds from the last file that has them")
 	)
