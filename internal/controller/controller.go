@@ -11,9 +11,12 @@
 // carries the grant's fencing token: resource writes through
 // resource.Write, the owner record with a condition on the token it holds.
 //
-// One goroutine (Run's loop) owns the controller's state; instance reads,
-// surveys, moves and hooks run in workers that report back by message. The
-// same Controller runs under `vipd controller` and in the Lambda function.
+// One goroutine (the cluster's loop) owns the controller's state; surveys,
+// moves and hooks run in workers that report back by message. A Fleet runs
+// many clusters' controllers in one process: it reads every cluster's
+// instances with one DescribeInstances a pass and orders their writes
+// (fleet.go, gate.go); Run is a fleet of one. The same code runs under
+// `vipd controller` and in the Lambda function.
 // Imported by internal/daemon (vipd controller), cmd/vipd-lambda and tests.
 package controller
 
