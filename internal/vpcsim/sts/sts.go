@@ -135,6 +135,7 @@ func (s *Service) assumeRole(w http.ResponseWriter, c iam.Caller, form url.Value
 	}
 	ss := s.o.Authority.Issue(c, rl.Account, rl.Name, name, lifetime)
 	writeXML(w, assumeRoleResponse{
+		Xmlns: Namespace,
 		Result: assumeRoleResult{
 			User: assumedRoleUser{
 				Arn:    ss.Caller.Principal(world),
@@ -162,7 +163,7 @@ func (s *Service) getCallerIdentity(w http.ResponseWriter, c iam.Caller) {
 	}
 	// GetCallerIdentity needs no permission: "No permissions are
 	// required to perform this operation" (STS API reference).
-	writeXML(w, callerIdentityResponse{Result: res, Meta: meta{RequestID: requestID()}})
+	writeXML(w, callerIdentityResponse{Xmlns: Namespace, Result: res, Meta: meta{RequestID: requestID()}})
 }
 
 // roleID is a role's stable unique ID (AROA...), derived from its ARN.
@@ -218,7 +219,6 @@ func writeXML(w http.ResponseWriter, v any) {
 		WriteError(w, &faults.APIError{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()})
 		return
 	}
-	b = []byte(strings.Replace(string(b), "Response>", `Response xmlns="`+Namespace+`">`, 1))
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(xml.Header))
