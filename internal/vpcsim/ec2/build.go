@@ -376,6 +376,14 @@ func (s *Account) runInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	bdms, err := parseBlockDevices(r)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := parseLaunchOptions(r)
+	if err != nil {
+		return nil, err
+	}
 	groupIDs, groupNames := r.list("SecurityGroupId"), r.list("SecurityGroup")
 	if g := r.list("NetworkInterface.1.SecurityGroupId"); len(g) > 0 {
 		groupIDs = g
@@ -474,6 +482,8 @@ func (s *Account) runInstances(r *request) (any, error) {
 			in.enis = []string{e.id}
 			st.insts = append(st.insts, in)
 			st.byID[in.id] = in
+			opts.apply(in)
+			s.attachLaunchVolumes(st, in, sn.az, bdms, tagSpecs(r, "volume"))
 			st.schedule(s.opts.Timing.InstanceStart.Sample(), func(*state) {
 				if in.state == "pending" {
 					in.state = "running"
@@ -498,7 +508,7 @@ func (s *Account) runInstances(r *request) (any, error) {
 func (s *Account) terminateInstances(r *request) (any, error) {
 	return s.changeInstances(r, "", "", func(st *state, in *instance) {
 		if in.state != "terminated" && in.state != "shutting-down" {
-			in.state = "shutting-down"
+			in.state, in.stateReason = "shutting-down", userShutdown
 			st.schedule(s.opts.Timing.InstanceStop.Sample(), func(st *state) { st.terminate(in) })
 		}
 	})
@@ -527,11 +537,17 @@ func (st *state) terminate(in *instance) {
 		e.attach = nil
 	}
 	in.enis = nil
-	for _, v := range st.vols {
-		if v.attach != nil && v.attach.instance == in.id {
-			v.attach, v.state = nil, "available"
+	st.vols = slices.DeleteFunc(st.vols, func(v *volume) bool {
+		if v.attach == nil || v.attach.instance != in.id {
+			return false
 		}
-	}
+		if v.attach.deleteOnTermination {
+			delete(st.byID, v.id)
+			return true
+		}
+		v.attach, v.state = nil, "available"
+		return false
+	})
 }
 
 type xStatus struct {
@@ -656,7 +672,7 @@ func (s *Account) describeImages(r *request) (any, error) {
 	}
 	for _, x := range builtinImages {
 		x.ImageLocation, x.ImageState, x.ImageOwnerID, x.IsPublic = "amazon/"+x.Name, "available", "137112412989", true
-		x.ImageType, x.RootDeviceType, x.RootDeviceName, x.VirtualizationType, x.Hypervisor, x.EnaSupport = "machine", "ebs", "/dev/xvda", "hvm", "xen", true
+		x.ImageType, x.RootDeviceType, x.RootDeviceName, x.VirtualizationType, x.Hypervisor, x.EnaSupport = "machine", "ebs", rootDevice, "hvm", "xen", true
 		x.CreationDate = "2025-01-01T00:00:00.000Z"
 		if !named(ids, x.ImageID) {
 			continue

@@ -16,8 +16,12 @@ func (s *Account) Metadata(id string) (imds.Instance, bool) {
 	if in == nil {
 		return imds.Instance{}, false
 	}
+	// The metadata options decide whether the service answers at all and
+	// whether it needs a session token (API reference,
+	// InstanceMetadataOptionsRequest HttpEndpoint, HttpTokens).
+	m := st.metadataOptions(in)
 	out := imds.Instance{ID: in.id, Type: in.instanceType, Region: st.region, Account: st.account, Launch: in.launch,
-		Up: !in.imdsDown && in.state == "running", V1: st.imdsV1, Role: in.role}
+		Up: !in.imdsDown && in.state == "running" && m.endpoint == "enabled", V1: m.tokens == "optional", Role: in.role}
 	n := in.notices.clone()
 	out.Spot, out.Rebalance, out.Maintenance, out.TargetLifecycleState = n.spot, n.rebalance, n.maintenance, n.autoscaling
 	if in.role != "" {

@@ -64,6 +64,18 @@ type xInstance struct {
 	IamInstanceProfile *xProfile         `xml:"iamInstanceProfile,omitempty"`
 	EbsOptimized       bool              `xml:"ebsOptimized"`
 	EnaSupport         bool              `xml:"enaSupport"`
+	StateReason        *xStateReason     `xml:"stateReason,omitempty"`
+	Hibernation        xHibernation      `xml:"hibernationOptions"`
+	MetadataOptions    *xMetadataOptions `xml:"metadataOptions"`
+}
+
+type xStateReason struct {
+	Code    string `xml:"code"`
+	Message string `xml:"message"`
+}
+
+type xHibernation struct {
+	Configured bool `xml:"configured"`
 }
 
 type xBlockDevice struct {
@@ -159,6 +171,7 @@ var instanceFilters = []string{
 	"owner-id", "reservation-id", "iam-instance-profile.arn", "private-dns-name", "source-dest-check",
 	"instance.group-id", "instance.group-name", "network-interface.group-id", "network-interface.group-name",
 	"image-id", "architecture", "root-device-type", "virtualization-type", "hypervisor",
+	"state-reason-code", "monitoring-state",
 }
 
 func (st *state) privateDNS(a netip.Addr) string {
@@ -196,14 +209,23 @@ func (st *state) xInstance(in *instance) xInstance {
 		BlockDevices:       set[xBlockDevice]{Items: []xBlockDevice{}},
 		Architecture:       "x86_64",
 		RootDeviceType:     "ebs",
-		RootDeviceName:     "/dev/xvda",
+		RootDeviceName:     rootDevice,
 		VirtualizationType: "hvm",
 		Hypervisor:         "xen",
 		Tags:               optionalTags(in.tags),
 		NetworkInterfaces:  set[xInstanceENI]{Items: []xInstanceENI{}},
 		EnaSupport:         true,
+		EbsOptimized:       in.ebsOptimized,
+		Hibernation:        xHibernation{Configured: in.hibernate},
+		MetadataOptions:    st.metadataOptions(in).x(),
 	}
-	if in.state == "stopped" {
+	if in.monitoring {
+		x.Monitoring.State = "enabled"
+	}
+	if in.stateReason != "" {
+		x.StateReason = &xStateReason{Code: in.stateReason, Message: in.stateReason + ": User initiated shutdown"}
+	}
+	if in.state == "stopped" || in.stateReason != "" {
 		x.Reason = "User initiated"
 	}
 	if in.role != "" {
@@ -223,7 +245,7 @@ func (st *state) xInstance(in *instance) xInstance {
 	for _, v := range st.vols {
 		if v.attach != nil && v.attach.instance == in.id {
 			x.BlockDevices.Items = append(x.BlockDevices.Items, xBlockDevice{DeviceName: v.attach.device,
-				EBS: xEBSBlock{VolumeID: v.id, Status: v.attach.status, AttachTime: v.attach.time.Format(awsTime)}})
+				EBS: xEBSBlock{VolumeID: v.id, Status: v.attach.status, AttachTime: v.attach.time.Format(awsTime), DeleteOnTermination: v.attach.deleteOnTermination}})
 		}
 	}
 	for _, id := range in.enis {
@@ -321,6 +343,14 @@ func instanceAttr(x xInstance, name string) []string {
 		return []string{x.Hypervisor}
 	case "source-dest-check":
 		return []string{boolStr(x.SourceDestCheck)}
+	case "state-reason-code":
+		// an instance without a state reason matches the empty value
+		if x.StateReason == nil {
+			return []string{""}
+		}
+		return []string{x.StateReason.Code}
+	case "monitoring-state":
+		return []string{x.Monitoring.State}
 	case "ip-address":
 		if x.PublicIPAddress == "" {
 			return nil
@@ -424,140 +454,8 @@ type xValue struct {
 	Value string `xml:"value"`
 }
 
-type describeInstanceAttributeResp struct {
-	ec2Resp
-	InstanceID            string       `xml:"instanceId"`
-	SourceDestCheck       *xValue      `xml:"sourceDestCheck,omitempty"`
-	InstanceType          *xValue      `xml:"instanceType,omitempty"`
-	DisableAPITermination *xValue      `xml:"disableApiTermination,omitempty"`
-	DisableAPIStop        *xValue      `xml:"disableApiStop,omitempty"`
-	Groups                *set[xGroup] `xml:"groupSet,omitempty"`
-}
-
 func (st *state) lookupInstance(r *request) (*instance, error) {
 	return lookupParam(r, "InstanceId", "instanceId", instanceIDs, st.instance)
-}
-
-func (s *Account) describeInstanceAttribute(r *request) (any, error) {
-	attr, err := r.required("Attribute", "attribute")
-	if err != nil {
-		return nil, err
-	}
-	st := s.lockIn(r)
-	defer s.unlockState()
-	in, err := st.lookupInstance(r)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeInstanceAttributeResp{InstanceID: in.id}
-	switch attr {
-	case "sourceDestCheck":
-		sdc := true
-		if p := st.primaryENI(in); p != nil {
-			sdc = p.sdc
-		}
-		out.SourceDestCheck = &xValue{boolStr(sdc)}
-	case "instanceType":
-		out.InstanceType = &xValue{in.instanceType}
-	case "disableApiTermination":
-		out.DisableAPITermination = &xValue{boolStr(in.noTerminate)}
-	case "disableApiStop":
-		out.DisableAPIStop = &xValue{boolStr(in.noStop)}
-	case "groupSet":
-		var ids []string
-		if p := st.primaryENI(in); p != nil {
-			ids = p.groups
-		}
-		g := st.xGroups(ids)
-		out.Groups = &g
-	default:
-		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim models sourceDestCheck, instanceType, disableApiTermination, disableApiStop and groupSet.", attr)
-	}
-	return out, nil
-}
-
-// modifyInstanceAttribute sets one attribute a call, given either as
-// <Name>.Value (SDK, CLI --[no-]source-dest-check) or as
-// Attribute=<name>&Value=...: sourceDestCheck (which belongs to the
-// primary interface; like AWS, an instance with several interfaces is
-// refused and the interface must be modified instead),
-// disableApiTermination and disableApiStop (TerminateInstances and
-// StopInstances then answer OperationNotPermitted), instanceType (only
-// while stopped: "the instance must be stopped", API reference
-// ModifyInstanceAttribute) or GroupId.N.
-func (s *Account) modifyInstanceAttribute(r *request) (any, error) {
-	attrs := map[string]string{}
-	for _, a := range []string{"SourceDestCheck", "DisableApiTermination", "DisableApiStop", "InstanceType"} {
-		if r.form.Has(a + ".Value") {
-			attrs[strings.ToLower(a[:1])+a[1:]] = r.get(a + ".Value")
-		}
-	}
-	if a := r.get("Attribute"); a != "" {
-		if !r.form.Has("Value") {
-			return nil, missingParam("value")
-		}
-		attrs[a] = r.get("Value")
-	}
-	if groupIDs := r.list("GroupId"); len(groupIDs) > 0 && len(attrs) == 0 {
-		return s.modifyInstanceGroups(r, groupIDs)
-	}
-	if len(attrs) == 0 {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "No attributes specified.")
-	}
-	if len(attrs) > 1 {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Only one attribute can be modified at a time.")
-	}
-	var attr, val string
-	for attr, val = range attrs {
-	}
-	var flag bool
-	switch attr {
-	case "sourceDestCheck", "disableApiTermination", "disableApiStop":
-		b, err := strconv.ParseBool(val)
-		if err != nil {
-			return nil, invalidParam("Value (%s) for parameter value is invalid. Expected a boolean.", val)
-		}
-		flag = b
-	case "instanceType":
-		if val == "" {
-			return nil, missingParam("value")
-		}
-	default:
-		return nil, invalidParam("Value (%s) for parameter attribute is invalid. vpcsim modifies sourceDestCheck, disableApiTermination, disableApiStop, instanceType and groupSet.", attr)
-	}
-	if err := s.mutateIn(r, func(st *state) error {
-		in, err := st.lookupInstance(r)
-		if err != nil {
-			return err
-		}
-		switch attr {
-		case "disableApiTermination":
-			in.noTerminate = flag
-			return nil
-		case "disableApiStop":
-			in.noStop = flag
-			return nil
-		case "instanceType":
-			if in.state != "stopped" {
-				return errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in the 'stopped' state.", in.id)
-			}
-			in.instanceType = val
-			return nil
-		}
-		if len(in.enis) > 1 {
-			return errorf(http.StatusBadRequest, "InvalidInstanceID",
-				"There are multiple interfaces attached to instance '%s'. Please specify an interface ID for the operation instead.", in.id)
-		}
-		p := st.primaryENI(in)
-		if p == nil {
-			return errorf(http.StatusBadRequest, "InvalidInstanceID", "Instance '%s' has no network interface", in.id)
-		}
-		p.sdc = flag
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return &returnResp{Return: true}, nil
 }
 
 // modifyInstanceGroups replaces the groups of the instance's primary
@@ -700,6 +598,7 @@ func eniAttr(x xENI, name string) []string {
 		return []string{x.MacAddress}
 	case "source-dest-check":
 		return []string{boolStr(x.SourceDestCheck)}
+
 	case "description":
 		return []string{x.Description}
 	case "owner-id":

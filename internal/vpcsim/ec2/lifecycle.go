@@ -19,6 +19,11 @@ type instancesChangeResp struct {
 	Instances set[xStateChange] `xml:"instancesSet"`
 }
 
+// userShutdown is the state reason of an instance stopped or terminated by
+// a call (API reference, StateReason: "Client.UserInitiatedShutdown: The
+// instance was shut down using the Amazon EC2 API").
+const userShutdown = "Client.UserInitiatedShutdown"
+
 func stateOf(name string) xInstanceState { return xInstanceState{Code: stateCodes[name], Name: name} }
 
 // lookupInstances validates InstanceId.N and returns the instances in
@@ -47,7 +52,7 @@ func (s *Account) stopInstances(r *request) (any, error) {
 		if in.state != "running" {
 			return
 		}
-		in.state = "stopping"
+		in.state, in.stateReason = "stopping", userShutdown
 		d := s.opts.Timing.InstanceStop.Sample()
 		if force {
 			d /= 4
@@ -67,7 +72,7 @@ func (s *Account) startInstances(r *request) (any, error) {
 		if in.state != "stopped" {
 			return
 		}
-		in.state = "pending"
+		in.state, in.stateReason = "pending", ""
 		st.schedule(s.opts.Timing.InstanceStart.Sample(), func(st *state) {
 			if in.state == "pending" {
 				in.state = "running"

@@ -162,16 +162,17 @@ type actionSpec struct {
 }
 
 var actions = map[string]actionSpec{
-	"DescribeRouteTables":       {run: (*Account).describeRouteTables},
-	"CreateRoute":               {run: (*Account).createRoute, resource: tableARN},
-	"ReplaceRoute":              {run: (*Account).replaceRoute, resource: tableARN},
-	"DeleteRoute":               {run: (*Account).deleteRoute, resource: tableARN},
-	"DescribeInstances":         {run: (*Account).describeInstances},
-	"DescribeInstanceAttribute": {run: (*Account).describeInstanceAttribute},
-	"ModifyInstanceAttribute":   {run: (*Account).modifyInstanceAttribute, resource: instanceARN},
-	"DescribeNetworkInterfaces": {run: (*Account).describeNetworkInterfaces},
-	"DescribeVpcs":              {run: (*Account).describeVpcs},
-	"DescribeSubnets":           {run: (*Account).describeSubnets},
+	"DescribeRouteTables":           {run: (*Account).describeRouteTables},
+	"CreateRoute":                   {run: (*Account).createRoute, resource: tableARN},
+	"ReplaceRoute":                  {run: (*Account).replaceRoute, resource: tableARN},
+	"DeleteRoute":                   {run: (*Account).deleteRoute, resource: tableARN},
+	"DescribeInstances":             {run: (*Account).describeInstances},
+	"DescribeInstanceAttribute":     {run: (*Account).describeInstanceAttribute},
+	"ModifyInstanceAttribute":       {run: (*Account).modifyInstanceAttribute, resource: instanceARN},
+	"ModifyInstanceMetadataOptions": {run: (*Account).modifyInstanceMetadataOptions, resource: instanceARN},
+	"DescribeNetworkInterfaces":     {run: (*Account).describeNetworkInterfaces},
+	"DescribeVpcs":                  {run: (*Account).describeVpcs},
+	"DescribeSubnets":               {run: (*Account).describeSubnets},
 
 	"StopInstances":             {run: (*Account).stopInstances, resource: firstInstanceARN},
 	"StartInstances":            {run: (*Account).startInstances, resource: firstInstanceARN},

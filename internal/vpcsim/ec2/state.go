@@ -189,6 +189,22 @@ type instance struct {
 	launchIndex int
 	// noTerminate and noStop are disableApiTermination and disableApiStop.
 	noTerminate, noStop bool
+	// What RunInstances and ModifyInstanceAttribute set and
+	// DescribeInstances and DescribeInstanceAttribute report: userData
+	// (base64, as sent), the key pair's name, EBS optimization, detailed
+	// monitoring, hibernation, the shutdown behaviour ("" = stop), the
+	// metadata options and the dedicated host.
+	userData         string
+	keyName          string
+	ebsOptimized     bool
+	monitoring       bool
+	hibernate        bool
+	shutdownBehavior string
+	metadata         metadataOptions
+	hostID           string
+	// stateReason is the code of the last user-initiated stop or
+	// termination (Client.UserInitiatedShutdown), "" otherwise.
+	stateReason string
 }
 
 type eni struct {
@@ -235,10 +251,9 @@ type eip struct {
 }
 
 type volume struct {
-	id      string
-	az      string
-	size    int
-	vtype   string
+	id string
+	az string
+	volumeSpec
 	state   string // creating, available, in-use
 	created time.Time
 	attach  *volAttach
@@ -250,6 +265,9 @@ type volAttach struct {
 	device   string
 	status   string // attaching, attached, detaching
 	time     time.Time
+	// deleteOnTermination: the volume goes with the instance (launch
+	// volumes unless their mapping said otherwise; AttachVolume's never).
+	deleteOnTermination bool
 }
 
 type role struct {
@@ -653,7 +671,7 @@ func (b *builder) build() *state {
 	for i, x := range w.Volumes {
 		path := fmt.Sprintf("volumes[%d]", i)
 		id := b.id(path, x.ID, "vol")
-		v := &volume{id: id, size: x.Size, vtype: x.Type, state: "available", created: st.launched, tags: withName(x.Tags, x.Name)}
+		v := &volume{id: id, volumeSpec: volumeSpec{size: x.Size, vtype: x.Type}, state: "available", created: st.launched, tags: withName(x.Tags, x.Name)}
 		if v.size == 0 {
 			v.size = 8
 		}

@@ -1,6 +1,7 @@
 package ec2
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +17,20 @@ type xVolAttachment struct {
 	DeleteOnTermination bool   `xml:"deleteOnTermination"`
 }
 
+// iops and throughput are what AWS reports when a volume was created
+// without them: gp2 has 3 IOPS per GiB (100 to 16,000), gp3 3,000 IOPS and
+// 125 MiB/s (EBS user guide, "Amazon EBS volume types"); magnetic and
+// HDD volumes report none.
+func (v *volumeSpec) reported() (iops, throughput int) {
+	switch v.vtype {
+	case "gp2":
+		return min(max(3*v.size, 100), 16000), 0
+	case "gp3":
+		return cmp.Or(v.iops, 3000), cmp.Or(v.throughput, 125)
+	}
+	return v.iops, 0
+}
+
 type xVolume struct {
 	VolumeID           string              `xml:"volumeId"`
 	Size               int                 `xml:"size"`
@@ -25,19 +40,24 @@ type xVolume struct {
 	CreateTime         string              `xml:"createTime"`
 	Attachments        set[xVolAttachment] `xml:"attachmentSet"`
 	VolumeType         string              `xml:"volumeType"`
-	Iops               int                 `xml:"iops"`
+	Iops               int                 `xml:"iops,omitempty"`
+	Throughput         int                 `xml:"throughput,omitempty"`
 	Encrypted          bool                `xml:"encrypted"`
+	KmsKeyID           string              `xml:"kmsKeyId,omitempty"`
 	MultiAttachEnabled bool                `xml:"multiAttachEnabled"`
 	Tags               *set[xTag]          `xml:"tagSet,omitempty"`
 }
 
 func (v *volume) xAttachment() xVolAttachment {
-	return xVolAttachment{VolumeID: v.id, InstanceID: v.attach.instance, Device: v.attach.device, Status: v.attach.status, AttachTime: v.attach.time.Format(awsTime)}
+	return xVolAttachment{VolumeID: v.id, InstanceID: v.attach.instance, Device: v.attach.device, Status: v.attach.status,
+		AttachTime: v.attach.time.Format(awsTime), DeleteOnTermination: v.attach.deleteOnTermination}
 }
 
 func (v *volume) x() xVolume {
 	x := xVolume{VolumeID: v.id, Size: v.size, AvailabilityZone: v.az, Status: v.state, CreateTime: v.created.Format(awsTime),
-		Attachments: set[xVolAttachment]{Items: []xVolAttachment{}}, VolumeType: v.vtype, Iops: 3000, Tags: optionalTags(v.tags)}
+		Attachments: set[xVolAttachment]{Items: []xVolAttachment{}}, VolumeType: v.vtype, Tags: optionalTags(v.tags),
+		Encrypted: v.encrypted, KmsKeyID: v.kmsKey, MultiAttachEnabled: v.multiAttach, SnapshotID: v.snapshot}
+	x.Iops, x.Throughput = v.reported()
 	if v.attach != nil {
 		x.Attachments.Items = append(x.Attachments.Items, v.xAttachment())
 	}
@@ -56,26 +76,16 @@ func (s *Account) createVolume(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := 8
-	if v := r.get("Size"); v != "" {
-		if size, err = strconv.Atoi(v); err != nil || size < 1 || size > 65536 {
-			return nil, invalidParam("Value (%s) for parameter size is invalid.", v)
-		}
-	} else if r.get("SnapshotId") == "" {
-		return nil, missingParam("size")
-	}
-	vtype := r.get("VolumeType")
-	if vtype == "" {
-		vtype = "gp2"
+	spec, err := parseVolumeSpec(r, "", "size/snapshot", 0)
+	if err != nil {
+		return nil, err
 	}
 	out := &createVolumeResp{}
 	err = s.mutateIn(r, func(st *state) error {
 		if !isZoneOf(st.region, az) {
 			return invalidParam("Invalid availability zone: [%s]", az)
 		}
-		v := &volume{id: s.ids.next("vol"), az: az, size: size, vtype: vtype, state: "creating", created: time.Now().UTC(), tags: tagSpecs(r, "volume")}
-		st.vols = append(st.vols, v)
-		st.byID[v.id] = v
+		v := s.newVolume(st, spec, az, "creating", tagSpecs(r, "volume"))
 		st.schedule(s.opts.Timing.VolumeAttach.Sample(), func(*state) {
 			if v.state == "creating" {
 				v.state = "available"
