@@ -374,6 +374,11 @@ func TestVolumes(t *testing.T) {
 	if _, err := e.ec2.DetachVolume(ctx, &awsec2.DetachVolumeInput{VolumeId: aws.String(id)}); code(t, err) != "IncorrectState" {
 		t.Errorf("detach available volume: %v, want IncorrectState", err)
 	}
+	// Naming an attachment that does not exist: "The specified attachment
+	// does not exist" (API reference, error codes).
+	if _, err := e.ec2.DetachVolume(ctx, &awsec2.DetachVolumeInput{VolumeId: aws.String(id), InstanceId: aws.String(nodeA), Device: aws.String("/dev/sdg")}); code(t, err) != "InvalidAttachment.NotFound" {
+		t.Errorf("detach from an instance it is not attached to: %v, want InvalidAttachment.NotFound", err)
+	}
 	if _, err := e.ec2.DescribeVolumes(ctx, &awsec2.DescribeVolumesInput{VolumeIds: []string{"vol-00000000000000999"}}); code(t, err) != "InvalidVolume.NotFound" {
 		t.Errorf("describe unknown: %v", err)
 	}

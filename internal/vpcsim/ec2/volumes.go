@@ -186,14 +186,19 @@ func (s *Account) detachVolume(r *request) (any, error) {
 			return err
 		}
 		a := v.attach
+		// An attachment the call names (instance, device) that does not
+		// exist is InvalidAttachment.NotFound ("The specified
+		// attachment does not exist", API reference, error codes);
+		// without one, a volume not attached is IncorrectState.
+		id, dev := r.get("InstanceId"), r.get("Device")
+		if id != "" && (a == nil || id != a.instance || dev != "" && dev != a.device) {
+			return errorf(http.StatusBadRequest, "InvalidAttachment.NotFound", "The volume %s is not attached to instance %s as device %s", v.id, id, cmp.Or(dev, "(any)"))
+		}
 		if a == nil {
 			return errorf(http.StatusBadRequest, "IncorrectState", "Volume '%s' is in the 'available' state.", v.id)
 		}
-		if id := r.get("InstanceId"); id != "" && id != a.instance {
-			return errorf(http.StatusBadRequest, "InvalidAttachment.NotFound", "Volume '%s' is not attached to instance '%s'.", v.id, id)
-		}
-		if dev := r.get("Device"); dev != "" && dev != a.device {
-			return errorf(http.StatusBadRequest, "InvalidAttachment.NotFound", "Volume '%s' is not attached at '%s'.", v.id, dev)
+		if dev != "" && dev != a.device {
+			return errorf(http.StatusBadRequest, "InvalidAttachment.NotFound", "The volume %s is not attached at device %s", v.id, dev)
 		}
 		if a.status == "detaching" && !force {
 			out.xVolAttachment = v.xAttachment()
