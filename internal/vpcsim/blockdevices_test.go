@@ -5,8 +5,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
 // TestLaunchVolumes follows the RunInstances and ModifyInstanceAttribute
@@ -188,5 +192,36 @@ func TestInstanceMetadataOptions(t *testing.T) {
 	}
 	if got := getV1(); got != http.StatusUnauthorized {
 		t.Errorf("GET without a token once tokens are required: HTTP %d, want 401", got)
+	}
+}
+
+// TestReleaseAddressInDefaultVPC follows the ReleaseAddress API reference:
+// "[Default VPC] Releasing an Elastic IP address automatically
+// disassociates it from any instance that it's associated with" (outside
+// the default VPC it is InvalidIPAddress.InUse, TestElasticIPs).
+func TestReleaseAddressInDefaultVPC(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, &vpcsim.World{DefaultVPC: true})
+	c := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1)))
+	ctx := t.Context()
+	run, err := c.RunInstances(ctx, &awsec2.RunInstancesInput{ImageId: aws.String("ami-0a1b2c3d4e5f60718"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.AllocateAddress(ctx, &awsec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AssociateAddress(ctx, &awsec2.AssociateAddressInput{AllocationId: a.AllocationId, InstanceId: run.Instances[0].InstanceId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReleaseAddress(ctx, &awsec2.ReleaseAddressInput{AllocationId: a.AllocationId}); err != nil {
+		t.Fatalf("release an associated address in the default VPC: %v", err)
+	}
+	out, err := c.DescribeInstances(ctx, &awsec2.DescribeInstancesInput{InstanceIds: []string{aws.ToString(run.Instances[0].InstanceId)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := aws.ToString(out.Reservations[0].Instances[0].PublicIpAddress); ip == aws.ToString(a.PublicIp) {
+		t.Errorf("instance still has the released address %s", ip)
 	}
 }

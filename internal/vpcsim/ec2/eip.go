@@ -167,8 +167,14 @@ func (s *Account) releaseAddress(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
+		// "[Default VPC] Releasing an Elastic IP address automatically
+		// disassociates it ... [Nondefault VPC] You must disassociate the
+		// Elastic IP address before you can release it" (API reference,
+		// ReleaseAddress).
 		if x.eni != "" {
-			return errorf(http.StatusBadRequest, "InvalidIPAddress.InUse", "Address %s is in use.", x.id)
+			if e := st.eni(x.eni); e == nil || st.vpc(e.vpc) == nil || !st.vpc(e.vpc).isDefault {
+				return errorf(http.StatusBadRequest, "InvalidIPAddress.InUse", "Address %s is in use.", x.id)
+			}
 		}
 		st.eips = slices.DeleteFunc(st.eips, func(e *eip) bool { return e == x })
 		delete(st.byID, x.id)

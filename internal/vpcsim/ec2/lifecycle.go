@@ -30,6 +30,12 @@ func stateOf(name string) xInstanceState { return xInstanceState{Code: stateCode
 // request order; s.mu held.
 func (st *state) lookupInstances(r *request) ([]*instance, error) {
 	ids := r.list("InstanceId")
+	if len(ids) == 0 && r.action == "TerminateInstances" {
+		// The API reference's own example of this code: "trying to
+		// terminate an instance without specifying the instance ID"
+		// (Error codes, InvalidParameterCombination).
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "No instances specified")
+	}
 	if len(ids) == 0 {
 		return nil, missingParam("instanceId")
 	}
