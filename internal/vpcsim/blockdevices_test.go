@@ -1,7 +1,9 @@
 package vpcsim_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -223,5 +225,33 @@ func TestReleaseAddressInDefaultVPC(t *testing.T) {
 	}
 	if ip := aws.ToString(out.Reservations[0].Instances[0].PublicIpAddress); ip == aws.ToString(a.PublicIp) {
 		t.Errorf("instance still has the released address %s", ip)
+	}
+}
+
+// TestTagLimit follows the EC2 user guide's tag restrictions, "Maximum
+// number of tags per resource – 50": a CreateTags call that would pass it
+// answers TagLimitExceeded (API reference, error codes) and sets none of
+// its tags.
+func TestTagLimit(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	var tags []types.Tag
+	for i := range 51 {
+		tags = append(tags, types.Tag{Key: aws.String(fmt.Sprintf("k%02d", i)), Value: aws.String("")})
+	}
+	if _, err := e.ec2.CreateTags(ctx, &awsec2.CreateTagsInput{Resources: []string{subnetA}, Tags: tags}); code(t, err) != "TagLimitExceeded" {
+		t.Fatalf("51 tags: %v, want TagLimitExceeded", err)
+	}
+	out, err := e.ec2.DescribeTags(ctx, &awsec2.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("resource-id"), Values: []string{subnetA}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range out.Tags {
+		if strings.HasPrefix(aws.ToString(tg.Key), "k") {
+			t.Errorf("tag %s set by a refused call", aws.ToString(tg.Key))
+		}
+	}
+	if _, err := e.ec2.CreateTags(ctx, &awsec2.CreateTagsInput{Resources: []string{subnetA}, Tags: tags[:50-len(out.Tags)]}); err != nil {
+		t.Errorf("up to 50 tags: %v", err)
 	}
 }

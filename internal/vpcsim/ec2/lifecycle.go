@@ -184,6 +184,25 @@ func tagParams(r *request) (tags [][2]string, ok bool) {
 // hasTagValue reports whether Tag.N.Value was sent for the N-th tag.
 func hasTagValue(r *request, n int) bool { return r.form.Has("Tag." + strconv.Itoa(n+1) + ".Value") }
 
+// maxTags is how many tags one resource holds: "Maximum number of tags per
+// resource – 50" (EC2 user guide, "Tag restrictions"); a CreateTags call
+// that would pass it changes nothing and answers TagLimitExceeded (API
+// reference, error codes).
+const maxTags = 50
+
+// tagCountAfter is how many tags m would hold with tags set.
+func tagCountAfter(m map[string]string, tags [][2]string) int {
+	n := len(m)
+	seen := map[string]bool{}
+	for _, kv := range tags {
+		if _, ok := m[kv[0]]; !ok && !seen[kv[0]] {
+			n++
+		}
+		seen[kv[0]] = true
+	}
+	return n
+}
+
 func (s *Account) createTags(r *request) (any, error) {
 	ids := r.list("ResourceId")
 	if len(ids) == 0 {
@@ -200,8 +219,13 @@ func (s *Account) createTags(r *request) (any, error) {
 	}
 	err := s.mutateIn(r, func(st *state) error {
 		for _, id := range ids {
-			if _, _, ok := st.taggable(id); !ok {
+			m, _, ok := st.taggable(id)
+			if !ok {
 				return notFoundByPrefix(id)
+			}
+			if n := tagCountAfter(m, tags); n > maxTags {
+				return errorf(http.StatusBadRequest, "TagLimitExceeded",
+					"The maximum number of Tags for a resource has been reached (%d); %s would have %d.", maxTags, id, n)
 			}
 		}
 		for _, id := range ids {
@@ -226,8 +250,13 @@ func (s *Account) deleteTags(r *request) (any, error) {
 	tags, some := tagParams(r)
 	err := s.mutateIn(r, func(st *state) error {
 		for _, id := range ids {
-			if _, _, ok := st.taggable(id); !ok {
+			m, _, ok := st.taggable(id)
+			if !ok {
 				return notFoundByPrefix(id)
+			}
+			if n := tagCountAfter(m, tags); n > maxTags {
+				return errorf(http.StatusBadRequest, "TagLimitExceeded",
+					"The maximum number of Tags for a resource has been reached (%d); %s would have %d.", maxTags, id, n)
 			}
 		}
 		for _, id := range ids {
