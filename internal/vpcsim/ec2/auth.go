@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,28 +48,41 @@ func (s *Account) InstanceRoles() map[string]string {
 }
 
 // authorize evaluates the caller's role policy for ec2:<Action> on the
-// action's resource (package iam).
+// action's resource (package iam), with its tags for ec2:ResourceTag
+// conditions.
 func (s *Account) authorize(req *request, spec actionSpec) error {
 	if req.caller.Admin {
 		return nil
 	}
 	s.mu.Lock()
 	st := s.regionLocked(req.region)
-	resource := "*"
+	resources := []string{"*"}
 	if spec.resource != nil {
-		resource = spec.resource(st, req)
+		resources[0] = spec.resource(st, req)
+	}
+	// ec2:ResourceTag conditions read the resources' tags as they are now.
+	tags := make([]map[string]string, len(resources))
+	for i, res := range resources {
+		if j := strings.LastIndexByte(res, '/'); j >= 0 {
+			if t, _, ok := st.taggable(res[j+1:]); ok {
+				tags[i] = maps.Clone(t)
+			}
+		}
 	}
 	rl := s.st.roles[req.caller.Role]
 	account, acting := st.account, st.callerAccount(req.caller)
 	s.mu.Unlock()
 
 	action := "ec2:" + req.action
-	// An identity policy grants nothing on another account's resource:
-	// EC2 resources have no resource policy to let that account in.
-	if rl != nil && iam.Allows(rl.stmts, action, resource) && (resource == "*" || arnAccount(resource) == acting) {
-		return nil
+	for i, resource := range resources {
+		// An identity policy grants nothing on another account's
+		// resource: EC2 resources have no resource policy to let that
+		// account in.
+		if rl == nil || !iam.Allows(rl.stmts, action, resource, tags[i]) || (resource != "*" && arnAccount(resource) != acting) {
+			return errorf(http.StatusForbidden, "UnauthorizedOperation", "%s", iam.Denial(account, req.caller, action, resource))
+		}
 	}
-	return errorf(http.StatusForbidden, "UnauthorizedOperation", "%s", iam.Denial(account, req.caller, action, resource))
+	return nil
 }
 
 // arnAccount is the account field of an ARN (arn:aws:ec2:region:account:...).
@@ -132,7 +146,7 @@ func (s *Account) Allows(c caller, action, resource string) (bool, string) {
 	// A role's trust policy, not this rule, lets another account in
 	// (sts:AssumeRole on an IAM role's ARN).
 	inAccount := resource == "*" || acct == "" || acct == s.st.callerAccount(c) || strings.HasPrefix(resource, "arn:aws:iam::")
-	return rl != nil && inAccount && iam.Allows(rl.stmts, action, resource), s.st.account
+	return rl != nil && inAccount && iam.Allows(rl.stmts, action, resource, nil), s.st.account
 }
 
 // CallerAccount is the account c acts in: an assumed role's, or this one.

@@ -445,6 +445,9 @@ func (b *builder) build() *state {
 			if len(s.Actions) == 0 {
 				b.errf(fmt.Sprintf("%s.statements[%d]", path, j), "statement without actions")
 			}
+			if err := s.Validate(); err != nil {
+				b.errf(fmt.Sprintf("%s.statements[%d].condition", path, j), "%v", err)
+			}
 		}
 		if r.Account != "" && (len(r.Account) != 12 || strings.Trim(r.Account, "0123456789") != "") {
 			b.errf(path+".account", "account id %q is not 12 digits", r.Account)

@@ -74,10 +74,50 @@ func (c Caller) Principal(account string) string {
 }
 
 // Statement allows Actions ("ec2:ReplaceRoute", wildcards * and ?) on
-// Resources (ARN patterns; empty means "*").
+// Resources (ARN patterns; empty means "*"), when its Condition holds.
 type Statement struct {
 	Actions   []string `yaml:"actions,omitempty" json:"actions"`
 	Resources []string `yaml:"resources,omitempty" json:"resources,omitempty"`
+	// Condition is operator → condition key → value, as in an IAM policy.
+	// vpcsim evaluates StringEquals on ec2:ResourceTag/<key>, the tag the
+	// resource carries (EC2 user guide, "Control access to EC2 resources
+	// using resource tags"); any other key is absent from its request
+	// context, and IAM's StringEquals on an absent key does not match
+	// (IAM user guide, "Condition operators"), so such a statement allows
+	// nothing. Operators other than StringEquals are refused when the
+	// world is loaded (Validate).
+	Condition map[string]map[string]string `yaml:"condition,omitempty" json:"condition,omitempty"`
+}
+
+// ResourceTagKey prefixes the condition key of a resource's tag.
+const ResourceTagKey = "ec2:ResourceTag/"
+
+// Validate reports a condition vpcsim cannot evaluate as IAM would.
+func (st Statement) Validate() error {
+	for op := range st.Condition {
+		if op != "StringEquals" {
+			return fmt.Errorf("condition operator %s is not modelled (only StringEquals)", op)
+		}
+	}
+	return nil
+}
+
+// holds reports whether st's condition holds for a resource with tags.
+func (st Statement) holds(tags map[string]string) bool {
+	for _, kv := range st.Condition { // StringEquals (Validate)
+		for k, want := range kv {
+			// Condition key names are case-insensitive; tag keys are
+			// not.
+			if len(k) < len(ResourceTagKey) || !strings.EqualFold(k[:len(ResourceTagKey)], ResourceTagKey) {
+				return false
+			}
+			got, ok := tags[k[len(ResourceTagKey):]]
+			if !ok || got != want {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Options configures an Authority.
@@ -235,15 +275,17 @@ func (a *Authority) checkSignature(hr *http.Request, body []byte, secret string)
 	return nil
 }
 
-// Allows reports whether statements allow action on resource. Only Allow
-// statements exist, so anything not allowed is denied, as IAM's implicit
-// deny. Actions match without regard to case, resources with it.
-func Allows(stmts []Statement, action, resource string) bool {
+// Allows reports whether statements allow action on resource, which
+// carries tags (nil: none, or a service whose resources vpcsim does not
+// tag). Only Allow statements exist, so anything not allowed is denied,
+// as IAM's implicit deny. Actions match without regard to case, resources
+// with it.
+func Allows(stmts []Statement, action, resource string, tags map[string]string) bool {
 	for _, st := range stmts {
 		if !matchAny(st.Actions, action, true) {
 			continue
 		}
-		if len(st.Resources) == 0 || matchAny(st.Resources, resource, false) {
+		if (len(st.Resources) == 0 || matchAny(st.Resources, resource, false)) && st.holds(tags) {
 			return true
 		}
 	}
