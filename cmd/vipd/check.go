@@ -44,7 +44,16 @@ fix under it), - not applicable.
   elastic-ip      the allocation exists
   secondary-ip    the addresses lie in this instance's subnet (an IPv6 one in
                   the subnet's IPv6 block)
-  permission      IAM allows every write vipd makes (CreateRoute, ReplaceRoute,
+  assume-role     every role an assume-role names (a resource's,
+                  aws.assume-role, election.dynamodb.assume-role) is
+                  assumed once, through the credentials cache the daemon
+                  uses; a refusal names the role, its resources, the line
+                  and the AWS code (AccessDenied: the node's role lacks
+                  sts:AssumeRole, or the role's trust policy does not
+                  trust it; STS does not say which, both fixes are printed)
+  permission      IAM allows every write vipd makes, with the credentials
+                  the write will carry (the instance's or the role's; a
+                  denial names the role) (CreateRoute, ReplaceRoute,
                   DeleteRoute, ModifyInstanceAttribute, Attach/Detach...,
                   AssociateAddress...), proven with DryRun: nothing is changed
                   (Assign/UnassignPrivateIpAddresses, Assign/UnassignIpv6Addresses
@@ -111,8 +120,9 @@ func checkDeps(cfg *config.Config, timeout time.Duration) preflight.Deps {
 			if err != nil {
 				return preflight.AWS{}, err
 			}
-			return preflight.AWS{EC2: c.EC2, Route53: c.Route53, DynamoDB: c.DynamoDB,
-				Credentials: c.Config.Credentials}, nil
+			// The roles' clients come from c.Role, the credentials cache
+			// the daemon's resources and lease use.
+			return preflight.FromClients(c), nil
 		},
 		Timeout: timeout,
 	}

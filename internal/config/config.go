@@ -61,6 +61,8 @@ type Config struct {
 
 	// Source is the file the config was read from ("" when not from a file).
 	Source string `yaml:"-"`
+	// Places says where each value was written (Parse, Load).
+	Places Places `yaml:"-"`
 }
 
 // Node is this process.

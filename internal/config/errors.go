@@ -173,3 +173,29 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Places says where the values of a parsed configuration were written, so
+// that what is found about them later (vipd check) can name the line as a
+// validation error does. The zero Places (a configuration built in code)
+// knows no places.
+type Places struct{ idx *index }
+
+// At returns "file:line" of the YAML path ("resources[0].assume-role"),
+// or of its nearest written ancestor, or "" when unknown.
+func (p Places) At(path string) string {
+	at := p.idx.lookup(path)
+	if at.line == 0 {
+		return ""
+	}
+	src := p.idx.source
+	if src == "" {
+		src = "line "
+	} else {
+		src += ":"
+	}
+	return src + strconv.Itoa(at.line)
+}
+
+// Equal is always true: where a value was written is not part of the
+// configuration's value (go-cmp compares with it).
+func (Places) Equal(Places) bool { return true }

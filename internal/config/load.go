@@ -87,6 +87,7 @@ func parse(data []byte, source string) (*Config, *index, error) {
 	if err := c.validate(idx); err != nil {
 		return nil, nil, err
 	}
+	c.Places = Places{idx}
 	return c, idx, nil
 }
 

@@ -32,17 +32,22 @@ const codeAccessDenied = "AccessDeniedException"
 // a condition is evaluated, so a write whose condition can never hold
 // answers ConditionalCheckFailedException when allowed and
 // AccessDeniedException when not, and changes nothing either way.
-func (r *runner) leaseTable(ctx context.Context, ddb DynamoDB) {
+func (r *runner) leaseTable(ctx context.Context, base AWS) {
 	d := r.cfg.Election.DynamoDB
 	if r.cfg.Election.Backend != config.BackendDynamoDB || d == nil {
 		return
 	}
 	table := "lease table " + d.Table
+	ddb, who, policy, ok := r.leaseCredentials(ctx, base)
+	if !ok {
+		r.fail(table, "not checked: the lease's role could not be assumed", "fix the assume-role check first")
+		return
+	}
 	if ddb == nil {
 		r.fail(table, "not checked: no DynamoDB client", "run vipd check as installed (cmd/vipd builds the client)")
 		return
 	}
-	fix := "add dynamodb:DescribeTable, GetItem, PutItem and UpdateItem on table " + d.Table + " to the role (see `vipd iam-policy`)"
+	fix := "add dynamodb:DescribeTable, GetItem, PutItem and UpdateItem on table " + d.Table + " to " + who + " (see " + policy + ")"
 	var out *dynamodb.DescribeTableOutput
 	err := r.call(ctx, func(ctx context.Context) (err error) {
 		out, err = ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(d.Table)})
@@ -56,7 +61,7 @@ func (r *runner) leaseTable(ctx context.Context, ddb DynamoDB) {
 			d.Table, d.KeyAttribute, d.KeyAttribute))
 		return
 	case awsapi.IsCode(err, codeAccessDenied):
-		r.fail(table, "the instance's role may not describe it", fix)
+		r.fail(table, who+" may not describe it", fix)
 		return
 	case awsapi.IsAuthFailure(err):
 		r.fail(table, "DynamoDB rejected the credentials ("+awsapi.Code(err)+")", credentialsFix(awsapi.Code(err), r.source, r.id.InstanceID))
@@ -80,7 +85,7 @@ func (r *runner) leaseTable(ctx context.Context, ddb DynamoDB) {
 	})
 	switch {
 	case awsapi.IsCode(err, codeAccessDenied):
-		r.fail(item, "the instance's role may not read it (dynamodb:GetItem)", fix)
+		r.fail(item, who+" may not read it (dynamodb:GetItem)", fix)
 	case err != nil:
 		r.fail(item, "could not be read: "+err.Error(), "fix the error above and run vipd check again")
 	default:
@@ -90,12 +95,12 @@ func (r *runner) leaseTable(ctx context.Context, ddb DynamoDB) {
 	// attribute_exists(k) AND attribute_not_exists(k) never holds.
 	never := aws.String("attribute_exists(#k) AND attribute_not_exists(#k)")
 	names := map[string]string{"#k": d.KeyAttribute}
-	r.conditional(ctx, "dynamodb:PutItem", d.Table, fix, func(ctx context.Context) error {
+	r.conditional(ctx, "dynamodb:PutItem", d.Table, who, fix, func(ctx context.Context) error {
 		_, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Table), Item: key,
 			ConditionExpression: never, ExpressionAttributeNames: names})
 		return err
 	})
-	r.conditional(ctx, "dynamodb:UpdateItem", d.Table, fix, func(ctx context.Context) error {
+	r.conditional(ctx, "dynamodb:UpdateItem", d.Table, who, fix, func(ctx context.Context) error {
 		_, err := ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(d.Table), Key: key,
 			UpdateExpression:          aws.String("SET #probe = :p"),
 			ConditionExpression:       never,
@@ -106,7 +111,7 @@ func (r *runner) leaseTable(ctx context.Context, ddb DynamoDB) {
 }
 
 // conditional runs a write whose condition never holds and judges the answer.
-func (r *runner) conditional(ctx context.Context, action, table, fix string, f func(ctx context.Context) error) {
+func (r *runner) conditional(ctx context.Context, action, table, who, fix string, f func(ctx context.Context) error) {
 	check := "permission " + action + " " + table
 	err := r.call(ctx, f)
 	var cf *types.ConditionalCheckFailedException
@@ -114,7 +119,7 @@ func (r *runner) conditional(ctx context.Context, action, table, fix string, f f
 	case errors.As(err, &cf):
 		r.add(Result{Check: check, Status: Pass, Detail: "allowed (a conditional write that cannot succeed; nothing changed)"})
 	case awsapi.IsCode(err, codeAccessDenied):
-		r.fail(check, "missing: the instance's role does not allow "+action+" on table "+table, fix)
+		r.fail(check, "missing: "+who+" does not allow "+action+" on table "+table, fix)
 	case err == nil:
 		r.fail(check, "the write succeeded although its condition cannot hold", "point aws.endpoint at DynamoDB")
 	default:

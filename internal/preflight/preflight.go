@@ -52,6 +52,14 @@ type AWS struct {
 	// DynamoDB is needed only for the dynamodb election.
 	DynamoDB    DynamoDB
 	Credentials aws.CredentialsProvider
+	// STS, when set, names the instance's principal when a role cannot be
+	// assumed (GetCallerIdentity).
+	STS STS
+	// Role returns the clients whose calls carry role's credentials, from
+	// the credentials cache the daemon uses (FromClients); nil when the
+	// caller offers none, and the resources with a role are reported
+	// unchecked.
+	Role func(role awsapi.Role) AWS
 }
 
 // Deps are the outside world the checks look at.
@@ -199,20 +207,39 @@ func (r *runner) aws(ctx context.Context) {
 	if !r.credentialsAccepted(ctx, c.EC2, creds.Source) {
 		return
 	}
-	// Each resource kind checks its own resources (resource.Kind.Preflight).
-	p := &probe.Probe{Identity: id, EC2: c.EC2, Route53: c.Route53, Timeout: r.d.Timeout}
-	kinds.Registry().Preflight(ctx, p, r.cfg.Resources)
+	// Each resource kind checks its own resources (resource.Kind.Preflight),
+	// with the credentials the daemon's calls for them carry: the
+	// instance's, or an assumed role's.
+	for _, cs := range r.resourceCredentials() {
+		a := c
+		if cs.role.ARN != "" {
+			if c.Role == nil {
+				r.notChecked(cs, "this build of vipd check cannot assume "+cs.role.ARN)
+				continue
+			}
+			a = c.Role(cs.role)
+			if !r.assume(ctx, c, a, cs.role, cs.what()) {
+				r.notChecked(cs, "role "+cs.role.ARN+" could not be assumed")
+				continue
+			}
+		}
+		p := &probe.Probe{Identity: id, EC2: a.EC2, Route53: a.Route53, Timeout: r.d.Timeout, Role: cs.role.ARN}
+		kinds.Registry().Preflight(ctx, p, r.cfg.Resources, cs.has)
+		r.out = append(r.out, p.Results()...)
+	}
 	if r.cfg.Fence.StopInstance {
-		// STONITH stops another node's instance; a DryRun on this one
-		// proves the permission where the policy scopes it to the nodes'
-		// instances, without stopping anything.
+		// STONITH stops another node's instance with the instance's
+		// credentials; a DryRun on this one proves the permission where
+		// the policy scopes it to the nodes' instances, without stopping
+		// anything.
+		p := &probe.Probe{Identity: id, EC2: c.EC2, Timeout: r.d.Timeout}
 		p.DryRun(ctx, "ec2:StopInstances", "instance", id.InstanceID, func(ctx context.Context) error {
 			_, err := c.EC2.StopInstances(ctx, &ec2.StopInstancesInput{DryRun: aws.Bool(true), InstanceIds: []string{id.InstanceID}, Force: aws.Bool(true)})
 			return err
 		})
+		r.out = append(r.out, p.Results()...)
 	}
-	r.out = append(r.out, p.Results()...)
-	r.leaseTable(ctx, c.DynamoDB)
+	r.leaseTable(ctx, c)
 }
 
 // credentialsAccepted proves that AWS accepts the credentials, not only

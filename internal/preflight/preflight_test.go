@@ -268,7 +268,7 @@ func TestMessages(t *testing.T) {
 		"✓ credentials: found, from the instance profile (EC2RoleProvider), and accepted by EC2",
 		"✗ route-table rtb-0b000000000000001: is in vpc-0b000000000000002, but this instance is in vpc-0a000000000000001",
 		"✗ permission ec2:ReplaceRoute rtb-0a000000000000001: missing: the instance's role does not allow ec2:ReplaceRoute on rtb-0a000000000000001",
-		"    fix: add ec2:ReplaceRoute on arn:aws:ec2:us-east-1:*:route-table/rtb-0a000000000000001 to the role",
+		"    fix: add ec2:ReplaceRoute on arn:aws:ec2:us-east-1:*:route-table/rtb-0a000000000000001 to the instance's role (see `vipd iam-policy`)",
 		"✗ source/dest check: on for i-0a000000000000001",
 		"- local interface: no local address to bind",
 		"refused the connection: vipd is not running there\n    fix: start vipd on w (systemctl start vipd-witness)",

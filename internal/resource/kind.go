@@ -209,13 +209,20 @@ func (g *Registry) Policy(b *iampolicy.Builder, r config.Resource) error {
 	return nil
 }
 
-// Preflight runs the checks of rs's kinds: each kind once, over all of
-// its resources, kinds in the order the configuration first names them.
-// A resource of no known kind is reported as a failed check.
-func (g *Registry) Preflight(ctx context.Context, p *probe.Probe, rs []config.Resource) {
+// Preflight runs the checks of the resources rs[i] for which only(i) holds
+// (every one when only is nil), with p's clients: each kind once, over all
+// of its resources, kinds in the order the configuration first names them.
+// The resources keep their places in rs (resources[i]) in what is
+// reported; vipd check calls it once per set of credentials (the
+// instance's, each assume-role's). A resource of no known kind is reported
+// as a failed check.
+func (g *Registry) Preflight(ctx context.Context, p *probe.Probe, rs []config.Resource, only func(i int) bool) {
 	var order []Kind
 	byKind := map[string][]probe.Entry{}
 	for i, r := range rs {
+		if only != nil && !only(i) {
+			continue
+		}
 		where := fmt.Sprintf("resources[%d]", i)
 		k, err := g.lookup(r)
 		if err != nil {

@@ -80,6 +80,10 @@ type Probe struct {
 	Route53 *route53.Client
 	// Timeout bounds each call (default 3s).
 	Timeout time.Duration
+	// Role is the ARN of the role whose credentials EC2 and Route53 carry
+	// (the resources' assume-role); "" for the instance's own. Failures
+	// name it, and the fix names the policy to extend.
+	Role string
 
 	results []Result
 	memo    map[string][]string
@@ -122,12 +126,29 @@ func (p *Probe) Memo(check string, f func(check string) []string) []string {
 	return ids
 }
 
+// Principal names whose policy decides the calls: "the instance's role"
+// or "role ARN".
+func (p *Probe) Principal() string {
+	if p.Role == "" {
+		return "the instance's role"
+	}
+	return "role " + p.Role
+}
+
+// Policy is the command that prints the policy p's principal needs.
+func (p *Probe) Policy() string {
+	if p.Role == "" {
+		return "`vipd iam-policy`"
+	}
+	return "`vipd iam-policy --role " + p.Role + "`"
+}
+
 // DescribeFailed reports a failed Describe call: a missing permission
 // names the action, anything else is the error.
 func (p *Probe) DescribeFailed(check, action string, err error) {
 	if awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation) {
-		p.Fail(check, "not allowed: "+action+" is missing from the instance's role",
-			"add "+action+" on resource \"*\" to the role (see `vipd iam-policy`)")
+		p.Fail(check, "not allowed: "+action+" is missing from "+p.Principal(),
+			"add "+action+" on resource \"*\" to "+p.Principal()+" (see "+p.Policy()+")")
 		return
 	}
 	if awsapi.IsAuthFailure(err) {
@@ -152,8 +173,8 @@ func (p *Probe) DryRun(ctx context.Context, action, arnType, id string, f func(c
 	case awsapi.IsCode(err, awsapi.CodeDryRunOperation):
 		p.Add(Result{Check: check, Status: Pass, Detail: "allowed (DryRun)"})
 	case awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation):
-		p.Fail(check, "missing: the instance's role does not allow "+action+" on "+id,
-			"add "+action+" on "+fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", p.Identity.Region, arnType, id)+" to the role (see `vipd iam-policy`)")
+		p.Fail(check, "missing: "+p.Principal()+" does not allow "+action+" on "+id,
+			"add "+action+" on "+fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", p.Identity.Region, arnType, id)+" to "+p.Principal()+" (see "+p.Policy()+")")
 	case awsapi.IsAuthFailure(err):
 		p.Fail(check, "could not be proven: AWS rejected the credentials ("+awsapi.Code(err)+")", credentialsFix)
 	case err == nil:

@@ -44,8 +44,8 @@ func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 		p.Fail(check, "hosted zone "+c.HostedZoneID+" does not exist", "correct "+e.Where+".hosted-zone-id (aws route53 list-hosted-zones lists them)")
 		return
 	case awsapi.IsCode(err, "AccessDenied"):
-		p.Fail(check, "not allowed: route53:ListResourceRecordSets on hostedzone/"+c.HostedZoneID+" is missing from the instance's role",
-			"add it (see `vipd iam-policy`)")
+		p.Fail(check, "not allowed: route53:ListResourceRecordSets on hostedzone/"+c.HostedZoneID+" is missing from "+p.Principal(),
+			"add it to "+p.Principal()+" (see "+p.Policy()+")")
 		return
 	case err != nil:
 		p.Fail(check, err.Error(), "check the Route 53 endpoint and network path to it")
