@@ -122,12 +122,22 @@ func other(p string) string {
 func TestOverlayFailover(t *testing.T) {
 	c := startCluster(t)
 	var tokens []uint64
-	recordToken := func(node string) {
-		st := status(t, c, node)
-		if st.Role != "primary" || !st.LeaseHeld {
-			t.Fatalf("node %s: role %s, lease held %v; want primary holding the lease", node, st.Role, st.LeaseHeld)
+	// The routes are in place before the new owner says primary: it
+	// reads them back first. So the role is waited for, briefly.
+	recordToken := func(t *testing.T, node string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			st := status(t, c, node)
+			if st.Role == "primary" && st.LeaseHeld {
+				tokens = append(tokens, st.Token)
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s: role %s, lease held %v 5s after its routes moved; want primary holding the lease", node, st.Role, st.LeaseHeld)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		tokens = append(tokens, st.Token)
 	}
 
 	p := c.Primary()
@@ -135,7 +145,7 @@ func TestOverlayFailover(t *testing.T) {
 		t.Fatal("no primary after start")
 	}
 	waitAllRoutes(t, c, p, 10*time.Second)
-	recordToken(p)
+	recordToken(t, p)
 
 	t.Run("kill -9 of the primary moves every route table", func(t *testing.T) {
 		q := other(p)
@@ -144,7 +154,7 @@ func TestOverlayFailover(t *testing.T) {
 		d := waitAllRoutes(t, c, q, 30*time.Second)
 		t.Logf("routes moved to %s %s after SIGKILL of %s", q, time.Since(start).Round(time.Millisecond), p)
 		_ = d
-		recordToken(q)
+		recordToken(t, q)
 		if err := c.Restore(t.Context(), p); err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +165,7 @@ func TestOverlayFailover(t *testing.T) {
 		q := other(p)
 		c.StopService(p)
 		waitAllRoutes(t, c, q, 30*time.Second)
-		recordToken(q)
+		recordToken(t, q)
 		if err := c.Restore(t.Context(), p); err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +199,7 @@ func TestOverlayFailover(t *testing.T) {
 		}
 		waitAllRoutes(t, c, q, 10*time.Second)
 		t.Logf("switchover to %s took %s", q, time.Since(start).Round(time.Millisecond))
-		recordToken(q)
+		recordToken(t, q)
 		p = q
 	})
 
