@@ -37,7 +37,7 @@ unit:
 
 # Multi-process end-to-end tests (real vipd and vpcsim processes on loopback).
 e2e: build
-	VIPD_BIN=$(CURDIR)/$(BIN)/vipd VPCSIM_BIN=$(CURDIR)/$(BIN)/vpcsim $(GO) test -count=1 -timeout 15m -tags e2e ./test/e2e/...
+	VIPD_BIN=$(CURDIR)/$(BIN)/vipd VPCSIM_BIN=$(CURDIR)/$(BIN)/vpcsim $(GO) test -count=1 -timeout 25m -tags e2e ./test/e2e/...
 
 test: tidy vet unit e2e
 

@@ -32,7 +32,7 @@ func hungHooks(t *testing.T) func(*comboMember) {
 			t.Fatal(err)
 		}
 		m.edit = func(cfg *config.Config) {
-			cfg.Notify.Master, cfg.Notify.Backup, cfg.Notify.Stop, cfg.Notify.Timeout = script, script, script, 30*time.Second
+			cfg.Notify.Master, cfg.Notify.Backup, cfg.Notify.Stop, cfg.Notify.Timeout = script, script, script, 15*time.Second
 		}
 		t.Cleanup(func() {
 			b, _ := os.ReadFile(filepath.Join(m.dir, "hook.pids"))
@@ -76,9 +76,9 @@ func TestPlannedStopWithHungHookHandsOverPromptly(t *testing.T) {
 		t.Fatalf("primary after stopping %s = %s", p, got)
 	}
 	took := time.Since(start)
-	t.Logf("SIGTERM of primary %s with a hung notify script (timeout 30s) → %s primary after %s (lease 2s)", p, q, took.Round(time.Millisecond))
+	t.Logf("SIGTERM of primary %s with a hung notify script (timeout 15s) → %s primary after %s (lease 2s)", p, q, took.Round(time.Millisecond))
 	// The combined resources move in about a second on vpcsim; the hook
-	// timeout is 30 s.
+	// timeout is 15 s.
 	if took > 8*time.Second {
 		t.Errorf("handover took %s, want about a lease (2s), not the hook timeout", took.Round(time.Millisecond))
 	}
