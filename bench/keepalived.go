@@ -127,14 +127,9 @@ func newKeepalived(e *env, tables []string) (*keepalivedSystem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find keepalived (apt-get install keepalived): %w", err)
 	}
-	awsPath, err := exec.LookPath("aws")
+	awsPath, err := awsCLI()
 	if err != nil {
-		return nil, fmt.Errorf("find the AWS CLI: %w", err)
-	}
-	// A pyenv shim re-executes through pyenv on every call; call the
-	// interpreter's script directly as an installed package would.
-	if real, err := exec.Command("pyenv", "which", "aws").Output(); err == nil {
-		awsPath = strings.TrimSpace(string(real))
+		return nil, err
 	}
 	s := &keepalivedSystem{e: e, bin: bin, aws: awsPath}
 	e.c.Leave("witness")
