@@ -617,7 +617,7 @@ func stormController(srv *vpcsim.Server, bin, dir string, clusters []*stormClust
 		c.ctl = admin.NewClient(filepath.Join(ctl.Dir, c.name+".sock"))
 	}
 	cfg.Lease.Table = stormLeaseTable
-	cfg.AWS.Region, cfg.AWS.Endpoint, cfg.AWS.SSMEndpoint, cfg.AWS.DynamoDBEndpoint = srv.Region(), srv.URL(), srv.URL(), srv.URL()
+	cfg.AWS.Region, cfg.AWS.Endpoint = srv.Region(), srv.URL()
 	cfg.Log.Format = config.LogJSON
 	if err := simcluster.WriteController(ctl.ConfigPath(), cfg); err != nil {
 		sc.Close()

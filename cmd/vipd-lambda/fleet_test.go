@@ -45,7 +45,7 @@ func TestHandleServesClusters(t *testing.T) {
   - {http: {url: "http://{address}/", status: "200"}, interval: 200ms, timeout: 200ms, rise: 2, fall: 2}
 lease: {table: vipd-leases, duration: 1s}
 interval: 200ms
-aws: {region: us-east-1, endpoint: %[5]q, ssm-endpoint: %[6]q, dynamodb-endpoint: %[7]q}
+aws: {region: us-east-1, endpoint: %[5]q, endpoints: {ssm: %[6]q, dynamodb: %[7]q}}
 lambda: {run-time: 3s, stop-before: 1s}
 clusters:
   - cluster: orders

@@ -126,7 +126,7 @@ resources:
 owner-parameter: {name: MasterDB_VIP}
 lease: {table: vipd-leases, duration: 1s}
 interval: 200ms
-aws: {region: us-east-1, endpoint: %q, ssm-endpoint: %q, dynamodb-endpoint: %q}
+aws: {region: us-east-1, endpoint: %q, endpoints: {ssm: %q, dynamodb: %q}}
 lambda: {run-time: 3s, stop-before: 1s}
 `, instA, addrA, instB, addrB, sim.URL(), ssmSrv.URL, ddbSrv.URL)
 

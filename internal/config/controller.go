@@ -49,8 +49,10 @@ type Controller struct {
 	Notify Notify `yaml:"notify"`
 	// API configures the admin socket and metrics listener.
 	API API `yaml:"api"`
-	// AWS configures region and endpoints.
-	AWS ControllerAWS `yaml:"aws"`
+	// AWS configures region, endpoints and the role the resources' calls
+	// are made with, as in a node's file; the Lambda function takes its
+	// region from AWS_REGION.
+	AWS AWS `yaml:"aws"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
 	// Lambda tunes the Lambda entry point.
@@ -191,26 +193,6 @@ type ControllerLease struct {
 	Renew time.Duration `yaml:"renew"`
 }
 
-// ControllerAWS configures the AWS clients of a controller.
-type ControllerAWS struct {
-	// Region is "auto" (from IMDS, on EC2) or a region name. Default auto;
-	// the Lambda function uses AWS_REGION.
-	Region string `yaml:"region"`
-	// Endpoint overrides every AWS service endpoint (vpcsim). Default "".
-	Endpoint string `yaml:"endpoint"`
-	// IMDSEndpoint overrides the instance metadata endpoint (vpcsim).
-	IMDSEndpoint string `yaml:"imds-endpoint"`
-	// SSMEndpoint and DynamoDBEndpoint override Endpoint for those
-	// services. Default "": Endpoint.
-	SSMEndpoint      string `yaml:"ssm-endpoint"`
-	DynamoDBEndpoint string `yaml:"dynamodb-endpoint"`
-	// CallTimeout bounds each attempt of an AWS call: the time AWS has to
-	// answer. A write EC2 throttles is retried, after a random pause,
-	// until it goes through or the step's budget or the lease ends.
-	// Default 2s.
-	CallTimeout time.Duration `yaml:"call-timeout"`
-}
-
 // Lambda tunes one invocation of the Lambda function.
 type Lambda struct {
 	// RunTime is how long one invocation keeps checking; keep it just
@@ -239,7 +221,7 @@ func DefaultController() *Controller {
 		Reconcile: Reconcile{Interval: 5 * time.Second},
 		Notify:    Notify{Timeout: 10 * time.Second},
 		API:       API{Socket: "/run/vipd/controller.sock"},
-		AWS:       ControllerAWS{Region: "auto", CallTimeout: 2 * time.Second},
+		AWS:       AWS{Region: "auto", CallTimeout: 2 * time.Second},
 		Log:       Log{Format: LogText, Level: LogInfo},
 		Lambda:    Lambda{RunTime: 50 * time.Second, StopBefore: 5 * time.Second},
 	}

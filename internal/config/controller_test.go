@@ -92,7 +92,7 @@ api: {socket: /run/vipd/ctl.sock, metrics: "127.0.0.1:9758"}
 log: {format: json, level: debug}
 lambda: {run-time: 40s, stop-before: 4s}
 `
-	src = strings.Replace(src, "aws: {region: us-east-1}", `aws: {region: us-east-1, endpoint: "http://127.0.0.1:4566", ssm-endpoint: "http://127.0.0.1:4567", call-timeout: 3s}`, 1)
+	src = strings.Replace(src, "aws: {region: us-east-1}", `aws: {region: us-east-1, endpoint: "http://127.0.0.1:4566", endpoints: {ssm: "http://127.0.0.1:4567"}, call-timeout: 3s, assume-role: {role-arn: "arn:aws:iam::210987654321:role/vipd-routes", external-id: ext-1}}`, 1)
 	c, err := ParseController([]byte(src), "ctl.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -69,11 +69,8 @@ func (c *Controller) validate(idx *index) error {
 		v.errorf("reconcile.interval", "%s is shorter than the minimum %s", c.Reconcile.Interval, MinReconcileInterval)
 	}
 	v.notify(&Config{Notify: c.Notify})
-	tmp := &Config{API: c.API, Log: c.Log, Reconcile: c.Reconcile, Shutdown: Shutdown{Timeout: time.Second},
-		AWS: AWS{Region: c.AWS.Region, Endpoint: c.AWS.Endpoint, IMDSEndpoint: c.AWS.IMDSEndpoint, CallTimeout: c.AWS.CallTimeout}}
+	tmp := &Config{API: c.API, Log: c.Log, Reconcile: c.Reconcile, Shutdown: Shutdown{Timeout: time.Second}, AWS: c.AWS}
 	v.rest(tmp)
-	v.endpoint("aws.ssm-endpoint", c.AWS.SSMEndpoint)
-	v.endpoint("aws.dynamodb-endpoint", c.AWS.DynamoDBEndpoint)
 	switch lm := c.Lambda; {
 	case lm.RunTime <= 0 || lm.RunTime > 15*time.Minute:
 		v.errorf("lambda.run-time", "%s is not between 0 and Lambda's 15m limit", lm.RunTime)

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vipd/vipd/internal/awsapi"
@@ -26,7 +23,7 @@ func NewPlan(cfg *config.Controller, clients *awsapi.Clients, log *slog.Logger) 
 	if member == "" {
 		member = "controller"
 	}
-	env := resource.Env{Clients: clients, Member: member, CallTimeout: cfg.AWS.CallTimeout, Log: log}
+	env := resource.Env{Clients: clients, AssumeRole: cfg.AWS.AssumeRole, Member: member, CallTimeout: cfg.AWS.CallTimeout, Log: log}
 	return kinds.Registry().Plan(cfg.Resources, env, resource.PlanOptions{})
 }
 
@@ -75,7 +72,8 @@ func BuildFleet(ctx context.Context, cfg *config.Controller, o BuildOptions) (*F
 	if o.Region != "" {
 		region = o.Region
 	}
-	aopts := awsapi.Options{Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint, AttemptTimeout: cfg.AWS.CallTimeout}
+	aopts := awsapi.Options{Region: region, Endpoint: cfg.AWS.Endpoint, IMDSEndpoint: cfg.AWS.IMDSEndpoint,
+		Endpoints: awsapi.Endpoints(cfg.AWS.Endpoints), AttemptTimeout: cfg.AWS.CallTimeout}
 	if calls != nil {
 		aopts.Observer = calls.Observe
 	}
@@ -83,16 +81,6 @@ func BuildFleet(ctx context.Context, cfg *config.Controller, o BuildOptions) (*F
 	if err != nil {
 		return nil, err
 	}
-	ssmc := ssm.NewFromConfig(clients.Config, func(so *ssm.Options) {
-		if cfg.AWS.SSMEndpoint != "" {
-			so.BaseEndpoint = aws.String(cfg.AWS.SSMEndpoint)
-		}
-	})
-	ddb := dynamodb.NewFromConfig(clients.Config, func(do *dynamodb.Options) {
-		if cfg.AWS.DynamoDBEndpoint != "" {
-			do.BaseEndpoint = aws.String(cfg.AWS.DynamoDBEndpoint)
-		}
-	})
 	var ctls []*Controller
 	for _, cc := range cfg.PerCluster() {
 		clog := log
@@ -114,13 +102,13 @@ func BuildFleet(ctx context.Context, cfg *config.Controller, o BuildOptions) (*F
 			Lease:        cc.Lease.Duration,
 			Renew:        cc.Lease.Renew,
 			CallTimeout:  cc.AWS.CallTimeout,
-		}, ddb, clog)
+		}, clients.DynamoDB, clog)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", cc.Cluster, err)
 		}
 		c, err := New(ccfg, Deps{
 			EC2:     clients.EC2,
-			SSM:     ssmc,
+			SSM:     clients.SSM,
 			Lease:   lease,
 			Plan:    func() (*resource.Plan, error) { return NewPlan(cc, clients, clog) },
 			Hooks:   hooks.New(cc.Notify, cc.Cluster, clog),

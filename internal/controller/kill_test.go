@@ -59,7 +59,7 @@ owner-parameter: {name: %s}
 lease: {table: %s, key: orders, duration: 1s, renew: 250ms}
 interval: %s
 api: {socket: %q}
-aws: {region: us-east-1, endpoint: %q, ssm-endpoint: %q, dynamodb-endpoint: %q}
+aws: {region: us-east-1, endpoint: %q, endpoints: {ssm: %q, dynamodb: %q}}
 `, name, instA, h.checks[instA], instB, h.checks[instB], interval, interval, fall, vip, ownerParam, table, interval,
 		filepath.Join(dir, "ctl.sock"), h.sim.URL(), h.ssmURL, h.ddbURL)
 	path := filepath.Join(dir, "controller.yaml")
