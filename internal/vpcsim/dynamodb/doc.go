@@ -14,6 +14,16 @@
 //     ExpressionAttributeNames and ExpressionAttributeValues, ReturnValues
 //     (ALL_OLD, ALL_NEW, UPDATED_OLD, UPDATED_NEW) and
 //     ReturnValuesOnConditionCheckFailure.
+//   - The legacy Expected and ConditionalOperator parameters of PutItem,
+//     UpdateItem and DeleteItem, refused beside expression parameters as
+//     DynamoDB refuses them. ReturnConsumedCapacity (TOTAL, INDEXES) with
+//     DynamoDB's unit arithmetic (4 KB reads, halved when eventually
+//     consistent; 1 KB writes).
+//   - CreateTable's SSESpecification (KMS with the account's AWS managed
+//     key or the key named), StreamSpecification (LatestStreamArn and
+//     LatestStreamLabel) and WarmThroughput (on-demand tables start at
+//     12,000 reads and 4,000 writes per second), as DescribeTable reports
+//     them.
 //   - Condition expressions: comparisons (= <> < <= > >=), BETWEEN, IN,
 //     AND, OR, NOT, parentheses, attribute_exists, attribute_not_exists,
 //     attribute_type, begins_with, contains and size, over nested document
@@ -55,7 +65,8 @@
 // # Omits
 //
 // Query, Scan, batch and transactional operations, PartiQL, secondary
-// indexes (rejected), streams, TTL, backups, global tables, tags, the
-// legacy Expected/AttributeUpdates/AttributesToGet parameters (rejected)
-// and consumed-capacity reporting.
+// indexes (rejected), the streams themselves (DynamoDB Streams' API; a
+// table only reports its stream specification), KMS (a key is never
+// checked), TTL, backups, global tables, tags and the legacy
+// AttributeUpdates and AttributesToGet parameters (rejected).
 package dynamodb

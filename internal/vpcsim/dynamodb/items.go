@@ -1,7 +1,6 @@
 package dynamodb
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,23 +79,6 @@ func (p *placeholders) unused(m any) string {
 	return strings.Join(keys, ", ")
 }
 
-// legacy are the pre-expression parameters vpcsim does not model.
-type legacy struct {
-	Expected            json.RawMessage `json:"Expected"`
-	AttributeUpdates    json.RawMessage `json:"AttributeUpdates"`
-	ConditionalOperator json.RawMessage `json:"ConditionalOperator"`
-	AttributesToGet     json.RawMessage `json:"AttributesToGet"`
-}
-
-func (l legacy) check() error {
-	for name, v := range map[string]json.RawMessage{"Expected": l.Expected, "AttributeUpdates": l.AttributeUpdates, "ConditionalOperator": l.ConditionalOperator, "AttributesToGet": l.AttributesToGet} {
-		if len(v) > 0 && string(v) != "null" {
-			return validation("vpcsim models expressions only; the legacy parameter " + name + " is not supported")
-		}
-	}
-	return nil
-}
-
 type putItemRequest struct {
 	legacy
 	TableName                           string            `json:"TableName"`
@@ -106,6 +88,7 @@ type putItemRequest struct {
 	ExpressionAttributeValues           exprValues        `json:"ExpressionAttributeValues"`
 	ReturnValues                        string            `json:"ReturnValues"`
 	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
+	ReturnConsumedCapacity              capacity          `json:"ReturnConsumedCapacity"`
 }
 
 type getItemRequest struct {
@@ -115,6 +98,7 @@ type getItemRequest struct {
 	ConsistentRead           bool              `json:"ConsistentRead"`
 	ProjectionExpression     *string           `json:"ProjectionExpression"`
 	ExpressionAttributeNames map[string]string `json:"ExpressionAttributeNames"`
+	ReturnConsumedCapacity   capacity          `json:"ReturnConsumedCapacity"`
 }
 
 type updateItemRequest struct {
@@ -127,6 +111,7 @@ type updateItemRequest struct {
 	ExpressionAttributeValues           exprValues        `json:"ExpressionAttributeValues"`
 	ReturnValues                        string            `json:"ReturnValues"`
 	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
+	ReturnConsumedCapacity              capacity          `json:"ReturnConsumedCapacity"`
 }
 
 type deleteItemRequest struct {
@@ -138,6 +123,7 @@ type deleteItemRequest struct {
 	ExpressionAttributeValues           exprValues        `json:"ExpressionAttributeValues"`
 	ReturnValues                        string            `json:"ReturnValues"`
 	ReturnValuesOnConditionCheckFailure string            `json:"ReturnValuesOnConditionCheckFailure"`
+	ReturnConsumedCapacity              capacity          `json:"ReturnConsumedCapacity"`
 }
 
 // conditionFailed is ConditionalCheckFailedException, carrying the item
@@ -233,7 +219,10 @@ func (t *table) keyOf(it item, schema func(string) *apiError, emptyMsg string) (
 }
 
 func (s *Service) putItem(req *putItemRequest) (any, error) {
-	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
+	if err := req.ReturnConsumedCapacity.check(); err != nil {
+		return nil, err
+	}
+	if err := checkWrite(req.legacy, exprNames(map[string]*string{"ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
 	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
@@ -243,6 +232,11 @@ func (s *Service) putItem(req *putItemRequest) (any, error) {
 	c, err := ph.condition(req.ConditionExpression)
 	if err != nil {
 		return nil, err
+	}
+	if c == nil {
+		if c, err = req.legacy.condition(); err != nil {
+			return nil, err
+		}
 	}
 	if err := ph.check(); err != nil {
 		return nil, err
@@ -257,17 +251,18 @@ func (s *Service) putItem(req *putItemRequest) (any, error) {
 		return nil, err
 	}
 	t.items[k] = cloneItem(req.Item)
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, writeUnits(itemSize(old), itemSize(req.Item)))
 	if req.ReturnValues == "ALL_OLD" && old != nil {
-		return map[string]any{"Attributes": old}, nil
+		out["Attributes"] = old
 	}
-	return map[string]any{}, nil
+	return out, nil
 }
 
 // checkWrite checks what PutItem, UpdateItem and DeleteItem share before
 // their expressions are parsed: no legacy parameters, ReturnValues among
 // allowed, a valid ReturnValuesOnConditionCheckFailure.
-func checkWrite(l legacy, returnValues, onFailure string, allowed ...string) error {
-	if err := l.check(); err != nil {
+func checkWrite(l legacy, exprs []string, returnValues, onFailure string, allowed ...string) error {
+	if err := l.check(exprs...); err != nil {
 		return err
 	}
 	if err := checkReturnValues(returnValues, allowed...); err != nil {
@@ -305,7 +300,10 @@ func failed(old item, onFailure string) error {
 }
 
 func (s *Service) getItem(req *getItemRequest) (any, error) {
-	if err := req.legacy.check(); err != nil {
+	if err := req.ReturnConsumedCapacity.check(); err != nil {
+		return nil, err
+	}
+	if err := req.legacy.check(exprNames(map[string]*string{"ProjectionExpression": req.ProjectionExpression})...); err != nil {
 		return nil, err
 	}
 	ph, err := newPlaceholders(req.ExpressionAttributeNames, nil)
@@ -335,17 +333,22 @@ func (s *Service) getItem(req *getItemRequest) (any, error) {
 	}
 	// Every read is strongly consistent: ConsistentRead changes nothing.
 	it, ok := t.items[k]
-	if !ok {
-		return map[string]any{}, nil
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, readUnits(itemSize(it), req.ConsistentRead))
+	switch {
+	case !ok:
+	case proj != nil:
+		out["Item"] = project(it, proj)
+	default:
+		out["Item"] = cloneItem(it)
 	}
-	if proj != nil {
-		return map[string]any{"Item": project(it, proj)}, nil
-	}
-	return map[string]any{"Item": cloneItem(it)}, nil
+	return out, nil
 }
 
 func (s *Service) updateItem(req *updateItemRequest) (any, error) {
-	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
+	if err := req.ReturnConsumedCapacity.check(); err != nil {
+		return nil, err
+	}
+	if err := checkWrite(req.legacy, exprNames(map[string]*string{"UpdateExpression": req.UpdateExpression, "ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
 		return nil, err
 	}
 	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
@@ -363,6 +366,11 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 	c, err := ph.condition(req.ConditionExpression)
 	if err != nil {
 		return nil, err
+	}
+	if c == nil {
+		if c, err = req.legacy.condition(); err != nil {
+			return nil, err
+		}
 	}
 	if err := ph.check(); err != nil {
 		return nil, err
@@ -405,10 +413,11 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 		}
 		attrs = project(src, updatedPaths(u.paths()))
 	}
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, writeUnits(itemSize(old), itemSize(next)))
 	if len(attrs) > 0 {
-		return map[string]any{"Attributes": attrs}, nil
+		out["Attributes"] = attrs
 	}
-	return map[string]any{}, nil
+	return out, nil
 }
 
 // updatedPaths are the paths UPDATED_OLD and UPDATED_NEW return: a path
@@ -426,7 +435,10 @@ func updatedPaths(paths []docPath) []docPath {
 }
 
 func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
-	if err := checkWrite(req.legacy, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
+	if err := req.ReturnConsumedCapacity.check(); err != nil {
+		return nil, err
+	}
+	if err := checkWrite(req.legacy, exprNames(map[string]*string{"ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
 	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
@@ -436,6 +448,11 @@ func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
 	c, err := ph.condition(req.ConditionExpression)
 	if err != nil {
 		return nil, err
+	}
+	if c == nil {
+		if c, err = req.legacy.condition(); err != nil {
+			return nil, err
+		}
 	}
 	if err := ph.check(); err != nil {
 		return nil, err
@@ -447,10 +464,11 @@ func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
 		return nil, err
 	}
 	delete(t.items, k)
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, writeUnits(itemSize(old), 0))
 	if req.ReturnValues == "ALL_OLD" && old != nil {
-		return map[string]any{"Attributes": old}, nil
+		out["Attributes"] = old
 	}
-	return map[string]any{}, nil
+	return out, nil
 }
 
 // itemSize approximates DynamoDB's item size: attribute names plus values

@@ -38,6 +38,9 @@ type Service struct {
 
 	mu     sync.Mutex
 	tables map[string]*table
+	// managedKey is the key ID of the account's AWS managed key for
+	// DynamoDB (aws/dynamodb), made when a table first asks for it.
+	managedKey string
 }
 
 // New returns a Service without tables.
@@ -198,6 +201,7 @@ type table struct {
 	deleted  bool
 	// deletionProtection refuses DeleteTable while set.
 	deletionProtection bool
+	opts               tableOptions
 }
 
 type keyDef struct {
@@ -221,14 +225,17 @@ type throughput struct {
 }
 
 type createTableRequest struct {
-	TableName                 string          `json:"TableName"`
-	AttributeDefinitions      []attrDef       `json:"AttributeDefinitions"`
-	KeySchema                 []keySchemaElem `json:"KeySchema"`
-	BillingMode               string          `json:"BillingMode"`
-	ProvisionedThroughput     *throughput     `json:"ProvisionedThroughput"`
-	GlobalSecondaryIndexes    []indexRequest  `json:"GlobalSecondaryIndexes"`
-	LocalSecondaryIndexes     []indexRequest  `json:"LocalSecondaryIndexes"`
-	DeletionProtectionEnabled bool            `json:"DeletionProtectionEnabled"`
+	TableName                 string               `json:"TableName"`
+	AttributeDefinitions      []attrDef            `json:"AttributeDefinitions"`
+	KeySchema                 []keySchemaElem      `json:"KeySchema"`
+	BillingMode               string               `json:"BillingMode"`
+	ProvisionedThroughput     *throughput          `json:"ProvisionedThroughput"`
+	GlobalSecondaryIndexes    []indexRequest       `json:"GlobalSecondaryIndexes"`
+	LocalSecondaryIndexes     []indexRequest       `json:"LocalSecondaryIndexes"`
+	DeletionProtectionEnabled bool                 `json:"DeletionProtectionEnabled"`
+	SSESpecification          *sseSpecification    `json:"SSESpecification"`
+	StreamSpecification       *streamSpecification `json:"StreamSpecification"`
+	WarmThroughput            *warmThroughput      `json:"WarmThroughput"`
 }
 
 // indexRequest is read only as far as validating it before the index is
@@ -414,6 +421,9 @@ func (s *Service) createTable(req *createTableRequest) (any, error) {
 	default:
 		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]", t.billing))
 	}
+	if err := s.applyOptions(t, req); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.tables[t.name]; ok {
@@ -444,6 +454,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 	if t.rangeKey != nil {
 		ks = append(ks, keySchemaElem{t.rangeKey.name, "RANGE"})
 	}
+	arn := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", s.opts.Region, s.opts.AccountID, t.name)
 	size := 0
 	for _, it := range t.items {
 		size += itemSize(it)
@@ -451,7 +462,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 	d := map[string]any{
 		"TableName":                 t.name,
 		"TableId":                   t.id,
-		"TableArn":                  fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", s.opts.Region, s.opts.AccountID, t.name),
+		"TableArn":                  arn,
 		"TableStatus":               status,
 		"KeySchema":                 ks,
 		"AttributeDefinitions":      t.attrDefs,
@@ -466,6 +477,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 	if t.billing == "PAY_PER_REQUEST" {
 		d["BillingModeSummary"] = map[string]any{"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": float64(t.created.UnixMilli()) / 1000}
 	}
+	t.describeOptions(d, arn)
 	return d
 }
 
