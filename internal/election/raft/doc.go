@@ -44,25 +44,36 @@
 // Timings derive from Lease (default 2 s): HeartbeatTimeout = 0.45 × Lease,
 // ElectionTimeout = HeartbeatTimeout, LeaderLeaseTimeout = 0.9 ×
 // HeartbeatTimeout; a dead holder is thus replaced within about one Lease.
-// A holder renews its grant every HeartbeatTimeout/4 by committing a raft
-// barrier entry; when the
-// barrier (or the grant itself) submitted at time S commits, the grant is
-// valid until S + 0.8 × HeartbeatTimeout. Renewals do not wait for each
-// other (up to three in flight) and start already while the grant
-// commits, and the grant is valid from the latest S whose entry committed
-// in this leadership. A commit waits for two fsyncs in a row (the leader's,
-// then a follower's) and, while the leader stores the next barrier, for
-// that too; on a busy host it may now take up to 0.55 × HeartbeatTimeout
-// (validity less the renewal period). When each renewal waited for the
-// previous one, 0.4 × HeartbeatTimeout was the most, and a slow grant left
-// the first renewal no time at all. A commit reported in time counts even
-// when the loop gets to it late (it looks at finished work before it
-// judges the grant expired); one started before this leadership does not.
+//
+// A holder renews its grant every HeartbeatTimeout/4 by asking every other
+// voter how long ago it last heard from it (rpcConfirm, confirm.go), on a
+// connection it keeps to each; nothing is written to the log, so a renewal
+// waits for no disk on any host. The leader notes the instant Q and its term
+// T, then asks. A voter answers only while it is a follower in term T whose
+// raft leader is the asker, which it checks before and after reading Δ, the
+// time since its raft "last contact"; the leader dates the answer S_f = Q −
+// Δ (the answer was made after Q, and the contact Δ before the answer).
+// Once the leader and enough voters to make a majority of the
+// configuration's voters have answered, the renewal is confirmed at S, the
+// earliest of Q and their S_f. A Grant is confirmed at the start S of its
+// raft Apply, once committed. Either counts only if the leader still leads
+// in term T once it has fenced its votes (step 3), and only if it started
+// in this leadership; the grant is then valid until S + 0.8 ×
+// HeartbeatTimeout for the latest such S. raft heartbeats every
+// HeartbeatTimeout/10 to /5, so a confirmation is dated about 0.2 ×
+// HeartbeatTimeout before it was asked for; renewals run side by side (up
+// to three in flight) and start already while the grant commits, so one
+// slow answer does not hold up the next confirmation. A confirmation
+// reported in time counts even when the loop gets to it late (it looks at
+// finished work before it judges the grant expired).
+//
 // The argument, for any such S:
 //
-//  1. The barrier entry is created after S and committed, so a quorum Q1
-//     (the holder and at least one follower) stored it. Each follower in Q1
-//     received it after S and set its raft "last contact" then.
+//  1. A quorum Q1 of voters, the holder and followers, took part. Each
+//     follower in Q1 was a follower in term T that knew the holder as its
+//     leader when it answered, after S, and its last contact was at S or
+//     later: for a renewal at its S_f ≥ S, for a grant when it stored the
+//     entry, sent after S.
 //  2. Any new leader needs the votes of a quorum Q2, which intersects Q1.
 //     A follower in Q1 neither starts an election (its heartbeat timer
 //     requires last contact older than HeartbeatTimeout) nor grants a vote
@@ -71,30 +82,45 @@
 //     The exception is a vote flagged as a leadership transfer, which only
 //     the leader itself starts — and a holder stops holding before it
 //     transfers.
-//  3. If the intersection is the holder itself, it votes for another only
-//     after stepping down, which raft does when no quorum answered it for
-//     LeaderLeaseTimeout; its last answer came after S, so that is after
-//     S + 0.9 × HeartbeatTimeout, beyond the grant's validity.
+//  3. If the intersection is the holder itself: raft votes for another
+//     once it has stepped down, which it does when no quorum answered its
+//     own heartbeats for LeaderLeaseTimeout, and a follower's answer to a
+//     confirm does not prove that raft heard from it. So before it counts
+//     a confirmation at S the holder fences its votes: its transport
+//     refuses every vote raft grants, a transfer's excepted, until S +
+//     HeartbeatTimeout (voteGate), and only then does it check that it
+//     still leads in term T. A vote granted before the fence stood moved
+//     the term past T, so the check fails; one granted after is refused
+//     on its way out.
 //  4. A new holder holds only after its own Grant commits, after its
 //     election. So the old grant ends (S + 0.8 × HeartbeatTimeout) before
-//     the new one starts (after S + HeartbeatTimeout). The 0.2 × HeartbeatTimeout
-//     margin absorbs clock-rate differences between hosts and scheduling delay.
+//     the new one starts (after S + HeartbeatTimeout). The 0.2 ×
+//     HeartbeatTimeout margin absorbs clock-rate differences between hosts
+//     (over Δ and the validity) and scheduling delay.
 //
 // raft's VerifyLeader is not used for renewal: it can count a heartbeat
 // that was sent before the verification began (replication.go notifyAll),
-// which breaks step 1. A barrier cannot be committed by an entry sent
-// earlier than itself.
+// which breaks step 1. Renewals used to commit a barrier entry, which
+// cannot be committed by an entry sent before it; but raft's leader stores
+// entries in the goroutine that also advances the commit index, so a
+// barrier's commit waited for two fsyncs in a row and for the next
+// barrier's store, and on a slow disk the grant lapsed between
+// confirmations (bench/RESULTS.md). During a rolling upgrade a member from
+// before rpcConfirm answers it as "not the raft leader"; when fewer than a
+// majority confirm and such an answer came, the renewal commits a barrier
+// instead, confirmed at its start as a grant is.
 //
 // When the validity passes without a renewal, the holder stops holding at
 // once (Status, Changes, Valid), whatever raft believes; it grants itself a
 // new token if it is still leader once a quorum answers again.
 //
 // Startup quarantine: a process does not start raft until HeartbeatTimeout
-// has passed since New. Step 2 relies on a voter remembering its leader; a
-// voter that restarted has forgotten it and would vote at once, possibly
-// for a new leader while the old holder still believes its grant valid. The
-// old process's last contact happened before this process started, so after
-// the quarantine the timeout of step 2 has run out anyway.
+// has passed since New. Step 2 relies on a voter remembering its leader and
+// step 3 on the holder remembering its fence; a process that restarted has
+// forgotten both and would vote at once, possibly for a new leader while
+// the old holder still believes its grant valid. The old process's last
+// contact and fence date from before this process started, so after the
+// quarantine the timeouts of steps 2 and 3 have run out anyway.
 //
 // # A member that lost its log
 //
@@ -103,7 +129,10 @@
 // acknowledged. A member whose log was moved aside (the way out of
 // ErrCorruptLog) therefore follows without voting, and asks for no votes,
 // until its log holds the leader's commit index in the leader's term
-// (gate.go).
+// (gate.go). It is still a voter of the configuration, counted in every
+// majority, and it answers confirms: quorums still intersect, and in step
+// 2 such a member refuses every vote while it withholds them, and follows
+// raft's rules like any other voter once it votes again.
 //
 // # Transport
 //

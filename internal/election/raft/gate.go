@@ -84,12 +84,17 @@ func writeMarker(path string) error {
 	return d.Sync()
 }
 
-// voteGate wraps the member's raft transport while it withholds its vote:
-// vote requests it receives are answered with errWithholdingVote, and it
-// sends none; every other RPC passes. It watches the leader's
-// AppendEntries for its commit index and term, and opens for good once
-// caughtUp says the log holds that entry. One goroutine (forward) owns the
-// gate's state; Close ends it and waits.
+// voteGate wraps every member's raft transport. It fences the votes of a
+// leader that confirmed a grant: until the fence's instant, a vote raft
+// grants (other than for a leadership transfer, which only the holder
+// starts) is answered as refused, whatever raft decided (package doc, step
+// 3). A refused answer to a vote raft recorded is safe: to the candidate it
+// is a vote lost on the way. While the member withholds its vote (it lost
+// its log), vote requests it receives are answered with
+// errWithholdingVote, and it sends none; every other RPC passes. It
+// watches the leader's AppendEntries for its commit index and term, and
+// opens for good once caughtUp says the log holds that entry. One goroutine
+// (forward) owns the gate's state; Close ends it and waits.
 type voteGate struct {
 	hraft.Transport
 	consumer chan hraft.RPC
@@ -99,33 +104,63 @@ type voteGate struct {
 	caughtUp atomic.Pointer[func(index, term uint64) bool]
 	onOpen   func()
 
-	open      atomic.Bool
+	open atomic.Bool
+	// base and fenceNS hold the fence: no vote granted before base +
+	// fenceNS (monotonic).
+	base    time.Time
+	fenceNS atomic.Int64
+	// relays are the goroutines that pass raft's answers to votes on.
+	relays sync.WaitGroup
+
 	stop      chan struct{}
 	closeOnce sync.Once
 	done      chan struct{}
 }
 
-func newVoteGate(inner hraft.Transport, check time.Duration, onOpen func()) *voteGate {
+// newVoteGate wraps inner; withhold makes it withhold the member's vote
+// until it has the log again.
+func newVoteGate(inner hraft.Transport, withhold bool, check time.Duration, onOpen func()) *voteGate {
 	g := &voteGate{
 		Transport: inner,
 		consumer:  make(chan hraft.RPC),
 		check:     check,
 		onOpen:    onOpen,
+		base:      time.Now(),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	g.open.Store(!withhold)
 	go g.forward()
 	return g
 }
 
 func (g *voteGate) Consumer() <-chan hraft.RPC { return g.consumer }
 
+// fence refuses the votes raft grants until until (at least).
+func (g *voteGate) fence(until time.Time) {
+	ns := int64(until.Sub(g.base))
+	for {
+		old := g.fenceNS.Load()
+		if ns <= old || g.fenceNS.CompareAndSwap(old, ns) {
+			return
+		}
+	}
+}
+
+// fenced reports whether the fence still stands.
+func (g *voteGate) fenced() bool { return int64(time.Since(g.base)) < g.fenceNS.Load() }
+
 // forward passes RPCs from the inner transport to raft, answering votes
-// itself while closed.
+// itself while closed, and relays raft's answers to votes through the
+// fence.
 func (g *voteGate) forward() {
 	defer close(g.done)
-	tick := time.NewTicker(g.check)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if !g.open.Load() {
+		t := time.NewTicker(g.check)
+		defer t.Stop()
+		tick = t.C
+	}
 	var commit, term uint64
 	in := g.Transport.Consumer()
 	for {
@@ -138,7 +173,7 @@ func (g *voteGate) forward() {
 		select {
 		case <-g.stop:
 			return
-		case <-tick.C:
+		case <-tick:
 			continue
 		case rpc := <-in:
 			if !g.open.Load() {
@@ -152,14 +187,53 @@ func (g *voteGate) forward() {
 					}
 				}
 			}
+			if v, ok := rpc.Command.(*hraft.RequestVoteRequest); ok && !v.LeadershipTransfer {
+				rpc.RespChan = g.relay(rpc.RespChan)
+			}
 			select {
 			case g.consumer <- rpc:
 			case <-g.stop:
-				rpc.Respond(nil, hraft.ErrTransportShutdown)
+				rpc.Respond(emptyResponse(rpc.Command), hraft.ErrTransportShutdown)
 				return
 			}
 		}
 	}
+}
+
+// emptyResponse is an answer of the type cmd expects: raft's in-memory
+// pipeline reads an AppendEntries answer without checking its type.
+func emptyResponse(cmd any) any {
+	switch cmd.(type) {
+	case *hraft.AppendEntriesRequest:
+		return &hraft.AppendEntriesResponse{}
+	case *hraft.RequestVoteRequest:
+		return &hraft.RequestVoteResponse{}
+	case *hraft.RequestPreVoteRequest:
+		return &hraft.RequestPreVoteResponse{}
+	case *hraft.InstallSnapshotRequest:
+		return &hraft.InstallSnapshotResponse{}
+	case *hraft.TimeoutNowRequest:
+		return &hraft.TimeoutNowResponse{}
+	}
+	return nil
+}
+
+// relay returns the channel raft answers a vote on, and passes the answer
+// to to, refused if the fence stands when raft has answered.
+func (g *voteGate) relay(to chan<- hraft.RPCResponse) chan<- hraft.RPCResponse {
+	from := make(chan hraft.RPCResponse, 1)
+	g.relays.Go(func() {
+		select {
+		case resp := <-from:
+			if v, ok := resp.Response.(*hraft.RequestVoteResponse); ok && v.Granted && g.fenced() {
+				v.Granted = false
+			}
+			// The transports' answer channels hold one answer.
+			to <- resp
+		case <-g.stop:
+		}
+	})
+	return from
 }
 
 func (g *voteGate) RequestVote(id hraft.ServerID, target hraft.ServerAddress, args *hraft.RequestVoteRequest, resp *hraft.RequestVoteResponse) error {
@@ -184,6 +258,7 @@ func (g *voteGate) RequestPreVote(id hraft.ServerID, target hraft.ServerAddress,
 func (g *voteGate) Close() error {
 	g.closeOnce.Do(func() { close(g.stop) })
 	<-g.done
+	g.relays.Wait()
 	if c, ok := g.Transport.(hraft.WithClose); ok {
 		return c.Close()
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	hraft "github.com/hashicorp/raft"
 )
 
 // A member whose raft log was moved aside (the way out of ErrCorruptLog)
@@ -83,5 +85,57 @@ func TestLostLogWithholdsVoteUntilCaughtUp(t *testing.T) {
 	h2 := c.holder(20 * c.dur)
 	if h2.Self != lost || h2.Token <= h.Token {
 		t.Errorf("after %s stopped again holder %s token %d, want %s with a token above %d", holder, h2.Self, h2.Token, lost, h.Token)
+	}
+}
+
+// A leader that confirmed a grant at S refuses every vote until S +
+// HeartbeatTimeout, even one its raft grants after stepping down (package
+// doc, step 3), except a leadership transfer's, which only the holder
+// starts. The fence acts on raft's answer, so a vote raft took in before
+// the fence stood is refused too.
+func TestFenceRefusesVotesRaftGrants(t *testing.T) {
+	_, voter := hraft.NewInmemTransport("voter:7946")
+	_, candidate := hraft.NewInmemTransport("candidate:7946")
+	candidate.Connect("voter:7946", voter)
+	g := newVoteGate(voter, false, time.Hour, func() {})
+	defer g.Close()
+	defer candidate.Close()
+
+	// vote asks the gated voter for a vote, which raft (here: the test)
+	// grants, and returns whether the candidate got it.
+	vote := func(transfer bool, before func()) bool {
+		t.Helper()
+		got := make(chan bool, 1)
+		go func() {
+			var resp hraft.RequestVoteResponse
+			err := candidate.RequestVote("voter", "voter:7946", &hraft.RequestVoteRequest{
+				RPCHeader: hraft.RPCHeader{ID: []byte("candidate"), Addr: []byte("candidate:7946")}, Term: 2, LeadershipTransfer: transfer,
+			}, &resp)
+			got <- err == nil && resp.Granted
+		}()
+		select {
+		case rpc := <-g.Consumer():
+			before()
+			rpc.Respond(&hraft.RequestVoteResponse{Term: 2, Granted: true}, nil)
+		case <-time.After(5 * time.Second):
+			t.Fatal("the vote request did not reach raft")
+		}
+		return <-got
+	}
+	if !vote(false, func() {}) {
+		t.Error("vote granted without a fence did not reach the candidate")
+	}
+	// The fence goes up after the request passed the gate, before raft
+	// answers it.
+	if vote(false, func() { g.fence(time.Now().Add(time.Hour)) }) {
+		t.Error("vote granted while fenced reached the candidate")
+	}
+	if !vote(true, func() {}) {
+		t.Error("a leadership transfer's vote granted while fenced did not reach the candidate")
+	}
+	// An earlier instant does not lower the fence.
+	g.fence(time.Now())
+	if vote(false, func() {}) {
+		t.Error("vote granted after an earlier fence did not lower it reached the candidate")
 	}
 }

@@ -29,6 +29,8 @@ type request struct {
 type opResult struct {
 	kind  string
 	start time.Time
+	// at is the instant a grant or renewal is confirmed at (package doc).
+	at    time.Time
 	token uint64 // grant: the new token
 	err   error
 	req   *request // transfer, probe: the request to answer
@@ -54,20 +56,23 @@ const (
 // expiring grant is dropped on time even while raft hangs. At most one
 // operation other than a renewal runs at a time (busy); renewals run
 // alongside it and alongside each other (renewing), so that one slow
-// commit does not hold up the next confirmation.
+// answer does not hold up the next confirmation.
 type loop struct {
-	l   *Lease
-	r   *hraft.Raft
-	obs <-chan hraft.Observation
+	l    *Lease
+	r    *hraft.Raft
+	obs  <-chan hraft.Observation
+	conf *confirmer
+	// ctx is run's: it ends the renewals' calls at shutdown.
+	ctx context.Context
 
 	held       bool
 	token      uint64
 	validUntil time.Time
 	// leaderSince is when this loop first saw raft lead in the current
-	// leadership (zero while it does not lead), and confirmed the start
-	// of the latest quorum confirmation (a grant or a renewal barrier)
-	// that committed since then: a held grant is valid until confirmed +
-	// valid (package doc).
+	// leadership (zero while it does not lead), and confirmed the
+	// instant of the latest quorum confirmation (a grant's commit or a
+	// renewal's answers) started since then: a held grant is valid until
+	// confirmed + valid (package doc).
 	leaderSince time.Time
 	confirmed   time.Time
 	renewStart  time.Time // start of the last renewal started
@@ -90,18 +95,19 @@ type loop struct {
 
 // maxRenewing bounds the renewals in flight to those that can still help:
 // a fourth would start 0.75 × HeartbeatTimeout after the first, when the
-// first is of no use unless it commits within the 0.05 left. More in flight
-// would also keep a leader whose disk is the bottleneck storing new
-// barriers while the commits of earlier ones wait.
+// first is of no use unless its answers arrive within the 0.05 left (a
+// renewal dated by its start). A voter still answering an earlier renewal
+// is not asked again meanwhile (confirmer).
 const maxRenewing = 3
 
 func newLoop(l *Lease, r *hraft.Raft, obs <-chan hraft.Observation) *loop {
 	// Room for every worker's report, so that no worker blocks on it
 	// after the loop has stopped reading.
-	return &loop{l: l, r: r, obs: obs, ops: make(chan opResult, maxRenewing+1), failing: map[string]bool{}}
+	return &loop{l: l, r: r, obs: obs, conf: newConfirmer(l), ops: make(chan opResult, maxRenewing+1), failing: map[string]bool{}}
 }
 
 func (lp *loop) run(ctx context.Context) {
+	lp.ctx = ctx
 	tick := time.NewTicker(lp.l.t.renew)
 	defer tick.Stop()
 	expiry := time.NewTimer(time.Hour)
@@ -144,8 +150,12 @@ func (lp *loop) run(ctx context.Context) {
 	}
 }
 
-// wait returns once every worker has reported.
-func (lp *loop) wait() { lp.workers.Wait() }
+// wait returns once every worker has reported and every renewal's call
+// has returned, and closes the renewals' connections.
+func (lp *loop) wait() {
+	lp.workers.Wait()
+	lp.conf.close()
+}
 
 // handle accounts for a finished operation and applies its result.
 func (lp *loop) handle(res opResult) {
@@ -162,7 +172,7 @@ func (lp *loop) handle(res opResult) {
 }
 
 // drain applies the results that workers have already reported, so that a
-// renewal that committed in time counts even when the loop runs late.
+// renewal confirmed in time counts even when the loop runs late.
 func (lp *loop) drain() {
 	for {
 		select {
@@ -358,25 +368,42 @@ func (lp *loop) startGrant() {
 		lp.grantWhy = "took over from " + prev.Holder + ", which no longer leads"
 	}
 	lp.granting = true
-	lp.work(kindGrant, nil, func(time.Time) opResult {
+	term := lp.r.CurrentTerm()
+	lp.work(kindGrant, nil, func(start time.Time) opResult {
 		f := lp.r.Apply(c.encode(), lp.l.t.apply)
 		if err := f.Error(); err != nil {
 			return opResult{err: err}
 		}
-		return opResult{token: f.Index()}
+		if err := lp.l.fenceVotes(lp.r, start, term); err != nil {
+			return opResult{err: err}
+		}
+		return opResult{token: f.Index(), at: start}
 	})
 }
 
-// startRenew commits a barrier: once it commits, a quorum heard from this
-// leader after the barrier's start (package doc). Renewals do not wait for
-// each other: with each commit taking longer than the renewal period (a
-// slow fsync on a busy host), waiting made the grant lapse between two
-// commits that each came in time.
+// startRenew asks the other voters when they last heard from this leader
+// (confirm.go); a majority's answers confirm the grant at the earliest of
+// those instants (package doc). Renewals do not wait for each other: one
+// voter's slow answer does not hold up the next confirmation. In a
+// cluster with members from before rpcConfirm it commits a barrier
+// instead, which confirms at its start.
 func (lp *loop) startRenew() {
-	lp.renewStart = time.Now()
+	q := time.Now()
+	term := lp.r.CurrentTerm()
+	lp.renewStart = q
 	lp.renewing++
 	lp.spawn(kindRenew, nil, func(time.Time) opResult {
-		return opResult{err: lp.r.Barrier(lp.l.t.apply).Error()}
+		at, err := lp.conf.confirm(lp.ctx, lp.r, q, term, lp.l.t.valid)
+		if errors.Is(err, errOldMembers) {
+			b := time.Now()
+			if err = lp.r.Barrier(lp.l.t.apply).Error(); err == nil {
+				at = b
+			}
+		}
+		if err == nil {
+			err = lp.l.fenceVotes(lp.r, at, term)
+		}
+		return opResult{at: at, err: err}
 	})
 }
 
@@ -476,7 +503,7 @@ func (lp *loop) finish(res opResult) {
 	switch res.kind {
 	case kindGrant:
 		if res.err == nil {
-			lp.confirm(res.start)
+			lp.confirm(res.start, res.at)
 		}
 		until := lp.confirmed.Add(lp.l.t.valid)
 		switch {
@@ -504,7 +531,7 @@ func (lp *loop) finish(res opResult) {
 			lp.l.log.Debug("grant not renewed", "token", lp.token, "err", res.err)
 			return
 		}
-		lp.confirm(res.start)
+		lp.confirm(res.start, res.at)
 		if lp.held {
 			lp.validUntil = lp.confirmed.Add(lp.l.t.valid)
 		}
@@ -525,15 +552,16 @@ func (lp *loop) finish(res opResult) {
 	}
 }
 
-// confirm records a quorum confirmation that started at start, if it
-// started in the current leadership (one from before may have been
-// answered by a quorum that has since followed another leader).
-func (lp *loop) confirm(start time.Time) {
+// confirm records a quorum confirmation at at, of an operation that
+// started at start, if it started in the current leadership (one from
+// before may have been answered by a quorum that has since followed
+// another leader).
+func (lp *loop) confirm(start, at time.Time) {
 	if lp.leaderSince.IsZero() || start.Before(lp.leaderSince) || lp.r.State() != hraft.Leader {
 		return
 	}
-	if start.After(lp.confirmed) {
-		lp.confirmed = start
+	if at.After(lp.confirmed) {
+		lp.confirmed = at
 	}
 }
 

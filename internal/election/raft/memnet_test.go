@@ -14,6 +14,8 @@ type memNet struct {
 	mu        sync.Mutex
 	listeners map[string]*memListener
 	isolated  map[string]bool
+	// cut are the pairs of addresses (either way) that cannot connect.
+	cut map[[2]string]bool
 	// conns are the open connections, so that isolating a member cuts
 	// them as a partition cuts TCP connections.
 	conns []memConn
@@ -27,7 +29,7 @@ type memConn struct {
 }
 
 func newMemNet() *memNet {
-	return &memNet{listeners: map[string]*memListener{}, isolated: map[string]bool{}, dials: map[string]int{}}
+	return &memNet{listeners: map[string]*memListener{}, isolated: map[string]bool{}, cut: map[[2]string]bool{}, dials: map[string]int{}}
 }
 
 // dialed returns how many connections from opened to to.
@@ -59,6 +61,32 @@ func (n *memNet) isolate(addr string, cut bool) {
 	n.conns = kept
 }
 
+// sever cuts (or heals) the peer RPC between addresses a and b, and closes
+// their open connections.
+func (n *memNet) sever(a, b string, cut bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cut[[2]string{a, b}], n.cut[[2]string{b, a}] = cut, cut
+	if !cut {
+		return
+	}
+	kept := n.conns[:0]
+	for _, c := range n.conns {
+		if c.from == a && c.to == b || c.from == b && c.to == a {
+			c.client.Close()
+			c.server.Close()
+			continue
+		}
+		kept = append(kept, c)
+	}
+	n.conns = kept
+}
+
+// blocked reports whether from cannot reach to; n.mu is held.
+func (n *memNet) blockedLocked(from, to string) bool {
+	return n.isolated[to] || n.isolated[from] || n.cut[[2]string{from, to}]
+}
+
 type memEndpoint struct {
 	n    *memNet
 	self string
@@ -78,7 +106,7 @@ func (e memEndpoint) Listen(addr string) (net.Listener, error) {
 func (e memEndpoint) DialContext(ctx context.Context, addr string) (net.Conn, error) {
 	e.n.mu.Lock()
 	l := e.n.listeners[addr]
-	cut := e.n.isolated[addr] || e.n.isolated[e.self]
+	cut := e.n.blockedLocked(e.self, addr)
 	e.n.mu.Unlock()
 	if l == nil || cut {
 		return nil, fmt.Errorf("dial %s from %s: connection refused", addr, e.self)
@@ -89,7 +117,7 @@ func (e memEndpoint) DialContext(ctx context.Context, addr string) (net.Conn, er
 		e.n.mu.Lock()
 		defer e.n.mu.Unlock()
 		e.n.dials[e.self+"->"+addr]++
-		if e.n.isolated[addr] || e.n.isolated[e.self] {
+		if e.n.blockedLocked(e.self, addr) {
 			client.Close()
 			server.Close()
 			return nil, fmt.Errorf("dial %s from %s: connection reset", addr, e.self)

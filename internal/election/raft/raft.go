@@ -74,11 +74,12 @@ type Peer struct {
 // timings are the durations the Lease works with, all derived from Config.
 type timings struct {
 	heartbeat, election, leaderLease time.Duration
-	// valid is how long after a quorum confirmation began the grant
-	// stays valid.
+	// valid is how long after the instant a quorum confirmation is
+	// dated at (package doc) the grant stays valid.
 	valid time.Duration
 	// renew is the period of quorum confirmations. They run side by
-	// side, so a confirmation may take valid − renew to commit.
+	// side, so a confirmation's answers may take up to valid − renew less
+	// its dating's lag (raft's heartbeat interval) to arrive.
 	renew time.Duration
 	// apply bounds how long a raft operation may wait to be started.
 	apply time.Duration
@@ -195,6 +196,9 @@ type Lease struct {
 	// wrapLog, when set before Run, wraps the raft log raft is given;
 	// tests use it to make the disk slow.
 	wrapLog func(logStableStore) logStableStore
+	// gate wraps raft's transport (gate.go); set by Run before the loop
+	// starts.
+	gate *voteGate
 }
 
 var _ election.Lease = (*Lease)(nil)
@@ -543,8 +547,12 @@ func (l *Lease) askLeader(ctx context.Context, req rpcRequest) error {
 // handle serves a peer RPC request (or a local one, from askLeader) on the
 // raft leader.
 func (l *Lease) handle(ctx context.Context, from origin, req rpcRequest) error {
-	if req.Op == rpcPing {
+	switch req.Op {
+	case rpcPing:
 		return nil
+	case rpcConfirm:
+		_, err := l.serveConfirm(req)
+		return err
 	}
 	r := l.raft.Load()
 	if r == nil || r.State() != hraft.Leader {
@@ -765,16 +773,14 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 		})
 	}
 
-	var gate *voteGate
-	if lost {
-		gate = newVoteGate(trans, l.t.renew, func() {
-			if err := os.Remove(filepath.Join(l.cfg.DataDir, rejoinMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				l.log.Warn("raft log received again, but its record could not be removed", "err", err)
-			}
-			l.log.Info("raft log received again: voting")
-		})
-		trans = gate
-	}
+	gate := newVoteGate(trans, lost, l.t.renew, func() {
+		if err := os.Remove(filepath.Join(l.cfg.DataDir, rejoinMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			l.log.Warn("raft log received again, but its record could not be removed", "err", err)
+		}
+		l.log.Info("raft log received again: voting")
+	})
+	trans = gate
+	l.gate = gate
 
 	rc := hraft.DefaultConfig()
 	rc.LocalID = hraft.ServerID(l.cfg.Self)
@@ -782,11 +788,11 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	rc.ElectionTimeout = l.t.election
 	rc.LeaderLeaseTimeout = l.t.leaderLease
 	// CommitTimeout is how long raft lets a follower wait for the commit
-	// index when nothing else is sent (an empty AppendEntries). A holder's
-	// renewals carry it every renewal period; raft's 50 ms default sent
-	// each follower an RPC every 50-100 ms on top of them, the largest
-	// part of an idle primary's CPU (issue 17). Without a holder, members
-	// learn commits within one or two renewal periods.
+	// index when nothing else is sent (an empty AppendEntries, without
+	// fsync). Renewals do not write the log; raft's 50 ms default sent
+	// each follower an RPC every 50-100 ms, the largest part of an idle
+	// primary's CPU (issue 17). Members learn commits within one or two
+	// renewal periods.
 	rc.CommitTimeout = l.t.renew
 	rc.Logger = hcl
 	var logs logStableStore = store
@@ -809,7 +815,7 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 			return fmt.Errorf("bootstrap raft cluster: %w", berr)
 		}
 	}
-	if gate != nil {
+	if lost {
 		caughtUp := func(index, term uint64) bool {
 			var e hraft.Log
 			if store.GetLog(index, &e) == nil {
@@ -842,7 +848,7 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	defer wg.Wait() // after raft's shutdown (deferred later, so it runs first)
 	// A member reports every reportEvery; a kept connection idle for two
 	// heartbeat timeouts belongs to a member that reports elsewhere now.
-	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, idle: 2 * l.t.heartbeat, handle: l.handle, report: l.serveReport}
+	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, idle: 2 * l.t.heartbeat, handle: l.handle, kept: l.serveKept}
 	wg.Go(func() { srv.serve(ctx) })
 	wg.Go(func() { l.record(ctx, r) })
 	wg.Go(func() { l.exchange(ctx, r) })

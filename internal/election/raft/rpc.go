@@ -16,12 +16,14 @@ import (
 )
 
 // The peer RPC carries what only the raft leader can do to it from any node:
-// record a node's eligibility and move the lease. Each request and answer is
-// a 4-byte big-endian length and a JSON document. A connection carries one
-// request, except a member's reports to the leader: after an answered
-// report the leader reads the next one from the same connection
-// (rpcClient). A member that sends a second request to an older leader,
-// which closes after one, finds the connection closed and dials again.
+// record a node's eligibility and move the lease; and the leader's
+// renewals, which ask each follower when it last heard from the leader. Each
+// request and answer is a 4-byte big-endian length and a JSON document. A
+// connection carries one request, except a member's reports to the leader
+// and the leader's confirmations: after an answered report or confirm the
+// server reads the next one from the same connection (rpcClient). A member
+// that sends a second request to an older member, which closes after one,
+// finds the connection closed and dials again.
 //
 // Requests and responses only grow (new optional fields), so nodes of
 // adjacent versions understand each other.
@@ -36,6 +38,9 @@ const (
 	rpcReport = "report"
 	// rpcStandby records an operator's standby of Node.
 	rpcStandby = "standby"
+	// rpcConfirm asks a follower how long ago it last heard from the
+	// raft leader From in term Term (confirm.go).
+	rpcConfirm = "confirm"
 )
 
 // maxFrame bounds a request or response; real ones are under 200 bytes.
@@ -58,6 +63,8 @@ type rpcRequest struct {
 	SinceMS int64  `json:"since_ms,omitempty"`
 	// Standby is what rpcStandby records for Node.
 	Standby bool `json:"standby,omitempty"`
+	// Term is the sender's raft term, for rpcConfirm.
+	Term uint64 `json:"term,omitempty"`
 }
 
 // Response codes name the sentinel errors that cross the wire.
@@ -65,7 +72,11 @@ const (
 	codeNotLeader   = "not_leader"
 	codeUnknownNode = "unknown_node"
 	codeNotEligible = "not_eligible"
-	codeError       = "error"
+	// codeNotFollowing refuses rpcConfirm: the member does not follow
+	// the sender in the sender's term. Members before rpcConfirm answer
+	// it with codeNotLeader instead.
+	codeNotFollowing = "not_following"
+	codeError        = "error"
 )
 
 type rpcResponse struct {
@@ -73,6 +84,10 @@ type rpcResponse struct {
 	Error string `json:"error,omitempty"`
 	// Members is the leader's view, in the answer to rpcReport.
 	Members []wireMember `json:"members,omitempty"`
+	// ContactAgeNS answers rpcConfirm: how long before answering, in
+	// nanoseconds of the follower's clock, it last heard from the
+	// leader.
+	ContactAgeNS int64 `json:"contact_age_ns,omitempty"`
 }
 
 // origin is who sent a peer RPC request, as far as the cluster port can
@@ -105,6 +120,8 @@ func responseFor(err error) rpcResponse {
 		return rpcResponse{Code: codeUnknownNode, Error: err.Error()}
 	case errors.Is(err, election.ErrNotEligible):
 		return rpcResponse{Code: codeNotEligible, Error: err.Error()}
+	case errors.Is(err, errNotFollowing):
+		return rpcResponse{Code: codeNotFollowing, Error: err.Error()}
 	default:
 		return rpcResponse{Code: codeError, Error: err.Error()}
 	}
@@ -132,6 +149,8 @@ func (r rpcResponse) err(peer string) error {
 		is = election.ErrUnknownNode
 	case codeNotEligible:
 		is = election.ErrNotEligible
+	case codeNotFollowing:
+		is = errNotFollowing
 	}
 	return &remoteError{peer: peer, msg: r.Error, is: is}
 }
@@ -256,15 +275,16 @@ func roundTrip(ctx context.Context, c net.Conn, address string, req rpcRequest) 
 
 // rpcServer answers the peer RPC connections the mux routes to it, one
 // goroutine per connection, at most maxPendingConns at once. A connection
-// that carried an answered report stays open for the member's next one
-// (rpcClient), until it has been idle for idle.
+// that carried an answered report or confirm stays open for the member's
+// next one (rpcClient), until it has been idle for idle.
 type rpcServer struct {
 	conns   <-chan net.Conn
 	timeout time.Duration
 	idle    time.Duration
 	handle  func(ctx context.Context, from origin, req rpcRequest) error
-	// report answers rpcReport, whose answer carries data.
-	report func(from origin, req rpcRequest) (rpcResponse, error)
+	// kept answers the requests sent on kept connections, rpcReport and
+	// rpcConfirm, whose answers carry data; nil answers none.
+	kept func(from origin, req rpcRequest) (rpcResponse, error)
 }
 
 // serve runs until ctx is done and returns after every handler returned.
@@ -307,18 +327,20 @@ func (s *rpcServer) serveConn(ctx context.Context, c net.Conn) {
 		}
 		from := origin{peer: peerCertificate(c), remote: c.RemoteAddr().String()}
 		_ = c.SetDeadline(time.Now().Add(s.timeout))
-		if req.Op != rpcReport || s.report == nil {
+		if req.Op != rpcReport && req.Op != rpcConfirm || s.kept == nil {
 			rctx, cancel := context.WithTimeout(ctx, s.timeout)
 			err := s.handle(rctx, from, req)
 			cancel()
 			_ = writeFrame(c, responseFor(err))
 			return
 		}
-		resp, err := s.report(from, req)
+		resp, err := s.kept(from, req)
 		if err != nil {
 			resp = responseFor(err)
 		}
-		if werr := writeFrame(c, resp); werr != nil || err != nil {
+		// A member whose report the leader refuses reports elsewhere;
+		// a leader whose confirm is refused asks again next renewal.
+		if werr := writeFrame(c, resp); werr != nil || err != nil && req.Op == rpcReport {
 			return
 		}
 		wait = s.idle
