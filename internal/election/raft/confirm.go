@@ -126,8 +126,11 @@ type answer struct {
 // voter's q − age, over this leader and the first voters that make a
 // majority with it. A voter whose previous call is still in flight is not
 // asked again. It returns as soon as a majority answered, or when every
-// voter asked has answered or failed (each within timeout).
-func (c *confirmer) confirm(ctx context.Context, r *hraft.Raft, q time.Time, term uint64, timeout time.Duration) (time.Time, error) {
+// voter asked has answered or failed, or after wait. A call goes on for up
+// to timeout, beyond wait: a new connection's TLS handshake on a loaded host
+// may take longer than a renewal can wait, and the connection then serves
+// the next renewals.
+func (c *confirmer) confirm(ctx context.Context, r *hraft.Raft, q time.Time, term uint64, wait, timeout time.Duration) (time.Time, error) {
 	f := r.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return time.Time{}, fmt.Errorf("read raft configuration: %w", err)
@@ -170,8 +173,17 @@ func (c *confirmer) confirm(ctx context.Context, r *hraft.Raft, q time.Time, ter
 	}
 	var errs []error
 	old := false
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+collect:
 	for i := 0; i < asked && have < need; i++ {
-		a := <-answers
+		var a answer
+		select {
+		case a = <-answers:
+		case <-deadline.C:
+			errs = append(errs, fmt.Errorf("%d answers missing after %s", asked-i, wait))
+			break collect
+		}
 		switch {
 		case a.err == nil && a.age > 0:
 			have++

@@ -393,7 +393,8 @@ func (lp *loop) startRenew() {
 	lp.renewStart = q
 	lp.renewing++
 	lp.spawn(kindRenew, nil, func(time.Time) opResult {
-		at, err := lp.conf.confirm(lp.ctx, lp.r, q, term, lp.l.t.valid)
+		// The cluster port's timeout for a raft RPC bounds a call.
+		at, err := lp.conf.confirm(lp.ctx, lp.r, q, term, lp.l.t.valid, 2*lp.l.t.heartbeat)
 		if errors.Is(err, errOldMembers) {
 			b := time.Now()
 			if err = lp.r.Barrier(lp.l.t.apply).Error(); err == nil {
