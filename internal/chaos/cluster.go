@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -94,7 +95,28 @@ type Options struct {
 	// table of the VPC; every table of the world carries it at start
 	// (ModeOverlay only).
 	TableTag config.Tag
+	// SharedVPC makes the VPC OwnerAccount's, shared with the nodes'
+	// account (VPC sharing: the instances run in the participant account,
+	// the route tables stay the owner's and only the owner's principals
+	// may change them), and has the nodes write the overlay route with
+	// the temporary credentials of RoutesRole, a role of the owner
+	// account that trusts the nodes' role with SharedVPCExternalID
+	// (aws.assume-role, docs/cross-account.md). The instances start with
+	// the source/dest check off: the owner's role cannot change the
+	// participant's instances (ModeOverlay only).
+	SharedVPC bool
 }
+
+// The shared VPC's owner side (Options.SharedVPC).
+const (
+	// OwnerAccount owns the shared VPC and its route tables.
+	OwnerAccount = "111122223333"
+	// RoutesRole is the owner account's role the nodes assume to write
+	// routes.
+	RoutesRole = "arn:aws:iam::" + OwnerAccount + ":role/vipd-routes"
+	// SharedVPCExternalID is the external ID RoutesRole's trust asks for.
+	SharedVPCExternalID = "chaos-routes"
+)
 
 // FenceTimeout is fence.timeout with Options.Fence: the forced stop takes
 // about half a second in vpcsim, the rest is room for a loaded machine.
@@ -155,6 +177,12 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		for i := range world.RouteTables {
 			world.RouteTables[i].Tags = map[string]string{o.TableTag.Key: o.TableTag.Value}
 		}
+	}
+	if o.SharedVPC {
+		if c.o.Mode != ModeOverlay {
+			return nil, fmt.Errorf("start chaos cluster: a shared VPC needs mode %s, not %s", ModeOverlay, c.o.Mode)
+		}
+		shareVPC(world)
 	}
 	if removed, err := netns.Sweep(ctx); err != nil {
 		c.log.Warn("sweep leftover namespaces", "err", err)
@@ -260,7 +288,42 @@ func (c *Cluster) config(h *simcluster.Host) *config.Config {
 			cfg.Fence.Before = config.FenceBeforeTakeover
 		}
 	}
+	if c.o.SharedVPC {
+		cfg.AWS.AssumeRole = &config.AssumeRole{RoleARN: RoutesRole, ExternalID: SharedVPCExternalID}
+		cfg.Resources[0].OverlayRoute.DisableSourceDestCheck = false
+	}
 	return cfg
+}
+
+// shareVPC makes w's VPC OwnerAccount's (Options.SharedVPC): the owner's
+// RoutesRole may read and write its route tables and trusts the nodes'
+// role, which may assume it; the instances' source/dest check is off.
+func shareVPC(w *vpcsim.World) {
+	participant := cmp.Or(w.AccountID, vpcsim.DefaultAccountID)
+	for i := range w.VPCs {
+		w.VPCs[i].OwnerID = OwnerAccount
+	}
+	off := false
+	for i := range w.Instances {
+		w.Instances[i].SourceDestCheck = &off
+	}
+	w.Roles = slices.Clone(w.Roles)
+	for i := range w.Roles {
+		if w.Roles[i].Name == simcluster.NodeRole {
+			w.Roles[i].Statements = append(slices.Clone(w.Roles[i].Statements),
+				vpcsim.Statement{Actions: []string{"sts:AssumeRole"}, Resources: []string{RoutesRole}})
+		}
+	}
+	w.Roles = append(w.Roles, vpcsim.Role{
+		Name: "vipd-routes", Account: OwnerAccount,
+		Trust: &vpcsim.Trust{Principals: []string{"arn:aws:iam::" + participant + ":role/" + simcluster.NodeRole}, ExternalID: SharedVPCExternalID},
+		// What vipd iam-policy --role prints for an overlay route on
+		// every table of the VPC.
+		Statements: []vpcsim.Statement{
+			{Actions: []string{"ec2:DescribeRouteTables", "ec2:DescribeInstances"}},
+			{Actions: []string{"ec2:CreateRoute", "ec2:ReplaceRoute"}, Resources: []string{"arn:aws:ec2:*:" + OwnerAccount + ":route-table/*"}},
+		},
+	})
 }
 
 // Bound reports whether the target address is bound on a member's eth0

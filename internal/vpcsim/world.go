@@ -21,6 +21,7 @@ type (
 	Volume           = ec2.Volume
 	Role             = ec2.Role
 	Statement        = ec2.Statement
+	Trust            = ec2.Trust
 
 	// State is a snapshot of the account, as GET /_sim/state returns it;
 	// the other *State types are its parts.
@@ -39,6 +40,9 @@ type (
 	Timing = ec2.Timing
 	Dist   = ec2.Dist
 )
+
+// DefaultAccountID is a world's account when it names none.
+const DefaultAccountID = ec2.DefaultAccountID
 
 // Errors of Resolve.
 var (

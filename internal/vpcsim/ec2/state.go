@@ -419,7 +419,7 @@ func (b *builder) build() *state {
 		st.region = "us-east-1"
 	}
 	if st.account == "" {
-		st.account = "123456789012"
+		st.account = DefaultAccountID
 	}
 	if len(st.account) != 12 || strings.Trim(st.account, "0123456789") != "" {
 		b.errf("account-id", "account id %q is not 12 digits", st.account)
@@ -456,7 +456,7 @@ func (b *builder) build() *state {
 			b.errf(path+".session-lifetime", "%s is negative", r.SessionLifetime)
 		}
 		acct := r.Account
-		if acct == w.AccountID || (acct == "123456789012" && w.AccountID == "") {
+		if acct == w.AccountID || (acct == DefaultAccountID && w.AccountID == "") {
 			acct = ""
 		}
 		var trust *Trust

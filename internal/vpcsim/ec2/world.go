@@ -23,7 +23,7 @@ import (
 type World struct {
 	// Region is the simulated region; default us-east-1.
 	Region string `yaml:"region,omitempty" json:"region,omitempty"`
-	// AccountID owns every resource; default 123456789012.
+	// AccountID owns every resource; default DefaultAccountID.
 	AccountID string `yaml:"account-id,omitempty" json:"account_id,omitempty"`
 	// IMDSv1 allows metadata GETs without a session token (IMDSv1). Off by
 	// default, as on instances launched with HttpTokens=required.
@@ -214,6 +214,9 @@ type Role struct {
 	// test sees credentials expire and get refreshed.
 	SessionLifetime time.Duration `yaml:"session-lifetime,omitempty" json:"session_lifetime,omitempty"`
 }
+
+// DefaultAccountID is a world's account when it names none.
+const DefaultAccountID = "123456789012"
 
 // Trust is a role's trust policy (package iam).
 type Trust = iam.Trust
