@@ -41,7 +41,7 @@ roles:
     statements:
       - {actions: ["ec2:DescribeVolumes", "ec2:DescribeInstances"]}
       - actions: [ec2:AttachVolume, ec2:DetachVolume]
-        resources: ["arn:aws:ec2:*:*:volume/*"]
+        resources: ["arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:instance/*"]
       - actions: [ec2:StopInstances]
         resources: ["arn:aws:ec2:*:*:instance/*"]
 `

@@ -38,7 +38,7 @@ roles:
     statements:
       - {actions: ["ec2:DescribeAddresses", "ec2:DescribeNetworkInterfaces"]}
       - actions: [ec2:AssociateAddress, ec2:DisassociateAddress]
-        resources: ["arn:aws:ec2:*:*:elastic-ip/eipalloc-0a000000000000001"]
+        resources: ["arn:aws:ec2:*:*:elastic-ip/eipalloc-0a000000000000001", "arn:aws:ec2:*:*:network-interface/*", "arn:aws:ec2:*:*:instance/*"]
 `
 
 const alloc = "eipalloc-0a000000000000001"

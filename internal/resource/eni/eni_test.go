@@ -39,7 +39,7 @@ roles:
     statements:
       - {actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances"]}
       - actions: [ec2:AttachNetworkInterface, ec2:DetachNetworkInterface]
-        resources: ["arn:aws:ec2:*:*:instance/*"]
+        resources: ["arn:aws:ec2:*:*:network-interface/eni-0e000000000000001", "arn:aws:ec2:*:*:instance/*"]
 `
 
 const moved = "eni-0e000000000000001"
