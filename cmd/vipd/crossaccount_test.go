@@ -242,14 +242,10 @@ func TestCheckProvesProductionPolicies(t *testing.T) {
 			return !slices.ContainsFunc(words, func(w string) bool { return !strings.Contains(l, w) })
 		})
 	}
-	// vpcsim evaluates one resource per EC2 action (the volume, the
-	// Elastic IP: ec2/query.go), so the statements that allow the same
-	// actions on the instance or interface cannot be missed there.
-	oneResource := []string{"VipdEBSVolume", "VipdElasticIP"}
+	// vpcsim evaluates every resource an EC2 action touches (AttachVolume:
+	// the volume and the instance), so each statement is missed, even
+	// the ones that allow the same actions on other resources.
 	for i, st := range node.Statement {
-		if slices.Contains(oneResource, st.Sid) {
-			continue
-		}
 		t.Run("node without "+st.Sid, func(t *testing.T) {
 			code, out := check(t, without(node, i), routes, trust)
 			lines := failed(out)

@@ -47,9 +47,10 @@ func (s *Account) InstanceRoles() map[string]string {
 	return out
 }
 
-// authorize evaluates the caller's role policy for ec2:<Action> on the
-// action's resource (package iam), with its tags for ec2:ResourceTag
-// conditions.
+// authorize evaluates the caller's role policy for ec2:<Action> on each
+// resource the action touches (package iam), with its tags for
+// ec2:ResourceTag conditions: one that is not allowed denies the call,
+// naming that resource, as IAM does.
 func (s *Account) authorize(req *request, spec actionSpec) error {
 	if req.caller.Admin {
 		return nil
@@ -57,8 +58,8 @@ func (s *Account) authorize(req *request, spec actionSpec) error {
 	s.mu.Lock()
 	st := s.regionLocked(req.region)
 	resources := []string{"*"}
-	if spec.resource != nil {
-		resources[0] = spec.resource(st, req)
+	if spec.resources != nil {
+		resources = spec.resources(st, req)
 	}
 	// ec2:ResourceTag conditions read the resources' tags as they are now.
 	tags := make([]map[string]string, len(resources))

@@ -155,96 +155,102 @@ func (r *request) boolean(name string) (value, present bool, err error) {
 // actionSpec describes one EC2 action.
 type actionSpec struct {
 	run func(s *Account, r *request) (any, error)
-	// resource names the ARN that IAM evaluates for the call; nil means
-	// "*", as for every Describe action (they support no resource-level
-	// permissions).
-	resource func(st *state, r *request) string
+	// resources name the ARNs that IAM evaluates for the call: every
+	// resource the action touches, each of which the caller's policy must
+	// allow (the resource types column of "Actions defined by Amazon EC2",
+	// Service Authorization Reference: AttachVolume needs instance* and
+	// volume*). nil means "*", as for every Describe action (they support
+	// no resource-level permissions).
+	resources func(st *state, r *request) []string
+}
+
+// one is an action's resources when it touches one.
+func one(f func(st *state, r *request) string) func(st *state, r *request) []string {
+	return func(st *state, r *request) []string { return []string{f(st, r)} }
 }
 
 var actions = map[string]actionSpec{
 	"DescribeRouteTables":           {run: (*Account).describeRouteTables},
-	"CreateRoute":                   {run: (*Account).createRoute, resource: tableARN},
-	"ReplaceRoute":                  {run: (*Account).replaceRoute, resource: tableARN},
-	"DeleteRoute":                   {run: (*Account).deleteRoute, resource: tableARN},
+	"CreateRoute":                   {run: (*Account).createRoute, resources: one(tableARN)},
+	"ReplaceRoute":                  {run: (*Account).replaceRoute, resources: one(tableARN)},
+	"DeleteRoute":                   {run: (*Account).deleteRoute, resources: one(tableARN)},
 	"DescribeInstances":             {run: (*Account).describeInstances},
 	"DescribeInstanceAttribute":     {run: (*Account).describeInstanceAttribute},
-	"ModifyInstanceAttribute":       {run: (*Account).modifyInstanceAttribute, resource: instanceARN},
-	"ModifyInstanceMetadataOptions": {run: (*Account).modifyInstanceMetadataOptions, resource: instanceARN},
+	"ModifyInstanceAttribute":       {run: (*Account).modifyInstanceAttribute, resources: one(instanceARN)},
+	"ModifyInstanceMetadataOptions": {run: (*Account).modifyInstanceMetadataOptions, resources: one(instanceARN)},
 	"DescribeNetworkInterfaces":     {run: (*Account).describeNetworkInterfaces},
 	"DescribeVpcs":                  {run: (*Account).describeVpcs},
 	"DescribeSubnets":               {run: (*Account).describeSubnets},
 
-	"StopInstances":             {run: (*Account).stopInstances, resource: firstInstanceARN},
-	"StartInstances":            {run: (*Account).startInstances, resource: firstInstanceARN},
-	"CreateTags":                {run: (*Account).createTags, resource: taggedARN},
-	"DeleteTags":                {run: (*Account).deleteTags, resource: taggedARN},
+	"StopInstances":             {run: (*Account).stopInstances, resources: one(firstInstanceARN)},
+	"StartInstances":            {run: (*Account).startInstances, resources: one(firstInstanceARN)},
+	"CreateTags":                {run: (*Account).createTags, resources: one(taggedARN)},
+	"DeleteTags":                {run: (*Account).deleteTags, resources: one(taggedARN)},
 	"DescribeTags":              {run: (*Account).describeTags},
 	"DescribeAvailabilityZones": {run: (*Account).describeAvailabilityZones},
 	"DescribeRegions":           {run: (*Account).describeRegions},
 
-	"CreateSecurityGroup":           {run: (*Account).createSecurityGroup, resource: paramARN("vpc", "VpcId")},
-	"DeleteSecurityGroup":           {run: (*Account).deleteSecurityGroup, resource: paramARN("security-group", "GroupId")},
+	"CreateSecurityGroup":           {run: (*Account).createSecurityGroup, resources: one(paramARN("vpc", "VpcId"))},
+	"DeleteSecurityGroup":           {run: (*Account).deleteSecurityGroup, resources: one(paramARN("security-group", "GroupId"))},
 	"DescribeSecurityGroups":        {run: (*Account).describeSecurityGroups},
 	"DescribeSecurityGroupRules":    {run: (*Account).describeSecurityGroupRules},
-	"AuthorizeSecurityGroupIngress": {run: (*Account).authorizeSecurityGroupIngress, resource: paramARN("security-group", "GroupId")},
-	"AuthorizeSecurityGroupEgress":  {run: (*Account).authorizeSecurityGroupEgress, resource: paramARN("security-group", "GroupId")},
-	"RevokeSecurityGroupIngress":    {run: (*Account).revokeSecurityGroupIngress, resource: paramARN("security-group", "GroupId")},
-	"RevokeSecurityGroupEgress":     {run: (*Account).revokeSecurityGroupEgress, resource: paramARN("security-group", "GroupId")},
+	"AuthorizeSecurityGroupIngress": {run: (*Account).authorizeSecurityGroupIngress, resources: one(paramARN("security-group", "GroupId"))},
+	"AuthorizeSecurityGroupEgress":  {run: (*Account).authorizeSecurityGroupEgress, resources: one(paramARN("security-group", "GroupId"))},
+	"RevokeSecurityGroupIngress":    {run: (*Account).revokeSecurityGroupIngress, resources: one(paramARN("security-group", "GroupId"))},
+	"RevokeSecurityGroupEgress":     {run: (*Account).revokeSecurityGroupEgress, resources: one(paramARN("security-group", "GroupId"))},
 
-	"CreateNetworkInterface":          {run: (*Account).createNetworkInterface, resource: paramARN("subnet", "SubnetId")},
-	"DeleteNetworkInterface":          {run: (*Account).deleteNetworkInterface, resource: eniARN},
-	"AttachNetworkInterface":          {run: (*Account).attachNetworkInterface, resource: instanceARN},
-	"DetachNetworkInterface":          {run: (*Account).detachNetworkInterface, resource: attachmentInstanceARN},
-	"ModifyNetworkInterfaceAttribute": {run: (*Account).modifyNetworkInterfaceAttribute, resource: eniARN},
-	"AssignPrivateIpAddresses":        {run: (*Account).assignPrivateIpAddresses, resource: eniARN},
-	"UnassignPrivateIpAddresses":      {run: (*Account).unassignPrivateIpAddresses, resource: eniARN},
-	"AssignIpv6Addresses":             {run: (*Account).assignIpv6Addresses, resource: eniARN},
-	"UnassignIpv6Addresses":           {run: (*Account).unassignIpv6Addresses, resource: eniARN},
+	"CreateNetworkInterface":          {run: (*Account).createNetworkInterface, resources: one(paramARN("subnet", "SubnetId"))},
+	"DeleteNetworkInterface":          {run: (*Account).deleteNetworkInterface, resources: one(eniARN)},
+	"AttachNetworkInterface":          {run: (*Account).attachNetworkInterface, resources: attachENIARNs},
+	"DetachNetworkInterface":          {run: (*Account).detachNetworkInterface, resources: detachENIARNs},
+	"ModifyNetworkInterfaceAttribute": {run: (*Account).modifyNetworkInterfaceAttribute, resources: one(eniARN)},
+	"AssignPrivateIpAddresses":        {run: (*Account).assignPrivateIpAddresses, resources: one(eniARN)},
+	"UnassignPrivateIpAddresses":      {run: (*Account).unassignPrivateIpAddresses, resources: one(eniARN)},
+	"AssignIpv6Addresses":             {run: (*Account).assignIpv6Addresses, resources: one(eniARN)},
+	"UnassignIpv6Addresses":           {run: (*Account).unassignIpv6Addresses, resources: one(eniARN)},
 
 	"AllocateAddress":     {run: (*Account).allocateAddress},
-	"AssociateAddress":    {run: (*Account).associateAddress, resource: eipARN},
-	"DisassociateAddress": {run: (*Account).disassociateAddress, resource: eipARN},
-	"ReleaseAddress":      {run: (*Account).releaseAddress, resource: eipARN},
+	"AssociateAddress":    {run: (*Account).associateAddress, resources: associateAddressARNs},
+	"DisassociateAddress": {run: (*Account).disassociateAddress, resources: one(eipARN)},
+	"ReleaseAddress":      {run: (*Account).releaseAddress, resources: one(eipARN)},
 	"DescribeAddresses":   {run: (*Account).describeAddresses},
 
 	"CreateVolume":    {run: (*Account).createVolume},
-	"AttachVolume":    {run: (*Account).attachVolume, resource: paramARN("volume", "VolumeId")},
-	"DetachVolume":    {run: (*Account).detachVolume, resource: paramARN("volume", "VolumeId")},
-	"DeleteVolume":    {run: (*Account).deleteVolume, resource: paramARN("volume", "VolumeId")},
+	"AttachVolume":    {run: (*Account).attachVolume, resources: volumeARNs},
+	"DetachVolume":    {run: (*Account).detachVolume, resources: volumeARNs},
+	"DeleteVolume":    {run: (*Account).deleteVolume, resources: one(paramARN("volume", "VolumeId"))},
 	"DescribeVolumes": {run: (*Account).describeVolumes},
 
 	"CreateVpc":                   {run: (*Account).createVpc},
-	"DeleteVpc":                   {run: (*Account).deleteVpc, resource: paramARN("vpc", "VpcId")},
-	"ModifyVpcAttribute":          {run: (*Account).modifyVpcAttribute, resource: paramARN("vpc", "VpcId")},
+	"DeleteVpc":                   {run: (*Account).deleteVpc, resources: one(paramARN("vpc", "VpcId"))},
+	"ModifyVpcAttribute":          {run: (*Account).modifyVpcAttribute, resources: one(paramARN("vpc", "VpcId"))},
 	"DescribeVpcAttribute":        {run: (*Account).describeVpcAttribute},
-	"CreateSubnet":                {run: (*Account).createSubnet, resource: paramARN("vpc", "VpcId")},
-	"AssociateVpcCidrBlock":       {run: (*Account).associateVpcCidrBlock, resource: paramARN("vpc", "VpcId")},
-	"DisassociateVpcCidrBlock":    {run: (*Account).disassociateVpcCidrBlock, resource: vpcAssocARN},
-	"AssociateSubnetCidrBlock":    {run: (*Account).associateSubnetCidrBlock, resource: paramARN("subnet", "SubnetId")},
-	"DisassociateSubnetCidrBlock": {run: (*Account).disassociateSubnetCidrBlock, resource: subnetAssocARN},
-	"DeleteSubnet":                {run: (*Account).deleteSubnet, resource: paramARN("subnet", "SubnetId")},
-	"RunInstances":                {run: (*Account).runInstances, resource: paramARN("subnet", "SubnetId")},
-	"TerminateInstances":          {run: (*Account).terminateInstances, resource: firstInstanceARN},
+	"CreateSubnet":                {run: (*Account).createSubnet, resources: one(paramARN("vpc", "VpcId"))},
+	"AssociateVpcCidrBlock":       {run: (*Account).associateVpcCidrBlock, resources: one(paramARN("vpc", "VpcId"))},
+	"DisassociateVpcCidrBlock":    {run: (*Account).disassociateVpcCidrBlock, resources: one(vpcAssocARN)},
+	"AssociateSubnetCidrBlock":    {run: (*Account).associateSubnetCidrBlock, resources: one(paramARN("subnet", "SubnetId"))},
+	"DisassociateSubnetCidrBlock": {run: (*Account).disassociateSubnetCidrBlock, resources: one(subnetAssocARN)},
+	"DeleteSubnet":                {run: (*Account).deleteSubnet, resources: one(paramARN("subnet", "SubnetId"))},
+	"RunInstances":                {run: (*Account).runInstances, resources: one(paramARN("subnet", "SubnetId"))},
+	"TerminateInstances":          {run: (*Account).terminateInstances, resources: one(firstInstanceARN)},
 	"DescribeInstanceStatus":      {run: (*Account).describeInstanceStatus},
 	"DescribeImages":              {run: (*Account).describeImages},
 
 	"CreateInternetGateway":             {run: (*Account).createInternetGateway},
-	"AttachInternetGateway":             {run: (*Account).attachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
-	"DetachInternetGateway":             {run: (*Account).detachInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
-	"DeleteInternetGateway":             {run: (*Account).deleteInternetGateway, resource: paramARN("internet-gateway", "InternetGatewayId")},
+	"AttachInternetGateway":             {run: (*Account).attachInternetGateway, resources: one(paramARN("internet-gateway", "InternetGatewayId"))},
+	"DetachInternetGateway":             {run: (*Account).detachInternetGateway, resources: one(paramARN("internet-gateway", "InternetGatewayId"))},
+	"DeleteInternetGateway":             {run: (*Account).deleteInternetGateway, resources: one(paramARN("internet-gateway", "InternetGatewayId"))},
 	"DescribeInternetGateways":          {run: (*Account).describeInternetGateways},
 	"DescribeNetworkInterfaceAttribute": {run: (*Account).describeNetworkInterfaceAttribute},
 
-	"CreateRouteTable":             {run: (*Account).createRouteTable, resource: paramARN("vpc", "VpcId")},
-	"DeleteRouteTable":             {run: (*Account).deleteRouteTable, resource: tableARN},
-	"AssociateRouteTable":          {run: (*Account).associateRouteTable, resource: tableARN},
+	"CreateRouteTable":             {run: (*Account).createRouteTable, resources: one(paramARN("vpc", "VpcId"))},
+	"DeleteRouteTable":             {run: (*Account).deleteRouteTable, resources: one(tableARN)},
+	"AssociateRouteTable":          {run: (*Account).associateRouteTable, resources: one(tableARN)},
 	"DisassociateRouteTable":       {run: (*Account).disassociateRouteTable},
-	"ReplaceRouteTableAssociation": {run: (*Account).replaceRouteTableAssociation, resource: tableARN},
+	"ReplaceRouteTableAssociation": {run: (*Account).replaceRouteTableAssociation, resources: one(tableARN)},
 }
 
-// The resource functions name the ARN IAM evaluates for an action; where
-// AWS evaluates several (AttachNetworkInterface: instance and interface),
-// vpcsim picks the first its documentation lists.
+// The resource functions name the ARNs IAM evaluates for an action.
 // tableARN is in the account that owns the table (a shared VPC's owner).
 func tableARN(st *state, r *request) string {
 	id := r.get("RouteTableId")
@@ -276,13 +282,58 @@ func eipARN(st *state, r *request) string {
 	return st.arn("elastic-ip", id)
 }
 
-func attachmentInstanceARN(st *state, r *request) string {
+// attachENIARNs are AttachNetworkInterface's: the instance and the
+// interface, both required ("Actions defined by Amazon EC2": instance*,
+// network-interface*).
+func attachENIARNs(st *state, r *request) []string {
+	return []string{st.arn("instance", r.get("InstanceId")), st.arn("network-interface", r.get("NetworkInterfaceId"))}
+}
+
+// detachENIARNs are DetachNetworkInterface's: the call names only the
+// attachment, so the instance and the interface are the attachment's;
+// "*" for an attachment that does not exist (the call then fails with
+// InvalidAttachmentID.NotFound).
+func detachENIARNs(st *state, r *request) []string {
 	for _, e := range st.enis {
 		if e.attach != nil && e.attach.id == r.get("AttachmentId") {
-			return st.arn("instance", e.attach.instance)
+			return []string{st.arn("instance", e.attach.instance), st.arn("network-interface", e.id)}
 		}
 	}
-	return "*"
+	return []string{"*"}
+}
+
+// volumeARNs are AttachVolume's and DetachVolume's: the volume and the
+// instance, both required ("Actions defined by Amazon EC2": instance*,
+// volume*). A detach that names no instance acts on the one the volume is
+// attached to; a volume attached nowhere leaves only the volume (the call
+// then fails with IncorrectState).
+func volumeARNs(st *state, r *request) []string {
+	out := []string{st.arn("volume", r.get("VolumeId"))}
+	id := r.get("InstanceId")
+	if id == "" {
+		if v, ok := st.byID[r.get("VolumeId")].(*volume); ok && v.attach != nil {
+			id = v.attach.instance
+		}
+	}
+	if id != "" {
+		out = append(out, st.arn("instance", id))
+	}
+	return out
+}
+
+// associateAddressARNs are AssociateAddress's: the Elastic IP, and the
+// instance or interface the call names ("Actions defined by Amazon EC2":
+// elastic-ip, instance, network-interface, each evaluated when the
+// request names it).
+func associateAddressARNs(st *state, r *request) []string {
+	out := []string{eipARN(st, r)}
+	if id := r.get("InstanceId"); id != "" {
+		out = append(out, st.arn("instance", id))
+	}
+	if id := r.get("NetworkInterfaceId"); id != "" {
+		out = append(out, st.arn("network-interface", id))
+	}
+	return out
 }
 
 func taggedARN(st *state, r *request) string {
