@@ -53,7 +53,37 @@ func TestKinds(t *testing.T) {
 		role      string
 		resources string
 		want      []outcome
+		// output, when set, must appear in what vipd check prints.
+		output string
 	}{
+		{
+			// An interface found by its primary private address is checked
+			// as the resource finds it, and named by the id found.
+			name: "eni by private address", role: kindsRole,
+			resources: "  - eni: {private-ip: 10.0.1.50, host: none}\n",
+			want: []outcome{
+				{"eni 10.0.1.50 (eni-0a000000000000009)", preflight.Pass},
+				{"permission ec2:AttachNetworkInterface eni-0a000000000000009", preflight.Pass},
+				{"permission ec2:DetachNetworkInterface eni-0a000000000000009", preflight.Pass},
+			},
+		},
+		{
+			// EC2 authorizes AttachVolume and DetachVolume against the
+			// volume and the instance ("Actions defined by Amazon EC2",
+			// Service Authorization Reference): a role scoped to the volume
+			// alone fails both, naming the instance it lacks (for the
+			// detach, the one the volume is attached to).
+			name:      "volume without its instances",
+			role:      "      - {actions: [\"ec2:Describe*\"]}\n      - {actions: [ec2:AttachVolume, ec2:DetachVolume], resources: [\"arn:aws:ec2:*:*:volume/*\"]}",
+			resources: "  - ebs-volume: {volume-id: vol-0a000000000000009, host: none}\n",
+			want: []outcome{
+				{"ebs-volume vol-0a000000000000009", preflight.Pass},
+				{"permission ec2:AttachVolume vol-0a000000000000009", preflight.Fail},
+				{"permission ec2:DetachVolume vol-0a000000000000009", preflight.Fail},
+			},
+			output: "✗ permission ec2:DetachVolume vol-0a000000000000009: missing: the instance's role does not allow ec2:DetachVolume on arn:aws:ec2:us-east-1:123456789012:instance/i-0b000000000000002\n" +
+				"    fix: add ec2:DetachVolume on arn:aws:ec2:us-east-1:123456789012:instance/i-0b000000000000002 to the instance's role",
+		},
 		{
 			name: "all in place and allowed", role: kindsRole,
 			resources: "  - eni: {id: eni-0a000000000000009, host: none}\n" +
@@ -149,6 +179,9 @@ func TestKinds(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("outcomes (-want +got):\n%s\n%s", diff, written(t, rs))
+			}
+			if out := written(t, rs); !strings.Contains(out, tt.output) {
+				t.Errorf("output lacks %q:\n%s", tt.output, out)
 			}
 		})
 	}

@@ -11,6 +11,8 @@ package probe
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -173,8 +175,15 @@ func (p *Probe) DryRun(ctx context.Context, action, arnType, id string, f func(c
 	case awsapi.IsCode(err, awsapi.CodeDryRunOperation):
 		p.Add(Result{Check: check, Status: Pass, Detail: "allowed (DryRun)"})
 	case awsapi.IsCode(err, awsapi.CodeUnauthorizedOperation):
-		p.Fail(check, "missing: "+p.Principal()+" does not allow "+action+" on "+id,
-			"add "+action+" on "+fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", p.Identity.Region, arnType, id)+" to "+p.Principal()+" (see "+p.Policy()+")")
+		// EC2 authorizes a call against every resource it touches
+		// (AttachVolume: the volume and the instance) and names the one
+		// the policy does not allow.
+		on, arn := id, fmt.Sprintf("arn:aws:ec2:%s:*:%s/%s", p.Identity.Region, arnType, id)
+		if denied := deniedResource(err); denied != "" && !strings.HasSuffix(denied, "/"+id) {
+			on, arn = denied, denied
+		}
+		p.Fail(check, "missing: "+p.Principal()+" does not allow "+action+" on "+on,
+			"add "+action+" on "+arn+" to "+p.Principal()+" (see "+p.Policy()+")")
 	case awsapi.IsAuthFailure(err):
 		p.Fail(check, "could not be proven: AWS rejected the credentials ("+awsapi.Code(err)+")", credentialsFix)
 	case err == nil:
@@ -182,4 +191,17 @@ func (p *Probe) DryRun(ctx context.Context, action, arnType, id string, f func(c
 	default:
 		p.Fail(check, "could not be proven: "+err.Error(), "fix the error above and run vipd check again")
 	}
+}
+
+// deniedRE finds the resource an UnauthorizedOperation names: "User: …
+// is not authorized to perform: ec2:AttachVolume on resource: <ARN>
+// because …".
+var deniedRE = regexp.MustCompile(`on resource: (arn:[^\s]+)`)
+
+// deniedResource is the ARN err's denial names, "" when it names none.
+func deniedResource(err error) string {
+	if m := deniedRE.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return ""
 }

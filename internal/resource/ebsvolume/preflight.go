@@ -81,8 +81,11 @@ func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 		return err
 	})
 	if len(vol.Attachments) > 0 {
+		// The takeover's forced detach, from the instance that holds it:
+		// EC2 authorizes it against the volume and that instance.
+		holder := vol.Attachments[0].InstanceId
 		p.DryRun(ctx, "ec2:DetachVolume", "volume", vid, func(ctx context.Context) error {
-			_, err := p.EC2.DetachVolume(ctx, &ec2.DetachVolumeInput{DryRun: aws.Bool(true), VolumeId: aws.String(vid), Force: aws.Bool(true)})
+			_, err := p.EC2.DetachVolume(ctx, &ec2.DetachVolumeInput{DryRun: aws.Bool(true), VolumeId: aws.String(vid), InstanceId: holder, Force: aws.Bool(true)})
 			return err
 		})
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // policy adds what an eni needs: attaching and detaching the interface on
-// the nodes' instances. An interface selected by tags is any interface
+// the nodes' instances (EC2 authorizes both against the interface and the
+// instance). An interface found by its private address may be any. An interface selected by tags is any interface
 // that carries them (the ec2:ResourceTag condition, in a statement of its
 // own since a condition applies to every resource of its statement).
 func policy(b *iampolicy.Builder, r config.Resource) {
@@ -18,5 +19,11 @@ func policy(b *iampolicy.Builder, r config.Resource) {
 		b.Allow("VipdENI", actions, o.InstanceARNs()...)
 		return
 	}
-	b.Allow("VipdENI", actions, append([]string{o.ARN("network-interface", r.ENI.ID)}, o.InstanceARNs()...)...)
+	id := r.ENI.ID
+	if id == "" {
+		// Found by its private address: its id is known only once found,
+		// so any interface.
+		id = "*"
+	}
+	b.Allow("VipdENI", actions, append([]string{o.ARN("network-interface", id)}, o.InstanceARNs()...)...)
 }

@@ -27,9 +27,14 @@ func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 	c, id := e.Config.ENI, p.Identity
 	check := "eni " + c.ID
 	in := &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{c.ID}}
-	if c.Tags != nil {
+	switch {
+	case c.Tags != nil:
 		check = "eni tags " + config.TagsString(c.Tags)
 		in = &ec2.DescribeNetworkInterfacesInput{Filters: resource.TagFilters(c.Tags)}
+	case c.ID == "":
+		// Found by its primary private address, as the resource finds it.
+		check = "eni " + c.PrivateIP
+		in = &ec2.DescribeNetworkInterfacesInput{Filters: []types.Filter{{Name: aws.String("addresses.private-ip-address"), Values: []string{c.PrivateIP}}}}
 	}
 	var ni *types.NetworkInterface
 	var found []string
@@ -53,9 +58,16 @@ func check1(ctx context.Context, p *probe.Probe, e probe.Entry) {
 		}
 		check += " (" + found[0] + ")"
 	}
+	field := e.Where + ".id"
+	if c.ID == "" && c.Tags == nil {
+		field = e.Where + ".private-ip"
+		if len(found) > 0 {
+			check += " (" + found[0] + ")"
+		}
+	}
 	switch {
 	case awsapi.IsCode(err, awsapi.CodeNetworkInterfaceNotFound) || (err == nil && ni == nil):
-		p.Fail(check, "does not exist in "+id.Region, "correct "+e.Where+".id")
+		p.Fail(check, "does not exist in "+id.Region, "correct "+field)
 		return
 	case err != nil:
 		p.DescribeFailed(check, "ec2:DescribeNetworkInterfaces", err)
