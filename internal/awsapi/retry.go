@@ -46,6 +46,31 @@ type retryer struct {
 	attempts, throttled int
 	// most is the cap of a throttled call's pause.
 	most time.Duration
+	// pace, if set, draws a throttled call's pauses instead of
+	// throttleDelay (Paced).
+	pace Pace
+}
+
+// A Pace draws the pause of a throttled call before its next attempt:
+// attempt is the number of attempts made so far (1 after the first), most
+// the retryer's cap (aws.throttle-backoff) and u a number drawn uniformly
+// from [0, 1). ThrottleDelay is the pace of every call that sets none.
+type Pace func(attempt int, most time.Duration, u float64) time.Duration
+
+// Paced returns r with the throttled pauses of the calls made through it
+// drawn by p, for one call (an operation option: o.Retryer = Paced(o.Retryer,
+// p)): a caller that knows its call matters more or less to the account
+// than the others waiting on the same bucket sets how eagerly it asks
+// again. Whether a call is retried, and for how long, stays r's; a
+// retryer that is not vipd's is returned unchanged.
+func Paced(r aws.Retryer, p Pace) aws.Retryer {
+	vr, ok := r.(*retryer)
+	if !ok || p == nil {
+		return r
+	}
+	c := *vr
+	c.pace = p
+	return &c
 }
 
 // newRetryer returns the retryer: standard behaviour with at most attempts
@@ -82,12 +107,15 @@ func (r *retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
 	if r.throttled > 0 && attempt >= r.throttled {
 		return 0, &retry.MaxAttemptsError{Attempt: attempt, Err: err}
 	}
-	return throttleDelay(attempt, r.most, rand.Float64()), nil
+	if r.pace != nil {
+		return r.pace(attempt, r.most, rand.Float64()), nil
+	}
+	return ThrottleDelay(attempt, r.most, rand.Float64()), nil
 }
 
-// throttleDelay is the pause after the attempt-th throttled attempt: u
+// ThrottleDelay is the pause after the attempt-th throttled attempt: u
 // (in [0, 1)) of min(most, throttleBase × 2^(attempt-1)).
-func throttleDelay(attempt int, most time.Duration, u float64) time.Duration {
+func ThrottleDelay(attempt int, most time.Duration, u float64) time.Duration {
 	ceil := most
 	if attempt < 32 {
 		ceil = min(most, throttleBase<<max(attempt-1, 0))

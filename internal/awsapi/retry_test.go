@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,8 +139,8 @@ func TestThrottleDelay(t *testing.T) {
 		{1000, 0.25, most / 4},
 		{7, 0, 0},
 	} {
-		if got := throttleDelay(tc.attempt, most, tc.u); got != tc.want {
-			t.Errorf("throttleDelay(%d, %s, %v) = %s, want %s", tc.attempt, most, tc.u, got, tc.want)
+		if got := ThrottleDelay(tc.attempt, most, tc.u); got != tc.want {
+			t.Errorf("ThrottleDelay(%d, %s, %v) = %s, want %s", tc.attempt, most, tc.u, got, tc.want)
 		}
 	}
 }
@@ -164,5 +165,50 @@ func TestAttemptTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("call took %s with a 200ms attempt timeout", d)
+	}
+}
+
+// A call's own pace (an operation option) replaces the retryer's
+// throttled pauses for that call, and a call without it keeps the
+// retryer's; whether a throttled call is retried stays the retryer's.
+func TestPacedCall(t *testing.T) {
+	srv, calls := ec2Answers(t, 3, CodeRequestLimitExceeded, http.StatusServiceUnavailable)
+	c := loadFor(t, srv.URL, Options{ThrottleBackoff: time.Millisecond})
+	var asked []int
+	pace := func(attempt int, most time.Duration, u float64) time.Duration {
+		if most != time.Millisecond || u < 0 || u >= 1 {
+			t.Errorf("pace called with most %s, u %v; want the retryer's 1ms and u in [0, 1)", most, u)
+		}
+		asked = append(asked, attempt)
+		return 300 * time.Millisecond
+	}
+	start := time.Now()
+	_, err := c.EC2.ReplaceRoute(t.Context(), &ec2.ReplaceRouteInput{
+		RouteTableId:         aws.String("rtb-0a000000000000001"),
+		DestinationCidrBlock: aws.String("192.168.100.10/32"),
+		NetworkInterfaceId:   aws.String("eni-0a000000000000001"),
+	}, func(o *ec2.Options) { o.Retryer = Paced(o.Retryer, pace) })
+	if err != nil {
+		t.Fatalf("paced ReplaceRoute after 3 throttled attempts: %v", err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("3 paced pauses of 300ms took %s", d)
+	}
+	if !slices.Equal(asked, []int{1, 2, 3}) || calls.Load() != 4 {
+		t.Errorf("pace asked after attempts %v, %d calls; want [1 2 3] and 4", asked, calls.Load())
+	}
+
+	// A call without the option pauses by the retryer's own 1ms cap.
+	srv, _ = ec2Answers(t, 3, CodeRequestLimitExceeded, http.StatusServiceUnavailable)
+	c = loadFor(t, srv.URL, Options{ThrottleBackoff: time.Millisecond})
+	start = time.Now()
+	if err := replaceRoute(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 800*time.Millisecond {
+		t.Errorf("unpaced call after 3 throttles took %s with a 1ms cap", d)
+	}
+	if n := len(asked); n != 3 {
+		t.Errorf("pace of one call asked %d times after another call; want 3", n)
 	}
 }

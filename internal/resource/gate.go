@@ -39,3 +39,10 @@ func admit(ctx context.Context) (func(), error) {
 	later, _ := ctx.Value(laterKey{}).(bool)
 	return g.Admit(ctx, later)
 }
+
+// Gated reports whether ctx's writes pass through a write gate, which
+// then orders first writes before Later ones itself.
+func Gated(ctx context.Context) bool {
+	_, ok := ctx.Value(gateKey{}).(WriteGate)
+	return ok
+}

@@ -266,19 +266,38 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 	if err != nil {
 		return err
 	}
-	var writes []func(context.Context) error
+	var wrong []route
 	for _, rt := range routes {
-		if rt.exists && rt.target == self.ENIID {
-			continue
+		if !rt.exists || rt.target != self.ENIID {
+			wrong = append(wrong, rt)
 		}
-		writes = append(writes, func(ctx context.Context) error { return r.point(ctx, self, tok, rt) })
+	}
+	pace := newPacer(len(routes), len(routes)-len(wrong), !resource.Gated(ctx), time.Now)
+	var writes []func(context.Context) error
+	for i, rt := range wrong {
+		p := pace.later
+		if i == 0 {
+			p = pace.first
+		}
+		writes = append(writes, func(ctx context.Context) error {
+			if i > 0 && !pace.before(ctx) {
+				return ctx.Err()
+			}
+			err := r.point(ctx, self, tok, rt, option(p))
+			if err == nil {
+				pace.have.Add(1)
+			}
+			return err
+		})
 	}
 	// One write first, then the rest in parallel: when an Availability
 	// Zone fails and every cluster of the account writes at once, EC2's
 	// burst (50 mutating calls) then goes one route to each cluster rather
 	// than all of its routes to the first few, and the others queue for
 	// the refill (5 a second) on equal terms (bench/RESULTS.md, the
-	// storm). Alone, it costs one write's latency. Under a controller
+	// storm). Alone, it costs one write's latency. Throttled, the first
+	// write asks again eagerly and the rest yield to other clusters'
+	// first writes (pace.go). Under a controller
 	// that serves many clusters the rest are marked Later: its write
 	// gate lets every moving cluster's first route go before them.
 	if len(writes) > 0 {
@@ -292,8 +311,9 @@ func (r *Resource) Acquire(ctx context.Context, self resource.Self, tok fence.To
 
 // point makes one route target self's ENI: ReplaceRoute when it exists,
 // CreateRoute when missing, and the other one when the table changed under
-// us in between (another writer, or EC2's eventual consistency).
-func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Token, rt route) error {
+// us in between (another writer, or EC2's eventual consistency). opts
+// apply to both calls (the acquire's pace).
+func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Token, rt route, opts ...func(*ec2.Options)) error {
 	v4, v6 := destination(rt.prefix)
 	replace := func(ctx context.Context) error {
 		_, err := r.ec2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
@@ -301,7 +321,7 @@ func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Toke
 			DestinationCidrBlock:     v4,
 			DestinationIpv6CidrBlock: v6,
 			NetworkInterfaceId:       aws.String(self.ENIID),
-		})
+		}, opts...)
 		return err
 	}
 	create := func(ctx context.Context) error {
@@ -310,7 +330,7 @@ func (r *Resource) point(ctx context.Context, self resource.Self, tok fence.Toke
 			DestinationCidrBlock:     v4,
 			DestinationIpv6CidrBlock: v6,
 			NetworkInterfaceId:       aws.String(self.ENIID),
-		})
+		}, opts...)
 		return err
 	}
 	first, second := replace, create
