@@ -71,11 +71,11 @@ func comboResources(zone string) []config.Resource {
 
 // acquireOrder and releaseOrder are the step names vipd must report.
 var (
-	// design.md: … overlay-route → local address → route53. Release
+	// design.md: … local address → overlay-route → route53. Release
 	// unbinds the local address first (it needs no AWS call and makes the
 	// host stop answering at once), then goes in reverse.
 	acquireOrder = []string{"ebs-volume vol-0d000000000000001", "eni eni-0e000000000000001", "secondary-ip 10.0.1.100", "elastic-ip eipalloc-0e000000000000001",
-		"overlay-route 192.168.100.10/32", "local-address", "route53 db.example.internal. A"}
+		"local-address", "overlay-route 192.168.100.10/32", "route53 db.example.internal. A"}
 	releaseOrder = []string{"local-address", "route53 db.example.internal. A", "overlay-route 192.168.100.10/32",
 		"elastic-ip eipalloc-0e000000000000001", "secondary-ip 10.0.1.100", "eni eni-0e000000000000001", "ebs-volume vol-0d000000000000001"}
 )

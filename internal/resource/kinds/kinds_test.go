@@ -125,10 +125,10 @@ local-address: {interface: none, cidr: 192.168.100.10/32}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("acquire order (-want +got):\n%s", diff)
 	}
-	// design.md binds the local address after overlay-route and before
+	// design.md binds the local address before overlay-route and
 	// route53.
 	for _, k := range kinds.Registry().Kinds() {
-		before := k.Name != config.KindRoute53
+		before := k.Name != config.KindRoute53 && k.Name != config.KindOverlayRoute
 		if got := k.Order < resource.LocalAddressOrder; got != before {
 			t.Errorf("%s: acquired before the local address = %v, want %v", k.Name, got, before)
 		}
