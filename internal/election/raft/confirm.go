@@ -32,8 +32,11 @@ var errOldMembers = errors.New("members of an older version do not answer confir
 // contact. raft sets the last contact on an AppendEntries (heartbeats
 // included), an InstallSnapshot, a vote it grants and its own step-down; a
 // vote for another candidate moves the term first, and the step-down is a
-// leader's, so neither passes the checks on both sides.
-func (l *Lease) serveConfirm(req rpcRequest) (rpcResponse, error) {
+// leader's, so neither passes the checks on both sides. The confirm carries
+// the leader's view of the members, which this member takes in (when the
+// cluster port names the sender as the leader), and the answer this
+// member's report: while the holder renews, members need not report.
+func (l *Lease) serveConfirm(from origin, req rpcRequest) (rpcResponse, error) {
 	r := l.raft.Load()
 	if r == nil {
 		return rpcResponse{}, fmt.Errorf("confirm for %s: raft has not started: %w", req.From, errNotFollowing)
@@ -58,14 +61,26 @@ func (l *Lease) serveConfirm(req rpcRequest) (rpcResponse, error) {
 	if last.IsZero() || age < 0 {
 		return rpcResponse{}, fmt.Errorf("confirm for %s: no contact yet: %w", req.From, errNotFollowing)
 	}
-	// 0 would be omitted from the answer.
-	return rpcResponse{ContactAgeNS: max(int64(age), 1)}, nil
+	now := time.Now()
+	if len(req.Members) > 0 && l.mayRecord(from, req.From) == nil {
+		l.members.merge(now, req.From, req.Members)
+	}
+	rep := l.members.ownReport()
+	resp := rpcResponse{
+		// 0 would be omitted from the answer.
+		ContactAgeNS: max(int64(age), 1),
+		Role:         rep.Role, Healthy: rep.Healthy,
+	}
+	if !rep.Since.IsZero() {
+		resp.SinceMS = max(now.Sub(rep.Since).Milliseconds(), 1)
+	}
+	return resp, nil
 }
 
 // serveKept answers the requests sent on kept connections.
 func (l *Lease) serveKept(from origin, req rpcRequest) (rpcResponse, error) {
 	if req.Op == rpcConfirm {
-		return l.serveConfirm(req)
+		return l.serveConfirm(from, req)
 	}
 	return l.serveReport(from, req)
 }
@@ -158,7 +173,10 @@ func (c *confirmer) confirm(ctx context.Context, r *hraft.Raft, q time.Time, ter
 	have := 1
 	answers := make(chan answer, len(others))
 	asked := 0
-	req := rpcRequest{Op: rpcConfirm, From: c.l.cfg.Self, Term: term}
+	// The view says the leader heard from itself just now.
+	now := time.Now()
+	c.l.members.lead(now)
+	req := rpcRequest{Op: rpcConfirm, From: c.l.cfg.Self, Term: term, Members: c.l.members.wire(now)}
 	for _, s := range others {
 		p := c.peer(s.ID)
 		if !p.busy.TryLock() {
@@ -168,6 +186,11 @@ func (c *confirmer) confirm(ctx context.Context, r *hraft.Raft, q time.Time, ter
 		c.calls.Go(func() {
 			defer p.busy.Unlock()
 			resp, err := p.c.call(ctx, c.l.cfg.Network, string(s.Address), timeout, req)
+			if err == nil {
+				// The answer is the member's report (the cluster
+				// port checked, over TLS, that it is that member).
+				c.l.members.received(time.Now(), string(s.ID), resp.Role, resp.Healthy, resp.SinceMS)
+			}
 			answers <- answer{id: s.ID, age: time.Duration(resp.ContactAgeNS), err: err}
 		})
 	}

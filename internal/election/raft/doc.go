@@ -20,10 +20,11 @@
 // Besides the log, every member reports its role and health to the leader
 // over the peer RPC three times per HeartbeatTimeout, on one connection it
 // keeps open (rpc.go), and receives the leader's view of every member
-// (members.go): reachability in Status is
-// the leader's, so it reads the same on every member, and a member the
-// leader has not heard from for a HeartbeatTimeout is down and not
-// eligible. Without a leader a member pings its peers itself; the causes of
+// (members.go); while the leader holds, its renewals carry the view to each
+// member and the answers carry the reports, and members do not report
+// separately. Reachability in Status is the leader's, so it reads the same
+// on every member, and a member the leader has not heard from for a
+// HeartbeatTimeout is down and not eligible. Without a leader a member pings its peers itself; the causes of
 // failed pings go into the "peer down" and "quorum lost" log lines.
 //
 // # Who holds

@@ -127,10 +127,11 @@ func TestIdleHolderWritesNothingAndKeepsItsConnections(t *testing.T) {
 	}
 }
 
-// Each member reports to the leader three times per heartbeat timeout; a
-// new connection per report (an accept, a goroutine and, over TLS, a
-// handshake on the leader) was a fifth of an idle primary's CPU (issue
-// 17). The reports keep one connection to the leader.
+// Each member reports to the leader three times per heartbeat timeout, or
+// answers the holder's confirms with its report; a new connection per
+// report (an accept, a goroutine and, over TLS, a handshake on the leader)
+// was a fifth of an idle primary's CPU (issue 17). The reports keep one
+// connection to the leader, and the view reaches every member.
 func TestReportsReuseTheirConnection(t *testing.T) {
 	const lease = 2 * time.Second
 	timings := (&Config{Lease: lease}).timings()

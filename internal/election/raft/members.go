@@ -25,6 +25,10 @@ import (
 // node loop last said: Lease.Report) every reportEvery over the peer RPC;
 // the leader records when it last heard from each member and answers with
 // its whole view: every member's age of last contact, role and health.
+// While the leader holds, each renewal's confirm (confirm.go) carries the
+// view and its answer the report, once per renewal period, and a member
+// that received the view from its leader within reportEvery does not
+// report: one exchange per member per renewal period instead of two.
 // So vipd status on any member, the witness included, shows what the
 // leader sees, and a member killed with kill -9 shows as down everywhere
 // once the leader has not heard from it for contactTimeout. Ages, not
@@ -117,17 +121,32 @@ func fromAge(now time.Time, ms int64) time.Time {
 	return now.Add(-time.Duration(ms) * time.Millisecond)
 }
 
-// received records, on the leader, a report from member from.
-func (m *members) received(now time.Time, req rpcRequest) {
+// received records, on the leader, a report from member name: in a
+// report, or in the answer to a confirm.
+func (m *members) received(now time.Time, name, role string, healthy bool, sinceMS int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	in := m.info[req.From]
+	in := m.info[name]
 	if in == nil {
 		return
 	}
 	in.viewed = now
-	in.role, in.healthy = req.Role, req.Healthy
-	in.since = fromAge(now, req.SinceMS)
+	in.role, in.healthy = role, healthy
+	in.since = fromAge(now, sinceMS)
+}
+
+// ownReport is this member's report, as Lease.Report last set it.
+func (m *members) ownReport() election.Report {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.report
+}
+
+// viewedFrom reports whether the view came from leader within d.
+func (m *members) viewedFrom(now time.Time, leader string, d time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.viewFrom == leader && !m.viewAt.IsZero() && now.Sub(m.viewAt) < d
 }
 
 // lead makes this member's own records the view: it leads. failing are
@@ -362,10 +381,11 @@ func (l *Lease) exchangeOnce(ctx context.Context, r *hraft.Raft, leader *rpcClie
 		m.lead(time.Now())
 	} else {
 		m.follow()
-		if addr, id := r.LeaderWithID(); addr != "" && string(id) != l.cfg.Self {
-			m.mu.Lock()
-			rep := m.report
-			m.mu.Unlock()
+		// A holder's confirms carry the view and this member's report
+		// each renewal period (confirm.go): no report is needed while
+		// they come.
+		if addr, id := r.LeaderWithID(); addr != "" && string(id) != l.cfg.Self && !m.viewedFrom(time.Now(), string(id), l.t.reportEvery) {
+			rep := m.ownReport()
 			req := rpcRequest{Op: rpcReport, From: l.cfg.Self, Role: rep.Role, Healthy: rep.Healthy}
 			if !rep.Since.IsZero() {
 				req.SinceMS = max(time.Since(rep.Since).Milliseconds(), 1)
@@ -408,7 +428,7 @@ func (l *Lease) serveReport(from origin, req rpcRequest) (rpcResponse, error) {
 		return rpcResponse{}, fmt.Errorf("report of %s: %w", req.From, err)
 	}
 	now := time.Now()
-	l.members.received(now, req)
+	l.members.received(now, req.From, req.Role, req.Healthy, req.SinceMS)
 	l.members.lead(now)
 	return rpcResponse{Members: l.members.wire(now)}, nil
 }

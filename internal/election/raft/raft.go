@@ -551,7 +551,7 @@ func (l *Lease) handle(ctx context.Context, from origin, req rpcRequest) error {
 	case rpcPing:
 		return nil
 	case rpcConfirm:
-		_, err := l.serveConfirm(req)
+		_, err := l.serveConfirm(from, req)
 		return err
 	}
 	r := l.raft.Load()

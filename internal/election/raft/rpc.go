@@ -65,6 +65,9 @@ type rpcRequest struct {
 	Standby bool `json:"standby,omitempty"`
 	// Term is the sender's raft term, for rpcConfirm.
 	Term uint64 `json:"term,omitempty"`
+	// Members is the leader's view, sent with rpcConfirm so that a
+	// member that answers confirms need not report (members.go).
+	Members []wireMember `json:"members,omitempty"`
 }
 
 // Response codes name the sentinel errors that cross the wire.
@@ -88,6 +91,11 @@ type rpcResponse struct {
 	// nanoseconds of the follower's clock, it last heard from the
 	// leader.
 	ContactAgeNS int64 `json:"contact_age_ns,omitempty"`
+	// Role, Healthy and SinceMS are the answering member's report, with
+	// ContactAgeNS.
+	Role    string `json:"role,omitempty"`
+	Healthy bool   `json:"healthy,omitempty"`
+	SinceMS int64  `json:"since_ms,omitempty"`
 }
 
 // origin is who sent a peer RPC request, as far as the cluster port can
