@@ -23,12 +23,15 @@ func (st *state) xVpc(v *vpc) xVpc {
 		OwnerID:         st.account,
 		State:           "available",
 		CidrBlock:       v.cidr.String(),
-		CidrAssocs:      itemsOf(xCidrAssoc{AssociationID: "vpc-cidr-assoc-" + v.id[4:], CidrBlock: v.cidr.String(), State: xAssocState{"associated"}}),
+		CidrAssocs:      set[xCidrAssoc]{Items: []xCidrAssoc{}},
 		DhcpOptionsID:   "dopt-" + strconv.FormatUint(fnv64(st.account)&0xfffffffffffffff, 16),
-		InstanceTenancy: "default",
+		InstanceTenancy: v.instanceTenancy(),
 		IsDefault:       v.isDefault,
 		Tags:            tagSet(v.tags),
 		Ipv6Assocs:      set[xVpcIPv6Assoc]{Items: []xVpcIPv6Assoc{}},
+	}
+	for _, b := range v.v4Blocks() {
+		x.CidrAssocs.Items = append(x.CidrAssocs.Items, xCidrAssoc{AssociationID: b.assoc, CidrBlock: b.cidr.String(), State: xAssocState{"associated"}})
 	}
 	if v.ipv6.cidr.IsValid() {
 		x.Ipv6Assocs.Items = append(x.Ipv6Assocs.Items, st.xVpcIPv6(v, "associated"))
@@ -38,7 +41,15 @@ func (st *state) xVpc(v *vpc) xVpc {
 
 // createVpc creates a VPC with its main route table (holding the local
 // route), as AWS does. The block must be /16 to /28 (InvalidVpc.Range).
+// InstanceTenancy is default or dedicated: "The host value cannot be
+// used with this parameter" (API reference, CreateVpc).
 func (s *Account) createVpc(r *request) (any, error) {
+	tenancy := r.get("InstanceTenancy")
+	switch tenancy {
+	case "", "default", "dedicated":
+	default:
+		return nil, errorf(http.StatusBadRequest, "UnsupportedTenancy", "The tenancy value %s is not supported.", tenancy)
+	}
 	c, err := r.required("CidrBlock", "cidrBlock")
 	if err != nil {
 		return nil, err
@@ -54,9 +65,18 @@ func (s *Account) createVpc(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An IPv6 block of one's own comes from a BYOIP pool: "You must also
+	// specify Ipv6Pool in the request" (API reference, CreateVpc,
+	// Ipv6CidrBlock). Pools are not modelled.
+	switch {
+	case r.get("Ipv6CidrBlock") != "" && r.get("Ipv6Pool") == "":
+		return nil, missingParam("ipv6Pool")
+	case r.get("Ipv6Pool") != "" || r.get("Ipv6IpamPoolId") != "":
+		return nil, invalidParam("vpcsim does not model IPv6 address pools (Ipv6Pool, Ipv6IpamPoolId); use AmazonProvidedIpv6CidrBlock")
+	}
 	out := &createVpcResp{}
 	err = s.mutateIn(r, func(st *state) error {
-		v := &vpc{id: s.ids.next("vpc"), cidr: p, tags: tagSpecs(r, "vpc"), dnsSupport: true}
+		v := &vpc{id: s.ids.next("vpc"), cidr: p, tags: tagSpecs(r, "vpc"), dnsSupport: true, tenancy: tenancy}
 		st.vpcs = append(st.vpcs, v)
 		st.byID[v.id] = v
 		t := &routeTable{id: s.ids.next("rtb"), vpc: v.id, main: true, mainID: s.ids.next("rtbassoc"), tags: map[string]string{},
@@ -226,14 +246,21 @@ func (st *state) xSubnet(sn *subnet) xSubnet {
 		State:                   "available",
 		VpcID:                   sn.vpc,
 		OwnerID:                 st.account,
-		CidrBlock:               sn.cidr.String(),
-		AvailableIPAddressCount: 1<<(32-sn.cidr.Bits()) - 5 - used,
+		AvailableIPAddressCount: 0,
 		AvailabilityZone:        sn.az,
 		AvailabilityZoneID:      azID(sn.az),
 		DefaultForAz:            sn.defaultAZ,
-		MapPublicIPOnLaunch:     sn.defaultAZ,
+		MapPublicIPOnLaunch:     sn.attrs.mapPublicIP,
 		Tags:                    tagSet(sn.tags),
 		Ipv6Assocs:              set[xSubnetIPv6Assoc]{Items: []xSubnetIPv6Assoc{}},
+		AssignIpv6OnCreation:    sn.attrs.assignIPv6,
+		Ipv6Native:              sn.ipv6Native,
+		EnableDns64:             sn.attrs.dns64,
+		PrivateDNSNameOptions:   sn.attrs.xPrivateDNS(),
+	}
+	if sn.cidr.IsValid() {
+		x.CidrBlock = sn.cidr.String()
+		x.AvailableIPAddressCount = 1<<(32-sn.cidr.Bits()) - 5 - used
 	}
 	if sn.ipv6.cidr.IsValid() {
 		x.Ipv6Assocs.Items = append(x.Ipv6Assocs.Items, xSubnetIPv6Assoc{AssociationID: sn.ipv6.assoc, Ipv6CidrBlock: sn.ipv6.cidr.String(), State: xIPv6State{"associated"}})
@@ -241,17 +268,31 @@ func (st *state) xSubnet(sn *subnet) xSubnet {
 	return x
 }
 
-// createSubnet adds a subnet inside its VPC's block (InvalidSubnet.Range)
+// createSubnet adds a subnet inside one of its VPC's IPv4 blocks (InvalidSubnet.Range)
 // that overlaps no other (InvalidSubnet.Conflict), in AvailabilityZone or
-// the region's first zone.
+// the region's first zone. With Ipv6CidrBlock it is dual stack; with
+// Ipv6Native it is IPv6-only ("For an IPv6 only subnet, specify an IPv6
+// CIDR block", API reference, CreateSubnet), assigns IPv6 addresses on
+// creation, and takes no IPv4 block: the errors are EC2's, as moto's
+// aws_verified test_create_ipv6native_subnet_* record them.
 func (s *Account) createSubnet(r *request) (any, error) {
-	c, err := r.required("CidrBlock", "cidrBlock")
+	native, _, err := r.boolean("Ipv6Native")
 	if err != nil {
 		return nil, err
 	}
-	p, err := parseBlock(c, "cidrBlock")
-	if err != nil {
-		return nil, err
+	c, c6 := r.get("CidrBlock"), r.get("Ipv6CidrBlock")
+	var p netip.Prefix
+	switch {
+	case native && c6 == "":
+		return nil, missingParamMsg("Either 'ipv6CidrBlock' or 'ipv6IpamPoolId' should be provided.")
+	case native && c != "":
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "When specifying ipv4 parameters, cidrBlock or ipv4IpamPoolId, you cannot set ipv6Native to true.")
+	case !native && c == "":
+		return nil, missingParam("cidrBlock")
+	case !native:
+		if p, err = parseBlock(c, "cidrBlock"); err != nil {
+			return nil, err
+		}
 	}
 	out := &createSubnetResp{}
 	err = s.mutateIn(r, func(st *state) error {
@@ -259,12 +300,20 @@ func (s *Account) createSubnet(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
-		if !v.cidr.Contains(p.Addr()) || p.Bits() < v.cidr.Bits() || p.Bits() > 28 {
-			return errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The CIDR '%s' is invalid.", c)
+		if p.IsValid() {
+			if _, ok := v.blockOf(p); !ok || p.Bits() > 28 {
+				return errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The CIDR '%s' is invalid.", c)
+			}
+			for _, o := range st.subnets {
+				if o.vpc == v.id && o.cidr.IsValid() && o.cidr.Overlaps(p) {
+					return errorf(http.StatusBadRequest, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet", c)
+				}
+			}
 		}
-		for _, o := range st.subnets {
-			if o.vpc == v.id && o.cidr.Overlaps(p) {
-				return errorf(http.StatusBadRequest, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet", c)
+		var p6 netip.Prefix
+		if c6 != "" {
+			if p6, err = st.subnetV6Block(v, nil, c6); err != nil {
+				return err
 			}
 		}
 		zones := zonesOf(st.region)
@@ -287,7 +336,15 @@ func (s *Account) createSubnet(r *request) (any, error) {
 		if !isZoneOf(st.region, az) {
 			return invalidParam("Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.", az, zoneList(zones, func(z zoneID) string { return z.name }))
 		}
-		sn := &subnet{id: s.ids.next("subnet"), vpc: v.id, cidr: p, az: az, tags: tagSpecs(r, "subnet")}
+		sn := &subnet{id: s.ids.next("subnet"), vpc: v.id, cidr: p, az: az, tags: tagSpecs(r, "subnet"), ipv6Native: native}
+		if p6.IsValid() {
+			sn.ipv6 = v6Block{assoc: s.ids.next("subnet-cidr-assoc"), cidr: p6}
+		}
+		if native {
+			// An IPv6-only subnet's instances are named by resource
+			// name (EC2 user guide, "EC2 instance hostname types").
+			sn.attrs = subnetAttrs{assignIPv6: true, hostnameType: "resource-name"}
+		}
 		st.subnets = append(st.subnets, sn)
 		st.byID[sn.id] = sn
 		out.Subnet = st.xSubnet(sn)

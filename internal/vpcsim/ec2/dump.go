@@ -40,6 +40,9 @@ func (s *Account) World() *World {
 	for _, v := range st.vpcs {
 		name, tags := split(v.tags)
 		x := VPC{ID: v.id, Name: name, CIDR: v.cidr.String(), Tags: tags, OwnerID: v.owner}
+		for _, b := range v.secondary {
+			x.SecondaryCIDRs = append(x.SecondaryCIDRs, b.cidr.String())
+		}
 		if v.ipv6.cidr.IsValid() {
 			x.IPv6CIDR = v.ipv6.cidr.String()
 		}

@@ -706,7 +706,8 @@ type describeVpcsResp struct {
 // isDefault is the name the EC2 API reference gave the is-default filter
 // until 2018 (DescribeVpcs, Filter.N: "isDefault - Indicates whether the
 // VPC is the default VPC"); EC2 still takes both.
-var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "state", "is-default", "isDefault", "owner-id", "dhcp-options-id",
+var vpcFilters = []string{"vpc-id", "cidr", "cidr-block-association.cidr-block", "cidr-block-association.association-id",
+	"cidr-block-association.state", "instance-tenancy", "state", "is-default", "isDefault", "owner-id", "dhcp-options-id",
 	"ipv6-cidr-block-association.ipv6-cidr-block", "ipv6-cidr-block-association.association-id", "ipv6-cidr-block-association.state",
 	"ipv6-cidr-block-association.ipv6-pool"}
 
@@ -731,8 +732,10 @@ func (s *Account) describeVpcs(r *request) (any, error) {
 			switch name {
 			case "vpc-id":
 				return []string{x.VpcID}
-			case "cidr", "cidr-block-association.cidr-block":
+			case "cidr":
 				return []string{x.CidrBlock}
+			case "instance-tenancy":
+				return []string{x.InstanceTenancy}
 			case "state":
 				return []string{x.State}
 			case "is-default", "isDefault":
@@ -743,6 +746,16 @@ func (s *Account) describeVpcs(r *request) (any, error) {
 				return []string{x.DhcpOptionsID}
 			}
 			var out []string
+			for _, a := range x.CidrAssocs.Items {
+				switch name {
+				case "cidr-block-association.cidr-block":
+					out = append(out, a.CidrBlock)
+				case "cidr-block-association.association-id":
+					out = append(out, a.AssociationID)
+				case "cidr-block-association.state":
+					out = append(out, a.State.State)
+				}
+			}
 			for _, a := range x.Ipv6Assocs.Items {
 				switch name {
 				case "ipv6-cidr-block-association.ipv6-cidr-block":
@@ -774,7 +787,7 @@ type xSubnet struct {
 	State                   string                `xml:"state"`
 	VpcID                   string                `xml:"vpcId"`
 	OwnerID                 string                `xml:"ownerId"`
-	CidrBlock               string                `xml:"cidrBlock"`
+	CidrBlock               string                `xml:"cidrBlock,omitempty"`
 	AvailableIPAddressCount int                   `xml:"availableIpAddressCount"`
 	AvailabilityZone        string                `xml:"availabilityZone"`
 	AvailabilityZoneID      string                `xml:"availabilityZoneId"`
@@ -783,6 +796,9 @@ type xSubnet struct {
 	Tags                    set[xTag]             `xml:"tagSet"`
 	Ipv6Assocs              set[xSubnetIPv6Assoc] `xml:"ipv6CidrBlockAssociationSet"`
 	AssignIpv6OnCreation    bool                  `xml:"assignIpv6AddressOnCreation"`
+	Ipv6Native              bool                  `xml:"ipv6Native"`
+	EnableDns64             bool                  `xml:"enableDns64"`
+	PrivateDNSNameOptions   xPrivateDNSOptions    `xml:"privateDnsNameOptionsOnLaunch"`
 }
 
 type describeSubnetsResp struct {

@@ -33,11 +33,14 @@ func (st *state) nextIPv6Block() (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// localRoutes are the local routes of every table of v: its IPv4 block,
-// and its IPv6 block when it has one (AWS adds that route to every table
+// localRoutes are the local routes of every table of v: its IPv4 blocks,
+// and its IPv6 block when it has one (AWS adds such a route to every table
 // of the VPC on association and removes it on disassociation).
 func (v *vpc) localRoutes() []*route {
-	out := []*route{{dst: v.cidr, local: true, origin: "CreateRouteTable"}}
+	var out []*route
+	for _, b := range v.v4Blocks() {
+		out = append(out, &route{dst: b.cidr, local: true, origin: "CreateRouteTable"})
+	}
 	if v.ipv6.cidr.IsValid() {
 		out = append(out, &route{dst: v.ipv6.cidr, local: true, origin: "CreateRouteTable"})
 	}
@@ -157,22 +160,29 @@ func xIPv6Addrs(e *eni) set[xIPv6Addr] {
 
 type vpcCidrAssocResp struct {
 	ec2Resp
-	Ipv6  xVpcIPv6Assoc `xml:"ipv6CidrBlockAssociation"`
-	VpcID string        `xml:"vpcId"`
+	V4    *xCidrAssoc    `xml:"cidrBlockAssociation,omitempty"`
+	Ipv6  *xVpcIPv6Assoc `xml:"ipv6CidrBlockAssociation,omitempty"`
+	VpcID string         `xml:"vpcId"`
 }
 
-// associateVpcCidrBlock gives a VPC an Amazon-provided /56
-// (AmazonProvidedIpv6CidrBlock). Secondary IPv4 blocks, BYOIP pools and
-// IPAM are not modelled. The answer says associating, as EC2's does; in
-// vpcsim the association completes within the call, so DescribeVpcs
-// already shows it associated.
+// associateVpcCidrBlock gives a VPC a secondary IPv4 block (CidrBlock,
+// vpccidr.go) or an Amazon-provided /56 (AmazonProvidedIpv6CidrBlock).
+// BYOIP pools and IPAM are not modelled. The answer says associating, as
+// EC2's does; in vpcsim the association completes within the call, so
+// DescribeVpcs already shows it associated.
 func (s *Account) associateVpcCidrBlock(r *request) (any, error) {
 	amazon, _, err := r.boolean("AmazonProvidedIpv6CidrBlock")
 	if err != nil {
 		return nil, err
 	}
-	if !amazon {
-		return nil, invalidParam("vpcsim associates Amazon-provided IPv6 blocks only (AmazonProvidedIpv6CidrBlock=true); secondary IPv4 blocks, IPv6 pools and IPAM are not modelled")
+	c := r.get("CidrBlock")
+	switch {
+	case c != "" && amazon:
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Only one of cidrBlock and amazonProvidedIpv6CidrBlock may be specified.")
+	case c != "":
+		return s.associateVpcIPv4(r, c)
+	case !amazon:
+		return nil, invalidParam("vpcsim models secondary IPv4 blocks (CidrBlock) and Amazon-provided IPv6 blocks (AmazonProvidedIpv6CidrBlock=true) only; IPv6 pools and IPAM are not modelled")
 	}
 	out := &vpcCidrAssocResp{}
 	err = s.mutateIn(r, func(st *state) error {
@@ -184,14 +194,15 @@ func (s *Account) associateVpcCidrBlock(r *request) (any, error) {
 			// "You can have one IPv6 CIDR block association per network
 			// border group" (AssociateVpcCidrBlock), and the simulated
 			// region is one group.
-			return errorf(http.StatusBadRequest, "CidrLimitExceeded", "The vpc '%s' already has an IPv6 CIDR block association in network border group %s.", v.id, st.region)
+			return errorf(http.StatusBadRequest, "CidrLimitExceeded", "This network %s has met its maximum number of allowed CIDRs: 1", v.id)
 		}
 		p, ok := st.nextIPv6Block()
 		if !ok {
 			return errorf(http.StatusBadRequest, "InsufficientCidrBlocks", "No Amazon-provided IPv6 CIDR block is left.")
 		}
 		st.associateIPv6(s.ids, v, p)
-		out.Ipv6, out.VpcID = st.xVpcIPv6(v, "associating"), v.id
+		x := st.xVpcIPv6(v, "associating")
+		out.Ipv6, out.VpcID = &x, v.id
 		return nil
 	})
 	if err != nil {
@@ -223,10 +234,10 @@ func (s *Account) disassociateVpcCidrBlock(r *request) (any, error) {
 	err = s.mutateIn(r, func(st *state) error {
 		v := st.vpcOfAssoc(id)
 		if v == nil {
-			if slices.ContainsFunc(st.vpcs, func(v *vpc) bool { return "vpc-cidr-assoc-"+v.id[4:] == id }) {
-				return invalidParam("The vpc CIDR block association %s is the VPC's primary IPv4 block and cannot be disassociated", id)
+			if v, i := st.vpcOfV4Assoc(id); v != nil {
+				return s.disassociateVpcIPv4(st, v, i, out)
 			}
-			return notFound("InvalidVpcCidrBlockAssociationID.NotFound", "vpcCidrBlockAssociation", id)
+			return errorf(http.StatusBadRequest, "InvalidVpcCidrBlockAssociationID.NotFound", "The vpc CIDR block association ID '%s' does not exist", id)
 		}
 		for _, sn := range st.subnets {
 			if sn.vpc == v.id && sn.ipv6.cidr.IsValid() {
@@ -234,7 +245,8 @@ func (s *Account) disassociateVpcCidrBlock(r *request) (any, error) {
 					"The vpc CIDR block %s is in use by subnet %s; disassociate the subnet's IPv6 CIDR block first.", v.ipv6.cidr, sn.id)
 			}
 		}
-		out.Ipv6, out.VpcID = st.xVpcIPv6(v, "disassociating"), v.id
+		x := st.xVpcIPv6(v, "disassociating")
+		out.Ipv6, out.VpcID = &x, v.id
 		block := v.ipv6.cidr
 		for _, t := range st.tables {
 			if t.vpc == v.id {
@@ -269,32 +281,18 @@ func (s *Account) associateSubnetCidrBlock(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, perr := netip.ParsePrefix(c)
-	if perr != nil || !p.Addr().Is6() || p != p.Masked() {
-		return nil, invalidParam("Value (%s) for parameter ipv6CidrBlock is invalid. This is not a valid IPv6 CIDR block.", c)
-	}
-	if p.Bits() != 64 {
-		return nil, errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The IPv6 CIDR '%s' is invalid: a subnet's IPv6 block is a /64.", c)
-	}
 	out := &subnetCidrAssocResp{}
 	err = s.mutateIn(r, func(st *state) error {
 		sn := st.subnet(sid)
 		if sn == nil {
 			return notFound("InvalidSubnetID.NotFound", "subnet", sid)
 		}
-		v := st.vpc(sn.vpc)
-		switch {
-		case sn.ipv6.cidr.IsValid():
+		if sn.ipv6.cidr.IsValid() {
 			return errorf(http.StatusBadRequest, "InvalidParameterValue", "The subnet '%s' already has an IPv6 CIDR block %s.", sn.id, sn.ipv6.cidr)
-		case v == nil || !v.ipv6.cidr.IsValid():
-			return errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The IPv6 CIDR '%s' is invalid: vpc %s has no IPv6 CIDR block.", c, sn.vpc)
-		case !v.ipv6.cidr.Contains(p.Addr()):
-			return errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The IPv6 CIDR '%s' is not within the vpc's IPv6 CIDR block %s.", c, v.ipv6.cidr)
 		}
-		for _, o := range st.subnets {
-			if o.vpc == sn.vpc && o.ipv6.cidr.IsValid() && o.ipv6.cidr.Overlaps(p) {
-				return errorf(http.StatusBadRequest, "InvalidSubnet.Conflict", "The IPv6 CIDR '%s' conflicts with subnet %s", c, o.id)
-			}
+		p, err := st.subnetV6Block(st.vpc(sn.vpc), sn, c)
+		if err != nil {
+			return err
 		}
 		sn.ipv6 = v6Block{assoc: s.ids.next("subnet-cidr-assoc"), cidr: p}
 		out.Ipv6 = xSubnetIPv6Assoc{AssociationID: sn.ipv6.assoc, Ipv6CidrBlock: p.String(), State: xIPv6State{"associating"}}
@@ -305,6 +303,33 @@ func (s *Account) associateSubnetCidrBlock(r *request) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// subnetV6Block checks c as an IPv6 block for a subnet (other than
+// except) of v: a /44 to /64 ("The allowed size for an IPv6 subnet is
+// between a /44 netmask and a /64 netmask", API reference, CreateSubnet;
+// moto's aws_verified test_create_ipv6native_subnet gives a subnet the
+// VPC's whole /56) inside v's IPv6 block, overlapping no other subnet's
+// (InvalidSubnet.Conflict, as for IPv4).
+func (st *state) subnetV6Block(v *vpc, except *subnet, c string) (netip.Prefix, error) {
+	p, perr := netip.ParsePrefix(c)
+	if perr != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p != p.Masked() {
+		return netip.Prefix{}, invalidParam("Value (%s) for parameter ipv6CidrBlock is invalid. This is not a valid IPv6 CIDR block.", c)
+	}
+	switch {
+	case p.Bits() < 44 || p.Bits() > 64:
+		return netip.Prefix{}, errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The IPv6 CIDR '%s' is invalid: a subnet's IPv6 block is a /44 to a /64.", c)
+	case v == nil || !v.ipv6.cidr.IsValid():
+		return netip.Prefix{}, errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The IPv6 CIDR '%s' is invalid: the vpc has no IPv6 CIDR block.", c)
+	case !v.ipv6.cidr.Contains(p.Addr()) || p.Bits() < v.ipv6.cidr.Bits():
+		return netip.Prefix{}, errorf(http.StatusBadRequest, "InvalidSubnet.Range", "The IPv6 CIDR '%s' is not within the vpc's IPv6 CIDR block %s.", c, v.ipv6.cidr)
+	}
+	for _, o := range st.subnets {
+		if o != except && o.vpc == v.id && o.ipv6.cidr.IsValid() && o.ipv6.cidr.Overlaps(p) {
+			return netip.Prefix{}, errorf(http.StatusBadRequest, "InvalidSubnet.Conflict", "The IPv6 CIDR '%s' conflicts with subnet %s", c, o.id)
+		}
+	}
+	return p, nil
 }
 
 // subnetOfAssoc finds the subnet holding an IPv6 block association.

@@ -36,6 +36,11 @@ func missingParam(name string) *apiError {
 	return errorf(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter %s", name)
 }
 
+// missingParamMsg is a MissingParameter error with EC2's own message.
+func missingParamMsg(msg string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "MissingParameter", Message: msg}
+}
+
 // notFound words the NotFound errors as EC2 does: "The routeTable ID
 // 'rtb-1' does not exist", "The instance IDs 'i-1, i-2' do not exist".
 func notFound(code, noun string, ids ...string) *apiError {
@@ -225,12 +230,14 @@ var actions = map[string]actionSpec{
 	"DeleteVpc":                   {run: (*Account).deleteVpc, resources: one(paramARN("vpc", "VpcId"))},
 	"ModifyVpcAttribute":          {run: (*Account).modifyVpcAttribute, resources: one(paramARN("vpc", "VpcId"))},
 	"DescribeVpcAttribute":        {run: (*Account).describeVpcAttribute},
+	"ModifyVpcTenancy":            {run: (*Account).modifyVpcTenancy, resources: one(paramARN("vpc", "VpcId"))},
 	"CreateSubnet":                {run: (*Account).createSubnet, resources: one(paramARN("vpc", "VpcId"))},
 	"AssociateVpcCidrBlock":       {run: (*Account).associateVpcCidrBlock, resources: one(paramARN("vpc", "VpcId"))},
 	"DisassociateVpcCidrBlock":    {run: (*Account).disassociateVpcCidrBlock, resources: one(vpcAssocARN)},
 	"AssociateSubnetCidrBlock":    {run: (*Account).associateSubnetCidrBlock, resources: one(paramARN("subnet", "SubnetId"))},
 	"DisassociateSubnetCidrBlock": {run: (*Account).disassociateSubnetCidrBlock, resources: one(subnetAssocARN)},
 	"DeleteSubnet":                {run: (*Account).deleteSubnet, resources: one(paramARN("subnet", "SubnetId"))},
+	"ModifySubnetAttribute":       {run: (*Account).modifySubnetAttribute, resources: one(paramARN("subnet", "SubnetId"))},
 	"RunInstances":                {run: (*Account).runInstances, resources: one(paramARN("subnet", "SubnetId"))},
 	"TerminateInstances":          {run: (*Account).terminateInstances, resources: one(firstInstanceARN)},
 	"DescribeInstanceStatus":      {run: (*Account).describeInstanceStatus},

@@ -92,6 +92,16 @@ type vpc struct {
 	// ipv6.go); zero without one. AWS allows one such block per network
 	// border group, and a simulated region has one.
 	ipv6 v6Block
+	// secondary are the IPv4 blocks added with AssociateVpcCidrBlock
+	// (vpccidr.go), in the order they were added; cidr is the primary.
+	secondary []v4Block
+	tenancy   string // instance tenancy: "default" or "dedicated"
+}
+
+// v4Block is a secondary IPv4 CIDR block of a VPC.
+type v4Block struct {
+	assoc string // vpc-cidr-assoc-...
+	cidr  netip.Prefix
 }
 
 // v6Block is an IPv6 CIDR block associated with a VPC or a subnet.
@@ -107,9 +117,12 @@ type subnet struct {
 	az        string
 	tags      map[string]string
 	defaultAZ bool // the default subnet of its zone (default VPC)
-	// ipv6 is the subnet's /64 (AssociateSubnetCidrBlock); zero
+	// ipv6 is the subnet's IPv6 block (AssociateSubnetCidrBlock); zero
 	// without one. A subnet has at most one IPv6 block.
 	ipv6 v6Block
+	// ipv6Native marks an IPv6-only subnet (cidr is then zero).
+	ipv6Native bool
+	attrs      subnetAttrs // ModifySubnetAttribute (subnetattrs.go)
 }
 
 type routeTable struct {
@@ -490,6 +503,7 @@ func (b *builder) build() *state {
 		st.byID[id] = x
 		b.name("vpc", path, v.Name, id)
 		b.vpcIPv6(path+".ipv6-cidr", x, v.IPv6CIDR)
+		b.vpcSecondary(path+".secondary-cidrs", x, v.SecondaryCIDRs)
 	}
 
 	for i, s := range w.Subnets {
@@ -501,8 +515,8 @@ func (b *builder) build() *state {
 			b.errf(path+".cidr", "cidr %q is not an IPv4 block between /16 and /28", s.CIDR)
 			p = netip.Prefix{}
 		} else if v, ok := st.byID[vid].(*vpc); ok {
-			if !v.cidr.Contains(p.Addr()) || p.Bits() < v.cidr.Bits() {
-				b.errf(path+".cidr", "cidr %s is not inside vpc cidr %s", p, v.cidr)
+			if _, ok := v.blockOf(p); !ok {
+				b.errf(path+".cidr", "cidr %s is not inside a cidr of vpc %s", p, v.id)
 			}
 			for _, o := range st.subnets {
 				if o.vpc == vid && o.cidr.Overlaps(p) {
@@ -827,6 +841,7 @@ func (b *builder) defaultVPC() {
 	st.byID[v.id] = v
 	for i, z := range zonesOf(st.region) {
 		sn := &subnet{id: b.ids.next("subnet"), vpc: v.id, az: z.name, tags: map[string]string{}, defaultAZ: true,
+			attrs: subnetAttrs{mapPublicIP: true},
 			cidr: netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 31, byte(16 * i), 0}), 20)}
 		st.subnets = append(st.subnets, sn)
 		st.byID[sn.id] = sn

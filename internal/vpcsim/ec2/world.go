@@ -59,8 +59,11 @@ type VPC struct {
 	CIDR string `yaml:"cidr,omitempty" json:"cidr"`
 	// IPv6CIDR is the VPC's Amazon-provided IPv6 block: "amazon" takes the
 	// next /56 of vpcsim's pool (2001:db8::/32), or a /56 names one.
-	IPv6CIDR string            `yaml:"ipv6-cidr,omitempty" json:"ipv6_cidr,omitempty"`
-	Tags     map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	IPv6CIDR string `yaml:"ipv6-cidr,omitempty" json:"ipv6_cidr,omitempty"`
+	// SecondaryCIDRs are further IPv4 blocks, as AssociateVpcCidrBlock
+	// adds them (at most four, /16 to /28, overlapping no other block).
+	SecondaryCIDRs []string          `yaml:"secondary-cidrs,omitempty" json:"secondary_cidrs,omitempty"`
+	Tags           map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	// OwnerID is the account that owns the VPC and its route tables;
 	// default the world's account. Another account makes it a shared
 	// VPC as AWS VPC sharing does: the world's account is a participant
