@@ -842,7 +842,7 @@ func (b *builder) defaultVPC() {
 	for i, z := range zonesOf(st.region) {
 		sn := &subnet{id: b.ids.next("subnet"), vpc: v.id, az: z.name, tags: map[string]string{}, defaultAZ: true,
 			attrs: subnetAttrs{mapPublicIP: true},
-			cidr: netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 31, byte(16 * i), 0}), 20)}
+			cidr:  netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 31, byte(16 * i), 0}), 20)}
 		st.subnets = append(st.subnets, sn)
 		st.byID[sn.id] = sn
 	}
