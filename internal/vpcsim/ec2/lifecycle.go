@@ -148,6 +148,12 @@ func (st *state) taggable(id string) (tags map[string]string, kind string, ok bo
 	case *secGroup:
 		return x.tags, "security-group", true
 	}
+	if _, rl, _ := st.rule(id); rl != nil {
+		if rl.tags == nil {
+			rl.tags = map[string]string{}
+		}
+		return rl.tags, "security-group-rule", true
+	}
 	return nil, "", false
 }
 
@@ -161,6 +167,7 @@ func notFoundByPrefix(id string) *apiError {
 		{"vpc-", "InvalidVpcID.NotFound", "vpc"},
 		{"vol-", "InvalidVolume.NotFound", "volume"},
 		{"eipalloc-", "InvalidAllocationID.NotFound", "allocation"},
+		{"sgr-", "InvalidSecurityGroupRuleId.NotFound", "security group rule"},
 		{"sg-", "InvalidGroup.NotFound", "security group"},
 	}
 	for _, k := range kinds {
@@ -304,6 +311,13 @@ func (s *Account) describeTags(r *request) (any, error) {
 	var ids []string
 	for id := range st.byID {
 		ids = append(ids, id)
+	}
+	for _, g := range st.sgs {
+		for _, rl := range slices.Concat(g.egress, g.ingress) {
+			if len(rl.tags) > 0 {
+				ids = append(ids, rl.id)
+			}
+		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {

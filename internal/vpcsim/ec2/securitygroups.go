@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -37,6 +38,7 @@ type sgRule struct {
 	group      string // peer security group ID
 	prefixList string
 	desc       string
+	tags       map[string]string // nil until tagged (taggable)
 }
 
 func (r *sgRule) samePeer(o *sgRule) bool {
@@ -59,10 +61,43 @@ func (st *state) secGroup(id string) *secGroup { x, _ := st.byID[id].(*secGroup)
 func (st *state) addDefaultGroup(ids idGen, vpcID string) *secGroup {
 	g := &secGroup{id: ids.next("sg"), name: "default", desc: "default VPC security group", vpc: vpcID, tags: map[string]string{}}
 	g.ingress = []*sgRule{{id: ids.next("sgr"), proto: "-1", from: -1, to: -1, group: g.id}}
-	g.egress = []*sgRule{{id: ids.next("sgr"), proto: "-1", from: -1, to: -1, cidr: "0.0.0.0/0"}}
+	g.egress = st.allOutbound(ids, vpcID)
 	st.sgs = append(st.sgs, g)
 	st.byID[g.id] = g
 	return g
+}
+
+// allOutbound is a new group's egress: all IPv4 traffic, and all IPv6
+// traffic when its VPC has an IPv6 block ("If your VPC has an IPv6 CIDR
+// block, we also add an outbound rule that allows all IPv6 traffic", VPC
+// user guide, "Security group rules").
+func (st *state) allOutbound(ids idGen, vpcID string) []*sgRule {
+	out := []*sgRule{{id: ids.next("sgr"), proto: "-1", from: -1, to: -1, cidr: "0.0.0.0/0"}}
+	if v := st.vpc(vpcID); v != nil && v.ipv6.cidr.IsValid() {
+		out = append(out, &sgRule{id: ids.next("sgr"), proto: "-1", from: -1, to: -1, cidr6: "::/0"})
+	}
+	return out
+}
+
+// rule finds a rule by its ID, with its group and whether it is an
+// egress rule; rl is nil when there is none.
+func (st *state) rule(id string) (*secGroup, *sgRule, bool) {
+	if !strings.HasPrefix(id, "sgr-") {
+		return nil, nil, false
+	}
+	for _, g := range st.sgs {
+		for _, rl := range g.egress {
+			if rl.id == id {
+				return g, rl, true
+			}
+		}
+		for _, rl := range g.ingress {
+			if rl.id == id {
+				return g, rl, false
+			}
+		}
+	}
+	return nil, nil, false
 }
 
 // defaultGroup returns vpc's default security group.
@@ -228,7 +263,7 @@ func (s *Account) createSecurityGroup(r *request) (any, error) {
 			return errorf(http.StatusBadRequest, "InvalidGroup.Duplicate", "The security group '%s' already exists for VPC '%s'", name, vid)
 		}
 		g := &secGroup{id: s.ids.next("sg"), name: name, desc: desc, vpc: vid, tags: tagSpecs(r, "security-group")}
-		g.egress = []*sgRule{{id: s.ids.next("sgr"), proto: "-1", from: -1, to: -1, cidr: "0.0.0.0/0"}}
+		g.egress = st.allOutbound(s.ids, vid)
 		st.sgs = append(st.sgs, g)
 		st.byID[g.id] = g
 		out.GroupID, out.SecurityGroupArn, out.Tags = g.id, st.arn("security-group", g.id), tagSet(g.tags)
@@ -498,7 +533,11 @@ func (s *Account) authorizeRules(r *request, egress bool) (any, error) {
 			}
 		}
 		*list = append(*list, rules...)
+		tags := tagSpecs(r, "security-group-rule")
 		for _, rl := range rules {
+			if len(tags) > 0 {
+				rl.tags = maps.Clone(tags)
+			}
 			out.Rules.Items = append(out.Rules.Items, st.xRule(g, rl, egress))
 		}
 		return nil
@@ -792,7 +831,7 @@ type xReferenced struct {
 func (st *state) xRule(g *secGroup, rl *sgRule, egress bool) xSGRule {
 	x := xSGRule{ID: rl.id, GroupID: g.id, GroupOwner: st.account, IsEgress: egress, IPProtocol: rl.proto,
 		FromPort: rl.from, ToPort: rl.to, CidrIPv4: rl.cidr, CidrIPv6: rl.cidr6, PrefixList: rl.prefixList,
-		Description: rl.desc, ARN: st.arn("security-group-rule", rl.id), Tags: set[xTag]{Items: []xTag{}}}
+		Description: rl.desc, ARN: st.arn("security-group-rule", rl.id), Tags: tagSet(rl.tags)}
 	if rl.group != "" {
 		x.Referenced = &xReferenced{GroupID: rl.group, UserID: st.account}
 	}
@@ -806,26 +845,46 @@ type describeSGRulesResp struct {
 }
 
 // describeSecurityGroupRules lists rules by SecurityGroupRuleId.N and the
-// group-id and security-group-rule-id filters.
+// group-id, security-group-rule-id and tag filters, each group's egress
+// rules first. As EC2 answers in moto's aws_verified
+// test_invalid_security_group_id_in_rules_search, a group-id that is not
+// an sg- ID is InvalidGroupId.Malformed, one that does not exist matches
+// nothing, and a rule ID that does not exist is
+// InvalidSecurityGroupRuleId.NotFound.
 func (s *Account) describeSecurityGroupRules(r *request) (any, error) {
 	ids := r.list("SecurityGroupRuleId")
 	fs, err := r.filters("group-id", "security-group-rule-id")
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range fs {
+		if f.name != "group-id" {
+			continue
+		}
+		for _, v := range f.values {
+			if !strings.HasPrefix(v, "sg-") {
+				return nil, errorf(http.StatusBadRequest, "InvalidGroupId.Malformed", "The security group ID '%s' is malformed", v)
+			}
+		}
+	}
 	st := s.lockIn(r)
 	defer s.unlockState()
+	for _, id := range ids {
+		if _, rl, _ := st.rule(id); rl == nil {
+			return nil, errorf(http.StatusBadRequest, "InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '%s' does not exist", id)
+		}
+	}
 	var rules []xSGRule
 	for _, g := range st.sgs {
 		for _, dir := range []struct {
 			rules  []*sgRule
 			egress bool
-		}{{g.ingress, false}, {g.egress, true}} {
+		}{{g.egress, true}, {g.ingress, false}} {
 			for _, rl := range dir.rules {
 				if !named(ids, rl.id) {
 					continue
 				}
-				if match(fs, nil, func(name string) []string {
+				if match(fs, rl.tags, func(name string) []string {
 					if name == "group-id" {
 						return []string{g.id}
 					}
