@@ -16,10 +16,18 @@ type allocateAddressResp struct {
 }
 
 // allocateAddress allocates a VPC Elastic IP from the documentation ranges
-// 203.0.113.0/24 and 198.51.100.0/24.
+// 203.0.113.0/24 and 198.51.100.0/24. Address ("The Elastic IP address to
+// recover or an IPv4 address from an address pool", API reference,
+// AllocateAddress) is refused rather than ignored: vpcsim models neither
+// recovering a released address nor BYOIP pools.
 func (s *Account) allocateAddress(r *request) (any, error) {
 	if d := r.get("Domain"); d != "" && d != "vpc" {
 		return nil, invalidParam("vpcsim models VPC addresses only (Domain=vpc)")
+	}
+	for _, p := range []string{"Address", "PublicIpv4Pool", "CustomerOwnedIpv4Pool", "IpamPoolId"} {
+		if v := r.get(p); v != "" && !(p == "PublicIpv4Pool" && v == "amazon") {
+			return nil, invalidParam("vpcsim does not model recovering an Elastic IP address or address pools (%s)", p)
+		}
 	}
 	out := &allocateAddressResp{Domain: "vpc", PublicIpv4Pool: "amazon"}
 	err := s.mutateIn(r, func(st *state) error {
