@@ -26,3 +26,15 @@ func TestAllocateAddressNamesNoAddress(t *testing.T) {
 		t.Fatalf("AllocateAddress from Amazon's pool: %+v, %v", a, err)
 	}
 }
+
+// TestAssociateRouteTableWithGateway: AssociateRouteTable takes a subnet
+// or "an internet gateway or virtual private gateway" (API reference,
+// AssociateRouteTable); vpcsim has no gateway route tables and says so,
+// rather than answering that SubnetId is missing.
+func TestAssociateRouteTableWithGateway(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.ec2.AssociateRouteTable(t.Context(), &awsec2.AssociateRouteTableInput{RouteTableId: aws.String(rtbA), GatewayId: aws.String("igw-0a0000000000000a1")})
+	if got := code(t, err); got != "InvalidParameterValue" || !strings.Contains(err.Error(), "does not model gateway route tables") {
+		t.Fatalf("AssociateRouteTable with GatewayId: %v", err)
+	}
+}

@@ -498,6 +498,12 @@ type associateRouteTableResp struct {
 // one explicit association: another one is Resource.AlreadyAssociated
 // (ReplaceRouteTableAssociation moves it).
 func (s *Account) associateRouteTable(r *request) (any, error) {
+	if r.get("GatewayId") != "" && r.get("SubnetId") == "" {
+		// "You can associate a route table with ... an internet gateway
+		// or virtual private gateway" (API reference, AssociateRouteTable):
+		// gateway route tables, which vpcsim does not model.
+		return nil, invalidParam("vpcsim does not model gateway route tables (AssociateRouteTable with GatewayId)")
+	}
 	sid, err := r.required("SubnetId", "subnetId")
 	if err != nil {
 		return nil, err
