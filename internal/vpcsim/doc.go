@@ -312,7 +312,8 @@
 //
 // # Omitted
 //
-// IPv6, prefix lists, gateways other than as opaque route targets, NACLs,
+// Prefix lists, gateways other than as opaque route targets (no gateway
+// route tables), Elastic IP recovery and address pools, NACLs,
 // eventual consistency, NAT gateways, peering; security group rules are
 // kept but do not filter the fabric's traffic, and world files and
 // snapshots do not carry groups (each VPC gets its default group on load).
