@@ -516,7 +516,11 @@ func (b *builder) build() *state {
 			p = netip.Prefix{}
 		} else if v, ok := st.byID[vid].(*vpc); ok {
 			if _, ok := v.blockOf(p); !ok {
-				b.errf(path+".cidr", "cidr %s is not inside a cidr of vpc %s", p, v.id)
+				var blocks []string
+				for _, x := range v.v4Blocks() {
+					blocks = append(blocks, x.cidr.String())
+				}
+				b.errf(path+".cidr", "cidr %s is not inside vpc cidr %s", p, strings.Join(blocks, " or "))
 			}
 			for _, o := range st.subnets {
 				if o.vpc == vid && o.cidr.Overlaps(p) {
