@@ -29,6 +29,9 @@ import (
 //     local route; an unknown ID is InvalidVpcCidrBlockAssociationID.NotFound
 //     (the code the AWS SDKs and terraform-provider-aws test for).
 //   - Filters cidr-block-association.cidr-block, .association-id, .state.
+//   - An instance's metadata lists every block under
+//     vpc-ipv4-cidr-blocks ("The IPv4 CIDR blocks for the VPC", EC2 user
+//     guide, "Instance metadata categories").
 func TestVpcSecondaryIPv4Blocks(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
@@ -77,6 +80,12 @@ func TestVpcSecondaryIPv4Blocks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("subnet in the secondary block: %v", err)
 	}
+	// The instances of the VPC see both blocks in their metadata.
+	mac := macOf(t, e.srv.IMDSURL(nodeA))
+	if got := metadata(t, imdsClient(e.srv.IMDSURL(nodeA)), "network/interfaces/macs/"+mac+"/vpc-ipv4-cidr-blocks"); got != "10.0.0.0/16\n10.1.0.0/16" {
+		t.Errorf("vpc-ipv4-cidr-blocks = %q, want both blocks, the primary first", got)
+	}
+
 	// A world file keeps the block, so the subnet in it loads again.
 	data, err := vpcsim.MarshalWorld(e.srv.World())
 	if err != nil {

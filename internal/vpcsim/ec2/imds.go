@@ -56,6 +56,9 @@ func (s *Account) Metadata(id string) (imds.Instance, bool) {
 		}
 		if v := st.vpc(e.vpc); v != nil {
 			x.VPCCIDR = v.cidr.String()
+			for _, b := range v.v4Blocks() {
+				x.VPCCIDRs = append(x.VPCCIDRs, b.cidr.String())
+			}
 			if v.ipv6.cidr.IsValid() {
 				x.VPCIPv6CIDR = v.ipv6.cidr.String()
 			}

@@ -82,6 +82,10 @@ type Interface struct {
 	Device                           int
 	IPs                              []string // primary first
 	Subnet, SubnetCIDR, VPC, VPCCIDR string
+	// VPCCIDRs are all the VPC's IPv4 blocks, the primary (VPCCIDR)
+	// first: "vpc-ipv4-cidr-blocks: The IPv4 CIDR blocks for the VPC"
+	// (EC2 user guide, "Instance metadata categories").
+	VPCCIDRs []string
 	// IPv6s are the interface's IPv6 addresses; SubnetIPv6CIDR and
 	// VPCIPv6CIDR its subnet's and VPC's IPv6 blocks ("" without). IMDS
 	// lists these keys only when they have a value, as EC2's does.
@@ -492,8 +496,13 @@ func (s *Service) metadata(in Instance, path string, now time.Time) (body, ctype
 		return lines(e.SubnetCIDR)
 	case "vpc-id":
 		return lines(e.VPC)
-	case "vpc-ipv4-cidr-block", "vpc-ipv4-cidr-blocks":
+	case "vpc-ipv4-cidr-block":
 		return lines(e.VPCCIDR)
+	case "vpc-ipv4-cidr-blocks":
+		if len(e.VPCCIDRs) == 0 {
+			return lines(e.VPCCIDR)
+		}
+		return lines(e.VPCCIDRs...)
 	}
 	return "", "", false
 }
