@@ -151,6 +151,9 @@ func TestPacer(t *testing.T) {
 	if got, want := gated.later(3, time.Second, 0.5), awsapi.ThrottleDelay(3, time.Second, 0.5); got != want {
 		t.Errorf("later pause under a write gate = %s, want the default %s", got, want)
 	}
+	if got, want := gated.first(5, time.Second, 0.5), awsapi.ThrottleDelay(5, time.Second, 0.5); got != want {
+		t.Errorf("first write's pause under a write gate = %s, want the default %s", got, want)
+	}
 	for a := range 40 {
 		if got := p.first(a+1, time.Second, 0.999); got >= firstMost {
 			t.Errorf("first write's pause after %d attempts = %s, want below %s", a+1, got, firstMost)
