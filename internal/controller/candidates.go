@@ -168,7 +168,7 @@ func (c *Controller) newMonitor(cd *candidate) (*health.Monitor, error) {
 	cd.falls = map[string]int{}
 	var settle time.Duration
 	for i, t := range c.cfg.Checks {
-		settle = max(settle, time.Duration((float64(max(t.Rise, t.Fall)+1)+c.phase)*float64(t.Interval)))
+		settle = max(settle, time.Duration(max(t.Rise, t.Fall)+1)*t.Interval)
 		checks[i] = config.ExpandCheck(t, addr)
 		// Names stay the templates' so that status reads the same for
 		// every candidate.

@@ -147,9 +147,6 @@ type Controller struct {
 	reqs  chan request
 	done  chan struct{} // closed when Run's loop has exited
 	gate  *writeGate    // the fleet's; set by run before any move
-	// phase staggers the health checks of the fleet's clusters (share
-	// of a check interval, set by NewFleet).
-	phase float64
 }
 
 // request is a closure run on the loop goroutine.

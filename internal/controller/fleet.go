@@ -75,14 +75,6 @@ func NewFleet(ctls []*Controller, o FleetOptions) (*Fleet, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	// Spread the clusters' health checks over one check interval: when
-	// an Availability Zone fails, the first clusters then detect it after
-	// about (fall - 1) intervals instead of all of them after up to fall
-	// (bench/RESULTS.md, the controller's storm), and the writes start
-	// that much sooner; the checks cost the same.
-	for i, c := range ctls {
-		c.phase = float64(i) / float64(len(ctls))
-	}
 	return &Fleet{ctls: ctls, ec2: o.EC2, interval: o.Interval, callTimeout: o.CallTimeout,
 		gate: newWriteGate(o.WriteConcurrency), log: o.Log.With("component", "fleet")}, nil
 }

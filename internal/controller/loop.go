@@ -176,7 +176,6 @@ func (c *Controller) startMonitor(ctx context.Context, wg *sync.WaitGroup, cd *c
 		c.log.Error("health checks not started", "instance_id", cd.id, "err", err)
 		return
 	}
-	mon.Stagger(c.phase)
 	mctx, stop := context.WithCancel(ctx)
 	cd.mon, cd.stopMon = mon, stop
 	wg.Go(func() { _ = mon.Run(mctx) })

@@ -47,9 +47,6 @@ type Monitor struct {
 	probes  []probe
 	changes chan struct{}
 	started atomic.Bool
-	// phase delays each check's first probe by that share of its
-	// interval (Stagger).
-	phase float64
 
 	mu     sync.Mutex
 	status []CheckStatus // guarded by mu; index i is probes[i]
@@ -96,19 +93,9 @@ func newMonitor(probes []probe, logger *slog.Logger) (*Monitor, error) {
 	return m, nil
 }
 
-// Stagger makes each check's first probe wait f (in [0, 1)) of its
-// interval after Run, instead of starting at once: monitors started
-// together (a controller's many clusters) then probe in different phases,
-// so that when a fault hits them all at one moment some detect it after
-// about Fall - 1 intervals rather than all after up to Fall. Call it
-// before Run.
-func (m *Monitor) Stagger(f float64) {
-	m.phase = min(max(f, 0), 1)
-}
-
 // Run probes every check on its interval until ctx is done, one goroutine
 // per check, and returns nil after all of them have exited. The first probe
-// of each check starts at once, or after its Stagger. A probe still running when ctx is done is
+// of each check starts at once. A probe still running when ctx is done is
 // cancelled and its result ignored. Run may be called once.
 func (m *Monitor) Run(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
@@ -129,7 +116,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 // timeout is at most its interval) until ctx is done.
 func (m *Monitor) loop(ctx context.Context, i int) {
 	p := m.probes[i]
-	timer := time.NewTimer(time.Duration(m.phase * float64(p.cfg.Interval)))
+	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {

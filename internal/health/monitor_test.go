@@ -277,30 +277,3 @@ func TestNewMonitorRejectsBadChecks(t *testing.T) {
 		t.Errorf("NewMonitor() = %v, want %q", err, want)
 	}
 }
-
-// A staggered monitor's first probe waits its share of the interval, and
-// the probes keep the interval after it: monitors started together then
-// probe in different phases.
-func TestMonitorStagger(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := &scripted{}
-		m, err := newMonitor([]probe{{cfg: check("pg", time.Second, 1, 1), checker: s}}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Stagger(0.25)
-		start := time.Now()
-		startMonitor(t, m)
-		time.Sleep(200 * time.Millisecond)
-		synctest.Wait()
-		if n := s.count(); n != 0 {
-			t.Fatalf("after 200ms with a 250ms stagger: %d probes, want 0", n)
-		}
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		// Probes at 250ms, 1.25s, 2.25s.
-		if n, last := s.count(), m.Status()[0].LastProbe.Sub(start); n != 2 || last != 1250*time.Millisecond {
-			t.Errorf("after 2.2s with a 250ms stagger: %d probes, the last at +%s; want 2, +1.25s", n, last)
-		}
-	})
-}
