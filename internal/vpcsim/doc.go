@@ -219,7 +219,14 @@
 //     image, needs a subnet (there is no default VPC: VPCIdNotSpecified),
 //     gives each instance a primary interface, the role named by
 //     IamInstanceProfile and an IMDS endpoint before answering, and passes
-//     pending → running; TerminateInstances passes shutting-down →
+//     pending → running. KeyName and Placement.HostId are recorded and
+//     reported (key-name filter), never checked: key pairs and Dedicated
+//     Hosts are not modelled. The primary interface takes the addresses of
+//     NetworkInterface.1.PrivateIpAddresses and, with
+//     AssociatePublicIpAddress (else when its subnet maps public
+//     addresses), an Amazon-owned public IPv4 address that an Elastic IP
+//     replaces and a stop or termination releases; DeleteOnTermination=false
+//     keeps it after termination. TerminateInstances passes shutting-down →
 //     terminated, deletes primary interfaces, detaches the rest and keeps
 //     the instance visible. DescribeImages answers a built-in list of three
 //     images; DescribeInstanceStatus reports passing checks for running

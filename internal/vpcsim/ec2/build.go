@@ -413,6 +413,14 @@ func (s *Account) runInstances(r *request) (any, error) {
 	ip := r.get("PrivateIpAddress")
 	secondary, _ := strconv.Atoi(r.get("SecondaryPrivateIpAddressCount"))
 	eniID := ""
+	var fixedSecondary []string
+	if subnetID != "" && r.form.Has("NetworkInterface.1.DeviceIndex") {
+		// API reference RunInstances, NetworkInterface.N: "If you specify
+		// a network interface, you must specify any security groups and
+		// subnets as part of the network interface instead of using the
+		// SecurityGroupIds and SubnetId parameters."
+		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request")
+	}
 	if r.form.Has("NetworkInterface.1.DeviceIndex") {
 		if v := r.get("NetworkInterface.1.SubnetId"); v != "" {
 			subnetID = v
@@ -420,10 +428,45 @@ func (s *Account) runInstances(r *request) (any, error) {
 		if v := r.get("NetworkInterface.1.PrivateIpAddress"); v != "" {
 			ip = v
 		}
+		// PrivateIpAddresses.N: the one marked Primary is the interface's
+		// primary address, the others its secondary ones (API reference
+		// InstanceNetworkInterfaceSpecification, PrivateIpAddresses;
+		// PrivateIpAddressSpecification, Primary).
+		for i := 1; ; i++ {
+			p := "NetworkInterface.1.PrivateIpAddresses." + strconv.Itoa(i) + "."
+			a := r.get(p + "PrivateIpAddress")
+			if a == "" {
+				break
+			}
+			if primary, _, err := r.boolean(p + "Primary"); err != nil {
+				return nil, err
+			} else if primary {
+				ip = a
+			} else {
+				fixedSecondary = append(fixedSecondary, a)
+			}
+		}
 		if v := r.get("NetworkInterface.1.SecondaryPrivateIpAddressCount"); v != "" {
 			secondary, _ = strconv.Atoi(v)
 		}
 		eniID = r.get("NetworkInterface.1.NetworkInterfaceId")
+	}
+	// NetworkInterface.1.AssociatePublicIpAddress, else the subnet's
+	// MapPublicIpOnLaunch, decides whether the new interface gets a public
+	// address (API reference InstanceNetworkInterfaceSpecification,
+	// AssociatePublicIpAddress: "Indicates whether to assign a public IPv4
+	// address to an instance you launch in a VPC ... overrides the subnet's
+	// attribute").
+	publicIP, setPublic, err := r.boolean("NetworkInterface.1.AssociatePublicIpAddress")
+	if err != nil {
+		return nil, err
+	}
+	deleteENI, setDelete, err := r.boolean("NetworkInterface.1.DeleteOnTermination")
+	if err != nil {
+		return nil, err
+	}
+	if !setDelete {
+		deleteENI = true
 	}
 	noTerminate, _, err := r.boolean("DisableApiTermination")
 	if err != nil {
@@ -445,7 +488,7 @@ func (s *Account) runInstances(r *request) (any, error) {
 	if g := r.list("NetworkInterface.1.SecurityGroupId"); len(g) > 0 {
 		groupIDs = g
 	}
-	if ip != "" && maxN > 1 {
+	if (ip != "" || len(fixedSecondary) > 0) && maxN > 1 {
 		return nil, invalidParam("A private IP address can only be specified when launching one instance.")
 	}
 	role := r.get("IamInstanceProfile.Name")
@@ -470,6 +513,13 @@ func (s *Account) runInstances(r *request) (any, error) {
 				return errorf(http.StatusBadRequest, "InvalidNetworkInterface.InUse", "Interface: [%s] in use.", eniID)
 			}
 			subnetID = given.subnet
+		}
+		if az := r.get("Placement.AvailabilityZone"); az != "" && !isZoneOf(st.region, az) {
+			// EC2's answer for a zone the region does not have, as
+			// RunInstances callers quote it (e.g. cloudfoundry-community/
+			// bosh-bootstrap's issues: "Invalid availability zone:
+			// [us-east-1b] (AWS::EC2::Errors::InvalidParameterValue)").
+			return invalidParam("Invalid availability zone: [%s]", az)
 		}
 		if subnetID == "" {
 			sn := st.defaultSubnet(r.get("Placement.AvailabilityZone"))
@@ -501,6 +551,17 @@ func (s *Account) runInstances(r *request) (any, error) {
 			}
 			fixed = a
 		}
+		var fixedAddrs []netip.Addr
+		for _, v := range fixedSecondary {
+			a, err := st.checkAddr(v, sn)
+			if err != nil {
+				return err
+			}
+			if a == fixed || slices.Contains(fixedAddrs, a) || st.ownerOf(sn.vpc, a) != nil {
+				return errorf(http.StatusBadRequest, "InvalidIPAddress.InUse", "Address %s is in use.", a)
+			}
+			fixedAddrs = append(fixedAddrs, a)
+		}
 		free := 0
 		for a := sn.cidr.Addr(); sn.cidr.Contains(a) && free < maxN*(1+secondary); a = a.Next() {
 			if reservedOrOutside(a, sn) == nil && st.ownerOf(sn.vpc, a) == nil {
@@ -524,21 +585,26 @@ func (s *Account) runInstances(r *request) (any, error) {
 			if e == nil {
 				e = &eni{id: s.ids.next("eni"), subnet: sn.id, vpc: sn.vpc, az: sn.az, sdc: true, description: "", tags: tagSpecs(r, "network-interface"), groups: groups}
 				e.mac = macFor(e.id)
+				// The named secondary addresses are the interface's before
+				// a free primary address is picked, so it is not one of them.
+				e.secondary = slices.Clone(fixedAddrs)
+				st.enis = append(st.enis, e)
+				st.byID[e.id] = e
 				if fixed.IsValid() {
 					e.ip = fixed
 				} else {
 					e.ip, _ = st.freeIP(sn)
 				}
-				st.enis = append(st.enis, e)
-				st.byID[e.id] = e
 				if err := st.assignCount(e, sn, secondary); err != nil {
 					return err
 				}
+				e.autoPublic = publicIP || !setPublic && sn.defaultAZ
 			}
-			e.attach = &attachment{id: s.ids.next("eni-attach"), instance: in.id, index: 0, status: "attached", time: now, primary: given == nil}
+			e.attach = &attachment{id: s.ids.next("eni-attach"), instance: in.id, index: 0, status: "attached", time: now, primary: given == nil, keep: !deleteENI}
 			in.enis = []string{e.id}
 			st.insts = append(st.insts, in)
 			st.byID[in.id] = in
+			st.refreshPublicIP(e)
 			opts.apply(in)
 			s.attachLaunchVolumes(st, in, sn.az, bdms, tagSpecs(r, "volume"))
 			st.schedule(s.opts.Timing.InstanceStart.Sample(), func(*state) {
@@ -581,7 +647,7 @@ func (st *state) terminate(in *instance) {
 		if e == nil {
 			continue
 		}
-		if e.attach != nil && e.attach.primary {
+		if e.attach != nil && e.attach.deleteOnTermination() {
 			for _, x := range st.eips {
 				if x.eni == e.id {
 					x.eni, x.assocID, x.privateIP = "", "", netip.Addr{}
@@ -592,6 +658,7 @@ func (st *state) terminate(in *instance) {
 			continue
 		}
 		e.attach = nil
+		st.refreshPublicIP(e)
 	}
 	in.enis = nil
 	st.vols = slices.DeleteFunc(st.vols, func(v *volume) bool {

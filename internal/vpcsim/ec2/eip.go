@@ -132,8 +132,13 @@ func (s *Account) associateAddress(r *request) (any, error) {
 		if old := st.eipOn(target.id, priv); old != nil {
 			old.eni, old.assocID, old.privateIP = "", "", netip.Addr{}
 		}
+		prev := st.eni(x.eni)
 		x.eni, x.privateIP, x.assocID = target.id, priv, s.ids.next("eipassoc")
 		out.AssociationID = x.assocID
+		st.refreshPublicIP(target)
+		if prev != nil && prev != target {
+			st.refreshPublicIP(prev)
+		}
 		return nil
 	})
 	if err != nil {
@@ -147,7 +152,11 @@ func (s *Account) disassociateAddress(r *request) (any, error) {
 		if id := r.get("AssociationId"); id != "" {
 			for _, x := range st.eips {
 				if x.assocID == id {
+					e := st.eni(x.eni)
 					x.eni, x.assocID, x.privateIP = "", "", netip.Addr{}
+					if e != nil {
+						st.refreshPublicIP(e)
+					}
 					return nil
 				}
 			}
@@ -160,7 +169,11 @@ func (s *Account) disassociateAddress(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
+		e := st.eni(x.eni)
 		x.eni, x.assocID, x.privateIP = "", "", netip.Addr{}
+		if e != nil {
+			st.refreshPublicIP(e)
+		}
 		return nil
 	})
 	if err != nil {
@@ -186,6 +199,9 @@ func (s *Account) releaseAddress(r *request) (any, error) {
 		}
 		st.eips = slices.DeleteFunc(st.eips, func(e *eip) bool { return e == x })
 		delete(st.byID, x.id)
+		if e := st.eni(x.eni); e != nil {
+			st.refreshPublicIP(e)
+		}
 		return nil
 	})
 	if err != nil {

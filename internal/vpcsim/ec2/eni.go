@@ -421,3 +421,19 @@ func (s *Account) unassignPrivateIpAddresses(r *request) (any, error) {
 	}
 	return &returnResp{Return: true}, nil
 }
+
+// checkTagSpecs refuses a TagSpecification.N without tags, as EC2 does for
+// every action that takes one ("Tag specification must have at least one
+// tag", EC2's answer quoted by operators that strip empty specifications,
+// e.g. a StripEmptyTagSpecifications middleware for the AWS SDK for Go).
+func checkTagSpecs(r *request) error {
+	for i := 1; ; i++ {
+		p := "TagSpecification." + strconv.Itoa(i)
+		if !r.form.Has(p+".ResourceType") && !r.form.Has(p+".Tag.1.Key") {
+			return nil
+		}
+		if !r.form.Has(p + ".Tag.1.Key") {
+			return invalidParam("Tag specification must have at least one tag")
+		}
+	}
+}

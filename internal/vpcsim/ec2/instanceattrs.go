@@ -386,10 +386,15 @@ type launchOptions struct {
 	ebsOptimized, monitoring   bool
 	hibernate                  bool
 	metadata                   metadataOptions
+	keyName, hostID            string
 }
 
 func parseLaunchOptions(r *request) (launchOptions, error) {
-	o := launchOptions{userData: r.get("UserData"), shutdownBehavior: r.get("InstanceInitiatedShutdownBehavior")}
+	// KeyName and Placement.HostId are recorded and reported, never
+	// checked: key pairs and Dedicated Hosts are not modelled, as any ami-
+	// image is accepted.
+	o := launchOptions{userData: r.get("UserData"), shutdownBehavior: r.get("InstanceInitiatedShutdownBehavior"),
+		keyName: r.get("KeyName"), hostID: r.get("Placement.HostId")}
 	if o.shutdownBehavior != "" && o.shutdownBehavior != "stop" && o.shutdownBehavior != "terminate" {
 		return o, invalidParam("Value (%s) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are stop and terminate.", o.shutdownBehavior)
 	}
@@ -407,4 +412,5 @@ func (o launchOptions) apply(in *instance) {
 	in.userData, in.shutdownBehavior = o.userData, o.shutdownBehavior
 	in.ebsOptimized, in.monitoring, in.hibernate = o.ebsOptimized, o.monitoring, o.hibernate
 	in.metadata = o.metadata
+	in.keyName, in.hostID = o.keyName, o.hostID
 }

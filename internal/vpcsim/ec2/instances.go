@@ -27,6 +27,7 @@ var stateCodes = map[string]int{"pending": 0, "running": 16, "shutting-down": 32
 type xPlacement struct {
 	AvailabilityZone string `xml:"availabilityZone"`
 	GroupName        string `xml:"groupName"`
+	HostID           string `xml:"hostId,omitempty"`
 	Tenancy          string `xml:"tenancy"`
 }
 
@@ -38,6 +39,7 @@ type xProfile struct {
 type xInstance struct {
 	InstanceID         string            `xml:"instanceId"`
 	ImageID            string            `xml:"imageId"`
+	KeyName            string            `xml:"keyName,omitempty"`
 	State              xInstanceState    `xml:"instanceState"`
 	PrivateDNSName     string            `xml:"privateDnsName"`
 	DNSName            string            `xml:"dnsName"`
@@ -99,13 +101,43 @@ type xENIAssoc struct {
 	AssociationID string `xml:"associationId,omitempty"`
 }
 
+func publicDNS(a netip.Addr) string {
+	return "ec2-" + strings.ReplaceAll(a.String(), ".", "-") + ".compute-1.amazonaws.com"
+}
+
+// refreshPublicIP gives e a new public address when it was launched with
+// one, lacks one, runs attached to a live instance and has no Elastic IP
+// on its primary address; it drops the address when the instance is not
+// running or starting. See eni.publicIP.
+func (st *state) refreshPublicIP(e *eni) {
+	if !e.autoPublic {
+		return
+	}
+	in := (*instance)(nil)
+	if e.attach != nil {
+		in = st.instance(e.attach.instance)
+	}
+	up := in != nil && (in.state == "pending" || in.state == "running")
+	switch {
+	case !up || st.eipOn(e.id, e.ip) != nil:
+		e.publicIP = netip.Addr{}
+	case !e.publicIP.IsValid():
+		e.publicIP = st.nextPublicIP()
+	}
+}
+
 func (st *state) xAssoc(eniID string, a netip.Addr, withIDs bool) *xENIAssoc {
 	x := st.eipOn(eniID, a)
 	if x == nil {
+		// An address EC2 assigned at launch is Amazon's ("ipOwnerId":
+		// "amazon", API reference NetworkInterfaceAssociation, IpOwnerId:
+		// "The ID of the owner of the Elastic IP address").
+		if e := st.eni(eniID); e != nil && e.publicIP.IsValid() && e.ip == a {
+			return &xENIAssoc{PublicIP: e.publicIP.String(), IPOwnerID: "amazon", PublicDNSName: publicDNS(e.publicIP)}
+		}
 		return nil
 	}
-	out := &xENIAssoc{PublicIP: x.ip.String(), IPOwnerID: st.account,
-		PublicDNSName: "ec2-" + strings.ReplaceAll(x.ip.String(), ".", "-") + ".compute-1.amazonaws.com"}
+	out := &xENIAssoc{PublicIP: x.ip.String(), IPOwnerID: st.account, PublicDNSName: publicDNS(x.ip)}
 	if withIDs {
 		out.AllocationID, out.AssociationID = x.id, x.assocID
 	}
@@ -170,7 +202,7 @@ var instanceFilters = []string{
 	"instance-state-name", "instance-state-code", "subnet-id", "vpc-id", "availability-zone", "instance-type",
 	"owner-id", "reservation-id", "iam-instance-profile.arn", "private-dns-name", "source-dest-check",
 	"instance.group-id", "instance.group-name", "network-interface.group-id", "network-interface.group-name",
-	"image-id", "architecture", "root-device-type", "virtualization-type", "hypervisor",
+	"image-id", "key-name", "architecture", "root-device-type", "virtualization-type", "hypervisor",
 	"state-reason-code", "monitoring-state",
 }
 
@@ -203,7 +235,8 @@ func (st *state) xInstance(in *instance) xInstance {
 		State:              xInstanceState{Code: stateCodes[in.state], Name: in.state},
 		InstanceType:       in.instanceType,
 		LaunchTime:         in.launch.Format(awsTime),
-		Placement:          xPlacement{Tenancy: "default"},
+		Placement:          xPlacement{Tenancy: "default", HostID: in.hostID},
+		KeyName:            in.keyName,
 		Monitoring:         xAssocState{State: "disabled"},
 		Groups:             set[xGroup]{Items: []xGroup{}},
 		BlockDevices:       set[xBlockDevice]{Items: []xBlockDevice{}},
@@ -231,6 +264,9 @@ func (st *state) xInstance(in *instance) xInstance {
 	if in.role != "" {
 		x.IamInstanceProfile = &xProfile{Arn: st.profileARN(in.role), ID: "AIPA" + strings.ToUpper(fmt.Sprintf("%016x", fnv64(in.role)))}
 	}
+	if in.hostID != "" {
+		x.Placement.Tenancy = "host"
+	}
 	if p := st.primaryENI(in); p != nil {
 		x.SubnetID, x.VpcID = p.subnet, p.vpc
 		x.Groups = st.xGroups(p.groups)
@@ -239,7 +275,7 @@ func (st *state) xInstance(in *instance) xInstance {
 		x.PrivateDNSName = st.privateDNS(p.ip)
 		x.SourceDestCheck = p.sdc
 		if a := st.xAssoc(p.id, p.ip, false); a != nil {
-			x.PublicIPAddress = a.PublicIP
+			x.PublicIPAddress, x.DNSName = a.PublicIP, a.PublicDNSName
 		}
 	}
 	for _, v := range st.vols {
@@ -281,7 +317,7 @@ func (st *state) xAttachment(e *eni, withInstance bool) xAttachment {
 		DeviceIndex:         e.attach.index,
 		Status:              e.attach.status,
 		AttachTime:          e.attach.time.Format(awsTime),
-		DeleteOnTermination: e.attach.primary,
+		DeleteOnTermination: e.attach.deleteOnTermination(),
 	}
 	if withInstance {
 		a.InstanceID = e.attach.instance
@@ -333,6 +369,8 @@ func instanceAttr(x xInstance, name string) []string {
 		return []string{x.InstanceType}
 	case "image-id":
 		return []string{x.ImageID}
+	case "key-name":
+		return []string{x.KeyName}
 	case "architecture":
 		return []string{x.Architecture}
 	case "root-device-type":
@@ -395,7 +433,11 @@ func instanceAttr(x xInstance, name string) []string {
 }
 
 func (s *Account) describeInstances(r *request) (any, error) {
-	if err := checkPaging(r, idsParam(r, "InstanceId", "instanceId")); err != nil {
+	// EC2 names DescribeInstances' IDs by their set: "The parameter
+	// instancesSet cannot be used with the parameter maxResults" (AWS's
+	// answer, as an AmazonServiceException with its request ID, in the
+	// jaws Clojure EC2 library's notes).
+	if err := checkPaging(r, idsParam(r, "InstanceId", "instancesSet")); err != nil {
 		return nil, err
 	}
 	ids := r.list("InstanceId")

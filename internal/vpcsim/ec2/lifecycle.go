@@ -59,6 +59,9 @@ func (s *Account) stopInstances(r *request) (any, error) {
 			return
 		}
 		in.state, in.stateReason = "stopping", userShutdown
+		if p := st.primaryENI(in); p != nil {
+			st.refreshPublicIP(p)
+		}
 		d := s.opts.Timing.InstanceStop.Sample()
 		if force {
 			d /= 4
@@ -79,6 +82,9 @@ func (s *Account) startInstances(r *request) (any, error) {
 			return
 		}
 		in.state, in.stateReason = "pending", ""
+		if p := st.primaryENI(in); p != nil {
+			st.refreshPublicIP(p)
+		}
 		st.schedule(s.opts.Timing.InstanceStart.Sample(), func(st *state) {
 			if in.state == "pending" {
 				in.state = "running"

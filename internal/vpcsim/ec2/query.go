@@ -521,6 +521,9 @@ func (s *Account) check(req *request, spec actionSpec) error {
 	if err := s.authorize(req, spec); err != nil {
 		return err
 	}
+	if err := checkTagSpecs(req); err != nil {
+		return err
+	}
 	if dry, _, _ := req.boolean("DryRun"); dry {
 		return errorf(http.StatusPreconditionFailed, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 	}

@@ -234,6 +234,18 @@ type eni struct {
 	attach      *attachment
 	tags        map[string]string
 	groups      []string // security group IDs
+	// publicIP is the public IPv4 address EC2 assigned the primary private
+	// address at launch (zero while none); autoPublic says the interface
+	// was launched with one, so it gets a new one whenever it lacks one
+	// and its instance runs without an Elastic IP there (EC2 user guide,
+	// "Public IPv4 addresses": "We release your instance's public IP
+	// address when it is stopped, hibernated, or terminated. Your stopped
+	// instance receives a new public IP address when it is started",
+	// and "when you associate an Elastic IP address with your instance",
+	// "we release its public IP address"; "If you disassociate the
+	// Elastic IP address, the instance receives a new public IP address").
+	publicIP   netip.Addr
+	autoPublic bool
 }
 
 type attachment struct {
@@ -242,8 +254,20 @@ type attachment struct {
 	index    int
 	status   string
 	time     time.Time
-	primary  bool // deleteOnTermination semantics: the instance's own ENI
+	primary  bool // the instance's own ENI, created with it
+	// keep is set on the instance's own ENI launched with
+	// NetworkInterface.N.DeleteOnTermination=false: termination detaches
+	// it instead of deleting it.
+	keep bool
 }
+
+// deleteOnTermination is the attachment's DeleteOnTermination: true for
+// an interface created with its instance unless launched otherwise, false
+// for one attached later ("DeleteOnTermination: ... By default, this is
+// true for the primary network interface of instances launched by
+// RunInstances ... false for network interfaces attached", API reference
+// NetworkInterfaceAttachment / InstanceNetworkInterfaceSpecification).
+func (a *attachment) deleteOnTermination() bool { return a.primary && !a.keep }
 
 // igw is an internet gateway: a route target that leaves the simulated
 // network. Routes may also name gateways vpcsim does not model (vgw-...),
@@ -990,7 +1014,7 @@ func (st *state) freeIP(s *subnet) (netip.Addr, bool) {
 func (st *state) nextPublicIP() netip.Addr {
 	for _, base := range []string{"203.0.113.10", "198.51.100.10"} {
 		for a := netip.MustParseAddr(base); a.As4()[3] < 250; a = a.Next() {
-			if st.eipByIP(a) == nil {
+			if st.eipByIP(a) == nil && !slices.ContainsFunc(st.enis, func(e *eni) bool { return e.publicIP == a }) {
 				return a
 			}
 		}

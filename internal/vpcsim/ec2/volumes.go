@@ -191,6 +191,12 @@ func (s *Account) detachVolume(r *request) (any, error) {
 		// attachment does not exist", API reference, error codes);
 		// without one, a volume not attached is IncorrectState.
 		id, dev := r.get("InstanceId"), r.get("Device")
+		// An instance that does not exist is InvalidInstanceID.NotFound
+		// ("The specified instance does not exist", API reference, error
+		// codes), before any attachment is looked for.
+		if id != "" && st.instance(id) == nil {
+			return notFound("InvalidInstanceID.NotFound", "instance", id)
+		}
 		if id != "" && (a == nil || id != a.instance || dev != "" && dev != a.device) {
 			return errorf(http.StatusBadRequest, "InvalidAttachment.NotFound", "The volume %s is not attached to instance %s as device %s", v.id, id, cmp.Or(dev, "(any)"))
 		}

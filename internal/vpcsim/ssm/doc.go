@@ -21,6 +21,9 @@
 //     ParameterNotFound / ParameterVersionNotFound.
 //   - GetParameterHistory, oldest version first, with MaxResults/NextToken
 //     paging (MaxResults 1 to 50, default 50).
+//   - The public parameters under /aws/service/ami-amazon-linux-latest/
+//     (Amazon Linux 2023 and 2, x86_64 and arm64): GetParameter answers an
+//     AMI ID stable per region and name; the rest of /aws stays reserved.
 //   - DeleteParameter (ParameterNotFound when missing); the name's history
 //     goes with it, so a later put starts at version 1 again.
 //   - Name rules: at most 2048 characters of a-zA-Z0-9_.-/, a name with a

@@ -309,6 +309,9 @@ func notFound() error { return &apiError{"ParameterNotFound", ""} }
 
 func (s *Service) get(req *request) (any, error) {
 	name, sel, hasSel := strings.Cut(req.Name, ":")
+	if w, ok := s.publicParameter(name); ok && !hasSel {
+		return map[string]any{"Parameter": w}, nil
+	}
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
