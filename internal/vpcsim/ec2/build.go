@@ -598,7 +598,7 @@ func (s *Account) runInstances(r *request) (any, error) {
 				if err := st.assignCount(e, sn, secondary); err != nil {
 					return err
 				}
-				e.autoPublic = publicIP || !setPublic && sn.defaultAZ
+				e.autoPublic = publicIP || !setPublic && sn.attrs.mapPublicIP
 			}
 			e.attach = &attachment{id: s.ids.next("eni-attach"), instance: in.id, index: 0, status: "attached", time: now, primary: given == nil, keep: !deleteENI}
 			in.enis = []string{e.id}
