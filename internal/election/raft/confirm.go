@@ -64,6 +64,7 @@ func (l *Lease) serveConfirm(from origin, req rpcRequest) (rpcResponse, error) {
 	now := time.Now()
 	if len(req.Members) > 0 && l.mayRecord(from, req.From) == nil {
 		l.members.merge(now, req.From, req.Members)
+		l.members.confirmed(now, req.From)
 	}
 	rep := l.members.ownReport()
 	resp := rpcResponse{

@@ -70,8 +70,12 @@ type members struct {
 	report   election.Report // this member's own
 	viewAt   time.Time       // when the last view was received (or made, on the leader)
 	viewFrom string
-	leading  bool
-	failing  map[string]bool // the leader's raft heartbeat failures
+	// confirmAt is when a confirm from confirmFrom last brought the
+	// view (serveConfirm).
+	confirmAt   time.Time
+	confirmFrom string
+	leading     bool
+	failing     map[string]bool // the leader's raft heartbeat failures
 }
 
 func newMembers(self string, peers []Peer, contactTimeout time.Duration) *members {
@@ -142,11 +146,20 @@ func (m *members) ownReport() election.Report {
 	return m.report
 }
 
-// viewedFrom reports whether the view came from leader within d.
-func (m *members) viewedFrom(now time.Time, leader string, d time.Duration) bool {
+// confirmed records that a confirm from leader brought the view at now.
+func (m *members) confirmed(now time.Time, leader string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.viewFrom == leader && !m.viewAt.IsZero() && now.Sub(m.viewAt) < d
+	m.confirmAt, m.confirmFrom = now, leader
+}
+
+// confirmedBy reports whether a confirm from leader brought the view
+// within d: the leader then has this member's report too. A report's own
+// answer does not count, or every other report would be skipped.
+func (m *members) confirmedBy(now time.Time, leader string, d time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.confirmFrom == leader && !m.confirmAt.IsZero() && now.Sub(m.confirmAt) < d
 }
 
 // lead makes this member's own records the view: it leads. failing are
@@ -384,7 +397,7 @@ func (l *Lease) exchangeOnce(ctx context.Context, r *hraft.Raft, leader *rpcClie
 		// A holder's confirms carry the view and this member's report
 		// each renewal period (confirm.go): no report is needed while
 		// they come.
-		if addr, id := r.LeaderWithID(); addr != "" && string(id) != l.cfg.Self && !m.viewedFrom(time.Now(), string(id), l.t.reportEvery) {
+		if addr, id := r.LeaderWithID(); addr != "" && string(id) != l.cfg.Self && !m.confirmedBy(time.Now(), string(id), l.t.reportEvery) {
 			rep := m.ownReport()
 			req := rpcRequest{Op: rpcReport, From: l.cfg.Self, Role: rep.Role, Healthy: rep.Healthy}
 			if !rep.Since.IsZero() {
