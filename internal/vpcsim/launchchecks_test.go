@@ -160,9 +160,11 @@ func TestAWSLaunchPublicAddress(t *testing.T) {
 	if aws.ToString(got.KeyName) != "deploy" || aws.ToString(got.Placement.HostId) != "h-0123456789abcdef0" {
 		t.Errorf("KeyName %q, HostId %q", aws.ToString(got.KeyName), aws.ToString(got.Placement.HostId))
 	}
-	keyed, err := e.ec2.DescribeInstances(ctx, &awsec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("key-name"), Values: []string{"deploy"}}}})
-	if err != nil || len(keyed.Reservations) != 1 {
-		t.Errorf("key-name filter: %v %v", keyed, err)
+	for name, value := range map[string]string{"key-name": "deploy", "dns-name": aws.ToString(got.PublicDnsName)} {
+		found, err := e.ec2.DescribeInstances(ctx, &awsec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String(name), Values: []string{value}}}})
+		if err != nil || len(found.Reservations) != 1 || aws.ToString(found.Reservations[0].Instances[0].InstanceId) != id {
+			t.Errorf("%s filter %q: %v %v", name, value, found, err)
+		}
 	}
 
 	alloc, err := e.ec2.AllocateAddress(ctx, &awsec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
@@ -201,5 +203,38 @@ func TestAWSLaunchPublicAddress(t *testing.T) {
 		Placement: &types.Placement{AvailabilityZone: aws.String("us-west-1b")}})
 	if code(t, err) != "InvalidParameterValue" || apiMessage(t, err) != "Invalid availability zone: [us-west-1b]" {
 		t.Errorf("zone of another region: %v", err)
+	}
+}
+
+// TestAWSLaunchIPv6Addresses: RunInstances' Ipv6AddressCount gives the
+// primary interface that many addresses of its subnet's /64 (API reference
+// RunInstances, Ipv6AddressCount: "The number of IPv6 addresses to
+// associate with the primary network interface"); a subnet without an
+// IPv6 block has none to give.
+func TestAWSLaunchIPv6Addresses(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	run := func(subnet string) (*awsec2.RunInstancesOutput, error) {
+		return e.ec2.RunInstances(ctx, &awsec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			SubnetId: aws.String(subnet), Ipv6AddressCount: aws.Int32(2)})
+	}
+	if _, err := run(subnetB); code(t, err) != "InvalidParameterValue" {
+		t.Errorf("Ipv6AddressCount in a subnet without an IPv6 block: %v", err)
+	}
+	vpc, err := e.ec2.AssociateVpcCidrBlock(ctx, &awsec2.AssociateVpcCidrBlockInput{VpcId: aws.String(vpcDemo), AmazonProvidedIpv6CidrBlock: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := aws.ToString(vpc.Ipv6CidrBlockAssociation.Ipv6CidrBlock)
+	sub := strings.TrimSuffix(block, "/56") + "/64"
+	if _, err := e.ec2.AssociateSubnetCidrBlock(ctx, &awsec2.AssociateSubnetCidrBlockInput{SubnetId: aws.String(subnetA), Ipv6CidrBlock: aws.String(sub)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(subnetA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Instances[0].NetworkInterfaces[0].Ipv6Addresses; len(got) != 2 {
+		t.Errorf("launched with Ipv6AddressCount=2: %d addresses", len(got))
 	}
 }

@@ -412,6 +412,20 @@ func (s *Account) runInstances(r *request) (any, error) {
 	subnetID := r.get("SubnetId")
 	ip := r.get("PrivateIpAddress")
 	secondary, _ := strconv.Atoi(r.get("SecondaryPrivateIpAddressCount"))
+	// Ipv6AddressCount (or NetworkInterface.1.Ipv6AddressCount): IPv6
+	// addresses of the subnet's /64 for the primary interface (API
+	// reference RunInstances, Ipv6AddressCount: "The number of IPv6
+	// addresses to associate with the primary network interface").
+	v6Count := 0
+	for _, name := range []string{"Ipv6AddressCount", "NetworkInterface.1.Ipv6AddressCount"} {
+		if v := r.get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, invalidParam("Value (%s) for parameter ipv6AddressCount is invalid. Expected a non-negative integer.", v)
+			}
+			v6Count = n
+		}
+	}
 	eniID := ""
 	var fixedSecondary []string
 	if subnetID != "" && r.form.Has("NetworkInterface.1.DeviceIndex") {
@@ -599,6 +613,16 @@ func (s *Account) runInstances(r *request) (any, error) {
 					return err
 				}
 				e.autoPublic = publicIP || !setPublic && sn.attrs.mapPublicIP
+				for range v6Count {
+					a, ok := st.freeIPv6(sn)
+					if !ok {
+						if !sn.ipv6.cidr.IsValid() {
+							return invalidParam("Subnet %s has no IPv6 CIDR block; associate one (AssociateSubnetCidrBlock) first", sn.id)
+						}
+						return errorf(http.StatusBadRequest, "InsufficientFreeAddressesInSubnet", "The specified subnet does not have enough free addresses to satisfy the request.")
+					}
+					e.ipv6 = append(e.ipv6, a)
+				}
 			}
 			e.attach = &attachment{id: s.ids.next("eni-attach"), instance: in.id, index: 0, status: "attached", time: now, primary: given == nil, keep: !deleteENI}
 			in.enis = []string{e.id}

@@ -202,7 +202,7 @@ var instanceFilters = []string{
 	"instance-state-name", "instance-state-code", "subnet-id", "vpc-id", "availability-zone", "instance-type",
 	"owner-id", "reservation-id", "iam-instance-profile.arn", "private-dns-name", "source-dest-check",
 	"instance.group-id", "instance.group-name", "network-interface.group-id", "network-interface.group-name",
-	"image-id", "key-name", "architecture", "root-device-type", "virtualization-type", "hypervisor",
+	"image-id", "key-name", "dns-name", "architecture", "root-device-type", "virtualization-type", "hypervisor",
 	"state-reason-code", "monitoring-state",
 }
 
@@ -371,6 +371,10 @@ func instanceAttr(x xInstance, name string) []string {
 		return []string{x.ImageID}
 	case "key-name":
 		return []string{x.KeyName}
+	case "dns-name":
+		// "dns-name - The public DNS name of the instance" (API reference
+		// DescribeInstances, Filter.N).
+		return []string{x.DNSName}
 	case "architecture":
 		return []string{x.Architecture}
 	case "root-device-type":
