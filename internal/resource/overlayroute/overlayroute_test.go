@@ -52,7 +52,12 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	srv := vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world))
+	return setupWith(t, vpcsimtest.NewServer(t, vpcsimtest.ParseWorld(t, world)))
+}
+
+// setupWith is setup on a server of the test's own (throttling, timing).
+func setupWith(t *testing.T, srv *vpcsim.Server) *env {
+	t.Helper()
 	e := &env{srv: srv}
 	for _, p := range []struct {
 		self *resource.Self

@@ -15,7 +15,6 @@ import (
 
 	"github.com/vipd/vipd/internal/awsapi"
 	"github.com/vipd/vipd/internal/config"
-	"github.com/vipd/vipd/internal/resource"
 	"github.com/vipd/vipd/internal/vpcsim"
 	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
@@ -36,18 +35,7 @@ func TestThrottledMovesServeEveryClusterFirst(t *testing.T) {
 		Throttle: true,
 		Timing:   vpcsim.Timing{Mutate: vpcsim.Dist{Median: 30 * time.Millisecond}},
 	})
-	e := &env{srv: srv}
-	for _, p := range []struct {
-		self *resource.Self
-		name string
-		id   string
-	}{{&e.a, "a", "i-0a000000000000001"}, {&e.b, "b", "i-0b000000000000002"}} {
-		id, err := awsapi.ReadIdentity(t.Context(), awsapi.NewIMDS(srv.IMDSURL(p.id)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		*p.self = resource.Self{Name: p.name, Identity: id}
-	}
+	e := setupWith(t, srv)
 	// Every move's address routed to b in both tables (CreateRoute has
 	// a bucket of its own).
 	var ra, rb []*Resource
