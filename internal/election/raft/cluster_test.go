@@ -49,6 +49,9 @@ type cluster struct {
 	wrapLog func(logStableStore) logStableStore
 	// wrapTrans, if set, wraps every member's raft transport.
 	wrapTrans func(name string, t *hraft.InmemTransport) hraft.Transport
+	// old names the members that answer the peer RPC as members from
+	// before rpcConfirm (Lease.preConfirm).
+	old map[string]bool
 }
 
 type spec struct {
@@ -138,6 +141,7 @@ func (c *cluster) start(name string) {
 	}
 	l.trace = func(st election.Status) { c.hist.record(st) }
 	l.wrapLog = c.wrapLog
+	l.preConfirm = c.old[name]
 	ctx, cancel := context.WithCancel(c.t.Context())
 	m.lease, m.trans, m.stop, m.done = l, trans, cancel, make(chan error, 1)
 	go func() { m.done <- l.Run(ctx) }()

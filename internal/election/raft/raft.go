@@ -196,6 +196,12 @@ type Lease struct {
 	// wrapLog, when set before Run, wraps the raft log raft is given;
 	// tests use it to make the disk slow.
 	wrapLog func(logStableStore) logStableStore
+	// preConfirm, when set before Run, makes this member answer the peer
+	// RPC as a member from before rpcConfirm did, for tests of a rolling
+	// upgrade: a confirm is an unknown request, which a follower refuses
+	// as not the raft leader (codeNotLeader) and the leader as unknown,
+	// on a connection closed after the answer.
+	preConfirm bool
 	// gate wraps raft's transport (gate.go); set by Run before the loop
 	// starts.
 	gate *voteGate
@@ -551,8 +557,10 @@ func (l *Lease) handle(ctx context.Context, from origin, req rpcRequest) error {
 	case rpcPing:
 		return nil
 	case rpcConfirm:
-		_, err := l.serveConfirm(from, req)
-		return err
+		if !l.preConfirm {
+			_, err := l.serveConfirm(from, req)
+			return err
+		}
 	}
 	r := l.raft.Load()
 	if r == nil || r.State() != hraft.Leader {
@@ -848,7 +856,8 @@ func (l *Lease) Run(ctx context.Context) (err error) {
 	defer wg.Wait() // after raft's shutdown (deferred later, so it runs first)
 	// A member reports every reportEvery; a kept connection idle for two
 	// heartbeat timeouts belongs to a member that reports elsewhere now.
-	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, idle: 2 * l.t.heartbeat, handle: l.handle, kept: l.serveKept}
+	srv := &rpcServer{conns: m.rpc, timeout: l.t.election + l.t.apply, idle: 2 * l.t.heartbeat, handle: l.handle, kept: l.serveKept,
+		noConfirm: l.preConfirm}
 	wg.Go(func() { srv.serve(ctx) })
 	wg.Go(func() { l.record(ctx, r) })
 	wg.Go(func() { l.exchange(ctx, r) })

@@ -293,6 +293,9 @@ type rpcServer struct {
 	// kept answers the requests sent on kept connections, rpcReport and
 	// rpcConfirm, whose answers carry data; nil answers none.
 	kept func(from origin, req rpcRequest) (rpcResponse, error)
+	// noConfirm serves rpcConfirm as a request not kept, the way members
+	// before rpcConfirm did (Lease.preConfirm).
+	noConfirm bool
 }
 
 // serve runs until ctx is done and returns after every handler returned.
@@ -335,7 +338,7 @@ func (s *rpcServer) serveConn(ctx context.Context, c net.Conn) {
 		}
 		from := origin{peer: peerCertificate(c), remote: c.RemoteAddr().String()}
 		_ = c.SetDeadline(time.Now().Add(s.timeout))
-		if req.Op != rpcReport && req.Op != rpcConfirm || s.kept == nil {
+		if req.Op != rpcReport && (req.Op != rpcConfirm || s.noConfirm) || s.kept == nil {
 			rctx, cancel := context.WithTimeout(ctx, s.timeout)
 			err := s.handle(rctx, from, req)
 			cancel()
