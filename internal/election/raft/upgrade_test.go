@@ -1,6 +1,8 @@
 package raft
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -36,6 +38,18 @@ func TestOlderMembersKeepTheGrantByBarrier(t *testing.T) {
 			h := c.holder(10 * c.dur)
 			if h.Self != "a" {
 				t.Fatalf("holder = %s, want a, the only eligible node", h.Self)
+			}
+			// An older follower answers a confirm as its handle's
+			// default did: not the raft leader.
+			term := c.lease("a").raft.Load().CurrentTerm()
+			for _, o := range tc.old {
+				ctx, cancel := context.WithTimeout(t.Context(), c.dur)
+				_, err := callResponse(ctx, c.net.endpoint(c.member("a").addr), c.member(o).addr, c.dur,
+					rpcRequest{Op: rpcConfirm, From: "a", Term: term})
+				cancel()
+				if !errors.Is(err, errNotLeader) {
+					t.Fatalf("confirm from leader a to older member %s: %v, want %v", o, err, errNotLeader)
+				}
 			}
 			if tc.down != "" {
 				c.isolate(tc.down, true)
