@@ -361,6 +361,23 @@ func livenessCases() []checkCase {
 			h.Duplicates = []simcluster.Duplicate{{Node: "a", Started: at(1000), Exit: simcluster.Exit{At: at(3000), Killed: true}}}
 			return h
 		}(), []string{"duplicate-ran"}},
+		{"a second daemon that finds the lock free: the host's daemon was killed while it started", func() *History {
+			h := history(granted(100, "a", 3), lost(1010, "a", 3),
+				LogEvent{At: at(1500), Node: DuplicateName("a"), Msg: "election started"}, granted(2000, DuplicateName("a"), 9), lost(3000, DuplicateName("a"), 9))
+			h.Exits["a"] = []simcluster.Exit{{At: at(1010), Killed: true}}
+			h.Duplicates = []simcluster.Duplicate{{Node: "a", Started: at(1000), Exit: simcluster.Exit{At: at(3000), Killed: true}}}
+			// The host's status socket answers for the second daemon now.
+			for ms := 2100; ms < 3000; ms += 100 {
+				h.Polls = append(h.Polls, Poll{Node: "a", Req: at(ms), Resp: at(ms + 2), OK: true, Role: "primary", Held: true, Token: 9, Quorum: true})
+			}
+			return h
+		}(), nil},
+		{"a second daemon whose election started while the host's still ran", func() *History {
+			h := history(granted(100, "a", 3), lost(2000, "a", 3), LogEvent{At: at(1500), Node: DuplicateName("a"), Msg: "election started"})
+			h.Exits["a"] = []simcluster.Exit{{At: at(2000), Killed: true}}
+			h.Duplicates = []simcluster.Duplicate{{Node: "a", Started: at(1000), Exit: simcluster.Exit{At: at(3000), Killed: true}}}
+			return h
+		}(), []string{"duplicate-ran"}},
 	}
 }
 

@@ -71,9 +71,11 @@ func ParseWorld(t testing.TB, yaml string) *vpcsim.World {
 
 // AdminConfig returns an SDK configuration that signs with the server's
 // admin key and sends every call to the server. Shared config files and the
-// real IMDS are never consulted.
+// real IMDS are never consulted, and the caller's AWS environment is
+// cleared for the rest of the test (testenv.AWS).
 func AdminConfig(t testing.TB, s *vpcsim.Server, optFns ...func(*config.LoadOptions) error) aws.Config {
 	t.Helper()
+	testenv.AWS(t)
 	ak, sk := s.AdminKey()
 	return load(t, s, append([]func(*config.LoadOptions) error{
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ak, sk, "")),
@@ -84,8 +86,15 @@ func AdminConfig(t testing.TB, s *vpcsim.Server, optFns ...func(*config.LoadOpti
 // InstanceConfig returns an SDK configuration for code running on the
 // instance: credentials come from the EC2 role provider reading the
 // instance's simulated IMDS, and calls go to the server.
+//
+// Like AdminConfig and NewServer, it clears the caller's AWS environment
+// for the rest of the test first (testenv.AWS): a server the test did not
+// make with NewServer, such as a simulated cluster's, leaves it as it was,
+// and an AWS_PROFILE naming no profile or AWS_EC2_METADATA_DISABLED would
+// break the configuration.
 func InstanceConfig(t testing.TB, s *vpcsim.Server, instanceID string, optFns ...func(*config.LoadOptions) error) aws.Config {
 	t.Helper()
+	testenv.AWS(t)
 	url := s.IMDSURL(instanceID)
 	if url == "" {
 		t.Fatalf("vpcsimtest: instance %s has no IMDS endpoint", instanceID)
