@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,27 +90,57 @@ const (
 	starveLead = time.Second
 )
 
+// repairer is a system whose route an operator puts right by hand when the
+// system leaves it on the node that is not master: keepalived never moves
+// a route back by itself (a master that stayed master through a split
+// brain keeps believing it routed), so the recipe's operator reruns the
+// notify script.
+type repairer interface {
+	repair(ctx context.Context, node string) error
+}
+
 // stableMaster waits until exactly one node believes it is master, every
 // listed table routes dst to it and the client is served by it, and
-// returns it.
+// returns it. A system with a repairer whose single master has not had
+// the route for healSettle is repaired once, as its operator would; the
+// rounds record such a stale route before they get here.
 func stableMaster(ctx context.Context, e *env, sys system, dst netip.Prefix, tables []string) (string, error) {
-	var m string
+	var m, saw string
 	since := time.Now()
+	var oneSince time.Time
+	repaired := false
 	err := waitFor(ctx, stableLimit, sys.Name()+" to settle on one master", func() bool {
 		ms := sys.masters(ctx)
+		owner := e.routeOwner(dst, tables)
+		saw = fmt.Sprintf("masters %v, route to %q", slices.Sorted(maps.Keys(ms)), owner)
 		if len(ms) != 1 {
+			oneSince = time.Time{}
 			return false
 		}
 		for name := range ms {
-			m = name
+			if name != m || oneSince.IsZero() {
+				m, oneSince = name, time.Now()
+			}
 		}
-		if e.routeOwner(dst, tables) != m {
+		if owner != m {
+			if r, ok := sys.(repairer); ok && !repaired && time.Since(oneSince) > healSettle {
+				repaired = true
+				if err := r.repair(ctx, m); err != nil {
+					saw += ", repair failed: " + err.Error()
+				}
+			}
 			return false
 		}
-		_, ok := e.servedBy(m, since)
-		return ok
+		if _, ok := e.servedBy(m, since); !ok {
+			saw += ", client not served by it"
+			return false
+		}
+		return true
 	})
-	return m, err
+	if err != nil {
+		return m, fmt.Errorf("%w (last seen: %s)", err, saw)
+	}
+	return m, nil
 }
 
 // waitStandby waits until a node stands by as backup and has made no EC2
@@ -253,13 +285,16 @@ func runRound(ctx context.Context, e *env, sys system, fault Fault, dst netip.Pr
 		sleepCtx(ctx, isolateHold)
 		err = injected.Heal()
 		sleepCtx(ctx, healSettle)
+		// A slow host may take longer than healSettle to settle the
+		// split brain; the route is judged once there is one master.
+		_ = waitFor(ctx, stableLimit, "one master after the heal", func() bool { return len(sys.masters(ctx)) == 1 })
 		if ms := sys.masters(ctx); len(ms) == 1 {
 			for m := range ms {
 				r.Stale = e.routeOwner(dst, tables) != m
 				if r.Stale {
 					log.Info("route left on the node that is not master after the heal", "system", sys.Name(), "master", m)
-					if ka, ok := sys.(*keepalivedSystem); ok {
-						if err := ka.repair(ctx, m); err != nil {
+					if rp, ok := sys.(repairer); ok {
+						if err := rp.repair(ctx, m); err != nil {
 							log.Warn("repair", "err", err)
 						}
 					}
