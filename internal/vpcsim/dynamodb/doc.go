@@ -36,9 +36,24 @@
 //     normalized ("1.50" reads back as "1.5"), as DynamoDB does.
 //   - CreateTable's checks as DynamoDB words them: KeyType and key schema
 //     length, key attributes undefined or unused in AttributeDefinitions
-//     (index key schemas included, before indexes are refused), empty
-//     index lists; DeletionProtectionEnabled, which DeleteTable honours. A
-//     table's ARN is accepted wherever its name is.
+//     (index key schemas included), empty index lists;
+//     DeletionProtectionEnabled, which DeleteTable honours. A table's ARN
+//     is accepted wherever its name is.
+//   - Global and local secondary indexes: key schemas (an LSI shares the
+//     table's hash key and needs a range key), projections ALL, KEYS_ONLY
+//     and INCLUDE with NonKeyAttributes, GSI throughput by billing mode,
+//     per-table limits, duplicate names; DescribeTable's index status,
+//     ItemCount, IndexSizeBytes and IndexArn. Items whose index key
+//     attributes have the wrong type or are empty are refused; items
+//     without them are left out of the index (sparse indexes).
+//   - Query (KeyConditionExpression or legacy KeyConditions, FilterExpression
+//     or QueryFilter, ScanIndexForward) and Scan (FilterExpression or
+//     ScanFilter, Segment and TotalSegments) on tables and indexes, with
+//     ProjectionExpression or AttributesToGet, Select (COUNT,
+//     ALL_PROJECTED_ATTRIBUTES; an LSI fetches from its table), Limit,
+//     ExclusiveStartKey and LastEvaluatedKey, the 1 MB page, Count and
+//     ScannedCount; keys sort as DynamoDB sorts them (numbers by value,
+//     strings and binary by bytes).
 //   - Input validation: empty sets, NULL other than true, numbers with
 //     whitespace, empty key strings (worded apart for items and Key
 //     parameters), partition keys over 2048 and sort keys over 1024 bytes,
@@ -53,8 +68,12 @@
 // # Simplifies
 //
 //   - Every read is strongly consistent: the tables live behind one mutex.
-//   - Tables are ACTIVE at once (no CREATING phase) and gone at once after
-//     DeleteTable, which still reports DELETING.
+//   - Tables and indexes are ACTIVE at once (no CREATING phase or
+//     backfill) and tables gone at once after DeleteTable, which still
+//     reports DELETING. Indexes are read from the table's items when
+//     queried, so a GSI is as current as its table.
+//   - A Scan returns partitions in key order (DynamoDB's order follows
+//     its internal hash); segments split by partition key.
 //   - UPDATED_OLD and UPDATED_NEW return a whole list when one of its
 //     elements was updated (paths into maps are returned as written).
 //   - Item sizes (400 KB limit, TableSizeBytes) are approximations.
@@ -64,9 +83,9 @@
 //
 // # Omits
 //
-// Query, Scan, batch and transactional operations, PartiQL, secondary
-// indexes (rejected), the streams themselves (DynamoDB Streams' API; a
-// table only reports its stream specification), KMS (a key is never
-// checked), TTL, backups, global tables, tags and the legacy
-// AttributeUpdates and AttributesToGet parameters (rejected).
+// Batch and transactional operations, PartiQL, the streams themselves
+// (DynamoDB Streams' API; a table only reports its stream specification),
+// KMS (a key is never checked), TTL, backups, global tables, tags and the
+// legacy AttributeUpdates parameter and AttributesToGet outside Query and
+// Scan (rejected).
 package dynamodb

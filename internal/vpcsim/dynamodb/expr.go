@@ -260,7 +260,14 @@ func (p *parser) leave() { p.depth-- }
 
 // parseCondition parses a whole condition expression.
 func parseCondition(src string, names map[string]string, values map[string]value, used map[string]bool) (*cond, error) {
-	p, err := newParser("ConditionExpression", src, names, values, used)
+	return parseConditionAs("ConditionExpression", src, names, values, used)
+}
+
+// parseConditionAs parses a condition written in the parameter what
+// (ConditionExpression, FilterExpression or KeyConditionExpression, which
+// share the grammar), naming that parameter in its errors.
+func parseConditionAs(what, src string, names map[string]string, values map[string]value, used map[string]bool) (*cond, error) {
+	p, err := newParser(what, src, names, values, used)
 	if err != nil {
 		return nil, err
 	}

@@ -32,11 +32,16 @@ func newPlaceholders(names map[string]string, values map[string]value) (*placeho
 }
 
 func (p *placeholders) condition(src *string) (*cond, error) {
+	return p.conditionAs("ConditionExpression", src)
+}
+
+// conditionAs parses the condition in the parameter what, nil when absent.
+func (p *placeholders) conditionAs(what string, src *string) (*cond, error) {
 	if src == nil {
 		return nil, nil
 	}
 	p.exprs++
-	return parseCondition(*src, p.names, p.values, p.used)
+	return parseConditionAs(what, *src, p.names, p.values, p.used)
 }
 
 // check applies DynamoDB's rules on placeholders once every expression of
@@ -246,7 +251,13 @@ func (s *Service) putItem(req *putItemRequest) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) { return t.itemKey(req.Item) }, c, req.ReturnValuesOnConditionCheckFailure)
+	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) {
+		k, err := t.itemKey(req.Item)
+		if err != nil {
+			return "", err
+		}
+		return k, t.checkIndexKeys(req.Item, false)
+	}, c, req.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
 		return nil, err
 	}
@@ -394,6 +405,9 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 	}
 	if itemSize(next) > maxItemSize {
 		return nil, validation("Item size to update has exceeded the maximum allowed size")
+	}
+	if err := t.checkIndexKeys(next, true); err != nil {
+		return nil, err
 	}
 	t.items[k] = next
 	var attrs item

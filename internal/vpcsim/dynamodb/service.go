@@ -167,6 +167,10 @@ func (s *Service) dispatch(r *http.Request) (any, error) {
 		return call(body, s.updateItem)
 	case "DeleteItem":
 		return call(body, s.deleteItem)
+	case "Query":
+		return call(body, s.query)
+	case "Scan":
+		return call(body, s.scan)
 	}
 	return nil, &apiError{"UnknownOperationException", ""}
 }
@@ -202,6 +206,9 @@ type table struct {
 	// deletionProtection refuses DeleteTable while set.
 	deletionProtection bool
 	opts               tableOptions
+	// indexes are the table's secondary indexes, local ones first, each
+	// kind in the order CreateTable and UpdateTable gave them.
+	indexes []*index
 }
 
 type keyDef struct {
@@ -236,13 +243,6 @@ type createTableRequest struct {
 	SSESpecification          *sseSpecification    `json:"SSESpecification"`
 	StreamSpecification       *streamSpecification `json:"StreamSpecification"`
 	WarmThroughput            *warmThroughput      `json:"WarmThroughput"`
-}
-
-// indexRequest is read only as far as validating it before the index is
-// refused: vpcsim does not model secondary indexes.
-type indexRequest struct {
-	IndexName string          `json:"IndexName"`
-	KeySchema []keySchemaElem `json:"KeySchema"`
 }
 
 // checkKeyTypes applies the schema's enumeration to KeyType, which DynamoDB
@@ -387,9 +387,6 @@ func (s *Service) createTable(req *createTableRequest) (any, error) {
 	if err := checkAttrDefs(req); err != nil {
 		return nil, err
 	}
-	if len(req.GlobalSecondaryIndexes) > 0 || len(req.LocalSecondaryIndexes) > 0 {
-		return nil, validation("vpcsim does not model secondary indexes")
-	}
 	t := &table{name: req.TableName, id: newTableID(), created: s.opts.Now(), items: map[string]item{}, deletionProtection: req.DeletionProtectionEnabled}
 	for i, k := range req.KeySchema {
 		kt := defs[k.AttributeName]
@@ -420,6 +417,9 @@ func (s *Service) createTable(req *createTableRequest) (any, error) {
 		}
 	default:
 		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]", t.billing))
+	}
+	if err := t.buildIndexes(req); err != nil {
+		return nil, err
 	}
 	if err := s.applyOptions(t, req); err != nil {
 		return nil, err
@@ -478,6 +478,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 		d["BillingModeSummary"] = map[string]any{"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": float64(t.created.UnixMilli()) / 1000}
 	}
 	t.describeOptions(d, arn)
+	t.describeIndexes(d, arn)
 	return d
 }
 
