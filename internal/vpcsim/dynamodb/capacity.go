@@ -52,3 +52,49 @@ func (c capacity) add(out map[string]any, table string, units float64) map[strin
 	}
 	return out
 }
+
+// tableUnits adds up the units an operation on several tables consumes,
+// per table in the order the tables first appear.
+type tableUnits struct {
+	order []string
+	units map[string]float64
+}
+
+func (u *tableUnits) add(table string, units float64) {
+	if u.units == nil {
+		u.units = map[string]float64{}
+	}
+	if _, ok := u.units[table]; !ok {
+		u.order = append(u.order, table)
+	}
+	u.units[table] += units
+}
+
+// addList puts ConsumedCapacity, one entry per table, in out when c asks
+// for it, as BatchGetItem, BatchWriteItem and the transactions report it.
+// member, when not empty, also names the units ReadCapacityUnits or
+// WriteCapacityUnits, as the transactions do (AWS CLI reference,
+// transact-write-items example 1: "CapacityUnits": 10.0,
+// "WriteCapacityUnits": 10.0; batch-write-item: "CapacityUnits" and
+// "Table" only).
+func (c capacity) addList(out map[string]any, u *tableUnits, member string) map[string]any {
+	if c != "TOTAL" && c != "INDEXES" {
+		return out
+	}
+	list := make([]map[string]any, 0, len(u.order))
+	for _, t := range u.order {
+		units := u.units[t]
+		e := map[string]any{"TableName": t, "CapacityUnits": units}
+		tbl := map[string]any{"CapacityUnits": units}
+		if member != "" {
+			e[member] = units
+			tbl[member] = units
+		}
+		if c == "INDEXES" {
+			e["Table"] = tbl
+		}
+		list = append(list, e)
+	}
+	out["ConsumedCapacity"] = list
+	return out
+}

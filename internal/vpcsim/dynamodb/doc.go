@@ -14,6 +14,13 @@
 //     ExpressionAttributeNames and ExpressionAttributeValues, ReturnValues
 //     (ALL_OLD, ALL_NEW, UPDATED_OLD, UPDATED_NEW) and
 //     ReturnValuesOnConditionCheckFailure.
+//   - TransactWriteItems (ConditionCheck, Put, Update, Delete; all or
+//     nothing, TransactionCanceledException with a CancellationReason per
+//     action, one action per item, 100 actions, ClientRequestToken
+//     idempotent for 10 minutes) and TransactGetItems. BatchWriteItem (25
+//     puts or deletes, duplicates refused, nothing ever unprocessed) and
+//     BatchGetItem (100 keys, ProjectionExpression, UnprocessedKeys past
+//     16 MB).
 //   - The legacy Expected and ConditionalOperator parameters of PutItem,
 //     UpdateItem and DeleteItem, refused beside expression parameters as
 //     DynamoDB refuses them. ReturnConsumedCapacity (TOTAL, INDEXES) with
@@ -83,7 +90,7 @@
 //
 // # Omits
 //
-// Batch and transactional operations, PartiQL, the streams themselves
+// PartiQL, the streams themselves
 // (DynamoDB Streams' API; a table only reports its stream specification),
 // KMS (a key is never checked), TTL, backups, global tables, tags and the
 // legacy AttributeUpdates parameter and AttributesToGet outside Query and

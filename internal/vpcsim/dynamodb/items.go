@@ -187,8 +187,12 @@ func (t *table) key(k map[string]value) (string, error) {
 	if len(k) != n {
 		return "", mismatch("")
 	}
-	return t.keyOf(k, mismatch, "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: ")
+	return t.keyOf(k, mismatch, emptyKeyParam)
 }
+
+// emptyKeyParam words an empty string or binary key value in a Key
+// parameter (and in BatchWriteItem's PutRequest).
+const emptyKeyParam = "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: "
 
 // keyOf validates the key attributes of it. schema answers a missing or
 // mistyped key attribute; emptyMsg words an empty string or binary key
@@ -230,6 +234,26 @@ func (s *Service) putItem(req *putItemRequest) (any, error) {
 	if err := checkWrite(req.legacy, exprNames(map[string]*string{"ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
+	w, err := req.write()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.writeLocked(w)
+	if err != nil {
+		return nil, err
+	}
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, r.t.name, writeUnits(itemSize(r.old), itemSize(r.next)))
+	if req.ReturnValues == "ALL_OLD" && r.old != nil {
+		out["Attributes"] = r.old
+	}
+	return out, nil
+}
+
+// write parses a PutItem request, or a transaction's Put, into the write
+// it makes.
+func (req *putItemRequest) write() (*itemWrite, error) {
 	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
@@ -249,24 +273,19 @@ func (s *Service) putItem(req *putItemRequest) (any, error) {
 	if itemSize(req.Item) > maxItemSize {
 		return nil, validation("Item size has exceeded the maximum allowed size")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) {
-		k, err := t.itemKey(req.Item)
-		if err != nil {
-			return "", err
-		}
-		return k, t.checkIndexKeys(req.Item, false)
-	}, c, req.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
-	}
-	t.items[k] = cloneItem(req.Item)
-	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, writeUnits(itemSize(old), itemSize(req.Item)))
-	if req.ReturnValues == "ALL_OLD" && old != nil {
-		out["Attributes"] = old
-	}
-	return out, nil
+	return &itemWrite{
+		tableName: req.TableName,
+		key: func(t *table) (string, error) {
+			k, err := t.itemKey(req.Item)
+			if err != nil {
+				return "", err
+			}
+			return k, t.checkIndexKeys(req.Item, false)
+		},
+		cond:      c,
+		onFailure: req.ReturnValuesOnConditionCheckFailure,
+		change:    func(*table, item) (item, error) { return cloneItem(req.Item), nil },
+	}, nil
 }
 
 // checkWrite checks what PutItem, UpdateItem and DeleteItem share before
@@ -282,24 +301,85 @@ func checkWrite(l legacy, exprs []string, returnValues, onFailure string, allowe
 	return checkOnFailure(onFailure)
 }
 
-// conditionalLocked finds, with s.mu held, the table a write names, the
-// key keyOf reads from the request and the item stored there (nil when
-// none), and answers ConditionalCheckFailedException when c does not hold
-// for that item.
-func (s *Service) conditionalLocked(tableName string, keyOf func(*table) (string, error), c *cond, onFailure string) (*table, string, item, error) {
-	t, err := s.tableLocked(tableName)
+// itemWrite is what one PutItem, UpdateItem or DeleteItem, or one action of
+// TransactWriteItems, does to one item, parsed and validated as far as it
+// can be without the table.
+type itemWrite struct {
+	tableName string
+	// key validates the request's key against the table's schema.
+	key       func(*table) (string, error)
+	cond      *cond
+	onFailure string
+	// change makes the item after the write from the one before (nil when
+	// there is none); a nil item deletes it. A nil change writes nothing
+	// (a transaction's ConditionCheck).
+	change func(t *table, old item) (item, error)
+}
+
+// locatedWrite is an itemWrite with its table, key and the item stored
+// there (nil when none), and after evaluation the item it leaves.
+type locatedWrite struct {
+	w    *itemWrite
+	t    *table
+	k    string
+	old  item
+	next item
+}
+
+// locateLocked finds, with s.mu held, the table and the item w names.
+func (s *Service) locateLocked(w *itemWrite) (*locatedWrite, error) {
+	t, err := s.tableLocked(w.tableName)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
-	k, err := keyOf(t)
+	k, err := w.key(t)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
-	old := t.items[k]
-	if c != nil && !c.eval(old) {
-		return nil, "", nil, failed(old, onFailure)
+	return &locatedWrite{w: w, t: t, k: k, old: t.items[k]}, nil
+}
+
+// evaluate answers ConditionalCheckFailedException when the write's
+// condition does not hold for the stored item, and otherwise computes the
+// item the write leaves.
+func (r *locatedWrite) evaluate() error {
+	if r.w.cond != nil && !r.w.cond.eval(r.old) {
+		return failed(r.old, r.w.onFailure)
 	}
-	return t, k, old, nil
+	if r.w.change == nil {
+		r.next = r.old
+		return nil
+	}
+	next, err := r.w.change(r.t, r.old)
+	if err != nil {
+		return err
+	}
+	r.next = next
+	return nil
+}
+
+// commit stores the item the write leaves.
+func (r *locatedWrite) commit() {
+	switch {
+	case r.w.change == nil:
+	case r.next == nil:
+		delete(r.t.items, r.k)
+	default:
+		r.t.items[r.k] = r.next
+	}
+}
+
+// writeLocked makes one write with s.mu held.
+func (s *Service) writeLocked(w *itemWrite) (*locatedWrite, error) {
+	r, err := s.locateLocked(w)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.evaluate(); err != nil {
+		return nil, err
+	}
+	r.commit()
+	return r, nil
 }
 
 func failed(old item, onFailure string) error {
@@ -317,19 +397,8 @@ func (s *Service) getItem(req *getItemRequest) (any, error) {
 	if err := req.legacy.check(exprNames(map[string]*string{"ProjectionExpression": req.ProjectionExpression})...); err != nil {
 		return nil, err
 	}
-	ph, err := newPlaceholders(req.ExpressionAttributeNames, nil)
+	proj, err := readProjection(req.ProjectionExpression, req.ExpressionAttributeNames)
 	if err != nil {
-		return nil, err
-	}
-	var proj []docPath
-	if req.ProjectionExpression != nil {
-		ph.exprs++
-		var err error
-		if proj, err = parseProjection(*req.ProjectionExpression, req.ExpressionAttributeNames, ph.used); err != nil {
-			return nil, err
-		}
-	}
-	if err := ph.check(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -343,16 +412,41 @@ func (s *Service) getItem(req *getItemRequest) (any, error) {
 		return nil, err
 	}
 	// Every read is strongly consistent: ConsistentRead changes nothing.
-	it, ok := t.items[k]
-	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, readUnits(itemSize(it), req.ConsistentRead))
-	switch {
-	case !ok:
-	case proj != nil:
-		out["Item"] = project(it, proj)
-	default:
-		out["Item"] = cloneItem(it)
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, readUnits(itemSize(t.items[k]), req.ConsistentRead))
+	if it := t.read(k, proj); it != nil {
+		out["Item"] = it
 	}
 	return out, nil
+}
+
+// readProjection parses the ProjectionExpression of a read with its
+// ExpressionAttributeNames; nil when the read has none.
+func readProjection(src *string, names map[string]string) ([]docPath, error) {
+	ph, err := newPlaceholders(names, nil)
+	if err != nil {
+		return nil, err
+	}
+	var proj []docPath
+	if src != nil {
+		ph.exprs++
+		if proj, err = parseProjection(*src, names, ph.used); err != nil {
+			return nil, err
+		}
+	}
+	return proj, ph.check()
+}
+
+// read returns the item of t at k as a read with projection proj returns
+// it; nil when there is none.
+func (t *table) read(k string, proj []docPath) item {
+	it, ok := t.items[k]
+	switch {
+	case !ok:
+		return nil
+	case proj != nil:
+		return project(it, proj)
+	}
+	return cloneItem(it)
 }
 
 func (s *Service) updateItem(req *updateItemRequest) (any, error) {
@@ -362,54 +456,17 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 	if err := checkWrite(req.legacy, exprNames(map[string]*string{"UpdateExpression": req.UpdateExpression, "ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
 		return nil, err
 	}
-	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	w, u, err := req.write()
 	if err != nil {
-		return nil, err
-	}
-	u := &update{}
-	if req.UpdateExpression != nil {
-		ph.exprs++
-		var err error
-		if u, err = parseUpdate(*req.UpdateExpression, ph.names, ph.values, ph.used); err != nil {
-			return nil, err
-		}
-	}
-	c, err := ph.condition(req.ConditionExpression)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		if c, err = req.legacy.condition(); err != nil {
-			return nil, err
-		}
-	}
-	if err := ph.check(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) { return t.key(req.Key) }, c, req.ReturnValuesOnConditionCheckFailure)
+	r, err := s.writeLocked(w)
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{t.hashKey.name}
-	if t.rangeKey != nil {
-		keys = append(keys, t.rangeKey.name)
-	}
-	next, err := u.apply(old, keys)
-	if err != nil {
-		return nil, err
-	}
-	for name, v := range req.Key {
-		next[name] = v
-	}
-	if itemSize(next) > maxItemSize {
-		return nil, validation("Item size to update has exceeded the maximum allowed size")
-	}
-	if err := t.checkIndexKeys(next, true); err != nil {
-		return nil, err
-	}
-	t.items[k] = next
+	old, next := r.old, r.next
 	var attrs item
 	switch req.ReturnValues {
 	case "ALL_OLD":
@@ -427,11 +484,66 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 		}
 		attrs = project(src, updatedPaths(u.paths()))
 	}
-	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, writeUnits(itemSize(old), itemSize(next)))
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, r.t.name, writeUnits(itemSize(old), itemSize(next)))
 	if len(attrs) > 0 {
 		out["Attributes"] = attrs
 	}
 	return out, nil
+}
+
+// write parses an UpdateItem request, or a transaction's Update, into the
+// write it makes and its update expression.
+func (req *updateItemRequest) write() (*itemWrite, *update, error) {
+	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := &update{}
+	if req.UpdateExpression != nil {
+		ph.exprs++
+		if u, err = parseUpdate(*req.UpdateExpression, ph.names, ph.values, ph.used); err != nil {
+			return nil, nil, err
+		}
+	}
+	c, err := ph.condition(req.ConditionExpression)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c == nil {
+		if c, err = req.legacy.condition(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := ph.check(); err != nil {
+		return nil, nil, err
+	}
+	change := func(t *table, old item) (item, error) {
+		keys := []string{t.hashKey.name}
+		if t.rangeKey != nil {
+			keys = append(keys, t.rangeKey.name)
+		}
+		next, err := u.apply(old, keys)
+		if err != nil {
+			return nil, err
+		}
+		for name, v := range req.Key {
+			next[name] = v
+		}
+		if itemSize(next) > maxItemSize {
+			return nil, validation("Item size to update has exceeded the maximum allowed size")
+		}
+		if err := t.checkIndexKeys(next, true); err != nil {
+			return nil, err
+		}
+		return next, nil
+	}
+	return &itemWrite{
+		tableName: req.TableName,
+		key:       func(t *table) (string, error) { return t.key(req.Key) },
+		cond:      c,
+		onFailure: req.ReturnValuesOnConditionCheckFailure,
+		change:    change,
+	}, u, nil
 }
 
 // updatedPaths are the paths UPDATED_OLD and UPDATED_NEW return: a path
@@ -455,6 +567,26 @@ func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
 	if err := checkWrite(req.legacy, exprNames(map[string]*string{"ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
+	w, err := req.write()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.writeLocked(w)
+	if err != nil {
+		return nil, err
+	}
+	out := req.ReturnConsumedCapacity.add(map[string]any{}, r.t.name, writeUnits(itemSize(r.old), 0))
+	if req.ReturnValues == "ALL_OLD" && r.old != nil {
+		out["Attributes"] = r.old
+	}
+	return out, nil
+}
+
+// write parses a DeleteItem request, or a transaction's Delete, into the
+// write it makes.
+func (req *deleteItemRequest) write() (*itemWrite, error) {
 	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
@@ -471,18 +603,13 @@ func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
 	if err := ph.check(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, k, old, err := s.conditionalLocked(req.TableName, func(t *table) (string, error) { return t.key(req.Key) }, c, req.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
-	}
-	delete(t.items, k)
-	out := req.ReturnConsumedCapacity.add(map[string]any{}, t.name, writeUnits(itemSize(old), 0))
-	if req.ReturnValues == "ALL_OLD" && old != nil {
-		out["Attributes"] = old
-	}
-	return out, nil
+	return &itemWrite{
+		tableName: req.TableName,
+		key:       func(t *table) (string, error) { return t.key(req.Key) },
+		cond:      c,
+		onFailure: req.ReturnValuesOnConditionCheckFailure,
+		change:    func(*table, item) (item, error) { return nil, nil },
+	}, nil
 }
 
 // itemSize approximates DynamoDB's item size: attribute names plus values

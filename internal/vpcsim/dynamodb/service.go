@@ -41,6 +41,8 @@ type Service struct {
 	// managedKey is the key ID of the account's AWS managed key for
 	// DynamoDB (aws/dynamodb), made when a table first asks for it.
 	managedKey string
+	// txTokens are the ClientRequestTokens of TransactWriteItems (transact.go).
+	txTokens map[string]txToken
 }
 
 // New returns a Service without tables.
@@ -92,9 +94,12 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ae *apiError
 		var cf *conditionFailed
+		var tc *transactionCanceled
 		switch {
 		case errors.As(err, &cf):
 			ae = &cf.apiError
+		case errors.As(err, &tc):
+			ae = &tc.apiError
 		case errors.As(err, &ae):
 		default:
 			ae = &apiError{"SerializationException", err.Error()}
@@ -113,6 +118,13 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			delete(body, "message")
 			body["Message"] = ae.message
 			body["Item"] = cf.item
+		}
+		if tc != nil {
+			// DynamoDB spells this exception's message key "Message" too,
+			// beside its CancellationReasons.
+			delete(body, "message")
+			body["Message"] = ae.message
+			body["CancellationReasons"] = tc.reasons
 		}
 		out = body
 	}
@@ -171,6 +183,14 @@ func (s *Service) dispatch(r *http.Request) (any, error) {
 		return call(body, s.query)
 	case "Scan":
 		return call(body, s.scan)
+	case "TransactWriteItems":
+		return call(body, s.transactWriteItems)
+	case "TransactGetItems":
+		return call(body, s.transactGetItems)
+	case "BatchGetItem":
+		return call(body, s.batchGetItem)
+	case "BatchWriteItem":
+		return call(body, s.batchWriteItem)
 	}
 	return nil, &apiError{"UnknownOperationException", ""}
 }
