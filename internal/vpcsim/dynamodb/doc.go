@@ -8,7 +8,8 @@
 // # Models
 //
 //   - CreateTable (hash or hash and range key of type S, N or B; PROVISIONED
-//     or PAY_PER_REQUEST), DescribeTable, DeleteTable, ListTables.
+//     or PAY_PER_REQUEST), DescribeTable, UpdateTable, DeleteTable,
+//     ListTables.
 //   - PutItem, GetItem (ConsistentRead, ProjectionExpression), UpdateItem
 //     and DeleteItem, with ConditionExpression, UpdateExpression,
 //     ExpressionAttributeNames and ExpressionAttributeValues, ReturnValues
@@ -53,6 +54,11 @@
 //     ItemCount, IndexSizeBytes and IndexArn. Items whose index key
 //     attributes have the wrong type or are empty are refused; items
 //     without them are left out of the index (sparse indexes).
+//   - UpdateTable: BillingMode, ProvisionedThroughput,
+//     DeletionProtectionEnabled, StreamSpecification, WarmThroughput and
+//     GlobalSecondaryIndexUpdates (Create, Update, Delete; one index
+//     created or deleted per call), keeping AttributeDefinitions to the
+//     attributes the keys use.
 //   - Query (KeyConditionExpression or legacy KeyConditions, FilterExpression
 //     or QueryFilter, ScanIndexForward) and Scan (FilterExpression or
 //     ScanFilter, Segment and TotalSegments) on tables and indexes, with

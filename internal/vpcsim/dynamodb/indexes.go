@@ -322,10 +322,23 @@ func (t *table) describeIndexes(d map[string]any, arn string) {
 // out of that index. update words an empty value as an UpdateItem does.
 func (t *table) checkIndexKeys(it item, update bool) error {
 	for _, ix := range t.indexes {
-		for _, k := range ix.keys() {
+		for i, k := range ix.keys() {
 			v, ok := it[k.name]
-			if !ok || k.name == t.hashKey.name || t.rangeKey != nil && k.name == t.rangeKey.name {
+			if !ok {
 				continue
+			}
+			// An index key is held to the limits of its role in the
+			// index: a table's partition key may be an index's sort key
+			// (Developer Guide, "Quotas": partition key values up to 2048
+			// bytes, sort key values up to 1024 bytes).
+			if i == 0 && len(v.s) > maxHashKeyBytes {
+				return validation(fmt.Sprintf("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of%d bytes", maxHashKeyBytes))
+			}
+			if i == 1 && len(v.s) > maxRangeKeyBytes {
+				return validation(fmt.Sprintf("One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of %d bytes", maxRangeKeyBytes))
+			}
+			if k.name == t.hashKey.name || t.rangeKey != nil && k.name == t.rangeKey.name {
+				continue // checked as the table's key
 			}
 			if v.kind != k.kind {
 				return validation(fmt.Sprintf("One or more parameter values were invalid: Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s", k.name, k.kind, v.kind, ix.name))

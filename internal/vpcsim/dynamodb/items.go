@@ -28,7 +28,33 @@ func newPlaceholders(names map[string]string, values map[string]value) (*placeho
 	if values != nil && len(values) == 0 {
 		return nil, validation("ExpressionAttributeValues must not be empty")
 	}
+	// A key must be written as its placeholder, :name or #name (moto's
+	// aws_verified test_scan_with_missing_value).
+	for _, k := range sortedKeys(values) {
+		if !placeholderKey(k, ':') {
+			return nil, validation(fmt.Sprintf("ExpressionAttributeValues contains invalid key: Syntax error; key: %q", k))
+		}
+	}
+	for _, k := range sortedKeys(names) {
+		if !placeholderKey(k, '#') {
+			return nil, validation(fmt.Sprintf("ExpressionAttributeNames contains invalid key: Syntax error; key: %q", k))
+		}
+	}
 	return &placeholders{names: names, values: values, used: map[string]bool{}}, nil
+}
+
+// placeholderKey reports whether k is a placeholder with the given sigil
+// followed by one or more letters, digits or underscores.
+func placeholderKey(k string, sigil byte) bool {
+	if len(k) < 2 || k[0] != sigil {
+		return false
+	}
+	for _, c := range []byte(k[1:]) {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *placeholders) condition(src *string) (*cond, error) {

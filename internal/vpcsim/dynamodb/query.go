@@ -396,7 +396,7 @@ func checkKeyCondition(c *cond, keys []keyDef) error {
 			if a.val.kind != k.kind {
 				return validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
 			}
-			if i == hash && a.val.s == "" && a.val.kind != kindN {
+			if a.val.s == "" && a.val.kind != kindN {
 				return validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: " + k.name)
 			}
 		}

@@ -179,6 +179,8 @@ func (s *Service) dispatch(r *http.Request) (any, error) {
 		return call(body, s.updateItem)
 	case "DeleteItem":
 		return call(body, s.deleteItem)
+	case "UpdateTable":
+		return call(body, s.updateTable)
 	case "Query":
 		return call(body, s.query)
 	case "Scan":
@@ -226,6 +228,10 @@ type table struct {
 	// deletionProtection refuses DeleteTable while set.
 	deletionProtection bool
 	opts               tableOptions
+	// billingChanged is set once UpdateTable changed the billing mode;
+	// payPerRequestAt is when the table last became on-demand.
+	billingChanged  bool
+	payPerRequestAt time.Time
 	// indexes are the table's secondary indexes, local ones first, each
 	// kind in the order CreateTable and UpdateTable gave them.
 	indexes []*index
@@ -432,6 +438,7 @@ func (s *Service) createTable(req *createTableRequest) (any, error) {
 			return nil, validation("One or more parameter values were invalid: Provisioned throughput values must be at least 1")
 		}
 	case "PAY_PER_REQUEST":
+		t.payPerRequestAt = t.created
 		if req.ProvisionedThroughput != nil {
 			return nil, validation("One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
 		}
@@ -494,8 +501,15 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 			"NumberOfDecreasesToday": 0, "ReadCapacityUnits": t.rcu, "WriteCapacityUnits": t.wcu,
 		},
 	}
-	if t.billing == "PAY_PER_REQUEST" {
-		d["BillingModeSummary"] = map[string]any{"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": float64(t.created.UnixMilli()) / 1000}
+	if t.billing == "PAY_PER_REQUEST" || t.billingChanged {
+		// API reference BillingModeSummary: LastUpdateToPayPerRequestDateTime
+		// is "the time when PAY_PER_REQUEST was last set as the read/write
+		// capacity mode".
+		bs := map[string]any{"BillingMode": t.billing}
+		if !t.payPerRequestAt.IsZero() {
+			bs["LastUpdateToPayPerRequestDateTime"] = float64(t.payPerRequestAt.UnixMilli()) / 1000
+		}
+		d["BillingModeSummary"] = bs
 	}
 	t.describeOptions(d, arn)
 	t.describeIndexes(d, arn)
