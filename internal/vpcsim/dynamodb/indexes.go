@@ -86,15 +86,16 @@ func (ix *index) holds(it item) bool {
 // index. INCLUDE - In addition to the attributes described in KEYS_ONLY,
 // the secondary index will include other non-key attributes that you
 // specify. ALL - All of the table attributes are projected into the
-// index.").
+// index."). The entry shares values with it: callers clone what they hand
+// out.
 func (ix *index) entry(t *table, it item) item {
 	if ix.proj.ProjectionType == "ALL" {
-		return cloneItem(it)
+		return it
 	}
 	out := item{}
 	keep := func(name string) {
 		if v, ok := it[name]; ok {
-			out[name] = v.clone()
+			out[name] = v
 		}
 	}
 	for _, k := range slices.Concat(t.keys(), ix.keys()) {
