@@ -204,6 +204,13 @@
 //     in another zone is InvalidVolume.ZoneMismatch, of an attached volume
 //     VolumeInUse, at a taken device InvalidParameterValue; attach and detach
 //     pass through attaching and detaching.
+//   - Snapshots (issue 23): CreateSnapshot and CreateSnapshots answer
+//     pending, then completed after Timing.Snapshot; a snapshot keeps its
+//     volume's size and encryption, which CreateVolume SnapshotId and a
+//     launch's block device mapping inherit (a smaller size is
+//     InvalidParameterValue). CopySnapshot copies across regions with the
+//     arbitrary volume ID vol-ffffffff; createVolumePermission takes the
+//     group all and account IDs.
 //   - Route tables: a subnet has at most one explicit association
 //     (Resource.AlreadyAssociated); the main association cannot be
 //     disassociated, only moved with ReplaceRouteTableAssociation; a table

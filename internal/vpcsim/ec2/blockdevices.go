@@ -60,9 +60,9 @@ func parseVolumeSpec(r *request, prefix, sizeWire string, defaultSize int) (volu
 	if v.size == 0 && v.snapshot == "" && defaultSize == 0 {
 		return v, missingParam(sizeWire)
 	}
-	if v.size == 0 {
-		// the image's or the snapshot's size: vpcsim's image has an 8 GiB
-		// root volume
+	if v.size == 0 && v.snapshot == "" {
+		// the image's size: vpcsim's image has an 8 GiB root volume (a
+		// snapshot's size is its own: state.fromSnapshot)
 		v.size = cmp.Or(defaultSize, 8)
 	}
 	for name, dst := range map[string]*int{"Iops": &v.iops, "Throughput": &v.throughput} {

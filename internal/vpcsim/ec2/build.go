@@ -518,6 +518,11 @@ func (s *Account) runInstances(r *request) (any, error) {
 		if role != "" && st.roles[role] == nil {
 			return invalidParam("Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name", role)
 		}
+		for i := range bdms {
+			if err := st.fromSnapshot(&bdms[i].spec); err != nil {
+				return err
+			}
+		}
 		var given *eni
 		if eniID != "" {
 			if given = st.eni(eniID); given == nil {

@@ -153,6 +153,8 @@ func (st *state) taggable(id string) (tags map[string]string, kind string, ok bo
 		return x.tags, "internet-gateway", true
 	case *secGroup:
 		return x.tags, "security-group", true
+	case *snapshot:
+		return x.tags, "snapshot", true
 	}
 	if _, rl, _ := st.rule(id); rl != nil {
 		if rl.tags == nil {
@@ -175,6 +177,7 @@ func notFoundByPrefix(id string) *apiError {
 		{"eipalloc-", "InvalidAllocationID.NotFound", "allocation"},
 		{"sgr-", "InvalidSecurityGroupRuleId.NotFound", "security group rule"},
 		{"sg-", "InvalidGroup.NotFound", "security group"},
+		{"snap-", "InvalidSnapshot.NotFound", "snapshot"},
 	}
 	for _, k := range kinds {
 		if strings.HasPrefix(id, k.prefix) {

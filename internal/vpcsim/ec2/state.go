@@ -28,6 +28,7 @@ type state struct {
 	vols     []*volume
 	igws     []*igw
 	sgs      []*secGroup
+	snaps    []*snapshot // ebssnapshot.go
 	roles    map[string]*role
 	byID     map[string]any // every object above by its ID
 	launched time.Time

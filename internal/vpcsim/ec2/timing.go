@@ -46,6 +46,9 @@ type Timing struct {
 	VolumeDetach  Dist `json:"volume_detach"`
 	InstanceStop  Dist `json:"instance_stop"`
 	InstanceStart Dist `json:"instance_start"`
+	// Snapshot is how long an EBS snapshot stays pending before it is
+	// completed (ebssnapshot.go).
+	Snapshot Dist `json:"snapshot"`
 	// StaleRoutes is EC2's eventual consistency for route tables: for this
 	// long after a route change, DescribeRouteTables may still show the
 	// table as it was before (the data plane, Resolve, follows at once).
@@ -70,7 +73,11 @@ type Timing struct {
 // Route 53 changes PENDING for about 30 s, at most 60 s: AWS designs
 // Route 53 "to propagate updates ... within 60 seconds under normal
 // conditions" (Route 53 FAQ), and `aws route53 wait
-// resource-record-sets-changed` polls every 30 s. DynamoDB answers in
+// resource-record-sets-changed` polls every 30 s. An EBS snapshot is
+// pending for about two minutes, with a tail to half an hour: "the
+// status of the snapshot is pending until the snapshot is complete"
+// (EBS user guide, "Create Amazon EBS snapshots"), and a first snapshot
+// copies every written block. DynamoDB answers in
 // about 6 ms with a tail to a few hundred: AWS sells it as "single-digit
 // millisecond performance at any scale" (Amazon DynamoDB Developer Guide,
 // "What is Amazon DynamoDB?"), measured from within the Region. The
@@ -89,6 +96,7 @@ func TimingProfile(name string) (Timing, error) {
 			VolumeDetach:       Dist{Median: 5 * time.Second, Sigma: 0.5, Max: 60 * time.Second},
 			InstanceStop:       Dist{Median: 20 * time.Second, Sigma: 0.4, Max: 120 * time.Second},
 			InstanceStart:      Dist{Median: 15 * time.Second, Sigma: 0.3, Max: 60 * time.Second},
+			Snapshot:           Dist{Median: 2 * time.Minute, Sigma: 0.6, Max: 30 * time.Minute},
 			Route53Propagation: Dist{Median: 30 * time.Second, Sigma: 0.3, Max: route53.AWSPropagationDelay},
 			DynamoDB:           Dist{Median: 6 * time.Millisecond, Sigma: 0.6, Max: 500 * time.Millisecond},
 		}, nil

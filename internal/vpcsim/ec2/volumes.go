@@ -85,6 +85,9 @@ func (s *Account) createVolume(r *request) (any, error) {
 		if !isZoneOf(st.region, az) {
 			return invalidParam("Invalid availability zone: [%s]", az)
 		}
+		if err := st.fromSnapshot(&spec); err != nil {
+			return err
+		}
 		v := s.newVolume(st, spec, az, "creating", tagSpecs(r, "volume"))
 		st.schedule(s.opts.Timing.VolumeAttach.Sample(), func(*state) {
 			if v.state == "creating" {
@@ -257,7 +260,8 @@ type describeVolumesResp struct {
 func (s *Account) describeVolumes(r *request) (any, error) {
 	ids := r.list("VolumeId")
 	fs, err := r.filters("volume-id", "attachment.instance-id", "attachment.status", "attachment.device",
-		"availability-zone", "status", "size", "volume-type", "encrypted")
+		"availability-zone", "status", "size", "volume-type", "encrypted",
+		"snapshot-id", "create-time", "multi-attach-enabled", "attachment.attach-time", "attachment.delete-on-termination")
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +292,12 @@ func (s *Account) describeVolumes(r *request) (any, error) {
 				return []string{x.VolumeType}
 			case "encrypted":
 				return []string{boolStr(x.Encrypted)}
+			case "snapshot-id":
+				return []string{x.SnapshotID}
+			case "create-time":
+				return []string{x.CreateTime}
+			case "multi-attach-enabled":
+				return []string{boolStr(x.MultiAttachEnabled)}
 			}
 			if v.attach == nil {
 				return nil
@@ -299,6 +309,10 @@ func (s *Account) describeVolumes(r *request) (any, error) {
 				return []string{v.attach.status}
 			case "attachment.device":
 				return []string{v.attach.device}
+			case "attachment.attach-time":
+				return []string{v.attach.time.Format(awsTime)}
+			case "attachment.delete-on-termination":
+				return []string{boolStr(v.attach.deleteOnTermination)}
 			}
 			return nil
 		})
