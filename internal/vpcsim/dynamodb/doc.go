@@ -22,6 +22,13 @@
 //     puts or deletes, duplicates refused, nothing ever unprocessed) and
 //     BatchGetItem (100 keys, ProjectionExpression, UnprocessedKeys past
 //     16 MB).
+//   - On-demand backups (CreateBackup, DescribeBackup, ListBackups,
+//     DeleteBackup, RestoreTableFromBackup: a copy of the table, AVAILABLE
+//     at once) and point-in-time recovery (Describe/UpdateContinuousBackups,
+//     RestoreTableToPointInTime once enabled). Tags (TagResource,
+//     UntagResource, ListTagsOfResource, CreateTable's Tags; 50 per table),
+//     UpdateTimeToLive (once an hour) and DescribeTimeToLive,
+//     DescribeLimits (the default quotas) and DescribeEndpoints.
 //   - The legacy Expected and ConditionalOperator parameters of PutItem,
 //     UpdateItem and DeleteItem, refused beside expression parameters as
 //     DynamoDB refuses them. ReturnConsumedCapacity (TOTAL, INDEXES) with
@@ -90,6 +97,10 @@
 //   - UPDATED_OLD and UPDATED_NEW return a whole list when one of its
 //     elements was updated (paths into maps are returned as written).
 //   - Item sizes (400 KB limit, TableSizeBytes) are approximations.
+//   - Time to live never deletes an item (DynamoDB deletes expired items
+//     within days, so may not have yet). RestoreTableToPointInTime restores
+//     the table as it is at the call, with UseLatestRestorableTime only:
+//     no item history is kept.
 //   - Throughput is recorded, never enforced; no throttling.
 //   - Requests are not authenticated; the vpcsim server in front checks
 //     credentials.
@@ -98,7 +109,7 @@
 //
 // PartiQL, the streams themselves
 // (DynamoDB Streams' API; a table only reports its stream specification),
-// KMS (a key is never checked), TTL, backups, global tables, tags and the
+// KMS (a key is never checked), global tables, and the
 // legacy AttributeUpdates parameter and AttributesToGet outside Query and
 // Scan (rejected).
 package dynamodb

@@ -43,6 +43,8 @@ type Service struct {
 	managedKey string
 	// txTokens are the ClientRequestTokens of TransactWriteItems (transact.go).
 	txTokens map[string]txToken
+	// backups are the on-demand backups by ARN (backup.go).
+	backups map[string]*backup
 }
 
 // New returns a Service without tables.
@@ -193,6 +195,36 @@ func (s *Service) dispatch(r *http.Request) (any, error) {
 		return call(body, s.batchGetItem)
 	case "BatchWriteItem":
 		return call(body, s.batchWriteItem)
+	case "CreateBackup":
+		return call(body, s.createBackup)
+	case "DescribeBackup":
+		return call(body, s.describeBackup)
+	case "DeleteBackup":
+		return call(body, s.deleteBackup)
+	case "ListBackups":
+		return call(body, s.listBackups)
+	case "RestoreTableFromBackup":
+		return call(body, s.restoreTableFromBackup)
+	case "RestoreTableToPointInTime":
+		return call(body, s.restoreTableToPointInTime)
+	case "DescribeContinuousBackups":
+		return call(body, s.describeContinuousBackups)
+	case "UpdateContinuousBackups":
+		return call(body, s.updateContinuousBackups)
+	case "TagResource":
+		return call(body, s.tagResource)
+	case "UntagResource":
+		return call(body, s.untagResource)
+	case "ListTagsOfResource":
+		return call(body, s.listTagsOfResource)
+	case "UpdateTimeToLive":
+		return call(body, s.updateTimeToLive)
+	case "DescribeTimeToLive":
+		return call(body, s.describeTimeToLive)
+	case "DescribeLimits":
+		return call(body, s.describeLimits)
+	case "DescribeEndpoints":
+		return call(body, s.describeEndpoints)
 	}
 	return nil, &apiError{"UnknownOperationException", ""}
 }
@@ -235,6 +267,8 @@ type table struct {
 	// indexes are the table's secondary indexes, local ones first, each
 	// kind in the order CreateTable and UpdateTable gave them.
 	indexes []*index
+	// extra is what the table keeps beside its schema (tablemeta.go).
+	extra tableExtra
 }
 
 type keyDef struct {
@@ -269,6 +303,7 @@ type createTableRequest struct {
 	SSESpecification          *sseSpecification    `json:"SSESpecification"`
 	StreamSpecification       *streamSpecification `json:"StreamSpecification"`
 	WarmThroughput            *warmThroughput      `json:"WarmThroughput"`
+	Tags                      []tag                `json:"Tags"`
 }
 
 // checkKeyTypes applies the schema's enumeration to KeyType, which DynamoDB
@@ -451,6 +486,9 @@ func (s *Service) createTable(req *createTableRequest) (any, error) {
 	if err := s.applyOptions(t, req); err != nil {
 		return nil, err
 	}
+	if err := t.addTags(req.Tags); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.tables[t.name]; ok {
@@ -513,6 +551,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 	}
 	t.describeOptions(d, arn)
 	t.describeIndexes(d, arn)
+	t.describeExtra(d)
 	return d
 }
 
