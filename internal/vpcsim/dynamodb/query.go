@@ -542,6 +542,11 @@ func (s *Service) run(r *read) (any, error) {
 		if err := checkStartKey(r.start, orderKeys); err != nil {
 			return nil, err
 		}
+		// A Query resumes inside what its key condition selects; the key
+		// condition reads only key attributes, which the start key has.
+		if r.keyCond != nil && !r.keyCond.eval(r.start) {
+			return nil, validation("The provided starting key is outside query boundaries based on provided conditions")
+		}
 	}
 	var rows []row
 	for _, it := range t.items {

@@ -319,6 +319,13 @@ func TestQueryErrors(t *testing.T) {
 			"The table does not have the specified index: nope"},
 		{awsddb.QueryInput{KeyConditionExpression: aws.String("pk = :s"), FilterExpression: aws.String(""), ExpressionAttributeValues: av{":s": s("a")}},
 			"Invalid FilterExpression: The expression can not be empty;"},
+		// API reference Query, ExclusiveStartKey: "The primary key of the
+		// first item that this operation will evaluate"; it must lie in
+		// what the key condition selects.
+		{awsddb.QueryInput{KeyConditionExpression: aws.String("pk = :s"), ExclusiveStartKey: av{"pk": s("b"), "sk": n("1")}, ExpressionAttributeValues: av{":s": s("a")}},
+			"The provided starting key is outside query boundaries based on provided conditions"},
+		{awsddb.QueryInput{KeyConditionExpression: aws.String("pk = :s"), ExclusiveStartKey: av{"pk": s("a")}, ExpressionAttributeValues: av{":s": s("a")}},
+			"The provided starting key is invalid: The provided key element does not match the schema"},
 	} {
 		in := tc.in
 		in.TableName = aws.String("tbl")
