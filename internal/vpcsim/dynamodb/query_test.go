@@ -315,8 +315,17 @@ func TestQueryErrors(t *testing.T) {
 		// Allowed only when querying an index."
 		{awsddb.QueryInput{Select: types.SelectAllProjectedAttributes, KeyConditionExpression: aws.String("pk = :s"), ExpressionAttributeValues: av{":s": s("a")}},
 			"One or more parameter values were invalid: ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"},
+		// A DynamoDB answer quoted in awslabs/aws-sdk-ios-samples issue 58.
 		{awsddb.QueryInput{IndexName: aws.String("nope"), KeyConditionExpression: aws.String("pk = :s"), ExpressionAttributeValues: av{":s": s("a")}},
 			"The table does not have the specified index: nope"},
+		// A DynamoDB answer quoted in awsdocs/amazon-dynamodb-developer-guide
+		// issue 274.
+		{awsddb.QueryInput{}, "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."},
+		// localstack PR 5799 quotes DynamoDB's answer; API reference Query,
+		// Select, ALL_ATTRIBUTES: a local index "fetches the entire item
+		// from the parent table", a global one cannot.
+		{awsddb.QueryInput{IndexName: aws.String("by_g"), Select: types.SelectAllAttributes, KeyConditionExpression: aws.String("g = :s"), ExpressionAttributeValues: av{":s": s("a")}},
+			"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index by_g because its projection type is not ALL"},
 		{awsddb.QueryInput{KeyConditionExpression: aws.String("pk = :s"), FilterExpression: aws.String(""), ExpressionAttributeValues: av{":s": s("a")}},
 			"Invalid FilterExpression: The expression can not be empty;"},
 		// API reference Query, ExclusiveStartKey: "The primary key of the
