@@ -29,6 +29,8 @@
 //     UntagResource, ListTagsOfResource, CreateTable's Tags; 50 per table),
 //     UpdateTimeToLive (once an hour) and DescribeTimeToLive,
 //     DescribeLimits (the default quotas) and DescribeEndpoints.
+//   - UpdateItem's legacy AttributeUpdates (PUT, DELETE, ADD), run as
+//     the update expression that does the same.
 //   - The legacy Expected and ConditionalOperator parameters of PutItem,
 //     UpdateItem and DeleteItem, refused beside expression parameters as
 //     DynamoDB refuses them. ReturnConsumedCapacity (TOTAL, INDEXES) with
@@ -109,7 +111,6 @@
 //
 // PartiQL, the streams themselves
 // (DynamoDB Streams' API; a table only reports its stream specification),
-// KMS (a key is never checked), global tables, and the
-// legacy AttributeUpdates parameter and AttributesToGet outside Query and
-// Scan (rejected).
+// KMS (a key is never checked), global tables, and the legacy
+// AttributesToGet outside Query and Scan (rejected).
 package dynamodb

@@ -525,9 +525,14 @@ func (req *updateItemRequest) write() (*itemWrite, *update, error) {
 		return nil, nil, err
 	}
 	u := &update{}
-	if req.UpdateExpression != nil {
+	switch {
+	case req.UpdateExpression != nil:
 		ph.exprs++
 		if u, err = parseUpdate(*req.UpdateExpression, ph.names, ph.values, ph.used); err != nil {
+			return nil, nil, err
+		}
+	case req.AttributeUpdates != nil:
+		if u, err = req.legacy.update(); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -9,14 +9,14 @@ import (
 )
 
 // legacy are the pre-expression parameters of the item operations
-// (Developer Guide, "Legacy DynamoDB conditional parameters"). Expected and
-// ConditionalOperator are modelled; AttributeUpdates and AttributesToGet
-// are refused as unmodelled.
+// (Developer Guide, "Legacy DynamoDB conditional parameters"). Expected,
+// ConditionalOperator and AttributeUpdates (attrupdates.go) are modelled;
+// AttributesToGet of the item operations is refused as unmodelled.
 type legacy struct {
-	Expected            map[string]expectedAttr `json:"Expected"`
-	ConditionalOperator *string                 `json:"ConditionalOperator"`
-	AttributeUpdates    json.RawMessage         `json:"AttributeUpdates"`
-	AttributesToGet     json.RawMessage         `json:"AttributesToGet"`
+	Expected            map[string]expectedAttr         `json:"Expected"`
+	ConditionalOperator *string                         `json:"ConditionalOperator"`
+	AttributeUpdates    map[string]attributeValueUpdate `json:"AttributeUpdates"`
+	AttributesToGet     json.RawMessage                 `json:"AttributesToGet"`
 }
 
 // expectedAttr is one ExpectedAttributeValue.
@@ -40,7 +40,7 @@ func (l legacy) check(exprs ...string) error {
 	if set(l.AttributesToGet) {
 		non = append(non, "AttributesToGet")
 	}
-	if set(l.AttributeUpdates) {
+	if l.AttributeUpdates != nil {
 		non = append(non, "AttributeUpdates")
 	}
 	if l.ConditionalOperator != nil {
@@ -54,7 +54,7 @@ func (l legacy) check(exprs ...string) error {
 			strings.Join(non, ", ") + "} Expression parameters: {" + strings.Join(exprs, ", ") + "}")
 	}
 	for _, n := range non {
-		if n == "AttributesToGet" || n == "AttributeUpdates" {
+		if n == "AttributesToGet" {
 			return validation("vpcsim models expressions only; the legacy parameter " + n + " is not supported")
 		}
 	}

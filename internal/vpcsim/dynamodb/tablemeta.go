@@ -188,6 +188,9 @@ func (s *Service) updateTimeToLive(req *updateTTLRequest) (any, error) {
 	case *spec.Enabled && cur.enabled:
 		return nil, validation("TimeToLive is already enabled")
 	case !*spec.Enabled && !cur.enabled:
+		// As DynamoDB answers a table that never had TTL
+		// (hashicorp/terraform-provider-aws#10304: "ValidationException:
+		// TimeToLive is already disabled").
 		return nil, validation("TimeToLive is already disabled")
 	case !*spec.Enabled && spec.AttributeName != cur.attr:
 		return nil, validation("TimeToLive is active on a different AttributeName: current AttributeName is " + cur.attr)
