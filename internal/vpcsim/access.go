@@ -129,11 +129,24 @@ func jsonField(body []byte, name string) string {
 }
 
 // dynamoDBAccess is DynamoDB's: a table's calls act on
-// arn:aws:dynamodb:<region>:<account>:table/<TableName>; an unknown key
-// is UnrecognizedClientException, a denial AccessDeniedException, both
-// HTTP 400 (DynamoDB developer guide, "Error handling with DynamoDB").
+// arn:aws:dynamodb:<region>:<account>:table/<TableName>, a Query or Scan
+// of an index on .../table/<TableName>/index/<IndexName> (Developer Guide,
+// "IAM policy to grant access to a specific DynamoDB table and its
+// indexes" grants "table/Books/index/*" beside "table/Books"); an unknown
+// key is UnrecognizedClientException, a denial AccessDeniedException,
+// both HTTP 400 (DynamoDB developer guide, "Error handling with
+// DynamoDB").
 func (s *Server) dynamoDBAccess(action func(*http.Request) string) access {
-	return s.jsonAccess("dynamodb", action, "TableName", func(t string) string { return "table/" + t })
+	a := s.jsonAccess("dynamodb", action, "TableName", func(t string) string { return "table/" + t })
+	table := a.Resource
+	a.Resource = func(r *http.Request, body []byte) string {
+		arn := table(r, body)
+		if ix := jsonField(body, "IndexName"); ix != "" && arn != "*" {
+			arn += "/index/" + ix
+		}
+		return arn
+	}
+	return a
 }
 
 // ssmAccess is SSM's: a parameter's calls act on

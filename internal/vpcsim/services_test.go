@@ -202,8 +202,12 @@ func TestIAMOnEveryService(t *testing.T) {
 	key := map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "vip"}}
 	ddbAdmin := dynamodb.NewFromConfig(admin)
 	if _, err := ddbAdmin.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("lease"), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("owner_id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema: []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{IndexName: aws.String("by_owner"),
+			KeySchema:  []ddbtypes.KeySchemaElement{{AttributeName: aws.String("owner_id"), KeyType: ddbtypes.KeyTypeHash}},
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeKeysOnly}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ddbAdmin.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("lease"), Item: key}); err != nil {
@@ -231,6 +235,21 @@ func TestIAMOnEveryService(t *testing.T) {
 			},
 			func(cfg aws.Config) error {
 				_, err := dynamodb.NewFromConfig(cfg).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("lease"), Item: key})
+				return err
+			}, "AccessDeniedException", "UnrecognizedClientException"},
+		// A Query of an index acts on the index's ARN, which the role's
+		// grant on the table does not cover (Developer Guide, "IAM policy
+		// to grant access to a specific DynamoDB table and its indexes").
+		{"dynamodb", "Query",
+			func(cfg aws.Config) error {
+				_, err := dynamodb.NewFromConfig(cfg).Query(ctx, &dynamodb.QueryInput{TableName: aws.String("lease"), KeyConditionExpression: aws.String("id = :v"),
+					ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberS{Value: "vip"}}})
+				return err
+			},
+			func(cfg aws.Config) error {
+				_, err := dynamodb.NewFromConfig(cfg).Query(ctx, &dynamodb.QueryInput{TableName: aws.String("lease"), IndexName: aws.String("by_owner"),
+					KeyConditionExpression:    aws.String("owner_id = :v"),
+					ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberS{Value: "node-a"}}})
 				return err
 			}, "AccessDeniedException", "UnrecognizedClientException"},
 		{"ssm", "GetParameter",
