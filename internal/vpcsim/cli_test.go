@@ -213,6 +213,8 @@ func TestSeedCommandsWithAWSCLI(t *testing.T) {
 				t.Fatalf("create-security-group %s: %s", g, errs)
 			}
 		}
+		// So does the key pair (InvalidKeyPair.NotFound otherwise).
+		cli.must(t, "create-key-pair", "--key-name", "us-east1-jdunn")
 		cli.json(t, &out, "run-instances", "--image-id", "ami-164cd77e", "--key-name", "us-east1-jdunn", "--security-groups", "internal-icmp", "ssh-only",
 			"--instance-type", "t1.micro", "--subnet-id", subnetW, "--iam-instance-profile", "Name=vipd-node", "--count", "2")
 		if len(out.Instances) != 2 || out.Instances[0].InstanceType != "t1.micro" || out.Instances[1].SubnetId != subnetW {

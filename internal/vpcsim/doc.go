@@ -226,9 +226,10 @@
 //     image, needs a subnet (there is no default VPC: VPCIdNotSpecified),
 //     gives each instance a primary interface, the role named by
 //     IamInstanceProfile and an IMDS endpoint before answering, and passes
-//     pending → running. KeyName and Placement.HostId are recorded and
-//     reported (key-name filter), never checked: key pairs and Dedicated
-//     Hosts are not modelled. The primary interface takes the addresses of
+//     pending → running. KeyName must name a key pair
+//     (InvalidKeyPair.NotFound); Placement.HostId is recorded and reported,
+//     never checked: Dedicated Hosts are not modelled. A LaunchTemplate
+//     fills in what the call does not give. The primary interface takes the addresses of
 //     NetworkInterface.1.PrivateIpAddresses and, with
 //     AssociatePublicIpAddress (else when its subnet maps public
 //     addresses), an Amazon-owned public IPv4 address that an Elastic IP

@@ -135,6 +135,10 @@ func TestAWSLaunchPublicAddress(t *testing.T) {
 		t.Errorf("instance in a subnet without MapPublicIpOnLaunch has public address %v", aws.ToString(plain.PublicIpAddress))
 	}
 
+	// KeyName must name a key pair of the account (keypairs_test.go).
+	if _, err := e.ec2.CreateKeyPair(ctx, &awsec2.CreateKeyPairInput{KeyName: aws.String("deploy")}); err != nil {
+		t.Fatal(err)
+	}
 	in := run(&awsec2.RunInstancesInput{
 		KeyName:   aws.String("deploy"),
 		Placement: &types.Placement{HostId: aws.String("h-0123456789abcdef0")},

@@ -399,6 +399,9 @@ type runInstancesResp struct {
 // Placement.AvailabilityZone (or of the first zone) is used; without a
 // default VPC the call fails as AWS's does (VPCIdNotSpecified).
 func (s *Account) runInstances(r *request) (any, error) {
+	if err := s.applyLaunchTemplate(r); err != nil {
+		return nil, err
+	}
 	if img := r.get("ImageId"); img == "" {
 		return nil, missingParam("imageId")
 	} else if !strings.HasPrefix(img, "ami-") {
@@ -522,6 +525,10 @@ func (s *Account) runInstances(r *request) (any, error) {
 			if err := st.fromSnapshot(&bdms[i].spec); err != nil {
 				return err
 			}
+		}
+		// KeyName "must exist" (keypairs.go).
+		if k := r.get("KeyName"); k != "" && st.keyPairNamed(k) == nil {
+			return keyPairNotFound(k)
 		}
 		var given *eni
 		if eniID != "" {

@@ -155,6 +155,10 @@ func (st *state) taggable(id string) (tags map[string]string, kind string, ok bo
 		return x.tags, "security-group", true
 	case *snapshot:
 		return x.tags, "snapshot", true
+	case *launchTemplate:
+		return x.tags, "launch-template", true
+	case *keyPair:
+		return x.tags, "key-pair", true
 	}
 	if _, rl, _ := st.rule(id); rl != nil {
 		if rl.tags == nil {

@@ -19,19 +19,22 @@ type state struct {
 	account string
 	imdsV1  bool
 
-	vpcs     []*vpc
-	subnets  []*subnet
-	tables   []*routeTable
-	insts    []*instance
-	enis     []*eni
-	eips     []*eip
-	vols     []*volume
-	igws     []*igw
-	sgs      []*secGroup
-	snaps    []*snapshot // ebssnapshot.go
-	roles    map[string]*role
-	byID     map[string]any // every object above by its ID
-	launched time.Time
+	vpcs    []*vpc
+	subnets []*subnet
+	tables  []*routeTable
+	insts   []*instance
+	enis    []*eni
+	eips    []*eip
+	vols    []*volume
+	igws    []*igw
+	sgs     []*secGroup
+	snaps   []*snapshot // ebssnapshot.go
+	// templates and keys: launchtemplates.go, keypairs.go
+	templates []*launchTemplate
+	keys      []*keyPair
+	roles     map[string]*role
+	byID      map[string]any // every object above by its ID
+	launched  time.Time
 
 	pending []transition // asynchronous transitions, in no particular order
 }
