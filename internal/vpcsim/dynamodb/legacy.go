@@ -17,6 +17,9 @@ type legacy struct {
 	ConditionalOperator *string                         `json:"ConditionalOperator"`
 	AttributeUpdates    map[string]attributeValueUpdate `json:"AttributeUpdates"`
 	AttributesToGet     json.RawMessage                 `json:"AttributesToGet"`
+	// param names Expected in messages: "expected", or "queryFilter" and
+	// "scanFilter" when Query and Scan reuse it for their filters.
+	param string
 }
 
 // expectedAttr is one ExpectedAttributeValue.
@@ -105,7 +108,11 @@ func (l legacy) condition() (*cond, error) {
 	}
 	var out *cond
 	for _, name := range slices.Sorted(maps.Keys(l.Expected)) {
-		c, err := l.Expected[name].condition(name)
+		param := l.param
+		if param == "" {
+			param = "expected"
+		}
+		c, err := l.Expected[name].conditionAt(param, name)
 		if err != nil {
 			return nil, err
 		}
@@ -119,6 +126,12 @@ func (l legacy) condition() (*cond, error) {
 }
 
 func (e expectedAttr) condition(name string) (*cond, error) {
+	return e.conditionAt("expected", name)
+}
+
+// conditionAt is condition for an element of the parameter param
+// (expected, keyConditions, queryFilter, scanFilter), as messages name it.
+func (e expectedAttr) conditionAt(param, name string) (*cond, error) {
 	path := operand{path: docPath{{name: name}}, label: name}
 	val := func(v value) operand { return operand{val: &v} }
 	exists := e.Exists == nil || *e.Exists
@@ -142,7 +155,7 @@ func (e expectedAttr) condition(name string) (*cond, error) {
 	}
 	n, ok := argCounts[e.ComparisonOperator]
 	if !ok {
-		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'expected.%s.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]", e.ComparisonOperator, name))
+		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at '%s.%s.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]", e.ComparisonOperator, param, name))
 	}
 	if n >= 0 && len(e.AttributeValueList) != n || n < 0 && len(e.AttributeValueList) == 0 {
 		return nil, validation("One or more parameter values were invalid: Invalid number of argument(s) for the " + e.ComparisonOperator + " ComparisonOperator")

@@ -201,7 +201,7 @@ func (s *Service) query(req *queryRequest) (any, error) {
 	}
 	r.keyCond = kc
 	if r.filter == nil && req.QueryFilter != nil {
-		if r.filter, err = (legacy{Expected: req.QueryFilter, ConditionalOperator: req.ConditionalOperator}).condition(); err != nil {
+		if r.filter, err = (legacy{Expected: req.QueryFilter, ConditionalOperator: req.ConditionalOperator, param: "queryFilter"}).condition(); err != nil {
 			return nil, err
 		}
 	}
@@ -265,7 +265,7 @@ func (s *Service) scan(req *scanRequest) (any, error) {
 		return nil, err
 	}
 	if r.filter == nil && req.ScanFilter != nil {
-		if r.filter, err = (legacy{Expected: req.ScanFilter, ConditionalOperator: req.ConditionalOperator}).condition(); err != nil {
+		if r.filter, err = (legacy{Expected: req.ScanFilter, ConditionalOperator: req.ConditionalOperator, param: "scanFilter"}).condition(); err != nil {
 			return nil, err
 		}
 	}
@@ -288,7 +288,7 @@ func legacyKeyConditions(kcs map[string]expectedAttr) (*cond, error) {
 				return nil, validation("Attempted conditional constraint is not an indexable operation")
 			}
 		}
-		c, err := e.condition(name)
+		c, err := e.conditionAt("keyConditions", name)
 		if err != nil {
 			return nil, err
 		}

@@ -318,6 +318,12 @@ func TestQueryErrors(t *testing.T) {
 		// A DynamoDB answer quoted in awslabs/aws-sdk-ios-samples issue 58.
 		{awsddb.QueryInput{IndexName: aws.String("nope"), KeyConditionExpression: aws.String("pk = :s"), ExpressionAttributeValues: av{":s": s("a")}},
 			"The table does not have the specified index: nope"},
+		// API reference Query, KeyConditions: the sort key's comparisons
+		// are "EQ | LE | LT | GE | GT | BEGINS_WITH | BETWEEN".
+		{awsddb.QueryInput{KeyConditions: map[string]types.Condition{
+			"pk": {ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{s("a")}},
+			"sk": {ComparisonOperator: types.ComparisonOperatorNe, AttributeValueList: []types.AttributeValue{n("1")}}}},
+			"Attempted conditional constraint is not an indexable operation"},
 		// A DynamoDB answer quoted in awsdocs/amazon-dynamodb-developer-guide
 		// issue 274.
 		{awsddb.QueryInput{}, "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."},
@@ -422,6 +428,8 @@ func TestScan(t *testing.T) {
 		{awsddb.ScanInput{Segment: aws.Int32(1)}, "The TotalSegments parameter is required but was not present in the request when Segment parameter is present"},
 		{awsddb.ScanInput{Segment: aws.Int32(3), TotalSegments: aws.Int32(3)}, "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: 3 is not less than TotalSegments: 3"},
 		{awsddb.ScanInput{IndexName: aws.String("nope")}, "The table does not have the specified index: nope"},
+		{awsddb.ScanInput{ScanFilter: map[string]types.Condition{"n": {ComparisonOperator: "ABOUT", AttributeValueList: []types.AttributeValue{n("1")}}}},
+			"1 validation error detected: Value 'ABOUT' at 'scanFilter.n.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]"},
 		{awsddb.ScanInput{FilterExpression: aws.String("n > :z"), ScanFilter: map[string]types.Condition{"n": {ComparisonOperator: types.ComparisonOperatorNotNull}}, ExpressionAttributeValues: av{":z": n("1")}},
 			"Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {ScanFilter} Expression parameters: {FilterExpression}"},
 	} {
