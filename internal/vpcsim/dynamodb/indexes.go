@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,6 +38,9 @@ type indexRequest struct {
 	Projection            *projection     `json:"Projection"`
 	ProvisionedThroughput *throughput     `json:"ProvisionedThroughput"`
 	WarmThroughput        *warmThroughput `json:"WarmThroughput"`
+	// OnDemandThroughput (maximum request units) is not modelled and is
+	// refused rather than ignored.
+	OnDemandThroughput json.RawMessage `json:"OnDemandThroughput"`
 }
 
 type index struct {
@@ -147,6 +151,9 @@ func (t *table) buildIndex(req indexRequest, global bool, at string, defs map[st
 	}
 	if len(req.KeySchema) == 0 || len(req.KeySchema) > 2 {
 		return nil, validation(fmt.Sprintf("1 validation error detected: Value '%s' at '%skeySchema' failed to satisfy constraint: Member must have length less than or equal to 2", keySchemaString(req.KeySchema), at))
+	}
+	if set(req.OnDemandThroughput) {
+		return nil, validation("vpcsim does not model an index's OnDemandThroughput")
 	}
 	if req.Projection == nil {
 		return nil, validation(fmt.Sprintf("1 validation error detected: Value null at '%sprojection' failed to satisfy constraint: Member must not be null", at))

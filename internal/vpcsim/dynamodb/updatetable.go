@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,6 +20,12 @@ type updateTableRequest struct {
 	DeletionProtectionEnabled   *bool                `json:"DeletionProtectionEnabled"`
 	StreamSpecification         *streamSpecification `json:"StreamSpecification"`
 	WarmThroughput              *warmThroughput      `json:"WarmThroughput"`
+	// Parameters vpcsim does not model, refused rather than ignored.
+	SSESpecification       json.RawMessage `json:"SSESpecification"`
+	TableClass             json.RawMessage `json:"TableClass"`
+	ReplicaUpdates         json.RawMessage `json:"ReplicaUpdates"`
+	OnDemandThroughput     json.RawMessage `json:"OnDemandThroughput"`
+	MultiRegionConsistency json.RawMessage `json:"MultiRegionConsistency"`
 }
 
 // gsiUpdate is one GlobalSecondaryIndexUpdate: exactly one of Create,
@@ -41,6 +48,15 @@ func indexNotFound(name string) *apiError {
 
 func (s *Service) updateTable(req *updateTableRequest) (any, error) {
 	const head = "One or more parameter values were invalid: "
+	for _, p := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"SSESpecification", req.SSESpecification}, {"TableClass", req.TableClass}, {"ReplicaUpdates", req.ReplicaUpdates},
+		{"OnDemandThroughput", req.OnDemandThroughput}, {"MultiRegionConsistency", req.MultiRegionConsistency}} {
+		if set(p.raw) {
+			return nil, validation("vpcsim does not model UpdateTable's " + p.name)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t0, ok := s.tables[s.resolveTableName(req.TableName)]

@@ -105,6 +105,11 @@ func TestUpdateTableSettings(t *testing.T) {
 	if _, err := c.DeleteTable(ctx, &awsddb.DeleteTableInput{TableName: aws.String("leases")}); err == nil {
 		t.Error("DeleteTable succeeded with deletion protection")
 	}
+	// What vpcsim does not model is refused, not ignored.
+	_, err = c.UpdateTable(ctx, &awsddb.UpdateTableInput{TableName: aws.String("leases"), TableClass: types.TableClassStandardInfrequentAccess})
+	if _, msg := apiCode(t, err); msg != "vpcsim does not model UpdateTable's TableClass" {
+		t.Errorf("TableClass: %q", msg)
+	}
 }
 
 // TestIndexKeyLimitsAndPlaceholders: an index's sort key is held to the
