@@ -186,7 +186,7 @@ func (s *Server) route53Access(action func(*http.Request) string) access {
 		Prefix: "route53", Action: action,
 		Resource: func(r *http.Request, _ []byte) string {
 			parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/2013-04-01/"), "/")
-			if len(parts) >= 2 && (parts[0] == "hostedzone" || parts[0] == "change") && parts[1] != "" {
+			if len(parts) >= 2 && (parts[0] == "hostedzone" || parts[0] == "change" || parts[0] == "healthcheck") && parts[1] != "" {
 				return "arn:aws:route53:::" + parts[0] + "/" + parts[1]
 			}
 			return "*"

@@ -39,6 +39,14 @@ func (s *Service) changeResourceRecordSets(id string, req *changeResourceRecordS
 		return nil, err
 	}
 	s.advanceLocked(now)
+	// A HealthCheckId must name a health check (API reference
+	// ChangeResourceRecordSets, errors: NoSuchHealthCheck "No health check
+	// exists with the specified ID").
+	for _, o := range ops {
+		if id := o.set.healthCheck; id != "" && o.action != "DELETE" && s.checks[id] == nil {
+			return nil, noSuchHealthCheck(id)
+		}
+	}
 	// Only record changes count: AWS accepts record changes while the
 	// zone's own creation is still PENDING.
 	if s.opts.RejectWhilePending && slices.ContainsFunc(z.pending, func(c *change) bool { return len(c.ops) > 0 }) {
@@ -105,9 +113,9 @@ func parseChange(n int, c wireChange) (op, error) {
 	if !validTypes[rs.Type] {
 		return op{}, enumError(rs.Type, "SOA, A, TXT, NS, CNAME, MX, NAPTR, PTR, SRV, SPF, AAAA, CAA, DS, TLSA, SSHFP, SVCB, HTTPS")
 	}
-	if rs.SetIdentifier != "" || rs.Weight != nil || rs.Region != "" || rs.Failover != "" || rs.MultiValue != nil || rs.AliasTarget != nil || rs.HealthCheckID != "" || rs.TrafficPolicy != "" ||
+	if rs.SetIdentifier != "" || rs.Weight != nil || rs.Region != "" || rs.Failover != "" || rs.MultiValue != nil || rs.AliasTarget != nil || rs.TrafficPolicy != "" ||
 		rs.GeoLocation != nil || rs.GeoProximity != nil || rs.CidrRouting != nil {
-		return op{}, invalidInput("Invalid request: vpcsim models simple routing only; alias targets, set identifiers, routing policies and health checks are not supported")
+		return op{}, invalidInput("Invalid request: vpcsim models simple routing only; alias targets, set identifiers and routing policies are not supported")
 	}
 	if msg, bad := unsupportedChar(rs.Name); bad {
 		return op{}, errorf(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", msg)
@@ -126,7 +134,7 @@ func parseChange(n int, c wireChange) (op, error) {
 	if *rs.TTL < 0 || *rs.TTL > 2147483647 {
 		return op{}, invalidInput("1 validation error detected: Value '%d' at 'changeBatch.changes.%d.member.resourceRecordSet.tTL' failed to satisfy constraint: Member must have value between 0 and 2147483647", *rs.TTL, n)
 	}
-	set := &rrset{name: name, typ: rs.Type, ttl: *rs.TTL}
+	set := &rrset{name: name, typ: rs.Type, ttl: *rs.TTL, healthCheck: rs.HealthCheckID}
 	for _, r := range rs.ResourceRecords.Records {
 		set.values = append(set.values, r.Value)
 	}

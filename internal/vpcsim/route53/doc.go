@@ -35,6 +35,15 @@
 //     (AWSPropagationDelay); a published DNS failover write-up observed
 //     about 20 s. The API reflects a
 //     change at once, as AWS's does; the DNS server only once it is INSYNC.
+//   - Health checks (issue 23): Create (idempotent per CallerReference and
+//     settings, else HealthCheckAlreadyExists), Get, List, Update
+//     (HealthCheckVersionMismatch), Delete and GetHealthCheckCount, with
+//     HealthCheckConfig's ranges, defaults and its refusal of private and
+//     other unroutable addresses; a record set's HealthCheckId must name
+//     one (NoSuchHealthCheck). vpcsim never probes them.
+//   - Tags of zones and health checks (ChangeTagsForResource,
+//     ListTagsForResource, ListTagsForResources) and GetDNSSEC
+//     (NOT_SIGNING: signing is not modelled).
 //   - Route 53's account-wide limit of five API requests per second
 //     (AWSRequestsPerSecond), answered with Throttling and HTTP 400 as AWS
 //     does, when Options.RequestsPerSecond is set; and, when
@@ -73,7 +82,7 @@
 // Alias records, routing policies (weighted, latency, failover,
 // geolocation, geoproximity, CIDR, multivalue: any SetIdentifier or
 // routing member is rejected with InvalidInput),
-// health checks, DNSSEC, traffic policies, query logging, delegation sets,
-// tags, wildcard matching in the DNS server, and the
+// health check probing, DNSSEC signing, traffic policies, query logging,
+// delegation sets, wildcard matching in the DNS server, and the
 // per-zone and per-record-set quotas.
 package route53

@@ -128,6 +128,9 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) (any, error) {
 		return s.listResourceRecordSets(zoneID(parts[1]), r)
 	case "GetChange":
 		return s.getChange(parts[1])
+	case "":
+	default:
+		return s.routeMore(w, r, operation(r.Method, parts), parts)
 	}
 	return nil, errorf(http.StatusNotFound, "UnknownOperationException", "Unknown operation %s %s", r.Method, r.URL.Path)
 }
@@ -165,7 +168,7 @@ func operation(method string, parts []string) string {
 	case n == 2 && parts[0] == "change" && get:
 		return "GetChange"
 	}
-	return ""
+	return operationMore(method, parts)
 }
 
 // zoneID accepts the bare ID; the SDK and the CLI strip "/hostedzone/"
@@ -499,7 +502,7 @@ func (z *zone) sortedLocked() []*rrset {
 
 func (r *rrset) wire() wireRRSet {
 	ttl := r.ttl
-	w := wireRRSet{Name: r.name, Type: r.typ, TTL: &ttl, ResourceRecords: &wireRRs{}}
+	w := wireRRSet{Name: r.name, Type: r.typ, TTL: &ttl, ResourceRecords: &wireRRs{}, HealthCheckID: r.healthCheck}
 	for _, v := range r.values {
 		w.ResourceRecords.Records = append(w.ResourceRecords.Records, wireRR{Value: v})
 	}
@@ -542,6 +545,7 @@ func (s *Service) deleteHostedZone(id string) (any, error) {
 	s.zones = slices.DeleteFunc(s.zones, func(o *zone) bool { return o == z })
 	delete(s.byID, id)
 	delete(s.callers, z.callerRef)
+	delete(s.tags, "hostedzone/"+id)
 	// The deletion is its own change; it has nothing to apply to DNS, which
 	// stops answering for the zone at once.
 	c := &change{id: newID("C"), submitted: now, insyncAt: now.Add(s.opts.PropagationDelay)}

@@ -63,6 +63,13 @@ type Service struct {
 	// delay like any other.
 	deletions []*change
 	bucket    bucket
+	// Health checks by ID, in creation order, and by caller reference
+	// (deleted ones too); tags by "hostedzone/ID" or "healthcheck/ID"
+	// (healthchecks.go, tags.go).
+	checks     map[string]*healthCheck
+	checkOrder []*healthCheck
+	checkRefs  map[string]*healthCheck
+	tags       map[string]map[string]string
 }
 
 // New returns a Service with no hosted zones.
@@ -125,6 +132,8 @@ type rrset struct {
 	name, typ string
 	ttl       int64
 	values    []string
+	// healthCheck is the set's HealthCheckId, "" without one.
+	healthCheck string
 }
 
 func (r *rrset) clone() *rrset {
