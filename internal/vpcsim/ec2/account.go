@@ -288,8 +288,8 @@ func (s *Account) Resolve(fromSubnetID string, dst netip.Addr) (instanceID strin
 		if e == nil {
 			return "", fmt.Errorf("resolve %s from %s: no interface holds the address: %w", dst, fromSubnetID, ErrNoRoute)
 		}
-	case best.gateway != "":
-		return "", fmt.Errorf("resolve %s from %s: route %s leaves through %s: %w", dst, fromSubnetID, best.dst, best.gateway, ErrNoRoute)
+	case best.exit() != "":
+		return "", fmt.Errorf("resolve %s from %s: route %s leaves through %s: %w", dst, fromSubnetID, best.dst, best.exit(), ErrNoRoute)
 	default:
 		e = st.eni(best.eni)
 	}

@@ -24,7 +24,7 @@ func (st *state) xVpc(v *vpc) xVpc {
 		State:           "available",
 		CidrBlock:       v.cidr.String(),
 		CidrAssocs:      set[xCidrAssoc]{Items: []xCidrAssoc{}},
-		DhcpOptionsID:   "dopt-" + strconv.FormatUint(fnv64(st.account)&0xfffffffffffffff, 16),
+		DhcpOptionsID:   st.vpcDhcpOptions(v),
 		InstanceTenancy: v.instanceTenancy(),
 		IsDefault:       v.isDefault,
 		Tags:            tagSet(v.tags),
@@ -116,7 +116,8 @@ func (s *Account) deleteVpc(r *request) (any, error) {
 			slices.ContainsFunc(st.tables, func(t *routeTable) bool { return t.vpc == v.id && !t.main }) ||
 			slices.ContainsFunc(st.enis, func(e *eni) bool { return e.vpc == v.id }) ||
 			slices.ContainsFunc(st.igws, func(g *igw) bool { return g.vpc == v.id }) ||
-			slices.ContainsFunc(st.sgs, func(g *secGroup) bool { return g.vpc == v.id && g.name != "default" })
+			slices.ContainsFunc(st.sgs, func(g *secGroup) bool { return g.vpc == v.id && g.name != "default" }) ||
+			st.netDependsOn(v.id)
 		if busy {
 			return errorf(http.StatusBadRequest, "DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted.", v.id)
 		}

@@ -51,7 +51,7 @@ func (v *vpc) localRoutes() []*route {
 func (st *state) associateIPv6(ids idGen, v *vpc, p netip.Prefix) {
 	v.ipv6 = v6Block{assoc: ids.next("vpc-cidr-assoc"), cidr: p}
 	for _, t := range st.tables {
-		if t.vpc == v.id && t.find(p) < 0 {
+		if t.vpc == v.id && t.find(routeDest{cidr: p}) < 0 {
 			t.routes = append(t.routes, &route{dst: p, local: true, origin: "CreateRouteTable"})
 		}
 	}

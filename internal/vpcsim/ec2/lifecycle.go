@@ -159,6 +159,9 @@ func (st *state) taggable(id string) (tags map[string]string, kind string, ok bo
 		return x.tags, "launch-template", true
 	case *keyPair:
 		return x.tags, "key-pair", true
+	case netObject:
+		tags, kind := x.tagging()
+		return tags, kind, true
 	}
 	if _, rl, _ := st.rule(id); rl != nil {
 		if rl.tags == nil {
@@ -182,6 +185,12 @@ func notFoundByPrefix(id string) *apiError {
 		{"sgr-", "InvalidSecurityGroupRuleId.NotFound", "security group rule"},
 		{"sg-", "InvalidGroup.NotFound", "security group"},
 		{"snap-", "InvalidSnapshot.NotFound", "snapshot"},
+		{"nat-", "NatGatewayNotFound", "nat gateway"},
+		{"pcx-", "InvalidVpcPeeringConnectionID.NotFound", "vpcPeeringConnection"},
+		{"eigw-", "InvalidGatewayID.NotFound", "gateway"},
+		{"dopt-", "InvalidDhcpOptionID.NotFound", "dhcpOption"},
+		{"pl-", "InvalidPrefixListID.NotFound", "prefix list"},
+		{"vpce-", "InvalidVpcEndpointId.NotFound", "vpcEndpoint"},
 	}
 	for _, k := range kinds {
 		if strings.HasPrefix(id, k.prefix) {

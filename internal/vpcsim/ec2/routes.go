@@ -35,14 +35,18 @@ type xAssocState struct {
 }
 
 type xRoute struct {
-	DestinationCidrBlock     string `xml:"destinationCidrBlock,omitempty"`
-	DestinationIpv6CidrBlock string `xml:"destinationIpv6CidrBlock,omitempty"`
-	GatewayID                string `xml:"gatewayId,omitempty"`
-	InstanceID               string `xml:"instanceId,omitempty"`
-	InstanceOwnerID          string `xml:"instanceOwnerId,omitempty"`
-	NetworkInterfaceID       string `xml:"networkInterfaceId,omitempty"`
-	Origin                   string `xml:"origin"`
-	State                    string `xml:"state"`
+	DestinationCidrBlock        string `xml:"destinationCidrBlock,omitempty"`
+	DestinationIpv6CidrBlock    string `xml:"destinationIpv6CidrBlock,omitempty"`
+	DestinationPrefixListID     string `xml:"destinationPrefixListId,omitempty"`
+	EgressOnlyInternetGatewayID string `xml:"egressOnlyInternetGatewayId,omitempty"`
+	GatewayID                   string `xml:"gatewayId,omitempty"`
+	InstanceID                  string `xml:"instanceId,omitempty"`
+	InstanceOwnerID             string `xml:"instanceOwnerId,omitempty"`
+	NatGatewayID                string `xml:"natGatewayId,omitempty"`
+	NetworkInterfaceID          string `xml:"networkInterfaceId,omitempty"`
+	VpcPeeringConnectionID      string `xml:"vpcPeeringConnectionId,omitempty"`
+	Origin                      string `xml:"origin"`
+	State                       string `xml:"state"`
 }
 
 type describeRouteTablesResp struct {
@@ -55,7 +59,8 @@ var routeTableFilters = []string{
 	"vpc-id", "route-table-id", "owner-id",
 	"association.subnet-id", "association.main", "association.route-table-association-id", "association.route-table-id",
 	"route.destination-cidr-block", "route.destination-ipv6-cidr-block", "route.network-interface-id", "route.instance-id", "route.gateway-id",
-	"route.state", "route.origin",
+	"route.state", "route.origin", "route.destination-prefix-list-id", "route.nat-gateway-id", "route.vpc-peering-connection-id",
+	"route.egress-only-internet-gateway-id",
 }
 
 func (s *Account) describeRouteTables(r *request) (any, error) {
@@ -137,6 +142,14 @@ func routeTableAttr(x xRouteTable, name string) []string {
 				v = rt.InstanceID
 			case "gateway-id":
 				v = rt.GatewayID
+			case "destination-prefix-list-id":
+				v = rt.DestinationPrefixListID
+			case "nat-gateway-id":
+				v = rt.NatGatewayID
+			case "vpc-peering-connection-id":
+				v = rt.VpcPeeringConnectionID
+			case "egress-only-internet-gateway-id":
+				v = rt.EgressOnlyInternetGatewayID
 			case "state":
 				v = rt.State
 			case "origin":
@@ -176,9 +189,12 @@ func (st *state) xRouteTable(t *routeTable) xRouteTable {
 // InstanceId or NetworkInterfaceId created it.
 func (st *state) xRoute(r *route) xRoute {
 	x := xRoute{Origin: r.origin, State: st.routeState(r)}
-	if r.dst.Addr().Is6() {
+	switch {
+	case r.pl != "":
+		x.DestinationPrefixListID = r.pl
+	case r.dst.Addr().Is6():
 		x.DestinationIpv6CidrBlock = r.dst.String()
-	} else {
+	default:
 		x.DestinationCidrBlock = r.dst.String()
 	}
 	switch {
@@ -186,6 +202,12 @@ func (st *state) xRoute(r *route) xRoute {
 		x.GatewayID = "local"
 	case r.gateway != "":
 		x.GatewayID = r.gateway
+	case r.nat != "":
+		x.NatGatewayID = r.nat
+	case r.pcx != "":
+		x.VpcPeeringConnectionID = r.pcx
+	case r.eigw != "":
+		x.EgressOnlyInternetGatewayID = r.eigw
 	default:
 		x.NetworkInterfaceID = r.eni
 		if e := st.eni(r.eni); e != nil && e.attach != nil {
@@ -196,33 +218,65 @@ func (st *state) xRoute(r *route) xRoute {
 	return x
 }
 
+// routeDest is a route's destination: a CIDR block or a prefix list.
+type routeDest struct {
+	cidr netip.Prefix
+	pl   string
+}
+
+func (d routeDest) String() string {
+	if d.pl != "" {
+		return d.pl
+	}
+	return d.cidr.String()
+}
+
+// ipv6 reports whether the destination is IPv6 traffic.
+func (d routeDest) ipv6(st *state) bool {
+	if d.pl != "" {
+		return st.prefixListFamily(d.pl) == "IPv6"
+	}
+	return d.cidr.Addr().Is6()
+}
+
 // parseDestination accepts an IPv4 (DestinationCidrBlock) or IPv6
 // (DestinationIpv6CidrBlock) block without host bits, as EC2 does
-// (10.0.0.5/24 is refused, not silently masked); a route has one
-// destination.
-func parseDestination(r *request) (netip.Prefix, error) {
-	v4, v6 := r.get("DestinationCidrBlock"), r.get("DestinationIpv6CidrBlock")
+// (10.0.0.5/24 is refused, not silently masked), or a prefix list
+// (DestinationPrefixListId, checked against the account's lists by the
+// caller); a route has one destination.
+func parseDestination(r *request) (routeDest, error) {
+	v4, v6, pl := r.get("DestinationCidrBlock"), r.get("DestinationIpv6CidrBlock"), r.get("DestinationPrefixListId")
+	n := 0
+	for _, v := range []string{v4, v6, pl} {
+		if v != "" {
+			n++
+		}
+	}
 	switch {
-	case v4 != "" && v6 != "":
-		return netip.Prefix{}, errorf(http.StatusBadRequest, "InvalidParameterCombination",
-			"The parameters destinationCidrBlock and destinationIpv6CidrBlock cannot be specified together; a route has one destination")
+	case n > 1:
+		return routeDest{}, errorf(http.StatusBadRequest, "InvalidParameterCombination",
+			"The parameters destinationCidrBlock, destinationIpv6CidrBlock and destinationPrefixListId cannot be specified together; a route has one destination")
 	case v6 != "":
 		p, err := netip.ParsePrefix(v6)
 		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Addr().Zone() != "" || p != p.Masked() {
-			return netip.Prefix{}, invalidParam("Value (%s) for parameter destinationIpv6CidrBlock is invalid. This is not a valid IPv6 CIDR block.", v6)
+			return routeDest{}, invalidParam("Value (%s) for parameter destinationIpv6CidrBlock is invalid. This is not a valid IPv6 CIDR block.", v6)
 		}
-		return p, nil
-	case v4 == "" && r.get("DestinationPrefixListId") != "":
-		return netip.Prefix{}, invalidParam("vpcsim does not model prefix-list destinations (DestinationPrefixListId)")
+		return routeDest{cidr: p}, nil
+	case pl != "":
+		return routeDest{pl: pl}, nil
 	case v4 == "":
-		return netip.Prefix{}, missingParam("destinationCidrBlock or destinationIpv6CidrBlock")
+		return routeDest{}, missingParam("destinationCidrBlock or destinationIpv6CidrBlock")
 	}
-	return parseBlock(v4, "destinationCidrBlock")
+	p, err := parseBlock(v4, "destinationCidrBlock")
+	return routeDest{cidr: p}, err
 }
 
 // destParam names a destination the way EC2's messages do.
-func destParam(dst netip.Prefix) string {
-	if dst.Addr().Is6() {
+func destParam(d routeDest) string {
+	switch {
+	case d.pl != "":
+		return "destination-prefix-list-id"
+	case d.cidr.Addr().Is6():
 		return "destination-ipv6-cidr-block"
 	}
 	return "destination-cidr-block"
@@ -239,14 +293,14 @@ func parseBlock(v, wire string) (netip.Prefix, error) {
 }
 
 // unmodeledTargets are route targets vpcsim does not simulate.
-var unmodeledTargets = []string{"NatGatewayId", "VpcPeeringConnectionId", "TransitGatewayId", "LocalGatewayId",
-	"CarrierGatewayId", "EgressOnlyInternetGatewayId", "VpcEndpointId", "CoreNetworkArn", "OdbNetworkArn"}
+var unmodeledTargets = []string{"TransitGatewayId", "LocalGatewayId", "CarrierGatewayId", "CoreNetworkArn", "OdbNetworkArn"}
 
 // routeTarget resolves the request's single target into a route (without
 // destination). Call with s.mu held.
-func (st *state) routeTarget(r *request, t *routeTable) (*route, error) {
+func (st *state) routeTarget(r *request, t *routeTable, d routeDest) (*route, error) {
 	var given []string
-	for _, k := range append([]string{"GatewayId", "NetworkInterfaceId", "InstanceId"}, unmodeledTargets...) {
+	for _, k := range append([]string{"GatewayId", "NetworkInterfaceId", "InstanceId", "NatGatewayId", "VpcPeeringConnectionId",
+		"EgressOnlyInternetGatewayId", "VpcEndpointId"}, unmodeledTargets...) {
 		if r.get(k) != "" {
 			given = append(given, k)
 		}
@@ -311,6 +365,10 @@ func (st *state) routeTarget(r *request, t *routeTable) (*route, error) {
 			return nil, invalidParam("route table %s and instance %s belong to different networks", t.id, id)
 		}
 		rt.eni = e.id
+	case "NatGatewayId", "VpcPeeringConnectionId", "EgressOnlyInternetGatewayId", "VpcEndpointId":
+		if err := st.netRouteTarget(rt, k, r.get(k), t, d); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, invalidParam("vpcsim does not model %s route targets", k)
 	}
@@ -322,8 +380,8 @@ func (st *state) lookupTable(r *request) (*routeTable, error) {
 	return lookupParam(r, "RouteTableId", "routeTableId", tableIDs, st.table)
 }
 
-func (t *routeTable) find(dst netip.Prefix) int {
-	return slices.IndexFunc(t.routes, func(r *route) bool { return r.dst == dst })
+func (t *routeTable) find(d routeDest) int {
+	return slices.IndexFunc(t.routes, func(r *route) bool { return r.dest() == d })
 }
 
 // insideVPC applies AWS's rule for a destination inside the VPC's CIDR,
@@ -335,13 +393,17 @@ func (t *routeTable) find(dst netip.Prefix) int {
 // Balancer endpoint. So a /32 inside the VPC is refused whatever its
 // target. The error texts are vpcsim's; the code, InvalidParameterValue,
 // is EC2's. s.mu held.
-func (st *state) insideVPC(t *routeTable, dst netip.Prefix, rt *route) error {
+func (st *state) insideVPC(t *routeTable, d routeDest, rt *route) error {
+	if d.pl != "" {
+		return nil
+	}
+	dst := d.cidr
 	for _, l := range t.routes {
 		if !l.local || !l.dst.Overlaps(dst) || dst.Bits() < l.dst.Bits() {
 			continue
 		}
-		if rt.gateway != "" {
-			return invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface or an instance.", dst)
+		if rt.exit() != "" && rt.nat == "" && !strings.HasPrefix(rt.gateway, "vpce-") {
+			return invalidParam("The destination CIDR block %s is equal to or more specific than one of this VPC's CIDR blocks. This route can target only an interface, an instance, a NAT gateway or a Gateway Load Balancer endpoint.", dst)
 		}
 		if !slices.ContainsFunc(st.subnets, func(sn *subnet) bool { return sn.vpc == t.vpc && (sn.cidr == dst || sn.ipv6.cidr == dst) }) {
 			return invalidParam("The destination CIDR block %s is more specific than the local route %s but does not match the CIDR block of any subnet in %s. A route more specific than the local route must cover exactly one subnet.", dst, l.dst, t.vpc)
@@ -351,8 +413,8 @@ func (st *state) insideVPC(t *routeTable, dst netip.Prefix, rt *route) error {
 }
 
 func (s *Account) createRoute(r *request) (any, error) {
-	return s.changeRoute(r, func(st *state, t *routeTable, dst netip.Prefix) (func(), error) {
-		rt, err := st.routeTarget(r, t)
+	return s.changeRoute(r, func(st *state, t *routeTable, dst routeDest) (func(), error) {
+		rt, err := st.routeTarget(r, t, dst)
 		if err != nil {
 			return nil, err
 		}
@@ -362,14 +424,14 @@ func (s *Account) createRoute(r *request) (any, error) {
 		if err := st.insideVPC(t, dst, rt); err != nil {
 			return nil, err
 		}
-		rt.dst = dst
+		rt.dst, rt.pl = dst.cidr, dst.pl
 		return func() { t.routes = append(t.routes, rt) }, nil
 	})
 }
 
 func (s *Account) replaceRoute(r *request) (any, error) {
-	return s.changeRoute(r, func(st *state, t *routeTable, dst netip.Prefix) (func(), error) {
-		rt, err := st.routeTarget(r, t)
+	return s.changeRoute(r, func(st *state, t *routeTable, dst routeDest) (func(), error) {
+		rt, err := st.routeTarget(r, t, dst)
 		if err != nil {
 			return nil, err
 		}
@@ -383,14 +445,14 @@ func (s *Account) replaceRoute(r *request) (any, error) {
 		if err := st.insideVPC(t, dst, rt); err != nil {
 			return nil, err
 		}
-		rt.dst = dst
+		rt.dst, rt.pl = dst.cidr, dst.pl
 		rt.origin = t.routes[i].origin
 		return func() { t.routes[i] = rt }, nil
 	})
 }
 
 func (s *Account) deleteRoute(r *request) (any, error) {
-	return s.changeRoute(r, func(_ *state, t *routeTable, dst netip.Prefix) (func(), error) {
+	return s.changeRoute(r, func(_ *state, t *routeTable, dst routeDest) (func(), error) {
 		i := t.find(dst)
 		if i < 0 {
 			return nil, errorf(http.StatusBadRequest, "InvalidRoute.NotFound", "no route with %s %s in route table %s", destParam(dst), dst, t.id)
@@ -406,7 +468,7 @@ func (s *Account) deleteRoute(r *request) (any, error) {
 // destination and finds the table, then edit checks the call with s.mu
 // held and returns the change to the table's routes, which readers see
 // after the sampled Timing.StaleRoutes as on AWS.
-func (s *Account) changeRoute(r *request, edit func(st *state, t *routeTable, dst netip.Prefix) (func(), error)) (any, error) {
+func (s *Account) changeRoute(r *request, edit func(st *state, t *routeTable, dst routeDest) (func(), error)) (any, error) {
 	dst, err := parseDestination(r)
 	if err != nil {
 		return nil, err
@@ -415,6 +477,9 @@ func (s *Account) changeRoute(r *request, edit func(st *state, t *routeTable, ds
 		t, err := st.lookupTable(r)
 		if err != nil {
 			return err
+		}
+		if dst.pl != "" && st.prefixListFamily(dst.pl) == "" {
+			return notFound("InvalidPrefixListID.NotFound", "prefix list", dst.pl)
 		}
 		change, err := edit(st, t, dst)
 		if err != nil {

@@ -1,6 +1,7 @@
 package ec2
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 )
@@ -142,11 +143,8 @@ func (s *Account) Snapshot() State {
 		}
 		for _, r := range t.routes {
 			xr := st.xRoute(r)
-			target := xr.GatewayID
-			if target == "" {
-				target = xr.NetworkInterfaceID
-			}
-			x.Routes = append(x.Routes, RouteState{Destination: r.dst.String(), Target: target,
+			target := cmp.Or(xr.GatewayID, r.exit(), xr.NetworkInterfaceID)
+			x.Routes = append(x.Routes, RouteState{Destination: r.dest().String(), Target: target,
 				NetworkInterfaceID: xr.NetworkInterfaceID, InstanceID: xr.InstanceID, State: xr.State, Origin: xr.Origin})
 		}
 		out.RouteTables = append(out.RouteTables, x)

@@ -1,6 +1,7 @@
 package ec2
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -33,6 +34,7 @@ type state struct {
 	templates []*launchTemplate
 	keys      []*keyPair
 	roles     map[string]*role
+	net       netState       // NAT gateways, peerings, endpoints... (netobjects.go)
 	byID      map[string]any // every object above by its ID
 	launched  time.Time
 
@@ -179,11 +181,25 @@ type assoc struct {
 
 type route struct {
 	dst     netip.Prefix
+	pl      string // destination prefix list (pl-...) instead of dst
 	local   bool
 	eni     string // target network interface
-	gateway string // opaque gateway target
-	origin  string
+	gateway string // igw-, vpce- (an endpoint), or an opaque gateway (vgw-...)
+	// nat, pcx and eigw are the other targets that leave the VPC: a NAT
+	// gateway, a peering connection, an egress-only internet gateway.
+	nat, pcx, eigw string
+	origin         string
 }
+
+// exit is the target of a route that leaves the VPC's interfaces: a
+// gateway of any kind or a peering connection; "" for a local route or
+// one to an interface.
+func (r *route) exit() string {
+	return cmp.Or(r.gateway, r.nat, r.pcx, r.eigw)
+}
+
+// dest is the route's destination as DescribeRouteTables names it.
+func (r *route) dest() routeDest { return routeDest{cidr: r.dst, pl: r.pl} }
 
 type instance struct {
 	id           string
@@ -1102,8 +1118,13 @@ func (st *state) tableFor(s *subnet) *routeTable {
 // when the target interface is detached or its instance is not running, as
 // AWS reports routes to terminated or stopped NAT instances.
 func (st *state) routeState(r *route) string {
-	if r.local || r.gateway != "" {
+	switch {
+	case r.local || r.gateway != "" || r.eigw != "":
 		return "active"
+	case r.nat != "":
+		return st.natRouteState(r.nat)
+	case r.pcx != "":
+		return st.peeringRouteState(r.pcx)
 	}
 	e := st.eni(r.eni)
 	if e == nil || e.attach == nil || e.attach.status != "attached" {

@@ -88,7 +88,7 @@ func (s *Account) associateVpcIPv4(r *request, c string) (any, error) {
 		b := v4Block{assoc: s.ids.next("vpc-cidr-assoc"), cidr: p}
 		v.secondary = append(v.secondary, b)
 		for _, t := range st.tables {
-			if t.vpc == v.id && t.find(p) < 0 {
+			if t.vpc == v.id && t.find(routeDest{cidr: p}) < 0 {
 				t.routes = append(t.routes, &route{dst: p, local: true, origin: "CreateRouteTable"})
 			}
 		}
