@@ -537,3 +537,67 @@ func TestClassicLinkRetired(t *testing.T) {
 		t.Fatalf("DescribeVpcClassicLinkDnsSupport: %v", err)
 	}
 }
+
+// TestSecurityGroupRuleChanges: UpdateSecurityGroupRuleDescriptionsIngress
+// replaces the descriptions of the rules its permissions name and leaves
+// the others ("You can replace an existing description, or add a
+// description to a rule that did not have one previously", API
+// reference); a permission the group lacks is InvalidPermission.NotFound.
+// ModifySecurityGroupRules replaces a rule, which keeps its ID (API
+// reference, ModifySecurityGroupRules, SecurityGroupRuleRequest); an
+// unknown group is InvalidGroup.NotFound.
+func TestSecurityGroupRuleChanges(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	sg, err := e.ec2.CreateSecurityGroup(ctx, &awsec2.CreateSecurityGroupInput{GroupName: aws.String("db"), Description: aws.String("db"), VpcId: aws.String(vpcDemo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := sg.GroupId
+	perm := func(desc ...string) []types.IpPermission {
+		p := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432)}
+		for i, d := range desc {
+			p.IpRanges = append(p.IpRanges, types.IpRange{CidrIp: aws.String("10.0." + string(rune('1'+i)) + ".0/24"), Description: aws.String(d)})
+		}
+		return []types.IpPermission{p}
+	}
+	auth, err := e.ec2.AuthorizeSecurityGroupIngress(ctx, &awsec2.AuthorizeSecurityGroupIngressInput{GroupId: gid, IpPermissions: perm("a", "b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := perm("new")
+	if _, err := e.ec2.UpdateSecurityGroupRuleDescriptionsIngress(ctx, &awsec2.UpdateSecurityGroupRuleDescriptionsIngressInput{GroupId: gid, IpPermissions: p}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.ec2.DescribeSecurityGroups(ctx, &awsec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(gid)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.SecurityGroups[0].IpPermissions[0].IpRanges
+	if len(r) != 2 || aws.ToString(r[0].Description) != "new" || aws.ToString(r[1].Description) != "b" {
+		t.Fatalf("ranges after the update: %+v", r)
+	}
+	p[0].FromPort, p[0].ToPort = aws.Int32(22), aws.Int32(22)
+	_, err = e.ec2.UpdateSecurityGroupRuleDescriptionsIngress(ctx, &awsec2.UpdateSecurityGroupRuleDescriptionsIngressInput{GroupId: gid, IpPermissions: p})
+	if code(t, err) != "InvalidPermission.NotFound" {
+		t.Fatalf("updating a rule the group lacks: %v", err)
+	}
+
+	id := auth.SecurityGroupRules[0].SecurityGroupRuleId
+	in := &awsec2.ModifySecurityGroupRulesInput{GroupId: gid, SecurityGroupRules: []types.SecurityGroupRuleUpdate{{SecurityGroupRuleId: id,
+		SecurityGroupRule: &types.SecurityGroupRuleRequest{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(6432), ToPort: aws.Int32(6432), ReferencedGroupId: gid}}}}
+	if _, err := e.ec2.ModifySecurityGroupRules(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := e.ec2.DescribeSecurityGroupRules(ctx, &awsec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{aws.ToString(id)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := rules.SecurityGroupRules[0]; aws.ToInt32(x.FromPort) != 6432 || x.ReferencedGroupInfo == nil || aws.ToString(x.ReferencedGroupInfo.GroupId) != aws.ToString(gid) || x.CidrIpv4 != nil {
+		t.Fatalf("modified rule %+v", x)
+	}
+	in.GroupId = aws.String("sg-00000000")
+	if _, err := e.ec2.ModifySecurityGroupRules(ctx, in); code(t, err) != "InvalidGroup.NotFound" {
+		t.Fatalf("ModifySecurityGroupRules of an unknown group: %v", err)
+	}
+}
