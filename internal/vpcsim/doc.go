@@ -204,6 +204,10 @@
 //     in another zone is InvalidVolume.ZoneMismatch, of an attached volume
 //     VolumeInUse, at a taken device InvalidParameterValue; attach and detach
 //     pass through attaching and detaching.
+//   - Instance types (issue 23): DescribeInstanceTypes and
+//     DescribeInstanceTypeOfferings (region, availability-zone,
+//     availability-zone-id) over a small catalogue of common types, each
+//     offered in every zone.
 //   - Snapshots (issue 23): CreateSnapshot and CreateSnapshots answer
 //     pending, then completed after Timing.Snapshot; a snapshot keeps its
 //     volume's size and encryption, which CreateVolume SnapshotId and a
