@@ -367,6 +367,13 @@ func checkKeyCondition(c *cond, keys []keyDef) error {
 			return keyCondError("Invalid condition in KeyConditionExpression: The attribute name must be the first operand of " + l.op)
 		}
 	}
+	// A real DynamoDB answer, quoted in awslabs/aws-athena-query-federation
+	// issue 1089.
+	for i := range names {
+		if slices.Contains(names[:i], names[i]) {
+			return validation("KeyConditionExpressions must only contain one condition per key")
+		}
+	}
 	if len(leaves) > len(keys) {
 		return validation(fmt.Sprintf("The number of query conditions (%d) exceeds the number of key attributes defined in the schema (%d)", len(leaves), len(keys)))
 	}

@@ -318,6 +318,11 @@ func TestQueryErrors(t *testing.T) {
 		// A DynamoDB answer quoted in awslabs/aws-sdk-ios-samples issue 58.
 		{awsddb.QueryInput{IndexName: aws.String("nope"), KeyConditionExpression: aws.String("pk = :s"), ExpressionAttributeValues: av{":s": s("a")}},
 			"The table does not have the specified index: nope"},
+		// DynamoDB's answer quoted in awslabs/aws-athena-query-federation
+		// issue 1089; API reference Query, KeyConditionExpression: "one of
+		// several comparison tests on a single sort key value".
+		{awsddb.QueryInput{KeyConditionExpression: aws.String("pk = :s AND sk > :n AND sk < :n"), ExpressionAttributeValues: av{":s": s("a"), ":n": n("1")}},
+			"KeyConditionExpressions must only contain one condition per key"},
 		// API reference Query, KeyConditions: the sort key's comparisons
 		// are "EQ | LE | LT | GE | GT | BEGINS_WITH | BETWEEN".
 		{awsddb.QueryInput{KeyConditions: map[string]types.Condition{
