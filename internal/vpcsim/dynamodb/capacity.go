@@ -5,8 +5,7 @@ import "fmt"
 // capacity is ReturnConsumedCapacity: NONE (or empty) reports nothing,
 // TOTAL the table's name and the units consumed, INDEXES also the units
 // per table and index (API reference PutItem/GetItem,
-// ReturnConsumedCapacity; ConsumedCapacity). Tables have no indexes here,
-// so INDEXES adds only Table.
+// ReturnConsumedCapacity; ConsumedCapacity).
 type capacity string
 
 func (c capacity) check() error {
@@ -49,6 +48,40 @@ func (c capacity) add(out map[string]any, table string, units float64) map[strin
 		out["ConsumedCapacity"] = map[string]any{"TableName": table, "CapacityUnits": units}
 	case "INDEXES":
 		out["ConsumedCapacity"] = map[string]any{"TableName": table, "CapacityUnits": units, "Table": map[string]any{"CapacityUnits": units}}
+	}
+	return out
+}
+
+// addWrite puts a single-item write's ConsumedCapacity in out when c asks
+// for it: the table's units and those of every index the write touches,
+// which INDEXES lists apart (API reference ConsumedCapacity:
+// GlobalSecondaryIndexes, LocalSecondaryIndexes, "The amount of
+// throughput consumed on each ... index affected by the operation").
+func (c capacity) addWrite(out map[string]any, t *table, old, next item) map[string]any {
+	units := writeUnits(itemSize(old), itemSize(next))
+	idx := t.indexWrites(old, next)
+	total := units
+	for _, u := range idx {
+		total += u.units
+	}
+	switch c {
+	case "TOTAL":
+		out["ConsumedCapacity"] = map[string]any{"TableName": t.name, "CapacityUnits": total}
+	case "INDEXES":
+		cc := map[string]any{"TableName": t.name, "CapacityUnits": total, "Table": map[string]any{"CapacityUnits": units}}
+		for _, u := range idx {
+			member := "LocalSecondaryIndexes"
+			if u.ix.global {
+				member = "GlobalSecondaryIndexes"
+			}
+			m, _ := cc[member].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+				cc[member] = m
+			}
+			m[u.ix.name] = map[string]any{"CapacityUnits": u.units}
+		}
+		out["ConsumedCapacity"] = cc
 	}
 	return out
 }

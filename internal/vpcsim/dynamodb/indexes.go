@@ -361,3 +361,55 @@ func (t *table) checkIndexKeys(it item, update bool) error {
 	}
 	return nil
 }
+
+// indexUnits are the write units a table write consumes on one index.
+type indexUnits struct {
+	ix    *index
+	units float64
+}
+
+// indexWrites is what writing next over old (either nil when absent)
+// consumes on each index it touches: one write for an entry added,
+// removed or changed, two when the index key changes (Developer Guide,
+// "Global secondary indexes", writes: "If an update to the table changes
+// the value of an indexed key attribute (from A to B), two writes are
+// required, one to delete the previous item from the index and another
+// write to put the new item into the index"), none when the entry stays
+// as it was.
+func (t *table) indexWrites(old, next item) []indexUnits {
+	var out []indexUnits
+	for _, ix := range t.indexes {
+		inOld, inNew := old != nil && ix.holds(old), next != nil && ix.holds(next)
+		var eo, en item
+		if inOld {
+			eo = ix.entry(t, old)
+		}
+		if inNew {
+			en = ix.entry(t, next)
+		}
+		var u float64
+		switch {
+		case inOld && inNew && order(eo, en, slices.Concat(ix.keys(), t.keys())) != 0:
+			u = writeUnits(itemSize(eo), 0) + writeUnits(0, itemSize(en))
+		case inOld && inNew && sameItem(eo, en):
+		case inOld || inNew:
+			u = writeUnits(itemSize(eo), itemSize(en))
+		}
+		if u > 0 {
+			out = append(out, indexUnits{ix, u})
+		}
+	}
+	return out
+}
+
+func sameItem(a, b item) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !equal(v, w) {
+			return false
+		}
+	}
+	return true
+}

@@ -270,7 +270,7 @@ func (s *Service) putItem(req *putItemRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := req.ReturnConsumedCapacity.add(map[string]any{}, r.t.name, writeUnits(itemSize(r.old), itemSize(r.next)))
+	out := req.ReturnConsumedCapacity.addWrite(map[string]any{}, r.t, r.old, r.next)
 	if req.ReturnValues == "ALL_OLD" && r.old != nil {
 		out["Attributes"] = r.old
 	}
@@ -510,7 +510,7 @@ func (s *Service) updateItem(req *updateItemRequest) (any, error) {
 		}
 		attrs = project(src, updatedPaths(u.paths()))
 	}
-	out := req.ReturnConsumedCapacity.add(map[string]any{}, r.t.name, writeUnits(itemSize(old), itemSize(next)))
+	out := req.ReturnConsumedCapacity.addWrite(map[string]any{}, r.t, old, next)
 	if len(attrs) > 0 {
 		out["Attributes"] = attrs
 	}
@@ -608,7 +608,7 @@ func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := req.ReturnConsumedCapacity.add(map[string]any{}, r.t.name, writeUnits(itemSize(r.old), 0))
+	out := req.ReturnConsumedCapacity.addWrite(map[string]any{}, r.t, r.old, nil)
 	if req.ReturnValues == "ALL_OLD" && r.old != nil {
 		out["Attributes"] = r.old
 	}

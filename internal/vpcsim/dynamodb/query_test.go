@@ -446,3 +446,44 @@ func TestScan(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexWriteCapacity: a write consumes units on every index it
+// touches, two when it changes an index key, none on an index whose entry
+// it leaves as it was (Developer Guide, "Global secondary indexes",
+// writes; API reference ConsumedCapacity).
+func TestIndexWriteCapacity(t *testing.T) {
+	c := start(t)
+	ctx := t.Context()
+	createIndexed(t, c)
+	write := func(it av) *types.ConsumedCapacity {
+		t.Helper()
+		out, err := c.PutItem(ctx, &awsddb.PutItemInput{TableName: aws.String("tbl"), Item: it, ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.ConsumedCapacity
+	}
+	units := func(m map[string]types.Capacity, name string) float64 {
+		if v, ok := m[name]; ok {
+			return *v.CapacityUnits
+		}
+		return 0
+	}
+	for _, tc := range []struct {
+		name          string
+		it            av
+		total, gsi, l float64
+	}{
+		{"new item in both indexes", av{"pk": s("a"), "sk": n("1"), "g": s("G"), "gs": n("1"), "l": s("L"), "y": s("Y")}, 3, 1, 1},
+		{"unprojected attribute changes", av{"pk": s("a"), "sk": n("1"), "g": s("G"), "gs": n("1"), "l": s("L"), "y": s("Z")}, 1, 0, 0},
+		{"projected attribute changes", av{"pk": s("a"), "sk": n("1"), "g": s("G"), "gs": n("1"), "l": s("L"), "y": s("Z"), "x": s("X")}, 2, 1, 0},
+		{"GSI key changes", av{"pk": s("a"), "sk": n("1"), "g": s("H"), "gs": n("1"), "l": s("L"), "y": s("Z"), "x": s("X")}, 3, 2, 0},
+		{"leaves the LSI", av{"pk": s("a"), "sk": n("1"), "g": s("H"), "gs": n("1"), "y": s("Z"), "x": s("X")}, 2, 0, 1},
+	} {
+		cc := write(tc.it)
+		if *cc.CapacityUnits != tc.total || units(cc.GlobalSecondaryIndexes, "by_g") != tc.gsi || units(cc.LocalSecondaryIndexes, "by_l") != tc.l || *cc.Table.CapacityUnits != 1 {
+			t.Errorf("%s: total %v, by_g %v, by_l %v, table %v; want %v, %v, %v, 1", tc.name, *cc.CapacityUnits,
+				units(cc.GlobalSecondaryIndexes, "by_g"), units(cc.LocalSecondaryIndexes, "by_l"), *cc.Table.CapacityUnits, tc.total, tc.gsi, tc.l)
+		}
+	}
+}
