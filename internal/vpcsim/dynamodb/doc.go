@@ -35,7 +35,9 @@
 //     UpdateItem and DeleteItem, refused beside expression parameters as
 //     DynamoDB refuses them. ReturnConsumedCapacity (TOTAL, INDEXES) with
 //     DynamoDB's unit arithmetic (4 KB reads, halved when eventually
-//     consistent; 1 KB writes).
+//     consistent; 1 KB writes); a Query or Scan of an index and a
+//     single-item write report the index's units apart (a write that
+//     changes an index key costs that index two writes).
 //   - CreateTable's SSESpecification (KMS with the account's AWS managed
 //     key or the key named), StreamSpecification (LatestStreamArn and
 //     LatestStreamLabel) and WarmThroughput (on-demand tables start at
