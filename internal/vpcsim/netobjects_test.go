@@ -601,3 +601,47 @@ func TestSecurityGroupRuleChanges(t *testing.T) {
 		t.Fatalf("ModifySecurityGroupRules of an unknown group: %v", err)
 	}
 }
+
+// TestSubnetCidrReservations: a subnet CIDR reservation sets a block of
+// the subnet aside, so that EC2 does not pick its addresses for an
+// interface (VPC user guide, "Subnet CIDR reservations"); an address of
+// an explicit reservation can still be asked for. A block outside the
+// subnet or overlapping another reservation is InvalidParameterValue
+// (API reference, CreateSubnetCidrReservation); GetSubnetCidrReservations
+// lists IPv4 and IPv6 reservations apart; DeleteSubnetCidrReservation of
+// an unknown ID is InvalidSubnetCidrReservationID.NotFound.
+func TestSubnetCidrReservations(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	res, err := e.ec2.CreateSubnetCidrReservation(ctx, &awsec2.CreateSubnetCidrReservationInput{SubnetId: aws.String(subnetA), Cidr: aws.String("10.0.1.0/29"), ReservationType: types.SubnetCidrReservationTypeExplicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"10.0.2.0/29", "10.0.1.4/30"} {
+		_, err := e.ec2.CreateSubnetCidrReservation(ctx, &awsec2.CreateSubnetCidrReservationInput{SubnetId: aws.String(subnetA), Cidr: aws.String(c), ReservationType: types.SubnetCidrReservationTypePrefix})
+		if code(t, err) != "InvalidParameterValue" {
+			t.Errorf("reservation %s: %v", c, err)
+		}
+	}
+	eni, err := e.ec2.CreateNetworkInterface(ctx, &awsec2.CreateNetworkInterfaceInput{SubnetId: aws.String(subnetA)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := aws.ToString(eni.NetworkInterface.PrivateIpAddress); ip != "10.0.1.8" {
+		t.Fatalf("EC2 picked %s, want 10.0.1.8, the first address after the reservation", ip)
+	}
+	if _, err := e.ec2.CreateNetworkInterface(ctx, &awsec2.CreateNetworkInterfaceInput{SubnetId: aws.String(subnetA), PrivateIpAddress: aws.String("10.0.1.5")}); err != nil {
+		t.Fatalf("asking for an address of an explicit reservation: %v", err)
+	}
+	got, err := e.ec2.GetSubnetCidrReservations(ctx, &awsec2.GetSubnetCidrReservationsInput{SubnetId: aws.String(subnetA)})
+	if err != nil || len(got.SubnetIpv4CidrReservations) != 1 || len(got.SubnetIpv6CidrReservations) != 0 {
+		t.Fatalf("GetSubnetCidrReservations: %+v %v", got, err)
+	}
+	id := res.SubnetCidrReservation.SubnetCidrReservationId
+	if _, err := e.ec2.DeleteSubnetCidrReservation(ctx, &awsec2.DeleteSubnetCidrReservationInput{SubnetCidrReservationId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.DeleteSubnetCidrReservation(ctx, &awsec2.DeleteSubnetCidrReservationInput{SubnetCidrReservationId: id}); code(t, err) != "InvalidSubnetCidrReservationID.NotFound" {
+		t.Fatalf("deleting it again: %v", err)
+	}
+}

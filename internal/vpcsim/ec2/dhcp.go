@@ -57,7 +57,7 @@ func (st *state) defaultDhcpID() string {
 // so that a world without DHCP calls is unchanged) unless it was deleted.
 func (st *state) ensureDefaultDhcp() {
 	id := st.defaultDhcpID()
-	if st.byID[id] != nil || st.net.vpcDhcp[id] == "deleted" {
+	if st.byID[id] != nil || st.net.noDefaultDhcp {
 		return
 	}
 	domain := st.region + ".compute.internal"
@@ -76,7 +76,7 @@ func (st *state) vpcDhcpOptions(v *vpc) string {
 	if id, ok := st.net.vpcDhcp[v.id]; ok {
 		return id
 	}
-	if st.net.vpcDhcp[st.defaultDhcpID()] == "deleted" {
+	if st.net.noDefaultDhcp {
 		return "default"
 	}
 	return st.defaultDhcpID()
@@ -192,10 +192,7 @@ func (s *Account) deleteDhcpOptions(r *request) (any, error) {
 		st.net.dhcp = slices.DeleteFunc(st.net.dhcp, func(x *dhcpOptions) bool { return x == d })
 		delete(st.byID, id)
 		if id == st.defaultDhcpID() {
-			if st.net.vpcDhcp == nil {
-				st.net.vpcDhcp = map[string]string{}
-			}
-			st.net.vpcDhcp[id] = "deleted"
+			st.net.noDefaultDhcp = true
 		}
 		return nil
 	})

@@ -23,9 +23,13 @@ type netState struct {
 	dhcp      []*dhcpOptions
 	lists     []*prefixList // customer-managed; AWS-managed lists are awsPrefixLists
 	endpoints []*vpcEndpoint
+	// reservations are subnet CIDR reservations (subnetcidr.go).
+	reservations []*cidrReservation
 	// vpcDhcp is the DHCP options set of a VPC when it is not the
 	// region's default set: a dopt- ID or "default" (none).
 	vpcDhcp map[string]string
+	// noDefaultDhcp: the region's default set was deleted.
+	noDefaultDhcp bool
 }
 
 // netObject is an object of this file's kinds, tagged with CreateTags.

@@ -1019,7 +1019,7 @@ func (st *state) freeIP(s *subnet) (netip.Addr, bool) {
 		a = a.Next()
 	}
 	for ; s.cidr.Contains(a); a = a.Next() {
-		if reservedOrOutside(a, s) != nil {
+		if reservedOrOutside(a, s) != nil || st.cidrReserved(s, a) {
 			continue
 		}
 		if st.ownerOf(s.vpc, a) == nil {
