@@ -55,6 +55,9 @@ func (s *Service) changeResourceRecordSets(id string, req *changeResourceRecordS
 	if msgs := z.check(ops); len(msgs) > 0 {
 		return nil, errorf(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", strings.Join(msgs, ", "))
 	}
+	if err := s.aliasTargetsLocked(z, ops); err != nil {
+		return nil, err
+	}
 	applyOps(z.records, ops)
 	c := s.submitLocked(z, req.ChangeBatch.Comment, ops, now)
 	return &changeResourceRecordSetsResponse{Xmlns: xmlns, ChangeInfo: c.wire()}, nil
@@ -113,9 +116,8 @@ func parseChange(n int, c wireChange) (op, error) {
 	if !validTypes[rs.Type] {
 		return op{}, enumError(rs.Type, "SOA, A, TXT, NS, CNAME, MX, NAPTR, PTR, SRV, SPF, AAAA, CAA, DS, TLSA, SSHFP, SVCB, HTTPS")
 	}
-	if rs.SetIdentifier != "" || rs.Weight != nil || rs.Region != "" || rs.Failover != "" || rs.MultiValue != nil || rs.AliasTarget != nil || rs.TrafficPolicy != "" ||
-		rs.GeoLocation != nil || rs.GeoProximity != nil || rs.CidrRouting != nil {
-		return op{}, invalidInput("Invalid request: vpcsim models simple routing only; alias targets, set identifiers and routing policies are not supported")
+	if rs.TrafficPolicy != "" || rs.GeoProximity != nil || rs.CidrRouting != nil {
+		return op{}, invalidInput("Invalid request: vpcsim does not model traffic policies, geoproximity or CIDR routing")
 	}
 	if msg, bad := unsupportedChar(rs.Name); bad {
 		return op{}, errorf(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", msg)
@@ -124,9 +126,30 @@ func parseChange(n int, c wireChange) (op, error) {
 		return op{}, invalidInput("Invalid request: %s is not a valid DNS name", rs.Name)
 	}
 	name := canonicalName(rs.Name)
+	rt, err := parseRouting(c.Action, rs)
+	if err != nil {
+		return op{}, err
+	}
+	// The name is echoed as the request spelled it.
+	where := fmt.Sprintf("Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=%s]", c.Action, rs.Name, rs.Type, cmpOr(rs.SetIdentifier, "null"))
+	if rs.AliasTarget != nil {
+		// "If you're creating or updating an alias resource record set,
+		// omit TTL" and ResourceRecords (API reference ResourceRecordSet).
+		if rs.TTL != nil || rs.ResourceRecords != nil {
+			return op{}, invalidInput("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in %s", where)
+		}
+		a := *rs.AliasTarget
+		if a.HostedZoneID == "" || a.DNSName == "" {
+			return op{}, invalidInput("Invalid request: an AliasTarget needs a HostedZoneId and a DNSName in %s", where)
+		}
+		if _, ok := dns.IsDomainName(a.DNSName); !ok {
+			return op{}, invalidInput("Invalid request: %s is not a valid DNS name", a.DNSName)
+		}
+		a.HostedZoneID, a.DNSName = zoneID(strings.TrimPrefix(a.HostedZoneID, "/")), canonicalName(a.DNSName)
+		return op{action: c.Action, set: &rrset{name: name, typ: rs.Type, healthCheck: rs.HealthCheckID, routing: rt, alias: &a}}, nil
+	}
 	if rs.TTL == nil || rs.ResourceRecords == nil {
-		// The name is echoed as the request spelled it.
-		return op{}, invalidInput("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=%s, Name=%s, Type=%s, SetIdentifier=null]", c.Action, rs.Name, rs.Type)
+		return op{}, invalidInput("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in %s", where)
 	}
 	if len(rs.ResourceRecords.Records) == 0 {
 		return op{}, invalidInput("1 validation error detected: Value '[]' at 'changeBatch.changes.%d.member.resourceRecordSet.resourceRecords' failed to satisfy constraint: Member must have length greater than or equal to 1", n)
@@ -134,7 +157,7 @@ func parseChange(n int, c wireChange) (op, error) {
 	if *rs.TTL < 0 || *rs.TTL > 2147483647 {
 		return op{}, invalidInput("1 validation error detected: Value '%d' at 'changeBatch.changes.%d.member.resourceRecordSet.tTL' failed to satisfy constraint: Member must have value between 0 and 2147483647", *rs.TTL, n)
 	}
-	set := &rrset{name: name, typ: rs.Type, ttl: *rs.TTL, healthCheck: rs.HealthCheckID}
+	set := &rrset{name: name, typ: rs.Type, ttl: *rs.TTL, healthCheck: rs.HealthCheckID, routing: rt}
 	for _, r := range rs.ResourceRecords.Records {
 		set.values = append(set.values, r.Value)
 	}
@@ -195,7 +218,7 @@ func (z *zone) check(ops []op) []string {
 	m := maps.Clone(z.records)
 	for _, o := range ops {
 		set := o.set
-		k := rrKey{set.name, set.typ}
+		k := set.key()
 		desc := fmt.Sprintf("[name='%s', type='%s']", set.name, set.typ)
 		if set.name != z.name && !strings.HasSuffix(set.name, "."+z.name) {
 			msgs = append(msgs, fmt.Sprintf("RRSet with DNS name %s is not permitted in zone %s", set.name, z.name))
@@ -219,7 +242,7 @@ func (z *zone) check(ops []op) []string {
 				msgs = append(msgs, "Tried to delete resource record set "+desc+" but it was not found")
 				continue
 			}
-			if cur.ttl != set.ttl || !sameValues(cur.values, set.values) {
+			if cur.ttl != set.ttl || !sameValues(cur.values, set.values) || !sameRouting(cur, set) {
 				msgs = append(msgs, "Tried to delete resource record set "+desc+" but the values provided do not match the current values")
 				continue
 			}
@@ -236,6 +259,10 @@ func (z *zone) check(ops []op) []string {
 		}
 		if set.typ == "CNAME" && set.name == z.name {
 			msgs = append(msgs, fmt.Sprintf("RRSet of type CNAME with DNS name %s is not permitted at apex in zone %s", set.name, z.name))
+			continue
+		}
+		if conflict := routingConflict(m, set); conflict != "" {
+			msgs = append(msgs, conflict)
 			continue
 		}
 		if conflict := cnameConflict(m, set); conflict != "" {

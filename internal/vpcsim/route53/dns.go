@@ -141,11 +141,11 @@ func (s *Service) resolve(req *dns.Msg, opts DNSOptions, udp bool) *dns.Msg {
 			}
 			break
 		}
-		if set, ok := z.served[rrKey{name, dns.TypeToString[q.Qtype]}]; ok {
+		if set := s.answerLocked(z, name, dns.TypeToString[q.Qtype], 0); set != nil {
 			m.Answer = append(m.Answer, set.rrs()...)
 			break
 		}
-		if cn, ok := z.served[rrKey{name, "CNAME"}]; ok && hop < maxCNAMEChain {
+		if cn := s.answerLocked(z, name, "CNAME", 0); cn != nil && hop < maxCNAMEChain {
 			m.Answer = append(m.Answer, cn.rrs()...)
 			name = canonicalName(cn.values[0])
 			continue
@@ -153,7 +153,7 @@ func (s *Service) resolve(req *dns.Msg, opts DNSOptions, udp bool) *dns.Msg {
 		if !z.nameExistsLocked(name) {
 			m.Rcode = dns.RcodeNameError
 		}
-		if soa, ok := z.served[rrKey{z.name, "SOA"}]; ok {
+		if soa, ok := z.served[rrKey{z.name, "SOA", ""}]; ok {
 			m.Ns = append(m.Ns, negativeSOA(soa)...)
 		}
 		break

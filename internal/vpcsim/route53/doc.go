@@ -44,6 +44,13 @@
 //   - Tags of zones and health checks (ChangeTagsForResource,
 //     ListTagsForResource, ListTagsForResources) and GetDNSSEC
 //     (NOT_SIGNING: signing is not modelled).
+//   - Routing policies and alias records (issue 23, routing.go):
+//     weighted, latency, failover, geolocation and multivalue sets with
+//     SetIdentifier, checked as ResourceRecordSet states them; aliases to
+//     a record of the account's zones (which must exist) or to anything
+//     else. DNS answers pick by weight, the PRIMARY of a failover pair,
+//     the default location, every multivalue set, the first latency set,
+//     and follow aliases within the account's zones.
 //   - Route 53's account-wide limit of five API requests per second
 //     (AWSRequestsPerSecond), answered with Throttling and HTTP 400 as AWS
 //     does, when Options.RequestsPerSecond is set; and, when
@@ -79,10 +86,8 @@
 //
 // # Omits
 //
-// Alias records, routing policies (weighted, latency, failover,
-// geolocation, geoproximity, CIDR, multivalue: any SetIdentifier or
-// routing member is rejected with InvalidInput),
-// health check probing, DNSSEC signing, traffic policies, query logging,
+// Geoproximity and CIDR routing and traffic policies (rejected with
+// InvalidInput), health check probing, DNSSEC signing, traffic policies, query logging,
 // delegation sets, wildcard matching in the DNS server, and the
 // per-zone and per-record-set quotas.
 package route53

@@ -260,8 +260,8 @@ func (s *Service) createHostedZone(req *createHostedZoneRequest) (*createHostedZ
 	soa := &rrset{name: z.name, typ: "SOA", ttl: 900, values: []string{mname + " awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400"}}
 	ns := &rrset{name: z.name, typ: "NS", ttl: 172800, values: slices.Clone(z.nameServers)}
 	for _, r := range []*rrset{soa, ns} {
-		z.records[rrKey{r.name, r.typ}] = r
-		z.served[rrKey{r.name, r.typ}] = r.clone()
+		z.records[r.key()] = r
+		z.served[r.key()] = r.clone()
 	}
 	c := s.submitLocked(z, "", nil, now)
 	s.zones = append(s.zones, z)
@@ -455,8 +455,9 @@ func (s *Service) listResourceRecordSets(id string, r *http.Request) (any, error
 	if startType != "" && !validTypes[startType] {
 		return nil, invalidInput("Invalid type: %s", startType)
 	}
-	if q.Get("identifier") != "" {
-		return nil, invalidInput("vpcsim does not model routing policies; StartRecordIdentifier is not accepted")
+	startID := q.Get("identifier")
+	if startID != "" && startType == "" {
+		return nil, invalidInput("The input is not valid")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -472,13 +473,14 @@ func (s *Service) listResourceRecordSets(id string, r *http.Request) (any, error
 	}
 	for _, rs := range sets {
 		k := reversedKey(rs.name)
-		if startName != "" && (k < startKey || k == startKey && rs.typ < startType) {
+		if startName != "" && (k < startKey || k == startKey && rs.typ < startType || k == startKey && rs.typ == startType && rs.routing.id < startID) {
 			continue
 		}
 		if len(resp.ResourceRecordSets) == limit {
 			resp.IsTruncated = true
 			resp.NextRecordName = rs.name
 			resp.NextRecordType = rs.typ
+			resp.NextRecordID = rs.routing.id
 			break
 		}
 		resp.ResourceRecordSets = append(resp.ResourceRecordSets, rs.wire())
@@ -495,7 +497,10 @@ func (z *zone) sortedLocked() []*rrset {
 		if c := strings.Compare(reversedKey(a.name), reversedKey(b.name)); c != 0 {
 			return c
 		}
-		return strings.Compare(a.typ, b.typ)
+		if c := strings.Compare(a.typ, b.typ); c != 0 {
+			return c
+		}
+		return strings.Compare(a.routing.id, b.routing.id)
 	})
 	return sets
 }
@@ -506,6 +511,7 @@ func (r *rrset) wire() wireRRSet {
 	for _, v := range r.values {
 		w.ResourceRecords.Records = append(w.ResourceRecords.Records, wireRR{Value: v})
 	}
+	r.wireRouting(&w)
 	return w
 }
 

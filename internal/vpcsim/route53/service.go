@@ -124,7 +124,9 @@ type zone struct {
 	pending                      []*change // FIFO, not yet applied to served
 }
 
-type rrKey struct{ name, typ string }
+// rrKey names a record set: its name, type and, for a routing policy
+// other than simple, its SetIdentifier ("" for simple routing).
+type rrKey struct{ name, typ, id string }
 
 // rrset is one resource record set. Values are in presentation format, as
 // in the API.
@@ -134,7 +136,13 @@ type rrset struct {
 	values    []string
 	// healthCheck is the set's HealthCheckId, "" without one.
 	healthCheck string
+	// routing is the set's routing policy and identifier (routing.go);
+	// alias, when set, replaces ttl and values.
+	routing routing
+	alias   *wireAlias
 }
+
+func (r *rrset) key() rrKey { return rrKey{r.name, r.typ, r.routing.id} }
 
 func (r *rrset) clone() *rrset {
 	c := *r
@@ -178,7 +186,7 @@ func (s *Service) advanceLocked(now time.Time) {
 // applyOps applies validated operations to a record map.
 func applyOps(m map[rrKey]*rrset, ops []op) {
 	for _, o := range ops {
-		k := rrKey{o.set.name, o.set.typ}
+		k := o.set.key()
 		switch o.action {
 		case "DELETE":
 			delete(m, k)

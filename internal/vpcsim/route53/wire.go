@@ -70,19 +70,32 @@ type wireRRSet struct {
 	Name          string `xml:"Name"`
 	Type          string `xml:"Type"`
 	SetIdentifier string `xml:"SetIdentifier,omitempty"`
-	// Routing-policy and alias members are decoded only to reject them.
-	Weight          *int64    `xml:"Weight,omitempty"`
-	Region          string    `xml:"Region,omitempty"`
-	Failover        string    `xml:"Failover,omitempty"`
-	MultiValue      *bool     `xml:"MultiValueAnswer,omitempty"`
-	TTL             *int64    `xml:"TTL,omitempty"`
-	ResourceRecords *wireRRs  `xml:"ResourceRecords,omitempty"`
-	AliasTarget     *struct{} `xml:"AliasTarget,omitempty"`
-	GeoLocation     *struct{} `xml:"GeoLocation,omitempty"`
-	GeoProximity    *struct{} `xml:"GeoProximityLocation,omitempty"`
-	CidrRouting     *struct{} `xml:"CidrRoutingConfig,omitempty"`
-	HealthCheckID   string    `xml:"HealthCheckId,omitempty"`
-	TrafficPolicy   string    `xml:"TrafficPolicyInstanceId,omitempty"`
+	// Routing-policy members (routing.go); geoproximity and CIDR routing
+	// are decoded only to reject them.
+	Weight          *int64     `xml:"Weight,omitempty"`
+	Region          string     `xml:"Region,omitempty"`
+	GeoLocation     *wireGeo   `xml:"GeoLocation,omitempty"`
+	Failover        string     `xml:"Failover,omitempty"`
+	MultiValue      *bool      `xml:"MultiValueAnswer,omitempty"`
+	TTL             *int64     `xml:"TTL,omitempty"`
+	ResourceRecords *wireRRs   `xml:"ResourceRecords,omitempty"`
+	AliasTarget     *wireAlias `xml:"AliasTarget,omitempty"`
+	GeoProximity    *struct{}  `xml:"GeoProximityLocation,omitempty"`
+	CidrRouting     *struct{}  `xml:"CidrRoutingConfig,omitempty"`
+	HealthCheckID   string     `xml:"HealthCheckId,omitempty"`
+	TrafficPolicy   string     `xml:"TrafficPolicyInstanceId,omitempty"`
+}
+
+type wireGeo struct {
+	ContinentCode   string `xml:"ContinentCode,omitempty"`
+	CountryCode     string `xml:"CountryCode,omitempty"`
+	SubdivisionCode string `xml:"SubdivisionCode,omitempty"`
+}
+
+type wireAlias struct {
+	HostedZoneID         string `xml:"HostedZoneId"`
+	DNSName              string `xml:"DNSName"`
+	EvaluateTargetHealth bool   `xml:"EvaluateTargetHealth"`
 }
 
 type wireRRs struct {
@@ -212,6 +225,7 @@ type listResourceRecordSetsResponse struct {
 	IsTruncated        bool        `xml:"IsTruncated"`
 	NextRecordName     string      `xml:"NextRecordName,omitempty"`
 	NextRecordType     string      `xml:"NextRecordType,omitempty"`
+	NextRecordID       string      `xml:"NextRecordIdentifier,omitempty"`
 	MaxItems           int         `xml:"MaxItems"`
 }
 
