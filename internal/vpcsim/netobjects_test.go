@@ -7,8 +7,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vipd/vipd/internal/vpcsim"
+	"github.com/vipd/vipd/internal/vpcsim/vpcsimtest"
 )
 
 // routeIn returns the route of table id whose destination (CIDR block or
@@ -643,5 +647,40 @@ func TestSubnetCidrReservations(t *testing.T) {
 	}
 	if _, err := e.ec2.DeleteSubnetCidrReservation(ctx, &awsec2.DeleteSubnetCidrReservationInput{SubnetCidrReservationId: id}); code(t, err) != "InvalidSubnetCidrReservationID.NotFound" {
 		t.Fatalf("deleting it again: %v", err)
+	}
+}
+
+// TestCreateDefaultVpcAndSubnet: a region has at most one default VPC
+// (CreateDefaultVpc answers DefaultVpcAlreadyExists); CreateDefaultSubnet
+// creates "a default subnet with a size /20 IPv4 CIDR block in the
+// specified Availability Zone in your default VPC. You can have only one
+// default subnet per Availability Zone" (API reference), so it refuses a
+// zone that has one (DefaultSubnetAlreadyExistsInAvailabilityZone) and,
+// once that subnet is gone, makes another in the VPC's lowest free /20.
+func TestCreateDefaultVpcAndSubnet(t *testing.T) {
+	srv := vpcsimtest.NewServer(t, &vpcsim.World{DefaultVPC: true})
+	c := awsec2.NewFromConfig(vpcsimtest.AdminConfig(t, srv, config.WithRetryMaxAttempts(1)))
+	ctx := t.Context()
+	if _, err := c.CreateDefaultVpc(ctx, &awsec2.CreateDefaultVpcInput{}); code(t, err) != "DefaultVpcAlreadyExists" {
+		t.Fatalf("a second default VPC: %v", err)
+	}
+	subs, err := c.DescribeSubnets(ctx, &awsec2.DescribeSubnetsInput{Filters: []types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}}})
+	if err != nil || len(subs.Subnets) == 0 {
+		t.Fatalf("default subnets %+v %v", subs, err)
+	}
+	first := subs.Subnets[0]
+	az := aws.ToString(first.AvailabilityZone)
+	if _, err := c.CreateDefaultSubnet(ctx, &awsec2.CreateDefaultSubnetInput{AvailabilityZone: aws.String(az)}); code(t, err) != "DefaultSubnetAlreadyExistsInAvailabilityZone" {
+		t.Fatalf("a second default subnet in %s: %v", az, err)
+	}
+	if _, err := c.DeleteSubnet(ctx, &awsec2.DeleteSubnetInput{SubnetId: first.SubnetId}); err != nil {
+		t.Fatal(err)
+	}
+	sn, err := c.CreateDefaultSubnet(ctx, &awsec2.CreateDefaultSubnetInput{AvailabilityZone: aws.String(az)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(sn.Subnet.CidrBlock) != aws.ToString(first.CidrBlock) || !aws.ToBool(sn.Subnet.DefaultForAz) || aws.ToString(sn.Subnet.VpcId) != aws.ToString(first.VpcId) {
+		t.Fatalf("new default subnet %+v, the old one had %s", sn.Subnet, aws.ToString(first.CidrBlock))
 	}
 }

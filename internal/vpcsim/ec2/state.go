@@ -881,29 +881,36 @@ func (b *builder) build() *state {
 }
 
 // defaultVPC adds a new account's default VPC, as AWS creates it.
-func (b *builder) defaultVPC() {
-	st := b.st
-	v := &vpc{id: b.ids.next("vpc"), cidr: netip.MustParsePrefix("172.31.0.0/16"), tags: map[string]string{},
+func (b *builder) defaultVPC() { b.st.addDefaultVPC(b.ids) }
+
+// addDefaultVPC adds a default VPC (VPC user guide, "Default VPCs"): a /16
+// IPv4 block (172.31.0.0/16), a default /20 subnet in each zone that maps
+// public addresses, an attached internet gateway and a main route table
+// routing 0.0.0.0/0 to it. Its default security group is the caller's to
+// add. It returns the VPC.
+func (st *state) addDefaultVPC(ids idGen) *vpc {
+	v := &vpc{id: ids.next("vpc"), cidr: netip.MustParsePrefix("172.31.0.0/16"), tags: map[string]string{},
 		dnsSupport: true, dnsHostnames: true, isDefault: true}
 	st.vpcs = append(st.vpcs, v)
 	st.byID[v.id] = v
 	for i, z := range zonesOf(st.region) {
-		sn := &subnet{id: b.ids.next("subnet"), vpc: v.id, az: z.name, tags: map[string]string{}, defaultAZ: true,
+		sn := &subnet{id: ids.next("subnet"), vpc: v.id, az: z.name, tags: map[string]string{}, defaultAZ: true,
 			attrs: subnetAttrs{mapPublicIP: true},
 			cidr:  netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 31, byte(16 * i), 0}), 20)}
 		st.subnets = append(st.subnets, sn)
 		st.byID[sn.id] = sn
 	}
-	g := &igw{id: b.ids.next("igw"), vpc: v.id, tags: map[string]string{}}
+	g := &igw{id: ids.next("igw"), vpc: v.id, tags: map[string]string{}}
 	st.igws = append(st.igws, g)
 	st.byID[g.id] = g
-	t := &routeTable{id: b.ids.next("rtb"), vpc: v.id, main: true, mainID: b.ids.next("rtbassoc"), tags: map[string]string{},
+	t := &routeTable{id: ids.next("rtb"), vpc: v.id, main: true, mainID: ids.next("rtbassoc"), tags: map[string]string{},
 		routes: []*route{
 			{dst: v.cidr, local: true, origin: "CreateRouteTable"},
 			{dst: netip.MustParsePrefix("0.0.0.0/0"), gateway: g.id, origin: "CreateRoute"},
 		}}
 	st.tables = append(st.tables, t)
 	st.byID[t.id] = t
+	return v
 }
 
 // defaultSubnet returns the default subnet of az, or of the first zone
