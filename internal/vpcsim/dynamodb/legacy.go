@@ -125,12 +125,9 @@ func (l legacy) condition() (*cond, error) {
 	return out, nil
 }
 
-func (e expectedAttr) condition(name string) (*cond, error) {
-	return e.conditionAt("expected", name)
-}
-
-// conditionAt is condition for an element of the parameter param
-// (expected, keyConditions, queryFilter, scanFilter), as messages name it.
+// conditionAt is the condition an element of the parameter param
+// (expected, keyConditions, queryFilter, scanFilter) states on the
+// attribute name; messages name the parameter.
 func (e expectedAttr) conditionAt(param, name string) (*cond, error) {
 	path := operand{path: docPath{{name: name}}, label: name}
 	val := func(v value) operand { return operand{val: &v} }

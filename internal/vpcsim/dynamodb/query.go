@@ -84,7 +84,6 @@ type readParams struct {
 	filter          *string
 	limit           *int
 	names           map[string]string
-	values          exprValues
 	capacity        capacity
 }
 
@@ -185,7 +184,7 @@ func (s *Service) query(req *queryRequest) (any, error) {
 		return nil, err
 	}
 	if err := (readParams{req.Select, req.AttributesToGet, req.ProjectionExpression, req.FilterExpression, req.Limit,
-		req.ExpressionAttributeNames, req.ExpressionAttributeValues, req.ReturnConsumedCapacity}).prepare(r, ph); err != nil {
+		req.ExpressionAttributeNames, req.ReturnConsumedCapacity}).prepare(r, ph); err != nil {
 		return nil, err
 	}
 	if err := ph.check(); err != nil {
@@ -258,7 +257,7 @@ func (s *Service) scan(req *scanRequest) (any, error) {
 		return nil, err
 	}
 	if err := (readParams{req.Select, req.AttributesToGet, req.ProjectionExpression, req.FilterExpression, req.Limit,
-		req.ExpressionAttributeNames, req.ExpressionAttributeValues, req.ReturnConsumedCapacity}).prepare(r, ph); err != nil {
+		req.ExpressionAttributeNames, req.ReturnConsumedCapacity}).prepare(r, ph); err != nil {
 		return nil, err
 	}
 	if err := ph.check(); err != nil {

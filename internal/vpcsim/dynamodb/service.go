@@ -256,7 +256,6 @@ type table struct {
 	billing  string
 	rcu, wcu int64
 	items    map[string]item
-	deleted  bool
 	// deletionProtection refuses DeleteTable while set.
 	deletionProtection bool
 	opts               tableOptions
