@@ -29,12 +29,18 @@ func TestAllocateAddressNamesNoAddress(t *testing.T) {
 
 // TestAssociateRouteTableWithGateway: AssociateRouteTable takes a subnet
 // or "an internet gateway or virtual private gateway" (API reference,
-// AssociateRouteTable); vpcsim has no gateway route tables and says so,
-// rather than answering that SubnetId is missing.
+// AssociateRouteTable). vpcsim models gateway route tables for internet
+// gateways (TestGatewayRouteTable): an unknown one is
+// InvalidGatewayID.NotFound; it says it does not model virtual private
+// gateways rather than answering that SubnetId is missing.
 func TestAssociateRouteTableWithGateway(t *testing.T) {
 	e := newEnv(t)
 	_, err := e.ec2.AssociateRouteTable(t.Context(), &awsec2.AssociateRouteTableInput{RouteTableId: aws.String(rtbA), GatewayId: aws.String("igw-0a0000000000000a1")})
-	if got := code(t, err); got != "InvalidParameterValue" || !strings.Contains(err.Error(), "does not model gateway route tables") {
-		t.Fatalf("AssociateRouteTable with GatewayId: %v", err)
+	if got := code(t, err); got != "InvalidGatewayID.NotFound" {
+		t.Fatalf("AssociateRouteTable with an unknown internet gateway: %v", err)
+	}
+	_, err = e.ec2.AssociateRouteTable(t.Context(), &awsec2.AssociateRouteTableInput{RouteTableId: aws.String(rtbA), GatewayId: aws.String("vgw-0a0000000000000a1")})
+	if got := code(t, err); got != "InvalidParameterValue" || !strings.Contains(err.Error(), "internet gateways only") {
+		t.Fatalf("AssociateRouteTable with a virtual private gateway: %v", err)
 	}
 }

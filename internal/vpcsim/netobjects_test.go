@@ -684,3 +684,62 @@ func TestCreateDefaultVpcAndSubnet(t *testing.T) {
 		t.Fatalf("new default subnet %+v, the old one had %s", sn.Subnet, aws.ToString(first.CidrBlock))
 	}
 }
+
+// TestGatewayRouteTable follows the VPC user guide, "Gateway route
+// tables": a route table associated with an internet gateway (of its
+// VPC) reports the association's GatewayId; its routes target only local
+// or a network interface, for "the entire IPv4 or IPv6 CIDR block of a
+// subnet in your VPC"; a table with another route cannot be associated
+// ("Rules and considerations"); a gateway has one such association.
+func TestGatewayRouteTable(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	igw, err := e.ec2.CreateInternetGateway(ctx, &awsec2.CreateInternetGatewayInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := igw.InternetGateway.InternetGatewayId
+	rt, err := e.ec2.CreateRouteTable(ctx, &awsec2.CreateRouteTableInput{VpcId: aws.String(vpcDemo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := rt.RouteTable.RouteTableId
+	if _, err := e.ec2.AssociateRouteTable(ctx, &awsec2.AssociateRouteTableInput{RouteTableId: tid, GatewayId: gw}); code(t, err) != "InvalidParameterValue" {
+		t.Fatalf("associating a gateway not attached to the VPC: %v", err)
+	}
+	if _, err := e.ec2.AttachInternetGateway(ctx, &awsec2.AttachInternetGatewayInput{VpcId: aws.String(vpcDemo), InternetGatewayId: gw}); err != nil {
+		t.Fatal(err)
+	}
+	// rt-b routes the VIP /32 to node b: not a subnet's block.
+	if _, err := e.ec2.AssociateRouteTable(ctx, &awsec2.AssociateRouteTableInput{RouteTableId: aws.String(rtbB), GatewayId: gw}); code(t, err) != "InvalidParameterValue" {
+		t.Fatalf("associating a table with a /32 route: %v", err)
+	}
+	a, err := e.ec2.AssociateRouteTable(ctx, &awsec2.AssociateRouteTableInput{RouteTableId: tid, GatewayId: gw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.ec2.DescribeRouteTables(ctx, &awsec2.DescribeRouteTablesInput{Filters: []types.Filter{{Name: aws.String("association.gateway-id"), Values: []string{aws.ToString(gw)}}}})
+	if err != nil || len(out.RouteTables) != 1 {
+		t.Fatalf("tables by association.gateway-id: %+v %v", out, err)
+	}
+	as := out.RouteTables[0].Associations
+	if len(as) != 1 || aws.ToString(as[0].GatewayId) != aws.ToString(gw) || as[0].SubnetId != nil || aws.ToString(as[0].RouteTableAssociationId) != aws.ToString(a.AssociationId) {
+		t.Fatalf("edge association %+v", as)
+	}
+	if _, err := e.ec2.CreateRoute(ctx, &awsec2.CreateRouteInput{RouteTableId: tid, DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: gw}); code(t, err) != "InvalidParameterValue" {
+		t.Fatalf("a gateway route table's route to the internet gateway: %v", err)
+	}
+	if _, err := e.ec2.CreateRoute(ctx, &awsec2.CreateRouteInput{RouteTableId: tid, DestinationCidrBlock: aws.String("10.0.1.0/24"), NetworkInterfaceId: aws.String(eniB)}); err != nil {
+		t.Fatalf("a gateway route table's route to a subnet through an appliance: %v", err)
+	}
+	other, err := e.ec2.CreateRouteTable(ctx, &awsec2.CreateRouteTableInput{VpcId: aws.String(vpcDemo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.AssociateRouteTable(ctx, &awsec2.AssociateRouteTableInput{RouteTableId: other.RouteTable.RouteTableId, GatewayId: gw}); code(t, err) != "Resource.AlreadyAssociated" {
+		t.Fatalf("a second table for the gateway: %v", err)
+	}
+	if _, err := e.ec2.DisassociateRouteTable(ctx, &awsec2.DisassociateRouteTableInput{AssociationId: a.AssociationId}); err != nil {
+		t.Fatal(err)
+	}
+}

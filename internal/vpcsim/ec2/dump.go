@@ -89,7 +89,9 @@ func (s *Account) World() *World {
 		name, tags := split(t.tags)
 		x := RouteTable{ID: t.id, Name: name, VPC: t.vpc, Main: t.main, Tags: tags}
 		for _, a := range t.assocs {
-			x.Subnets = append(x.Subnets, a.subnet)
+			if a.subnet != "" {
+				x.Subnets = append(x.Subnets, a.subnet)
+			}
 		}
 		for _, r := range t.routes {
 			switch {

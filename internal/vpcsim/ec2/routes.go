@@ -27,6 +27,7 @@ type xAssoc struct {
 	AssociationID string      `xml:"routeTableAssociationId"`
 	RouteTableID  string      `xml:"routeTableId"`
 	SubnetID      string      `xml:"subnetId,omitempty"`
+	GatewayID     string      `xml:"gatewayId,omitempty"`
 	State         xAssocState `xml:"associationState"`
 }
 
@@ -57,7 +58,7 @@ type describeRouteTablesResp struct {
 
 var routeTableFilters = []string{
 	"vpc-id", "route-table-id", "owner-id",
-	"association.subnet-id", "association.main", "association.route-table-association-id", "association.route-table-id",
+	"association.subnet-id", "association.gateway-id", "association.main", "association.route-table-association-id", "association.route-table-id",
 	"route.destination-cidr-block", "route.destination-ipv6-cidr-block", "route.network-interface-id", "route.instance-id", "route.gateway-id",
 	"route.state", "route.origin", "route.destination-prefix-list-id", "route.nat-gateway-id", "route.vpc-peering-connection-id",
 	"route.egress-only-internet-gateway-id",
@@ -118,6 +119,10 @@ func routeTableAttr(x xRouteTable, name string) []string {
 				if a.SubnetID != "" {
 					out = append(out, a.SubnetID)
 				}
+			case "gateway-id":
+				if a.GatewayID != "" {
+					out = append(out, a.GatewayID)
+				}
 			case "main":
 				out = append(out, boolStr(a.Main))
 			case "route-table-association-id":
@@ -176,7 +181,7 @@ func (st *state) xRouteTable(t *routeTable) xRouteTable {
 		x.Associations.Items = append(x.Associations.Items, xAssoc{Main: true, AssociationID: t.mainID, RouteTableID: t.id, State: xAssocState{"associated"}})
 	}
 	for _, a := range t.assocs {
-		x.Associations.Items = append(x.Associations.Items, xAssoc{AssociationID: a.id, RouteTableID: t.id, SubnetID: a.subnet, State: xAssocState{"associated"}})
+		x.Associations.Items = append(x.Associations.Items, xAssoc{AssociationID: a.id, RouteTableID: t.id, SubnetID: a.subnet, GatewayID: a.gateway, State: xAssocState{"associated"}})
 	}
 	for _, r := range t.visibleRoutes(time.Now()) {
 		x.Routes.Items = append(x.Routes.Items, st.xRoute(r))
@@ -425,6 +430,11 @@ func (s *Account) createRoute(r *request) (any, error) {
 			return nil, err
 		}
 		rt.dst, rt.pl = dst.cidr, dst.pl
+		if t.edgeTable() {
+			if err := st.edgeRouteOK(t, rt); err != nil {
+				return nil, err
+			}
+		}
 		return func() { t.routes = append(t.routes, rt) }, nil
 	})
 }
@@ -447,6 +457,11 @@ func (s *Account) replaceRoute(r *request) (any, error) {
 		}
 		rt.dst, rt.pl = dst.cidr, dst.pl
 		rt.origin = t.routes[i].origin
+		if t.edgeTable() {
+			if err := st.edgeRouteOK(t, rt); err != nil {
+				return nil, err
+			}
+		}
 		return func() { t.routes[i] = rt }, nil
 	})
 }
@@ -559,15 +574,28 @@ type associateRouteTableResp struct {
 	State         xAssocState `xml:"associationState"`
 }
 
-// associateRouteTable associates a subnet explicitly. A subnet has at most
-// one explicit association: another one is Resource.AlreadyAssociated
+// associateRouteTable associates a subnet explicitly, or a gateway
+// (GatewayId: a gateway route table, gatewaytables.go). A subnet has at
+// most one explicit association: another one is Resource.AlreadyAssociated
 // (ReplaceRouteTableAssociation moves it).
 func (s *Account) associateRouteTable(r *request) (any, error) {
-	if r.get("GatewayId") != "" && r.get("SubnetId") == "" {
-		// "You can associate a route table with ... an internet gateway
-		// or virtual private gateway" (API reference, AssociateRouteTable):
-		// gateway route tables, which vpcsim does not model.
-		return nil, invalidParam("vpcsim does not model gateway route tables (AssociateRouteTable with GatewayId)")
+	if gw := r.get("GatewayId"); gw != "" {
+		if r.get("SubnetId") != "" {
+			return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "The parameters subnetId and gatewayId cannot be specified together")
+		}
+		out := &associateRouteTableResp{State: xAssocState{"associated"}}
+		err := s.mutateIn(r, func(st *state) error {
+			t, err := st.lookupTable(r)
+			if err != nil {
+				return err
+			}
+			out.AssociationID, err = s.associateGateway(st, t, gw)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
 	sid, err := r.required("SubnetId", "subnetId")
 	if err != nil {
@@ -673,8 +701,15 @@ func (s *Account) replaceRouteTableAssociation(r *request) (any, error) {
 			to.main, to.mainID = true, newID
 		} else {
 			a := from.assocs[i]
+			if a.gateway != "" {
+				for _, rt := range to.routes {
+					if err := st.edgeRouteOK(to, rt); err != nil {
+						return err
+					}
+				}
+			}
 			from.assocs = slices.Delete(from.assocs, i, i+1)
-			to.assocs = append(to.assocs, assoc{id: newID, subnet: a.subnet})
+			to.assocs = append(to.assocs, assoc{id: newID, subnet: a.subnet, gateway: a.gateway})
 		}
 		out.NewAssociationID = newID
 		return nil

@@ -139,7 +139,9 @@ func (s *Account) Snapshot() State {
 	for _, t := range st.tables {
 		x := RouteTableState{ID: t.id, VPC: t.vpc, Main: t.main, Tags: cloneTags(t.tags), Routes: []RouteState{}}
 		for _, a := range t.assocs {
-			x.Subnets = append(x.Subnets, a.subnet)
+			if a.subnet != "" {
+				x.Subnets = append(x.Subnets, a.subnet)
+			}
 		}
 		for _, r := range t.routes {
 			xr := st.xRoute(r)

@@ -175,8 +175,9 @@ func (t *routeTable) visibleRoutes(now time.Time) []*route {
 }
 
 type assoc struct {
-	id     string
-	subnet string
+	id      string
+	subnet  string
+	gateway string // instead of subnet: an edge association (gatewaytables.go)
 }
 
 type route struct {
