@@ -69,3 +69,26 @@ func TestInstanceTypes(t *testing.T) {
 		t.Errorf("zone ID offerings %+v: want usw1-az3", o)
 	}
 }
+
+// TestDescribeAddressesAttribute follows DescribeAddressesAttribute in the
+// EC2 API reference: the domain-name attribute of an address without a
+// PTR record lists its public IP and allocation ID; an unknown
+// allocation ID is InvalidAllocationID.NotFound.
+func TestDescribeAddressesAttribute(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	eip, err := e.ec2.AllocateAddress(ctx, &awsec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.ec2.DescribeAddressesAttribute(ctx, &awsec2.DescribeAddressesAttributeInput{AllocationIds: []string{aws.ToString(eip.AllocationId)}, Attribute: types.AddressAttributeNameDomainName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Addresses) != 1 || aws.ToString(out.Addresses[0].PublicIp) != aws.ToString(eip.PublicIp) || out.Addresses[0].PtrRecord != nil {
+		t.Errorf("addresses %+v: want %s without a PTR record", out.Addresses, aws.ToString(eip.PublicIp))
+	}
+	if _, err := e.ec2.DescribeAddressesAttribute(ctx, &awsec2.DescribeAddressesAttributeInput{AllocationIds: []string{"eipalloc-0123456789abcdef0"}, Attribute: types.AddressAttributeNameDomainName}); code(t, err) != "InvalidAllocationID.NotFound" {
+		t.Errorf("unknown allocation: %v, want InvalidAllocationID.NotFound", err)
+	}
+}
