@@ -1,10 +1,8 @@
 package ec2
 
 import (
-	"maps"
 	"net/http"
 	"slices"
-	"strings"
 )
 
 // This file holds the networking objects beside VPCs and subnets that
@@ -99,25 +97,6 @@ func (st *state) vpcEndpoint(id string) *vpcEndpoint { x, _ := st.byID[id].(*vpc
 
 // add records a new object under its ID.
 func (st *state) add(id string, x any) { st.byID[id] = x }
-
-// copyTags returns a copy of tags (never nil).
-func copyTags(tags map[string]string) map[string]string {
-	out := make(map[string]string, len(tags))
-	maps.Copy(out, tags)
-	return out
-}
-
-// checkIDs checks that every ID has the prefix, answering code
-// (a .Malformed or .NotFound code, as EC2 answers for that kind) for the
-// first one without.
-func checkIDs(code, prefix string, ids []string) error {
-	for _, id := range ids {
-		if !strings.HasPrefix(id, prefix+"-") {
-			return errorf(http.StatusBadRequest, code, "Invalid id: \"%s\"", id)
-		}
-	}
-	return nil
-}
 
 // without returns s without the values in drop, keeping its order.
 func without(s, drop []string) []string {
