@@ -208,6 +208,9 @@
 //     DescribeInstanceTypeOfferings (region, availability-zone,
 //     availability-zone-id) over a small catalogue of common types, each
 //     offered in every zone.
+//   - Images (issue 23): CreateImage snapshots the instance's volumes and
+//     is pending until they complete; DescribeImages lists such images
+//     beside the built-in ones; DeregisterImage keeps the snapshots.
 //   - Snapshots (issue 23): CreateSnapshot and CreateSnapshots answer
 //     pending, then completed after Timing.Snapshot; a snapshot keeps its
 //     volume's size and encryption, which CreateVolume SnapshotId and a

@@ -241,3 +241,45 @@ func TestSnapshotPermissionsAndCopy(t *testing.T) {
 		t.Errorf("KmsKeyId without Encrypted: %v, want InvalidParameterDependency", err)
 	}
 }
+
+// TestCreateImage follows CreateImage ("Creates an Amazon EBS-backed AMI
+// from an Amazon EBS-backed instance that is either running or stopped";
+// a name in use is InvalidAMIName.Duplicate), which snapshots the
+// instance's volumes, DescribeImages, tags of images, and
+// DeregisterImage, which leaves the snapshots.
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html
+func TestCreateImage(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	img, err := e.ec2.CreateImage(ctx, &awsec2.CreateImageInput{InstanceId: aws.String(nodeA), Name: aws.String("node-a backup"),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeImage, Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(img.ImageId)
+	got, err := e.ec2.DescribeImages(ctx, &awsec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil || len(got.Images) != 1 || aws.ToString(got.Images[0].Name) != "node-a backup" || got.Images[0].State != types.ImageStateAvailable {
+		t.Fatalf("DescribeImages %s: %+v, %v", id, got, err)
+	}
+	tags, err := e.ec2.DescribeTags(ctx, &awsec2.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("resource-type"), Values: []string{"image"}}}})
+	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].ResourceId) != id {
+		t.Errorf("image tags %+v, %v", tags, err)
+	}
+	snaps, err := e.ec2.DescribeSnapshots(ctx, &awsec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}})
+	if err != nil || len(snaps.Snapshots) == 0 {
+		t.Errorf("snapshots of the image: %+v, %v; want one per volume of %s", snaps, err, nodeA)
+	}
+	if _, err := e.ec2.CreateImage(ctx, &awsec2.CreateImageInput{InstanceId: aws.String(nodeB), Name: aws.String("node-a backup")}); code(t, err) != "InvalidAMIName.Duplicate" {
+		t.Errorf("same name again: %v, want InvalidAMIName.Duplicate", err)
+	}
+	if _, err := e.ec2.DeregisterImage(ctx, &awsec2.DeregisterImageInput{ImageId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ec2.DescribeImages(ctx, &awsec2.DescribeImagesInput{ImageIds: []string{id}}); code(t, err) != "InvalidAMIID.NotFound" {
+		t.Errorf("describe deregistered image: %v, want InvalidAMIID.NotFound", err)
+	}
+	after, err := e.ec2.DescribeSnapshots(ctx, &awsec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}})
+	if err != nil || len(after.Snapshots) != len(snaps.Snapshots) {
+		t.Errorf("snapshots after DeregisterImage: %d, want %d kept", len(after.Snapshots), len(snaps.Snapshots))
+	}
+}

@@ -789,21 +789,22 @@ func (s *Account) describeInstanceStatus(r *request) (any, error) {
 }
 
 type xImage struct {
-	ImageID            string `xml:"imageId"`
-	ImageLocation      string `xml:"imageLocation"`
-	ImageState         string `xml:"imageState"`
-	ImageOwnerID       string `xml:"imageOwnerId"`
-	IsPublic           bool   `xml:"isPublic"`
-	Architecture       string `xml:"architecture"`
-	ImageType          string `xml:"imageType"`
-	Name               string `xml:"name"`
-	Description        string `xml:"description"`
-	RootDeviceType     string `xml:"rootDeviceType"`
-	RootDeviceName     string `xml:"rootDeviceName"`
-	VirtualizationType string `xml:"virtualizationType"`
-	Hypervisor         string `xml:"hypervisor"`
-	EnaSupport         bool   `xml:"enaSupport"`
-	CreationDate       string `xml:"creationDate"`
+	ImageID            string     `xml:"imageId"`
+	ImageLocation      string     `xml:"imageLocation"`
+	ImageState         string     `xml:"imageState"`
+	ImageOwnerID       string     `xml:"imageOwnerId"`
+	IsPublic           bool       `xml:"isPublic"`
+	Architecture       string     `xml:"architecture"`
+	ImageType          string     `xml:"imageType"`
+	Name               string     `xml:"name"`
+	Description        string     `xml:"description"`
+	RootDeviceType     string     `xml:"rootDeviceType"`
+	RootDeviceName     string     `xml:"rootDeviceName"`
+	VirtualizationType string     `xml:"virtualizationType"`
+	Hypervisor         string     `xml:"hypervisor"`
+	EnaSupport         bool       `xml:"enaSupport"`
+	CreationDate       string     `xml:"creationDate"`
+	Tags               *set[xTag] `xml:"tagSet,omitempty"`
 }
 
 type describeImagesResp struct {
@@ -826,21 +827,25 @@ func (s *Account) describeImages(r *request) (any, error) {
 		return nil, err
 	}
 	out := &describeImagesResp{Images: set[xImage]{Items: []xImage{}}}
-	for _, id := range ids {
-		if !slices.ContainsFunc(builtinImages, func(x xImage) bool { return x.ImageID == id }) {
-			return nil, errorf(http.StatusBadRequest, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
-		}
-	}
+	all, tags := s.ownImages(r) // images.go
 	for _, x := range builtinImages {
 		x.ImageLocation, x.ImageState, x.ImageOwnerID, x.IsPublic = "amazon/"+x.Name, "available", "137112412989", true
 		x.ImageType, x.RootDeviceType, x.RootDeviceName, x.VirtualizationType, x.Hypervisor, x.EnaSupport = "machine", "ebs", rootDevice, "hvm", "xen", true
 		x.CreationDate = "2025-01-01T00:00:00.000Z"
+		all = append(all, x)
+	}
+	for _, id := range ids {
+		if !slices.ContainsFunc(all, func(x xImage) bool { return x.ImageID == id }) {
+			return nil, errorf(http.StatusBadRequest, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
+		}
+	}
+	for _, x := range all {
 		if !named(ids, x.ImageID) {
 			continue
 		}
-		ok := match(fs, nil, func(name string) []string {
+		ok := match(fs, tags[x.ImageID], func(name string) []string {
 			return []string{map[string]string{"image-id": x.ImageID, "name": x.Name, "architecture": x.Architecture,
-				"owner-id": x.ImageOwnerID, "state": x.ImageState, "is-public": "true", "root-device-type": x.RootDeviceType,
+				"owner-id": x.ImageOwnerID, "state": x.ImageState, "is-public": boolStr(x.IsPublic), "root-device-type": x.RootDeviceType,
 				"virtualization-type": x.VirtualizationType}[name]}
 		})
 		if ok {

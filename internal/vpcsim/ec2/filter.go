@@ -94,12 +94,62 @@ func match(fs []filter, tags map[string]string, attr func(name string) []string)
 func anyMatch(patterns, have []string) bool {
 	for _, p := range patterns {
 		for _, h := range have {
-			if iam.Glob(p, h) {
+			if filterGlob(p, h) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// filterGlob matches a filter value against s: "* specifies that zero or
+// more characters must match, and ? specifies that exactly one character
+// must match. Use a backslash to escape special characters. For example,
+// a filter value of \*amazon\?\\ specifies the literal string
+// *amazon?\" (EC2 API reference, Filter). Without a backslash it is
+// iam.Glob; with one, the escaped characters become literals that
+// iam.Glob never sees as wildcards.
+func filterGlob(pattern, s string) bool {
+	if !strings.Contains(pattern, `\`) {
+		return iam.Glob(pattern, s)
+	}
+	type tok struct {
+		c    byte
+		wild bool
+	}
+	var toks []tok
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c == '\\' && i+1 < len(pattern) {
+			i++
+			toks = append(toks, tok{c: pattern[i]})
+			continue
+		}
+		toks = append(toks, tok{c: c, wild: c == '*' || c == '?'})
+	}
+	var match func(ti, si int) bool
+	match = func(ti, si int) bool {
+		for ti < len(toks) {
+			t := toks[ti]
+			switch {
+			case t.wild && t.c == '*':
+				for k := si; k <= len(s); k++ {
+					if match(ti+1, k) {
+						return true
+					}
+				}
+				return false
+			case si >= len(s):
+				return false
+			case t.wild || s[si] == t.c:
+				ti, si = ti+1, si+1
+			default:
+				return false
+			}
+		}
+		return si == len(s)
+	}
+	return match(0, 0)
 }
 
 func boolStr(b bool) string { return strconv.FormatBool(b) }

@@ -159,6 +159,11 @@ func (st *state) taggable(id string) (tags map[string]string, kind string, ok bo
 		return x.tags, "launch-template", true
 	case *keyPair:
 		return x.tags, "key-pair", true
+	case *image:
+		if x.tags == nil {
+			x.tags = map[string]string{}
+		}
+		return x.tags, "image", true
 	case netObject:
 		tags, kind := x.tagging()
 		return tags, kind, true

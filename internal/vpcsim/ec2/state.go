@@ -33,6 +33,7 @@ type state struct {
 	// templates and keys: launchtemplates.go, keypairs.go
 	templates []*launchTemplate
 	keys      []*keyPair
+	images    []*image // images.go
 	roles     map[string]*role
 	net       netState       // NAT gateways, peerings, endpoints... (netobjects.go)
 	byID      map[string]any // every object above by its ID
