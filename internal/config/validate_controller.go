@@ -43,6 +43,12 @@ func (c *Controller) validate(idx *index) error {
 	if c.Interval < MinControllerInterval {
 		v.errorf("interval", "%s is shorter than the minimum %s", c.Interval, MinControllerInterval)
 	}
+	if c.WriteBucket.Size < 0 {
+		v.errorf("write-bucket.size", "%d is negative; 0 means the default (%d)", c.WriteBucket.Size, DefaultWriteBucketSize)
+	}
+	if c.WriteBucket.Refill < 0 {
+		v.errorf("write-bucket.refill", "%d is negative; 0 means the default (%d a second)", c.WriteBucket.Refill, DefaultWriteBucketRefill)
+	}
 	if c.WriteConcurrency < 0 {
 		v.errorf("write-concurrency", "%d is negative; 0 means the default", c.WriteConcurrency)
 	}

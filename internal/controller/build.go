@@ -77,6 +77,16 @@ func BuildFleet(ctx context.Context, cfg *config.Controller, o BuildOptions) (*F
 	if calls != nil {
 		aopts.Observer = calls.Observe
 	}
+	if wb := cfg.WriteBucket; !wb.Off {
+		size, refill := wb.Size, wb.Refill
+		if size == 0 {
+			size = config.DefaultWriteBucketSize
+		}
+		if refill == 0 {
+			refill = config.DefaultWriteBucketRefill
+		}
+		aopts.WriteBuckets = awsapi.NewWriteBuckets(size, float64(refill))
+	}
 	clients, err := awsapi.Load(ctx, aopts)
 	if err != nil {
 		return nil, err
