@@ -54,6 +54,9 @@ type StormOptions struct {
 	// Tables is the number of route tables each cluster's address is
 	// routed in; default 2.
 	Tables int
+	// NoEC2Buckets turns the controller's copy of EC2's throttling
+	// buckets off (ec2-buckets: {off: true}), to compare with.
+	NoEC2Buckets bool
 	// Settings are the agents' (lease, checks, election); the default is
 	// DynamoDBSettings, the lightest real arrangement: two vipd processes
 	// a cluster and no witness. With raft a witness per cluster adds a
@@ -119,12 +122,14 @@ type StormResult struct {
 	// Throttled counts RequestLimitExceeded answers to the daemons from
 	// the fault to convergence; Calls all their EC2 calls, Writes their
 	// mutating calls.
-	Throttled  int `json:"throttled"`
-	EC2Calls   int `json:"ec2_calls"`
-	EC2Writes  int `json:"ec2_writes"`
-	Describes  int `json:"describes"`
-	GaveUp     int `json:"gave_up"`
-	StepAsides int `json:"step_asides"`
+	Throttled int `json:"throttled"`
+	// ThrottledWrites are the RequestLimitExceeded answers to writes.
+	ThrottledWrites int `json:"throttled_writes"`
+	EC2Calls        int `json:"ec2_calls"`
+	EC2Writes       int `json:"ec2_writes"`
+	Describes       int `json:"describes"`
+	GaveUp          int `json:"gave_up"`
+	StepAsides      int `json:"step_asides"`
 	// Load is the load average before the storm; IdleCores the CPU the
 	// daemons took together in the quiet spell before it, in cores.
 	Load      string  `json:"load"`
@@ -468,6 +473,9 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 		}
 		if call.Code == "RequestLimitExceeded" {
 			res.Throttled++
+			if !strings.HasPrefix(call.Action, "Describe") {
+				res.ThrottledWrites++
+			}
 		}
 	}
 	if !first.IsZero() {
@@ -619,6 +627,7 @@ func stormController(srv *vpcsim.Server, bin, dir string, clusters []*stormClust
 	cfg.Lease.Table = stormLeaseTable
 	cfg.AWS.Region, cfg.AWS.Endpoint = srv.Region(), srv.URL()
 	cfg.Log.Format = config.LogJSON
+	cfg.EC2Buckets.Off = o.NoEC2Buckets
 	if err := simcluster.WriteController(ctl.ConfigPath(), cfg); err != nil {
 		sc.Close()
 		return nil, err
@@ -775,10 +784,10 @@ func printStorm(w io.Writer, storms []StormResult) {
 	fmt.Fprintln(w, "## Storm: every primary of the account killed at once, realistic latency + EC2 throttling")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\tclusters\ttables\twrites\tfirst write (s)\tall restored (s)\tconverged (s)\tfloor (s)\tratio\tmedian (s)\tslowest/median\tRequestLimitExceeded\tEC2 calls\tEC2 writes\tgave up\tstep-asides\tload before\tdaemons idle (cores)\t")
+	fmt.Fprintln(tw, "system\tclusters\ttables\twrites\tfirst write (s)\tall restored (s)\tconverged (s)\tfloor (s)\tratio\tmedian (s)\tslowest/median\tRequestLimitExceeded\tof which writes\tEC2 calls\tEC2 writes\tgave up\tstep-asides\tload before\tdaemons idle (cores)\t")
 	for _, r := range storms {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%s\t%.2f\t%d\t%d\t%d\t%d\t%d\t%s\t%.2f\t\n", r.System, r.Clusters, r.Tables, r.Writes,
-			secs(r.FirstWrite), secs(r.Restored), secs(r.Converged), secs(r.Floor), r.Ratio(), secs(r.Median), r.Starvation(), r.Throttled, r.EC2Calls, r.EC2Writes, r.GaveUp, r.StepAsides, r.Load, r.IdleCores)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%s\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.2f\t\n", r.System, r.Clusters, r.Tables, r.Writes,
+			secs(r.FirstWrite), secs(r.Restored), secs(r.Converged), secs(r.Floor), r.Ratio(), secs(r.Median), r.Starvation(), r.Throttled, r.ThrottledWrites, r.EC2Calls, r.EC2Writes, r.GaveUp, r.StepAsides, r.Load, r.IdleCores)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -16,8 +16,8 @@ import (
 // 1/refill, in the order the attempts asked; EC2's default for a mutating
 // action is 50 refilled at 5 a second ("Request throttling for the Amazon
 // EC2 API", EC2 API reference).
-func TestWriteBucketsGrantAtTheAccountsRate(t *testing.T) {
-	b := NewWriteBuckets(50, 5)
+func TestBucketsGrantAtTheAccountsRate(t *testing.T) {
+	b := NewBuckets(BucketSize{Size: 50, Refill: 5}, BucketSize{Size: 100, Refill: 20})
 	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	b.now = func() time.Time { return now }
 	for i := range 50 {
@@ -30,9 +30,18 @@ func TestWriteBucketsGrantAtTheAccountsRate(t *testing.T) {
 			t.Errorf("write %d past the burst waits %s, want %s", 51+i, d, want)
 		}
 	}
-	// Each action has a bucket of its own.
+	// Each action has a bucket of its own, and a Describe call one of
+	// the reads' size.
 	if d := b.reserve("AssociateAddress"); d != 0 {
 		t.Errorf("another action's first write waits %s", d)
+	}
+	for i := range 100 {
+		if d := b.reserve("DescribeRouteTables"); d != 0 {
+			t.Fatalf("read %d of a full read bucket waits %s", i+1, d)
+		}
+	}
+	if d := b.reserve("DescribeRouteTables"); d != 50*time.Millisecond {
+		t.Errorf("read past the burst waits %s, want 50ms (20 a second)", d)
 	}
 	// A second later five tokens came; three were promised already.
 	now = now.Add(time.Second)
@@ -54,8 +63,8 @@ func TestWriteBucketsGrantAtTheAccountsRate(t *testing.T) {
 }
 
 // A write whose caller gave up returns its token to the next.
-func TestWriteBucketsReturnAnUnusedToken(t *testing.T) {
-	b := NewWriteBuckets(1, 1)
+func TestBucketsReturnAnUnusedToken(t *testing.T) {
+	b := NewBuckets(BucketSize{Size: 1, Refill: 1}, BucketSize{Size: 1, Refill: 1})
 	if err := b.wait(t.Context(), "ReplaceRoute"); err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +79,10 @@ func TestWriteBucketsReturnAnUnusedToken(t *testing.T) {
 }
 
 // Through the clients, EC2 writes beyond the burst wait for their token
-// instead of being sent and throttled, and reads are never held: a
-// controller writing for many clusters sends no attempt the account's
-// bucket would refuse.
-func TestWriteBucketsPaceWritesNotReads(t *testing.T) {
+// instead of being sent and throttled, and reads draw from a bucket of
+// their own: a controller writing for many clusters sends no attempt the
+// account's bucket would refuse, and its writes do not hold up its reads.
+func TestBucketsPaceWritesNotReads(t *testing.T) {
 	var writes, reads atomic.Int32
 	var mu sync.Mutex
 	var at []time.Time
@@ -92,7 +101,7 @@ func TestWriteBucketsPaceWritesNotReads(t *testing.T) {
 		_, _ = w.Write([]byte(`<ReplaceRouteResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r2</requestId><return>true</return></ReplaceRouteResponse>`))
 	}))
 	t.Cleanup(srv.Close)
-	c := loadFor(t, srv.URL, Options{WriteBuckets: NewWriteBuckets(2, 10)})
+	c := loadFor(t, srv.URL, Options{Buckets: NewBuckets(BucketSize{Size: 2, Refill: 10}, BucketSize{Size: 100, Refill: 1000})})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -112,7 +121,7 @@ func TestWriteBucketsPaceWritesNotReads(t *testing.T) {
 		}
 	}
 	if d := time.Since(readStart); d > 2*time.Second {
-		t.Errorf("20 reads took %s: reads are not paced", d)
+		t.Errorf("20 reads took %s on a read bucket of 100: the writes' bucket held them", d)
 	}
 	if writes.Load() != 5 || reads.Load() != 20 {
 		t.Errorf("server saw %d writes and %d reads, want 5 and 20", writes.Load(), reads.Load())

@@ -60,10 +60,10 @@ type Options struct {
 	// AttemptTimeout, if set, bounds each attempt of a call: the time AWS
 	// has to answer it.
 	AttemptTimeout time.Duration
-	// WriteBuckets, if set, paces every attempt of an EC2 write by a copy
-	// of the account's throttling buckets (a controller serving many
+	// Buckets, if set, paces every attempt of an EC2 call by a copy of
+	// the account's throttling buckets (a controller serving many
 	// clusters); nil sends each attempt at once.
-	WriteBuckets *WriteBuckets
+	Buckets *Buckets
 }
 
 // Endpoints are per-service endpoint URLs; "" leaves a service to the
@@ -130,9 +130,9 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 	if o.AttemptTimeout > 0 {
 		apiOptions = append(apiOptions, attemptTimeout(o.AttemptTimeout))
 	}
-	if o.WriteBuckets != nil {
+	if o.Buckets != nil {
 		// Last, so that it sits first after the retry middleware.
-		apiOptions = append(apiOptions, o.WriteBuckets.middleware)
+		apiOptions = append(apiOptions, o.Buckets.middleware)
 	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(region),

@@ -71,37 +71,43 @@ type Controller struct {
 	// (the first route of every moving cluster goes before the other
 	// tables of any). Default 0: 4.
 	WriteConcurrency int `yaml:"write-concurrency"`
-	// WriteBucket is the account's EC2 throttling bucket for each
-	// mutating action (ReplaceRoute, AssociateAddress, ...), which the
-	// controller keeps a copy of to send a write only when the account
-	// has a token for it, in the order the clusters asked, instead of
-	// having it refused with RequestLimitExceeded and retried. Set it to
-	// the account's limits when AWS raised them.
-	WriteBucket WriteBucket `yaml:"write-bucket"`
+	// EC2Buckets are the account's EC2 throttling buckets, one per
+	// action, which the controller keeps a copy of to send a call only
+	// when the account has a token for it, in the order the clusters
+	// asked, instead of having it refused with RequestLimitExceeded and
+	// retried after a random pause. Set them to the account's limits when
+	// AWS raised them.
+	EC2Buckets EC2Buckets `yaml:"ec2-buckets"`
 
 	// Source is the file the config was read from ("" when not from a file).
 	Source string `yaml:"-"`
 }
 
-// WriteBucket is one EC2 throttling bucket: Size tokens, refilled at
-// Refill a second.
-type WriteBucket struct {
-	// Size is the bucket's capacity. Default 0: 50, EC2's default for a
-	// mutating action.
-	Size int `yaml:"size"`
-	// Refill is the tokens added a second. Default 0: 5, EC2's default
-	// for a mutating action.
-	Refill int `yaml:"refill"`
-	// Off sends every write at once and leaves throttling to the retries,
-	// for an account whose writes mostly come from elsewhere.
+// EC2Buckets are the sizes of EC2's per-action throttling buckets.
+type EC2Buckets struct {
+	// Write is each mutating action's bucket (ReplaceRoute,
+	// AssociateAddress, ...). Default 50 tokens refilled at 5 a second.
+	Write Bucket `yaml:"write"`
+	// Read is each Describe action's bucket (calls with filters or IDs, as
+	// vipd makes them). Default 100 tokens refilled at 20 a second.
+	Read Bucket `yaml:"read"`
+	// Off sends every call at once and leaves throttling to the retries,
+	// for an account whose calls mostly come from elsewhere.
 	Off bool `yaml:"off"`
 }
 
-// Default EC2 bucket of a mutating action ("Request throttling for the
-// Amazon EC2 API").
-const (
-	DefaultWriteBucketSize   = 50
-	DefaultWriteBucketRefill = 5
+// Bucket is one EC2 throttling bucket.
+type Bucket struct {
+	// Size is the bucket's capacity, in calls. Default 0: EC2's.
+	Size int `yaml:"size"`
+	// Refill is the calls added a second. Default 0: EC2's.
+	Refill int `yaml:"refill"`
+}
+
+// EC2's default buckets ("Request throttling for the Amazon EC2 API").
+var (
+	DefaultWriteBucket = Bucket{Size: 50, Refill: 5}
+	DefaultReadBucket  = Bucket{Size: 100, Refill: 20}
 )
 
 // ControllerCluster is one cluster of a controller that serves many.

@@ -43,11 +43,13 @@ func (c *Controller) validate(idx *index) error {
 	if c.Interval < MinControllerInterval {
 		v.errorf("interval", "%s is shorter than the minimum %s", c.Interval, MinControllerInterval)
 	}
-	if c.WriteBucket.Size < 0 {
-		v.errorf("write-bucket.size", "%d is negative; 0 means the default (%d)", c.WriteBucket.Size, DefaultWriteBucketSize)
-	}
-	if c.WriteBucket.Refill < 0 {
-		v.errorf("write-bucket.refill", "%d is negative; 0 means the default (%d a second)", c.WriteBucket.Refill, DefaultWriteBucketRefill)
+	for name, b := range map[string]Bucket{"write": c.EC2Buckets.Write, "read": c.EC2Buckets.Read} {
+		if b.Size < 0 {
+			v.errorf("ec2-buckets."+name+".size", "%d is negative; 0 means EC2's default", b.Size)
+		}
+		if b.Refill < 0 {
+			v.errorf("ec2-buckets."+name+".refill", "%d is negative; 0 means EC2's default", b.Refill)
+		}
 	}
 	if c.WriteConcurrency < 0 {
 		v.errorf("write-concurrency", "%d is negative; 0 means the default", c.WriteConcurrency)

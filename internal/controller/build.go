@@ -77,15 +77,17 @@ func BuildFleet(ctx context.Context, cfg *config.Controller, o BuildOptions) (*F
 	if calls != nil {
 		aopts.Observer = calls.Observe
 	}
-	if wb := cfg.WriteBucket; !wb.Off {
-		size, refill := wb.Size, wb.Refill
-		if size == 0 {
-			size = config.DefaultWriteBucketSize
+	if eb := cfg.EC2Buckets; !eb.Off {
+		size := func(b, def config.Bucket) awsapi.BucketSize {
+			if b.Size == 0 {
+				b.Size = def.Size
+			}
+			if b.Refill == 0 {
+				b.Refill = def.Refill
+			}
+			return awsapi.BucketSize{Size: b.Size, Refill: float64(b.Refill)}
 		}
-		if refill == 0 {
-			refill = config.DefaultWriteBucketRefill
-		}
-		aopts.WriteBuckets = awsapi.NewWriteBuckets(size, float64(refill))
+		aopts.Buckets = awsapi.NewBuckets(size(eb.Write, config.DefaultWriteBucket), size(eb.Read, config.DefaultReadBucket))
 	}
 	clients, err := awsapi.Load(ctx, aopts)
 	if err != nil {

@@ -54,6 +54,7 @@ func run() error {
 	flag.IntVar(&o.Starve, "cpu-starve", 0, "run this many busy loops on the master's host in every failover and switchover round, from a second before the fault (0: none)")
 	flag.IntVar(&o.Storm.Clusters, "storm-clusters", 50, "independent clusters failing over at once in the storm part")
 	flag.IntVar(&o.Storm.Tables, "storm-tables", 2, "route tables per cluster in the storm part")
+	flag.BoolVar(&o.Storm.NoEC2Buckets, "storm-no-ec2-buckets", false, "run the storm's controller without its copy of EC2's throttling buckets (ec2-buckets: {off: true}), to compare with")
 	flag.Parse()
 	if *short {
 		set := map[string]bool{}
