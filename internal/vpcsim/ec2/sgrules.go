@@ -84,10 +84,7 @@ func (s *Account) modifySecurityGroupRules(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
-		type change struct {
-			old, new *sgRule
-			list     []*sgRule
-		}
+		type change struct{ old, new *sgRule }
 		var changes []change
 		for i := 1; r.form.Has("SecurityGroupRule." + strconv.Itoa(i) + ".SecurityGroupRuleId"); i++ {
 			p := "SecurityGroupRule." + strconv.Itoa(i) + "."
