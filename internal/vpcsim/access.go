@@ -157,14 +157,19 @@ func (s *Server) ssmAccess(action func(*http.Request) string) access {
 }
 
 // jsonAccess is a JSON protocol service's: the call acts on
-// arn:aws:<prefix>:<region>:<account>:<resource(the body's field)>, or
-// "*" without that field.
+// arn:aws:<prefix>:<region>:<account>:<resource(the body's field)>, the
+// region being the request's (its SigV4 scope; the server's when
+// unsigned), or "*" without that field.
 func (s *Server) jsonAccess(prefix string, action func(*http.Request) string, field string, resource func(string) string) access {
 	return access{
 		Prefix: prefix, Action: action,
-		Resource: func(_ *http.Request, body []byte) string {
+		Resource: func(r *http.Request, body []byte) string {
 			if v := jsonField(body, field); v != "" {
-				return "arn:aws:" + prefix + ":" + s.ec2.Region() + ":" + s.ec2.AccountID() + ":" + resource(v)
+				region, _ := iam.Scope(r)
+				if region == "" {
+					region = s.ec2.Region()
+				}
+				return "arn:aws:" + prefix + ":" + region + ":" + s.ec2.AccountID() + ":" + resource(v)
 			}
 			return "*"
 		},

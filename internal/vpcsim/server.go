@@ -298,7 +298,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"vpcsim does not model the service of X-Amz-Target %s (%s); it models EC2, Route 53, DynamoDB, SSM and STS"}`, jsonEscape(target), jsonEscape(svc))
 	default:
-		svc := scopeService(r)
+		_, svc := iam.Scope(r)
 		if svc == "sts" {
 			s.stsH.ServeHTTP(w, r)
 			return
@@ -312,21 +312,6 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		}
 		s.ec2H.ServeHTTP(w, r)
 	}
-}
-
-// scopeService is the service of a SigV4 credential scope
-// (AKID/date/region/service/aws4_request), "" when absent.
-func scopeService(r *http.Request) string {
-	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
-	if !ok {
-		return ""
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[3]
 }
 
 // Route53 returns the Route 53 service served under /2013-04-01/ (a new

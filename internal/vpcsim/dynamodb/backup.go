@@ -43,7 +43,7 @@ const pitrDefaultDays = 35
 // typically 5 minutes before the current time").
 const pitrLag = 5 * time.Minute
 
-func (s *Service) tableArn(name string) string {
+func (s *regionDB) tableArn(name string) string {
 	return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", s.opts.Region, s.opts.AccountID, name)
 }
 
@@ -84,7 +84,7 @@ func newBackupSuffix(now time.Time) string {
 	return fmt.Sprintf("%017d-%x", now.UnixMilli(), b)
 }
 
-func (s *Service) createBackup(req *createBackupRequest) (any, error) {
+func (s *regionDB) createBackup(req *createBackupRequest) (any, error) {
 	if n := req.BackupName; len(n) < 3 || len(n) > 255 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "" {
 		// API reference CreateBackup, BackupName: length 3 to 255, pattern
 		// [a-zA-Z0-9_.-]+.
@@ -153,7 +153,7 @@ type backupArnRequest struct {
 	BackupArn string `json:"BackupArn"`
 }
 
-func (s *Service) describeBackup(req *backupArnRequest) (any, error) {
+func (s *regionDB) describeBackup(req *backupArnRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.backups[req.BackupArn]
@@ -163,7 +163,7 @@ func (s *Service) describeBackup(req *backupArnRequest) (any, error) {
 	return map[string]any{"BackupDescription": b.description("AVAILABLE")}, nil
 }
 
-func (s *Service) deleteBackup(req *backupArnRequest) (any, error) {
+func (s *regionDB) deleteBackup(req *backupArnRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.backups[req.BackupArn]
@@ -185,7 +185,7 @@ type listBackupsRequest struct {
 	TimeRangeUpperBound     *float64 `json:"TimeRangeUpperBound"`
 }
 
-func (s *Service) listBackups(req *listBackupsRequest) (any, error) {
+func (s *regionDB) listBackups(req *listBackupsRequest) (any, error) {
 	switch req.BackupType {
 	case "", "USER", "ALL":
 	case "SYSTEM", "AWS_BACKUP":
@@ -238,7 +238,7 @@ type restoreFromBackupRequest struct {
 
 // restoreLocked creates name from src as restored, with RestoreSummary
 // summary.
-func (s *Service) restoreLocked(src *table, name string, summary map[string]any) (any, error) {
+func (s *regionDB) restoreLocked(src *table, name string, summary map[string]any) (any, error) {
 	if _, ok := s.tables[name]; ok {
 		return nil, &apiError{"TableAlreadyExistsException", "Table already exists: " + name}
 	}
@@ -253,7 +253,7 @@ func (s *Service) restoreLocked(src *table, name string, summary map[string]any)
 	return map[string]any{"TableDescription": s.describeLocked(t, "ACTIVE")}, nil
 }
 
-func (s *Service) restoreTableFromBackup(req *restoreFromBackupRequest) (any, error) {
+func (s *regionDB) restoreTableFromBackup(req *restoreFromBackupRequest) (any, error) {
 	if err := validTableName(req.TargetTableName); err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ type restoreToPointInTimeRequest struct {
 	RestoreDateTime         *float64 `json:"RestoreDateTime"`
 }
 
-func (s *Service) restoreTableToPointInTime(req *restoreToPointInTimeRequest) (any, error) {
+func (s *regionDB) restoreTableToPointInTime(req *restoreToPointInTimeRequest) (any, error) {
 	if err := validTableName(req.TargetTableName); err != nil {
 		return nil, err
 	}
@@ -327,7 +327,7 @@ func (s *Service) restoreTableToPointInTime(req *restoreToPointInTimeRequest) (a
 // ContinuousBackupsStatus: "ContinuousBackupsStatus can be one of the
 // following states: ENABLED, DISABLED"; a table can always be backed up on
 // demand).
-func (s *Service) continuousBackups(t *table) map[string]any {
+func (s *regionDB) continuousBackups(t *table) map[string]any {
 	p := map[string]any{"PointInTimeRecoveryStatus": "DISABLED"}
 	if t.extra.pitr.enabled {
 		latest := s.opts.Now().Add(-pitrLag)
@@ -344,7 +344,7 @@ func (s *Service) continuousBackups(t *table) map[string]any {
 	return map[string]any{"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": p}
 }
 
-func (s *Service) describeContinuousBackups(req *tableNameRequest) (any, error) {
+func (s *regionDB) describeContinuousBackups(req *tableNameRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tables[s.resolveTableName(req.TableName)]
@@ -362,7 +362,7 @@ type updateContinuousBackupsRequest struct {
 	} `json:"PointInTimeRecoverySpecification"`
 }
 
-func (s *Service) updateContinuousBackups(req *updateContinuousBackupsRequest) (any, error) {
+func (s *regionDB) updateContinuousBackups(req *updateContinuousBackupsRequest) (any, error) {
 	spec := req.PointInTimeRecoverySpecification
 	if spec == nil || spec.PointInTimeRecoveryEnabled == nil {
 		return nil, validation("1 validation error detected: Value null at 'pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled' failed to satisfy constraint: Member must not be null")

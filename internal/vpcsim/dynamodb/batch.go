@@ -32,7 +32,7 @@ type batchGetRequest struct {
 	ReturnConsumedCapacity capacity                      `json:"ReturnConsumedCapacity"`
 }
 
-func (s *Service) batchGetItem(req *batchGetRequest) (any, error) {
+func (s *regionDB) batchGetItem(req *batchGetRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (r *writeRequest) write(tableName string) (*itemWrite, error) {
 	}, nil
 }
 
-func (s *Service) batchWriteItem(req *batchWriteRequest) (any, error) {
+func (s *regionDB) batchWriteItem(req *batchWriteRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,11 @@
 //
 // # Models
 //
+//   - Regions: each region is a separate database, picked by the region
+//     of the request's SigV4 credential scope (Options.Region when
+//     unsigned). Tables, backups, ARNs, ListTables, the AWS managed key
+//     and DescribeEndpoints belong to the request's region; an ARN of
+//     another region names no table.
 //   - CreateTable (hash or hash and range key of type S, N or B; PROVISIONED
 //     or PAY_PER_REQUEST), DescribeTable, UpdateTable, DeleteTable,
 //     ListTables.
@@ -91,7 +96,8 @@
 //
 // # Simplifies
 //
-//   - Every read is strongly consistent: the tables live behind one mutex.
+//   - Every read is strongly consistent: a region's tables live behind one
+//     mutex.
 //   - Tables and indexes are ACTIVE at once (no CREATING phase or
 //     backfill) and tables gone at once after DeleteTable, which still
 //     reports DELETING. Indexes are read from the table's items when

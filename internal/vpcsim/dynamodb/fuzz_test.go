@@ -110,7 +110,7 @@ func FuzzUpdateExpression(f *testing.F) {
 func fuzzHandler(t *testing.T, op string, fields map[string]any) {
 	t.Helper()
 	svc := New(Options{})
-	svc.tables["tbl"] = &table{name: "tbl", hashKey: keyDef{"id", kindS}, items: map[string]item{keyString(value{kind: kindS, s: "k"}): fuzzItem()}}
+	svc.in("").tables["tbl"] = &table{name: "tbl", hashKey: keyDef{"id", kindS}, items: map[string]item{keyString(value{kind: kindS, s: "k"}): fuzzItem()}}
 	names, values := fuzzPlaceholders()
 	req := map[string]any{"TableName": "tbl", "Key": map[string]value{"id": {kind: kindS, s: "k"}}, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 	for k, v := range fields {

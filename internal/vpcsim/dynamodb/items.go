@@ -178,7 +178,7 @@ func checkOnFailure(rv string) error {
 	return validation(fmt.Sprintf("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", rv))
 }
 
-func (s *Service) tableLocked(name string) (*table, error) {
+func (s *regionDB) tableLocked(name string) (*table, error) {
 	name = s.resolveTableName(name)
 	if err := validTableName(name); err != nil {
 		return nil, err
@@ -253,7 +253,7 @@ func (t *table) keyOf(it item, schema func(string) *apiError, emptyMsg string) (
 	return keyString(vals...), nil
 }
 
-func (s *Service) putItem(req *putItemRequest) (any, error) {
+func (s *regionDB) putItem(req *putItemRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}
@@ -353,7 +353,7 @@ type locatedWrite struct {
 }
 
 // locateLocked finds, with s.mu held, the table and the item w names.
-func (s *Service) locateLocked(w *itemWrite) (*locatedWrite, error) {
+func (s *regionDB) locateLocked(w *itemWrite) (*locatedWrite, error) {
 	t, err := s.tableLocked(w.tableName)
 	if err != nil {
 		return nil, err
@@ -396,7 +396,7 @@ func (r *locatedWrite) commit() {
 }
 
 // writeLocked makes one write with s.mu held.
-func (s *Service) writeLocked(w *itemWrite) (*locatedWrite, error) {
+func (s *regionDB) writeLocked(w *itemWrite) (*locatedWrite, error) {
 	r, err := s.locateLocked(w)
 	if err != nil {
 		return nil, err
@@ -416,7 +416,7 @@ func failed(old item, onFailure string) error {
 	return e
 }
 
-func (s *Service) getItem(req *getItemRequest) (any, error) {
+func (s *regionDB) getItem(req *getItemRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}
@@ -475,7 +475,7 @@ func (t *table) read(k string, proj []docPath) item {
 	return cloneItem(it)
 }
 
-func (s *Service) updateItem(req *updateItemRequest) (any, error) {
+func (s *regionDB) updateItem(req *updateItemRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}
@@ -591,7 +591,7 @@ func updatedPaths(paths []docPath) []docPath {
 	return out
 }
 
-func (s *Service) deleteItem(req *deleteItemRequest) (any, error) {
+func (s *regionDB) deleteItem(req *deleteItemRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}

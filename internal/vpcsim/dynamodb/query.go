@@ -149,7 +149,7 @@ func (p readParams) prepare(r *read, ph *placeholders) error {
 	return nil
 }
 
-func (s *Service) query(req *queryRequest) (any, error) {
+func (s *regionDB) query(req *queryRequest) (any, error) {
 	var non, exprs []string
 	for _, e := range []struct {
 		name string
@@ -207,7 +207,7 @@ func (s *Service) query(req *queryRequest) (any, error) {
 	return s.run(r)
 }
 
-func (s *Service) scan(req *scanRequest) (any, error) {
+func (s *regionDB) scan(req *scanRequest) (any, error) {
 	var non, exprs []string
 	if req.AttributesToGet != nil {
 		non = append(non, "AttributesToGet")
@@ -476,7 +476,7 @@ func segmentOf(v value, segments int) int {
 	return int(h.Sum32() % uint32(segments))
 }
 
-func (s *Service) run(r *read) (any, error) {
+func (s *regionDB) run(r *read) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tableLocked(r.tableName)

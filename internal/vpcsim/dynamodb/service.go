@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vipd/vipd/internal/vpcsim/iam"
 )
 
 // Options tunes a Service. The zero value is usable.
@@ -29,16 +31,29 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Service is the simulated DynamoDB of one account and region. All methods
-// are safe for concurrent use; every table lives behind one mutex, so every
-// read is strongly consistent.
+// Service is the simulated DynamoDB of one account: a separate database
+// per region, picked by the region of each request's SigV4 credential
+// scope (Options.Region for an unsigned request). As in AWS, a table named
+// T in us-east-1 and one named T in eu-west-1 are different tables, and
+// ARNs, backups, ListTables and DescribeEndpoints belong to the region of
+// the request (Developer Guide, "Global tables": "DynamoDB tables are
+// regional resources"). All methods are safe for concurrent use.
 type Service struct {
 	opts Options
+
+	mu      sync.Mutex
+	regions map[string]*regionDB
+}
+
+// regionDB is DynamoDB in one region; every table lives behind one mutex,
+// so every read is strongly consistent.
+type regionDB struct {
+	opts Options // Region is this region
 	log  *slog.Logger
 
 	mu     sync.Mutex
 	tables map[string]*table
-	// managedKey is the key ID of the account's AWS managed key for
+	// managedKey is the key ID of the region's AWS managed key for
 	// DynamoDB (aws/dynamodb), made when a table first asks for it.
 	managedKey string
 	// txTokens are the ClientRequestTokens of TransactWriteItems (transact.go).
@@ -61,7 +76,25 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{opts: opts, log: opts.Logger.With("component", "dynamodb"), tables: map[string]*table{}}
+	return &Service{opts: opts, regions: map[string]*regionDB{}}
+}
+
+// in returns the database of region (Options.Region when ""), making it on
+// first use.
+func (s *Service) in(region string) *regionDB {
+	if region == "" {
+		region = s.opts.Region
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if db := s.regions[region]; db != nil {
+		return db
+	}
+	opts := s.opts
+	opts.Region = region
+	db := &regionDB{opts: opts, log: opts.Logger.With("component", "dynamodb", "region", region), tables: map[string]*table{}}
+	s.regions[region] = db
+	return db
 }
 
 // apiError is a DynamoDB error: its __type shape name and message, always
@@ -83,12 +116,16 @@ const maxBody = 16 << 20
 
 // Handler returns the JSON 1.0 API: POST / with X-Amz-Target
 // DynamoDB_20120810.<Operation>. It can be mounted beside other services;
-// the target header tells DynamoDB requests apart.
+// the target header tells DynamoDB requests apart. Each request is served
+// by the region of its SigV4 credential scope.
 func (s *Service) Handler() http.Handler {
-	return http.HandlerFunc(s.serveHTTP)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		region, _ := iam.Scope(r)
+		s.in(region).serveHTTP(w, r)
+	})
 }
 
-func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *regionDB) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	out, err := s.dispatch(r)
@@ -152,7 +189,7 @@ func newRequestID() string {
 	return string(b)
 }
 
-func (s *Service) dispatch(r *http.Request) (any, error) {
+func (s *regionDB) dispatch(r *http.Request) (any, error) {
 	if r.Method != http.MethodPost {
 		return nil, &apiError{"UnknownOperationException", "Only POST is supported"}
 	}
@@ -409,7 +446,7 @@ func validTableName(n string) error {
 // (API reference DescribeTable, TableName: "You can also provide the Amazon
 // Resource Name (ARN) of the table in this parameter"); an ARN of another
 // account or region names no table here.
-func (s *Service) resolveTableName(n string) string {
+func (s *regionDB) resolveTableName(n string) string {
 	prefix := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/", s.opts.Region, s.opts.AccountID)
 	if name, ok := strings.CutPrefix(n, prefix); ok && !strings.Contains(name, "/") {
 		return name
@@ -421,7 +458,7 @@ func notFound(name string) *apiError {
 	return &apiError{"ResourceNotFoundException", "Requested resource not found: Table: " + name + " not found"}
 }
 
-func (s *Service) createTable(req *createTableRequest) (any, error) {
+func (s *regionDB) createTable(req *createTableRequest) (any, error) {
 	if err := validTableName(req.TableName); err != nil {
 		return nil, err
 	}
@@ -513,7 +550,7 @@ func newTableID() string {
 
 // describeLocked builds a TableDescription. Tables are ACTIVE as soon as
 // they exist: the CREATING phase is not modeled.
-func (s *Service) describeLocked(t *table, status string) map[string]any {
+func (s *regionDB) describeLocked(t *table, status string) map[string]any {
 	ks := []keySchemaElem{{t.hashKey.name, "HASH"}}
 	if t.rangeKey != nil {
 		ks = append(ks, keySchemaElem{t.rangeKey.name, "RANGE"})
@@ -554,7 +591,7 @@ func (s *Service) describeLocked(t *table, status string) map[string]any {
 	return d
 }
 
-func (s *Service) describeTable(req *tableNameRequest) (any, error) {
+func (s *regionDB) describeTable(req *tableNameRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tables[s.resolveTableName(req.TableName)]
@@ -564,7 +601,7 @@ func (s *Service) describeTable(req *tableNameRequest) (any, error) {
 	return map[string]any{"Table": s.describeLocked(t, "ACTIVE")}, nil
 }
 
-func (s *Service) deleteTable(req *tableNameRequest) (any, error) {
+func (s *regionDB) deleteTable(req *tableNameRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tables[s.resolveTableName(req.TableName)]
@@ -585,7 +622,7 @@ type listTablesRequest struct {
 	Limit                   int    `json:"Limit"`
 }
 
-func (s *Service) listTables(req *listTablesRequest) (any, error) {
+func (s *regionDB) listTables(req *listTablesRequest) (any, error) {
 	limit := req.Limit
 	if limit <= 0 || limit > 100 {
 		limit = 100

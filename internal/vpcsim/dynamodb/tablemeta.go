@@ -76,7 +76,7 @@ func (t *table) addTags(tags []tag) error {
 }
 
 // taggedLocked finds the table a ResourceArn names.
-func (s *Service) taggedLocked(arn string) (*table, error) {
+func (s *regionDB) taggedLocked(arn string) (*table, error) {
 	prefix := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/", s.opts.Region, s.opts.AccountID)
 	name, ok := strings.CutPrefix(arn, prefix)
 	if t, found := s.tables[name]; ok && found {
@@ -90,7 +90,7 @@ type tagResourceRequest struct {
 	Tags        []tag  `json:"Tags"`
 }
 
-func (s *Service) tagResource(req *tagResourceRequest) (any, error) {
+func (s *regionDB) tagResource(req *tagResourceRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.taggedLocked(req.ResourceArn)
@@ -105,7 +105,7 @@ type untagResourceRequest struct {
 	TagKeys     []string `json:"TagKeys"`
 }
 
-func (s *Service) untagResource(req *untagResourceRequest) (any, error) {
+func (s *regionDB) untagResource(req *untagResourceRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.taggedLocked(req.ResourceArn)
@@ -121,7 +121,7 @@ type listTagsRequest struct {
 	NextToken   string `json:"NextToken"`
 }
 
-func (s *Service) listTagsOfResource(req *listTagsRequest) (any, error) {
+func (s *regionDB) listTagsOfResource(req *listTagsRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.taggedLocked(req.ResourceArn)
@@ -169,7 +169,7 @@ type updateTTLRequest struct {
 	} `json:"TimeToLiveSpecification"`
 }
 
-func (s *Service) updateTimeToLive(req *updateTTLRequest) (any, error) {
+func (s *regionDB) updateTimeToLive(req *updateTTLRequest) (any, error) {
 	spec := req.TimeToLiveSpecification
 	if spec == nil || spec.Enabled == nil {
 		return nil, validation("1 validation error detected: Value null at 'timeToLiveSpecification.enabled' failed to satisfy constraint: Member must not be null")
@@ -203,7 +203,7 @@ func (s *Service) updateTimeToLive(req *updateTTLRequest) (any, error) {
 	return map[string]any{"TimeToLiveSpecification": map[string]any{"Enabled": *spec.Enabled, "AttributeName": spec.AttributeName}}, nil
 }
 
-func (s *Service) describeTimeToLive(req *tableNameRequest) (any, error) {
+func (s *regionDB) describeTimeToLive(req *tableNameRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.tableLocked(req.TableName)
@@ -228,7 +228,7 @@ const (
 	tableMaxUnits   = 40000
 )
 
-func (s *Service) describeLimits(*struct{}) (any, error) {
+func (s *regionDB) describeLimits(*struct{}) (any, error) {
 	return map[string]any{
 		"AccountMaxReadCapacityUnits":  accountMaxUnits,
 		"AccountMaxWriteCapacityUnits": accountMaxUnits,
@@ -242,7 +242,7 @@ func (s *Service) describeLimits(*struct{}) (any, error) {
 // CachePeriodInMinutes, "Endpoint cache time to live (TTL) value", is not
 // given in the reference; 1440 (a day) is what moto's
 // test_describe_endpoints records.
-func (s *Service) describeEndpoints(*struct{}) (any, error) {
+func (s *regionDB) describeEndpoints(*struct{}) (any, error) {
 	return map[string]any{"Endpoints": []map[string]any{{
 		"Address":              "dynamodb." + s.opts.Region + ".amazonaws.com",
 		"CachePeriodInMinutes": 1440,

@@ -49,7 +49,7 @@ type tableOptions struct {
 
 // applyOptions checks and records the options of req on t, whose billing
 // mode is set.
-func (s *Service) applyOptions(t *table, req *createTableRequest) error {
+func (s *regionDB) applyOptions(t *table, req *createTableRequest) error {
 	if sse := req.SSESpecification; sse != nil && sse.Enabled != nil && *sse.Enabled {
 		// API reference SSESpecification, Enabled: "If enabled (true),
 		// server-side encryption type is set to KMS and an AWS managed key
@@ -99,7 +99,7 @@ func (s *Service) applyOptions(t *table, req *createTableRequest) error {
 // as given, a key ID as the key's ARN in this account and region, and none
 // as the account's AWS managed key for DynamoDB (aws/dynamodb), one per
 // service.
-func (s *Service) kmsKeyArn(id string) string {
+func (s *regionDB) kmsKeyArn(id string) string {
 	switch {
 	case strings.HasPrefix(id, "arn:"):
 		return id

@@ -141,7 +141,7 @@ func (a *transactWriteItem) write() (*itemWrite, error) {
 	return a.Delete.write()
 }
 
-func (s *Service) transactWriteItems(req *transactWriteRequest) (any, error) {
+func (s *regionDB) transactWriteItems(req *transactWriteRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}
@@ -290,7 +290,7 @@ type transactGetRequest struct {
 	ReturnConsumedCapacity capacity          `json:"ReturnConsumedCapacity"`
 }
 
-func (s *Service) transactGetItems(req *transactGetRequest) (any, error) {
+func (s *regionDB) transactGetItems(req *transactGetRequest) (any, error) {
 	if err := req.ReturnConsumedCapacity.check(); err != nil {
 		return nil, err
 	}

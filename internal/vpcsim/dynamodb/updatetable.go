@@ -46,7 +46,7 @@ func indexNotFound(name string) *apiError {
 	return &apiError{"ResourceNotFoundException", "Requested resource not found: Index: " + name + " not found"}
 }
 
-func (s *Service) updateTable(req *updateTableRequest) (any, error) {
+func (s *regionDB) updateTable(req *updateTableRequest) (any, error) {
 	const head = "One or more parameter values were invalid: "
 	for _, p := range []struct {
 		name string

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vipd/vipd/internal/vpcsim/faults"
+	"github.com/vipd/vipd/internal/vpcsim/iam"
 	"io"
 	"net/http"
 	"net/url"
@@ -486,7 +487,8 @@ const maxQueryBody = 1 << 20
 
 // ec2Request is the parsed call of a request identifyEC2 passed on.
 func ec2Request(hr *http.Request) *request {
-	req := &request{id: newRequestID(), form: hr.Form, action: hr.Form.Get("Action"), region: regionOf(hr)}
+	region, _ := iam.Scope(hr)
+	req := &request{id: newRequestID(), form: hr.Form, action: hr.Form.Get("Action"), region: region}
 	if c, ok := hr.Context().Value(ec2CallKey{}).(*ec2Call); ok {
 		req.caller = c.caller
 	}

@@ -1,7 +1,6 @@
 package ec2
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 )
@@ -152,25 +151,6 @@ func azID(az string) string {
 		}
 	}
 	return ""
-}
-
-// regionOf reads the region of a request's SigV4 credential scope
-// (Credential=AKID/date/region/service/aws4_request), in the Authorization
-// header or, when presigned, X-Amz-Credential; "" when unsigned.
-func regionOf(hr *http.Request) string {
-	cred := hr.URL.Query().Get("X-Amz-Credential")
-	if a := hr.Header.Get("Authorization"); a != "" {
-		_, rest, ok := strings.Cut(a, "Credential=")
-		if !ok {
-			return ""
-		}
-		cred, _, _ = strings.Cut(rest, ",")
-	}
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) != 5 {
-		return ""
-	}
-	return parts[2]
 }
 
 type describeRegionsResp struct {

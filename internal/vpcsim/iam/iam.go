@@ -371,3 +371,24 @@ func Glob(pattern, s string) bool {
 	}
 	return true
 }
+
+// Scope reads the region and service of a request's SigV4 credential
+// scope (Credential=AKID/date/region/service/aws4_request), in the
+// Authorization header or, when presigned, X-Amz-Credential; both "" when
+// unsigned. Every regional service of vpcsim keeps its state by this
+// region, as AWS serves each region apart.
+func Scope(hr *http.Request) (region, service string) {
+	cred := hr.URL.Query().Get("X-Amz-Credential")
+	if a := hr.Header.Get("Authorization"); a != "" {
+		_, rest, ok := strings.Cut(a, "Credential=")
+		if !ok {
+			return "", ""
+		}
+		cred, _, _ = strings.Cut(rest, ",")
+	}
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) != 5 {
+		return "", ""
+	}
+	return parts[2], parts[3]
+}
