@@ -1,9 +1,11 @@
 package dynamodb
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // BatchGetItem and BatchWriteItem. Every request is served whole under
@@ -79,16 +81,14 @@ func (s *regionDB) batchGetItem(req *batchGetRequest) (any, error) {
 			return nil, err
 		}
 		tables[name] = t
-		seen := map[string]bool{}
+		if err := checkDuplicates(t, req.RequestItems[name].Keys); err != nil {
+			return nil, err
+		}
 		for _, key := range req.RequestItems[name].Keys {
 			k, err := t.key(key)
 			if err != nil {
 				return nil, err
 			}
-			if seen[k] {
-				return nil, validation("Provided list of item keys contains duplicates")
-			}
-			seen[k] = true
 			keys[name] = append(keys[name], k)
 		}
 	}
@@ -150,6 +150,49 @@ type batchWriteRequest struct {
 	RequestItems                map[string][]writeRequest `json:"RequestItems"`
 	ReturnConsumedCapacity      capacity                  `json:"ReturnConsumedCapacity"`
 	ReturnItemCollectionMetrics string                    `json:"ReturnItemCollectionMetrics"`
+}
+
+// checkDuplicates refuses a batch that names one item twice in a table.
+// DynamoDB compares the values given for the table's key attributes before
+// it checks them against the key schema: two keys with a NULL sort key
+// (Dynamoid/dynamoid issue 510) and two keys without the partition key
+// (dynamoose/dynamoose issue 1383) are each answered "Provided list of item
+// keys contains duplicates", not a schema error.
+func checkDuplicates(t *table, keys []map[string]value) error {
+	seen := map[string]bool{}
+	for _, it := range keys {
+		k := t.keyProjection(it)
+		if seen[k] {
+			return validation("Provided list of item keys contains duplicates")
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// keyProjection encodes the values it gives for t's key attributes, as
+// given (an absent one as absent), with numbers normalized as decoded.
+func (t *table) keyProjection(it map[string]value) string {
+	defs := []keyDef{t.hashKey}
+	if t.rangeKey != nil {
+		defs = append(defs, *t.rangeKey)
+	}
+	var b strings.Builder
+	for _, d := range defs {
+		v, ok := it[d.name]
+		if !ok {
+			b.WriteString("absent|")
+			continue
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			// A decoded value always encodes.
+			panic(err)
+		}
+		b.Write(j)
+		b.WriteByte('|')
+	}
+	return b.String()
 }
 
 // write is the unconditional write of one PutRequest or DeleteRequest.
@@ -217,24 +260,32 @@ func (s *regionDB) batchWriteItem(req *batchWriteRequest) (any, error) {
 	}
 	var located []*locatedWrite
 	for _, name := range names {
-		seen := map[string]bool{}
-		for i := range req.RequestItems[name] {
-			w, err := req.RequestItems[name][i].write(name)
+		writes := make([]*itemWrite, len(req.RequestItems[name]))
+		keys := make([]map[string]value, len(writes))
+		for i, wr := range req.RequestItems[name] {
+			w, err := wr.write(name)
 			if err != nil {
 				return nil, err
 			}
+			writes[i] = w
+			if wr.PutRequest != nil {
+				keys[i] = wr.PutRequest.Item
+			} else {
+				keys[i] = wr.DeleteRequest.Key
+			}
+		}
+		// API reference BatchWriteItem: DynamoDB rejects the entire batch
+		// when "You try to perform multiple operations on the same item
+		// in the same BatchWriteItem request".
+		t, _ := s.tableLocked(name)
+		if err := checkDuplicates(t, keys); err != nil {
+			return nil, err
+		}
+		for _, w := range writes {
 			r, err := s.locateLocked(w)
 			if err != nil {
 				return nil, err
 			}
-			if seen[r.k] {
-				// API reference BatchWriteItem: DynamoDB rejects the
-				// entire batch when "You try to perform multiple
-				// operations on the same item in the same BatchWriteItem
-				// request".
-				return nil, validation("Provided list of item keys contains duplicates")
-			}
-			seen[r.k] = true
 			located = append(located, r)
 		}
 	}

@@ -94,6 +94,18 @@ func TestBatchValidation(t *testing.T) {
 			"1 validation error detected: Value at 'requestItems.leases.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100"},
 		{"duplicate get", get(map[string]types.KeysAndAttributes{"leases": {Keys: []av{{"id": s("a")}, {"id": s("a")}}}}), "ValidationException",
 			"Provided list of item keys contains duplicates"},
+		// Duplicates are found by the key attributes' values as given,
+		// before the schema check: keys without the partition key
+		// (dynamoose/dynamoose issue 1383) or with a NULL key value
+		// (Dynamoid/dynamoid issue 510) are duplicates.
+		{"duplicate get without the key", get(map[string]types.KeysAndAttributes{"leases": {Keys: []av{{"other": s("a")}, {"other": s("b")}}}}), "ValidationException",
+			"Provided list of item keys contains duplicates"},
+		{"duplicate get with NULL keys", get(map[string]types.KeysAndAttributes{"leases": {Keys: []av{{"id": &types.AttributeValueMemberNULL{Value: true}}, {"id": &types.AttributeValueMemberNULL{Value: true}}}}}), "ValidationException",
+			"Provided list of item keys contains duplicates"},
+		{"duplicate puts without the key", write(map[string][]types.WriteRequest{"leases": {{PutRequest: &types.PutRequest{Item: av{"x": s("a")}}}, {PutRequest: &types.PutRequest{Item: av{"x": s("a")}}}}}),
+			"ValidationException", "Provided list of item keys contains duplicates"},
+		{"duplicate deletes with a wrong key", write(map[string][]types.WriteRequest{"leases": {{DeleteRequest: &types.DeleteRequest{Key: av{"x": s("a")}}}, {DeleteRequest: &types.DeleteRequest{Key: av{"x": s("a")}}}}}),
+			"ValidationException", "Provided list of item keys contains duplicates"},
 		{"get missing table", get(map[string]types.KeysAndAttributes{"nope": {Keys: keys(1)}}), "ResourceNotFoundException", "Requested resource not found"},
 		{"get bad key", get(map[string]types.KeysAndAttributes{"leases": {Keys: []av{{"other": s("a")}}}}), "ValidationException",
 			"The provided key element does not match the schema"},

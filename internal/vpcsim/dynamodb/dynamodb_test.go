@@ -482,9 +482,18 @@ func TestUpdateExpressions(t *testing.T) {
 			code: "ConditionalCheckFailedException", msg: "The conditional request failed",
 		},
 		{
+			// DynamoDB names the type set last: "operator: ADD, operand
+			// type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND" (Dynamoid's
+			// spec/dynamoid/transaction_write/update_fields_spec.rb, for
+			// an ADD of 'abc' to a number).
 			name: "ADD of a string is a ValidationException",
 			expr: "ADD cnt :s", vals: av{":s": s("x")},
-			code: "ValidationException", msg: "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING",
+			code: "ValidationException", msg: "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND",
+		},
+		{
+			name: "DELETE of a number is a ValidationException",
+			expr: "DELETE cnt :one", vals: av{":one": n("1")},
+			code: "ValidationException", msg: "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: DELETE, operand type: NUMBER, typeSet: ALLOWED_FOR_DELETE_OPERAND",
 		},
 		{
 			name: "arithmetic on a string attribute fails",
@@ -605,10 +614,15 @@ func TestConditionExpressions(t *testing.T) {
 		{cond: "attribute_not_exists(l[2])", want: true},
 		{cond: "num < :v", vals: av{":v": &types.AttributeValueMemberBOOL{Value: true}}, msg: "Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: <, operand type: BOOL"},
 		{cond: "num = ", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"=\""},
-		// near: the bad token with the tokens either side (moto's
+		// near: the expression's text from the token before the bad one to
+		// the token after it (moto's
 		// test_update_expression_with_multiple_set_clauses_must_be_comma_separated,
-		// "near: myNum Mystr2 myNum2").
-		{cond: "num == :v", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"= = :v\""},
+		// "near: myNum Mystr2 myNum2"; 'token: "-", near: "a-type"' in the
+		// DynamoDB answer quoted in airbytehq/airbyte issue 22508), as
+		// written.
+		{cond: "num == :v", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"== :v\""},
+		{cond: "num  =  = :v", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"=  = :v\""},
+		{cond: "3um = :v", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Syntax error; token: \"3\", near: \"3um\""},
 		{cond: "frob(num)", msg: "Invalid ConditionExpression: Invalid function name; function: frob"},
 		{cond: "if_not_exists(num, :v)", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: The function is not allowed in a condition expression; function: if_not_exists"},
 		{cond: "attribute_exists(:v)", vals: av{":v": n("1")}, msg: "Invalid ConditionExpression: Operator or function requires a document path; operator or function: attribute_exists"},

@@ -45,6 +45,7 @@ const (
 type token struct {
 	kind tokKind
 	text string
+	pos  int // offset of text in the expression
 }
 
 func lex(s string) ([]token, string) {
@@ -70,27 +71,27 @@ func lex(s string) ([]token, string) {
 			if c == ':' {
 				k = tokValuePH
 			}
-			toks = append(toks, token{k, s[i:j]})
+			toks = append(toks, token{k, s[i:j], i})
 			i = j
 		case c >= '0' && c <= '9':
 			j := i
 			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 				j++
 			}
-			toks = append(toks, token{tokNumber, s[i:j]})
+			toks = append(toks, token{tokNumber, s[i:j], i})
 			i = j
 		case isWord(c):
 			j := i
 			for j < len(s) && isWord(s[j]) {
 				j++
 			}
-			toks = append(toks, token{tokName, s[i:j]})
+			toks = append(toks, token{tokName, s[i:j], i})
 			i = j
 		case c == '<' && i+1 < len(s) && (s[i+1] == '=' || s[i+1] == '>'), c == '>' && i+1 < len(s) && s[i+1] == '=':
-			toks = append(toks, token{tokPunct, s[i : i+2]})
+			toks = append(toks, token{tokPunct, s[i : i+2], i})
 			i += 2
 		case strings.IndexByte("()[],.=<>+-", c) >= 0:
-			toks = append(toks, token{tokPunct, s[i : i+1]})
+			toks = append(toks, token{tokPunct, s[i : i+1], i})
 			i++
 		default:
 			// Report the whole rune, as DynamoDB names the offending token.
@@ -98,7 +99,7 @@ func lex(s string) ([]token, string) {
 			return toks, string(r)
 		}
 	}
-	return append(toks, token{kind: tokEOF, text: "<EOF>"}), ""
+	return append(toks, token{kind: tokEOF, text: "<EOF>", pos: len(s)}), ""
 }
 
 // pathElem is one step of a document path: a map key or a list index.
@@ -176,19 +177,22 @@ func (p *parser) errorf(format string, args ...any) error {
 
 func (p *parser) syntaxError() error {
 	t := p.toks[p.pos]
-	// near is the bad token between its neighbours ("myNum Mystr2
-	// myNum2" in moto's test_update_expression_with_multiple_set_clauses_must_be_comma_separated).
-	near := t.text
-	if p.pos > 0 {
-		near = p.toks[p.pos-1].text + " " + near
-	}
-	if t.kind != tokEOF && p.toks[p.pos+1].kind != tokEOF {
-		near += " " + p.toks[p.pos+1].text
-	}
 	if t.kind == tokEOF {
-		near = p.toks[max(p.pos-1, 0)].text
+		return p.errorf("Syntax error; token: %q, near: %q", t.text, p.toks[max(p.pos-1, 0)].text)
 	}
-	return p.errorf("Syntax error; token: %q, near: %q", t.text, near)
+	// near is the expression's text from the token before the bad one to
+	// the token after it ("myNum Mystr2 myNum2" in moto's
+	// test_update_expression_with_multiple_set_clauses_must_be_comma_separated;
+	// 'near: "a-type"', as written, in the DynamoDB answer to the
+	// ProjectionExpression a-type quoted in airbytehq/airbyte issue 22508).
+	from, to := t.pos, t.pos+len(t.text)
+	if p.pos > 0 {
+		from = p.toks[p.pos-1].pos
+	}
+	if n := p.toks[p.pos+1]; n.kind != tokEOF {
+		to = n.pos + len(n.text)
+	}
+	return p.errorf("Syntax error; token: %q, near: %q", t.text, p.src[from:to])
 }
 
 func newParser(what, src string, names map[string]string, values map[string]value, used map[string]bool) (*parser, error) {
@@ -735,7 +739,10 @@ func (p *parser) updateAction(section string, u *update) error {
 		k := o.val.kind
 		if section == "ADD" && k != kindN && k != kindSS && k != kindNS && k != kindBS ||
 			section == "DELETE" && k != kindSS && k != kindNS && k != kindBS {
-			return p.errorf("Incorrect operand type for operator or function; operator: %s, operand type: %s", section, typeName(k))
+			// The type set DynamoDB checks the operand against is named
+			// last (Dynamoid/dynamoid spec/dynamoid/transaction_write/update_fields_spec.rb:
+			// "operator: ADD, operand type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND").
+			return p.errorf("Incorrect operand type for operator or function; operator: %s, operand type: %s, typeSet: ALLOWED_FOR_%s_OPERAND", section, typeName(k), section)
 		}
 		u.add = append(u.add, addAction{path: path, val: *o.val, del: section == "DELETE"})
 	}
