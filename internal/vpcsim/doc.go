@@ -208,6 +208,10 @@
 //     DescribeInstanceTypeOfferings (region, availability-zone,
 //     availability-zone-id) over a small catalogue of common types, each
 //     offered in every zone.
+//   - Volume modifications (issue 23): ModifyVolume passes through
+//     modifying, optimizing (the new size shows) and completed; another
+//     waits for completed, at most four a day (IncorrectModificationState);
+//     DescribeVolumesModifications lists each volume's latest.
 //   - Images (issue 23): CreateImage snapshots the instance's volumes and
 //     is pending until they complete; DescribeImages lists such images
 //     beside the built-in ones; DeregisterImage keeps the snapshots.

@@ -283,3 +283,66 @@ func TestCreateImage(t *testing.T) {
 		t.Errorf("snapshots after DeregisterImage: %d, want %d kept", len(after.Snapshots), len(snaps.Snapshots))
 	}
 }
+
+// TestModifyVolume follows ModifyVolume ("After you initiate a volume
+// modification, you must wait for that modification to reach the
+// completed state before you can initiate another modification for the
+// same volume. You can modify a volume up to four times within a rolling
+// 24-hour period") and DescribeVolumesModifications ("Describes the most
+// recent volume modification request"), with the states of the EBS user
+// guide, "Monitor the progress of Amazon EBS volume modifications":
+// modifying, optimizing, completed; a size shows once optimizing.
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVolume.html
+func TestModifyVolume(t *testing.T) {
+	e := slowEnv(t)
+	ctx := t.Context()
+	vol, err := e.ec2.CreateVolume(ctx, &awsec2.CreateVolumeInput{AvailabilityZone: aws.String("us-east-1a"), Size: aws.Int32(20), VolumeType: types.VolumeTypeGp3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "volume available", func() bool { return e.volume(t, aws.ToString(vol.VolumeId)).State == types.VolumeStateAvailable })
+	mod, err := e.ec2.ModifyVolume(ctx, &awsec2.ModifyVolumeInput{VolumeId: vol.VolumeId, Size: aws.Int32(40)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mod.VolumeModification
+	if m.ModificationState != types.VolumeModificationStateModifying || aws.ToInt32(m.OriginalSize) != 20 || aws.ToInt32(m.TargetSize) != 40 {
+		t.Errorf("modification %+v: want modifying from 20 to 40 GiB", m)
+	}
+	if _, err := e.ec2.ModifyVolume(ctx, &awsec2.ModifyVolumeInput{VolumeId: vol.VolumeId, Iops: aws.Int32(4000)}); code(t, err) != "IncorrectModificationState" {
+		t.Errorf("second modification while the first runs: %v, want IncorrectModificationState", err)
+	}
+	waitFor(t, "size 40", func() bool { return aws.ToInt32(e.volume(t, aws.ToString(vol.VolumeId)).Size) == 40 })
+	waitFor(t, "modification completed", func() bool {
+		out, err := e.ec2.DescribeVolumesModifications(ctx, &awsec2.DescribeVolumesModificationsInput{VolumeIds: []string{aws.ToString(vol.VolumeId)}})
+		return err == nil && out.VolumesModifications[0].ModificationState == types.VolumeModificationStateCompleted
+	})
+	if _, err := e.ec2.ModifyVolume(ctx, &awsec2.ModifyVolumeInput{VolumeId: vol.VolumeId, Size: aws.Int32(30)}); code(t, err) != "InvalidParameterValue" {
+		t.Errorf("shrink: %v, want InvalidParameterValue", err)
+	}
+	if _, err := e.ec2.ModifyVolume(ctx, &awsec2.ModifyVolumeInput{VolumeId: vol.VolumeId, Throughput: aws.Int32(200), VolumeType: types.VolumeTypeIo2, Iops: aws.Int32(100)}); code(t, err) != "InvalidParameterDependency" {
+		t.Errorf("throughput on io2: %v, want InvalidParameterDependency", err)
+	}
+
+	n := newEnv(t)
+	v2, err := n.ec2.CreateVolume(ctx, &awsec2.CreateVolumeInput{AvailabilityZone: aws.String("us-east-1a"), Size: aws.Int32(10), VolumeType: types.VolumeTypeGp3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, size := range []int32{11, 12, 13, 14} {
+		if _, err := n.ec2.ModifyVolume(ctx, &awsec2.ModifyVolumeInput{VolumeId: v2.VolumeId, Size: aws.Int32(size)}); err != nil {
+			t.Fatalf("modification %d: %v", i+1, err)
+		}
+		if _, err := n.ec2.DescribeVolumes(ctx, &awsec2.DescribeVolumesInput{}); err != nil { // lets the modification complete
+			t.Fatal(err)
+		}
+	}
+	if _, err := n.ec2.ModifyVolume(ctx, &awsec2.ModifyVolumeInput{VolumeId: v2.VolumeId, Size: aws.Int32(15)}); code(t, err) != "IncorrectModificationState" {
+		t.Errorf("fifth modification in 24 hours: %v, want IncorrectModificationState", err)
+	}
+	mods, err := n.ec2.DescribeVolumesModifications(ctx, &awsec2.DescribeVolumesModificationsInput{VolumeIds: []string{aws.ToString(v2.VolumeId)}})
+	if err != nil || len(mods.VolumesModifications) != 1 || aws.ToInt32(mods.VolumesModifications[0].TargetSize) != 14 ||
+		mods.VolumesModifications[0].ModificationState != types.VolumeModificationStateCompleted {
+		t.Errorf("DescribeVolumesModifications %+v, %v; want only the latest, completed at 14 GiB", mods, err)
+	}
+}

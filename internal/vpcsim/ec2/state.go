@@ -317,6 +317,9 @@ type volume struct {
 	created time.Time
 	attach  *volAttach
 	tags    map[string]string
+	// mod is the latest ModifyVolume, modTimes when each began (volmods.go).
+	mod      *volumeMod
+	modTimes []time.Time
 }
 
 type volAttach struct {
