@@ -4,122 +4,24 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 )
 
-// ModifySecurityGroupRules and UpdateSecurityGroupRuleDescriptions{Ingress,
-// Egress}: change a rule in place, keeping its ID (API reference
-// ModifySecurityGroupRules: "Modifies the rules of a security group"),
-// or only the descriptions of existing rules.
+// This file changes security group rules in place, keeping their IDs:
+// their descriptions (UpdateSecurityGroupRuleDescriptionsIngress and
+// Egress) and the whole rule (ModifySecurityGroupRules).
 
 func init() {
 	for name, spec := range map[string]actionSpec{
-		"ModifySecurityGroupRules":                   {run: (*Account).modifySecurityGroupRules, resources: one(paramARN("security-group", "GroupId"))},
 		"UpdateSecurityGroupRuleDescriptionsIngress": {run: (*Account).updateRuleDescriptionsIngress, resources: one(paramARN("security-group", "GroupId"))},
 		"UpdateSecurityGroupRuleDescriptionsEgress":  {run: (*Account).updateRuleDescriptionsEgress, resources: one(paramARN("security-group", "GroupId"))},
+		"ModifySecurityGroupRules":                   {run: (*Account).modifySecurityGroupRules, resources: one(paramARN("security-group", "GroupId"))},
 	} {
+		if _, dup := actions[name]; dup {
+			panic("ec2: action " + name + " registered twice")
+		}
 		actions[name] = spec
 	}
-}
-
-// parseRuleRequest reads one SecurityGroupRuleRequest under p: a
-// protocol (required), both ports for TCP and UDP, and exactly one peer,
-// with EC2's messages for each omission.
-func (st *state) parseRuleRequest(r *request, p string) (*sgRule, error) {
-	proto := r.get(p + "IpProtocol")
-	if proto == "" {
-		return nil, invalidParam("Invalid value 'null' for protocol. VPC security group rules must specify protocols explicitly.")
-	}
-	from, to := r.get(p+"FromPort"), r.get(p+"ToPort")
-	if (proto == "tcp" || proto == "udp" || proto == "6" || proto == "17") && (from == "" || to == "") {
-		return nil, invalidParam("Invalid value for portRange. Must specify both from and to ports with TCP/UDP.")
-	}
-	proto, f, t, err := parseProtoPorts(proto, from, to)
-	if err != nil {
-		return nil, err
-	}
-	rl := &sgRule{proto: proto, from: f, to: t, desc: r.get(p + "Description")}
-	peers := 0
-	if c := r.get(p + "CidrIpv4"); c != "" {
-		if rl.cidr, err = parseRuleCIDR(c, false); err != nil {
-			return nil, err
-		}
-		peers++
-	}
-	if c := r.get(p + "CidrIpv6"); c != "" {
-		if rl.cidr6, err = parseRuleCIDR(c, true); err != nil {
-			return nil, err
-		}
-		peers++
-	}
-	if pl := r.get(p + "PrefixListId"); pl != "" {
-		rl.prefixList = pl
-		peers++
-	}
-	if g := r.get(p + "ReferencedGroupId"); g != "" {
-		if st.secGroup(g) == nil {
-			return nil, errorf(http.StatusBadRequest, "InvalidGroup.NotFound", "The security group '%s' does not exist", g)
-		}
-		rl.group = g
-		peers++
-	}
-	switch {
-	case peers == 0:
-		return nil, missingParamMsg("The request must contain exactly one of: cidrIp, cidrIpv6, prefixListId, or referencedGroupId")
-	case peers > 1:
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterCombination", "Only one of cidrIp, cidrIpv6, prefixListId, or referencedGroupId can be specified")
-	}
-	return rl, nil
-}
-
-// modifySecurityGroupRules replaces the protocol, ports, peer and
-// description of rules of GroupId by their IDs; a rule of another group
-// is InvalidSecurityGroupRuleId.NotFound, one that would equal another
-// rule InvalidPermission.Duplicate, and nothing changes on any error.
-func (s *Account) modifySecurityGroupRules(r *request) (any, error) {
-	err := s.mutateIn(r, func(st *state) error {
-		if r.get("GroupId") == "" {
-			return missingParam("groupId")
-		}
-		g, err := st.lookupGroup(r)
-		if err != nil {
-			return err
-		}
-		type change struct{ old, new *sgRule }
-		var changes []change
-		for i := 1; r.form.Has("SecurityGroupRule." + strconv.Itoa(i) + ".SecurityGroupRuleId"); i++ {
-			p := "SecurityGroupRule." + strconv.Itoa(i) + "."
-			id := r.get(p + "SecurityGroupRuleId")
-			list := g.ingress
-			j := slices.IndexFunc(list, func(x *sgRule) bool { return x.id == id })
-			if j < 0 {
-				list = g.egress
-				j = slices.IndexFunc(list, func(x *sgRule) bool { return x.id == id })
-			}
-			if j < 0 {
-				return errorf(http.StatusBadRequest, "InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '%s' does not exist", id)
-			}
-			nr, err := st.parseRuleRequest(r, p+"SecurityGroupRule.")
-			if err != nil {
-				return err
-			}
-			if slices.ContainsFunc(list, func(x *sgRule) bool { return x.id != id && x.samePeer(nr) }) {
-				return errorf(http.StatusBadRequest, "InvalidPermission.Duplicate", "the specified rule \"%s\" already exists", nr.describe())
-			}
-			changes = append(changes, change{old: list[j], new: nr})
-		}
-		if len(changes) == 0 {
-			return missingParam("securityGroupRule")
-		}
-		for _, c := range changes {
-			c.old.proto, c.old.from, c.old.to = c.new.proto, c.new.from, c.new.to
-			c.old.cidr, c.old.cidr6, c.old.group, c.old.prefixList, c.old.desc = c.new.cidr, c.new.cidr6, c.new.group, c.new.prefixList, c.new.desc
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &returnResp{Return: true}, nil
 }
 
 func (s *Account) updateRuleDescriptionsIngress(r *request) (any, error) {
@@ -131,14 +33,17 @@ func (s *Account) updateRuleDescriptionsEgress(r *request) (any, error) {
 }
 
 // updateRuleDescriptions sets the descriptions of existing rules, named
-// by IpPermissions (matched on protocol, ports and peer) or by
-// SecurityGroupRuleDescription.N's rule IDs (API reference
-// UpdateSecurityGroupRuleDescriptionsIngress: "If the security group
-// rule has a description, it is replaced"); a rule the group does not
-// have is InvalidPermission.NotFound. A description given as empty
-// removes it.
+// by their permissions (IpPermissions, each peer's Description; "If a
+// description is not specified, it is removed") or by rule ID
+// (SecurityGroupRuleDescription.N), API reference,
+// UpdateSecurityGroupRuleDescriptionsIngress: "You can replace an existing
+// description, or add a description to a rule that did not have one
+// previously". A rule the group does not have is InvalidPermission.NotFound
+// and nothing changes.
 func (s *Account) updateRuleDescriptions(r *request, egress bool) (any, error) {
 	err := s.mutateIn(r, func(st *state) error {
+		// GroupName is "[Default VPC] The name of the security group"
+		// (API reference), as lookupGroup resolves it.
 		g, err := st.lookupGroup(r)
 		if err != nil {
 			return err
@@ -148,7 +53,7 @@ func (s *Account) updateRuleDescriptions(r *request, egress bool) (any, error) {
 			list = g.egress
 		}
 		type change struct {
-			rule *sgRule
+			rl   *sgRule
 			desc string
 		}
 		var changes []change
@@ -173,10 +78,117 @@ func (s *Account) updateRuleDescriptions(r *request, egress bool) (any, error) {
 			changes = append(changes, change{list[j], rl.desc})
 		}
 		if len(changes) == 0 {
-			return missingParam("ipPermissions")
+			return missingParam("ipPermissions or securityGroupRuleDescriptions")
 		}
 		for _, c := range changes {
-			c.rule.desc = c.desc
+			c.rl.desc = c.desc
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnResp{Return: true}, nil
+}
+
+// modifySecurityGroupRules replaces rules of a group, each named by its ID
+// (SecurityGroupRule.N.SecurityGroupRuleId) with a new protocol, ports,
+// peer (CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId) and
+// description (API reference, ModifySecurityGroupRules and
+// SecurityGroupRuleRequest); the rule keeps its ID and direction. An
+// unknown group is InvalidGroup.NotFound, an unknown rule
+// InvalidSecurityGroupRuleId.NotFound, a rule equal to another of the
+// group InvalidPermission.Duplicate. The checks of each rule answer as
+// EC2 does in moto's aws_verified test_modify_security_group_rules: no
+// protocol is "Invalid value 'null' for protocol. VPC security group rules
+// must specify protocols explicitly.", a TCP/UDP rule without both ports
+// "Invalid value for portRange. Must specify both from and to ports with
+// TCP/UDP.", no peer MissingParameter "The request must contain exactly
+// one of: cidrIp, cidrIpv6, prefixListId, or referencedGroupId", two
+// peers InvalidParameterCombination "Only one of cidrIp, cidrIpv6,
+// prefixListId, or referencedGroupId can be specified".
+func (s *Account) modifySecurityGroupRules(r *request) (any, error) {
+	if _, err := r.required("GroupId", "groupId"); err != nil {
+		return nil, err
+	}
+	err := s.mutateIn(r, func(st *state) error {
+		g, err := st.lookupGroup(r)
+		if err != nil {
+			return err
+		}
+		type change struct {
+			rl  *sgRule
+			new sgRule
+		}
+		var changes []change
+		for i := 1; r.form.Has("SecurityGroupRule." + strconv.Itoa(i) + ".SecurityGroupRuleId"); i++ {
+			p := "SecurityGroupRule." + strconv.Itoa(i) + "."
+			id := r.get(p + "SecurityGroupRuleId")
+			owner, rl, egress := st.rule(id)
+			if rl == nil || owner != g {
+				return errorf(http.StatusBadRequest, "InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '%s' does not exist", id)
+			}
+			q := p + "SecurityGroupRule."
+			ps, fromS, toS := r.get(q+"IpProtocol"), r.get(q+"FromPort"), r.get(q+"ToPort")
+			if ps == "" {
+				return invalidParam("Invalid value 'null' for protocol. VPC security group rules must specify protocols explicitly.")
+			}
+			if l := strings.ToLower(ps); (l == "tcp" || l == "udp" || l == "6" || l == "17") && (fromS == "" || toS == "") {
+				return invalidParam("Invalid value for portRange. Must specify both from and to ports with TCP/UDP.")
+			}
+			proto, from, to, err := parseProtoPorts(ps, fromS, toS)
+			if err != nil {
+				return err
+			}
+			given := 0
+			for _, k := range []string{"CidrIpv4", "CidrIpv6", "PrefixListId", "ReferencedGroupId"} {
+				if r.get(q+k) != "" {
+					given++
+				}
+			}
+			switch {
+			case given == 0:
+				return missingParamMsg("The request must contain exactly one of: cidrIp, cidrIpv6, prefixListId, or referencedGroupId")
+			case given > 1:
+				return errorf(http.StatusBadRequest, "InvalidParameterCombination", "Only one of cidrIp, cidrIpv6, prefixListId, or referencedGroupId can be specified")
+			}
+			n := sgRule{id: rl.id, proto: proto, from: from, to: to, desc: r.get(q + "Description"), tags: rl.tags}
+			if c := r.get(q + "CidrIpv4"); c != "" {
+				if n.cidr, err = parseRuleCIDR(c, false); err != nil {
+					return err
+				}
+			}
+			if c := r.get(q + "CidrIpv6"); c != "" {
+				if n.cidr6, err = parseRuleCIDR(c, true); err != nil {
+					return err
+				}
+			}
+			if pl := r.get(q + "PrefixListId"); pl != "" {
+				if st.prefixList(pl) == nil {
+					return plNotFound(pl)
+				}
+				n.prefixList = pl
+			}
+			if ref := r.get(q + "ReferencedGroupId"); ref != "" {
+				if st.secGroup(ref) == nil {
+					return errorf(http.StatusBadRequest, "InvalidGroup.NotFound", "The security group '%s' does not exist", ref)
+				}
+				n.group = ref
+			}
+			list := g.ingress
+			if egress {
+				list = g.egress
+			}
+			if slices.ContainsFunc(list, func(o *sgRule) bool { return o != rl && o.samePeer(&n) }) {
+				return errorf(http.StatusBadRequest, "InvalidPermission.Duplicate", "the specified rule \"%s\" already exists", n.describe())
+			}
+			changes = append(changes, change{rl, n})
+		}
+		if len(changes) == 0 {
+			return missingParam("securityGroupRule")
+		}
+		for _, c := range changes {
+			*c.rl = c.new
 		}
 		return nil
 	})
