@@ -254,13 +254,21 @@ func (t *table) keyOf(it item, schema func(string) *apiError, emptyMsg string) (
 }
 
 func (s *regionDB) putItem(req *putItemRequest) (any, error) {
-	if err := req.ReturnConsumedCapacity.check(); err != nil {
+	return s.putOrDelete(req.ReturnConsumedCapacity, req.legacy, req.ConditionExpression, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, req.write)
+}
+
+// putOrDelete makes a PutItem or a DeleteItem, which differ only in the
+// write they parse: both take a ConditionExpression and no other
+// expression, allow ReturnValues NONE or ALL_OLD, and answer with
+// ConsumedCapacity when asked and the item before the write under ALL_OLD.
+func (s *regionDB) putOrDelete(cc capacity, l legacy, condition *string, returnValues, onFailure string, parse func() (*itemWrite, error)) (any, error) {
+	if err := cc.check(); err != nil {
 		return nil, err
 	}
-	if err := checkWrite(req.legacy, exprNames(map[string]*string{"ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
+	if err := checkWrite(l, exprNames(map[string]*string{"ConditionExpression": condition}), returnValues, onFailure, "NONE", "ALL_OLD"); err != nil {
 		return nil, err
 	}
-	w, err := req.write()
+	w, err := parse()
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +278,8 @@ func (s *regionDB) putItem(req *putItemRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := req.ReturnConsumedCapacity.addWrite(map[string]any{}, r.t, r.old, r.next)
-	if req.ReturnValues == "ALL_OLD" && r.old != nil {
+	out := cc.addWrite(map[string]any{}, r.t, r.old, r.next)
+	if returnValues == "ALL_OLD" && r.old != nil {
 		out["Attributes"] = r.old
 	}
 	return out, nil
@@ -591,28 +599,10 @@ func updatedPaths(paths []docPath) []docPath {
 	return out
 }
 
+// deleteItem is putOrDelete with a write that leaves no item, so the
+// capacity it reports is that of the old item alone.
 func (s *regionDB) deleteItem(req *deleteItemRequest) (any, error) {
-	if err := req.ReturnConsumedCapacity.check(); err != nil {
-		return nil, err
-	}
-	if err := checkWrite(req.legacy, exprNames(map[string]*string{"ConditionExpression": req.ConditionExpression}), req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, "NONE", "ALL_OLD"); err != nil {
-		return nil, err
-	}
-	w, err := req.write()
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.writeLocked(w)
-	if err != nil {
-		return nil, err
-	}
-	out := req.ReturnConsumedCapacity.addWrite(map[string]any{}, r.t, r.old, nil)
-	if req.ReturnValues == "ALL_OLD" && r.old != nil {
-		out["Attributes"] = r.old
-	}
-	return out, nil
+	return s.putOrDelete(req.ReturnConsumedCapacity, req.legacy, req.ConditionExpression, req.ReturnValues, req.ReturnValuesOnConditionCheckFailure, req.write)
 }
 
 // write parses a DeleteItem request, or a transaction's Delete, into the
