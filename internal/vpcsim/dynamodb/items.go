@@ -288,20 +288,8 @@ func (s *regionDB) putOrDelete(cc capacity, l legacy, condition *string, returnV
 // write parses a PutItem request, or a transaction's Put, into the write
 // it makes.
 func (req *putItemRequest) write() (*itemWrite, error) {
-	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	c, err := writeCondition(req.ExpressionAttributeNames, req.ExpressionAttributeValues, req.ConditionExpression, req.legacy)
 	if err != nil {
-		return nil, err
-	}
-	c, err := ph.condition(req.ConditionExpression)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		if c, err = req.legacy.condition(); err != nil {
-			return nil, err
-		}
-	}
-	if err := ph.check(); err != nil {
 		return nil, err
 	}
 	if itemSize(req.Item) > maxItemSize {
@@ -320,6 +308,30 @@ func (req *putItemRequest) write() (*itemWrite, error) {
 		onFailure: req.ReturnValuesOnConditionCheckFailure,
 		change:    func(*table, item) (item, error) { return cloneItem(req.Item), nil },
 	}, nil
+}
+
+// writeCondition parses the condition of a write that takes no expression
+// but its ConditionExpression (PutItem, DeleteItem, a transaction's
+// ConditionCheck): the expression or, without one, the legacy Expected and
+// ConditionalOperator in l; then it refuses unused placeholders.
+func writeCondition(names map[string]string, values map[string]value, expr *string, l legacy) (*cond, error) {
+	ph, err := newPlaceholders(names, values)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ph.condition(expr)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		if c, err = l.condition(); err != nil {
+			return nil, err
+		}
+	}
+	if err := ph.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // checkWrite checks what PutItem, UpdateItem and DeleteItem share before
@@ -608,20 +620,8 @@ func (s *regionDB) deleteItem(req *deleteItemRequest) (any, error) {
 // write parses a DeleteItem request, or a transaction's Delete, into the
 // write it makes.
 func (req *deleteItemRequest) write() (*itemWrite, error) {
-	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	c, err := writeCondition(req.ExpressionAttributeNames, req.ExpressionAttributeValues, req.ConditionExpression, req.legacy)
 	if err != nil {
-		return nil, err
-	}
-	c, err := ph.condition(req.ConditionExpression)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		if c, err = req.legacy.condition(); err != nil {
-			return nil, err
-		}
-	}
-	if err := ph.check(); err != nil {
 		return nil, err
 	}
 	return &itemWrite{

@@ -85,15 +85,9 @@ func (req *conditionCheckRequest) write() (*itemWrite, error) {
 		// API reference ConditionCheck: ConditionExpression is required.
 		return nil, validation("1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null")
 	}
-	ph, err := newPlaceholders(req.ExpressionAttributeNames, req.ExpressionAttributeValues)
+	// A ConditionCheck has no legacy parameters: the zero legacy.
+	c, err := writeCondition(req.ExpressionAttributeNames, req.ExpressionAttributeValues, req.ConditionExpression, legacy{})
 	if err != nil {
-		return nil, err
-	}
-	c, err := ph.condition(req.ConditionExpression)
-	if err != nil {
-		return nil, err
-	}
-	if err := ph.check(); err != nil {
 		return nil, err
 	}
 	return &itemWrite{
