@@ -34,16 +34,25 @@ type batchGetRequest struct {
 	ReturnConsumedCapacity capacity                      `json:"ReturnConsumedCapacity"`
 }
 
-func (s *regionDB) batchGetItem(req *batchGetRequest) (any, error) {
-	if err := req.ReturnConsumedCapacity.check(); err != nil {
+// requestTables checks what BatchGetItem and BatchWriteItem share before
+// their tables' requests: ReturnConsumedCapacity, and RequestItems naming
+// at least one table. It answers the table names in name order, so that
+// what a response leaves unprocessed does not depend on map order.
+func requestTables[T any](cc capacity, items map[string]T) ([]string, error) {
+	if err := cc.check(); err != nil {
 		return nil, err
 	}
-	if len(req.RequestItems) == 0 {
+	if len(items) == 0 {
 		return nil, validation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
-	// Tables in name order, so that which keys a response leaves
-	// unprocessed does not depend on map order.
-	names := slices.Sorted(maps.Keys(req.RequestItems))
+	return slices.Sorted(maps.Keys(items)), nil
+}
+
+func (s *regionDB) batchGetItem(req *batchGetRequest) (any, error) {
+	names, err := requestTables(req.ReturnConsumedCapacity, req.RequestItems)
+	if err != nil {
+		return nil, err
+	}
 	total := 0
 	projs := map[string][]docPath{}
 	for _, name := range names {
@@ -228,13 +237,10 @@ func (r *writeRequest) write(tableName string) (*itemWrite, error) {
 }
 
 func (s *regionDB) batchWriteItem(req *batchWriteRequest) (any, error) {
-	if err := req.ReturnConsumedCapacity.check(); err != nil {
+	names, err := requestTables(req.ReturnConsumedCapacity, req.RequestItems)
+	if err != nil {
 		return nil, err
 	}
-	if len(req.RequestItems) == 0 {
-		return nil, validation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
-	}
-	names := slices.Sorted(maps.Keys(req.RequestItems))
 	total := 0
 	for _, name := range names {
 		n := len(req.RequestItems[name])
