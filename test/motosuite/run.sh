@@ -3,6 +3,7 @@
 # server mode against vpcsim (--any-access-key --timing none) and prints the
 # pass rate per service, then checks the failures against deliberate.txt:
 # the tests vpcsim fails on purpose because AWS answers otherwise.
+# remainder.txt lists the other EC2 tests it still fails, each with why.
 #
 # Needs python3 with moto, boto3 and pytest importable (Debian:
 # python3-pytest, python3-freezegun) and moto's git repository
