@@ -2,7 +2,6 @@ package dynamodb_test
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,8 +13,7 @@ import (
 // take a lease with a conditional put, fail to take it again, read it. It
 // skips without the CLI unless CI=true.
 func TestCLI(t *testing.T) {
-	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{}).Handler())
-	t.Cleanup(srv.Close)
+	srv := serve(t, dynamodb.Options{})
 	aws := testenv.AWSCLI(t, srv.URL)
 	run := func(args ...string) (stdout, stderr []byte, err error) {
 		return aws(append(args, "--output", "json")...)

@@ -26,11 +26,28 @@ func TestMain(m *testing.M) {
 
 // start serves a fresh Service on loopback and returns an SDK client with
 // retries disabled, so every error reaches the test.
+// start serves a DynamoDB with default options and returns a client for it.
 func start(t *testing.T) *awsddb.Client {
 	t.Helper()
-	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{}).Handler())
+	return clientOf(serve(t, dynamodb.Options{}), "")
+}
+
+// serve runs a DynamoDB with opts on a loopback server closed when the
+// test ends.
+func serve(t *testing.T, opts dynamodb.Options) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(dynamodb.New(opts).Handler())
 	t.Cleanup(srv.Close)
+	return srv
+}
+
+// clientOf is an SDK client for srv, signing for region ("" keeps
+// testenv.SDKConfig's).
+func clientOf(srv *httptest.Server, region string) *awsddb.Client {
 	cfg := testenv.SDKConfig(srv.Client())
+	if region != "" {
+		cfg.Region = region
+	}
 	return awsddb.NewFromConfig(cfg, func(o *awsddb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 }
 
@@ -754,8 +771,7 @@ func TestKeyValidation(t *testing.T) {
 // message only as the error's.
 func TestConditionFailureMessageKey(t *testing.T) {
 	ctx := t.Context()
-	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{}).Handler())
-	t.Cleanup(srv.Close)
+	srv := serve(t, dynamodb.Options{})
 	raw := func(t *testing.T, body string) map[string]any {
 		t.Helper()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(body))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"testing"
@@ -184,8 +183,7 @@ func TestDifferentialMoto(t *testing.T) {
 			want[i] = onAWS
 		}
 	}
-	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{}).Handler())
-	t.Cleanup(srv.Close)
+	srv := serve(t, dynamodb.Options{})
 	got := leaseSequence(t, clientFor(t, srv.URL))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("vpcsim differs from moto (-moto +vpcsim):\n%s", diff)

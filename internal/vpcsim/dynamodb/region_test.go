@@ -1,7 +1,6 @@
 package dynamodb_test
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
 )
 
@@ -22,14 +20,8 @@ import (
 // associated with the current account and endpoint", and
 // DescribeEndpoints "Returns the regional endpoint information".
 func TestRegions(t *testing.T) {
-	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{AccountID: "111122223333"}).Handler())
-	t.Cleanup(srv.Close)
-	client := func(region string) *awsddb.Client {
-		cfg := testenv.SDKConfig(srv.Client())
-		cfg.Region = region
-		return awsddb.NewFromConfig(cfg, func(o *awsddb.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	}
-	us, eu := client("us-east-1"), client("eu-west-1")
+	srv := serve(t, dynamodb.Options{AccountID: "111122223333"})
+	us, eu := clientOf(srv, "us-east-1"), clientOf(srv, "eu-west-1")
 	ctx := t.Context()
 
 	arns := map[string]string{}

@@ -2,7 +2,6 @@ package dynamodb_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/vipd/vipd/internal/testenv"
 	"github.com/vipd/vipd/internal/vpcsim/dynamodb"
 )
 
@@ -37,10 +35,7 @@ func (c *fakeClock) advance(d time.Duration) {
 func startClock(t *testing.T) (*awsddb.Client, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	srv := httptest.NewServer(dynamodb.New(dynamodb.Options{Now: clk.Now}).Handler())
-	t.Cleanup(srv.Close)
-	cfg := testenv.SDKConfig(srv.Client())
-	return awsddb.NewFromConfig(cfg, func(o *awsddb.Options) { o.BaseEndpoint = aws.String(srv.URL) }), clk
+	return clientOf(serve(t, dynamodb.Options{Now: clk.Now}), ""), clk
 }
 
 const leasesArn = "arn:aws:dynamodb:us-east-1:123456789012:table/leases"
