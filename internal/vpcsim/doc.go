@@ -207,7 +207,10 @@
 //   - Instance types (issue 23): DescribeInstanceTypes and
 //     DescribeInstanceTypeOfferings (region, availability-zone,
 //     availability-zone-id) over a small catalogue of common types, each
-//     offered in every zone.
+//     offered in every zone. DescribeInstanceCreditSpecifications answers
+//     a burstable instance's launch default (standard for T2, unlimited
+//     for T3/T3a/T4g) and InstanceCreditSpecification.NotSupported for
+//     other types; the option cannot be changed.
 //   - Volume modifications (issue 23): ModifyVolume passes through
 //     modifying, optimizing (the new size shows) and completed; another
 //     waits for completed, at most four a day (IncorrectModificationState);
