@@ -82,6 +82,11 @@ func run() error {
 	if *report != "" {
 		return printReport(strings.Split(*report, ","))
 	}
+	// Without the binary every system would only time out waiting for
+	// a master; say what is missing instead.
+	if fi, err := os.Stat(o.VipdBin); err != nil || fi.IsDir() {
+		return fmt.Errorf("-vipd %s: no vipd binary there (make build builds bin/vipd)", o.VipdBin)
+	}
 	o.Parts = strings.Split(*parts, ",")
 	o.Systems = strings.Split(*systems, ",")
 	var err error
