@@ -463,17 +463,18 @@ func runStorm(ctx context.Context, bin string, o StormOptions, log *slog.Logger,
 			continue
 		}
 		res.EC2Calls++
-		if strings.HasPrefix(call.Action, "Describe") {
-			res.Describes++
-		} else {
+		write := !strings.HasPrefix(call.Action, "Describe")
+		if write {
 			res.EC2Writes++
 			if call.Code == "" && !call.Applied.IsZero() && (first.IsZero() || call.Applied.Before(first)) {
 				first = call.Applied
 			}
+		} else {
+			res.Describes++
 		}
 		if call.Code == "RequestLimitExceeded" {
 			res.Throttled++
-			if !strings.HasPrefix(call.Action, "Describe") {
+			if write {
 				res.ThrottledWrites++
 			}
 		}

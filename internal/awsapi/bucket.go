@@ -32,7 +32,7 @@ type Buckets struct {
 	now         func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*writeBucket
+	buckets map[string]*tokenBucket
 }
 
 // BucketSize is one kind of bucket: Size tokens, refilled at Refill a
@@ -42,11 +42,17 @@ type BucketSize struct {
 	Refill float64
 }
 
-// writeBucket is one action's copy: tokens at last. tokens goes below 0
+// tokenBucket is one action's copy: tokens at last. tokens goes below 0
 // while attempts wait: each waiter reserved the token it waits for.
-type writeBucket struct {
+type tokenBucket struct {
 	tokens float64
 	last   time.Time
+}
+
+// refill adds what sz refilled since last, up to its size.
+func (w *tokenBucket) refill(now time.Time, sz BucketSize) {
+	w.tokens = min(float64(sz.Size), w.tokens+now.Sub(w.last).Seconds()*sz.Refill)
+	w.last = now
 }
 
 // NewBuckets returns a bucket per EC2 action, full at first: write's size
@@ -55,7 +61,7 @@ func NewBuckets(write, read BucketSize) *Buckets {
 	fix := func(b BucketSize) BucketSize {
 		return BucketSize{Size: max(b.Size, 1), Refill: max(b.Refill, 0.001)}
 	}
-	return &Buckets{write: fix(write), read: fix(read), now: time.Now, buckets: map[string]*writeBucket{}}
+	return &Buckets{write: fix(write), read: fix(read), now: time.Now, buckets: map[string]*tokenBucket{}}
 }
 
 func (b *Buckets) sizeOf(action string) BucketSize {
@@ -86,11 +92,10 @@ func (b *Buckets) reserve(action string) time.Duration {
 	now, sz := b.now(), b.sizeOf(action)
 	w := b.buckets[action]
 	if w == nil {
-		w = &writeBucket{tokens: float64(sz.Size), last: now}
+		w = &tokenBucket{tokens: float64(sz.Size), last: now}
 		b.buckets[action] = w
 	}
-	w.tokens = min(float64(sz.Size), w.tokens+now.Sub(w.last).Seconds()*sz.Refill)
-	w.last = now
+	w.refill(now, sz)
 	w.tokens--
 	if w.tokens >= 0 {
 		return 0
@@ -114,9 +119,8 @@ func (b *Buckets) drain(action string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if w := b.buckets[action]; w != nil {
-		now, sz := b.now(), b.sizeOf(action)
-		w.tokens = min(float64(sz.Size), w.tokens+now.Sub(w.last).Seconds()*sz.Refill, 0)
-		w.last = now
+		w.refill(b.now(), b.sizeOf(action))
+		w.tokens = min(w.tokens, 0)
 	}
 }
 
